@@ -1,0 +1,138 @@
+//! The typed messages. Everything here is plain data; framing lives in `lib.rs` and `binary.rs`.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one TCP connection for the life of the bridge process. Never reused.
+pub type ConnId = u64;
+
+/// Position of a record in the bridge's single, global order of traffic. Strictly increasing.
+pub type Seq = u64;
+
+/// A moment, in microseconds since the Unix epoch (UTC).
+pub type Micros = i64;
+
+/// What the page asks the bridge to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Dial a TCP server. The new connection is announced with [`Event::Conn`], whether the dial
+    /// succeeds or not (a failed dial is a closed connection with its reason).
+    Connect { host: String, port: u16 },
+    /// Send bytes, exactly as given, to one open connection or to all of them.
+    /// Travels as a binary frame (see `binary.rs`), never as JSON.
+    #[serde(skip)]
+    Send { to: Target, data: Vec<u8> },
+    /// Close one connection.
+    Disconnect { conn: ConnId },
+}
+
+/// Where a send goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Conn(ConnId),
+    /// Every connection that is open when the bridge handles the request.
+    All,
+}
+
+/// What the bridge tells the page.
+///
+/// On every new WebSocket the bridge sends a snapshot: [`Event::Hello`] with the state of every
+/// connection, then the [`Record`]s it still holds in memory, oldest first, then [`Event::Synced`].
+/// After that, events arrive live, in order. A client that falls too far behind gets a fresh
+/// snapshot (a new `Hello`); it should drop what it had and rebuild, which can never show
+/// anything twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Starts a snapshot.
+    Hello {
+        version: u32,
+        server: ServerInfo,
+        conns: Vec<ConnInfo>,
+    },
+    /// Ends a snapshot: everything up to and including `seq` has been sent.
+    Synced { seq: Seq },
+    /// A connection appeared or changed (state, counters). Carries the whole new state.
+    Conn { conn: ConnInfo },
+    /// Bytes received from, or written to, a TCP peer. Travels as a binary frame, never as JSON.
+    #[serde(skip)]
+    Record(Record),
+    /// A request could not be carried out. `conn` names the connection it concerned, if any.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<ConnId>,
+        message: String,
+    },
+}
+
+/// Facts about the bridge that the page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// The TCP listener's bound address, or `None` if it is not listening.
+    pub listen: Option<String>,
+    /// The message that ends a conversation (the seed's `exit`), or `None` when that is off.
+    pub exit_word: Option<String>,
+}
+
+/// Who opened a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A peer connected to the bridge's listener.
+    Accepted,
+    /// The bridge dialled out, on a page's request.
+    Dialled,
+}
+
+/// The life of a connection. Moves forward only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    Connecting,
+    Open,
+    Closed,
+}
+
+/// Everything the page shows about one connection, besides its traffic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    pub origin: Origin,
+    /// The peer, as `ip:port` (or `host:port` while a dial is still resolving).
+    pub peer: String,
+    /// The bridge's own end, once connected.
+    #[serde(default)]
+    pub local: Option<String>,
+    pub state: ConnState,
+    pub opened_at: Micros,
+    #[serde(default)]
+    pub closed_at: Option<Micros>,
+    /// Why it closed, in words a person understands ("connection refused by 127.0.0.1:9").
+    #[serde(default)]
+    pub close_reason: Option<String>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_msgs: u64,
+    pub tx_msgs: u64,
+}
+
+/// Which way bytes went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// Received from the peer.
+    Rx,
+    /// Written to the peer.
+    Tx,
+}
+
+/// One chunk of traffic: what one read returned, or what one send wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub conn: ConnId,
+    pub seq: Seq,
+    pub flow: Flow,
+    pub at: Micros,
+    pub data: Vec<u8>,
+}

@@ -1,0 +1,125 @@
+use super::*;
+
+fn conn(id: ConnId) -> ConnInfo {
+    ConnInfo {
+        id,
+        origin: Origin::Accepted,
+        peer: "127.0.0.1:50000".into(),
+        local: Some("127.0.0.1:7777".into()),
+        state: ConnState::Open,
+        opened_at: 1_700_000_000_000_000,
+        closed_at: None,
+        close_reason: None,
+        rx_bytes: 3,
+        tx_bytes: 4,
+        rx_msgs: 1,
+        tx_msgs: 1,
+    }
+}
+
+#[test]
+fn every_byte_value_round_trips_in_a_record() {
+    let record = Record {
+        conn: 7,
+        seq: u64::MAX - 1,
+        flow: Flow::Tx,
+        at: -5,
+        data: (0..=255u8).chain([0xff, 0x00, b'\n']).collect(),
+    };
+    let frame = Event::Record(record.clone()).to_frame();
+    assert!(matches!(frame, Frame::Binary(_)));
+    assert_eq!(Event::from_frame(&frame), Ok(Event::Record(record)));
+}
+
+#[test]
+fn empty_payload_round_trips() {
+    let record = Record {
+        conn: 0,
+        seq: 0,
+        flow: Flow::Rx,
+        at: 0,
+        data: vec![],
+    };
+    assert_eq!(Record::decode(&record.encode()), Ok(record));
+}
+
+#[test]
+fn send_round_trips_for_one_and_for_all() {
+    for to in [Target::Conn(0), Target::Conn(42), Target::All] {
+        let cmd = Command::Send {
+            to,
+            data: vec![0, 0xc3, 0x28, b'x'],
+        };
+        let frame = cmd.to_frame();
+        assert!(matches!(frame, Frame::Binary(_)));
+        assert_eq!(Command::from_frame(&frame), Ok(cmd));
+    }
+}
+
+#[test]
+fn control_messages_are_tagged_json() {
+    let cmd = Command::Connect {
+        host: "::1".into(),
+        port: 7777,
+    };
+    let Frame::Text(json) = cmd.to_frame() else {
+        panic!("connect must be text")
+    };
+    assert_eq!(json, r#"{"type":"connect","host":"::1","port":7777}"#);
+    assert_eq!(Command::from_json(&json), Ok(cmd));
+
+    let hello = Event::Hello {
+        version: VERSION,
+        server: ServerInfo {
+            listen: Some("0.0.0.0:7777".into()),
+            exit_word: Some("exit".into()),
+        },
+        conns: vec![conn(1)],
+    };
+    let frame = hello.to_frame();
+    let Frame::Text(json) = &frame else {
+        panic!("hello must be text")
+    };
+    assert!(
+        json.starts_with(r#"{"type":"hello","version":1,"#),
+        "{json}"
+    );
+    assert_eq!(Event::from_frame(&frame), Ok(hello));
+
+    let err = Event::Error {
+        conn: None,
+        message: "nope".into(),
+    };
+    let Frame::Text(json) = err.to_frame() else {
+        panic!()
+    };
+    assert_eq!(json, r#"{"type":"error","message":"nope"}"#);
+}
+
+#[test]
+fn malformed_input_is_an_error_that_names_the_problem() {
+    let err = Command::from_json(r#"{"type":"launch_missiles"}"#).unwrap_err();
+    assert!(err.0.contains("launch_missiles"), "{err}");
+    let err = Command::from_json("{not json").unwrap_err();
+    assert!(err.0.starts_with("malformed message"), "{err}");
+    // A send must travel as binary: JSON cannot smuggle one in.
+    assert!(Command::from_json(r#"{"type":"send","to":"all","data":[1]}"#).is_err());
+    let err = Command::from_frame(&Frame::Binary(vec![TAG_SEND, 0, 1])).unwrap_err();
+    assert!(err.0.contains("shorter than a send header"), "{err}");
+    let err = Command::from_frame(&Frame::Binary(vec![TAG_RECORD; 40])).unwrap_err();
+    assert!(err.0.contains("tag 0x01"), "{err}");
+    assert!(Event::from_frame(&Frame::Binary(vec![TAG_RECORD, 9, 0, 0])).is_err());
+    let mut bad_flow = Record {
+        conn: 1,
+        seq: 1,
+        flow: Flow::Rx,
+        at: 1,
+        data: vec![],
+    }
+    .encode();
+    bad_flow[1] = 7;
+    assert!(Record::decode(&bad_flow)
+        .unwrap_err()
+        .0
+        .contains("unknown flow 7"));
+}
