@@ -50,6 +50,9 @@ pub enum Event {
         version: u32,
         server: ServerInfo,
         conns: Vec<ConnInfo>,
+        /// The last sequence number this snapshot covers: the counters in `conns` include every
+        /// record up to it, and the records that follow `Hello` have `seq <= seq`.
+        seq: Seq,
     },
     /// Ends a snapshot: everything up to and including `seq` has been sent.
     Synced { seq: Seq },
@@ -115,6 +118,12 @@ pub struct ConnInfo {
     pub tx_bytes: u64,
     pub rx_msgs: u64,
     pub tx_msgs: u64,
+    /// Records of this connection that the bridge no longer holds in memory (oldest first), because
+    /// its history is bounded. The transcript file, when enabled, still has them.
+    #[serde(default)]
+    pub elided_msgs: u64,
+    #[serde(default)]
+    pub elided_bytes: u64,
 }
 
 /// Which way bytes went.

@@ -14,6 +14,8 @@ fn conn(id: ConnId) -> ConnInfo {
         tx_bytes: 4,
         rx_msgs: 1,
         tx_msgs: 1,
+        elided_msgs: 0,
+        elided_bytes: 0,
     }
 }
 
@@ -75,6 +77,7 @@ fn control_messages_are_tagged_json() {
             exit_word: Some("exit".into()),
         },
         conns: vec![conn(1)],
+        seq: 9,
     };
     let frame = hello.to_frame();
     let Frame::Text(json) = &frame else {
