@@ -126,3 +126,29 @@ fn malformed_input_is_an_error_that_names_the_problem() {
         .0
         .contains("unknown flow 7"));
 }
+
+#[test]
+fn protocol_md_examples_parse() {
+    let doc = include_str!("../../PROTOCOL.md");
+    let examples: Vec<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":"))
+        .map(|l| l.replace("[...]", "[]"))
+        .collect();
+    assert!(
+        examples.len() >= 7,
+        "only {} examples found",
+        examples.len()
+    );
+    for line in &examples {
+        let as_event = serde_json::from_str::<Event>(line);
+        let as_command = Command::from_json(line);
+        assert!(
+            as_event.is_ok() || as_command.is_ok(),
+            "{line}: {as_event:?} / {as_command:?}"
+        );
+    }
+    // The error example is the bridge's real wording for an unknown command.
+    let err = Command::from_json(r#"{"type":"launch"}"#).unwrap_err();
+    assert!(doc.contains(&err.0), "PROTOCOL.md should quote: {err}");
+}

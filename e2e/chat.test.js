@@ -1,0 +1,133 @@
+// The used-by story, walked as a newcomer would: start the bridge, open the URL it prints, chat
+// with a TCP peer from the page, in server mode (a peer connects to the bridge) and in client mode
+// (the page dials a TCP server).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Peer, launchBrowser, screenshot, startBridge, startTcpServer } from './harness.js';
+
+let bridge;
+let browser;
+
+before(async () => {
+  bridge = await startBridge();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  const code = await bridge?.stop();
+  assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
+});
+
+const messages = (page) => page.getByRole('log', { name: 'Messages' });
+const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
+const composer = (page) => page.getByRole('textbox', { name: 'Message' });
+
+async function openPage() {
+  const page = await browser.newPage();
+  await page.goto(bridge.url);
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  return page;
+}
+
+test('server mode: a TCP client connects, the page reads it and answers', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  peer.send('你好, bridge\n');
+  await messages(page).locator('li.msg.rx', { hasText: '你好, bridge' }).waitFor();
+
+  await composer(page).fill('hello, peer');
+  await composer(page).press('Enter');
+  await peer.receives('hello, peer\n');
+  await messages(page).locator('li.msg.tx', { hasText: 'hello, peer' }).waitFor();
+  assert.equal(await composer(page).inputValue(), '', 'the composer is cleared after sending');
+
+  // Shift+Enter is a new line inside one message; Enter sends both lines at once.
+  await composer(page).fill('line one');
+  await composer(page).press('Shift+Enter');
+  await composer(page).pressSequentially('line two');
+  await composer(page).press('Enter');
+  await peer.receives('line one\nline two\n');
+  await screenshot(page, 'conversation');
+
+  // The seed's convention: `exit` ends the conversation.
+  peer.send('exit\n');
+  await peer.closedByBridge();
+  await connections(page).locator('li[data-state=closed]', { hasText: peer.address }).waitFor();
+  assert.deepEqual(browser.errors, []);
+  await page.close();
+});
+
+test('client mode: the page dials a TCP server and chats with it', async () => {
+  const server = await startTcpServer();
+  const page = await openPage();
+
+  const form = page.getByRole('form', { name: 'Connect' });
+  await form.getByLabel('Host').fill('127.0.0.1');
+  await form.getByLabel('Port').fill(String(server.port));
+  await form.getByRole('button', { name: 'Connect' }).click();
+  const peer = await server.nextPeer();
+
+  const entry = connections(page).locator('li', { hasText: `127.0.0.1:${server.port}` });
+  await entry.and(page.locator('[data-state=open]')).waitFor();
+  await entry.getByRole('button').click();
+  peer.send('welcome to the server\r\n');
+  await messages(page).locator('li.msg.rx', { hasText: 'welcome to the server' }).waitFor();
+
+  await composer(page).fill('hi, server');
+  await composer(page).press('Enter');
+  await peer.receives('hi, server\n');
+
+  // Sending `exit` ends it from our side, as the seed's client does.
+  await composer(page).fill('exit');
+  await composer(page).press('Enter');
+  await peer.closedByBridge();
+  assert.equal(peer.received.toString(), 'hi, server\nexit\n');
+  await entry.and(page.locator('[data-state=closed]')).waitFor();
+  server.close();
+  assert.deepEqual(browser.errors, []);
+  await page.close();
+});
+
+test('a refused dial is reported with its reason', async () => {
+  const server = await startTcpServer();
+  const port = server.port;
+  server.close(); // nothing listens there any more
+  const page = await openPage();
+  const form = page.getByRole('form', { name: 'Connect' });
+  await form.getByLabel('Host').fill('127.0.0.1');
+  await form.getByLabel('Port').fill(String(port));
+  await form.getByRole('button', { name: 'Connect' }).click();
+  await page.getByText(/refused/).first().waitFor();
+  await connections(page).locator('li[data-state=closed]', { hasText: `127.0.0.1:${port}` }).waitFor();
+  await page.close();
+});
+
+test('a refresh and a second tab show the same conversation, once', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  for (let i = 1; i <= 5; i++) peer.send(`line ${i}\n`);
+  await messages(page).locator('li.msg.rx', { hasText: 'line 5' }).waitFor();
+
+  const count = async (p) => {
+    await connections(p).getByRole('button', { name: new RegExp(peer.address) }).click();
+    await messages(p).locator('li.msg.rx', { hasText: 'line 5' }).waitFor();
+    return messages(p).locator('li.msg.rx').evaluateAll((items) => items.map((li) => li.textContent));
+  };
+  const before = await count(page);
+  await page.reload();
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  const afterReload = await count(page);
+  const second = await openPage();
+  const inSecondTab = await count(second);
+  assert.deepEqual(afterReload, before);
+  assert.deepEqual(inSecondTab, before);
+  const joined = before.join('');
+  for (let i = 1; i <= 5; i++) assert.equal(joined.split(`line ${i}`).length, 2, `line ${i} shown exactly once`);
+  peer.close();
+  await page.close();
+  await second.close();
+});

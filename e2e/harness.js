@@ -1,0 +1,150 @@
+// What every end-to-end test needs: the real bridge binary, Debian's headless Chromium, and TCP
+// peers on loopback. Every wait is bounded, every process is stopped when its test ends.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const WAIT_MS = 10_000;
+
+/** Starts `bridge` on ephemeral loopback ports and returns its URL and listener address. */
+export async function startBridge(extraArgs = []) {
+  const bin = process.env.BRIDGE_BIN;
+  if (!bin) throw new Error('set BRIDGE_BIN to the bridge binary (scripts/test.sh does)');
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const started = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bridge printed no URL in time:\n${stdout}${stderr}`)), WAIT_MS);
+    child.on('exit', (code) => reject(new Error(`bridge exited with ${code}:\n${stdout}${stderr}`)));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const url = stdout.match(/(http:\/\/\S+)/);
+      const listen = stdout.match(/TCP listener on (\S+)/);
+      if (url && listen) {
+        clearTimeout(timer);
+        resolve({ url: url[1], listenPort: Number(listen[1].split(':').pop()) });
+      }
+    });
+  });
+  return {
+    ...started,
+    stdout: () => stdout,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      return withTimeout(exited, WAIT_MS, 'bridge did not stop after SIGTERM');
+    },
+  };
+}
+
+/** Launches Debian's Chromium headless, offline-friendly, with a fresh profile. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'tcp-bridge-e2e-'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${profile}`],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  context.on('weberror', (e) => errors.push(String(e.error())));
+  return {
+    context,
+    errors,
+    async newPage() {
+      const page = await context.newPage();
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      return page;
+    },
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP peer (client or accepted socket) that records everything it receives. */
+export class Peer {
+  constructor(socket) {
+    this.socket = socket;
+    this.received = Buffer.alloc(0);
+    this.ended = false;
+    this.waiters = [];
+    socket.on('data', (d) => { this.received = Buffer.concat([this.received, d]); this.wake(); });
+    socket.on('end', () => { this.ended = true; this.wake(); });
+    socket.on('close', () => { this.ended = true; this.wake(); });
+    socket.on('error', () => {});
+  }
+
+  static connect(port) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new Peer(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  get address() { return `127.0.0.1:${this.socket.localPort}`; }
+
+  send(text) { this.socket.write(text); }
+
+  wake() { for (const w of this.waiters.splice(0)) w(); }
+
+  /** Resolves once `check(this)` is true; fails after a bounded wait with what was received. */
+  async until(check, what) {
+    const deadline = Date.now() + WAIT_MS;
+    while (!check(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`peer: ${what}; received so far: ${JSON.stringify(this.received.toString())}`);
+      await new Promise((resolve) => { this.waiters.push(resolve); setTimeout(resolve, left); });
+    }
+  }
+
+  receives(text) { return this.until((p) => p.received.toString().includes(text), `expected ${JSON.stringify(text)}`); }
+
+  closedByBridge() { return this.until((p) => p.ended, 'expected the bridge to close the connection'); }
+
+  close() { this.socket.destroy(); }
+}
+
+/** A TCP server on an ephemeral loopback port, for the page to dial. */
+export async function startTcpServer() {
+  const accepted = [];
+  const waiters = [];
+  const server = net.createServer((socket) => {
+    accepted.push(new Peer(socket));
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    async nextPeer() {
+      await withTimeout(new Promise((resolve) => {
+        if (accepted.length) resolve(); else waiters.push(resolve);
+      }), WAIT_MS, 'no connection reached the test server');
+      return accepted.shift();
+    },
+    close() { for (const p of accepted) p.close(); server.close(); },
+  };
+}
+
+export function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Saves a screenshot for the README when SCREENSHOT_DIR is set (scripts/screenshots.sh). */
+export async function screenshot(page, name) {
+  if (process.env.SCREENSHOT_DIR) {
+    await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, `${name}.png`) });
+  }
+}

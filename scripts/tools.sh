@@ -1,0 +1,95 @@
+# Installs, when missing, what building and testing TCP Bridge needs, and puts it on PATH.
+# Sourced by run.sh and test.sh; every step is a no-op when its tool is already there.
+#   ensure_build_tools: wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
+#   ensure_test_tools:  the above, plus Chromium, ChromeDriver and the browser-test packages
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tcp-bridge"
+export PATH="$HOME/.cargo/bin:$CACHE_DIR/binaryen/node_modules/.bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]} (apt)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The wasm32 target: from rustup when it can download it, else Debian's Rust with its std source.
+ensure_wasm_target() {
+  if rustc --print sysroot >/dev/null 2>&1 &&
+     [ -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
+    return 0
+  fi
+  if rustup toolchain list | grep -q '^debian-web' && dpkg -s rust-web-src >/dev/null 2>&1; then
+    use_debian_wasm; return 0
+  fi
+  say "adding the wasm32-unknown-unknown target"
+  if timeout 300 rustup target add wasm32-unknown-unknown; then return 0; fi
+  say "rustup could not download the target: building std for wasm with Debian's Rust instead"
+  apt_install rustc-web cargo-web rust-web-src lld-22
+  rustup toolchain list | grep -q '^debian-web' || rustup toolchain link debian-web /usr
+  use_debian_wasm
+}
+
+use_debian_wasm() {
+  # Only the wasm build sees these (trunk runs cargo with them); native builds stay on stable.
+  export WASM_BUILD_ENV="RUSTUP_TOOLCHAIN=debian-web RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22"
+}
+
+ensure_trunk() {
+  if trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then return 0; fi
+  say "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
+  cargo install --locked trunk --version "$TRUNK_VERSION"
+}
+
+# Must be exactly the wasm-bindgen version in Cargo.lock, or trunk tries to download one.
+ensure_wasm_bindgen() {
+  local want
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  if wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then return 0; fi
+  say "installing wasm-bindgen-cli $want"
+  # Not --locked: a locked dependency of the CLI is missing from some registry mirrors.
+  cargo install wasm-bindgen-cli --version "=$want"
+}
+
+# Debian's binaryen is too old for trunk; npm's is current.
+ensure_wasm_opt() {
+  if wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then return 0; fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing wasm-opt (binaryen@$BINARYEN_VERSION, npm)"
+  mkdir -p "$CACHE_DIR/binaryen"
+  npm install --silent --no-audit --no-fund --prefix "$CACHE_DIR/binaryen" "binaryen@$BINARYEN_VERSION"
+}
+
+ensure_build_tools() {
+  ensure_wasm_target
+  ensure_trunk
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+}
+
+ensure_test_tools() {
+  ensure_build_tools
+  apt_install chromium chromium-driver
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -d e2e/node_modules/playwright-core ]; then
+    say "installing the browser-test driver (playwright-core, npm; it uses Debian's Chromium)"
+    npm ci --silent --no-audit --no-fund --prefix e2e
+  fi
+}
+
+# Builds the web app into dist/, which the bridge embeds.
+build_web() {
+  say "building the web app (trunk build --release)"
+  # shellcheck disable=SC2086
+  env ${WASM_BUILD_ENV:-} trunk build --release
+}
