@@ -1,1 +1,38 @@
-fn main() {}
+//! `bridge`: parses the flags, starts the bridge, prints where to find it, and runs until Ctrl-C
+//! or SIGTERM. A failure to start is one line on stderr and exit code 2.
+
+use std::process::ExitCode;
+
+use bridge::Config;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let stop =
+        bridge::stop_signal().map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
+    let bridge = bridge::start(config).await?;
+    match bridge.listen_addr {
+        Some(addr) => println!("TCP listener on {addr}"),
+        None => println!("TCP listener off (--no-listen)"),
+    }
+    println!("Open {} in your browser", bridge.url());
+    stop.await;
+    bridge.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Command-line configuration. Every address and limit is a flag, with a default that works out
+//! of the box: the seed's TCP port on every interface, the web app on loopback only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::http::Uri;
+use clap::Parser;
+
+/// Relays TCP conversations to a web page: listens for TCP peers, dials TCP servers when the page
+/// asks, and shows every byte both ways in the browser.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "bridge", version)]
+pub struct Config {
+    /// Address of the TCP listener that peers connect to (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7777")]
+    pub listen: SocketAddr,
+
+    /// Do not listen for TCP at all; the page can still dial out.
+    #[arg(long, conflicts_with = "listen")]
+    pub no_listen: bool,
+
+    /// Address that serves the web app and its WebSocket. Keep it on loopback unless you trust
+    /// everyone who can reach it: whoever opens the page can make the bridge dial out.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+
+    /// A message that ends its conversation, as in the classic TCP chat examples: a read or a
+    /// send equal to it, less one trailing line ending, closes the connection.
+    #[arg(long, value_name = "WORD", default_value = "exit")]
+    pub exit_word: String,
+
+    /// Turn the exit-word convention off: no message closes a connection.
+    #[arg(long)]
+    pub no_exit_word: bool,
+
+    /// Seconds to wait for a dial (name lookup and connect) before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub dial_timeout: u64,
+
+    /// Most TCP connections open at once, accepted and dialled together; more are refused.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_conns: usize,
+
+    /// Traffic kept in memory per connection, in bytes (K, M, G suffixes allowed); the oldest
+    /// messages beyond it are dropped from the history that new pages receive.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    pub history_bytes: usize,
+
+    /// Traffic kept in memory for all connections together, in bytes (K, M, G suffixes allowed).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub history_total: usize,
+
+    /// Another origin whose pages may use the WebSocket (e.g. https://bridge.example.com); may
+    /// be repeated. The bridge's own origin is always allowed; any other is refused.
+    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    pub allow_origin: Vec<String>,
+
+    /// Serve the web app from this directory instead of the copy built into the binary.
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The exit word in force, if any.
+    pub fn exit_word(&self) -> Option<&str> {
+        (!self.no_exit_word && !self.exit_word.is_empty()).then_some(self.exit_word.as_str())
+    }
+
+    /// The TCP listener's address, unless listening is off.
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        (!self.no_listen).then_some(self.listen)
+    }
+
+    pub fn dial_timeout(&self) -> Duration {
+        Duration::from_secs(self.dial_timeout)
+    }
+}
+
+/// Parses `1048576`, `512K`, `1M`, `1MiB`, `2G` (binary multiples).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match &lower[digits.len()..] {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        unit => return Err(format!("unknown unit `{unit}` (use K, M or G)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 65536, 64K, 1M)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Accepts `scheme://host[:port]` and returns it in the form browsers send (lower case, no
+/// trailing slash), so that comparing it with an `Origin` header is a plain string comparison.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let uri: Uri = origin
+        .parse()
+        .map_err(|e| format!("`{text}` is not an origin: {e}"))?;
+    let plain = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
+    if uri.scheme().is_none() || uri.host().is_none() || !plain {
+        return Err(format!(
+            "`{text}` is not an origin: write it as scheme://host[:port], e.g. https://example.com"
+        ));
+    }
+    Ok(origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("1T").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            parse_origin("HTTPS://Example.com:8443/"),
+            Ok("https://example.com:8443".into())
+        );
+        assert!(parse_origin("example.com").is_err());
+        assert!(parse_origin("http://example.com/path").is_err());
+    }
+
+    #[test]
+    fn defaults_and_switches() {
+        let config = Config::parse_from(["bridge"]);
+        assert_eq!(config.listen_addr(), Some("0.0.0.0:7777".parse().unwrap()));
+        assert_eq!(config.http, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.exit_word(), Some("exit"));
+        assert_eq!(config.history_bytes, 1 << 20);
+        assert_eq!(config.history_total, 64 << 20);
+        let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);
+        assert_eq!(config.exit_word(), None);
+        assert_eq!(config.listen_addr(), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! One task per TCP connection: a reader that records what the peer sends, a writer that writes
+//! and records what pages send, until either side ends the conversation.
+//!
+//! The reader reads straight into the buffer that becomes the record frame (header room first),
+//! so received bytes are never copied on their way to the history and the pages.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use protocol::{Flow, RECORD_HEADER_LEN};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+
+use crate::hub::{Hub, Opened};
+use crate::Context;
+
+/// Reads start this small, so that an idle connection holds little memory...
+const MIN_READ: usize = 4 * 1024;
+/// ...and grow, while reads fill them, up to this.
+const MAX_READ: usize = 64 * 1024;
+
+/// Runs a connected socket until it closes, then reports why. The permit counts it against
+/// `--max-conns` for as long as it lives.
+pub fn spawn(ctx: &Arc<Context>, opened: Opened, stream: TcpStream, permit: OwnedSemaphorePermit) {
+    let ctx = ctx.clone();
+    ctx.tasks.clone().spawn(async move {
+        let id = opened.id;
+        let reason = converse(&ctx, opened, stream).await;
+        ctx.hub.close(id, reason);
+        drop(permit);
+    });
+}
+
+/// Relays both ways until one side stops, and returns the reason in words. The socket is
+/// closed when this returns, so the peer has seen its end before anyone hears of the close.
+async fn converse(ctx: &Context, opened: Opened, stream: TcpStream) -> String {
+    let Opened { id, writes, cancel } = opened;
+    let exit = ctx.exit_word.as_deref();
+    let (reader, writer) = stream.into_split();
+    tokio::select! {
+        reason = read(&ctx.hub, id, reader, exit) => reason,
+        reason = write(&ctx.hub, id, writer, writes, exit) => reason,
+        () = cancel.cancelled() => if ctx.shutdown.is_cancelled() {
+            "the bridge shut down".into()
+        } else {
+            "disconnected from the page".into()
+        },
+    }
+}
+
+async fn read(hub: &Hub, id: u64, mut reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
+    let mut buf = BytesMut::new();
+    let mut want = MIN_READ;
+    loop {
+        buf.reserve(RECORD_HEADER_LEN + want);
+        buf.put_bytes(0, RECORD_HEADER_LEN);
+        let n = match reader.read_buf(&mut (&mut buf).limit(want)).await {
+            Ok(0) => return "the peer closed the connection".into(),
+            Ok(n) => n,
+            Err(e) => return describe("reading", &e),
+        };
+        want = if n == want {
+            (want * 2).min(MAX_READ)
+        } else if n < want / 4 {
+            (want / 2).max(MIN_READ)
+        } else {
+            want
+        };
+        // `split` hands over the filled part and keeps the spare room for the next read.
+        let frame = buf.split();
+        let said_exit = is_exit(&frame[RECORD_HEADER_LEN..], exit);
+        hub.record(id, Flow::Rx, frame);
+        if said_exit {
+            return "the peer said exit".into();
+        }
+    }
+}
+
+async fn write(
+    hub: &Hub,
+    id: u64,
+    mut writer: OwnedWriteHalf,
+    mut writes: mpsc::Receiver<Bytes>,
+    exit: Option<&[u8]>,
+) -> String {
+    // The hub drops the sending side only once this task has reported the close, so `None`
+    // cannot end the conversation; the other branches do.
+    while let Some(data) = writes.recv().await {
+        if let Err(e) = writer.write_all(&data).await {
+            return describe("writing", &e);
+        }
+        let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len());
+        frame.put_bytes(0, RECORD_HEADER_LEN);
+        frame.extend_from_slice(&data);
+        hub.record(id, Flow::Tx, frame);
+        if is_exit(&data, exit) {
+            return "you sent exit".into();
+        }
+    }
+    std::future::pending().await
+}
+
+/// The seed's convention: a message equal to the exit word, less one trailing line ending.
+fn is_exit(message: &[u8], exit: Option<&[u8]>) -> bool {
+    let Some(word) = exit else {
+        return false;
+    };
+    let line = message
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.strip_suffix(b"\n"))
+        .or_else(|| message.strip_suffix(b"\r"))
+        .unwrap_or(message);
+    line == word
+}
+
+/// An I/O error on an open connection, in words.
+fn describe(doing: &str, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset => "the peer reset the connection".into(),
+        io::ErrorKind::BrokenPipe => "the peer is gone (broken pipe)".into(),
+        io::ErrorKind::ConnectionAborted => "the connection was aborted".into(),
+        io::ErrorKind::TimedOut => "the connection timed out".into(),
+        _ => format!("error while {doing}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_exit;
+
+    #[test]
+    fn exit_word_matches_one_line_exactly() {
+        let exit = Some(&b"exit"[..]);
+        for yes in [&b"exit"[..], b"exit\n", b"exit\r\n", b"exit\r"] {
+            assert!(is_exit(yes, exit), "{yes:?}");
+        }
+        for no in [
+            &b"Exit"[..],
+            b"exit\n\n",
+            b" exit",
+            b"exit now",
+            b"",
+            b"hi\nexit\n",
+        ] {
+            assert!(!is_exit(no, exit), "{no:?}");
+        }
+        assert!(!is_exit(b"exit\n", None));
+    }
+}

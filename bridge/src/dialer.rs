@@ -1,0 +1,130 @@
+//! Dials a TCP server for a page. The connection is announced at once, as connecting, so the page
+//! sees its request taken; it then opens, or closes with the precise reason it failed.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use protocol::{ConnState, Origin};
+use tokio::net::{lookup_host, TcpStream};
+
+use crate::{connection, Context};
+
+/// Starts dialling `host:port`. Fails at once only when the bridge is at `--max-conns`.
+pub fn dial(ctx: &Arc<Context>, host: &str, port: u16) -> Result<(), String> {
+    // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
+    let host = host.trim();
+    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(bare) => bare.to_owned(),
+        None => host.to_owned(),
+    };
+    let permit = ctx.conn_limit.clone().try_acquire_owned().map_err(|_| {
+        format!(
+            "cannot dial {}: the bridge already holds {} connections (--max-conns)",
+            authority(&host, port),
+            ctx.max_conns
+        )
+    })?;
+    let opened = ctx.hub.open(
+        Origin::Dialled,
+        authority(&host, port),
+        None,
+        ConnState::Connecting,
+    );
+    let ctx = ctx.clone();
+    ctx.tasks.clone().spawn(async move {
+        let timeout = ctx.dial_timeout;
+        let attempt = tokio::time::timeout(timeout, connect(&host, port));
+        let result = tokio::select! {
+            result = attempt => result.unwrap_or_else(|_| Err(format!(
+                "timed out after {} s connecting to {}",
+                timeout.as_secs_f64(),
+                authority(&host, port)
+            ))),
+            () = opened.cancel.cancelled() => Err(if ctx.shutdown.is_cancelled() {
+                "the bridge shut down".into()
+            } else {
+                "dial cancelled from the page".into()
+            }),
+        };
+        match result {
+            Ok(stream) => match (stream.peer_addr(), stream.local_addr()) {
+                (Ok(peer), Ok(local)) => {
+                    ctx.hub.connected(opened.id, peer, local);
+                    connection::spawn(&ctx, opened, stream, permit);
+                }
+                (Err(e), _) | (_, Err(e)) => ctx.hub.close(opened.id, format!("lost at once: {e}")),
+            },
+            Err(reason) => {
+                ctx.hub.close(opened.id, reason.clone());
+                ctx.hub.error(Some(opened.id), reason);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Resolves `host` and tries each address in turn; on failure, says what happened at each.
+async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+    let addrs: Vec<SocketAddr> = lookup_host((host, port))
+        .await
+        .map_err(|e| format!("no such host: {host} ({e})"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("no such host: {host} (it has no addresses)"));
+    }
+    let mut failures = Vec::new();
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => failures.push(describe(addr, &e)),
+        }
+    }
+    Err(failures.join("; "))
+}
+
+/// A failed connect, in words that say what to check.
+fn describe(addr: SocketAddr, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => format!("connection refused by {addr}"),
+        io::ErrorKind::NetworkUnreachable => format!("network unreachable: cannot reach {addr}"),
+        io::ErrorKind::HostUnreachable => format!("host unreachable: {addr}"),
+        io::ErrorKind::TimedOut => format!("timed out connecting to {addr}"),
+        io::ErrorKind::AddrNotAvailable => {
+            format!("cannot connect to {addr}: address not available")
+        }
+        _ => format!("cannot connect to {addr}: {e}"),
+    }
+}
+
+/// `host:port`, with brackets around an IPv6 literal.
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities() {
+        assert_eq!(authority("::1", 7), "[::1]:7");
+        assert_eq!(authority("example.com", 80), "example.com:80");
+    }
+
+    #[tokio::test]
+    async fn unknown_host_is_named() {
+        let err = connect("no-such-host.invalid", 80).await.unwrap_err();
+        assert!(
+            err.starts_with("no such host: no-such-host.invalid ("),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! The bridge: TCP peers on one side, web pages on the other, and the hub between them.
+//!
+//! ```text
+//! TCP peers <-> connection tasks <-> hub (state, history, fan-out) <-> WebSocket sessions <-> pages
+//!               (listener, dialer)
+//! ```
+//! [`start`] binds both sockets and returns a [`Bridge`] handle; [`Bridge::shutdown`] closes
+//! every connection and session and stops the HTTP server. The binary is a thin wrapper around
+//! these two, and so are the integration tests.
+
+mod assets;
+mod config;
+mod connection;
+mod dialer;
+mod history;
+mod hub;
+mod listener;
+mod session;
+mod shutdown;
+mod web;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::ServerInfo;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+pub use shutdown::stop_signal;
+
+use hub::{Hub, HubConfig};
+
+/// How long shutdown waits for connections and sessions to finish closing.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every task of the bridge shares.
+pub(crate) struct Context {
+    pub hub: Hub,
+    pub exit_word: Option<Box<[u8]>>,
+    pub dial_timeout: Duration,
+    /// One permit per open TCP connection, accepted or dialled.
+    pub conn_limit: Arc<Semaphore>,
+    pub max_conns: usize,
+    /// Every connection and session task, so that shutdown can wait for them.
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+/// A running bridge.
+pub struct Bridge {
+    /// Where the TCP listener is bound, unless listening is off.
+    pub listen_addr: Option<SocketAddr>,
+    /// Where the web app and its WebSocket are served.
+    pub http_addr: SocketAddr,
+    ctx: Arc<Context>,
+    server: JoinHandle<()>,
+}
+
+/// Why the bridge could not start.
+#[derive(Debug)]
+pub enum StartError {
+    Listen { addr: SocketAddr, source: io::Error },
+    Http { addr: SocketAddr, source: io::Error },
+    WebDir { dir: PathBuf },
+}
+
+/// Binds the TCP listener and the HTTP server, and starts serving.
+pub async fn start(config: Config) -> Result<Bridge, StartError> {
+    if let Some(dir) = &config.web_dir {
+        if !dir.is_dir() {
+            return Err(StartError::WebDir { dir: dir.clone() });
+        }
+    }
+    let listener = match config.listen_addr() {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
+    let listen_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+    let http = TcpListener::bind(config.http)
+        .await
+        .map_err(|source| StartError::Http {
+            addr: config.http,
+            source,
+        })?;
+    let http_addr = http.local_addr().unwrap_or(config.http);
+
+    let shutdown = CancellationToken::new();
+    let hub = Hub::new(HubConfig {
+        server: ServerInfo {
+            listen: listen_addr.map(|a| a.to_string()),
+            exit_word: config.exit_word().map(str::to_owned),
+        },
+        history_bytes: config.history_bytes,
+        history_total: config.history_total,
+        shutdown: shutdown.clone(),
+    });
+    let max_conns = config.max_conns.min(Semaphore::MAX_PERMITS);
+    let ctx = Arc::new(Context {
+        hub,
+        exit_word: config.exit_word().map(|w| w.as_bytes().into()),
+        dial_timeout: config.dial_timeout(),
+        conn_limit: Arc::new(Semaphore::new(max_conns)),
+        max_conns,
+        tasks: TaskTracker::new(),
+        shutdown,
+    });
+
+    if let Some(listener) = listener {
+        ctx.tasks.spawn(listener::run(ctx.clone(), listener));
+    }
+    let app = web::router(ctx.clone(), &config.allow_origin, config.web_dir.as_deref());
+    let stopped = ctx.shutdown.clone().cancelled_owned();
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stopped).await {
+            tracing::error!("the HTTP server failed: {e}");
+        }
+    });
+    tracing::info!(?listen_addr, %http_addr, "bridge started");
+    Ok(Bridge {
+        listen_addr,
+        http_addr,
+        ctx,
+        server,
+    })
+}
+
+impl Bridge {
+    /// The address to open in a browser (loopback when serving on every interface).
+    pub fn url(&self) -> String {
+        let mut addr = self.http_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
+    }
+
+    /// Stops accepting, closes every TCP connection and WebSocket, and stops the HTTP server.
+    /// Waits at most a few seconds for stragglers (a page that reads nothing, say).
+    pub async fn shutdown(self) {
+        self.ctx.shutdown.cancel();
+        self.ctx.tasks.close();
+        let all_done = async {
+            let _ = self.server.await;
+            self.ctx.tasks.wait().await;
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, all_done)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time; stopping anyway");
+        }
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Listen { addr, source } => write!(
+                f,
+                "cannot listen for TCP on {addr}: {}",
+                explain(source, "--listen")
+            ),
+            StartError::Http { addr, source } => write!(
+                f,
+                "cannot serve HTTP on {addr}: {}",
+                explain(source, "--http")
+            ),
+            StartError::WebDir { dir } => {
+                write!(f, "--web-dir {}: no such directory", dir.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Listen { source, .. } | StartError::Http { source, .. } => Some(source),
+            StartError::WebDir { .. } => None,
+        }
+    }
+}
+
+/// A bind error, with what to do about it.
+fn explain(e: &io::Error, flag: &str) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            format!("address already in use (another program has it; pick another with {flag})")
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            format!(
+                "address not available (it is not one of this machine's; pick another with {flag})"
+            )
+        }
+        io::ErrorKind::PermissionDenied => {
+            format!(
+                "permission denied (ports below 1024 need privileges; pick another with {flag})"
+            )
+        }
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,137 @@
+//! One task per WebSocket: sends the snapshot, then relays the hub's events to the page and the
+//! page's commands to the hub, until either side leaves or the bridge shuts down.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+use crate::hub::{Subscription, WireFrame};
+use crate::{dialer, Context};
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// The page went away, or the socket failed: either way the session is over.
+struct Gone;
+
+pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
+    let (mut sink, mut stream) = socket.split();
+    let Subscription {
+        snapshot,
+        mut events,
+    } = ctx.hub.subscribe();
+    if send_all(&mut sink, snapshot).await.is_err() {
+        return;
+    }
+    loop {
+        let step = tokio::select! {
+            event = events.recv() => match event {
+                Ok(frame) => forward(&mut sink, frame, &mut events).await,
+                Err(RecvError::Lagged(_)) => {
+                    // Too far behind to catch up frame by frame: start over from a snapshot.
+                    let fresh = ctx.hub.subscribe();
+                    events = fresh.events;
+                    send_all(&mut sink, fresh.snapshot).await
+                }
+                Err(RecvError::Closed) => Err(Gone),
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(message)) => handle(&ctx, &mut sink, message).await,
+                Some(Err(e)) => {
+                    // Typically a frame over the size limit, after which the stream cannot be
+                    // read any further: say so before closing.
+                    let _ = reply_error(&mut sink, None, format!("closing this WebSocket: {e}")).await;
+                    close(&mut sink, close_code::SIZE, "bad frame").await;
+                    Err(Gone)
+                }
+                None => Err(Gone),
+            },
+            () = ctx.shutdown.cancelled() => {
+                close(&mut sink, close_code::AWAY, "the bridge is shutting down").await;
+                Err(Gone)
+            }
+        };
+        if step.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends `first` and whatever else is already waiting, then flushes once.
+async fn forward(
+    sink: &mut Sink,
+    first: WireFrame,
+    events: &mut tokio::sync::broadcast::Receiver<WireFrame>,
+) -> Result<(), Gone> {
+    sink.feed(message(first)).await.map_err(|_| Gone)?;
+    loop {
+        match events.try_recv() {
+            Ok(frame) => sink.feed(message(frame)).await.map_err(|_| Gone)?,
+            // A lag shows up on the next `recv`, which starts over from a snapshot.
+            Err(TryRecvError::Empty | TryRecvError::Lagged(_)) => break,
+            Err(TryRecvError::Closed) => return Err(Gone),
+        }
+    }
+    sink.flush().await.map_err(|_| Gone)
+}
+
+async fn send_all(sink: &mut Sink, frames: Vec<WireFrame>) -> Result<(), Gone> {
+    for frame in frames {
+        sink.feed(message(frame)).await.map_err(|_| Gone)?;
+    }
+    sink.flush().await.map_err(|_| Gone)
+}
+
+/// Carries out one message from the page. Anything wrong with it is told to this page alone.
+async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result<(), Gone> {
+    let (conn, result) = match message {
+        Message::Text(text) => match Command::from_json(&text) {
+            Ok(Command::Connect { host, port }) => (None, dialer::dial(ctx, &host, port)),
+            Ok(Command::Disconnect { conn }) => (Some(conn), ctx.hub.disconnect(conn)),
+            // `Send` never arrives as JSON: the protocol refuses it there.
+            Ok(Command::Send { .. }) => return Ok(()),
+            Err(e) => (None, Err(e.0)),
+        },
+        Message::Binary(frame) => match decode_send(&frame) {
+            Ok((header, _)) => {
+                let conn = match header.to {
+                    protocol::Target::Conn(id) => Some(id),
+                    protocol::Target::All => None,
+                };
+                // The payload is a slice of the frame as received: no copy.
+                let data = frame.slice(SEND_HEADER_LEN..);
+                (conn, ctx.hub.send(header.to, data).await)
+            }
+            Err(e) => (None, Err(e.0)),
+        },
+        Message::Close(_) => return Err(Gone),
+        Message::Ping(_) | Message::Pong(_) => return Ok(()),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(problem) => reply_error(sink, conn, problem).await,
+    }
+}
+
+async fn reply_error(sink: &mut Sink, conn: Option<ConnId>, message: String) -> Result<(), Gone> {
+    let frame = WireFrame::from(&Event::Error { conn, message });
+    sink.send(self::message(frame)).await.map_err(|_| Gone)
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
+fn message(frame: WireFrame) -> Message {
+    match frame {
+        WireFrame::Text(text) => Message::Text(text.into()),
+        WireFrame::Binary(bytes) => Message::Binary(bytes),
+    }
+}

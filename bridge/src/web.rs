@@ -1,0 +1,170 @@
+//! HTTP: the WebSocket at `/ws`, and the web app for every other path.
+//!
+//! Whoever can open the WebSocket can make the bridge dial any TCP address, so the upgrade is
+//! guarded. A browser always sends `Origin`: only the bridge's own origin and `--allow-origin`
+//! ones may connect, so a page on another site cannot drive the bridge through a visitor's
+//! browser. And `Host` must be an IP literal, `localhost` or an allowed origin's host, which
+//! defeats DNS rebinding (a foreign name made to resolve to this machine).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::uri::Authority;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::{assets, session, Context};
+
+/// The largest WebSocket message (and frame) a page may send: a send of up to 1 MiB.
+const MAX_MESSAGE: usize = (1 << 20) + protocol::SEND_HEADER_LEN;
+
+#[derive(Clone)]
+struct Web {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+}
+
+pub fn router(ctx: Arc<Context>, allow_origins: &[String], web_dir: Option<&Path>) -> Router {
+    let web = Web {
+        ctx,
+        access: Arc::new(Access::new(allow_origins)),
+    };
+    Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(web)
+        .merge(assets::router(web_dir))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn upgrade(State(web): State<Web>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if let Err(reason) = web.access.check(&headers) {
+        tracing::warn!("refused a WebSocket: {reason}");
+        return (StatusCode::FORBIDDEN, reason).into_response();
+    }
+    let ctx = web.ctx;
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
+        .on_upgrade(move |socket| ctx.tasks.clone().track_future(session::run(socket, ctx)))
+}
+
+/// Who may open the WebSocket.
+struct Access {
+    /// `--allow-origin` values, normalised as browsers send them.
+    origins: Vec<String>,
+    /// Their host names, which may also appear in `Host`.
+    hosts: Vec<String>,
+}
+
+impl Access {
+    fn new(origins: &[String]) -> Self {
+        let hosts = origins
+            .iter()
+            .filter_map(|o| o.parse::<Uri>().ok()?.host().map(str::to_owned))
+            .collect();
+        Access {
+            origins: origins.to_vec(),
+            hosts,
+        }
+    }
+
+    /// Why a WebSocket request must be refused, if it must.
+    fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .ok_or("refused: the request has no Host header")?
+            .to_ascii_lowercase();
+        let authority: Authority = host
+            .parse()
+            .map_err(|_| format!("refused: Host `{host}` is not a host name"))?;
+        let name = authority.host();
+        let is_ip = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok();
+        if !is_ip && name != "localhost" && !self.hosts.iter().any(|h| h == name) {
+            return Err(format!(
+                "refused: Host `{host}` is not an IP address, localhost or the host of an \
+                 --allow-origin; open the bridge by IP address or localhost"
+            ));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
+            let own = format!("http://{host}");
+            if origin != own && !self.origins.contains(&origin) {
+                return Err(format!(
+                    "refused: pages from `{origin}` may not use this bridge; it accepts its own \
+                     origin ({own}) and those given with --allow-origin"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn check(access: &Access, host: Option<&'static str>, origin: Option<&'static str>) -> bool {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [(header::HOST, host), (header::ORIGIN, origin)] {
+            if let Some(value) = value {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+        }
+        access.check(&headers).is_ok()
+    }
+
+    #[test]
+    fn own_origin_and_allowed_ones_only() {
+        let access = Access::new(&["https://bridge.example.com".into()]);
+        assert!(check(&access, Some("127.0.0.1:8080"), None));
+        assert!(check(
+            &access,
+            Some("127.0.0.1:8080"),
+            Some("http://127.0.0.1:8080")
+        ));
+        assert!(check(
+            &access,
+            Some("LOCALHOST:8080"),
+            Some("http://localhost:8080")
+        ));
+        assert!(check(
+            &access,
+            Some("[::1]:8080"),
+            Some("http://[::1]:8080")
+        ));
+        assert!(check(
+            &access,
+            Some("bridge.example.com"),
+            Some("https://bridge.example.com")
+        ));
+        assert!(!check(
+            &access,
+            Some("127.0.0.1:8080"),
+            Some("http://evil.example")
+        ));
+        assert!(!check(&access, Some("127.0.0.1:8080"), Some("null")));
+        assert!(!check(
+            &access,
+            Some("127.0.0.1:8080"),
+            Some("http://127.0.0.1:9999")
+        ));
+        // DNS rebinding: a foreign name that resolves here, with its own (matching) origin.
+        assert!(!check(
+            &access,
+            Some("evil.example:8080"),
+            Some("http://evil.example:8080")
+        ));
+        assert!(!check(&access, None, None));
+    }
+}
