@@ -1,1 +1,11 @@
-fn main() {}
+//! The bridge's web page. `main` only mounts [`components::app::App`]; the state and its rules
+//! live in [`state`], the byte helpers in [`bytes_view`], the socket in [`ws`].
+
+mod bytes_view;
+mod components;
+mod state;
+mod ws;
+
+fn main() {
+    yew::Renderer::<components::app::App>::new().render();
+}

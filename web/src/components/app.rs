@@ -1,0 +1,129 @@
+//! The page: header, connection list and dial form on the side, the selected conversation and
+//! the composer in the middle. Holds the state (`use_reducer`) and the socket to the bridge.
+
+use protocol::{Command, ConnState, Target};
+use yew::prelude::*;
+
+use crate::bytes_view::reachable_address;
+use crate::components::composer::{Composer, SendTarget};
+use crate::components::conn_list::ConnList;
+use crate::components::connect_form::ConnectForm;
+use crate::components::conversation::Conversation;
+use crate::components::status::{BridgeStatus, Notices};
+use crate::state::{Action, SocketStatus, State};
+use crate::ws::Ws;
+
+const PRODUCT: &str = "TCP Bridge";
+
+#[component]
+pub fn App() -> Html {
+    let state = use_reducer(State::default);
+    let ws = use_mut_ref(|| None::<Ws>);
+    {
+        let ws = ws.clone();
+        let dispatcher = state.dispatcher();
+        use_effect_with((), move |_| {
+            *ws.borrow_mut() = Some(Ws::start(dispatcher.into()));
+            move || drop(ws.borrow_mut().take())
+        });
+    }
+    let dispatch: Callback<Action> = state.dispatcher().into();
+
+    // Commands go to the bridge; what they change comes back as events.
+    let command = {
+        let ws = ws.clone();
+        use_callback((), move |cmd: Command, _| match ws.borrow().as_ref() {
+            Some(ws) => ws.send(&cmd),
+            None => Err("Not connected to the bridge yet.".to_string()),
+        })
+    };
+    let on_connect = {
+        let command = command.clone();
+        let dispatch = dispatch.clone();
+        use_callback((), move |(host, port): (String, u16), _| {
+            command.emit(Command::Connect {
+                host: host.clone(),
+                port,
+            })?;
+            dispatch.emit(Action::Dialling { host, port });
+            Ok(())
+        })
+    };
+    let on_disconnect = {
+        let command = command.clone();
+        let dispatch = dispatch.clone();
+        use_callback((), move |conn, _| {
+            if let Err(msg) = command.emit(Command::Disconnect { conn }) {
+                dispatch.emit(Action::Notice(msg));
+            }
+        })
+    };
+    let on_send = {
+        let command = command.clone();
+        use_callback((), move |(to, data): (Target, Vec<u8>), _| {
+            command.emit(Command::Send { to, data })
+        })
+    };
+    let on_select = dispatch.reform(Action::Select);
+    let on_show_earlier = dispatch.reform(Action::ShowEarlier);
+    let on_view = dispatch.reform(Action::SetView);
+    let on_dismiss = dispatch.reform(Action::Dismiss);
+
+    // Unread messages show in the tab's title, for when the page is in the background.
+    let unread: u32 = state.conns.values().map(|c| c.unread).sum();
+    use_effect_with(unread, |unread| {
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&match unread {
+                0 => PRODUCT.to_string(),
+                n => format!("({n}) {PRODUCT}"),
+            });
+        }
+    });
+
+    let online = state.socket == SocketStatus::Open;
+    let server = state.server.clone();
+    let listen = server.as_ref().and_then(|s| s.listen.clone());
+    let nc_hint = listen.as_deref().and_then(reachable_address);
+    let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
+    let conns: Vec<_> = state.conns.values().cloned().collect();
+    let selected = state.selected_conv().cloned();
+    let target = selected.as_ref().map(|c| SendTarget {
+        id: c.info.id,
+        peer: c.info.peer.clone(),
+        open: c.info.state == ConnState::Open,
+    });
+
+    html! {
+        <div class="app">
+            <header class="topbar">
+                <h1 class="brand">{ PRODUCT }</h1>
+                <div class="server-facts">
+                    if let Some(server) = &server {
+                        <span class="listen">{ match &server.listen {
+                            Some(addr) => format!("Listening on {addr}"),
+                            None => "Not listening for TCP".to_string(),
+                        } }</span>
+                        if let Some(word) = &server.exit_word {
+                            <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
+                                <code>{ word }</code>{ " ends a conversation" }
+                            </span>
+                        }
+                    }
+                </div>
+                <BridgeStatus socket={state.socket} />
+            </header>
+            <Notices notices={state.notices.clone()} {on_dismiss} />
+            <div class="layout">
+                <aside class="sidebar">
+                    <ConnList {conns} selected={state.selected} {nc_hint} {on_select} />
+                    <ConnectForm {default_port} enabled={online} {on_connect} />
+                </aside>
+                <main class="main">
+                    <Conversation conv={selected} view={state.view} {on_view} {on_show_earlier}
+                                  {on_disconnect} {online} />
+                    <Composer {target} open_count={state.open_count()} {online} {on_send} />
+                </main>
+            </div>
+        </div>
+    }
+}

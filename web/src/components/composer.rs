@@ -1,0 +1,368 @@
+//! The composer: type a message, choose its line ending, send it to one peer or to all.
+//!
+//! Enter sends, Shift+Enter starts a new line, Up and Down walk the messages sent before (when
+//! the caret is on the first or last line, so that they still move the caret in a long message).
+
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::bytes_view::{compose_text, parse_hex, LineEnding};
+
+/// How many sent messages Up can recall.
+const HISTORY_LEN: usize = 100;
+
+/// Where the composer sends, as far as the composer needs to know.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendTarget {
+    pub id: protocol::ConnId,
+    pub peer: String,
+    pub open: bool,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ComposerProps {
+    /// The selected connection, if any.
+    pub target: Option<SendTarget>,
+    /// How many connections are open (for "Send to all").
+    pub open_count: usize,
+    /// Whether the page's socket to the bridge is open.
+    pub online: bool,
+    pub on_send: Callback<(protocol::Target, Vec<u8>), Result<(), String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputMode {
+    Text,
+    Hex,
+}
+
+/// Messages sent before, and where Up/Down have got to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    items: Vec<String>,
+    /// The item being shown, while walking the history.
+    pos: Option<usize>,
+    /// What was in the composer before walking started, restored by walking past the newest.
+    draft: String,
+}
+
+impl History {
+    pub fn push(&mut self, text: &str) {
+        self.pos = None;
+        self.draft.clear();
+        if text.is_empty() || self.items.last().is_some_and(|last| last == text) {
+            return;
+        }
+        self.items.push(text.to_string());
+        if self.items.len() > HISTORY_LEN {
+            self.items.remove(0);
+        }
+    }
+
+    /// The text to show after Up, if there is an older message.
+    pub fn up(&mut self, current: &str) -> Option<String> {
+        let next = match self.pos {
+            None if self.items.is_empty() => return None,
+            None => {
+                self.draft = current.to_string();
+                self.items.len() - 1
+            }
+            Some(0) => return None,
+            Some(i) => i - 1,
+        };
+        self.pos = Some(next);
+        Some(self.items[next].clone())
+    }
+
+    /// The text to show after Down, if walking the history.
+    pub fn down(&mut self) -> Option<String> {
+        let i = self.pos?;
+        if i + 1 < self.items.len() {
+            self.pos = Some(i + 1);
+            Some(self.items[i + 1].clone())
+        } else {
+            self.pos = None;
+            Some(std::mem::take(&mut self.draft))
+        }
+    }
+
+    /// The user typed: they are editing, no longer walking.
+    pub fn edited(&mut self) {
+        self.pos = None;
+    }
+}
+
+/// Whether the caret (a UTF-16 offset, as the DOM gives it) is on the first line of `text`.
+pub fn on_first_line(text: &str, caret: u32) -> bool {
+    !text
+        .encode_utf16()
+        .take(caret as usize)
+        .any(|u| u == u16::from(b'\n'))
+}
+
+/// Whether the caret (a UTF-16 offset) is on the last line of `text`.
+pub fn on_last_line(text: &str, caret: u32) -> bool {
+    !text
+        .encode_utf16()
+        .skip(caret as usize)
+        .any(|u| u == u16::from(b'\n'))
+}
+
+/// Why the composer cannot send now, if it cannot.
+fn blocked(props: &ComposerProps, to_all: bool) -> Option<String> {
+    if !props.online {
+        return Some("Not connected to the bridge.".into());
+    }
+    if to_all {
+        return (props.open_count == 0).then(|| "No connection is open.".into());
+    }
+    match &props.target {
+        None => Some("Select an open connection, or tick “Send to all”.".into()),
+        Some(t) if !t.open => Some(format!("{} is not open.", t.peer)),
+        Some(_) => None,
+    }
+}
+
+#[component]
+pub fn Composer(props: &ComposerProps) -> Html {
+    let text = use_state(String::new);
+    let ending = use_state(LineEnding::default);
+    let mode = use_state(|| InputMode::Text);
+    let to_all = use_state(|| false);
+    let error = use_state(|| None::<String>);
+    let history = use_mut_ref(History::default);
+
+    let blocked = blocked(props, *to_all);
+    let disabled = blocked.is_some();
+
+    let send = {
+        let text = text.clone();
+        let ending = ending.clone();
+        let mode = mode.clone();
+        let to_all = to_all.clone();
+        let error = error.clone();
+        let history = history.clone();
+        let target = props.target.as_ref().map(|t| t.id);
+        let on_send = props.on_send.clone();
+        move || {
+            if disabled {
+                return;
+            }
+            let bytes = match *mode {
+                InputMode::Text => compose_text(&text, *ending),
+                InputMode::Hex => match parse_hex(&text) {
+                    Ok(bytes) => bytes,
+                    Err(msg) => {
+                        error.set(Some(msg));
+                        return;
+                    }
+                },
+            };
+            if bytes.is_empty() {
+                return;
+            }
+            let to = match (*to_all, target) {
+                (true, _) => protocol::Target::All,
+                (false, Some(id)) => protocol::Target::Conn(id),
+                (false, None) => return,
+            };
+            match on_send.emit((to, bytes)) {
+                Ok(()) => {
+                    history.borrow_mut().push(&text);
+                    text.set(String::new());
+                    error.set(None);
+                }
+                Err(msg) => error.set(Some(msg)),
+            }
+        }
+    };
+    let onsubmit = {
+        let send = send.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            send();
+        })
+    };
+    let onkeydown = {
+        let text = text.clone();
+        let history = history.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            // While an input method is composing (Chinese, Japanese, ...), Enter and the arrows
+            // belong to it.
+            if e.is_composing() || e.key_code() == 229 {
+                return;
+            }
+            let area = e.target_unchecked_into::<HtmlTextAreaElement>();
+            let value = area.value();
+            match e.key().as_str() {
+                "Enter" if !e.shift_key() => {
+                    e.prevent_default();
+                    send();
+                }
+                "ArrowUp" => {
+                    let caret = area.selection_start().ok().flatten().unwrap_or(0);
+                    if value.is_empty() || on_first_line(&value, caret) {
+                        if let Some(older) = history.borrow_mut().up(&value) {
+                            e.prevent_default();
+                            text.set(older);
+                        }
+                    }
+                }
+                "ArrowDown" => {
+                    let caret = area.selection_end().ok().flatten().unwrap_or(0);
+                    if value.is_empty() || on_last_line(&value, caret) {
+                        if let Some(newer) = history.borrow_mut().down() {
+                            e.prevent_default();
+                            text.set(newer);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        })
+    };
+    let oninput = {
+        let text = text.clone();
+        let history = history.clone();
+        let error = error.clone();
+        Callback::from(move |e: InputEvent| {
+            history.borrow_mut().edited();
+            error.set(None);
+            text.set(e.target_unchecked_into::<HtmlTextAreaElement>().value());
+        })
+    };
+    let on_ending = {
+        let ending = ending.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            ending.set(LineEnding::from_label(&value).unwrap_or_default());
+        })
+    };
+    let on_mode = {
+        let mode = mode.clone();
+        let error = error.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            mode.set(if value == "hex" {
+                InputMode::Hex
+            } else {
+                InputMode::Text
+            });
+            error.set(None);
+        })
+    };
+    let on_all = {
+        let to_all = to_all.clone();
+        Callback::from(move |e: Event| {
+            to_all.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+        })
+    };
+
+    let hex = *mode == InputMode::Hex;
+    let placeholder = match (&blocked, hex, *to_all, &props.target) {
+        (Some(_), ..) => String::new(),
+        (None, true, _, _) => {
+            "Bytes in hex, e.g. 48 65 6c 6c 6f 0d 0a — sent exactly as typed".into()
+        }
+        (None, false, true, _) => {
+            "Message to every open connection — Enter sends, Shift+Enter for a new line".into()
+        }
+        (None, false, false, Some(t)) => format!(
+            "Message to {} — Enter sends, Shift+Enter for a new line",
+            t.peer
+        ),
+        (None, false, false, None) => String::new(),
+    };
+    let hint = match (&*error, &blocked) {
+        (Some(msg), _) => {
+            html! { <p class="composer-hint error" id="composer-hint" role="alert">{ msg }</p> }
+        }
+        (None, Some(why)) => html! { <p class="composer-hint" id="composer-hint">{ why }</p> },
+        (None, None) => html! {},
+    };
+    let described = (error.is_some() || blocked.is_some()).then_some("composer-hint");
+
+    html! {
+        <form class="composer" aria-label="Send" {onsubmit}>
+            <textarea aria-label="Message" rows="2" value={(*text).clone()} {oninput} {onkeydown}
+                      {placeholder} {disabled} spellcheck="false" aria-describedby={described}
+                      aria-invalid={error.is_some().then_some("true")} />
+            <div class="composer-controls">
+                <span class="control">
+                    <label for="input-mode">{ "Input" }</label>
+                    <select id="input-mode" onchange={on_mode}>
+                        <option value="text" selected={!hex}>{ "Text" }</option>
+                        <option value="hex" selected={hex}>{ "Hex" }</option>
+                    </select>
+                </span>
+                <span class="control">
+                    <label for="line-ending">{ "Line ending" }</label>
+                    <select id="line-ending" onchange={on_ending} disabled={hex}
+                            title={hex.then_some("Hex input is sent exactly as typed")}>
+                        { for LineEnding::ALL.iter().map(|e| html! {
+                            <option value={e.label()} selected={*e == *ending}>{ e.label() }</option>
+                        }) }
+                    </select>
+                </span>
+                <span class="control">
+                    <input id="send-all" type="checkbox" checked={*to_all} onchange={on_all} />
+                    <label for="send-all">{ "Send to all" }</label>
+                </span>
+                <button type="submit" class="primary" {disabled}>{ "Send" }</button>
+            </div>
+            { hint }
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_and_down_walk_the_history_and_restore_the_draft() {
+        let mut h = History::default();
+        assert_eq!(h.up(""), None, "nothing sent yet");
+        h.push("one");
+        h.push("two");
+        h.push("two"); // repeated: kept once
+        h.push("");
+        assert_eq!(h.up("draft"), Some("two".into()));
+        assert_eq!(h.up("two"), Some("one".into()));
+        assert_eq!(h.up("one"), None, "oldest reached");
+        assert_eq!(h.down(), Some("two".into()));
+        assert_eq!(
+            h.down(),
+            Some("draft".into()),
+            "past the newest: the draft again"
+        );
+        assert_eq!(h.down(), None);
+        // Typing stops the walk; the next Up starts from the newest again.
+        h.up("");
+        h.up("");
+        h.edited();
+        assert_eq!(h.up("x"), Some("two".into()));
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut h = History::default();
+        for i in 0..(HISTORY_LEN + 10) {
+            h.push(&i.to_string());
+        }
+        assert_eq!(h.items.len(), HISTORY_LEN);
+        assert_eq!(h.items[0], "10");
+    }
+
+    #[test]
+    fn caret_lines() {
+        let text = "你好\nsecond\nthird";
+        assert!(on_first_line(text, 0));
+        assert!(on_first_line(text, 2), "after 你好, in UTF-16 units");
+        assert!(!on_first_line(text, 3));
+        assert!(!on_last_line(text, 2));
+        assert!(on_last_line(text, 10));
+        assert!(on_last_line(text, 15));
+        assert!(on_first_line("", 0) && on_last_line("", 0));
+    }
+}

@@ -1,0 +1,111 @@
+//! The list of connections: peer, who opened it, state, traffic, unread messages.
+
+use std::rc::Rc;
+
+use protocol::{ConnId, ConnState, Origin};
+use yew::prelude::*;
+
+use crate::bytes_view::format_size;
+use crate::state::Conv;
+
+pub fn state_word(state: ConnState) -> &'static str {
+    match state {
+        ConnState::Connecting => "connecting",
+        ConnState::Open => "open",
+        ConnState::Closed => "closed",
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ConnListProps {
+    pub conns: Vec<Rc<Conv>>,
+    pub selected: Option<ConnId>,
+    /// `host port` to connect to this bridge's listener, for the empty-state hint;
+    /// `None` when the bridge is not listening or not yet known.
+    pub nc_hint: Option<(String, u16)>,
+    pub on_select: Callback<ConnId>,
+}
+
+#[component]
+pub fn ConnList(props: &ConnListProps) -> Html {
+    let body = if props.conns.is_empty() {
+        let hint = match &props.nc_hint {
+            Some((host, port)) => html! {
+                <>
+                    { "No connections yet. Connect to this bridge with " }
+                    <code>{ format!("nc {host} {port}") }</code>
+                    { ", or dial a server below." }
+                </>
+            },
+            None => html! { { "No connections yet. Dial a server below." } },
+        };
+        html! { <p class="empty-hint">{ hint }</p> }
+    } else {
+        html! {
+            <ul class="conn-list">
+                { for props.conns.iter().map(|c| item(c, props.selected == Some(c.info.id), &props.on_select)) }
+            </ul>
+        }
+    };
+    html! {
+        <nav class="connections" aria-label="Connections">
+            <h2 class="pane-title">{ "Connections" }</h2>
+            { body }
+        </nav>
+    }
+}
+
+fn item(conv: &Conv, selected: bool, on_select: &Callback<ConnId>) -> Html {
+    let info = &conv.info;
+    let id = info.id;
+    let state = state_word(info.state);
+    let (arrow, origin, origin_title) = match info.origin {
+        Origin::Accepted => (
+            "in",
+            "accepted",
+            "Accepted: this peer connected to the bridge",
+        ),
+        Origin::Dialled => (
+            "out",
+            "dialled",
+            "Dialled: the bridge connected to this server",
+        ),
+    };
+    let onclick = on_select.reform(move |_: MouseEvent| id);
+    let unread = (conv.unread > 0).then(|| {
+        let n = conv.unread;
+        let title = if n == 1 {
+            "1 unread message".to_string()
+        } else {
+            format!("{n} unread messages")
+        };
+        html! {
+            <span class="unread" title={title}>
+                { if n > 999 { "999+".to_string() } else { n.to_string() } }
+                <span class="sr-only">{ " unread" }</span>
+            </span>
+        }
+    });
+    html! {
+        <li key={id} class={classes!("conn", selected.then_some("selected"))} data-state={state}>
+            <button type="button" class="conn-button" {onclick}
+                    aria-current={selected.then_some("true")}>
+                <span class={classes!("origin", origin)} title={origin_title}>
+                    <span aria-hidden="true">{ arrow }</span>
+                    <span class="sr-only">{ origin }</span>
+                </span>
+                <span class="peer">{ &info.peer }</span>
+                { for unread }
+                <span class={classes!("state", state)}>{ state }</span>
+                <span class="counts">
+                    <span class="rx" title={format!("received: {} in {} messages", info.rx_bytes, info.rx_msgs)}>
+                        { format!("rx {}", format_size(info.rx_bytes)) }
+                    </span>
+                    <span class="tx" title={format!("sent: {} in {} messages", info.tx_bytes, info.tx_msgs)}>
+                        { format!("tx {}", format_size(info.tx_bytes)) }
+                    </span>
+                </span>
+            </button>
+        </li>
+    }
+}

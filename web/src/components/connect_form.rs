@@ -1,0 +1,113 @@
+//! The form that asks the bridge to dial a TCP server.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// Checks the form's port field.
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u32>() {
+        Ok(port) if (1..=65535).contains(&port) => Ok(port as u16),
+        _ => Err("Port must be a whole number from 1 to 65535.".into()),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ConnectFormProps {
+    /// The port shown until the user types one (the bridge's own listener, or 7777).
+    pub default_port: u16,
+    /// Whether the bridge can be asked (the page's socket is open).
+    pub enabled: bool,
+    /// Asks the bridge to dial; an error says why it could not be asked.
+    pub on_connect: Callback<(String, u16), Result<(), String>>,
+}
+
+#[component]
+pub fn ConnectForm(props: &ConnectFormProps) -> Html {
+    let host = use_state(|| "127.0.0.1".to_string());
+    // `None` until the user edits it, so that the default follows the bridge's listener.
+    let port = use_state(|| None::<String>);
+    let error = use_state(|| None::<String>);
+    let port_text = (*port)
+        .clone()
+        .unwrap_or_else(|| props.default_port.to_string());
+
+    let on_host = {
+        let host = host.clone();
+        Callback::from(move |e: InputEvent| {
+            host.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_port = {
+        let port = port.clone();
+        let error = error.clone();
+        Callback::from(move |e: InputEvent| {
+            port.set(Some(e.target_unchecked_into::<HtmlInputElement>().value()));
+            error.set(None);
+        })
+    };
+    let onsubmit = {
+        let host = host.clone();
+        let error = error.clone();
+        let port_text = port_text.clone();
+        let on_connect = props.on_connect.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let h = host.trim().to_string();
+            if h.is_empty() {
+                error.set(Some("Enter a host name or an IP address.".into()));
+                return;
+            }
+            let p = match parse_port(&port_text) {
+                Ok(p) => p,
+                Err(msg) => {
+                    error.set(Some(msg));
+                    return;
+                }
+            };
+            match on_connect.emit((h, p)) {
+                Ok(()) => error.set(None),
+                Err(msg) => error.set(Some(msg)),
+            }
+        })
+    };
+    let invalid = error.is_some();
+    html! {
+        <form class="connect-form" aria-label="Connect" {onsubmit} novalidate=true>
+            <h2 class="pane-title">{ "Dial a TCP server" }</h2>
+            <div class="connect-fields">
+                <div class="field host">
+                    <label for="connect-host">{ "Host" }</label>
+                    <input id="connect-host" type="text" value={(*host).clone()} oninput={on_host}
+                           autocomplete="off" spellcheck="false" />
+                </div>
+                <div class="field port">
+                    <label for="connect-port">{ "Port" }</label>
+                    <input id="connect-port" type="text" inputmode="numeric" value={port_text}
+                           oninput={on_port} autocomplete="off"
+                           aria-invalid={invalid.then_some("true")}
+                           aria-describedby={invalid.then_some("connect-error")} />
+                </div>
+                <button type="submit" class="primary" disabled={!props.enabled}
+                        title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>
+            </div>
+            if let Some(msg) = &*error {
+                <p id="connect-error" class="field-error" role="alert">{ msg }</p>
+            }
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_checked() {
+        assert_eq!(parse_port("7777"), Ok(7777));
+        assert_eq!(parse_port(" 1 "), Ok(1));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        for bad in ["0", "65536", "", "abc", "-1", "80.5", "99999999999"] {
+            assert!(parse_port(bad).is_err(), "{bad:?}");
+        }
+    }
+}

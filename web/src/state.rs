@@ -1,0 +1,1069 @@
+//! The page's state and the one function that changes it.
+//!
+//! Everything the page shows is derived from [`State`], and [`State`] changes only through
+//! [`reduce`], a pure function of the previous state and an [`Action`]. No browser APIs here: the
+//! tests below run natively and pin down the rules that make the page honest:
+//!
+//! - a snapshot (`Hello`) replaces everything, so a reconnect never shows anything twice;
+//! - a record is applied at most once (by its sequence number);
+//! - counters count history once (the snapshot's) and live traffic once (ours);
+//! - a conversation that got data while not selected shows how many messages are unread.
+//!
+//! The state is cloned on every action (Yew keeps the previous one alive), so it is built to be
+//! cheap to clone: conversations sit behind `Rc`, and a conversation's log is a list of shared
+//! chunks where only the last one is ever copied.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use protocol::{
+    ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Record, Seq, ServerInfo, VERSION,
+};
+
+/// How many messages of a conversation are rendered at first, and how many more each
+/// "Show earlier" reveals. Rendering tens of thousands of DOM nodes would freeze the page.
+pub const WINDOW: usize = 500;
+/// Entries per log chunk.
+const CHUNK: usize = 256;
+/// Notices shown at most; older ones go first.
+const MAX_NOTICES: usize = 4;
+
+/// How much of a conversation the page holds. The bridge holds the rest (and its transcript);
+/// the page drops its oldest messages past these bounds and says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub msgs: usize,
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            msgs: 50_000,
+            bytes: 32 << 20,
+        }
+    }
+}
+
+/// The page's WebSocket to the bridge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketStatus {
+    Connecting,
+    Open,
+    Closed { retry_in_ms: u32 },
+}
+
+/// How payloads are shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewMode {
+    #[default]
+    Text,
+    Hex,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Socket(SocketStatus),
+    /// Events from the bridge, in the order they arrived, applied as one update.
+    Events(Vec<Event>),
+    Select(ConnId),
+    /// Reveal [`WINDOW`] more of the earlier messages of a conversation.
+    ShowEarlier(ConnId),
+    SetView(ViewMode),
+    /// Dismiss the notice with this id.
+    Dismiss(u64),
+    /// A problem the page found itself (a frame it could not decode, a send that failed).
+    Notice(String),
+    /// The user asked the bridge to dial `host:port`: select that connection when it appears.
+    Dialling {
+        host: String,
+        port: u16,
+    },
+}
+
+/// A message shown at the top of the page until dismissed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub id: u64,
+    pub text: Rc<str>,
+}
+
+/// One record, as the page keeps it: the bytes as they were, decoded only when shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rec {
+    pub seq: Seq,
+    pub flow: Flow,
+    pub at: Micros,
+    pub data: Rc<[u8]>,
+}
+
+/// A line of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Record(Rec),
+    /// Something the bridge said about this connection (an error), in its place in time.
+    Note {
+        id: u64,
+        text: Rc<str>,
+    },
+}
+
+impl Entry {
+    /// A key that is unique within a conversation and stable across renders.
+    pub fn key(&self) -> String {
+        match self {
+            Entry::Record(r) => format!("r{}", r.seq),
+            Entry::Note { id, .. } => format!("n{id}"),
+        }
+    }
+}
+
+/// The lines of one conversation, oldest first, in shared chunks.
+///
+/// Cloning copies only the list of chunk pointers; appending copies at most the last chunk.
+/// Equality is identity of the chunks (what a render needs to know: "did this change?").
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    chunks: Vec<Rc<Vec<Entry>>>,
+    len: usize,
+    bytes: usize,
+    /// Records this page dropped to stay within [`Limits`].
+    pub dropped_msgs: u64,
+    pub dropped_bytes: u64,
+}
+
+impl PartialEq for Log {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self.dropped_msgs == other.dropped_msgs
+            && self.chunks.len() == other.chunks.len()
+            && self
+                .chunks
+                .iter()
+                .zip(&other.chunks)
+                .all(|(a, b)| Rc::ptr_eq(a, b))
+    }
+}
+
+impl Log {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The payload bytes held.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn push(&mut self, entry: Entry, limits: Limits) {
+        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
+            self.chunks.push(Rc::new(Vec::with_capacity(CHUNK)));
+        }
+        if let Entry::Record(r) = &entry {
+            self.bytes += r.data.len();
+        }
+        self.len += 1;
+        Rc::make_mut(self.chunks.last_mut().expect("a chunk")).push(entry);
+        // Drop whole chunks from the front: cheap, and the newest messages always stay.
+        while (self.len > limits.msgs || self.bytes > limits.bytes) && self.chunks.len() > 1 {
+            let first = self.chunks.remove(0);
+            self.len -= first.len();
+            for e in first.iter() {
+                if let Entry::Record(r) = e {
+                    self.bytes -= r.data.len();
+                    self.dropped_msgs += 1;
+                    self.dropped_bytes += r.data.len() as u64;
+                }
+            }
+        }
+    }
+
+    /// The entries from index `start` (0 is the oldest held) to the end.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &Entry> + '_ {
+        let mut skip = start;
+        let mut first = 0;
+        while first < self.chunks.len() && skip >= self.chunks[first].len() {
+            skip -= self.chunks[first].len();
+            first += 1;
+        }
+        self.chunks[first..]
+            .iter()
+            .flat_map(|c| c.iter())
+            .skip(skip)
+    }
+
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.iter_from(0)
+    }
+
+    pub fn last(&self) -> Option<&Entry> {
+        self.chunks.last().and_then(|c| c.last())
+    }
+}
+
+/// One connection and its conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv {
+    pub info: ConnInfo,
+    pub log: Log,
+    /// Messages received while this conversation was not selected.
+    pub unread: u32,
+    /// Messages the bridge no longer held when this page first learned of the connection.
+    pub elided_msgs: u64,
+    pub elided_bytes: u64,
+    /// How many of the newest entries are rendered.
+    pub window: usize,
+}
+
+impl Conv {
+    fn new(info: ConnInfo) -> Conv {
+        Conv {
+            elided_msgs: info.elided_msgs,
+            elided_bytes: info.elided_bytes,
+            info,
+            log: Log::default(),
+            unread: 0,
+            window: WINDOW,
+        }
+    }
+
+    /// Stands in for a connection the page has records of but no `Conn` event for yet.
+    fn placeholder(id: ConnId, at: Micros) -> Conv {
+        Conv::new(ConnInfo {
+            id,
+            origin: Origin::Accepted,
+            peer: format!("connection {id}"),
+            local: None,
+            state: ConnState::Open,
+            opened_at: at,
+            closed_at: None,
+            close_reason: None,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            rx_msgs: 0,
+            tx_msgs: 0,
+            elided_msgs: 0,
+            elided_bytes: 0,
+        })
+    }
+
+    /// Earlier messages that neither the bridge's snapshot nor this page holds any more:
+    /// `(messages, bytes)`, or `None` when the conversation is complete.
+    pub fn missing(&self) -> Option<(u64, u64)> {
+        let msgs = self.elided_msgs + self.log.dropped_msgs;
+        (msgs > 0).then_some((msgs, self.elided_bytes + self.log.dropped_bytes))
+    }
+
+    /// Entries held but not rendered (revealed by "Show earlier").
+    pub fn hidden(&self) -> usize {
+        self.log.len().saturating_sub(self.window)
+    }
+
+    /// The entries to render, oldest first.
+    pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.log.iter_from(self.hidden())
+    }
+
+    /// The system line for a closed connection, unless the conversation already ends with it.
+    pub fn close_line(&self) -> Option<String> {
+        if self.info.state != ConnState::Closed {
+            return None;
+        }
+        match &self.info.close_reason {
+            Some(reason) => match self.log.last() {
+                Some(Entry::Note { text, .. }) if **text == **reason => None,
+                _ => Some(format!("Closed: {reason}")),
+            },
+            None => Some("Closed".into()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub socket: SocketStatus,
+    /// From the last `Hello`; `None` until the first one.
+    pub server: Option<ServerInfo>,
+    pub conns: BTreeMap<ConnId, Rc<Conv>>,
+    pub selected: Option<ConnId>,
+    pub notices: Vec<Notice>,
+    pub view: ViewMode,
+    /// `true` between a snapshot's `Synced` and the socket closing.
+    pub synced: bool,
+    /// The `seq` of the last `Hello`: records up to it are history, already counted.
+    snapshot_seq: Option<Seq>,
+    /// The last record applied; anything at or below it is a duplicate.
+    last_seq: Option<Seq>,
+    /// After a reconnect to the same bridge: records past this arrived while the page was away,
+    /// so they are unread although they come as history.
+    unread_after: Option<Seq>,
+    pending_dial: Option<String>,
+    next_id: u64,
+    limits: Limits,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::with_limits(Limits::default())
+    }
+}
+
+impl yew::Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        Rc::new(reduce(Rc::unwrap_or_clone(self), action))
+    }
+}
+
+/// Applies one action.
+pub fn reduce(mut state: State, action: Action) -> State {
+    match action {
+        Action::Socket(status) => {
+            if status != SocketStatus::Open {
+                state.synced = false;
+            }
+            state.socket = status;
+        }
+        Action::Events(events) => {
+            for event in events {
+                state.apply(event);
+            }
+        }
+        Action::Select(id) => state.select(id),
+        Action::ShowEarlier(id) => {
+            if let Some(conv) = state.conns.get_mut(&id) {
+                let conv = Rc::make_mut(conv);
+                conv.window = (conv.window + WINDOW).min(conv.log.len().max(WINDOW));
+            }
+        }
+        Action::SetView(view) => state.view = view,
+        Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
+        Action::Notice(text) => state.notice(text),
+        Action::Dialling { host, port } => state.pending_dial = Some(address(&host, port)),
+    }
+    state
+}
+
+/// `host:port`, with IPv6 addresses in brackets as the bridge writes them.
+fn address(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl State {
+    pub fn with_limits(limits: Limits) -> State {
+        State {
+            socket: SocketStatus::Connecting,
+            server: None,
+            conns: BTreeMap::new(),
+            selected: None,
+            notices: Vec::new(),
+            view: ViewMode::Text,
+            synced: false,
+            snapshot_seq: None,
+            last_seq: None,
+            unread_after: None,
+            pending_dial: None,
+            next_id: 1,
+            limits,
+        }
+    }
+
+    pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
+        self.selected.and_then(|id| self.conns.get(&id))
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.conns
+            .values()
+            .filter(|c| c.info.state == ConnState::Open)
+            .count()
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn notice(&mut self, text: String) {
+        let id = self.next_id();
+        self.notices.push(Notice {
+            id,
+            text: text.into(),
+        });
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
+    }
+
+    fn select(&mut self, id: ConnId) {
+        if let Some(conv) = self.conns.get_mut(&id) {
+            self.selected = Some(id);
+            if conv.unread > 0 {
+                Rc::make_mut(conv).unread = 0;
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Hello {
+                version,
+                server,
+                conns,
+                seq,
+            } => self.hello(version, server, conns, seq),
+            Event::Synced { .. } => self.synced = true,
+            Event::Conn { conn } => self.conn(conn),
+            Event::Record(record) => self.record(record),
+            Event::Error { conn, message } => self.error(conn, message),
+        }
+    }
+
+    /// A snapshot: drop everything and rebuild from it.
+    fn hello(&mut self, version: u32, server: ServerInfo, conns: Vec<ConnInfo>, seq: Seq) {
+        if version != VERSION {
+            self.notice(format!(
+                "The bridge speaks protocol version {version}, this page version {VERSION}: \
+                 reload the page, or use a matching bridge."
+            ));
+        }
+        // Sequence numbers only grow within one bridge process: a snapshot that ends before
+        // what we already saw comes from a restarted bridge, whose connection ids mean
+        // something else.
+        let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
+        let old = std::mem::take(&mut self.conns);
+        for info in conns {
+            let mut conv = Conv::new(info);
+            if same_bridge {
+                if let Some(prev) = old.get(&conv.info.id) {
+                    conv.unread = prev.unread;
+                    conv.window = prev.window;
+                }
+            }
+            self.conns.insert(conv.info.id, Rc::new(conv));
+        }
+        self.unread_after = if same_bridge { self.last_seq } else { None };
+        self.snapshot_seq = Some(seq);
+        self.last_seq = None;
+        self.synced = false;
+        self.server = Some(server);
+        if !same_bridge
+            || self
+                .selected
+                .is_some_and(|id| !self.conns.contains_key(&id))
+        {
+            self.selected = None;
+        }
+        if self.selected.is_none() {
+            let newest_open = self
+                .conns
+                .values()
+                .rev()
+                .find(|c| c.info.state == ConnState::Open)
+                .map(|c| c.info.id);
+            if let Some(id) = newest_open {
+                self.select(id);
+            }
+        }
+    }
+
+    fn conn(&mut self, info: ConnInfo) {
+        let id = info.id;
+        let is_new = !self.conns.contains_key(&id);
+        match self.conns.get_mut(&id) {
+            Some(conv) => {
+                let conv = Rc::make_mut(conv);
+                let old = &conv.info;
+                // The bridge's counters are right as of this event, but the bridge does not send
+                // a `Conn` per record, so ours may be ahead: keep the larger of each.
+                let merged = ConnInfo {
+                    rx_bytes: old.rx_bytes.max(info.rx_bytes),
+                    tx_bytes: old.tx_bytes.max(info.tx_bytes),
+                    rx_msgs: old.rx_msgs.max(info.rx_msgs),
+                    tx_msgs: old.tx_msgs.max(info.tx_msgs),
+                    // A connection's life only moves forward.
+                    state: rank_max(old.state, info.state),
+                    ..info
+                };
+                conv.info = merged;
+            }
+            None => {
+                self.conns.insert(id, Rc::new(Conv::new(info)));
+            }
+        }
+        let conv = &self.conns[&id];
+        let dialled_by_us = is_new
+            && conv.info.origin == Origin::Dialled
+            && self.pending_dial.as_deref() == Some(conv.info.peer.as_str());
+        if dialled_by_us {
+            self.pending_dial = None;
+            self.select(id);
+        } else if self.selected.is_none() && conv.info.state == ConnState::Open {
+            self.select(id);
+        }
+    }
+
+    fn record(&mut self, r: Record) {
+        if self.last_seq.is_some_and(|last| r.seq <= last) {
+            return;
+        }
+        self.last_seq = Some(r.seq);
+        let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
+        let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
+        let selected = self.selected == Some(r.conn);
+        let limits = self.limits;
+        let conv = self
+            .conns
+            .entry(r.conn)
+            .or_insert_with(|| Rc::new(Conv::placeholder(r.conn, r.at)));
+        let conv = Rc::make_mut(conv);
+        let len = r.data.len() as u64;
+        if live {
+            match r.flow {
+                Flow::Rx => {
+                    conv.info.rx_bytes += len;
+                    conv.info.rx_msgs += 1;
+                }
+                Flow::Tx => {
+                    conv.info.tx_bytes += len;
+                    conv.info.tx_msgs += 1;
+                }
+            }
+        }
+        if missed && !selected && r.flow == Flow::Rx {
+            conv.unread += 1;
+        }
+        conv.log.push(
+            Entry::Record(Rec {
+                seq: r.seq,
+                flow: r.flow,
+                at: r.at,
+                data: r.data.into(),
+            }),
+            limits,
+        );
+    }
+
+    fn error(&mut self, conn: Option<ConnId>, message: String) {
+        if let Some(id) = conn {
+            let note_id = self.next_id();
+            let limits = self.limits;
+            if let Some(conv) = self.conns.get_mut(&id) {
+                // A failed dial closes with the same reason: say it once in the conversation.
+                if conv.info.close_reason.as_deref() != Some(message.as_str()) {
+                    Rc::make_mut(conv).log.push(
+                        Entry::Note {
+                            id: note_id,
+                            text: message.as_str().into(),
+                        },
+                        limits,
+                    );
+                }
+            }
+        }
+        self.notice(message);
+    }
+}
+
+fn rank_max(a: ConnState, b: ConnState) -> ConnState {
+    let rank = |s| match s {
+        ConnState::Connecting => 0,
+        ConnState::Open => 1,
+        ConnState::Closed => 2,
+    };
+    if rank(b) >= rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: ConnId, state: ConnState) -> ConnInfo {
+        ConnInfo {
+            id,
+            origin: Origin::Accepted,
+            peer: format!("127.0.0.1:{}", 50000 + id),
+            local: Some("127.0.0.1:7777".into()),
+            state,
+            opened_at: 1_700_000_000_000_000,
+            closed_at: None,
+            close_reason: None,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            rx_msgs: 0,
+            tx_msgs: 0,
+            elided_msgs: 0,
+            elided_bytes: 0,
+        }
+    }
+
+    fn with_counts(mut c: ConnInfo, rx_bytes: u64, rx_msgs: u64, tx_bytes: u64) -> ConnInfo {
+        c.rx_bytes = rx_bytes;
+        c.rx_msgs = rx_msgs;
+        c.tx_bytes = tx_bytes;
+        c.tx_msgs = u64::from(tx_bytes > 0);
+        c
+    }
+
+    fn hello(conns: Vec<ConnInfo>, seq: Seq) -> Event {
+        Event::Hello {
+            version: VERSION,
+            server: ServerInfo {
+                listen: Some("0.0.0.0:7777".into()),
+                exit_word: Some("exit".into()),
+            },
+            conns,
+            seq,
+        }
+    }
+
+    fn rec(conn: ConnId, seq: Seq, flow: Flow, data: &str) -> Event {
+        Event::Record(Record {
+            conn,
+            seq,
+            flow,
+            at: 1_700_000_000_000_000 + seq as i64,
+            data: data.as_bytes().to_vec(),
+        })
+    }
+
+    fn run(state: State, events: Vec<Event>) -> State {
+        reduce(state, Action::Events(events))
+    }
+
+    fn texts(state: &State, id: ConnId) -> Vec<String> {
+        state.conns[&id]
+            .log
+            .iter()
+            .map(|e| match e {
+                Entry::Record(r) => String::from_utf8_lossy(&r.data).into_owned(),
+                Entry::Note { text, .. } => format!("note: {text}"),
+            })
+            .collect()
+    }
+
+    /// A page that got a snapshot with one open connection (id 1) and two records of history.
+    fn synced_page() -> State {
+        run(
+            State::default(),
+            vec![
+                hello(vec![with_counts(info(1, ConnState::Open), 6, 1, 4)], 2),
+                rec(1, 1, Flow::Rx, "hello\n"),
+                rec(1, 2, Flow::Tx, "hi!\n"),
+                Event::Synced { seq: 2 },
+            ],
+        )
+    }
+
+    #[test]
+    fn snapshot_history_is_shown_and_not_counted_twice() {
+        let s = synced_page();
+        assert!(s.synced);
+        assert_eq!(texts(&s, 1), ["hello\n", "hi!\n"]);
+        let c = &s.conns[&1].info;
+        assert_eq!((c.rx_bytes, c.rx_msgs, c.tx_bytes, c.tx_msgs), (6, 1, 4, 1));
+    }
+
+    #[test]
+    fn live_records_count() {
+        let s = run(
+            synced_page(),
+            vec![rec(1, 3, Flow::Rx, "more\n"), rec(1, 4, Flow::Tx, "ok\n")],
+        );
+        let c = &s.conns[&1].info;
+        assert_eq!(
+            (c.rx_bytes, c.rx_msgs, c.tx_bytes, c.tx_msgs),
+            (11, 2, 7, 2)
+        );
+        assert_eq!(texts(&s, 1).len(), 4);
+    }
+
+    #[test]
+    fn a_record_is_applied_once() {
+        let s = run(
+            synced_page(),
+            vec![
+                rec(1, 3, Flow::Rx, "once\n"),
+                rec(1, 3, Flow::Rx, "once\n"),
+                rec(1, 2, Flow::Tx, "hi!\n"),
+            ],
+        );
+        assert_eq!(texts(&s, 1), ["hello\n", "hi!\n", "once\n"]);
+        assert_eq!(s.conns[&1].info.rx_msgs, 2);
+    }
+
+    #[test]
+    fn a_new_snapshot_rebuilds_without_duplicates() {
+        // Live traffic, then the socket drops and a reconnect brings a snapshot that covers it.
+        let s = run(synced_page(), vec![rec(1, 3, Flow::Rx, "live\n")]);
+        let s = reduce(s, Action::Socket(SocketStatus::Closed { retry_in_ms: 250 }));
+        assert!(!s.synced);
+        let s = reduce(s, Action::Socket(SocketStatus::Open));
+        let s = run(
+            s,
+            vec![
+                hello(
+                    vec![
+                        with_counts(info(1, ConnState::Open), 11, 2, 4),
+                        info(2, ConnState::Open),
+                    ],
+                    4,
+                ),
+                rec(1, 1, Flow::Rx, "hello\n"),
+                rec(1, 2, Flow::Tx, "hi!\n"),
+                rec(1, 3, Flow::Rx, "live\n"),
+                rec(2, 4, Flow::Rx, "new peer\n"),
+                Event::Synced { seq: 4 },
+            ],
+        );
+        assert_eq!(texts(&s, 1), ["hello\n", "hi!\n", "live\n"]);
+        assert_eq!(texts(&s, 2), ["new peer\n"]);
+        let c = &s.conns[&1].info;
+        assert_eq!(
+            (c.rx_bytes, c.rx_msgs),
+            (11, 2),
+            "history is not counted again"
+        );
+        assert_eq!(s.selected, Some(1), "the selection survives a reconnect");
+        // What arrived while the page was away is unread; what it had seen is not.
+        assert_eq!(s.conns[&1].unread, 0);
+        assert_eq!(s.conns[&2].unread, 1);
+    }
+
+    #[test]
+    fn connections_gone_from_the_snapshot_are_dropped() {
+        let s = run(
+            synced_page(),
+            vec![hello(vec![info(7, ConnState::Closed)], 10)],
+        );
+        assert_eq!(s.conns.keys().copied().collect::<Vec<_>>(), [7]);
+        assert_eq!(s.selected, None);
+    }
+
+    #[test]
+    fn a_restarted_bridge_resets_the_page() {
+        // Seen up to seq 3; the new snapshot ends at 1: a new bridge process, ids start again.
+        let s = run(synced_page(), vec![rec(1, 3, Flow::Rx, "x\n")]);
+        let s = run(
+            s,
+            vec![
+                hello(vec![info(1, ConnState::Closed)], 1),
+                rec(1, 1, Flow::Rx, "other\n"),
+            ],
+        );
+        assert_eq!(texts(&s, 1), ["other\n"]);
+        assert_eq!(s.selected, None);
+        assert_eq!(s.conns[&1].unread, 0);
+    }
+
+    #[test]
+    fn conn_events_keep_the_larger_counters() {
+        let s = run(synced_page(), vec![rec(1, 3, Flow::Rx, "12345\n")]);
+        // A Conn event that lags behind the record we already counted...
+        let mut lagging = with_counts(info(1, ConnState::Open), 6, 1, 4);
+        lagging.local = Some("127.0.0.1:7778".into());
+        let s = run(s, vec![Event::Conn { conn: lagging }]);
+        let c = &s.conns[&1].info;
+        assert_eq!((c.rx_bytes, c.rx_msgs), (12, 2));
+        assert_eq!(
+            c.local.as_deref(),
+            Some("127.0.0.1:7778"),
+            "other fields update"
+        );
+        // ...and one that is ahead (traffic this page has not seen as records).
+        let s = run(
+            s,
+            vec![Event::Conn {
+                conn: with_counts(info(1, ConnState::Closed), 100, 9, 50),
+            }],
+        );
+        let c = &s.conns[&1].info;
+        assert_eq!((c.rx_bytes, c.rx_msgs, c.tx_bytes), (100, 9, 50));
+        assert_eq!(c.state, ConnState::Closed);
+        // A state never moves backwards.
+        let s = run(
+            s,
+            vec![Event::Conn {
+                conn: info(1, ConnState::Open),
+            }],
+        );
+        assert_eq!(s.conns[&1].info.state, ConnState::Closed);
+    }
+
+    #[test]
+    fn unread_counts_received_messages_until_selected() {
+        let s = run(
+            synced_page(),
+            vec![
+                Event::Conn {
+                    conn: info(2, ConnState::Open),
+                },
+                rec(2, 3, Flow::Rx, "a\n"),
+                rec(2, 4, Flow::Rx, "b\n"),
+                rec(2, 5, Flow::Tx, "sent, not unread\n"),
+                rec(1, 6, Flow::Rx, "selected, so read\n"),
+            ],
+        );
+        assert_eq!(s.selected, Some(1));
+        assert_eq!(s.conns[&2].unread, 2);
+        assert_eq!(s.conns[&1].unread, 0);
+        let s = reduce(s, Action::Select(2));
+        assert_eq!(s.selected, Some(2));
+        assert_eq!(s.conns[&2].unread, 0);
+        let s = run(s, vec![rec(1, 7, Flow::Rx, "now 1 is in the background\n")]);
+        assert_eq!(s.conns[&1].unread, 1);
+        // Selecting an unknown connection changes nothing.
+        assert_eq!(reduce(s, Action::Select(99)).selected, Some(2));
+    }
+
+    #[test]
+    fn the_first_connection_to_open_is_selected() {
+        let s = run(State::default(), vec![hello(vec![], 0)]);
+        assert_eq!(s.selected, None);
+        let s = run(
+            s,
+            vec![Event::Conn {
+                conn: info(1, ConnState::Connecting),
+            }],
+        );
+        assert_eq!(s.selected, None, "not while it is still connecting");
+        let s = run(
+            s,
+            vec![
+                Event::Conn {
+                    conn: info(1, ConnState::Open),
+                },
+                Event::Conn {
+                    conn: info(2, ConnState::Open),
+                },
+            ],
+        );
+        assert_eq!(
+            s.selected,
+            Some(1),
+            "a later one does not steal the selection"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_selects_the_newest_open_connection() {
+        let s = run(
+            State::default(),
+            vec![hello(
+                vec![
+                    info(1, ConnState::Open),
+                    info(2, ConnState::Open),
+                    info(3, ConnState::Closed),
+                ],
+                0,
+            )],
+        );
+        assert_eq!(s.selected, Some(2));
+    }
+
+    #[test]
+    fn the_connection_we_dialled_is_selected() {
+        let s = run(synced_page(), vec![]);
+        let s = reduce(
+            s,
+            Action::Dialling {
+                host: "127.0.0.1".into(),
+                port: 9000,
+            },
+        );
+        let mut other = info(2, ConnState::Connecting);
+        other.origin = Origin::Dialled;
+        other.peer = "10.0.0.1:80".into();
+        let mut ours = info(3, ConnState::Connecting);
+        ours.origin = Origin::Dialled;
+        ours.peer = "127.0.0.1:9000".into();
+        let s = run(s, vec![Event::Conn { conn: other }]);
+        assert_eq!(s.selected, Some(1));
+        let s = run(s, vec![Event::Conn { conn: ours }]);
+        assert_eq!(s.selected, Some(3));
+    }
+
+    #[test]
+    fn errors_are_notices_and_notes_in_their_conversation() {
+        let s = run(
+            synced_page(),
+            vec![
+                Event::Error {
+                    conn: Some(1),
+                    message: "connection 1 is closed".into(),
+                },
+                Event::Error {
+                    conn: None,
+                    message: "malformed message".into(),
+                },
+            ],
+        );
+        let notices: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
+        assert_eq!(notices, ["connection 1 is closed", "malformed message"]);
+        assert_eq!(texts(&s, 1).last().unwrap(), "note: connection 1 is closed");
+        let first = s.notices[0].id;
+        let s = reduce(s, Action::Dismiss(first));
+        let notices: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
+        assert_eq!(notices, ["malformed message"]);
+        // Notices do not pile up without bound.
+        let s = (0..10).fold(s, |s, i| reduce(s, Action::Notice(format!("n{i}"))));
+        assert_eq!(s.notices.len(), MAX_NOTICES);
+        assert_eq!(&*s.notices.last().unwrap().text, "n9");
+    }
+
+    #[test]
+    fn a_refused_dial_says_why_once() {
+        let mut closed = info(2, ConnState::Closed);
+        closed.origin = Origin::Dialled;
+        closed.close_reason = Some("connection refused by 127.0.0.1:9".into());
+        let s = run(
+            synced_page(),
+            vec![
+                Event::Conn { conn: closed },
+                Event::Error {
+                    conn: Some(2),
+                    message: "connection refused by 127.0.0.1:9".into(),
+                },
+            ],
+        );
+        assert!(s.conns[&2].log.is_empty());
+        assert_eq!(
+            s.conns[&2].close_line().as_deref(),
+            Some("Closed: connection refused by 127.0.0.1:9")
+        );
+        assert_eq!(s.notices.len(), 1);
+        assert_eq!(s.conns[&1].close_line(), None, "open: no close line");
+    }
+
+    #[test]
+    fn elided_history_is_announced() {
+        let mut c = info(1, ConnState::Open);
+        c.elided_msgs = 1200;
+        c.elided_bytes = 48_000;
+        let s = run(State::default(), vec![hello(vec![c.clone()], 0)]);
+        assert_eq!(s.conns[&1].missing(), Some((1200, 48_000)));
+        // The bridge eliding more later does not hide what this page still holds.
+        c.elided_msgs = 5000;
+        let s = run(s, vec![Event::Conn { conn: c }]);
+        assert_eq!(s.conns[&1].missing(), Some((1200, 48_000)));
+        assert_eq!(synced_page().conns[&1].missing(), None);
+    }
+
+    #[test]
+    fn a_flood_is_held_within_limits_and_rendered_in_a_window() {
+        let limits = Limits {
+            msgs: 1000,
+            bytes: usize::MAX,
+        };
+        let s = run(
+            State::with_limits(limits),
+            vec![hello(vec![info(1, ConnState::Open)], 0)],
+        );
+        let flood: Vec<Event> = (1..=3000)
+            .map(|i| rec(1, i, Flow::Rx, "0123456789"))
+            .collect();
+        let s = run(s, flood);
+        let conv = &s.conns[&1];
+        assert!(conv.log.len() <= 1000 && conv.log.len() > 1000 - CHUNK);
+        assert_eq!(conv.log.len() as u64 + conv.log.dropped_msgs, 3000);
+        assert_eq!(
+            conv.missing(),
+            Some((conv.log.dropped_msgs, conv.log.dropped_msgs * 10))
+        );
+        assert_eq!(conv.info.rx_msgs, 3000);
+        assert_eq!(conv.log.bytes(), conv.log.len() * 10);
+        // The newest is always held, and only a window of it is rendered.
+        let visible: Vec<Seq> = conv
+            .visible()
+            .map(|e| match e {
+                Entry::Record(r) => r.seq,
+                Entry::Note { .. } => 0,
+            })
+            .collect();
+        assert_eq!(visible.len(), WINDOW);
+        assert_eq!(visible.first(), Some(&2501));
+        assert_eq!(visible.last(), Some(&3000));
+        assert_eq!(conv.hidden(), conv.log.len() - WINDOW);
+        let s = reduce(s, Action::ShowEarlier(1));
+        assert_eq!(
+            s.conns[&1].visible().count(),
+            s.conns[&1].log.len().min(2 * WINDOW)
+        );
+    }
+
+    #[test]
+    fn byte_limit_drops_the_oldest() {
+        let limits = Limits {
+            msgs: usize::MAX,
+            bytes: 1000,
+        };
+        let mut s = run(
+            State::with_limits(limits),
+            vec![hello(vec![info(1, ConnState::Open)], 0)],
+        );
+        let big = "x".repeat(100);
+        for i in 1..=(CHUNK as u64 * 3) {
+            s = run(s, vec![rec(1, i, Flow::Rx, &big)]);
+        }
+        let log = &s.conns[&1].log;
+        // Whole chunks go, so what is held is at most a chunk over the limit.
+        assert!(log.bytes() <= 1000 + CHUNK * 100, "{}", log.bytes());
+        assert_eq!(log.dropped_bytes, log.dropped_msgs * 100);
+        assert!(log.dropped_msgs > 0);
+    }
+
+    #[test]
+    fn cloning_shares_the_log() {
+        let s = synced_page();
+        let before = s.clone();
+        let after = run(s, vec![rec(1, 3, Flow::Rx, "x")]);
+        assert_eq!(before.conns[&1].log.len(), 2, "the old state is untouched");
+        assert_eq!(after.conns[&1].log.len(), 3);
+        assert_ne!(before.conns[&1].log, after.conns[&1].log);
+        assert_eq!(before.conns[&1].log, before.clone().conns[&1].log);
+    }
+
+    #[test]
+    fn records_of_an_unknown_connection_are_kept() {
+        let s = run(synced_page(), vec![rec(9, 3, Flow::Rx, "early\n")]);
+        assert_eq!(texts(&s, 9), ["early\n"]);
+        let mut real = info(9, ConnState::Open);
+        real.rx_bytes = 6;
+        real.rx_msgs = 1;
+        let s = run(s, vec![Event::Conn { conn: real }]);
+        assert_eq!(s.conns[&9].info.peer, "127.0.0.1:50009");
+        assert_eq!(texts(&s, 9), ["early\n"]);
+    }
+
+    #[test]
+    fn an_unknown_protocol_version_is_reported() {
+        let s = run(
+            State::default(),
+            vec![Event::Hello {
+                version: VERSION + 1,
+                server: ServerInfo {
+                    listen: None,
+                    exit_word: None,
+                },
+                conns: vec![],
+                seq: 0,
+            }],
+        );
+        assert!(s.notices[0].text.contains("protocol version"));
+    }
+}
