@@ -1,0 +1,266 @@
+//! What the integration tests share: a bridge on ephemeral loopback ports, a page (a real
+//! WebSocket client speaking the protocol), TCP peers, and bounded waits for all of them.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bridge::{Bridge, Config};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use protocol::{Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, Record};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The longest any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Starts a bridge on `127.0.0.1:0` (both sockets) with extra flags.
+pub async fn start(flags: &[&str]) -> Bridge {
+    let mut args = vec!["bridge", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    let config = Config::try_parse_from(args).expect("flags parse");
+    bridge::start(config).await.expect("bridge starts")
+}
+
+pub async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    timeout(WAIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// What a page receives right after connecting.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub conns: Vec<ConnInfo>,
+    pub records: Vec<Record>,
+}
+
+/// A WebSocket client, as the web page is one.
+pub struct Page {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+pub fn ws_request(bridge: &Bridge) -> Request {
+    format!("ws://{}/ws", bridge.http_addr)
+        .into_client_request()
+        .expect("valid URL")
+}
+
+impl Page {
+    /// Connects and reads the snapshot.
+    pub async fn open(bridge: &Bridge) -> (Page, Snapshot) {
+        Page::open_with(ws_request(bridge))
+            .await
+            .expect("WebSocket handshake")
+    }
+
+    pub async fn open_with(request: Request) -> Result<(Page, Snapshot), tungstenite::Error> {
+        let (ws, _) = within("the handshake", tokio_tungstenite::connect_async(request)).await?;
+        let mut page = Page { ws };
+        let snapshot = page.snapshot().await;
+        Ok((page, snapshot))
+    }
+
+    /// Reads a whole snapshot: `Hello`, records, `Synced`.
+    pub async fn snapshot(&mut self) -> Snapshot {
+        let Event::Hello { seq, conns, .. } = self.next().await else {
+            panic!("a snapshot starts with hello");
+        };
+        let mut records = Vec::new();
+        loop {
+            match self.next().await {
+                Event::Record(record) => records.push(record),
+                Event::Synced { seq: synced } => {
+                    assert_eq!(synced, seq, "synced.seq equals hello.seq");
+                    return Snapshot {
+                        seq,
+                        conns,
+                        records,
+                    };
+                }
+                other => panic!("unexpected {other:?} inside a snapshot"),
+            }
+        }
+    }
+
+    /// The next event, whatever it is.
+    pub async fn next(&mut self) -> Event {
+        loop {
+            let message = within("an event", self.ws.next())
+                .await
+                .expect("the bridge closed the WebSocket")
+                .expect("WebSocket error");
+            let frame = match message {
+                Message::Text(text) => Frame::Text(text.to_string()),
+                Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+                Message::Close(close) => panic!("the bridge closed the WebSocket: {close:?}"),
+                _ => continue,
+            };
+            return Event::from_frame(&frame).expect("a valid event");
+        }
+    }
+
+    /// Skips events until one matches, and returns it.
+    pub async fn expect(&mut self, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
+        within(what, async {
+            loop {
+                let event = self.next().await;
+                if matches(&event) {
+                    return event;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for a connection event in `state` and returns the connection.
+    pub async fn conn(&mut self, state: ConnState) -> ConnInfo {
+        match self
+            .expect(
+                &format!("a connection {state:?}"),
+                |e| matches!(e, Event::Conn { conn } if conn.state == state),
+            )
+            .await
+        {
+            Event::Conn { conn } => conn,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Collects `flow` records of `conn` until they hold `len` bytes, and returns those bytes.
+    pub async fn traffic(&mut self, conn: ConnId, flow: Flow, len: usize) -> Vec<u8> {
+        let mut data = Vec::new();
+        while data.len() < len {
+            let event = self
+                .expect(
+                    "a record",
+                    |e| matches!(e, Event::Record(r) if r.conn == conn && r.flow == flow),
+                )
+                .await;
+            if let Event::Record(record) = event {
+                data.extend(record.data);
+            }
+        }
+        data
+    }
+
+    /// Waits for an error event and returns its connection and message.
+    pub async fn error(&mut self) -> (Option<ConnId>, String) {
+        match self
+            .expect("an error", |e| matches!(e, Event::Error { .. }))
+            .await
+        {
+            Event::Error { conn, message } => (conn, message),
+            _ => unreachable!(),
+        }
+    }
+
+    pub async fn command(&mut self, command: Command) {
+        let message = match command.to_frame() {
+            Frame::Text(text) => Message::text(text),
+            Frame::Binary(bytes) => Message::binary(bytes),
+        };
+        self.raw(message).await;
+    }
+
+    pub async fn raw(&mut self, message: Message) {
+        within("sending to the bridge", self.ws.send(message))
+            .await
+            .expect("send to the bridge");
+    }
+
+    /// Waits for the bridge to close the WebSocket.
+    pub async fn closed(&mut self) {
+        within("the WebSocket to close", async {
+            while let Some(Ok(message)) = self.ws.next().await {
+                if matches!(message, Message::Close(_)) {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// A TCP peer of the bridge.
+pub struct Peer {
+    pub stream: TcpStream,
+}
+
+impl Peer {
+    pub async fn connect(addr: SocketAddr) -> Peer {
+        let stream = within("a TCP connect", TcpStream::connect(addr))
+            .await
+            .expect("TCP connect");
+        Peer { stream }
+    }
+
+    pub fn addr(&self) -> String {
+        self.stream.local_addr().expect("local addr").to_string()
+    }
+
+    pub async fn send(&mut self, data: &[u8]) {
+        self.stream.write_all(data).await.expect("TCP write");
+    }
+
+    /// Reads exactly `len` bytes.
+    pub async fn receive(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        within("bytes from the bridge", self.stream.read_exact(&mut buf))
+            .await
+            .expect("TCP read");
+        buf
+    }
+
+    /// Waits until the bridge closes the connection (end of stream, or a reset).
+    pub async fn closed(&mut self) {
+        let mut buf = [0; 64];
+        within("the bridge to close the connection", async {
+            loop {
+                match self.stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Connects a peer to the bridge's listener and waits for the page to see it open.
+pub async fn accept_peer(bridge: &Bridge, page: &mut Page) -> (Peer, ConnInfo) {
+    let peer = Peer::connect(bridge.listen_addr.expect("listening")).await;
+    let addr = peer.addr();
+    let conn = page
+        .expect("the peer's connection", |e| {
+            matches!(e, Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open)
+        })
+        .await;
+    let Event::Conn { conn } = conn else {
+        unreachable!()
+    };
+    (peer, conn)
+}
+
+/// Plain HTTP GET; returns the status code, the headers (lower case) and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    within("an HTTP response", async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("read");
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+        let status = head[9..12].parse().expect("a status code");
+        (status, head.to_ascii_lowercase(), body.to_owned())
+    })
+    .await
+}

@@ -1,0 +1,206 @@
+//! Bytes both ways between TCP peers and pages, dialling out, the exit word, and the limits.
+
+mod common;
+
+use common::{accept_peer, start, within, Page, Peer};
+use protocol::{Command, ConnState, Event, Flow, Origin, Target};
+use tokio::net::TcpListener;
+
+#[tokio::test]
+async fn bytes_from_a_peer_reach_the_page_exactly() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    assert_eq!(conn.origin, Origin::Accepted);
+    assert_eq!(conn.local, bridge.listen_addr.map(|a| a.to_string()));
+
+    let sent = [&[0xff, 0x00][..], "你好, bridge\n".as_bytes()].concat();
+    peer.send(&sent).await;
+    assert_eq!(page.traffic(conn.id, Flow::Rx, sent.len()).await, sent);
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn sends_from_the_page_reach_one_peer_or_all() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut one, first) = accept_peer(&bridge, &mut page).await;
+    let (mut two, _) = accept_peer(&bridge, &mut page).await;
+
+    let data = vec![0x00, 0xc3, 0x28, b'\r', b'\n', 0xff];
+    page.command(Command::Send {
+        to: Target::Conn(first.id),
+        data: data.clone(),
+    })
+    .await;
+    assert_eq!(one.receive(data.len()).await, data);
+    assert_eq!(page.traffic(first.id, Flow::Tx, data.len()).await, data);
+
+    page.command(Command::Send {
+        to: Target::All,
+        data: b"to everyone\n".to_vec(),
+    })
+    .await;
+    assert_eq!(one.receive(12).await, b"to everyone\n");
+    assert_eq!(two.receive(12).await, b"to everyone\n");
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_page_dials_a_server_and_talks_both_ways() {
+    let bridge = start(&[]).await;
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (mut page, _) = Page::open(&bridge).await;
+
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port,
+    })
+    .await;
+    let connecting = page.conn(ConnState::Connecting).await;
+    assert_eq!(connecting.origin, Origin::Dialled);
+    assert_eq!(connecting.peer, format!("127.0.0.1:{port}"));
+    let (stream, _) = within("the dial", server.accept()).await.unwrap();
+    let mut peer = Peer { stream };
+    let open = page.conn(ConnState::Open).await;
+    assert_eq!(open.id, connecting.id);
+
+    peer.send(b"hello from the server\n").await;
+    assert_eq!(
+        page.traffic(open.id, Flow::Rx, 22).await,
+        b"hello from the server\n"
+    );
+    page.command(Command::Send {
+        to: Target::Conn(open.id),
+        data: b"hello back\n".to_vec(),
+    })
+    .await;
+    assert_eq!(peer.receive(11).await, b"hello back\n");
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn exit_received_or_sent_ends_the_conversation() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    peer.send(b"exit\r\n").await;
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.id, conn.id);
+    assert_eq!(closed.close_reason.as_deref(), Some("the peer said exit"));
+    assert_eq!(closed.rx_msgs, 1, "the exit message is recorded");
+    peer.closed().await;
+
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    page.command(Command::Send {
+        to: Target::Conn(conn.id),
+        data: b"exit\n".to_vec(),
+    })
+    .await;
+    assert_eq!(
+        peer.receive(5).await,
+        b"exit\n",
+        "the exit message is written"
+    );
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.close_reason.as_deref(), Some("you sent exit"));
+    peer.closed().await;
+
+    // Sending to it now is an error, for this page.
+    page.command(Command::Send {
+        to: Target::Conn(conn.id),
+        data: b"anyone?".to_vec(),
+    })
+    .await;
+    let (about, message) = page.error().await;
+    assert_eq!(about, Some(conn.id));
+    assert_eq!(message, format!("connection {} is closed", conn.id));
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_the_exit_word_nothing_closes() {
+    let bridge = start(&["--no-exit-word"]).await;
+    let (mut page, snapshot) = Page::open(&bridge).await;
+    assert!(snapshot.conns.is_empty());
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+
+    peer.send(b"exit\n").await;
+    page.command(Command::Send {
+        to: Target::Conn(conn.id),
+        data: b"exit\n".to_vec(),
+    })
+    .await;
+    assert_eq!(peer.receive(5).await, b"exit\n");
+    peer.send(b"still here").await;
+    // Every event up to the last message: none of them is a close.
+    let mut rx = Vec::new();
+    while rx != b"exit\nstill here" {
+        match page.next().await {
+            Event::Record(r) if r.flow == Flow::Rx => rx.extend(r.data),
+            Event::Conn { conn } => assert_ne!(conn.state, ConnState::Closed, "{conn:?}"),
+            _ => {}
+        }
+    }
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_dial_says_so() {
+    let bridge = start(&[]).await;
+    let port = {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        taken.local_addr().unwrap().port()
+    };
+    let (mut page, _) = Page::open(&bridge).await;
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port,
+    })
+    .await;
+    let closed = page.conn(ConnState::Closed).await;
+    let expected = format!("connection refused by 127.0.0.1:{port}");
+    assert_eq!(closed.close_reason.as_deref(), Some(expected.as_str()));
+    assert_eq!(page.error().await, (Some(closed.id), expected));
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused() {
+    let bridge = start(&["--max-conns", "2"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (_one, _) = accept_peer(&bridge, &mut page).await;
+    let (_two, _) = accept_peer(&bridge, &mut page).await;
+
+    let mut third = Peer::connect(bridge.listen_addr.unwrap()).await;
+    let (conn, message) = page.error().await;
+    assert_eq!(conn, None);
+    assert!(message.contains(&third.addr()), "{message}");
+    assert!(message.contains("2 connections (--max-conns)"), "{message}");
+    third.closed().await;
+
+    // Dialling counts too.
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port: 9,
+    })
+    .await;
+    let (_, message) = page.error().await;
+    assert!(
+        message.starts_with("cannot dial 127.0.0.1:9: "),
+        "{message}"
+    );
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_peers_and_pages() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, _) = accept_peer(&bridge, &mut page).await;
+    within("shutdown", bridge.shutdown()).await;
+    peer.closed().await;
+    page.closed().await;
+}

@@ -1,0 +1,66 @@
+//! What a page that joins later receives: the same history, once, and its bounds.
+
+mod common;
+
+use common::{accept_peer, start, Page};
+use protocol::{ConnState, Event, Flow};
+
+#[tokio::test]
+async fn a_later_page_gets_the_same_records_once() {
+    let bridge = start(&[]).await;
+    let (mut first, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut first).await;
+    let mut seen = Vec::new();
+    for message in ["one\n", "two\n", "three\n"] {
+        peer.send(message.as_bytes()).await;
+        let Event::Record(record) = first
+            .expect("a record", |e| matches!(e, Event::Record(_)))
+            .await
+        else {
+            unreachable!()
+        };
+        seen.push(record);
+    }
+
+    let (mut second, snapshot) = Page::open(&bridge).await;
+    assert_eq!(snapshot.records, seen, "same bytes, same seq, once each");
+    assert_eq!(snapshot.seq, seen.last().unwrap().seq);
+    let info = &snapshot.conns[0];
+    assert_eq!((info.id, info.state), (conn.id, ConnState::Open));
+    assert_eq!((info.rx_msgs, info.rx_bytes), (3, 14));
+
+    peer.send(b"four\n").await;
+    let Event::Record(next) = second
+        .expect("the next record", |e| matches!(e, Event::Record(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(next.data, b"four\n");
+    assert_eq!(next.seq, snapshot.seq + 1);
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_is_bounded_and_says_what_it_dropped() {
+    // Each record is a 26-byte header and a 20-byte payload: 100 bytes hold two.
+    let bridge = start(&["--history-bytes", "100"]).await;
+    let (mut first, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut first).await;
+    let messages: Vec<Vec<u8>> = (0..10)
+        .map(|i| format!("message number {i:04}\n").into_bytes())
+        .collect();
+    for message in &messages {
+        assert_eq!(message.len(), 20);
+        peer.send(message).await;
+        first.traffic(conn.id, Flow::Rx, 20).await;
+    }
+
+    let (_second, snapshot) = Page::open(&bridge).await;
+    let info = &snapshot.conns[0];
+    assert_eq!((info.rx_msgs, info.rx_bytes), (10, 200));
+    assert_eq!((info.elided_msgs, info.elided_bytes), (8, 160));
+    let held: Vec<&[u8]> = snapshot.records.iter().map(|r| &r.data[..]).collect();
+    assert_eq!(held, [&messages[8][..], &messages[9][..]]);
+    bridge.shutdown().await;
+}

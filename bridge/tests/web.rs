@@ -1,0 +1,130 @@
+//! The HTTP side: who may open the WebSocket, what a page may send, and the web app's files.
+
+mod common;
+
+use common::{http_get, start, ws_request, Page};
+use protocol::{Command, Target, TAG_RECORD};
+use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
+use tokio_tungstenite::tungstenite::{Error, Message};
+
+async fn handshake_status(bridge: &bridge::Bridge, name: header::HeaderName, value: &str) -> u16 {
+    let mut request = ws_request(bridge);
+    request
+        .headers_mut()
+        .insert(name, HeaderValue::from_str(value).unwrap());
+    match Page::open_with(request).await {
+        Ok(_) => 101,
+        Err(Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected handshake error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn only_the_bridges_own_origin_may_connect() {
+    let bridge = start(&["--allow-origin", "https://friend.example"]).await;
+    let own = format!("http://{}", bridge.http_addr);
+    assert_eq!(handshake_status(&bridge, header::ORIGIN, &own).await, 101);
+    let friend = "https://friend.example";
+    assert_eq!(handshake_status(&bridge, header::ORIGIN, friend).await, 101);
+    let evil = "http://evil.example";
+    assert_eq!(handshake_status(&bridge, header::ORIGIN, evil).await, 403);
+    let rebound = format!("evil.example:{}", bridge.http_addr.port());
+    assert_eq!(handshake_status(&bridge, header::HOST, &rebound).await, 403);
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_messages_get_an_error_and_the_session_goes_on() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+
+    page.raw(Message::text("{not json")).await;
+    let (conn, message) = page.error().await;
+    assert_eq!(conn, None);
+    assert!(message.starts_with("malformed message"), "{message}");
+
+    page.raw(Message::text(r#"{"type":"launch"}"#)).await;
+    assert!(page.error().await.1.contains("unknown variant `launch`"));
+
+    page.raw(Message::binary(vec![TAG_RECORD; 30])).await;
+    assert!(page.error().await.1.contains("tag 0x01"));
+
+    page.command(Command::Send {
+        to: Target::Conn(42),
+        data: b"hi".to_vec(),
+    })
+    .await;
+    assert_eq!(
+        page.error().await,
+        (Some(42), "there is no connection 42".into())
+    );
+    page.command(Command::Send {
+        to: Target::All,
+        data: b"hi".to_vec(),
+    })
+    .await;
+    assert_eq!(
+        page.error().await.1,
+        "there is no open connection to send to"
+    );
+    page.command(Command::Disconnect { conn: 7 }).await;
+    assert_eq!(
+        page.error().await,
+        (Some(7), "there is no connection 7".into())
+    );
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_web_dir_is_served_with_the_app_routes_falling_back_to_index() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<h1>test app</h1>").unwrap();
+    std::fs::write(dir.path().join("app.js"), "console.log(1)").unwrap();
+    let dir_flag = dir.path().to_str().unwrap();
+    let bridge = start(&["--web-dir", dir_flag]).await;
+
+    for path in ["/", "/conversations/3"] {
+        let (status, head, body) = http_get(bridge.http_addr, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(head.contains("content-type: text/html"), "{head}");
+        assert!(head.contains("cache-control: no-cache"), "{head}");
+        assert_eq!(body, "<h1>test app</h1>");
+    }
+    let (status, head, body) = http_get(bridge.http_addr, "/app.js").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("javascript"), "{head}");
+    assert_eq!(body, "console.log(1)");
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_built_in_app_or_a_page_saying_how_to_build_it() {
+    let bridge = start(&[]).await;
+    let (status, head, body) = http_get(bridge.http_addr, "/").await;
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    match status {
+        200 => assert!(
+            body.contains("<html") || body.contains("<!DOCTYPE"),
+            "{body}"
+        ),
+        503 => assert!(body.contains("./scripts/run.sh"), "{body}"),
+        other => panic!("GET / answered {other}"),
+    }
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_web_dir_is_a_start_error() {
+    let config = <bridge::Config as clap::Parser>::parse_from([
+        "bridge",
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--web-dir",
+        "/no/such/dir",
+    ]);
+    let err = bridge::start(config).await.err().expect("an error");
+    assert_eq!(err.to_string(), "--web-dir /no/such/dir: no such directory");
+}
