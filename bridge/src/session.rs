@@ -7,6 +7,7 @@ use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::hub::{Subscription, WireFrame};
@@ -29,13 +30,12 @@ pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
     loop {
         let step = tokio::select! {
             event = events.recv() => match event {
-                Ok(frame) => forward(&mut sink, frame, &mut events).await,
-                Err(RecvError::Lagged(_)) => {
-                    // Too far behind to catch up frame by frame: start over from a snapshot.
-                    let fresh = ctx.hub.subscribe();
-                    events = fresh.events;
-                    send_all(&mut sink, fresh.snapshot).await
-                }
+                Ok(frame) => match forward(&mut sink, frame, &mut events).await {
+                    Ok(Behind::Yes) => resync(&ctx, &mut sink, &mut events).await,
+                    Ok(Behind::No) => Ok(()),
+                    Err(Gone) => Err(Gone),
+                },
+                Err(RecvError::Lagged(_)) => resync(&ctx, &mut sink, &mut events).await,
                 Err(RecvError::Closed) => Err(Gone),
             },
             incoming = stream.next() => match incoming {
@@ -60,22 +60,40 @@ pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
     }
 }
 
+/// Whether the page fell behind the broadcast and missed frames.
+enum Behind {
+    Yes,
+    No,
+}
+
 /// Sends `first` and whatever else is already waiting, then flushes once.
 async fn forward(
     sink: &mut Sink,
     first: WireFrame,
-    events: &mut tokio::sync::broadcast::Receiver<WireFrame>,
-) -> Result<(), Gone> {
+    events: &mut broadcast::Receiver<WireFrame>,
+) -> Result<Behind, Gone> {
     sink.feed(message(first)).await.map_err(|_| Gone)?;
-    loop {
+    let behind = loop {
         match events.try_recv() {
             Ok(frame) => sink.feed(message(frame)).await.map_err(|_| Gone)?,
-            // A lag shows up on the next `recv`, which starts over from a snapshot.
-            Err(TryRecvError::Empty | TryRecvError::Lagged(_)) => break,
+            Err(TryRecvError::Empty) => break Behind::No,
+            Err(TryRecvError::Lagged(_)) => break Behind::Yes,
             Err(TryRecvError::Closed) => return Err(Gone),
         }
-    }
-    sink.flush().await.map_err(|_| Gone)
+    };
+    sink.flush().await.map_err(|_| Gone)?;
+    Ok(behind)
+}
+
+/// Too far behind to catch up frame by frame: start over from a fresh snapshot.
+async fn resync(
+    ctx: &Context,
+    sink: &mut Sink,
+    events: &mut broadcast::Receiver<WireFrame>,
+) -> Result<(), Gone> {
+    let fresh = ctx.hub.subscribe();
+    *events = fresh.events;
+    send_all(sink, fresh.snapshot).await
 }
 
 async fn send_all(sink: &mut Sink, frames: Vec<WireFrame>) -> Result<(), Gone> {

@@ -64,3 +64,38 @@ async fn history_is_bounded_and_says_what_it_dropped() {
     assert_eq!(held, [&messages[8][..], &messages[9][..]]);
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_page_that_falls_behind_gets_a_fresh_snapshot() {
+    let bridge = start(&["--history-total", "1M"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    // The page reads nothing while the peer floods: far more than the socket buffers and the
+    // broadcast channel hold.
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..2048 {
+        peer.send(&chunk).await;
+    }
+    let hello = page
+        .expect("a fresh hello", |e| matches!(e, Event::Hello { .. }))
+        .await;
+    let Event::Hello { seq, conns, .. } = hello else {
+        unreachable!()
+    };
+    assert_eq!(conns[0].id, conn.id);
+    assert!(conns[0].elided_msgs > 0, "{:?}", conns[0]);
+    // The rest of that snapshot, then live records that follow it without a gap.
+    let synced = page
+        .expect("synced", |e| matches!(e, Event::Synced { .. }))
+        .await;
+    assert_eq!(synced, Event::Synced { seq });
+    peer.send(b"after").await;
+    let Event::Record(next) = page
+        .expect("a live record", |e| matches!(e, Event::Record(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(next.seq > seq);
+    bridge.shutdown().await;
+}

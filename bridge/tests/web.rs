@@ -128,3 +128,15 @@ async fn a_missing_web_dir_is_a_start_error() {
     let err = bridge::start(config).await.err().expect("an error");
     assert_eq!(err.to_string(), "--web-dir /no/such/dir: no such directory");
 }
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_with_the_reason() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    page.raw(Message::binary(vec![0; 2 << 20])).await;
+    let (conn, message) = page.error().await;
+    assert_eq!(conn, None);
+    assert!(message.contains("too long"), "{message}");
+    page.closed().await;
+    bridge.shutdown().await;
+}

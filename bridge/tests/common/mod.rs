@@ -108,7 +108,7 @@ impl Page {
     }
 
     /// Skips events until one matches, and returns it.
-    pub async fn expect(&mut self, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
+    pub async fn expect(&mut self, what: &str, mut matches: impl FnMut(&Event) -> bool) -> Event {
         within(what, async {
             loop {
                 let event = self.next().await;
