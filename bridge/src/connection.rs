@@ -24,14 +24,16 @@ const MAX_READ: usize = 64 * 1024;
 
 /// Runs a connected socket until it closes, then reports why. The permit counts it against
 /// `--max-conns` for as long as it lives.
-pub fn spawn(ctx: &Arc<Context>, opened: Opened, stream: TcpStream, permit: OwnedSemaphorePermit) {
-    let ctx = ctx.clone();
-    ctx.tasks.clone().spawn(async move {
-        let id = opened.id;
-        let reason = converse(&ctx, opened, stream).await;
-        ctx.hub.close(id, reason);
-        drop(permit);
-    });
+pub async fn run(
+    ctx: Arc<Context>,
+    opened: Opened,
+    stream: TcpStream,
+    permit: OwnedSemaphorePermit,
+) {
+    let id = opened.id;
+    let reason = converse(&ctx, opened, stream).await;
+    ctx.hub.close(id, reason);
+    drop(permit);
 }
 
 /// Relays both ways until one side stops, and returns the reason in words. The socket is
@@ -43,11 +45,7 @@ async fn converse(ctx: &Context, opened: Opened, stream: TcpStream) -> String {
     tokio::select! {
         reason = read(&ctx.hub, id, reader, exit) => reason,
         reason = write(&ctx.hub, id, writer, writes, exit) => reason,
-        () = cancel.cancelled() => if ctx.shutdown.is_cancelled() {
-            "the bridge shut down".into()
-        } else {
-            "disconnected from the page".into()
-        },
+        () = cancel.cancelled() => ctx.cancel_reason().into(),
     }
 }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use protocol::{ConnState, Origin};
 use tokio::net::{lookup_host, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 
+use crate::hub::Opened;
 use crate::{connection, Context};
 
 /// Starts dialling `host:port`. Fails at once only when the bridge is at `--max-conns`.
@@ -31,37 +33,42 @@ pub fn dial(ctx: &Arc<Context>, host: &str, port: u16) -> Result<(), String> {
         None,
         ConnState::Connecting,
     );
-    let ctx = ctx.clone();
-    ctx.tasks.clone().spawn(async move {
-        let timeout = ctx.dial_timeout;
-        let attempt = tokio::time::timeout(timeout, connect(&host, port));
-        let result = tokio::select! {
-            result = attempt => result.unwrap_or_else(|_| Err(format!(
-                "timed out after {} s connecting to {}",
-                timeout.as_secs_f64(),
-                authority(&host, port)
-            ))),
-            () = opened.cancel.cancelled() => Err(if ctx.shutdown.is_cancelled() {
-                "the bridge shut down".into()
-            } else {
-                "dial cancelled from the page".into()
-            }),
-        };
-        match result {
-            Ok(stream) => match (stream.peer_addr(), stream.local_addr()) {
-                (Ok(peer), Ok(local)) => {
-                    ctx.hub.connected(opened.id, peer, local);
-                    connection::spawn(&ctx, opened, stream, permit);
-                }
-                (Err(e), _) | (_, Err(e)) => ctx.hub.close(opened.id, format!("lost at once: {e}")),
-            },
-            Err(reason) => {
-                ctx.hub.close(opened.id, reason.clone());
-                ctx.hub.error(Some(opened.id), reason);
-            }
-        }
-    });
+    ctx.tasks
+        .spawn(run(ctx.clone(), host, port, opened, permit));
     Ok(())
+}
+
+/// Connects, then converses; or closes the connection with the reason it could not connect.
+async fn run(
+    ctx: Arc<Context>,
+    host: String,
+    port: u16,
+    opened: Opened,
+    permit: OwnedSemaphorePermit,
+) {
+    let id = opened.id;
+    let attempt = tokio::time::timeout(ctx.dial_timeout, connect(&host, port));
+    let result = tokio::select! {
+        result = attempt => result,
+        () = opened.cancel.cancelled() => return ctx.hub.close(id, ctx.cancel_reason().into()),
+    };
+    let failure = match result {
+        Err(_) => format!(
+            "timed out after {} s connecting to {}",
+            ctx.dial_timeout.as_secs_f64(),
+            authority(&host, port)
+        ),
+        Ok(Err(failure)) => failure,
+        Ok(Ok(stream)) => match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(peer), Ok(local)) => {
+                ctx.hub.connected(id, peer, local);
+                return connection::run(ctx, opened, stream, permit).await;
+            }
+            (Err(e), _) | (_, Err(e)) => format!("lost {} at once: {e}", authority(&host, port)),
+        },
+    };
+    ctx.hub.close(id, failure.clone());
+    ctx.hub.error(Some(id), failure);
 }
 
 /// Resolves `host` and tries each address in turn; on failure, says what happened at each.

@@ -54,6 +54,17 @@ pub(crate) struct Context {
     pub shutdown: CancellationToken,
 }
 
+impl Context {
+    /// Why a connection's cancel token fired: shutdown cancels them all, a page one.
+    fn cancel_reason(&self) -> &'static str {
+        if self.shutdown.is_cancelled() {
+            "the bridge shut down"
+        } else {
+            "disconnected from the page"
+        }
+    }
+}
+
 /// A running bridge.
 pub struct Bridge {
     /// Where the TCP listener is bound, unless listening is off.

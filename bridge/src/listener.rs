@@ -45,6 +45,7 @@ pub async fn run(ctx: Arc<Context>, listener: TcpListener) {
         let opened = ctx
             .hub
             .open(Origin::Accepted, peer.to_string(), local, ConnState::Open);
-        connection::spawn(&ctx, opened, stream, permit);
+        ctx.tasks
+            .spawn(connection::run(ctx.clone(), opened, stream, permit));
     }
 }

@@ -204,3 +204,22 @@ async fn shutdown_closes_peers_and_pages() {
     peer.closed().await;
     page.closed().await;
 }
+
+#[tokio::test]
+async fn the_page_disconnects_a_peer() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    page.command(Command::Disconnect { conn: conn.id }).await;
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.id, conn.id);
+    assert_eq!(
+        closed.close_reason.as_deref(),
+        Some("disconnected from the page")
+    );
+    peer.closed().await;
+    page.command(Command::Disconnect { conn: conn.id }).await;
+    let expected = format!("connection {} is already closed", conn.id);
+    assert_eq!(page.error().await, (Some(conn.id), expected));
+    bridge.shutdown().await;
+}
