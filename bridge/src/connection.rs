@@ -8,7 +8,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use protocol::{Flow, RECORD_HEADER_LEN};
+use protocol::{ConnId, Flow, RECORD_HEADER_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -49,7 +49,7 @@ async fn converse(ctx: &Context, opened: Opened, stream: TcpStream) -> String {
     }
 }
 
-async fn read(hub: &Hub, id: u64, mut reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
+async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
     let mut buf = BytesMut::new();
     let mut want = MIN_READ;
     loop {
@@ -79,7 +79,7 @@ async fn read(hub: &Hub, id: u64, mut reader: OwnedReadHalf, exit: Option<&[u8]>
 
 async fn write(
     hub: &Hub,
-    id: u64,
+    id: ConnId,
     mut writer: OwnedWriteHalf,
     mut writes: mpsc::Receiver<Bytes>,
     exit: Option<&[u8]>,
