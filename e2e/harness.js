@@ -1,9 +1,7 @@
 // What every end-to-end test needs: the real bridge binary, Debian's headless Chromium, and TCP
 // peers on loopback. Every wait is bounded, every process is stopped when its test ends.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -47,12 +45,11 @@ export async function startBridge(extraArgs = []) {
 
 /** Launches Debian's Chromium headless, offline-friendly, with a fresh profile. */
 export async function launchBrowser() {
-  const profile = mkdtempSync(path.join(tmpdir(), 'tcp-bridge-e2e-'));
+  // Playwright gives every launch a fresh, empty profile of its own and removes it on close.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const errors = [];
@@ -67,7 +64,6 @@ export async function launchBrowser() {
     },
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }

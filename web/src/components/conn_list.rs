@@ -55,6 +55,14 @@ pub fn ConnList(props: &ConnListProps) -> Html {
     }
 }
 
+fn messages(n: u64) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
 fn item(conv: &Conv, selected: bool, on_select: &Callback<ConnId>) -> Html {
     let info = &conv.info;
     let id = info.id;
@@ -94,14 +102,19 @@ fn item(conv: &Conv, selected: bool, on_select: &Callback<ConnId>) -> Html {
                     <span aria-hidden="true">{ arrow }</span>
                     <span class="sr-only">{ origin }</span>
                 </span>
+                { " " }
                 <span class="peer">{ &info.peer }</span>
+                { " " }
                 { for unread }
+                { " " }
                 <span class={classes!("state", state)}>{ state }</span>
+                { " " }
                 <span class="counts">
-                    <span class="rx" title={format!("received: {} in {} messages", info.rx_bytes, info.rx_msgs)}>
+                    <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, messages(info.rx_msgs))}>
                         { format!("rx {}", format_size(info.rx_bytes)) }
                     </span>
-                    <span class="tx" title={format!("sent: {} in {} messages", info.tx_bytes, info.tx_msgs)}>
+                    { " " }
+                    <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, messages(info.tx_msgs))}>
                         { format!("tx {}", format_size(info.tx_bytes)) }
                     </span>
                 </span>

@@ -11,6 +11,13 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Host,
+    Port,
+    Form,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ConnectFormProps {
     /// The port shown until the user types one (the bridge's own listener, or 7777).
@@ -26,15 +33,18 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     let host = use_state(|| "127.0.0.1".to_string());
     // `None` until the user edits it, so that the default follows the bridge's listener.
     let port = use_state(|| None::<String>);
-    let error = use_state(|| None::<String>);
+    // The message, and whether it is about the host field (else the port, or the request).
+    let error = use_state(|| None::<(Field, String)>);
     let port_text = (*port)
         .clone()
         .unwrap_or_else(|| props.default_port.to_string());
 
     let on_host = {
         let host = host.clone();
+        let error = error.clone();
         Callback::from(move |e: InputEvent| {
-            host.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            host.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            error.set(None);
         })
     };
     let on_port = {
@@ -54,23 +64,32 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
             e.prevent_default();
             let h = host.trim().to_string();
             if h.is_empty() {
-                error.set(Some("Enter a host name or an IP address.".into()));
+                error.set(Some((
+                    Field::Host,
+                    "Enter a host name or an IP address.".into(),
+                )));
                 return;
             }
             let p = match parse_port(&port_text) {
                 Ok(p) => p,
                 Err(msg) => {
-                    error.set(Some(msg));
+                    error.set(Some((Field::Port, msg)));
                     return;
                 }
             };
             match on_connect.emit((h, p)) {
                 Ok(()) => error.set(None),
-                Err(msg) => error.set(Some(msg)),
+                Err(msg) => error.set(Some((Field::Form, msg))),
             }
         })
     };
-    let invalid = error.is_some();
+    let invalid = |field: Field| {
+        error
+            .as_ref()
+            .is_some_and(|(f, _)| *f == field)
+            .then_some("true")
+    };
+    let described = |field: Field| invalid(field).map(|_| "connect-error");
     html! {
         <form class="connect-form" aria-label="Connect" {onsubmit} novalidate=true>
             <h2 class="pane-title">{ "Dial a TCP server" }</h2>
@@ -78,19 +97,21 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                 <div class="field host">
                     <label for="connect-host">{ "Host" }</label>
                     <input id="connect-host" type="text" value={(*host).clone()} oninput={on_host}
-                           autocomplete="off" spellcheck="false" />
+                           autocomplete="off" spellcheck="false"
+                           aria-invalid={invalid(Field::Host)}
+                           aria-describedby={described(Field::Host)} />
                 </div>
                 <div class="field port">
                     <label for="connect-port">{ "Port" }</label>
                     <input id="connect-port" type="text" inputmode="numeric" value={port_text}
                            oninput={on_port} autocomplete="off"
-                           aria-invalid={invalid.then_some("true")}
-                           aria-describedby={invalid.then_some("connect-error")} />
+                           aria-invalid={invalid(Field::Port)}
+                           aria-describedby={described(Field::Port)} />
                 </div>
                 <button type="submit" class="primary" disabled={!props.enabled}
                         title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>
             </div>
-            if let Some(msg) = &*error {
+            if let Some((_, msg)) = &*error {
                 <p id="connect-error" class="field-error" role="alert">{ msg }</p>
             }
         </form>

@@ -145,6 +145,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 <div class="conv-title">
                     <h2>
                         <span class="peer">{ &info.peer }</span>
+                        { " " }
                         <span class={classes!("state", state)}>{ state }</span>
                     </h2>
                     <p class="conv-details">{ details.join(" · ") }</p>
@@ -244,6 +245,7 @@ fn record(rec: &Rec, view: ViewMode) -> Html {
             <div class="meta">
                 <span class="sr-only">{ who }{ " " }</span>
                 <time datetime={at.machine} title={at.full}>{ at.clock }</time>
+                { " " }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
             </div>
             { body }
