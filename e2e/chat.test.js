@@ -131,3 +131,33 @@ test('a refresh and a second tab show the same conversation, once', async () => 
   await page.close();
   await second.close();
 });
+
+test('the page reconnects by itself when the bridge restarts', async () => {
+  const first = await startBridge();
+  const httpAddr = new URL(first.url).host;
+  const page = await browser.newPage();
+  await page.goto(first.url);
+  const status = page.locator('[role=status]');
+  await status.getByText(/^Connected$/).waitFor();
+  const oldPeer = await Peer.connect(first.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(oldPeer.address) }).waitFor();
+
+  assert.equal(await first.stop(), 0);
+  await status.getByText(/^Disconnected/).waitFor();
+
+  // A new bridge on the same web address: the page finds it again and shows its state, not the
+  // old bridge's.
+  const second = await startBridge([], { http: httpAddr });
+  try {
+    await status.getByText(/^Connected$/).waitFor({ timeout: 15_000 });
+    const peer = await Peer.connect(second.listenPort);
+    await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+    peer.send('after the restart\n');
+    await messages(page).locator('li.msg.rx', { hasText: 'after the restart' }).waitFor();
+    assert.equal(await connections(page).getByRole('button', { name: new RegExp(oldPeer.address) }).count(), 0);
+    peer.close();
+  } finally {
+    await page.close();
+    assert.equal(await second.stop(), 0);
+  }
+});

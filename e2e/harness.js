@@ -7,11 +7,14 @@ import { chromium } from 'playwright-core';
 
 const WAIT_MS = 10_000;
 
-/** Starts `bridge` on ephemeral loopback ports and returns its URL and listener address. */
-export async function startBridge(extraArgs = []) {
+/**
+ * Starts `bridge` on loopback (ephemeral ports unless `http` names one) and returns its URL and
+ * listener address.
+ */
+export async function startBridge(extraArgs = [], { http = '127.0.0.1:0' } = {}) {
   const bin = process.env.BRIDGE_BIN;
   if (!bin) throw new Error('set BRIDGE_BIN to the bridge binary (scripts/test.sh does)');
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...extraArgs], {
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--http', http, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
