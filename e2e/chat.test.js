@@ -161,3 +161,21 @@ test('the page reconnects by itself when the bridge restarts', async () => {
     assert.equal(await second.stop(), 0);
   }
 });
+
+test('with an access token, the page opened from the printed URL works and a bare one does not', async () => {
+  const guarded = await startBridge(['--token', 'e2e-secret-token']);
+  try {
+    assert.match(guarded.url, /\/\?token=e2e-secret-token$/);
+    const page = await browser.newPage();
+    await page.goto(guarded.url);
+    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+    await page.close();
+
+    const bare = await browser.newPage();
+    await bare.goto(new URL(guarded.url).origin);
+    await bare.locator('[role=status]', { hasText: /^Disconnected/ }).waitFor();
+    await bare.close();
+  } finally {
+    assert.equal(await guarded.stop(), 0);
+  }
+});

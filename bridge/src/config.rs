@@ -8,6 +8,8 @@ use std::time::Duration;
 use axum::http::Uri;
 use clap::Parser;
 
+pub use crate::dial_rules::DialRule;
+
 /// Relays TCP conversations to a web page: listens for TCP peers, dials TCP servers when the page
 /// asks, and shows every byte both ways in the browser.
 #[derive(Clone, Debug, Parser)]
@@ -60,6 +62,16 @@ pub struct Config {
     /// Serve the web app from this directory instead of the copy built into the binary.
     #[arg(long, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
+
+    /// Access token the page must present (`?token=` in the URL printed at start). Required
+    /// when --http is not a loopback address; one is generated then if not given.
+    #[arg(long, value_name = "TOKEN", value_parser = parse_token)]
+    pub token: Option<String>,
+
+    /// What the page may dial: `HOST:PORT`, `HOST:*`, `*:PORT` or `HOST` (any port), matched
+    /// against the host as the page writes it; may be repeated. Without it, any address.
+    #[arg(long, value_name = "RULE", value_parser = DialRule::parse)]
+    pub allow_dial: Vec<DialRule>,
 }
 
 impl Config {
@@ -94,6 +106,15 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 65536, 64K, 1M)"))?;
     n.checked_mul(1 << shift)
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// A token is typed into URLs and shells: keep it to characters that need no quoting.
+fn parse_token(text: &str) -> Result<String, String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-_.~".contains(c);
+    if text.len() < 8 || !text.chars().all(ok) {
+        return Err("a token is at least 8 characters: letters, digits, `-`, `_`, `.`, `~`".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// Accepts `scheme://host[:port]` and returns it in the form browsers send (lower case, no
@@ -147,5 +168,15 @@ mod tests {
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);
         assert_eq!(config.exit_word(), None);
         assert_eq!(config.listen_addr(), None);
+        assert_eq!(config.token, None);
+        assert!(config.allow_dial.is_empty());
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(parse_token("s3cret-token"), Ok("s3cret-token".into()));
+        assert!(parse_token("short").is_err());
+        assert!(parse_token("has space in it").is_err());
+        assert!(parse_token("a&b=c;d/e").is_err());
     }
 }

@@ -10,9 +10,10 @@ use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::hub::Opened;
-use crate::{connection, Context};
+use crate::{connection, dial_rules, Context};
 
-/// Starts dialling `host:port`. Fails at once only when the bridge is at `--max-conns`.
+/// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when the
+/// bridge is at `--max-conns`.
 pub fn dial(ctx: &Arc<Context>, host: &str, port: u16) -> Result<(), String> {
     // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
     let host = host.trim();
@@ -20,6 +21,14 @@ pub fn dial(ctx: &Arc<Context>, host: &str, port: u16) -> Result<(), String> {
         Some(bare) => bare.to_owned(),
         None => host.to_owned(),
     };
+    if !dial_rules::allowed(&ctx.dial_rules, &host, port) {
+        let rules: Vec<String> = ctx.dial_rules.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "not allowed to dial {}: this bridge may dial only {} (--allow-dial)",
+            authority(&host, port),
+            rules.join(", ")
+        ));
+    }
     let permit = ctx.conn_limit.clone().try_acquire_owned().map_err(|_| {
         format!(
             "cannot dial {}: the bridge already holds {} connections (--max-conns)",

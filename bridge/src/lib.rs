@@ -11,6 +11,7 @@
 mod assets;
 mod config;
 mod connection;
+mod dial_rules;
 mod dialer;
 mod history;
 mod hub;
@@ -33,7 +34,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::Config;
+pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
 
 use hub::{Hub, HubConfig};
@@ -46,6 +47,8 @@ pub(crate) struct Context {
     pub hub: Hub,
     pub exit_word: Option<Box<[u8]>>,
     pub dial_timeout: Duration,
+    /// `--allow-dial`; empty allows any address.
+    pub dial_rules: Vec<DialRule>,
     /// One permit per open TCP connection, accepted or dialled.
     pub conn_limit: Arc<Semaphore>,
     pub max_conns: usize,
@@ -71,6 +74,8 @@ pub struct Bridge {
     pub listen_addr: Option<SocketAddr>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
+    /// The token the WebSocket requires, if it requires one (see [`access_token`]).
+    pub token: Option<String>,
     ctx: Arc<Context>,
     server: JoinHandle<()>,
 }
@@ -122,6 +127,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         hub,
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
         dial_timeout: config.dial_timeout(),
+        dial_rules: config.allow_dial.clone(),
         conn_limit: Arc::new(Semaphore::new(max_conns)),
         max_conns,
         tasks: TaskTracker::new(),
@@ -131,7 +137,13 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     if let Some(listener) = listener {
         ctx.tasks.spawn(listener::run(ctx.clone(), listener));
     }
-    let app = web::router(ctx.clone(), &config.allow_origin, config.web_dir.as_deref());
+    let token = access_token(&config, http_addr);
+    let app = web::router(
+        ctx.clone(),
+        &config.allow_origin,
+        token.clone(),
+        config.web_dir.as_deref(),
+    );
     let stopped = ctx.shutdown.clone().cancelled_owned();
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stopped).await {
@@ -142,13 +154,15 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     Ok(Bridge {
         listen_addr,
         http_addr,
+        token,
         ctx,
         server,
     })
 }
 
 impl Bridge {
-    /// The address to open in a browser (loopback when serving on every interface).
+    /// The address to open in a browser (loopback when serving on every interface), with the
+    /// access token when there is one.
     pub fn url(&self) -> String {
         let mut addr = self.http_addr;
         if addr.ip().is_unspecified() {
@@ -157,7 +171,10 @@ impl Bridge {
                 SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
             });
         }
-        format!("http://{addr}")
+        match &self.token {
+            Some(token) => format!("http://{addr}/?token={token}"),
+            None => format!("http://{addr}"),
+        }
     }
 
     /// Stops accepting, closes every TCP connection and WebSocket, and stops the HTTP server.
@@ -207,6 +224,18 @@ impl std::error::Error for StartError {
     }
 }
 
+/// The token the WebSocket requires: the one given with `--token`, else a fresh random one when
+/// the page is served beyond loopback, where anyone who reaches the port could otherwise make the
+/// bridge dial out. On loopback the `Origin` and `Host` checks suffice.
+fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
+    if config.token.is_some() || http_addr.ip().is_loopback() {
+        return config.token.clone();
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A bind error, with what to do about it.
 fn explain(e: &io::Error, flag: &str) -> String {
     match e.kind() {
@@ -224,5 +253,33 @@ fn explain(e: &io::Error, flag: &str) -> String {
             )
         }
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn a_token_is_required_beyond_loopback() {
+        let config = Config::parse_from(["bridge"]);
+        let loopback = "127.0.0.1:8080".parse().unwrap();
+        let everywhere = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(access_token(&config, loopback), None);
+        assert_eq!(access_token(&config, "[::1]:8080".parse().unwrap()), None);
+        let generated = access_token(&config, everywhere).expect("a token");
+        assert_eq!(generated.len(), 32);
+        assert_ne!(access_token(&config, everywhere), Some(generated));
+
+        let given = Config::parse_from(["bridge", "--token", "given-token"]);
+        assert_eq!(
+            access_token(&given, loopback).as_deref(),
+            Some("given-token")
+        );
+        assert_eq!(
+            access_token(&given, everywhere).as_deref(),
+            Some("given-token")
+        );
     }
 }

@@ -4,13 +4,15 @@
 //! guarded. A browser always sends `Origin`: only the bridge's own origin and `--allow-origin`
 //! ones may connect, so a page on another site cannot drive the bridge through a visitor's
 //! browser. And `Host` must be an IP literal, `localhost` or an allowed origin's host, which
-//! defeats DNS rebinding (a foreign name made to resolve to this machine).
+//! defeats DNS rebinding (a foreign name made to resolve to this machine). Beyond loopback, the
+//! page must also present the access token it was opened with (`?token=`), since then anyone who
+//! can reach the port, browser or not, could otherwise use the bridge.
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -29,10 +31,15 @@ struct Web {
     access: Arc<Access>,
 }
 
-pub fn router(ctx: Arc<Context>, allow_origins: &[String], web_dir: Option<&Path>) -> Router {
+pub fn router(
+    ctx: Arc<Context>,
+    allow_origins: &[String],
+    token: Option<String>,
+    web_dir: Option<&Path>,
+) -> Router {
     let web = Web {
         ctx,
-        access: Arc::new(Access::new(allow_origins)),
+        access: Arc::new(Access::new(allow_origins, token)),
     };
     Router::new()
         .route("/ws", get(upgrade))
@@ -41,8 +48,13 @@ pub fn router(ctx: Arc<Context>, allow_origins: &[String], web_dir: Option<&Path
         .layer(TraceLayer::new_for_http())
 }
 
-async fn upgrade(State(web): State<Web>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    if let Err(reason) = web.access.check(&headers) {
+async fn upgrade(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(reason) = web.access.check(&headers, query.as_deref()) {
         tracing::warn!("refused a WebSocket: {reason}");
         return (StatusCode::FORBIDDEN, reason).into_response();
     }
@@ -59,10 +71,12 @@ struct Access {
     origins: Vec<String>,
     /// Their host names, which may also appear in `Host`.
     hosts: Vec<String>,
+    /// The token the request's query must carry, if any.
+    token: Option<String>,
 }
 
 impl Access {
-    fn new(origins: &[String]) -> Self {
+    fn new(origins: &[String], token: Option<String>) -> Self {
         let hosts = origins
             .iter()
             .filter_map(|o| o.parse::<Uri>().ok()?.host().map(str::to_owned))
@@ -70,11 +84,29 @@ impl Access {
         Access {
             origins: origins.to_vec(),
             hosts,
+            token,
         }
     }
 
-    /// Why a WebSocket request must be refused, if it must.
-    fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+    /// Why a WebSocket request (its headers and query string) must be refused, if it must.
+    fn check(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), String> {
+        if let Some(token) = &self.token {
+            let given = query
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("token="));
+            match given {
+                Some(given) if same(given.as_bytes(), token.as_bytes()) => {}
+                Some(_) => return Err("refused: wrong access token".into()),
+                None => {
+                    return Err(
+                        "refused: this bridge needs its access token; open the URL it \
+                                printed at start, which carries it (?token=...)"
+                            .into(),
+                    )
+                }
+            }
+        }
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -109,6 +141,12 @@ impl Access {
     }
 }
 
+/// Compares in time independent of where the first difference is, so that timing the answers
+/// does not reveal the token byte by byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,12 +159,12 @@ mod tests {
                 headers.insert(name, HeaderValue::from_static(value));
             }
         }
-        access.check(&headers).is_ok()
+        access.check(&headers, None).is_ok()
     }
 
     #[test]
     fn own_origin_and_allowed_ones_only() {
-        let access = Access::new(&["https://bridge.example.com".into()]);
+        let access = Access::new(&["https://bridge.example.com".into()], None);
         assert!(check(&access, Some("127.0.0.1:8080"), None));
         assert!(check(
             &access,
@@ -166,5 +204,27 @@ mod tests {
             Some("http://evil.example:8080")
         ));
         assert!(!check(&access, None, None));
+    }
+
+    #[test]
+    fn the_token_when_there_is_one() {
+        let access = Access::new(&[], Some("s3cret-token".into()));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("192.0.2.7:8080"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://192.0.2.7:8080"),
+        );
+        assert!(access.check(&headers, Some("token=s3cret-token")).is_ok());
+        assert!(access
+            .check(&headers, Some("a=b&token=s3cret-token"))
+            .is_ok());
+        let wrong = access
+            .check(&headers, Some("token=s3cret-tokem"))
+            .unwrap_err();
+        assert!(wrong.contains("wrong access token"), "{wrong}");
+        assert!(access.check(&headers, Some("token=s3cret")).is_err());
+        let missing = access.check(&headers, None).unwrap_err();
+        assert!(missing.contains("needs its access token"), "{missing}");
     }
 }

@@ -223,3 +223,49 @@ async fn the_page_disconnects_a_peer() {
     assert_eq!(page.error().await, (Some(conn.id), expected));
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn dials_are_limited_to_the_allowed_addresses() {
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let rule = format!("127.0.0.1:{port}");
+    let bridge = start(&["--allow-dial", &rule, "--allow-dial", "*:9"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port: port + 1,
+    })
+    .await;
+    let (conn, message) = page.error().await;
+    assert_eq!(conn, None);
+    assert_eq!(
+        message,
+        format!(
+            "not allowed to dial 127.0.0.1:{}: this bridge may dial only {rule}, *:9 \
+             (--allow-dial)",
+            port + 1
+        )
+    );
+    // The name as written is what counts: localhost is not 127.0.0.1.
+    page.command(Command::Connect {
+        host: "localhost".into(),
+        port,
+    })
+    .await;
+    assert!(page
+        .error()
+        .await
+        .1
+        .starts_with("not allowed to dial localhost:"));
+
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port,
+    })
+    .await;
+    let open = page.conn(ConnState::Open).await;
+    assert_eq!(open.peer, rule);
+    within("the dial to arrive", server.accept()).await.unwrap();
+    bridge.shutdown().await;
+}

@@ -4,6 +4,7 @@ mod common;
 
 use common::{http_get, start, ws_request, Page};
 use protocol::{Command, Target, TAG_RECORD};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
 use tokio_tungstenite::tungstenite::{Error, Message};
 
@@ -138,5 +139,29 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     assert_eq!(conn, None);
     assert!(message.contains("too long"), "{message}");
     page.closed().await;
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_access_token_is_required_when_there_is_one() {
+    let bridge = start(&["--token", "s3cret-token"]).await;
+    assert_eq!(
+        bridge.url(),
+        format!("http://{}/?token=s3cret-token", bridge.http_addr)
+    );
+    let status = |query: &'static str| {
+        let url = format!("ws://{}/ws{query}", bridge.http_addr);
+        async move {
+            match Page::open_with(url.into_client_request().unwrap()).await {
+                Ok(_) => 101,
+                Err(Error::Http(response)) => response.status().as_u16(),
+                Err(e) => panic!("unexpected handshake error: {e}"),
+            }
+        }
+    };
+    assert_eq!(status("").await, 403);
+    assert_eq!(status("?token=s3cret-tokem").await, 403);
+    assert_eq!(status("?token=").await, 403);
+    assert_eq!(status("?token=s3cret-token").await, 101);
     bridge.shutdown().await;
 }

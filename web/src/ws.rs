@@ -100,7 +100,9 @@ fn socket_url() -> String {
         _ => "ws",
     };
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
-    format!("{scheme}://{host}/ws")
+    // A bridge served beyond loopback wants the access token the page was opened with.
+    let query = location.search().unwrap_or_default();
+    format!("{scheme}://{host}/ws{query}")
 }
 
 impl Inner {
