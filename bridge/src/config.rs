@@ -63,6 +63,11 @@ pub struct Config {
     #[arg(long, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Append every connection's traffic and state changes to this file, as JSON Lines (one
+    /// object per line: time, run, connection, direction, and the bytes as `text` or `hex`).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+
     /// Access token the page must present (`?token=` in the URL printed at start). Required
     /// when --http is not a loopback address; one is generated then if not given.
     #[arg(long, value_name = "TOKEN", value_parser = parse_token)]

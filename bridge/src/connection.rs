@@ -53,6 +53,8 @@ async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u
     let mut buf = BytesMut::new();
     let mut want = MIN_READ;
     loop {
+        // Reading waits, rather than anything received being lost, while the transcript lags.
+        hub.transcript_room().await;
         buf.reserve(RECORD_HEADER_LEN + want);
         buf.put_bytes(0, RECORD_HEADER_LEN);
         let n = match reader.read_buf(&mut (&mut buf).limit(want)).await {

@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::history::History;
+use crate::transcript::Transcript;
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const BROADCAST_CAPACITY: usize = 1024;
@@ -62,6 +63,8 @@ pub struct HubConfig {
     pub history_total: usize,
     /// Cancelled when the bridge shuts down; every connection's own token is a child of it.
     pub shutdown: CancellationToken,
+    /// `--transcript`, if given: fed every record and change of state, in order.
+    pub transcript: Option<Transcript>,
 }
 
 #[derive(Clone)]
@@ -74,6 +77,7 @@ struct Inner {
     events: broadcast::Sender<WireFrame>,
     server: ServerInfo,
     shutdown: CancellationToken,
+    transcript: Option<Transcript>,
 }
 
 struct State {
@@ -132,6 +136,7 @@ impl Hub {
                 events,
                 server: config.server,
                 shutdown: config.shutdown,
+                transcript: config.transcript,
             }),
         }
     }
@@ -214,6 +219,9 @@ impl Hub {
             Flow::Tx => (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1),
         }
         let frame = frame.freeze();
+        if let Some(transcript) = &self.inner.transcript {
+            transcript.record(&frame);
+        }
         let conns = &mut s.conns;
         s.history.push(id, s.seq, frame.clone(), |dropped, frame| {
             if let Some(conn) = conns.get_mut(&dropped) {
@@ -322,7 +330,24 @@ impl Hub {
         }
     }
 
+    /// Waits while the transcript is too far behind for a connection to read more from its peer.
+    pub async fn transcript_room(&self) {
+        if let Some(transcript) = &self.inner.transcript {
+            transcript.room().await;
+        }
+    }
+
+    /// Writes out and closes the transcript, at shutdown.
+    pub async fn finish_transcript(&self) {
+        if let Some(transcript) = &self.inner.transcript {
+            transcript.finish().await;
+        }
+    }
+
     fn announce(&self, info: &ConnInfo) {
+        if let Some(transcript) = &self.inner.transcript {
+            transcript.conn(info);
+        }
         let event = Event::Conn { conn: info.clone() };
         let _ = self.inner.events.send((&event).into());
     }

@@ -18,6 +18,7 @@ mod hub;
 mod listener;
 mod session;
 mod shutdown;
+mod transcript;
 mod web;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
 
 use hub::{Hub, HubConfig};
+use transcript::Transcript;
 
 /// How long shutdown waits for connections and sessions to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -86,6 +88,7 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: io::Error },
     Http { addr: SocketAddr, source: io::Error },
     WebDir { dir: PathBuf },
+    Transcript { path: PathBuf, source: io::Error },
 }
 
 /// Binds the TCP listener and the HTTP server, and starts serving.
@@ -112,6 +115,16 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         })?;
     let http_addr = http.local_addr().unwrap_or(config.http);
 
+    let transcript =
+        match &config.transcript {
+            Some(path) => Some(Transcript::open(path, hub::now()).map_err(|source| {
+                StartError::Transcript {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
     let shutdown = CancellationToken::new();
     let hub = Hub::new(HubConfig {
         server: ServerInfo {
@@ -121,6 +134,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         history_bytes: config.history_bytes,
         history_total: config.history_total,
         shutdown: shutdown.clone(),
+        transcript,
     });
     let max_conns = config.max_conns.min(Semaphore::MAX_PERMITS);
     let ctx = Arc::new(Context {
@@ -177,7 +191,8 @@ impl Bridge {
         }
     }
 
-    /// Stops accepting, closes every TCP connection and WebSocket, and stops the HTTP server.
+    /// Stops accepting, closes every TCP connection and WebSocket, stops the HTTP server, and
+    /// flushes the transcript.
     /// Waits at most a few seconds for stragglers (a page that reads nothing, say).
     pub async fn shutdown(self) {
         self.ctx.shutdown.cancel();
@@ -192,6 +207,7 @@ impl Bridge {
         {
             tracing::warn!("some connections did not close in time; stopping anyway");
         }
+        self.ctx.hub.finish_transcript().await;
     }
 }
 
@@ -211,6 +227,9 @@ impl fmt::Display for StartError {
             StartError::WebDir { dir } => {
                 write!(f, "--web-dir {}: no such directory", dir.display())
             }
+            StartError::Transcript { path, source } => {
+                write!(f, "cannot open the transcript {}: {source}", path.display())
+            }
         }
     }
 }
@@ -218,7 +237,9 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Listen { source, .. } | StartError::Http { source, .. } => Some(source),
+            StartError::Listen { source, .. }
+            | StartError::Http { source, .. }
+            | StartError::Transcript { source, .. } => Some(source),
             StartError::WebDir { .. } => None,
         }
     }

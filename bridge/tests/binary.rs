@@ -79,3 +79,55 @@ fn it_prints_where_to_go_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     assert_eq!(exit_within(&mut child, WAIT).code(), Some(0));
 }
+
+#[test]
+fn sigterm_flushes_a_complete_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traffic.jsonl");
+    let mut child = bridge(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--transcript",
+        path.to_str().unwrap(),
+    ]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("TCP listener on ")
+        .expect("the address");
+
+    // A peer streams 1 MiB and half-closes; the bridge ends the conversation once it has read
+    // it all, and the peer sees the end.
+    let mut peer = std::net::TcpStream::connect(addr).unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let sent: Vec<u8> = (0..1u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    std::io::Write::write_all(&mut peer, &sent).unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest)
+        .expect("the bridge closes the connection");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert_eq!(exit_within(&mut child, WAIT).code(), Some(0));
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let received: String = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line["dir"] == "rx")
+        .map(|line| line["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        received.as_bytes() == sent,
+        "the transcript holds every byte"
+    );
+    assert!(text.lines().last().unwrap().contains(r#""event":"closed""#));
+}
