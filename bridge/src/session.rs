@@ -2,9 +2,10 @@
 //! page's commands to the hub, until either side leaves or the bridge shuts down.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::SplitSink;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
 use tokio::sync::broadcast;
@@ -15,44 +16,55 @@ use crate::{dialer, Context};
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// How long a closing session tries to say goodbye to a page that may not be reading.
+const GOODBYE: Duration = Duration::from_millis(500);
+
 /// The page went away, or the socket failed: either way the session is over.
 struct Gone;
 
 pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
+    // Shutdown wins even over a send that waits on a page that reads nothing.
+    tokio::select! {
+        () = converse(&ctx, &mut sink, stream) => {}
+        () = ctx.shutdown.cancelled() => {
+            let goodbye = close(&mut sink, close_code::AWAY, "the bridge is shutting down");
+            let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+        }
+    }
+}
+
+/// Relays until the page leaves or the socket fails.
+async fn converse(ctx: &Arc<Context>, sink: &mut Sink, mut stream: SplitStream<WebSocket>) {
     let Subscription {
         snapshot,
         mut events,
     } = ctx.hub.subscribe();
-    if send_all(&mut sink, snapshot).await.is_err() {
+    if send_all(sink, snapshot).await.is_err() {
         return;
     }
     loop {
         let step = tokio::select! {
             event = events.recv() => match event {
-                Ok(frame) => match forward(&mut sink, frame, &mut events).await {
-                    Ok(Behind::Yes) => resync(&ctx, &mut sink, &mut events).await,
+                Ok(frame) => match forward(sink, frame, &mut events).await {
+                    Ok(Behind::Yes) => resync(ctx, sink, &mut events).await,
                     Ok(Behind::No) => Ok(()),
                     Err(Gone) => Err(Gone),
                 },
-                Err(RecvError::Lagged(_)) => resync(&ctx, &mut sink, &mut events).await,
+                Err(RecvError::Lagged(_)) => resync(ctx, sink, &mut events).await,
                 Err(RecvError::Closed) => Err(Gone),
             },
             incoming = stream.next() => match incoming {
-                Some(Ok(message)) => handle(&ctx, &mut sink, message).await,
+                Some(Ok(message)) => handle(ctx, sink, message).await,
                 Some(Err(e)) => {
                     // Typically a frame over the size limit, after which the stream cannot be
                     // read any further: say so before closing.
-                    let _ = reply_error(&mut sink, None, format!("closing this WebSocket: {e}")).await;
-                    close(&mut sink, close_code::SIZE, "bad frame").await;
+                    let _ = reply_error(sink, None, format!("closing this WebSocket: {e}")).await;
+                    close(sink, close_code::SIZE, "bad frame").await;
                     Err(Gone)
                 }
                 None => Err(Gone),
             },
-            () = ctx.shutdown.cancelled() => {
-                close(&mut sink, close_code::AWAY, "the bridge is shutting down").await;
-                Err(Gone)
-            }
         };
         if step.is_err() {
             return;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{accept_peer, start, Page};
+use common::{accept_peer, start, within, Page};
 use protocol::{ConnState, Event, Flow};
 
 #[tokio::test]
@@ -98,4 +98,52 @@ async fn a_page_that_falls_behind_gets_a_fresh_snapshot() {
     };
     assert!(next.seq > seq);
     bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_page_slows_neither_peers_nor_other_pages() {
+    let bridge = start(&[]).await;
+    // This page connects and then reads nothing at all, ever.
+    let (_stalled, _) = Page::open(&bridge).await;
+    let (mut watcher, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut watcher).await;
+
+    // 64 MiB: far more than the stalled page's socket buffers and the broadcast hold. The peer's
+    // writes must complete (the bridge keeps reading), each wait bounded by `within`.
+    let chunk = vec![b'y'; 1 << 20];
+    for _ in 0..64 {
+        within("the bridge to keep reading", peer.send(&chunk)).await;
+    }
+    peer.half_close().await;
+    peer.closed().await;
+
+    // The watching page keeps up, or is brought up to date by a fresh snapshot; either way it
+    // learns that the conversation ended, with every byte counted.
+    let closed = within("the watcher to see the end", async {
+        loop {
+            match watcher.next().await {
+                Event::Conn { conn: c } if c.id == conn.id && c.state == ConnState::Closed => {
+                    return c
+                }
+                Event::Hello { conns, .. } => {
+                    if let Some(c) = conns.into_iter().find(|c| c.id == conn.id) {
+                        if c.state == ConnState::Closed {
+                            return c;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed.rx_bytes, 64 << 20);
+    assert_eq!(
+        closed.close_reason.as_deref(),
+        Some("the peer closed the connection")
+    );
+    // Nor does it hold up shutdown, which otherwise waits up to 5 s for stragglers.
+    tokio::time::timeout(std::time::Duration::from_secs(2), bridge.shutdown())
+        .await
+        .expect("shutdown does not wait for a page that reads nothing");
 }

@@ -219,6 +219,11 @@ impl Peer {
         buf
     }
 
+    /// Ends this side of the conversation (a half-close: the peer can still read).
+    pub async fn half_close(&mut self) {
+        self.stream.shutdown().await.expect("TCP shutdown");
+    }
+
     /// Waits until the bridge closes the connection (end of stream, or a reset).
     pub async fn closed(&mut self) {
         let mut buf = [0; 64];
