@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use protocol::ServerInfo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -159,6 +160,10 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         config.web_dir.as_deref(),
     );
     let stopped = ctx.shutdown.clone().cancelled_owned();
+    // Without TCP_NODELAY, a keystroke's record can wait for the browser's delayed ACK: 40 ms.
+    let http = http.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stopped).await {
             tracing::error!("the HTTP server failed: {e}");
