@@ -1,0 +1,105 @@
+//! The benchmark suite: the real release bridge on ephemeral loopback ports, driven by real TCP
+//! peers and WebSocket clients speaking the documented protocol. Prints one `name=value unit`
+//! line per figure on stdout, each the median of several runs; progress goes to stderr.
+//!
+//! ```text
+//! cargo build --release -p bridge && cargo run --release -p bench            # the full suite
+//! cargo run --release -p bench -- --quick                                     # a smoke run
+//! cargo run --release -p bench -- rtt fanout                                  # some scenarios
+//! ```
+//! BENCHMARKS.md explains every figure and holds the latest results.
+
+mod bridge_proc;
+mod peer;
+mod scenarios;
+mod stats;
+mod websocat;
+mod ws_client;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+
+use scenarios::{Plan, Suite};
+
+/// Benchmarks the bridge: relay throughput both ways, round-trip latency, fan-out to several
+/// pages, memory per idle connection, and the web app's size.
+#[derive(Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Scenarios to run (throughput, rtt, fanout, idle, web_size); all when none is named.
+    scenarios: Vec<String>,
+
+    /// A smoke run: every scenario, small, once. Its figures are not worth quoting.
+    #[arg(long)]
+    quick: bool,
+
+    /// Runs per figure (the figure is their median).
+    #[arg(long, value_name = "N")]
+    runs: Option<usize>,
+
+    /// The bridge binary [default: `bridge` beside this binary, i.e. target/release/bridge].
+    #[arg(long, value_name = "PATH")]
+    bridge: Option<PathBuf>,
+
+    /// Do not measure websocat even if it is on PATH.
+    #[arg(long)]
+    no_websocat: bool,
+
+    /// The web app's build output, for `web_size`.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    dist: PathBuf,
+}
+
+const ALL: [&str; 5] = ["throughput", "rtt", "fanout", "idle", "web_size"];
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    // Thousands of sockets, here and in the bridges started from here (which inherit it).
+    rlimit::increase_nofile_limit(u64::MAX).context("raising the open-file limit")?;
+    for name in &args.scenarios {
+        if !ALL.contains(&name.as_str()) {
+            bail!("no scenario `{name}`; the scenarios are {}", ALL.join(", "));
+        }
+    }
+    let mut plan = if args.quick { Plan::QUICK } else { Plan::FULL };
+    if let Some(runs) = args.runs {
+        plan.runs = runs.max(1);
+        plan.idle_runs = runs.max(1);
+    }
+    let bridge = args.bridge.unwrap_or_else(bridge_proc::default_path);
+    bridge_proc::check_binary(&bridge)?;
+    let websocat = if args.no_websocat {
+        None
+    } else {
+        websocat::find()
+    };
+    if websocat.is_none() {
+        scenarios::figure("websocat", "absent", "");
+    }
+    let suite = Suite {
+        bridge,
+        websocat,
+        dist: args.dist,
+        plan,
+    };
+    let wanted = |name: &str| args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == name);
+    if wanted("throughput") {
+        scenarios::throughput::run(&suite).await?;
+    }
+    if wanted("rtt") {
+        scenarios::rtt::run(&suite).await?;
+    }
+    if wanted("fanout") {
+        scenarios::fanout::run(&suite).await?;
+    }
+    if wanted("idle") {
+        scenarios::idle::run(&suite).await?;
+    }
+    if wanted("web_size") {
+        scenarios::web_size::run(&suite)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! `relay_throughput` and `send_throughput`: a stream of known bytes through the bridge, TCP peer
+//! to WebSocket client and back the other way, checked by hash; beside it, the same stream over
+//! a direct loopback TCP connection and through websocat, in the same run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use protocol::{encode_send, Flow, Target};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{figure, progress, within, Suite};
+use crate::bridge_proc::BridgeProc;
+use crate::peer::{listen, read_stream, Checker, Pattern};
+use crate::stats::{mb_per_s, median};
+use crate::websocat::Websocat;
+use crate::ws_client::{Incoming, Session};
+
+/// The longest any one transfer may take.
+const PHASE: Duration = Duration::from_secs(120);
+/// Bytes per send frame from the WebSocket client, as a page sends a large paste.
+const SEND_CHUNK: usize = 64 << 10;
+
+pub async fn run(suite: &Suite) -> Result<()> {
+    let pattern = Arc::new(Pattern::new(suite.plan.stream_bytes));
+    let mb = pattern.total >> 20;
+    let (mut direct, mut relay, mut send) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ws_relay, mut ws_send) = (Vec::new(), Vec::new());
+    for run in 1..=suite.plan.runs {
+        progress(
+            "throughput",
+            format!("run {run}/{}: {mb} MiB each way", suite.plan.runs),
+        );
+        direct.push(mb_per_s(pattern.total, direct_tcp(&pattern).await?));
+        relay.push(mb_per_s(
+            pattern.total,
+            bridge_relay(suite, &pattern).await?,
+        ));
+        send.push(mb_per_s(pattern.total, bridge_send(suite, &pattern).await?));
+        if let Some(binary) = &suite.websocat {
+            ws_relay.push(mb_per_s(
+                pattern.total,
+                websocat_relay(binary, &pattern).await?,
+            ));
+            ws_send.push(mb_per_s(
+                pattern.total,
+                websocat_send(binary, &pattern).await?,
+            ));
+        }
+    }
+    let (direct, relay, send) = (median(&direct), median(&relay), median(&send));
+    figure("direct_throughput", format!("{direct:.0}"), "MB/s");
+    figure("relay_throughput", format!("{relay:.0}"), "MB/s");
+    figure("relay_vs_direct", format!("{:.2}", relay / direct), "");
+    figure("send_throughput", format!("{send:.0}"), "MB/s");
+    figure("send_vs_direct", format!("{:.2}", send / direct), "");
+    if !ws_relay.is_empty() {
+        let (ws_relay, ws_send) = (median(&ws_relay), median(&ws_send));
+        figure(
+            "websocat_relay_throughput",
+            format!("{ws_relay:.0}"),
+            "MB/s",
+        );
+        figure("relay_vs_websocat", format!("{:.2}", relay / ws_relay), "");
+        figure("websocat_send_throughput", format!("{ws_send:.0}"), "MB/s");
+        figure("send_vs_websocat", format!("{:.2}", send / ws_send), "");
+    }
+    Ok(())
+}
+
+/// The yardstick: one loopback TCP connection, writer to reader.
+async fn direct_tcp(pattern: &Arc<Pattern>) -> Result<Duration> {
+    let (listener, addr) = listen().await?;
+    let start = Instant::now();
+    let writer = spawn_writer(TcpStream::connect(addr).await?, pattern.clone());
+    let (mut reader, _) = listener.accept().await?;
+    let (checker, end) = within(
+        PHASE,
+        "reading directly",
+        read_stream(&mut reader, pattern.total),
+    )
+    .await?;
+    writer.await??;
+    checker.verify(pattern, "direct TCP")?;
+    Ok(end - start)
+}
+
+/// A TCP peer streams into the bridge; a WebSocket client receives every record.
+async fn bridge_relay(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> {
+    let bridge = BridgeProc::start(&suite.bridge, &[]).await?;
+    let mut session = Session::connect(&bridge.ws_url).await?;
+    let peer = TcpStream::connect(bridge.listen).await?;
+    let me = peer.local_addr()?.to_string();
+    let conn = session.wait_open(PHASE, |c| c.peer == me).await?;
+    let start = Instant::now();
+    let writer = spawn_writer(peer, pattern.clone());
+    let mut checker = Checker::new();
+    within(PHASE, "relaying through the bridge", async {
+        while checker.bytes < pattern.total {
+            if let Incoming::Record { header, payload } = session.next().await? {
+                if header.conn == conn.id && header.flow == Flow::Rx {
+                    checker.update(&payload);
+                }
+            }
+            if session.tally.resyncs() > 0 {
+                bail!("the client fell behind and was sent a fresh snapshot: not a full relay");
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    let elapsed = start.elapsed();
+    writer.await??;
+    checker.verify(pattern, "bridge relay")?;
+    Ok(elapsed)
+}
+
+/// A WebSocket client sends the stream, in send frames, to a TCP peer of the bridge.
+async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> {
+    let bridge = BridgeProc::start(&suite.bridge, &[]).await?;
+    let mut session = Session::connect(&bridge.ws_url).await?;
+    let mut peer = TcpStream::connect(bridge.listen).await?;
+    let me = peer.local_addr()?.to_string();
+    let conn = session.wait_open(PHASE, |c| c.peer == me).await?;
+    // The stream's chunks repeat with the block, so a few prepared frames cover all of it.
+    let frames: Vec<Bytes> = pattern
+        .chunks(SEND_CHUNK)
+        .take((1 << 20) / SEND_CHUNK)
+        .map(|chunk| encode_send(Target::Conn(conn.id), &chunk).into())
+        .collect();
+    let count = pattern.total.div_ceil(SEND_CHUNK as u64) as usize;
+    let (mut sender, mut receiver) = session.split();
+    // The bridge echoes each send as a record: keep reading them, as a page does.
+    let drain = tokio::spawn(async move { while receiver.next().await.is_ok() {} });
+    let start = Instant::now();
+    let total = pattern.total;
+    let reader = tokio::spawn(async move { read_stream(&mut peer, total).await });
+    within(PHASE, "sending through the bridge", async {
+        for i in 0..count {
+            sender.send_frame(frames[i % frames.len()].clone()).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
+    drain.abort();
+    checker.verify(pattern, "bridge send")?;
+    Ok(end - start)
+}
+
+/// The same stream, TCP to WebSocket, through websocat.
+async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Duration> {
+    let (target, addr) = listen().await?;
+    let websocat = Websocat::start(binary, addr).await?;
+    let mut ws = websocat.connect().await?;
+    let (peer, _) = within(PHASE, "websocat dialling", async {
+        Ok(target.accept().await?)
+    })
+    .await?;
+    let start = Instant::now();
+    let writer = spawn_writer(peer, pattern.clone());
+    let mut checker = Checker::new();
+    within(PHASE, "relaying through websocat", async {
+        while checker.bytes < pattern.total {
+            match ws.next().await {
+                Some(Ok(Message::Binary(data))) => checker.update(&data),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("websocat closed the WebSocket"),
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    let elapsed = start.elapsed();
+    writer.await??;
+    checker.verify(pattern, "websocat relay")?;
+    Ok(elapsed)
+}
+
+/// The same stream, WebSocket to TCP, through websocat.
+async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Duration> {
+    let (target, addr) = listen().await?;
+    let websocat = Websocat::start(binary, addr).await?;
+    let ws = websocat.connect().await?;
+    let (mut peer, _) = within(PHASE, "websocat dialling", async {
+        Ok(target.accept().await?)
+    })
+    .await?;
+    let (mut sink, _stream) = ws.split();
+    let start = Instant::now();
+    let total = pattern.total;
+    let reader = tokio::spawn(async move { read_stream(&mut peer, total).await });
+    within(PHASE, "sending through websocat", async {
+        for chunk in pattern.chunks(SEND_CHUNK) {
+            sink.send(Message::Binary(chunk)).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
+    checker.verify(pattern, "websocat send")?;
+    Ok(end - start)
+}
+
+fn spawn_writer(
+    mut stream: TcpStream,
+    pattern: Arc<Pattern>,
+) -> tokio::task::JoinHandle<Result<()>> {
+    tokio::spawn(async move { pattern.write_to(&mut stream).await })
+}
