@@ -53,8 +53,10 @@ async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u
     let mut buf = BytesMut::new();
     let mut want = MIN_READ;
     loop {
-        // Reading waits, rather than anything received being lost, while the transcript lags.
+        // Reading waits, rather than anything received being lost, while the transcript lags,
+        // and while pages that are still reading catch up.
         hub.transcript_room().await;
+        hub.pace().await;
         buf.reserve(RECORD_HEADER_LEN + want);
         buf.put_bytes(0, RECORD_HEADER_LEN);
         let n = match reader.read_buf(&mut (&mut buf).limit(want)).await {

@@ -11,15 +11,17 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use protocol::{
     ConnId, ConnInfo, ConnState, Event, Flow, Frame, Micros, Origin, RecordHeader, Seq, ServerInfo,
     Target, RECORD_HEADER_LEN,
 };
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::history::History;
@@ -27,6 +29,11 @@ use crate::transcript::Transcript;
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const BROADCAST_CAPACITY: usize = 1024;
+/// Frames behind at which connections pause reading until the slowest page catches up...
+const PACE_ABOVE: usize = BROADCAST_CAPACITY / 2;
+/// ...unless that page makes no progress for this long: then it is left to be re-synced, and
+/// reading goes on at full speed until the pages are within [`PACE_ABOVE`] again.
+const STALLED_AFTER: Duration = Duration::from_millis(250);
 /// Sends queued for one connection before the sender waits (backpressure on that page only).
 const WRITE_QUEUE: usize = 64;
 /// Closed connections remembered (with their history) for pages that open later.
@@ -75,6 +82,10 @@ pub struct Hub {
 struct Inner {
     state: Mutex<State>,
     events: broadcast::Sender<WireFrame>,
+    /// Pages tell this when they have sent a batch, waking connections that wait for them.
+    progress: Notify,
+    /// Set when the slowest page stopped making progress; cleared when it is caught up.
+    stalled: AtomicBool,
     server: ServerInfo,
     shutdown: CancellationToken,
     transcript: Option<Transcript>,
@@ -134,6 +145,8 @@ impl Hub {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
                 events,
+                progress: Notify::new(),
+                stalled: AtomicBool::new(false),
                 server: config.server,
                 shutdown: config.shutdown,
                 transcript: config.transcript,
@@ -328,6 +341,46 @@ impl Hub {
             }
             None => Err(format!("connection {id} is already closed")),
         }
+    }
+
+    /// Paces a connection's reads to the slowest page that is still reading, so that pages
+    /// which keep up see every record; a page that stops reading is not waited for.
+    pub async fn pace(&self) {
+        let inner = &*self.inner;
+        let mut behind = inner.events.len();
+        if behind <= PACE_ABOVE {
+            if inner.stalled.load(Ordering::Relaxed) && behind <= PACE_ABOVE / 2 {
+                inner.stalled.store(false, Ordering::Relaxed);
+            }
+            return;
+        }
+        if inner.stalled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut since = Instant::now();
+        loop {
+            let progressed = inner.progress.notified();
+            let now = inner.events.len();
+            if now <= PACE_ABOVE {
+                return;
+            }
+            if now < behind {
+                (behind, since) = (now, Instant::now());
+            }
+            let left = STALLED_AFTER.saturating_sub(since.elapsed());
+            if left.is_zero() || tokio::time::timeout(left, progressed).await.is_err() {
+                if inner.events.len() >= behind {
+                    tracing::debug!("a page stopped reading; it will be re-synced");
+                    inner.stalled.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A page has sent what it had: connections waiting in [`Hub::pace`] may go on.
+    pub fn progressed(&self) {
+        self.inner.progress.notify_waiters();
     }
 
     /// Waits while the transcript is too far behind for a connection to read more from its peer.

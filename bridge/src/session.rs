@@ -11,7 +11,7 @@ use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::hub::{Subscription, WireFrame};
+use crate::hub::{Hub, Subscription, WireFrame};
 use crate::{dialer, Context};
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -46,7 +46,7 @@ async fn converse(ctx: &Arc<Context>, sink: &mut Sink, mut stream: SplitStream<W
     loop {
         let step = tokio::select! {
             event = events.recv() => match event {
-                Ok(frame) => match forward(sink, frame, &mut events).await {
+                Ok(frame) => match forward(&ctx.hub, sink, frame, &mut events).await {
                     Ok(Behind::Yes) => resync(ctx, sink, &mut events).await,
                     Ok(Behind::No) => Ok(()),
                     Err(Gone) => Err(Gone),
@@ -80,6 +80,7 @@ enum Behind {
 
 /// Sends `first` and whatever else is already waiting, then flushes once.
 async fn forward(
+    hub: &Hub,
     sink: &mut Sink,
     first: WireFrame,
     events: &mut broadcast::Receiver<WireFrame>,
@@ -94,6 +95,7 @@ async fn forward(
         }
     };
     sink.flush().await.map_err(|_| Gone)?;
+    hub.progressed();
     Ok(behind)
 }
 
