@@ -368,12 +368,12 @@ impl Hub {
                 (behind, since) = (now, Instant::now());
             }
             let left = STALLED_AFTER.saturating_sub(since.elapsed());
-            if left.is_zero() || tokio::time::timeout(left, progressed).await.is_err() {
-                if inner.events.len() >= behind {
-                    tracing::debug!("a page stopped reading; it will be re-synced");
-                    inner.stalled.store(true, Ordering::Relaxed);
-                    return;
-                }
+            let waited_out =
+                left.is_zero() || tokio::time::timeout(left, progressed).await.is_err();
+            if waited_out && inner.events.len() >= behind {
+                tracing::debug!("a page stopped reading; it will be re-synced");
+                inner.stalled.store(true, Ordering::Relaxed);
+                return;
             }
         }
     }
