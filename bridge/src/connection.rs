@@ -2,7 +2,7 @@
 //! and records what pages send, until either side ends the conversation.
 //!
 //! The reader reads straight into the buffer that becomes the record frame (header room first),
-//! so received bytes are never copied on their way to the history and the pages.
+//! so the bytes of a large read are never copied on their way to the history and the pages.
 
 use std::io;
 use std::sync::Arc;
@@ -71,8 +71,17 @@ async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u
         } else {
             want
         };
-        // `split` hands over the filled part and keeps the spare room for the next read.
-        let frame = buf.split();
+        // A read that filled most of the buffer becomes the record as it is (`split` hands over
+        // the filled part, with no copy). A short one is copied into a frame of its own size:
+        // held in the history, it would otherwise pin the whole buffer, 4 KiB or more, for every
+        // few bytes that a chatty peer sends.
+        let frame = if n >= want / 2 {
+            buf.split()
+        } else {
+            let frame = BytesMut::from(&buf[..]);
+            buf.clear();
+            frame
+        };
         let said_exit = is_exit(&frame[RECORD_HEADER_LEN..], exit);
         hub.record(id, Flow::Rx, frame);
         if said_exit {
