@@ -6,6 +6,7 @@
 //! cargo build --release -p bridge && cargo run --release -p bench            # the full suite
 //! cargo run --release -p bench -- --quick                                     # a smoke run
 //! cargo run --release -p bench -- rtt fanout                                  # some scenarios
+//! cargo run --release -p bench -- soak --soak-secs 180                        # the soak test
 //! ```
 //! BENCHMARKS.md explains every figure and holds the latest results.
 
@@ -29,7 +30,12 @@ use scenarios::{Plan, Suite};
 #[command(name = "bench")]
 struct Args {
     /// Scenarios to run (throughput, rtt, fanout, idle, web_size); all when none is named.
+    /// `soak` runs the soak test instead, which is not part of the suite.
     scenarios: Vec<String>,
+
+    /// How long the soak test runs.
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    soak_secs: u64,
 
     /// A smoke run: every scenario, small, once. Its figures are not worth quoting.
     #[arg(long)]
@@ -60,7 +66,7 @@ async fn main() -> Result<()> {
     // Thousands of sockets, here and in the bridges started from here (which inherit it).
     rlimit::increase_nofile_limit(u64::MAX).context("raising the open-file limit")?;
     for name in &args.scenarios {
-        if !ALL.contains(&name.as_str()) {
+        if !ALL.contains(&name.as_str()) && name != "soak" {
             bail!("no scenario `{name}`; the scenarios are {}", ALL.join(", "));
         }
     }
@@ -85,6 +91,9 @@ async fn main() -> Result<()> {
         dist: args.dist,
         plan,
     };
+    if args.scenarios.iter().any(|s| s == "soak") {
+        return scenarios::soak::run(&suite, args.soak_secs).await;
+    }
     let wanted = |name: &str| args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == name);
     if wanted("throughput") {
         scenarios::throughput::run(&suite).await?;

@@ -7,6 +7,7 @@
 pub mod fanout;
 pub mod idle;
 pub mod rtt;
+pub mod soak;
 pub mod throughput;
 pub mod web_size;
 
