@@ -45,12 +45,13 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_conns: usize,
 
-    /// Traffic kept in memory per connection, in bytes (K, M, G suffixes allowed); the oldest
-    /// messages beyond it are dropped from the history that new pages receive.
+    /// Memory for the history of each connection, in bytes (K, M, G suffixes allowed): each
+    /// message counts its size plus 96 bytes of bookkeeping. The oldest messages beyond
+    /// it are dropped from the history that new pages receive (the transcript keeps them).
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     pub history_bytes: usize,
 
-    /// Traffic kept in memory for all connections together, in bytes (K, M, G suffixes allowed).
+    /// Memory for the history of all connections together, counted the same way.
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
     pub history_total: usize,
 

@@ -12,6 +12,9 @@ use bytes::Bytes;
 use protocol::{ConnId, Seq};
 
 pub struct History {
+    /// Memory a held record costs beyond its frame (its entries here, the allocation's own
+    /// bookkeeping), so that the bounds hold for real even when a peer sends a byte at a time.
+    overhead: usize,
     per_conn_limit: usize,
     total_limit: usize,
     total: usize,
@@ -29,6 +32,7 @@ struct Held {
 impl History {
     pub fn new(per_conn_limit: usize, total_limit: usize) -> Self {
         History {
+            overhead: 0,
             per_conn_limit,
             total_limit,
             total: 0,
@@ -36,6 +40,11 @@ impl History {
             conns: HashMap::new(),
             order: VecDeque::new(),
         }
+    }
+
+    /// Counts `overhead` bytes per record, beyond its frame, against both bounds.
+    pub fn counting_overhead(self, overhead: usize) -> Self {
+        History { overhead, ..self }
     }
 
     /// Holds `frame`, then drops the oldest records until both bounds hold again, telling
@@ -47,10 +56,11 @@ impl History {
         frame: Bytes,
         mut dropped: impl FnMut(ConnId, &Bytes),
     ) {
+        let cost = frame.len() + self.overhead;
         let held = self.conns.entry(conn).or_default();
-        held.bytes += frame.len();
+        held.bytes += cost;
         held.records.push_back((seq, frame.clone()));
-        self.total += frame.len();
+        self.total += cost;
         self.held += 1;
         self.order.push_back((conn, seq));
 
@@ -108,8 +118,8 @@ impl History {
     fn drop_oldest_of(&mut self, conn: ConnId) -> Option<Bytes> {
         let held = self.conns.get_mut(&conn)?;
         let (_, frame) = held.records.pop_front()?;
-        held.bytes -= frame.len();
-        self.total -= frame.len();
+        held.bytes -= frame.len() + self.overhead;
+        self.total -= frame.len() + self.overhead;
         self.held -= 1;
         Some(frame)
     }
@@ -184,5 +194,16 @@ mod tests {
         assert_eq!(h.held, 3);
         assert!(h.order.len() <= 2 * h.held + 65, "{}", h.order.len());
         assert_eq!(seqs(&h).len(), 3);
+    }
+
+    #[test]
+    fn overhead_counts_against_the_bounds() {
+        // Ten-byte frames costing 40 each: a 100-byte bound holds two of them, not ten.
+        let mut h = History::new(100, 1000).counting_overhead(30);
+        for seq in 1..=5 {
+            push(&mut h, 1, seq, 10);
+        }
+        assert_eq!(seqs(&h), [4, 5]);
+        assert_eq!(h.total, 80);
     }
 }

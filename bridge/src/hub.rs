@@ -36,6 +36,9 @@ const PACE_ABOVE: usize = BROADCAST_CAPACITY / 2;
 const STALLED_AFTER: Duration = Duration::from_millis(250);
 /// Sends queued for one connection before the sender waits (backpressure on that page only).
 const WRITE_QUEUE: usize = 64;
+/// What a held record costs beyond its frame: its `Bytes` and index entries, and the
+/// allocator's minimum for the frame's own allocation.
+const RECORD_OVERHEAD: usize = 96;
 /// Closed connections remembered (with their history) for pages that open later.
 const CLOSED_KEPT: usize = 1000;
 
@@ -139,7 +142,8 @@ impl Hub {
             seq: 0,
             conns: BTreeMap::new(),
             closed: VecDeque::new(),
-            history: History::new(config.history_bytes, config.history_total),
+            history: History::new(config.history_bytes, config.history_total)
+                .counting_overhead(RECORD_OVERHEAD),
         };
         Hub {
             inner: Arc::new(Inner {
