@@ -12,6 +12,9 @@ use crate::state::{Conv, Entry, Rec, ViewMode, WINDOW};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
 const STICK_PX: i32 = 32;
+/// Bytes of a message shown until the user asks for all of it: a flood arrives in records of up
+/// to 64 KiB, and hundreds of those in full would make every render of the page slow.
+const PREVIEW: usize = 4096;
 
 #[derive(Properties, PartialEq)]
 pub struct ConversationProps {
@@ -219,21 +222,44 @@ fn Message(props: &MessageProps) -> Html {
         Entry::Note { text, .. } => html! {
             <li class="msg sys note"><span class="sys-text">{ &**text }</span></li>
         },
-        Entry::Record(rec) => record(rec, props.view),
+        Entry::Record(rec) => html! { <Record rec={rec.clone()} view={props.view} /> },
     }
 }
 
-fn record(rec: &Rec, view: ViewMode) -> Html {
+#[derive(Properties, PartialEq)]
+struct RecordProps {
+    rec: Rec,
+    view: ViewMode,
+}
+
+#[component]
+fn Record(props: &RecordProps) -> Html {
+    let full = use_state(|| false);
+    let (rec, view) = (&props.rec, props.view);
     let (class, who) = match rec.flow {
         Flow::Rx => ("rx", "Received"),
         Flow::Tx => ("tx", "Sent"),
     };
     let at = local_time(rec.at);
+    let shown = if *full {
+        &rec.data[..]
+    } else {
+        &rec.data[..rec.data.len().min(PREVIEW)]
+    };
+    let rest = rec.data.len() - shown.len();
+    let more = (rest > 0).then(|| {
+        let full = full.clone();
+        html! {
+            <button type="button" class="more" onclick={move |_| full.set(true)}>
+                { format!("Show all {} ({} more)", format_size(rec.data.len() as u64), format_size(rest as u64)) }
+            </button>
+        }
+    });
     let body = match view {
-        ViewMode::Hex => html! { <pre class="body hex">{ hex_view(&rec.data) }</pre> },
+        ViewMode::Hex => html! { <pre class="body hex">{ hex_view(shown) }</pre> },
         ViewMode::Text => html! {
             <pre class="body">
-                { for render_text(&rec.data).into_iter().map(|p| match p {
+                { for render_text(shown).into_iter().map(|p| match p {
                     Piece::Text(t) => html! { { t } },
                     Piece::Escape(e) => html! { <span class="esc">{ e }</span> },
                 }) }
@@ -249,6 +275,7 @@ fn record(rec: &Rec, view: ViewMode) -> Html {
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
             </div>
             { body }
+            { for more }
         </li>
     }
 }
