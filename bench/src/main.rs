@@ -29,7 +29,8 @@ use scenarios::{Plan, Suite};
 #[derive(Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Scenarios to run (throughput, rtt, fanout, idle, web_size); all when none is named.
+    /// Scenarios to run (throughput, rtt, fanout, idle, web_size, ui_flood); all when none is
+    /// named.
     /// `soak` runs the soak test instead, which is not part of the suite.
     scenarios: Vec<String>,
 
@@ -58,7 +59,14 @@ struct Args {
     dist: PathBuf,
 }
 
-const ALL: [&str; 5] = ["throughput", "rtt", "fanout", "idle", "web_size"];
+const ALL: [&str; 6] = [
+    "throughput",
+    "rtt",
+    "fanout",
+    "idle",
+    "web_size",
+    "ui_flood",
+];
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -109,6 +117,9 @@ async fn main() -> Result<()> {
     }
     if wanted("web_size") {
         scenarios::web_size::run(&suite)?;
+    }
+    if wanted("ui_flood") {
+        scenarios::ui_flood::run(&suite).await?;
     }
     Ok(())
 }
