@@ -269,3 +269,71 @@ async fn dials_are_limited_to_the_allowed_addresses() {
     within("the dial to arrive", server.accept()).await.unwrap();
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_peer_that_resets_is_reported_as_such() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let stream = tokio::net::TcpStream::connect(bridge.listen_addr.unwrap())
+        .await
+        .unwrap();
+    let conn = page.conn(ConnState::Open).await;
+    // Linger zero: closing sends a reset rather than an orderly end.
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(stream);
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.id, conn.id);
+    assert_eq!(
+        closed.close_reason.as_deref(),
+        Some("the peer reset the connection")
+    );
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_page_that_leaves_mid_flood_harms_nothing() {
+    let bridge = start(&[]).await;
+    let (mut leaving, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut leaving).await;
+    let flood = tokio::spawn(async move {
+        let chunk = vec![b'f'; 1 << 20];
+        for _ in 0..16 {
+            peer.send(&chunk).await;
+        }
+        peer.half_close().await;
+        peer
+    });
+    leaving.traffic(conn.id, Flow::Rx, 1).await;
+    drop(leaving); // mid-flood, without a close handshake
+
+    // The bridge goes on: the peer's stream is read to its end, and a new page sees all of it
+    // counted.
+    let mut peer = within("the flood to be written", flood).await.unwrap();
+    peer.closed().await;
+    let (_, snapshot) = Page::open(&bridge).await;
+    let info = snapshot.conns.iter().find(|c| c.id == conn.id).unwrap();
+    assert_eq!(info.state, ConnState::Closed);
+    assert_eq!(info.rx_bytes, 16 << 20);
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_reported() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    page.command(Command::Connect {
+        host: "no-such-host.invalid".into(),
+        port: 7777,
+    })
+    .await;
+    let closed = page.conn(ConnState::Closed).await;
+    let reason = closed.close_reason.unwrap();
+    assert!(
+        reason.starts_with("no such host: no-such-host.invalid"),
+        "{reason}"
+    );
+    assert_eq!(page.error().await, (Some(closed.id), reason));
+    bridge.shutdown().await;
+}
