@@ -136,7 +136,9 @@ impl Tally {
                 self.errors.push(message.clone());
                 false
             }
-            Incoming::Event(Event::Synced { .. } | Event::Record(_)) => false,
+            Incoming::Event(Event::Synced { .. } | Event::Record(_) | Event::Listener { .. }) => {
+                false
+            }
         }
     }
 

@@ -89,12 +89,13 @@ struct Inner {
     progress: Notify,
     /// Set when the slowest page stopped making progress; cleared when it is caught up.
     stalled: AtomicBool,
-    server: ServerInfo,
     shutdown: CancellationToken,
     transcript: Option<Transcript>,
 }
 
 struct State {
+    /// Changes when the page moves or stops the listener.
+    server: ServerInfo,
     next_id: ConnId,
     seq: Seq,
     conns: BTreeMap<ConnId, Conn>,
@@ -138,6 +139,7 @@ impl Hub {
     pub fn new(config: HubConfig) -> Self {
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
         let state = State {
+            server: config.server,
             next_id: 1,
             seq: 0,
             conns: BTreeMap::new(),
@@ -151,7 +153,6 @@ impl Hub {
                 events,
                 progress: Notify::new(),
                 stalled: AtomicBool::new(false),
-                server: config.server,
                 shutdown: config.shutdown,
                 transcript: config.transcript,
             }),
@@ -274,6 +275,14 @@ impl Hub {
         }
     }
 
+    /// Records where the TCP listener now is (`None`: not listening) and tells every page, under
+    /// the lock that snapshots take, so that every page learns it exactly once.
+    pub fn set_listen(&self, listen: Option<String>) {
+        let mut s = self.lock();
+        s.server.listen.clone_from(&listen);
+        let _ = self.inner.events.send((&Event::Listener { listen }).into());
+    }
+
     /// Tells every page about a failure that no single page asked for.
     pub fn error(&self, conn: Option<ConnId>, message: String) {
         tracing::warn!(conn, "{message}");
@@ -290,7 +299,7 @@ impl Hub {
         let events = self.inner.events.subscribe();
         let hello = Event::Hello {
             version: protocol::VERSION,
-            server: self.inner.server.clone(),
+            server: s.server.clone(),
             conns: s.conns.values().map(|c| c.info.clone()).collect(),
             seq: s.seq,
         };

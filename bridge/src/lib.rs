@@ -55,6 +55,8 @@ pub(crate) struct Context {
     /// One permit per open TCP connection, accepted or dialled.
     pub conn_limit: Arc<Semaphore>,
     pub max_conns: usize,
+    /// The TCP listener, while it runs; the page can stop, start and move it.
+    pub listener: tokio::sync::Mutex<Option<listener::Running>>,
     /// Every connection and session task, so that shutdown can wait for them.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -145,12 +147,18 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         dial_rules: config.allow_dial.clone(),
         conn_limit: Arc::new(Semaphore::new(max_conns)),
         max_conns,
+        listener: tokio::sync::Mutex::new(None),
         tasks: TaskTracker::new(),
         shutdown,
     });
 
     if let Some(listener) = listener {
-        ctx.tasks.spawn(listener::run(ctx.clone(), listener));
+        let running =
+            listener::Running::spawn(&ctx, listener).map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        *ctx.listener.lock().await = Some(running);
     }
     let token = access_token(&config, http_addr);
     let app = web::router(

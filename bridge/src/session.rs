@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::hub::{Hub, Subscription, WireFrame};
-use crate::{dialer, Context};
+use crate::{dialer, listener, Context};
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -123,6 +123,8 @@ async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result
         Message::Text(text) => match Command::from_json(&text) {
             Ok(Command::Connect { host, port }) => (None, dialer::dial(ctx, &host, port)),
             Ok(Command::Disconnect { conn }) => (Some(conn), ctx.hub.disconnect(conn)),
+            Ok(Command::Listen { addr }) => (None, listener::listen(ctx, &addr).await),
+            Ok(Command::StopListening) => (None, listener::stop_listening(ctx).await),
             // `Send` never arrives as JSON: the protocol refuses it there.
             Ok(Command::Send { .. }) => return Ok(()),
             Err(e) => (None, Err(e.0)),

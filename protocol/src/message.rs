@@ -24,6 +24,14 @@ pub enum Command {
     Send { to: Target, data: Vec<u8> },
     /// Close one connection.
     Disconnect { conn: ConnId },
+    /// Start the TCP listener on `addr` (`IP:PORT`; port 0 picks a free one), or move it there
+    /// if it is already listening. Connections it accepted before stay open. The outcome is an
+    /// [`Event::Listener`] to every page; a failure (address in use, ...) is an [`Event::Error`]
+    /// to the page that asked, and the listener stays as it was.
+    Listen { addr: String },
+    /// Stop the TCP listener. Connections it accepted stay open. Answered with
+    /// [`Event::Listener`] (`listen: null`) to every page.
+    StopListening,
 }
 
 /// Where a send goes.
@@ -61,6 +69,12 @@ pub enum Event {
     /// Bytes received from, or written to, a TCP peer. Travels as a binary frame, never as JSON.
     #[serde(skip)]
     Record(Record),
+    /// The TCP listener started, stopped or moved: its bound address, or `None` if it is not
+    /// listening. [`ServerInfo::listen`] in later snapshots says the same.
+    Listener {
+        #[serde(default)]
+        listen: Option<String>,
+    },
     /// A request could not be carried out. `conn` names the connection it concerned, if any.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -152,3 +152,28 @@ fn protocol_md_examples_parse() {
     let err = Command::from_json(r#"{"type":"launch"}"#).unwrap_err();
     assert!(doc.contains(&err.0), "PROTOCOL.md should quote: {err}");
 }
+
+#[test]
+fn listener_control_is_tagged_json() {
+    let listen = Command::Listen {
+        addr: "127.0.0.1:7778".into(),
+    };
+    let Frame::Text(json) = listen.to_frame() else {
+        panic!("listen must be text")
+    };
+    assert_eq!(json, r#"{"type":"listen","addr":"127.0.0.1:7778"}"#);
+    assert_eq!(Command::from_json(&json), Ok(listen));
+    assert_eq!(
+        Command::from_json(r#"{"type":"stop_listening"}"#),
+        Ok(Command::StopListening)
+    );
+    for listen in [None, Some("[::]:7777".to_string())] {
+        let event = Event::Listener { listen };
+        assert_eq!(Event::from_frame(&event.to_frame()), Ok(event));
+    }
+    assert_eq!(
+        serde_json::from_str::<Event>(r#"{"type":"listener","listen":null}"#).unwrap(),
+        Event::Listener { listen: None }
+    );
+    assert!(Command::from_json(r#"{"type":"listen"}"#).is_err());
+}

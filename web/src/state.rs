@@ -427,6 +427,11 @@ impl State {
             Event::Conn { conn } => self.conn(conn),
             Event::Record(record) => self.record(record),
             Event::Error { conn, message } => self.error(conn, message),
+            Event::Listener { listen } => {
+                if let Some(server) = &mut self.server {
+                    server.listen = listen;
+                }
+            }
         }
     }
 
