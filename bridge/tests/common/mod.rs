@@ -38,6 +38,8 @@ pub async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output 
 #[derive(Debug)]
 pub struct Snapshot {
     pub seq: u64,
+    /// `hello.server.listen`: where the TCP listener is.
+    pub listen: Option<String>,
     pub conns: Vec<ConnInfo>,
     pub records: Vec<Record>,
 }
@@ -70,7 +72,10 @@ impl Page {
 
     /// Reads a whole snapshot: `Hello`, records, `Synced`.
     pub async fn snapshot(&mut self) -> Snapshot {
-        let Event::Hello { seq, conns, .. } = self.next().await else {
+        let Event::Hello {
+            seq, conns, server, ..
+        } = self.next().await
+        else {
             panic!("a snapshot starts with hello");
         };
         let mut records = Vec::new();
@@ -81,6 +86,7 @@ impl Page {
                     assert_eq!(synced, seq, "synced.seq equals hello.seq");
                     return Snapshot {
                         seq,
+                        listen: server.listen,
                         conns,
                         records,
                     };
