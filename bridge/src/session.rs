@@ -18,6 +18,10 @@ type Sink = SplitSink<WebSocket, Message>;
 
 /// How long a closing session tries to say goodbye to a page that may not be reading.
 const GOODBYE: Duration = Duration::from_millis(500);
+/// The most a page may send in one message: a send's payload...
+const MAX_SEND: usize = 1 << 20;
+/// ...and a command's JSON, which is never more than a host name long.
+const MAX_COMMAND: usize = 64 << 10;
 
 /// The page went away, or the socket failed: either way the session is over.
 struct Gone;
@@ -119,6 +123,9 @@ async fn send_all(sink: &mut Sink, frames: Vec<WireFrame>) -> Result<(), Gone> {
 
 /// Carries out one message from the page. Anything wrong with it is told to this page alone.
 async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result<(), Gone> {
+    if let Some(problem) = oversized(&message) {
+        return reply_error(sink, None, problem).await;
+    }
     let (conn, result) = match message {
         Message::Text(text) => match Command::from_json(&text) {
             Ok(Command::Connect { host, port }) => (None, dialer::dial(ctx, &host, port)),
@@ -147,6 +154,21 @@ async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result
     match result {
         Ok(()) => Ok(()),
         Err(problem) => reply_error(sink, conn, problem).await,
+    }
+}
+
+/// Why `message` is too large to carry out, if it is.
+fn oversized(message: &Message) -> Option<String> {
+    match message {
+        Message::Binary(frame) if frame.len() > SEND_HEADER_LEN + MAX_SEND => Some(format!(
+            "a send of {} bytes is over the limit of {MAX_SEND} bytes per message; nothing was sent",
+            frame.len().saturating_sub(SEND_HEADER_LEN)
+        )),
+        Message::Text(text) if text.len() > MAX_COMMAND => Some(format!(
+            "a command of {} bytes is over the limit of {MAX_COMMAND} bytes",
+            text.len()
+        )),
+        _ => None,
     }
 }
 

@@ -22,8 +22,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::{assets, session, Context};
 
-/// The largest WebSocket message (and frame) a page may send: a send of up to 1 MiB.
-const MAX_MESSAGE: usize = (1 << 20) + protocol::SEND_HEADER_LEN;
+/// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
+/// the stream cannot be read past it. Messages over the protocol's own limits but under this
+/// one are refused with an error, and the session goes on (see `session`).
+const MAX_MESSAGE: usize = 16 << 20;
 
 #[derive(Clone)]
 struct Web {
