@@ -337,3 +337,41 @@ async fn a_name_that_does_not_resolve_is_reported() {
     assert_eq!(page.error().await, (Some(closed.id), reason));
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dial_that_gets_no_answer_times_out() {
+    // A listener that never accepts and whose queue is full: the kernel drops further attempts
+    // to connect unanswered, as a host that is down would, so the dial can only time out.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let attempt = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(std::time::Duration::from_millis(300), attempt).await {
+            Ok(Ok(stream)) => queued.push(stream),
+            _ => break, // the queue is full
+        }
+    }
+
+    let bridge = start(&["--dial-timeout", "1"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port: addr.port(),
+    })
+    .await;
+    let closed = page.conn(ConnState::Closed).await;
+    let expected = format!("timed out after 1 s connecting to {addr}");
+    assert_eq!(closed.close_reason.as_deref(), Some(expected.as_str()));
+    assert_eq!(page.error().await, (Some(closed.id), expected));
+    bridge.shutdown().await;
+}
