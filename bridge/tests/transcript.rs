@@ -126,3 +126,47 @@ async fn a_transcript_that_cannot_be_opened_is_a_start_error() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_with_a_stalled_page_loses_nothing_and_marks_what_memory_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flood.jsonl");
+    let flag = path.to_str().unwrap();
+    // A small history, so that memory must drop most of the flood.
+    let bridge = start(&["--transcript", flag, "--history-bytes", "256K"]).await;
+    let (_stalled, _) = Page::open(&bridge).await; // reads nothing, ever
+    let (mut watcher, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut watcher).await;
+    drop(watcher); // and this one leaves
+
+    let flood: Vec<u8> = (0..16u32 << 20)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
+        .collect();
+    for chunk in flood.chunks(1 << 20) {
+        within("the bridge to keep reading", peer.send(chunk)).await;
+    }
+    peer.half_close().await;
+    peer.closed().await;
+
+    // A new page sees the whole count, and how much of it memory no longer holds.
+    let (_, snapshot) = Page::open(&bridge).await;
+    let info = snapshot.conns.iter().find(|c| c.id == conn.id).unwrap();
+    assert_eq!(info.rx_bytes, 16 << 20);
+    let held: usize = snapshot
+        .records
+        .iter()
+        .filter(|r| r.conn == conn.id)
+        .map(|r| r.data.len())
+        .sum();
+    assert!(info.elided_bytes > 0, "memory dropped something");
+    assert_eq!(info.elided_bytes + held as u64, info.rx_bytes);
+    bridge.shutdown().await;
+
+    // The transcript has every byte, in order.
+    let lines = lines(&path);
+    let run = lines[0]["run"].as_str().unwrap().to_owned();
+    assert!(
+        bytes(&lines, &run, conn.id, "rx") == flood,
+        "the transcript holds the flood exactly"
+    );
+}
