@@ -452,3 +452,80 @@ mod tests {
         assert_eq!(reachable_address("nonsense"), None);
     }
 }
+
+/// Property tests: the views lose no byte, hex input reads back what the hex view writes, and
+/// no input makes a parser panic. Bounded case counts; `PROPTEST_CASES` raises them.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reads the escapes of the text view back into bytes.
+    fn unescape(escape: &str, out: &mut Vec<u8>) {
+        let mut rest = escape;
+        while !rest.is_empty() {
+            let (bytes, used): (Vec<u8>, usize) = if let Some(r) = rest.strip_prefix("\\x") {
+                (vec![u8::from_str_radix(&r[..2], 16).unwrap()], 4)
+            } else if let Some(r) = rest.strip_prefix("\\u{") {
+                let end = r.find('}').unwrap();
+                let c = char::from_u32(u32::from_str_radix(&r[..end], 16).unwrap()).unwrap();
+                (c.to_string().into_bytes(), 3 + end + 1)
+            } else if rest.starts_with("\\0") {
+                (vec![0], 2)
+            } else if rest.starts_with("\\t") {
+                (vec![b'\t'], 2)
+            } else if rest.starts_with("\\r") {
+                (vec![b'\r'], 2)
+            } else {
+                panic!("unknown escape in {escape:?}");
+            };
+            out.extend(bytes);
+            rest = &rest[used..];
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn the_text_view_keeps_every_byte(bytes in prop::collection::vec(any::<u8>(), 1..200)) {
+            let mut back = Vec::new();
+            for piece in render_text(&bytes) {
+                match piece {
+                    Piece::Text(text) => back.extend_from_slice(text.as_bytes()),
+                    Piece::Escape(escape) => unescape(&escape, &mut back),
+                }
+            }
+            let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+            prop_assert_eq!(&back[..], body);
+        }
+
+        #[test]
+        fn hex_reads_back_in_every_accepted_form(bytes in prop::collection::vec(any::<u8>(), 1..100)) {
+            prop_assert_eq!(parse_hex(&hex_view(&bytes)).unwrap(), bytes.clone());
+            let compact: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            prop_assert_eq!(parse_hex(&compact).unwrap(), bytes.clone());
+            let listed: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
+            prop_assert_eq!(parse_hex(&listed.join(", ")).unwrap(), bytes);
+        }
+
+        #[test]
+        fn hex_input_is_bytes_or_a_reason(input in "[0-9a-fA-FxX ,:\\-g\\.]{0,40}|\\PC{0,20}") {
+            match parse_hex(&input) {
+                Ok(bytes) => {
+                    prop_assert!(!bytes.is_empty());
+                    let digits = input.chars().filter(char::is_ascii_hexdigit).count();
+                    // Every byte came from two digits the user typed (a `0x` prefix adds one 0).
+                    prop_assert!(digits >= 2 * bytes.len());
+                }
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
+
+        #[test]
+        fn an_odd_digit_is_never_guessed(bytes in prop::collection::vec(any::<u8>(), 0..20), digit in "[0-9a-f]") {
+            let typed = format!("{} {digit}", hex_view(&bytes));
+            prop_assert!(parse_hex(&typed).unwrap_err().contains("odd number of hex digits"));
+        }
+    }
+}
