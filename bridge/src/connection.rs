@@ -6,9 +6,11 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::{ConnId, Flow, RECORD_HEADER_LEN};
+use socket2::{SockRef, TcpKeepalive};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -22,6 +24,13 @@ const MIN_READ: usize = 4 * 1024;
 /// ...and grow, while reads fill them, up to this.
 const MAX_READ: usize = 64 * 1024;
 
+/// Silence after which TCP starts probing the peer...
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// ...how often it probes...
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and how many unanswered probes end the connection.
+const KEEPALIVE_RETRIES: u32 = 6;
+
 /// Runs a connected socket until it closes, then reports why. The permit counts it against
 /// `--max-conns` for as long as it lives.
 pub async fn run(
@@ -31,6 +40,12 @@ pub async fn run(
     permit: OwnedSemaphorePermit,
 ) {
     let id = opened.id;
+    // A peer that vanishes without a word (unplugged, powered off) is noticed within minutes.
+    let keepalive = TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_RETRIES);
+    let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
     let reason = converse(&ctx, opened, stream).await;
     ctx.hub.close(id, reason);
     drop(permit);
@@ -133,7 +148,7 @@ fn describe(doing: &str, e: &io::Error) -> String {
         io::ErrorKind::ConnectionReset => "the peer reset the connection".into(),
         io::ErrorKind::BrokenPipe => "the peer is gone (broken pipe)".into(),
         io::ErrorKind::ConnectionAborted => "the connection was aborted".into(),
-        io::ErrorKind::TimedOut => "the connection timed out".into(),
+        io::ErrorKind::TimedOut => "the peer stopped answering (timed out)".into(),
         _ => format!("error while {doing}: {e}"),
     }
 }
