@@ -150,10 +150,18 @@ async fn without_the_exit_word_nothing_closes() {
 #[tokio::test]
 async fn a_refused_dial_says_so() {
     let bridge = start(&[]).await;
-    let port = {
-        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        taken.local_addr().unwrap().port()
-    };
+    // A socket bound but not listening: connecting to it is refused, and while it is held no
+    // other program can take its port.
+    let closed = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    closed
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    let port = closed.local_addr().unwrap().as_socket().unwrap().port();
     let (mut page, _) = Page::open(&bridge).await;
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
