@@ -75,7 +75,8 @@ impl Context {
 
 /// A running bridge.
 pub struct Bridge {
-    /// Where the TCP listener is bound, unless listening is off.
+    /// Where the TCP listener was bound at start, unless listening was off. A page may move or
+    /// stop it since (`listen`, `stop_listening`); pages are told where it is now.
     pub listen_addr: Option<SocketAddr>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
