@@ -39,6 +39,9 @@ fn json_like() -> impl Strategy<Value = String> {
         Just(r#""connect""#.to_owned()),
         Just(r#""disconnect""#.to_owned()),
         Just(r#""send""#.to_owned()),
+        Just(r#""listen""#.to_owned()),
+        Just(r#""stop_listening""#.to_owned()),
+        Just(r#","addr":"#.to_owned()),
         Just(r#","host":"#.to_owned()),
         Just(r#","port":"#.to_owned()),
         Just(r#","conn":"#.to_owned()),
@@ -95,7 +98,13 @@ proptest! {
 
     #[test]
     fn commands_round_trip(host in "[a-z0-9.:\\-\\[\\]]{1,40}", port in any::<u16>(), conn in any::<u64>()) {
-        for command in [Command::Connect { host: host.clone(), port }, Command::Disconnect { conn }] {
+        let commands = [
+            Command::Connect { host: host.clone(), port },
+            Command::Disconnect { conn },
+            Command::Listen { addr: format!("{host}:{port}") },
+            Command::StopListening,
+        ];
+        for command in commands {
             prop_assert_eq!(Command::from_frame(&command.to_frame()).unwrap(), command);
         }
     }
