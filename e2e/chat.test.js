@@ -179,3 +179,45 @@ test('with an access token, the page opened from the printed URL works and a bar
     assert.equal(await guarded.stop(), 0);
   }
 });
+
+test('the page opens a client to its own listener, then moves, stops and restarts the listener', async () => {
+  const page = await openPage();
+  const listener = page.getByRole('form', { name: 'Listener' });
+  const state = listener.getByRole('status');
+  await state.getByText(`Listening on 127.0.0.1:${bridge.listenPort}`).waitFor();
+
+  // Both ends of one conversation in one page: the dialled client and the accepted server side.
+  await listener.getByRole('button', { name: 'Open a client to it' }).click();
+  const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${bridge.listenPort}` });
+  await client.waitFor();
+  const clientLocal = await client.getByRole('button').textContent();
+  const server = connections(page).locator('li[data-state=open]').filter({ hasNot: page.getByText(`127.0.0.1:${bridge.listenPort}`) }).last();
+  await server.getByRole('button').click();
+  await composer(page).fill('hello from the server side');
+  await composer(page).press('Enter');
+  await client.getByRole('button').click();
+  await messages(page).locator('li.msg.rx', { hasText: 'hello from the server side' }).waitFor();
+  assert.ok(clientLocal.length > 0);
+
+  // Move it: the new address is announced, and the old one refuses.
+  const oldPort = bridge.listenPort;
+  await listener.getByLabel('Listen address').fill('127.0.0.1:0');
+  await listener.getByRole('button', { name: 'Move' }).click();
+  await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).and(page.locator(`:not(:text("127.0.0.1:${oldPort}"))`)).waitFor();
+  const moved = Number((await state.textContent()).split(':').pop());
+  assert.notEqual(moved, oldPort);
+  await assert.rejects(Peer.connect(oldPort), /ECONNREFUSED/);
+  const peer = await Peer.connect(moved);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).waitFor();
+  peer.close();
+
+  // Stop it, and start it again.
+  await listener.getByRole('button', { name: 'Stop' }).click();
+  await state.getByText('Stopped').waitFor();
+  await assert.rejects(Peer.connect(moved), /ECONNREFUSED/);
+  await listener.getByLabel('Listen address').fill('127.0.0.1:0');
+  await listener.getByRole('button', { name: 'Listen' }).click();
+  await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).waitFor();
+  assert.deepEqual(browser.errors, []);
+  await page.close();
+});

@@ -9,6 +9,7 @@ use crate::components::composer::{Composer, SendTarget};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;
 use crate::components::conversation::Conversation;
+use crate::components::listener_form::ListenerForm;
 use crate::components::status::{BridgeStatus, Notices};
 use crate::state::{Action, SocketStatus, State};
 use crate::ws::Ws;
@@ -56,6 +57,15 @@ pub fn App() -> Html {
             if let Err(msg) = command.emit(Command::Disconnect { conn }) {
                 dispatch.emit(Action::Notice(msg));
             }
+        })
+    };
+    let on_listen = {
+        let command = command.clone();
+        use_callback((), move |addr: Option<String>, _| {
+            command.emit(match addr {
+                Some(addr) => Command::Listen { addr },
+                None => Command::StopListening,
+            })
         })
     };
     let on_send = {
@@ -116,7 +126,8 @@ pub fn App() -> Html {
             <div class="layout">
                 <aside class="sidebar">
                     <ConnList {conns} selected={state.selected} {nc_hint} {on_select} />
-                    <ConnectForm {default_port} enabled={online} {on_connect} />
+                    <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
+                    <ListenerForm listen={listen.clone()} enabled={online} {on_listen} {on_connect} />
                 </aside>
                 <main class="main">
                     <Conversation conv={selected} view={state.view} {on_view} {on_show_earlier}

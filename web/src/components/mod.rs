@@ -6,4 +6,5 @@ pub mod composer;
 pub mod conn_list;
 pub mod connect_form;
 pub mod conversation;
+pub mod listener_form;
 pub mod status;

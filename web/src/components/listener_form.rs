@@ -1,0 +1,125 @@
+//! The bridge's TCP listener, from the page: where it listens, and the controls to stop it,
+//! start it again, move it to another address, or open a client to it from the bridge itself
+//! (so that one page shows both ends of one conversation, as the seed's "one computer works the
+//! same as two").
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::bytes_view::reachable_address;
+
+#[derive(Properties, PartialEq)]
+pub struct ListenerFormProps {
+    /// Where the listener is bound, or `None` when it is stopped.
+    pub listen: Option<String>,
+    /// Whether the bridge can be asked (the page's socket is open).
+    pub enabled: bool,
+    /// Asks the bridge to listen at an address (start or move), or to stop (`None`).
+    pub on_listen: Callback<Option<String>, Result<(), String>>,
+    /// Asks the bridge to dial an address: here, its own listener.
+    pub on_connect: Callback<(String, u16), Result<(), String>>,
+}
+
+#[component]
+pub fn ListenerForm(props: &ListenerFormProps) -> Html {
+    // `None` until the user edits it, so that the field follows the listener's address.
+    let typed = use_state(|| None::<String>);
+    let error = use_state(|| None::<String>);
+    let addr = (*typed)
+        .clone()
+        .or_else(|| props.listen.clone())
+        .unwrap_or_else(|| "0.0.0.0:7777".into());
+
+    let on_input = {
+        let typed = typed.clone();
+        let error = error.clone();
+        Callback::from(move |e: InputEvent| {
+            typed.set(Some(e.target_unchecked_into::<HtmlInputElement>().value()));
+            error.set(None);
+        })
+    };
+    let report = {
+        let error = error.clone();
+        let typed = typed.clone();
+        move |result: Result<(), String>| match result {
+            Ok(()) => {
+                typed.set(None);
+                error.set(None);
+            }
+            Err(msg) => error.set(Some(msg)),
+        }
+    };
+    let onsubmit = {
+        let on_listen = props.on_listen.clone();
+        let addr = addr.clone();
+        let report = report.clone();
+        let error = error.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let addr = addr.trim().to_string();
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                error.set(Some(
+                    "Write the address as IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777.".into(),
+                ));
+                return;
+            }
+            report(on_listen.emit(Some(addr)));
+        })
+    };
+    let on_stop = {
+        let on_listen = props.on_listen.clone();
+        let report = report.clone();
+        Callback::from(move |_: MouseEvent| report(on_listen.emit(None)))
+    };
+    let both_ends = props
+        .listen
+        .as_deref()
+        .and_then(reachable_address)
+        .map(|(host, port)| {
+            let on_connect = props.on_connect.clone();
+            let report = report.clone();
+            let onclick = Callback::from(move |_: MouseEvent| {
+                report(on_connect.emit((host.clone(), port)));
+            });
+            html! {
+                <button type="button" {onclick} disabled={!props.enabled}
+                        title="Dial the bridge's own listener: the page then shows the server's side and the client's side of one conversation">
+                    { "Open a client to it" }
+                </button>
+            }
+        });
+    let listening = props.listen.is_some();
+    let moved = props.listen.as_deref() != Some(addr.trim());
+    html! {
+        <form class="listener-form" aria-label="Listener" {onsubmit} novalidate=true>
+            <h2 class="pane-title">{ "TCP listener" }</h2>
+            <p class="listener-state" role="status" aria-live="polite">{
+                match &props.listen {
+                    Some(addr) => format!("Listening on {addr}"),
+                    None => "Stopped".to_string(),
+                }
+            }</p>
+            <div class="listener-fields">
+                <div class="field">
+                    <label for="listen-addr">{ "Listen address" }</label>
+                    <input id="listen-addr" type="text" value={addr} oninput={on_input}
+                           autocomplete="off" spellcheck="false"
+                           aria-invalid={error.is_some().then_some("true")}
+                           aria-describedby={error.is_some().then_some("listener-error")} />
+                </div>
+                <button type="submit" disabled={!props.enabled || (listening && !moved)}>
+                    { if listening { "Move" } else { "Listen" } }
+                </button>
+            </div>
+            <div class="listener-actions">
+                if listening {
+                    <button type="button" onclick={on_stop} disabled={!props.enabled}>{ "Stop" }</button>
+                }
+                { for both_ends }
+            </div>
+            if let Some(msg) = &*error {
+                <p id="listener-error" class="field-error" role="alert">{ msg }</p>
+            }
+        </form>
+    }
+}
