@@ -184,7 +184,11 @@ test('with an access token, the page opened from the printed URL works and a bar
 });
 
 test('the page opens a client to its own listener, then moves, stops and restarts the listener', async () => {
-  const page = await openPage();
+  // A bridge of its own: this test moves and stops the listener that other tests connect to.
+  const bridge = await startBridge();
+  const page = await browser.newPage();
+  await page.goto(bridge.url);
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
   const listener = page.getByRole('form', { name: 'Listener' });
   const state = listener.getByRole('status');
   await state.getByText(`Listening on 127.0.0.1:${bridge.listenPort}`).waitFor();
@@ -222,5 +226,35 @@ test('the page opens a client to its own listener, then moves, stops and restart
   await listener.getByRole('button', { name: 'Listen' }).click();
   await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).waitFor();
   assert.deepEqual(browser.errors, []);
+  await page.close();
+  assert.equal(await bridge.stop(), 0);
+});
+
+test('a GBK message reads correctly once its conversation is set to GBK, and replies go out in GBK', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  peer.socket.write(Buffer.from('c4e3bac30a', 'hex')); // 你好\n in GBK
+
+  // As UTF-8 (the default), the bytes are not text, and the page shows each of them.
+  await messages(page).locator('li.msg.rx', { hasText: '\\xC4\\xE3\\xBA\\xC3' }).waitFor();
+  await page.getByRole('combobox', { name: 'Encoding' }).selectOption('GBK');
+  await messages(page).locator('li.msg.rx', { hasText: '你好' }).waitFor();
+
+  await composer(page).fill('再见');
+  await composer(page).press('Enter');
+  const gbk = Buffer.from('d4d9bcfb0a', 'hex'); // 再见\n in GBK
+  await peer.until((p) => p.received.equals(gbk), 'expected 再见 in GBK');
+
+  // What GBK cannot write is refused at the composer, and nothing is sent.
+  await composer(page).fill('😀');
+  await composer(page).press('Enter');
+  await page.getByRole('alert').getByText(/cannot be written in GBK/).waitFor();
+  await composer(page).fill('ok');
+  await composer(page).press('Enter');
+  await peer.until((p) => p.received.length > gbk.length, 'expected the next message');
+  assert.equal(peer.received.toString('hex'), 'd4d9bcfb0a6f6b0a');
+  assert.deepEqual(browser.errors, []);
+  peer.close();
   await page.close();
 });

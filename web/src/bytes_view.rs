@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use protocol::Micros;
 
+use crate::encoding::{Encoding, Segment};
+
 /// What the composer appends to a message (and puts between its lines).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LineEnding {
@@ -55,9 +57,20 @@ impl LineEnding {
 
 /// Turns what the user typed into the bytes to send: UTF-8, every line break written as `ending`,
 /// and `ending` after the last line. With [`LineEnding::None`] the text goes out exactly as typed.
+#[cfg(test)]
 pub fn compose_text(text: &str, ending: LineEnding) -> Vec<u8> {
+    compose_text_in(text, ending, Encoding::Utf8).expect("UTF-8 writes every character")
+}
+
+/// [`compose_text`] in another encoding; fails, naming the character, if the encoding cannot
+/// write one. Line endings are ASCII, the same in every encoding offered.
+pub fn compose_text_in(
+    text: &str,
+    ending: LineEnding,
+    encoding: Encoding,
+) -> Result<Vec<u8>, String> {
     if ending == LineEnding::None {
-        return text.as_bytes().to_vec();
+        return encoding.encode(text);
     }
     let mut out = Vec::with_capacity(text.len() + 2);
     let normalized = text.replace("\r\n", "\n");
@@ -65,10 +78,10 @@ pub fn compose_text(text: &str, ending: LineEnding) -> Vec<u8> {
         if i > 0 {
             out.extend_from_slice(ending.bytes());
         }
-        out.extend_from_slice(line.as_bytes());
+        out.extend(encoding.encode(line)?);
     }
     out.extend_from_slice(ending.bytes());
-    out
+    Ok(out)
 }
 
 /// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
@@ -118,7 +131,13 @@ pub enum Piece {
 
 /// The text view of a payload: UTF-8 decoded, everything else escaped visibly. A single trailing
 /// `\n` is the end of the line and is not shown; other line breaks are kept.
+#[cfg(test)]
 pub fn render_text(bytes: &[u8]) -> Vec<Piece> {
+    render_text_in(bytes, Encoding::Utf8)
+}
+
+/// [`render_text`], decoding `bytes` in `encoding`; what is not valid in it shows as `\xFF`.
+pub fn render_text_in(bytes: &[u8], encoding: Encoding) -> Vec<Piece> {
     let mut pieces = Vec::new();
     if bytes.is_empty() {
         pieces.push(Piece::Escape("(empty)".into()));
@@ -135,19 +154,23 @@ pub fn render_text(bytes: &[u8]) -> Vec<Piece> {
             _ => pieces.push(Piece::Escape(esc)),
         }
     };
-    for chunk in body.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match char_escape(c) {
-                Some(esc) => escape(&mut pieces, &mut text, esc),
-                None => text.push(c),
+    for segment in encoding.decode(body) {
+        match segment {
+            Segment::Text(valid) => {
+                for c in valid.chars() {
+                    match char_escape(c) {
+                        Some(esc) => escape(&mut pieces, &mut text, esc),
+                        None => text.push(c),
+                    }
+                }
             }
-        }
-        let mut invalid = String::new();
-        for b in chunk.invalid() {
-            let _ = write!(invalid, "\\x{b:02X}");
-        }
-        if !invalid.is_empty() {
-            escape(&mut pieces, &mut text, invalid);
+            Segment::Invalid(bytes) => {
+                let mut invalid = String::new();
+                for b in bytes {
+                    let _ = write!(invalid, "\\x{b:02X}");
+                }
+                escape(&mut pieces, &mut text, invalid);
+            }
         }
     }
     if !text.is_empty() {

@@ -1,8 +1,10 @@
 //! The bridge's web page. `main` only mounts [`components::app::App`]; the state and its rules
-//! live in [`state`], the byte helpers in [`bytes_view`], the socket in [`ws`].
+//! live in [`state`], the byte helpers in [`bytes_view`] and
+//! [`encoding`], the socket in [`ws`].
 
 mod bytes_view;
 mod components;
+mod encoding;
 mod state;
 mod ws;
 

@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::encoding::Encoding;
+
 use protocol::{
     ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Record, Seq, ServerInfo, VERSION,
 };
@@ -70,6 +72,8 @@ pub enum Action {
     /// Reveal [`WINDOW`] more of the earlier messages of a conversation.
     ShowEarlier(ConnId),
     SetView(ViewMode),
+    /// Read and write a conversation's text in another encoding.
+    SetEncoding(ConnId, Encoding),
     /// Dismiss the notice with this id.
     Dismiss(u64),
     /// A problem the page found itself (a frame it could not decode, a send that failed).
@@ -219,6 +223,8 @@ pub struct Conv {
     pub elided_bytes: u64,
     /// How many of the newest entries are rendered.
     pub window: usize,
+    /// How this conversation's bytes are read and written as text.
+    pub encoding: Encoding,
 }
 
 impl Conv {
@@ -230,6 +236,7 @@ impl Conv {
             log: Log::default(),
             unread: 0,
             window: WINDOW,
+            encoding: Encoding::default(),
         }
     }
 
@@ -344,6 +351,11 @@ pub fn reduce(mut state: State, action: Action) -> State {
             }
         }
         Action::SetView(view) => state.view = view,
+        Action::SetEncoding(id, encoding) => {
+            if let Some(conv) = state.conns.get_mut(&id) {
+                Rc::make_mut(conv).encoding = encoding;
+            }
+        }
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling { host, port } => state.pending_dial = Some(address(&host, port)),
@@ -454,6 +466,7 @@ impl State {
                 if let Some(prev) = old.get(&conv.info.id) {
                     conv.unread = prev.unread;
                     conv.window = prev.window;
+                    conv.encoding = prev.encoding;
                 }
             }
             self.conns.insert(conv.info.id, Rc::new(conv));

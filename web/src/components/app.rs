@@ -77,6 +77,7 @@ pub fn App() -> Html {
     let on_select = dispatch.reform(Action::Select);
     let on_show_earlier = dispatch.reform(Action::ShowEarlier);
     let on_view = dispatch.reform(Action::SetView);
+    let on_encoding = dispatch.reform(|(id, encoding)| Action::SetEncoding(id, encoding));
     let on_dismiss = dispatch.reform(Action::Dismiss);
 
     // Unread messages show in the tab's title, for when the page is in the background.
@@ -101,6 +102,7 @@ pub fn App() -> Html {
         id: c.info.id,
         peer: c.info.peer.clone(),
         open: c.info.state == ConnState::Open,
+        encoding: c.encoding,
     });
 
     html! {
@@ -130,7 +132,7 @@ pub fn App() -> Html {
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} {on_connect} />
                 </aside>
                 <main class="main">
-                    <Conversation conv={selected} view={state.view} {on_view} {on_show_earlier}
+                    <Conversation conv={selected} view={state.view} {on_view} {on_encoding} {on_show_earlier}
                                   {on_disconnect} {online} />
                     <Composer {target} open_count={state.open_count()} {online} {on_send} />
                 </main>

@@ -6,7 +6,8 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::bytes_view::{compose_text, parse_hex, LineEnding};
+use crate::bytes_view::{compose_text_in, parse_hex, LineEnding};
+use crate::encoding::Encoding;
 
 /// How many sent messages Up can recall.
 const HISTORY_LEN: usize = 100;
@@ -17,6 +18,8 @@ pub struct SendTarget {
     pub id: protocol::ConnId,
     pub peer: String,
     pub open: bool,
+    /// How the conversation's text is written.
+    pub encoding: Encoding,
 }
 
 #[derive(Properties, PartialEq)]
@@ -143,13 +146,24 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let error = error.clone();
         let history = history.clone();
         let target = props.target.as_ref().map(|t| t.id);
+        let encoding = props
+            .target
+            .as_ref()
+            .map(|t| t.encoding)
+            .unwrap_or_default();
         let on_send = props.on_send.clone();
         move || {
             if disabled {
                 return;
             }
             let bytes = match *mode {
-                InputMode::Text => compose_text(&text, *ending),
+                InputMode::Text => match compose_text_in(&text, *ending, encoding) {
+                    Ok(bytes) => bytes,
+                    Err(msg) => {
+                        error.set(Some(msg));
+                        return;
+                    }
+                },
                 InputMode::Hex => match parse_hex(&text) {
                     Ok(bytes) => bytes,
                     Err(msg) => {

@@ -6,8 +6,9 @@ use protocol::{ConnId, ConnState, Flow, Micros, Origin};
 use web_sys::{Element, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::bytes_view::{format_size, format_time, hex_view, render_text, LocalTime, Piece};
+use crate::bytes_view::{format_size, format_time, hex_view, render_text_in, LocalTime, Piece};
 use crate::components::conn_list::state_word;
+use crate::encoding::Encoding;
 use crate::state::{Conv, Entry, Rec, ViewMode, WINDOW};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
@@ -21,6 +22,8 @@ pub struct ConversationProps {
     pub conv: Option<Rc<Conv>>,
     pub view: ViewMode,
     pub on_view: Callback<ViewMode>,
+    /// The user chose another encoding for this conversation's text.
+    pub on_encoding: Callback<(ConnId, Encoding)>,
     pub on_show_earlier: Callback<ConnId>,
     pub on_disconnect: Callback<ConnId>,
     /// Whether commands can reach the bridge now.
@@ -73,6 +76,14 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     let id = info.id;
     let state = state_word(info.state);
 
+    let on_encoding = {
+        let id = conv.info.id;
+        props.on_encoding.reform(move |e: Event| {
+            let label = e.target_unchecked_into::<HtmlSelectElement>().value();
+            (id, Encoding::from_label(&label).unwrap_or_default())
+        })
+    };
+    let encoding = conv.encoding;
     let on_view = props.on_view.reform(|e: Event| {
         match e
             .target_unchecked_into::<HtmlSelectElement>()
@@ -154,6 +165,12 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     <p class="conv-details">{ details.join(" · ") }</p>
                 </div>
                 <div class="conv-tools">
+                    <label for="encoding">{ "Encoding" }</label>
+                    <select id="encoding" onchange={on_encoding}>
+                        { for Encoding::ALL.iter().map(|e| html! {
+                            <option value={e.label()} selected={*e == encoding}>{ e.label() }</option>
+                        }) }
+                    </select>
                     <label for="view-mode">{ "View" }</label>
                     <select id="view-mode" onchange={on_view}>
                         <option value="text" selected={view == ViewMode::Text}>{ "Text" }</option>
@@ -166,7 +183,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 { for show_earlier }
                 <ol class="log" role="log" aria-label="Messages">
                     { for missing }
-                    { for conv.visible().map(|e| html! { <Message key={e.key()} entry={e.clone()} {view} /> }) }
+                    { for conv.visible().map(|e| html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} /> }) }
                     { for close_line }
                 </ol>
                 if empty {
@@ -214,6 +231,7 @@ fn local_time(at: Micros) -> LocalTime {
 struct MessageProps {
     entry: Entry,
     view: ViewMode,
+    encoding: Encoding,
 }
 
 #[component]
@@ -222,7 +240,9 @@ fn Message(props: &MessageProps) -> Html {
         Entry::Note { text, .. } => html! {
             <li class="msg sys note"><span class="sys-text">{ &**text }</span></li>
         },
-        Entry::Record(rec) => html! { <Record rec={rec.clone()} view={props.view} /> },
+        Entry::Record(rec) => {
+            html! { <Record rec={rec.clone()} view={props.view} encoding={props.encoding} /> }
+        }
     }
 }
 
@@ -230,6 +250,7 @@ fn Message(props: &MessageProps) -> Html {
 struct RecordProps {
     rec: Rec,
     view: ViewMode,
+    encoding: Encoding,
 }
 
 #[component]
@@ -259,7 +280,7 @@ fn Record(props: &RecordProps) -> Html {
         ViewMode::Hex => html! { <pre class="body hex">{ hex_view(shown) }</pre> },
         ViewMode::Text => html! {
             <pre class="body">
-                { for render_text(shown).into_iter().map(|p| match p {
+                { for render_text_in(shown, props.encoding).into_iter().map(|p| match p {
                     Piece::Text(t) => html! { { t } },
                     Piece::Escape(e) => html! { <span class="esc">{ e }</span> },
                 }) }
