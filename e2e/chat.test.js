@@ -258,3 +258,35 @@ test('a GBK message reads correctly once its conversation is set to GBK, and rep
   peer.close();
   await page.close();
 });
+
+test('hex input and escapes send exactly the bytes typed; bad hex is refused and sends nothing', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  const send = page.getByRole('form', { name: 'Send' });
+
+  await send.getByRole('combobox', { name: 'Input' }).selectOption('hex');
+  await composer(page).fill('48 65 6c');
+  await composer(page).press('Enter');
+  await peer.until((p) => p.received.equals(Buffer.from('Hel')), 'expected exactly "Hel"');
+
+  await composer(page).fill('48 6');
+  await composer(page).press('Enter');
+  await page.getByRole('alert').getByText(/odd number of hex digits/).waitFor();
+  assert.equal(await composer(page).inputValue(), '48 6', 'the input is kept for fixing');
+
+  await send.getByRole('combobox', { name: 'Input' }).selectOption('text');
+  await send.getByLabel(/^Escapes/).check();
+  await composer(page).fill('AT\\x01\\r');
+  await composer(page).press('Enter');
+  const expected = Buffer.concat([Buffer.from('Hel'), Buffer.from('AT\x01\r\n', 'latin1')]);
+  await peer.until((p) => p.received.equals(expected), 'expected "AT", 0x01, CR, then the LF line ending');
+
+  // The hex view shows the bytes as they went.
+  await page.getByRole('combobox', { name: 'View' }).selectOption('hex');
+  await messages(page).locator('li.msg.tx pre.body.hex', { hasText: '41 54 01 0d 0a' }).waitFor();
+  await page.getByRole('combobox', { name: 'View' }).selectOption('text');
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});

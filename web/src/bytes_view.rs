@@ -84,6 +84,62 @@ pub fn compose_text_in(
     Ok(out)
 }
 
+/// Text with escapes, for bytes a keyboard cannot type: `\r`, `\n`, `\t`, `\0`, `\\` and
+/// `\xHH`. What is between escapes is written in `encoding`; an escape stands for exactly its
+/// byte. An unknown or incomplete escape is an error naming it, and nothing is sent.
+pub fn compose_escaped(
+    text: &str,
+    ending: LineEnding,
+    encoding: Encoding,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    let normalized = text.replace("\r\n", "\n");
+    for (i, line) in normalized.split('\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(ending.bytes());
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find('\\') {
+            out.extend(encoding.encode(&rest[..at])?);
+            let escape = &rest[at..];
+            let (byte, len) = match escape.as_bytes().get(1) {
+                Some(b'r') => (b'\r', 2),
+                Some(b'n') => (b'\n', 2),
+                Some(b't') => (b'\t', 2),
+                Some(b'0') => (0, 2),
+                Some(b'\\') => (b'\\', 2),
+                Some(b'x') => {
+                    let digits = escape
+                        .get(2..4)
+                        .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+                    match digits {
+                        Some(d) => (u8::from_str_radix(d, 16).expect("hex digits"), 4),
+                        None => {
+                            let shown: String = escape.chars().take(4).collect();
+                            return Err(format!(
+                                "“{shown}” is not a byte: write \\x and two hex digits, e.g. \\x0d."
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    let shown: String = escape.chars().take(2).collect();
+                    return Err(format!(
+                        "“{shown}” is not an escape: use \\r \\n \\t \\0 \\\\ or \\xHH (or untick Escapes)."
+                    ));
+                }
+            };
+            out.push(byte);
+            rest = &escape[len..];
+        }
+        out.extend(encoding.encode(rest)?);
+    }
+    if ending != LineEnding::None {
+        out.extend_from_slice(ending.bytes());
+    }
+    Ok(out)
+}
+
 /// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
 ///
 /// Anything else is rejected with a message that says what and where, and nothing is sent: a
@@ -479,6 +535,40 @@ mod tests {
 /// Property tests: the views lose no byte, hex input reads back what the hex view writes, and
 /// no input makes a parser panic. Bounded case counts; `PROPTEST_CASES` raises them.
 #[cfg(test)]
+mod escapes {
+    use super::*;
+
+    fn esc(text: &str) -> Result<Vec<u8>, String> {
+        compose_escaped(text, LineEnding::None, Encoding::Utf8)
+    }
+
+    #[test]
+    fn each_escape_is_its_byte() {
+        assert_eq!(esc(r"AT\r\n").unwrap(), b"AT\r\n");
+        assert_eq!(esc(r"\x00\xff\t\0\\").unwrap(), b"\x00\xff\t\0\\");
+        assert_eq!(esc("plain").unwrap(), b"plain");
+        assert_eq!(
+            compose_escaped(r"你\x0d", LineEnding::Lf, Encoding::Gbk).unwrap(),
+            b"\xc4\xe3\r\n"
+        );
+    }
+
+    #[test]
+    fn bad_escapes_are_named() {
+        assert!(esc(r"\q")
+            .unwrap_err()
+            .starts_with("“\\q” is not an escape"));
+        assert!(esc(r"\x4").unwrap_err().starts_with("“\\x4” is not a byte"));
+        assert!(esc(r"\xzz")
+            .unwrap_err()
+            .starts_with("“\\xzz” is not a byte"));
+        assert!(esc("ends with \\")
+            .unwrap_err()
+            .contains("is not an escape"));
+    }
+}
+
+#[cfg(test)]
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -549,6 +639,14 @@ mod properties {
         fn an_odd_digit_is_never_guessed(bytes in prop::collection::vec(any::<u8>(), 0..20), digit in "[0-9a-f]") {
             let typed = format!("{} {digit}", hex_view(&bytes));
             prop_assert!(parse_hex(&typed).unwrap_err().contains("odd number of hex digits"));
+        }
+
+        #[test]
+        fn escaped_bytes_read_back(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            // Each byte after a letter, so that escapes and text alternate.
+            let typed: String = bytes.iter().map(|b| format!("a\\x{b:02x}")).collect();
+            let expected: Vec<u8> = bytes.iter().flat_map(|&b| [b'a', b]).collect();
+            prop_assert_eq!(compose_escaped(&typed, LineEnding::None, Encoding::Utf8).unwrap(), expected);
         }
     }
 }

@@ -6,7 +6,7 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::bytes_view::{compose_text_in, parse_hex, LineEnding};
+use crate::bytes_view::{compose_escaped, compose_text_in, parse_hex, LineEnding};
 use crate::encoding::Encoding;
 
 /// How many sent messages Up can recall.
@@ -132,6 +132,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let ending = use_state(LineEnding::default);
     let mode = use_state(|| InputMode::Text);
     let to_all = use_state(|| false);
+    let escapes = use_state(|| false);
     let error = use_state(|| None::<String>);
     let history = use_mut_ref(History::default);
 
@@ -143,6 +144,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let ending = ending.clone();
         let mode = mode.clone();
         let to_all = to_all.clone();
+        let escapes = escapes.clone();
         let error = error.clone();
         let history = history.clone();
         let target = props.target.as_ref().map(|t| t.id);
@@ -157,7 +159,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 return;
             }
             let bytes = match *mode {
-                InputMode::Text => match compose_text_in(&text, *ending, encoding) {
+                InputMode::Text => match if *escapes {
+                    compose_escaped(&text, *ending, encoding)
+                } else {
+                    compose_text_in(&text, *ending, encoding)
+                } {
                     Ok(bytes) => bytes,
                     Err(msg) => {
                         error.set(Some(msg));
@@ -265,6 +271,14 @@ pub fn Composer(props: &ComposerProps) -> Html {
             error.set(None);
         })
     };
+    let on_escapes = {
+        let escapes = escapes.clone();
+        let error = error.clone();
+        Callback::from(move |e: Event| {
+            escapes.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+            error.set(None);
+        })
+    };
     let on_all = {
         let to_all = to_all.clone();
         Callback::from(move |e: Event| {
@@ -317,6 +331,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
                             <option value={e.label()} selected={*e == *ending}>{ e.label() }</option>
                         }) }
                     </select>
+                </span>
+                <span class="control" title={r"\r \n \t \0 \\ and \xHH in the text stand for their bytes"}>
+                    <input id="escapes" type="checkbox" checked={*escapes} onchange={on_escapes}
+                           disabled={hex} />
+                    <label for="escapes">{ "Escapes (\\r \\n \\xHH)" }</label>
                 </span>
                 <span class="control">
                     <input id="send-all" type="checkbox" checked={*to_all} onchange={on_all} />
