@@ -290,3 +290,36 @@ test('hex input and escapes send exactly the bytes typed; bad hex is refused and
   peer.close();
   await page.close();
 });
+
+test('find narrows the conversation, clear view hides it without losing it, gaps show the time between', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  for (const word of ['alpha', 'beta', 'gamma']) {
+    peer.send(`${word}\n`);
+    await messages(page).locator('li.msg.rx', { hasText: word }).waitFor();
+  }
+  const rx = messages(page).locator('li.msg.rx');
+
+  await page.getByRole('searchbox', { name: 'Find' }).fill('BET');
+  await rx.filter({ hasText: 'alpha' }).waitFor({ state: 'detached' });
+  assert.deepEqual(await rx.locator('pre.body').allTextContents(), ['beta']);
+  await page.getByRole('searchbox', { name: 'Find' }).fill('');
+  await rx.filter({ hasText: 'alpha' }).waitFor();
+
+  await page.getByRole('checkbox', { name: 'Gaps' }).check();
+  assert.equal(await rx.locator('.gap').count(), 2, 'every message after the first shows its gap');
+  assert.match(await rx.locator('.gap').first().textContent(), /^\+\d+ ms$|^\+\d+\.\d{3} s$/);
+
+  await page.getByRole('button', { name: 'Clear view' }).click();
+  await rx.first().waitFor({ state: 'detached' });
+  peer.send('delta\n');
+  await rx.filter({ hasText: 'delta' }).waitFor();
+  assert.equal(await rx.count(), 1, 'only what came after the clear');
+  await page.getByRole('button', { name: 'Show all' }).click();
+  await rx.filter({ hasText: 'alpha' }).waitFor();
+  assert.equal(await rx.count(), 4);
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});

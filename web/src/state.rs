@@ -201,7 +201,6 @@ impl Log {
             .skip(skip)
     }
 
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
         self.iter_from(0)
     }

@@ -1,9 +1,10 @@
 //! The conversation of the selected connection: received on the left, sent on the right.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState, Flow, Micros, Origin};
-use web_sys::{Element, HtmlSelectElement};
+use protocol::{ConnId, ConnState, Flow, Micros, Origin, Seq};
+use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::bytes_view::{format_size, format_time, hex_view, render_text_in, LocalTime, Piece};
@@ -33,6 +34,11 @@ pub struct ConversationProps {
 #[component]
 pub fn Conversation(props: &ConversationProps) -> Html {
     let scroller = use_node_ref();
+    // What the user narrowed the view to: a search, whether to show gaps, and per connection the
+    // last record cleared from view (the bridge keeps them all; a refresh shows them again).
+    let filter = use_state(String::new);
+    let gaps = use_state(|| false);
+    let cleared = use_state(HashMap::<ConnId, Seq>::new);
     // Follow new messages while the user is at the bottom; stay put once they scroll up.
     let stick = use_mut_ref(|| true);
     let shown_id = use_mut_ref(|| None::<ConnId>);
@@ -84,6 +90,52 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         })
     };
     let encoding = conv.encoding;
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |e: InputEvent| {
+            filter.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_gaps = {
+        let gaps = gaps.clone();
+        Callback::from(move |e: Event| {
+            gaps.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+        })
+    };
+    let cleared_at = cleared.get(&id).copied();
+    // The newest record: the log's last entry, or the one before a note.
+    let last_seq = conv
+        .log
+        .last()
+        .and_then(|e| match e {
+            Entry::Record(r) => Some(r.seq),
+            Entry::Note { .. } => None,
+        })
+        .or_else(|| {
+            conv.log
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::Record(r) => Some(r.seq),
+                    Entry::Note { .. } => None,
+                })
+                .last()
+        });
+    let on_clear = {
+        let cleared = cleared.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut marks = (*cleared).clone();
+            match (cleared_at, last_seq) {
+                (Some(_), _) => {
+                    marks.remove(&id);
+                }
+                (None, Some(seq)) => {
+                    marks.insert(id, seq);
+                }
+                (None, None) => return,
+            }
+            cleared.set(marks);
+        })
+    };
     let on_view = props.on_view.reform(|e: Event| {
         match e
             .target_unchecked_into::<HtmlSelectElement>()
@@ -152,6 +204,49 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     });
     let view = props.view;
     let empty = conv.log.is_empty() && close_line.is_none();
+    let query = filter.trim().to_lowercase();
+    let narrowed = !query.is_empty() || cleared_at.is_some();
+    let entries: Vec<&Entry> = if narrowed {
+        let mut found: Vec<&Entry> = conv
+            .log
+            .iter()
+            .filter(|e| match e {
+                Entry::Record(r) => {
+                    cleared_at.is_none_or(|mark| r.seq > mark)
+                        && (query.is_empty() || matches(r, &query, encoding, view))
+                }
+                Entry::Note { .. } => query.is_empty(),
+            })
+            .collect();
+        let skip = found.len().saturating_sub(WINDOW);
+        found.drain(..skip);
+        found
+    } else {
+        conv.visible().collect()
+    };
+    let mut previous = None::<Micros>;
+    let items: Vec<Html> = entries
+        .into_iter()
+        .map(|e| {
+            let gap = match e {
+                Entry::Record(r) => {
+                    let gap = previous.map(|p| r.at - p);
+                    previous = Some(r.at);
+                    gap.filter(|_| *gaps)
+                }
+                Entry::Note { .. } => None,
+            };
+            html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+        })
+        .collect();
+    let narrowing = narrowed.then(|| {
+        let what = match (query.is_empty(), cleared_at.is_some()) {
+            (false, true) => "Showing matches since the view was cleared",
+            (false, false) => "Showing matches",
+            _ => "The view was cleared; the history is kept",
+        };
+        html! { <li class="msg sys narrowed" key="narrowed">{ what }</li> }
+    });
 
     html! {
         <section class="conversation" aria-label="Conversation">
@@ -179,11 +274,24 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     { for disconnect }
                 </div>
             </header>
+            <div class="conv-filter">
+                <label for="filter">{ "Find" }</label>
+                <input id="filter" type="search" value={(*filter).clone()} oninput={on_filter}
+                       placeholder="Show only messages containing…" spellcheck="false" />
+                <span class="control">
+                    <input id="gaps" type="checkbox" checked={*gaps} onchange={on_gaps} />
+                    <label for="gaps">{ "Gaps" }</label>
+                </span>
+                <button type="button" onclick={on_clear}>
+                    { if cleared_at.is_some() { "Show all" } else { "Clear view" } }
+                </button>
+            </div>
             <div class="log-scroll" ref={scroller} {onscroll}>
                 { for show_earlier }
                 <ol class="log" role="log" aria-label="Messages">
                     { for missing }
-                    { for conv.visible().map(|e| html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} /> }) }
+                    { for narrowing }
+                    { for items }
                     { for close_line }
                 </ol>
                 if empty {
@@ -232,6 +340,8 @@ struct MessageProps {
     entry: Entry,
     view: ViewMode,
     encoding: Encoding,
+    /// Time since the previous message, when gaps are shown.
+    gap: Option<Micros>,
 }
 
 #[component]
@@ -241,7 +351,7 @@ fn Message(props: &MessageProps) -> Html {
             <li class="msg sys note"><span class="sys-text">{ &**text }</span></li>
         },
         Entry::Record(rec) => {
-            html! { <Record rec={rec.clone()} view={props.view} encoding={props.encoding} /> }
+            html! { <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap} /> }
         }
     }
 }
@@ -251,6 +361,7 @@ struct RecordProps {
     rec: Rec,
     view: ViewMode,
     encoding: Encoding,
+    gap: Option<Micros>,
 }
 
 #[component]
@@ -294,9 +405,37 @@ fn Record(props: &RecordProps) -> Html {
                 <time datetime={at.machine} title={at.full}>{ at.clock }</time>
                 { " " }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
+                if let Some(gap) = props.gap {
+                    { " " }
+                    <span class="gap" title="Time since the previous message">{ format_gap(gap) }</span>
+                }
             </div>
             { body }
             { for more }
         </li>
+    }
+}
+
+/// Whether a record's text (or hex, in the hex view) contains `query` (lower case).
+fn matches(rec: &Rec, query: &str, encoding: Encoding, view: ViewMode) -> bool {
+    let shown = match view {
+        ViewMode::Hex => hex_view(&rec.data),
+        ViewMode::Text => render_text_in(&rec.data, encoding)
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) | Piece::Escape(t) => t,
+            })
+            .collect(),
+    };
+    shown.to_lowercase().contains(query)
+}
+
+/// `+0.250 s`, `+12 ms`, `+3 min 05 s`.
+fn format_gap(micros: Micros) -> String {
+    let ms = micros.max(0) / 1000;
+    match ms {
+        0..=999 => format!("+{ms} ms"),
+        1000..=59_999 => format!("+{}.{:03} s", ms / 1000, ms % 1000),
+        _ => format!("+{} min {:02} s", ms / 60_000, ms / 1000 % 60),
     }
 }
