@@ -323,3 +323,35 @@ test('find narrows the conversation, clear view hides it without losing it, gaps
   peer.close();
   await page.close();
 });
+
+test('the conversation downloads as text and as JSON Lines with the exact bytes', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  peer.socket.write(Buffer.from([0x68, 0x69, 0xff, 0x0a])); // "hi", a byte that is not UTF-8, LF
+  await messages(page).locator('li.msg.rx', { hasText: 'hi\\xFF' }).waitFor();
+  const downloads = page.getByRole('group', { name: 'Download' });
+
+  const read = async (name) => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      downloads.getByRole('button', { name }).click(),
+    ]);
+    const stream = await download.createReadStream();
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    return { file: download.suggestedFilename(), text: Buffer.concat(chunks).toString('utf8') };
+  };
+  const text = await read('Text');
+  assert.match(text.file, /\.txt$/);
+  assert.match(text.text, / <- hi\\xFF\n$/);
+  const jsonl = await read('JSON Lines');
+  assert.match(jsonl.file, /\.jsonl$/);
+  const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].dir, 'rx');
+  assert.equal(lines[0].hex, '6869ff0a');
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});

@@ -5,6 +5,7 @@
 mod bytes_view;
 mod components;
 mod encoding;
+mod export;
 mod state;
 mod ws;
 

@@ -10,6 +10,7 @@ use yew::prelude::*;
 use crate::bytes_view::{format_size, format_time, hex_view, render_text_in, LocalTime, Piece};
 use crate::components::conn_list::state_word;
 use crate::encoding::Encoding;
+use crate::export;
 use crate::state::{Conv, Entry, Rec, ViewMode, WINDOW};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
@@ -134,6 +135,28 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 (None, None) => return,
             }
             cleared.set(marks);
+        })
+    };
+    let download = |kind: &'static str| {
+        let conv = conv.clone();
+        Callback::from(move |_: MouseEvent| {
+            let base = format!(
+                "tcp-bridge-{}-{}",
+                conv.info.id,
+                conv.info.peer.replace([':', '[', ']'], "_")
+            );
+            let _ = match kind {
+                "txt" => export::save(
+                    &format!("{base}.txt"),
+                    "text/plain;charset=utf-8",
+                    &export::to_text(&conv),
+                ),
+                _ => export::save(
+                    &format!("{base}.jsonl"),
+                    "application/x-ndjson",
+                    &export::to_jsonl(&conv),
+                ),
+            };
         })
     };
     let on_view = props.on_view.reform(|e: Event| {
@@ -281,6 +304,10 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 <span class="control">
                     <input id="gaps" type="checkbox" checked={*gaps} onchange={on_gaps} />
                     <label for="gaps">{ "Gaps" }</label>
+                </span>
+                <span class="downloads" role="group" aria-label="Download">
+                    <button type="button" onclick={download("txt")} title="The conversation as text">{ "Text" }</button>
+                    <button type="button" onclick={download("jsonl")} title="The conversation as JSON Lines, exact bytes included">{ "JSON Lines" }</button>
                 </span>
                 <button type="button" onclick={on_clear}>
                     { if cleared_at.is_some() { "Show all" } else { "Clear view" } }

@@ -1,0 +1,190 @@
+//! A conversation as a file the user can keep: plain text to read, JSON Lines to process (the
+//! same fields as the bridge's `--transcript`). Pure, so it is tested natively; `save` hands the
+//! file to the browser.
+
+use protocol::Flow;
+use serde::Serialize;
+
+use crate::bytes_view::{format_time, render_text_in, Piece};
+use crate::encoding::{Encoding, Segment};
+use crate::state::{Conv, Entry};
+
+/// One line per message: time (UTC), direction, and the text with escapes as the page shows it.
+pub fn to_text(conv: &Conv) -> String {
+    let mut out = format!("# {} ({})\n", conv.info.peer, conv.encoding.label());
+    for entry in conv.log.iter() {
+        match entry {
+            Entry::Record(r) => {
+                let arrow = match r.flow {
+                    Flow::Rx => "<-",
+                    Flow::Tx => "->",
+                };
+                let text: String = render_text_in(&r.data, conv.encoding)
+                    .into_iter()
+                    .map(|p| match p {
+                        Piece::Text(t) | Piece::Escape(t) => t,
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "{} {arrow} {text}\n",
+                    format_time(r.at, 0).machine
+                ));
+            }
+            Entry::Note { text, .. } => out.push_str(&format!("# {text}\n")),
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Line {
+    at: String,
+    conn: u64,
+    seq: u64,
+    dir: &'static str,
+    /// The bytes as text, when they are valid in the conversation's encoding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    /// The encoding of `text`, unless it is UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    /// The exact bytes, unless `text` in UTF-8 is them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hex: Option<String>,
+}
+
+/// One JSON object per message, the same fields as the bridge's transcript: `text` when the
+/// bytes read as text, and `hex` whenever `text` alone would not give back the exact bytes.
+pub fn to_jsonl(conv: &Conv) -> String {
+    let mut out = String::new();
+    for entry in conv.log.iter() {
+        let Entry::Record(r) = entry else { continue };
+        let text = match conv.encoding.decode(&r.data).as_slice() {
+            [] => Some(String::new()),
+            [Segment::Text(t)] => Some(t.to_string()),
+            _ => None,
+        };
+        let exact = conv.encoding == Encoding::Utf8 && text.is_some();
+        let line = Line {
+            at: format_time(r.at, 0).machine,
+            conn: conv.info.id,
+            seq: r.seq,
+            dir: match r.flow {
+                Flow::Rx => "rx",
+                Flow::Tx => "tx",
+            },
+            encoding: (text.is_some() && conv.encoding != Encoding::Utf8)
+                .then(|| conv.encoding.label()),
+            text,
+            hex: (!exact).then(|| r.data.iter().map(|b| format!("{b:02x}")).collect()),
+        };
+        out.push_str(&serde_json::to_string(&line).expect("plain fields serialize"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Offers `content` to the user as a download named `name`.
+pub fn save(name: &str, mime: &str, content: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let fail = |what: &str| format!("Could not save {name}: {what}.");
+    let parts = js_sys::Array::of1(&content.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|_| fail("the browser refused the data"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("no URL"))?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| fail("no document"))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| fail("no link"))?
+        .unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{reduce, Action, State};
+    use protocol::{ConnInfo, ConnState, Event, Origin, Record};
+
+    fn conv_with(records: &[(Flow, &[u8])], encoding: Encoding) -> Conv {
+        let info = ConnInfo {
+            id: 7,
+            origin: Origin::Accepted,
+            peer: "127.0.0.1:5000".into(),
+            local: None,
+            state: ConnState::Open,
+            opened_at: 0,
+            closed_at: None,
+            close_reason: None,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            rx_msgs: 0,
+            tx_msgs: 0,
+            elided_msgs: 0,
+            elided_bytes: 0,
+        };
+        let mut events = vec![Event::Conn { conn: info }];
+        for (i, (flow, data)) in records.iter().enumerate() {
+            events.push(Event::Record(Record {
+                conn: 7,
+                seq: i as u64 + 1,
+                flow: *flow,
+                at: 1_700_000_000_000_000 + i as i64 * 1000,
+                data: data.to_vec(),
+            }));
+        }
+        let mut state = reduce(State::default(), Action::Events(events));
+        state = reduce(state, Action::SetEncoding(7, encoding));
+        (*state.conns[&7]).clone()
+    }
+
+    #[test]
+    fn text_reads_like_the_page() {
+        let conv = conv_with(
+            &[(Flow::Rx, b"hello\n"), (Flow::Tx, b"\xffok\r\n")],
+            Encoding::Utf8,
+        );
+        assert_eq!(
+            to_text(&conv),
+            "# 127.0.0.1:5000 (UTF-8)\n\
+             2023-11-14T22:13:20.000+00:00 <- hello\n\
+             2023-11-14T22:13:20.001+00:00 -> \\xFFok\\r\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_keep_the_exact_bytes() {
+        let conv = conv_with(
+            &[
+                (Flow::Rx, b"hi"),
+                (Flow::Rx, &[0xff]),
+                (Flow::Tx, &[0xc4, 0xe3]),
+            ],
+            Encoding::Utf8,
+        );
+        let lines: Vec<serde_json::Value> = to_jsonl(&conv)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["text"], "hi");
+        assert!(lines[0].get("hex").is_none());
+        assert_eq!(lines[1]["hex"], "ff");
+        assert!(lines[1].get("text").is_none());
+        assert_eq!(lines[2]["dir"], "tx");
+
+        let gbk = conv_with(&[(Flow::Rx, &[0xc4, 0xe3])], Encoding::Gbk);
+        let line: serde_json::Value = serde_json::from_str(to_jsonl(&gbk).trim()).unwrap();
+        assert_eq!(
+            (&line["text"], &line["encoding"], &line["hex"]),
+            (&"你".into(), &"GBK".into(), &"c4e3".into())
+        );
+    }
+}
