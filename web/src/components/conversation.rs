@@ -306,6 +306,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     <label for="gaps">{ "Gaps" }</label>
                 </span>
                 <span class="downloads" role="group" aria-label="Download">
+                    <span class="label" aria-hidden="true">{ "Download" }</span>
                     <button type="button" onclick={download("txt")} title="The conversation as text">{ "Text" }</button>
                     <button type="button" onclick={download("jsonl")} title="The conversation as JSON Lines, exact bytes included">{ "JSON Lines" }</button>
                 </span>
