@@ -355,3 +355,25 @@ test('the conversation downloads as text and as JSON Lines with the exact bytes'
   peer.close();
   await page.close();
 });
+
+test('repeat-send sends at its interval until stopped', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  const send = page.getByRole('form', { name: 'Send' });
+  await composer(page).fill('ping');
+  await send.getByLabel('Every').fill('50');
+  await send.getByRole('button', { name: 'Repeat' }).click();
+  const count = () => peer.received.toString().split('ping\n').length - 1;
+  await peer.until(() => count() >= 3, 'expected three pings');
+  await send.getByRole('button', { name: /^Stop repeating \(\d+ sent\)$/ }).click();
+  await send.getByRole('button', { name: 'Repeat' }).waitFor();
+  const stopped = count();
+  // Nothing more after the stop: ten intervals' worth of waiting, bounded.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.ok(count() <= stopped + 1, `${count() - stopped} pings after the stop`);
+  assert.equal(peer.received.toString(), 'ping\n'.repeat(count()));
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});

@@ -3,6 +3,10 @@
 //! Enter sends, Shift+Enter starts a new line, Up and Down walk the messages sent before (when
 //! the caret is on the first or last line, so that they still move the caret in a long message).
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gloo::timers::callback::Interval;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -11,6 +15,9 @@ use crate::encoding::Encoding;
 
 /// How many sent messages Up can recall.
 const HISTORY_LEN: usize = 100;
+/// Bounds of the repeat-send interval, in milliseconds.
+const MIN_REPEAT_MS: u32 = 10;
+const MAX_REPEAT_MS: u32 = 86_400_000;
 
 /// Where the composer sends, as far as the composer needs to know.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,28 +142,45 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let escapes = use_state(|| false);
     let error = use_state(|| None::<String>);
     let history = use_mut_ref(History::default);
+    // Repeat-send: the interval typed, and while running, the timer and how many went out.
+    let every = use_state(|| "1000".to_string());
+    let repeating = use_state(|| None::<Rc<Interval>>);
+    let repeats = use_state(|| 0u64);
 
+    // A repeat stops when there is no longer anyone to send to.
+    {
+        let repeating = repeating.clone();
+        let reachable = if *to_all {
+            props.open_count > 0
+        } else {
+            props.target.as_ref().is_some_and(|t| t.open)
+        } && props.online;
+        use_effect_with(reachable, move |reachable| {
+            if !*reachable && repeating.is_some() {
+                repeating.set(None);
+            }
+        });
+    }
     let blocked = blocked(props, *to_all);
     let disabled = blocked.is_some();
 
-    let send = {
+    // What the composer holds, as bytes and where they go; or nothing, with the reason shown.
+    let prepare = {
         let text = text.clone();
         let ending = ending.clone();
         let mode = mode.clone();
         let to_all = to_all.clone();
         let escapes = escapes.clone();
         let error = error.clone();
-        let history = history.clone();
         let target = props.target.as_ref().map(|t| t.id);
         let encoding = props
             .target
             .as_ref()
             .map(|t| t.encoding)
             .unwrap_or_default();
-        let on_send = props.on_send.clone();
-        move || {
+        move || -> Option<(protocol::Target, Vec<u8>)> {
             if disabled {
-                return;
+                return None;
             }
             let bytes = match *mode {
                 InputMode::Text => match if *escapes {
@@ -167,24 +191,37 @@ pub fn Composer(props: &ComposerProps) -> Html {
                     Ok(bytes) => bytes,
                     Err(msg) => {
                         error.set(Some(msg));
-                        return;
+                        return None;
                     }
                 },
                 InputMode::Hex => match parse_hex(&text) {
                     Ok(bytes) => bytes,
                     Err(msg) => {
                         error.set(Some(msg));
-                        return;
+                        return None;
                     }
                 },
             };
             if bytes.is_empty() {
-                return;
+                return None;
             }
             let to = match (*to_all, target) {
                 (true, _) => protocol::Target::All,
                 (false, Some(id)) => protocol::Target::Conn(id),
-                (false, None) => return,
+                (false, None) => return None,
+            };
+            Some((to, bytes))
+        }
+    };
+    let send = {
+        let prepare = prepare.clone();
+        let text = text.clone();
+        let error = error.clone();
+        let history = history.clone();
+        let on_send = props.on_send.clone();
+        move || {
+            let Some((to, bytes)) = prepare() else {
+                return;
             };
             match on_send.emit((to, bytes)) {
                 Ok(()) => {
@@ -279,6 +316,59 @@ pub fn Composer(props: &ComposerProps) -> Html {
             error.set(None);
         })
     };
+    let on_every = {
+        let every = every.clone();
+        Callback::from(move |e: InputEvent| {
+            every.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_repeat = {
+        let prepare = prepare.clone();
+        let every = every.clone();
+        let repeating = repeating.clone();
+        let repeats = repeats.clone();
+        let error = error.clone();
+        let on_send = props.on_send.clone();
+        Callback::from(move |_: MouseEvent| {
+            if repeating.is_some() {
+                repeating.set(None); // dropping the interval stops it
+                return;
+            }
+            let ms = match every.trim().parse::<u32>() {
+                Ok(ms) if (MIN_REPEAT_MS..=MAX_REPEAT_MS).contains(&ms) => ms,
+                _ => {
+                    error.set(Some(format!(
+                        "Repeat every {MIN_REPEAT_MS} to {MAX_REPEAT_MS} ms: a whole number of milliseconds."
+                    )));
+                    return;
+                }
+            };
+            let Some((to, bytes)) = prepare() else {
+                return;
+            };
+            let sent = Rc::new(Cell::new(0u64));
+            let send_once = {
+                let (on_send, repeating, repeats, error) = (
+                    on_send.clone(),
+                    repeating.clone(),
+                    repeats.clone(),
+                    error.clone(),
+                );
+                move || match on_send.emit((to, bytes.clone())) {
+                    Ok(()) => {
+                        sent.set(sent.get() + 1);
+                        repeats.set(sent.get());
+                    }
+                    Err(msg) => {
+                        error.set(Some(format!("Repeat stopped: {msg}")));
+                        repeating.set(None);
+                    }
+                }
+            };
+            send_once();
+            repeating.set(Some(Rc::new(Interval::new(ms, send_once))));
+        })
+    };
     let on_all = {
         let to_all = to_all.clone();
         Callback::from(move |e: Event| {
@@ -340,6 +430,18 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <span class="control">
                     <input id="send-all" type="checkbox" checked={*to_all} onchange={on_all} />
                     <label for="send-all">{ "Send to all" }</label>
+                </span>
+                <span class="control repeat">
+                    <label for="repeat-every">{ "Every" }</label>
+                    <input id="repeat-every" type="text" inputmode="numeric" size="5"
+                           value={(*every).clone()} oninput={on_every}
+                           disabled={repeating.is_some()} />
+                    <span class="unit" aria-hidden="true">{ "ms" }</span>
+                    <button type="button" onclick={on_repeat}
+                            class={classes!(repeating.is_some().then_some("danger"))}
+                            disabled={disabled && repeating.is_none()}>
+                        { if repeating.is_some() { format!("Stop repeating ({} sent)", *repeats) } else { "Repeat".to_string() } }
+                    </button>
                 </span>
                 <button type="submit" class="primary" {disabled}>{ "Send" }</button>
             </div>
