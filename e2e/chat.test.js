@@ -86,6 +86,12 @@ test('client mode: the page dials a TCP server and chats with it', async () => {
   await peer.closedByBridge();
   assert.equal(peer.received.toString(), 'hi, server\nexit\n');
   await entry.and(page.locator('[data-state=closed]')).waitFor();
+
+  // One click dials the same server again, and the new conversation is the one shown.
+  await page.getByRole('region', { name: 'Conversation' }).getByRole('button', { name: 'Dial again' }).click();
+  const again = await server.nextPeer();
+  again.send('welcome back\n');
+  await messages(page).locator('li.msg.rx', { hasText: 'welcome back' }).waitFor();
   server.close();
   assert.deepEqual(browser.errors, []);
   await page.close();

@@ -129,10 +129,11 @@ pub fn App() -> Html {
                 <aside class="sidebar">
                     <ConnList {conns} selected={state.selected} {nc_hint} {on_select} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
-                    <ListenerForm listen={listen.clone()} enabled={online} {on_listen} {on_connect} />
+                    <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>
                 <main class="main">
                     <Conversation conv={selected} view={state.view} {on_view} {on_encoding} {on_show_earlier}
+                                  on_redial={on_connect.clone()}
                                   {on_disconnect} {online} />
                     <Composer {target} open_count={state.open_count()} {online} {on_send} />
                 </main>

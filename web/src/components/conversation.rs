@@ -24,6 +24,8 @@ pub struct ConversationProps {
     pub conv: Option<Rc<Conv>>,
     pub view: ViewMode,
     pub on_view: Callback<ViewMode>,
+    /// Asks the bridge to dial `host:port` (to dial a closed outbound connection again).
+    pub on_redial: Callback<(String, u16), Result<(), String>>,
     /// The user chose another encoding for this conversation's text.
     pub on_encoding: Callback<(ConnId, Encoding)>,
     pub on_show_earlier: Callback<ConnId>,
@@ -175,6 +177,18 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             <button type="button" class="danger" {onclick} disabled={!props.online}>{ "Disconnect" }</button>
         }
     });
+    let redial = (info.state == ConnState::Closed && info.origin == Origin::Dialled)
+        .then(|| split_address(&info.peer))
+        .flatten()
+        .map(|(host, port)| {
+            let on_redial = props.on_redial.clone();
+            let onclick = Callback::from(move |_: MouseEvent| {
+                let _ = on_redial.emit((host.clone(), port));
+            });
+            html! {
+                <button type="button" class="primary" {onclick} disabled={!props.online}>{ "Dial again" }</button>
+            }
+        });
     let origin = match info.origin {
         Origin::Accepted => "accepted",
         Origin::Dialled => "dialled",
@@ -295,6 +309,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                         <option value="hex" selected={view == ViewMode::Hex}>{ "Hex" }</option>
                     </select>
                     { for disconnect }
+                    { for redial }
                 </div>
             </header>
             <div class="conv-filter">
@@ -465,5 +480,30 @@ fn format_gap(micros: Micros) -> String {
         0..=999 => format!("+{ms} ms"),
         1000..=59_999 => format!("+{}.{:03} s", ms / 1000, ms % 1000),
         _ => format!("+{} min {:02} s", ms / 60_000, ms / 1000 % 60),
+    }
+}
+
+/// `host:port` or `[v6]:port` as the bridge writes addresses, split for a new dial.
+fn split_address(addr: &str) -> Option<(String, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_string(), port.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_split_for_a_new_dial() {
+        assert_eq!(
+            split_address("127.0.0.1:7777"),
+            Some(("127.0.0.1".into(), 7777))
+        );
+        assert_eq!(split_address("[::1]:80"), Some(("::1".into(), 80)));
+        assert_eq!(split_address("example.com:x"), None);
+        assert_eq!(format_gap(12_000), "+12 ms");
+        assert_eq!(format_gap(1_250_000), "+1.250 s");
+        assert_eq!(format_gap(185_000_000), "+3 min 05 s");
     }
 }
