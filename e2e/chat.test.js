@@ -383,3 +383,30 @@ test('repeat-send sends at its interval until stopped', async () => {
   peer.close();
   await page.close();
 });
+
+test('saved messages stay in the browser and fill the composer with one click', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  const send = page.getByRole('form', { name: 'Send' });
+  await composer(page).fill('AT+GMR');
+  await send.getByRole('button', { name: 'Save message' }).click();
+  const saved = send.getByRole('list', { name: 'Saved messages' });
+  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor();
+
+  // Still there after a reload, and one click puts it back in the composer.
+  await page.reload();
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  await composer(page).fill('');
+  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).click();
+  assert.equal(await composer(page).inputValue(), 'AT+GMR');
+  await composer(page).press('Enter');
+  await peer.receives('AT+GMR\n');
+
+  await saved.getByRole('button', { name: 'Remove the saved message AT+GMR' }).click();
+  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor({ state: 'detached' });
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});

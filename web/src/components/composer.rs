@@ -15,6 +15,10 @@ use crate::encoding::Encoding;
 
 /// How many sent messages Up can recall.
 const HISTORY_LEN: usize = 100;
+/// Saved quick messages kept, and where the browser keeps them.
+const QUICK_MAX: usize = 12;
+const QUICK_KEY: &str = "tcp-bridge.quick-messages";
+
 /// Bounds of the repeat-send interval, in milliseconds.
 const MIN_REPEAT_MS: u32 = 10;
 const MAX_REPEAT_MS: u32 = 86_400_000;
@@ -142,6 +146,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let escapes = use_state(|| false);
     let error = use_state(|| None::<String>);
     let history = use_mut_ref(History::default);
+    let quick = use_state(load_quick);
     // Repeat-send: the interval typed, and while running, the timer and how many went out.
     let every = use_state(|| "1000".to_string());
     let repeating = use_state(|| None::<Rc<Interval>>);
@@ -369,6 +374,38 @@ pub fn Composer(props: &ComposerProps) -> Html {
             repeating.set(Some(Rc::new(Interval::new(ms, send_once))));
         })
     };
+    let on_save_quick = {
+        let quick = quick.clone();
+        let text = text.clone();
+        Callback::from(move |_: MouseEvent| {
+            let list = add_quick(&quick, &text);
+            store_quick(&list);
+            quick.set(list);
+        })
+    };
+    let quick_items = quick.iter().enumerate().map(|(i, saved)| {
+        let use_it = {
+            let text = text.clone();
+            let saved = saved.clone();
+            Callback::from(move |_: MouseEvent| text.set(saved.clone()))
+        };
+        let remove = {
+            let quick = quick.clone();
+            Callback::from(move |_: MouseEvent| {
+                let mut list = (*quick).clone();
+                list.remove(i);
+                store_quick(&list);
+                quick.set(list);
+            })
+        };
+        html! {
+            <li class="quick-item">
+                <button type="button" class="quick-use" onclick={use_it} title="Put it in the composer">{ saved }</button>
+                <button type="button" class="quick-remove" onclick={remove}
+                        aria-label={format!("Remove the saved message {saved}")}>{ "×" }</button>
+            </li>
+        }
+    });
     let on_all = {
         let to_all = to_all.clone();
         Callback::from(move |e: Event| {
@@ -445,14 +482,58 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 </span>
                 <button type="submit" class="primary" {disabled}>{ "Send" }</button>
             </div>
+            <div class="quick">
+                <button type="button" onclick={on_save_quick} disabled={text.trim().is_empty()}
+                        title="Keep this message in this browser, one click away">{ "Save message" }</button>
+                <ul class="quick-list" aria-label="Saved messages">{ for quick_items }</ul>
+            </div>
             { hint }
         </form>
+    }
+}
+
+/// `text` added to the saved messages, newest first, without duplicates, at most [`QUICK_MAX`].
+fn add_quick(list: &[String], text: &str) -> Vec<String> {
+    if text.trim().is_empty() {
+        return list.to_vec();
+    }
+    let mut out = vec![text.to_string()];
+    out.extend(list.iter().filter(|s| *s != text).cloned());
+    out.truncate(QUICK_MAX);
+    out
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn load_quick() -> Vec<String> {
+    storage()
+        .and_then(|s| s.get_item(QUICK_KEY).ok()?)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+fn store_quick(list: &[String]) {
+    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(list)) {
+        let _ = storage.set_item(QUICK_KEY, &json);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_messages_are_newest_first_unique_and_few() {
+        let list = add_quick(&[], "AT");
+        let list = add_quick(&list, "ATI");
+        assert_eq!(add_quick(&list, "AT"), ["AT", "ATI"]);
+        assert_eq!(add_quick(&list, "  "), list);
+        let many = (0..20).fold(Vec::new(), |l, i| add_quick(&l, &i.to_string()));
+        assert_eq!(many.len(), QUICK_MAX);
+        assert_eq!(many[0], "19");
+    }
 
     #[test]
     fn up_and_down_walk_the_history_and_restore_the_draft() {
