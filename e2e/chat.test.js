@@ -410,3 +410,17 @@ test('saved messages stay in the browser and fill the composer with one click', 
   peer.close();
   await page.close();
 });
+
+test('each conversation shows its traffic of the last minute', async () => {
+  const page = await openPage();
+  const peer = await Peer.connect(bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  peer.send('x'.repeat(2000));
+  await messages(page).locator('li.msg.rx').first().waitFor();
+  const graph = page.getByRole('region', { name: 'Conversation' }).getByRole('img', { name: /^Last second:/ });
+  // The busiest second of the minute holds the 2000 bytes (one record, or a few).
+  await graph.and(page.locator('[aria-label*="busiest second of the last minute: 2.0 KB"]')).waitFor();
+  assert.equal(await graph.locator('polyline').count(), 2);
+  peer.close();
+  await page.close();
+});

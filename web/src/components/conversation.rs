@@ -9,6 +9,7 @@ use yew::prelude::*;
 
 use crate::bytes_view::{format_size, format_time, hex_view, render_text_in, LocalTime, Piece};
 use crate::components::conn_list::state_word;
+use crate::components::rate_graph::RateGraph;
 use crate::encoding::Encoding;
 use crate::export;
 use crate::state::{Conv, Entry, Rec, ViewMode, WINDOW};
@@ -198,6 +199,9 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     if let Some(local) = &info.local {
         details.push(format!("local {local}"));
     }
+    if let Some(Entry::Record(last)) = conv.log.last() {
+        details.push(format!("last {}", local_time(last.at).clock));
+    }
     details.push(format!(
         "rx {} in {} · tx {} in {}",
         format_size(info.rx_bytes),
@@ -296,6 +300,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     </h2>
                     <p class="conv-details">{ details.join(" · ") }</p>
                 </div>
+                <RateGraph conv={conv.clone()} />
                 <div class="conv-tools">
                     <label for="encoding">{ "Encoding" }</label>
                     <select id="encoding" onchange={on_encoding}>

@@ -7,4 +7,5 @@ pub mod conn_list;
 pub mod connect_form;
 pub mod conversation;
 pub mod listener_form;
+pub mod rate_graph;
 pub mod status;
