@@ -19,7 +19,7 @@ after(async () => {
   assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
 });
 
-const messages = (page) => page.getByRole('log', { name: 'Messages' });
+const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
 const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
 const composer = (page) => page.getByRole('textbox', { name: 'Message' });
 
@@ -208,6 +208,11 @@ test('the page opens a client to its own listener, then moves, stops and restart
   await server.getByRole('button').click();
   await composer(page).fill('hello from the server side');
   await composer(page).press('Enter');
+  // Both ends side by side: the client's side of the same conversation shows what arrived.
+  await page.getByRole('region', { name: 'Other end' })
+    .getByRole('log', { name: 'Messages at the other end' })
+    .locator('li.msg.rx', { hasText: 'hello from the server side' }).waitFor();
+  await screenshot(page, 'both-ends');
   await client.getByRole('button').click();
   await messages(page).locator('li.msg.rx', { hasText: 'hello from the server side' }).waitFor();
   assert.ok(clientLocal.length > 0);

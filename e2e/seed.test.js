@@ -54,7 +54,7 @@ function python(script, args) {
   };
 }
 
-const messages = (page) => page.getByRole('log', { name: 'Messages' });
+const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
 const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
 const composer = (page) => page.getByRole('textbox', { name: 'Message' });
 

@@ -98,6 +98,19 @@ pub fn App() -> Html {
     let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
     let conns: Vec<_> = state.conns.values().cloned().collect();
     let selected = state.selected_conv().cloned();
+    // Both ends of one connection, when the bridge dialled its own listener.
+    let twin = selected.as_ref().and_then(|sel| {
+        let (peer, local) = (&sel.info.peer, sel.info.local.as_ref()?);
+        state
+            .conns
+            .values()
+            .find(|c| {
+                c.info.id != sel.info.id
+                    && &c.info.peer == local
+                    && c.info.local.as_ref() == Some(peer)
+            })
+            .cloned()
+    });
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
@@ -132,9 +145,16 @@ pub fn App() -> Html {
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>
                 <main class="main">
-                    <Conversation conv={selected} view={state.view} {on_view} {on_encoding} {on_show_earlier}
-                                  on_redial={on_connect.clone()}
-                                  {on_disconnect} {online} />
+                    <div class={classes!("conversations", twin.is_some().then_some("both-ends"))}>
+                        <Conversation conv={selected} view={state.view} on_view={on_view.clone()}
+                                      on_encoding={on_encoding.clone()} on_show_earlier={on_show_earlier.clone()}
+                                      on_redial={on_connect.clone()} on_disconnect={on_disconnect.clone()} {online} />
+                        if twin.is_some() {
+                            <Conversation conv={twin.clone()} twin=true view={state.view} {on_view}
+                                          {on_encoding} {on_show_earlier} on_redial={on_connect.clone()}
+                                          {on_disconnect} {online} />
+                        }
+                    </div>
                     <Composer {target} open_count={state.open_count()} {online} {on_send} />
                 </main>
             </div>

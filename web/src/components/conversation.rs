@@ -23,6 +23,10 @@ const PREVIEW: usize = 4096;
 #[derive(Properties, PartialEq)]
 pub struct ConversationProps {
     pub conv: Option<Rc<Conv>>,
+    /// The other end of the same TCP connection, when the bridge holds both (it dialled its own
+    /// listener): shown beside this one.
+    #[prop_or_default]
+    pub twin: bool,
     pub view: ViewMode,
     pub on_view: Callback<ViewMode>,
     /// Asks the bridge to dial `host:port` (to dial a closed outbound connection again).
@@ -75,7 +79,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
 
     let Some(conv) = &props.conv else {
         return html! {
-            <section class="conversation" aria-label="Conversation">
+            <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
                 <div class="conv-empty">
                     <p>{ "Select a connection to see its conversation." }</p>
                 </div>
@@ -290,7 +294,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     });
 
     html! {
-        <section class="conversation" aria-label="Conversation">
+        <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
             <header class="conv-header">
                 <div class="conv-title">
                     <h2>
@@ -302,14 +306,14 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 </div>
                 <RateGraph conv={conv.clone()} />
                 <div class="conv-tools">
-                    <label for="encoding">{ "Encoding" }</label>
-                    <select id="encoding" onchange={on_encoding}>
+                    <label for={field_id(props.twin, "encoding")}>{ "Encoding" }</label>
+                    <select id={field_id(props.twin, "encoding")} onchange={on_encoding}>
                         { for Encoding::ALL.iter().map(|e| html! {
                             <option value={e.label()} selected={*e == encoding}>{ e.label() }</option>
                         }) }
                     </select>
-                    <label for="view-mode">{ "View" }</label>
-                    <select id="view-mode" onchange={on_view}>
+                    <label for={field_id(props.twin, "view-mode")}>{ "View" }</label>
+                    <select id={field_id(props.twin, "view-mode")} onchange={on_view}>
                         <option value="text" selected={view == ViewMode::Text}>{ "Text" }</option>
                         <option value="hex" selected={view == ViewMode::Hex}>{ "Hex" }</option>
                     </select>
@@ -318,12 +322,12 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 </div>
             </header>
             <div class="conv-filter">
-                <label for="filter">{ "Find" }</label>
-                <input id="filter" type="search" value={(*filter).clone()} oninput={on_filter}
+                <label for={field_id(props.twin, "filter")}>{ "Find" }</label>
+                <input id={field_id(props.twin, "filter")} type="search" value={(*filter).clone()} oninput={on_filter}
                        placeholder="Show only messages containing…" spellcheck="false" />
                 <span class="control">
-                    <input id="gaps" type="checkbox" checked={*gaps} onchange={on_gaps} />
-                    <label for="gaps">{ "Gaps" }</label>
+                    <input id={field_id(props.twin, "gaps")} type="checkbox" checked={*gaps} onchange={on_gaps} />
+                    <label for={field_id(props.twin, "gaps")}>{ "Gaps" }</label>
                 </span>
                 <span class="downloads" role="group" aria-label="Download">
                     <span class="label" aria-hidden="true">{ "Download" }</span>
@@ -336,7 +340,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             </div>
             <div class="log-scroll" ref={scroller} {onscroll}>
                 { for show_earlier }
-                <ol class="log" role="log" aria-label="Messages">
+                <ol class="log" role="log" aria-label={if props.twin { "Messages at the other end" } else { "Messages" }}>
                     { for missing }
                     { for narrowing }
                     { for items }
@@ -493,6 +497,24 @@ fn split_address(addr: &str) -> Option<(String, u16)> {
     let (host, port) = addr.rsplit_once(':')?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     Some((host.to_string(), port.parse().ok()?))
+}
+
+/// An element id, distinct in the other end's panel so that labels find their own field.
+fn field_id(twin: bool, name: &str) -> String {
+    if twin {
+        format!("other-end-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The conversation's accessible name: the selected one, or its other end beside it.
+fn region(twin: bool) -> &'static str {
+    if twin {
+        "Other end"
+    } else {
+        "Conversation"
+    }
 }
 
 #[cfg(test)]
