@@ -293,7 +293,13 @@ test('hex input and escapes send exactly the bytes typed; bad hex is refused and
   const expected = Buffer.concat([Buffer.from('Hel'), Buffer.from('AT\x01\r\n', 'latin1')]);
   await peer.until((p) => p.received.equals(expected), 'expected "AT", 0x01, CR, then the LF line ending');
 
-  // The hex view shows the bytes as they went.
+  // One message at a time, or the whole view: the hex view shows the bytes as they went.
+  await messages(page).locator('li.msg.tx', { hasText: 'AT' }).waitFor();
+  const sent = messages(page).locator('li.msg.tx').nth(1); // "Hel", then this one
+  await sent.getByRole('button', { name: 'hex' }).click();
+  await sent.locator('pre.body.hex', { hasText: '41 54 01 0d 0a' }).waitFor();
+  await sent.getByRole('button', { name: 'text' }).click();
+  await sent.locator('pre.body:not(.hex)').waitFor();
   await page.getByRole('combobox', { name: 'View' }).selectOption('hex');
   await messages(page).locator('li.msg.tx pre.body.hex', { hasText: '41 54 01 0d 0a' }).waitFor();
   await page.getByRole('combobox', { name: 'View' }).selectOption('text');

@@ -419,7 +419,23 @@ struct RecordProps {
 #[component]
 fn Record(props: &RecordProps) -> Html {
     let full = use_state(|| false);
-    let (rec, view) = (&props.rec, props.view);
+    // This message's own view, when the user flipped it, and the conversation's view it was
+    // flipped from: choosing another view for the whole conversation undoes the flip.
+    let own_view = use_state(|| None::<(ViewMode, ViewMode)>);
+    let rec = &props.rec;
+    let view = match *own_view {
+        Some((base, own)) if base == props.view => own,
+        _ => props.view,
+    };
+    let flip = {
+        let own_view = own_view.clone();
+        let base = props.view;
+        let other = match view {
+            ViewMode::Text => ViewMode::Hex,
+            ViewMode::Hex => ViewMode::Text,
+        };
+        Callback::from(move |_: MouseEvent| own_view.set(Some((base, other))))
+    };
     let (class, who) = match rec.flow {
         Flow::Rx => ("rx", "Received"),
         Flow::Tx => ("tx", "Sent"),
@@ -457,6 +473,11 @@ fn Record(props: &RecordProps) -> Html {
                 <time datetime={at.machine} title={at.full}>{ at.clock }</time>
                 { " " }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
+                { " " }
+                <button type="button" class="flip" onclick={flip}
+                        title="Show this message the other way">
+                    { match view { ViewMode::Text => "hex", ViewMode::Hex => "text" } }
+                </button>
                 if let Some(gap) = props.gap {
                     { " " }
                     <span class="gap" title="Time since the previous message">{ format_gap(gap) }</span>
