@@ -435,3 +435,29 @@ test('each conversation shows its traffic of the last minute', async () => {
   peer.close();
   await page.close();
 });
+
+test('a narrow window, driven by the keyboard alone, still chats', async () => {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 600, height: 800 });
+  await page.goto(bridge.url);
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  const peer = await Peer.connect(bridge.listenPort);
+  const entry = connections(page).getByRole('button', { name: new RegExp(peer.address) });
+  await entry.waitFor();
+
+  // Focus on the connection, Enter to open it, Tab on to the composer: no mouse.
+  await entry.focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('region', { name: 'Conversation' }).getByText(peer.address).first().waitFor();
+  for (let i = 0; i < 40 && !(await composer(page).evaluate((el) => el === document.activeElement)); i++) {
+    await page.keyboard.press('Tab');
+  }
+  assert.ok(await composer(page).evaluate((el) => el === document.activeElement), 'Tab reaches the composer');
+  await page.keyboard.type('typed, not clicked');
+  await page.keyboard.press('Enter');
+  await peer.receives('typed, not clicked\n');
+  assert.ok(await composer(page).isVisible());
+  assert.deepEqual(browser.errors, []);
+  peer.close();
+  await page.close();
+});
