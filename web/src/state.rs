@@ -205,6 +205,11 @@ impl Log {
         self.iter_from(0)
     }
 
+    /// Newest first: for what looks back only a little way (the last record, the last minute).
+    pub fn iter_rev(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.chunks.iter().rev().flat_map(|c| c.iter().rev())
+    }
+
     pub fn last(&self) -> Option<&Entry> {
         self.chunks.last().and_then(|c| c.last())
     }
@@ -269,6 +274,14 @@ impl Conv {
     /// Entries held but not rendered (revealed by "Show earlier").
     pub fn hidden(&self) -> usize {
         self.log.len().saturating_sub(self.window)
+    }
+
+    /// The newest record, past any notes after it.
+    pub fn last_record(&self) -> Option<&Rec> {
+        self.log.iter_rev().find_map(|e| match e {
+            Entry::Record(r) => Some(r),
+            Entry::Note { .. } => None,
+        })
     }
 
     /// The entries to render, oldest first.

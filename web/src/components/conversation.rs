@@ -112,22 +112,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     };
     let cleared_at = cleared.get(&id).copied();
     // The newest record: the log's last entry, or the one before a note.
-    let last_seq = conv
-        .log
-        .last()
-        .and_then(|e| match e {
-            Entry::Record(r) => Some(r.seq),
-            Entry::Note { .. } => None,
-        })
-        .or_else(|| {
-            conv.log
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Record(r) => Some(r.seq),
-                    Entry::Note { .. } => None,
-                })
-                .last()
-        });
+    let last_seq = conv.last_record().map(|r| r.seq);
     let on_clear = {
         let cleared = cleared.clone();
         Callback::from(move |_: MouseEvent| {
@@ -203,7 +188,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     if let Some(local) = &info.local {
         details.push(format!("local {local}"));
     }
-    if let Some(Entry::Record(last)) = conv.log.last() {
+    if let Some(last) = conv.last_record() {
         details.push(format!("last {}", local_time(last.at).clock));
     }
     details.push(format!(

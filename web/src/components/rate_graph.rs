@@ -16,6 +16,8 @@ const WIDTH: f64 = 120.0;
 const HEIGHT: f64 = 24.0;
 
 /// Bytes received and sent in each of the last [`SPAN`] whole seconds before `now`, oldest first.
+/// `entries` come newest first (records arrive in time order), so reading stops at the first
+/// record older than the span: the cost is the last minute's records, not the whole log.
 pub fn rates<'a>(
     entries: impl Iterator<Item = &'a Entry>,
     now: Micros,
@@ -24,8 +26,11 @@ pub fn rates<'a>(
     for entry in entries {
         let Entry::Record(r) = entry else { continue };
         let age = (now - r.at).div_euclid(1_000_000);
-        if !(0..SPAN as i64).contains(&age) {
-            continue;
+        if age >= SPAN as i64 {
+            break;
+        }
+        if age < 0 {
+            continue; // clock skew: from the future
         }
         let slot = SPAN - 1 - age as usize;
         match r.flow {
@@ -67,7 +72,7 @@ pub fn RateGraph(props: &RateGraphProps) -> Html {
         });
     }
     let now = (js_sys::Date::now() * 1000.0) as Micros;
-    let (rx, tx) = rates(props.conv.log.iter(), now);
+    let (rx, tx) = rates(props.conv.log.iter_rev(), now);
     let max = rx.iter().chain(tx.iter()).copied().max().unwrap_or(0);
     let (last_rx, last_tx) = (rx[SPAN - 2], tx[SPAN - 2]);
     let summary = format!(
@@ -103,12 +108,14 @@ mod tests {
     #[test]
     fn bytes_land_in_their_second() {
         let now = 100_000_000;
+        // Newest first, as the log gives them.
         let entries = [
-            rec(now - 500_000, Flow::Rx, 10),    // this second
-            rec(now - 400_000, Flow::Rx, 5),     // this second too
-            rec(now - 1_500_000, Flow::Tx, 7),   // a second ago
-            rec(now - 61_000_000, Flow::Rx, 99), // too old
-            rec(now + 1_000, Flow::Rx, 99),      // clock skew: in the future, ignored
+            rec(now + 1_000, Flow::Rx, 99),   // clock skew: in the future, ignored
+            rec(now - 400_000, Flow::Rx, 5),  // this second
+            rec(now - 500_000, Flow::Rx, 10), // this second too
+            rec(now - 1_500_000, Flow::Tx, 7), // a second ago
+            rec(now - 61_000_000, Flow::Rx, 99), // too old: reading stops here
+            rec(now - 500_000, Flow::Rx, 1000), // never reached
         ];
         let (rx, tx) = rates(entries.iter(), now);
         assert_eq!(rx[SPAN - 1], 15);
