@@ -3,7 +3,9 @@
 // (the page dials a TCP server).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Peer, launchBrowser, screenshot, startBridge, startTcpServer } from './harness.js';
+import {
+  Peer, composer, connections, launchBrowser, messages, openPage, screenshot, startBridge, startTcpServer,
+} from './harness.js';
 
 let bridge;
 let browser;
@@ -19,19 +21,9 @@ after(async () => {
   assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
 });
 
-const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
-const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
-const composer = (page) => page.getByRole('textbox', { name: 'Message' });
-
-async function openPage() {
-  const page = await browser.newPage();
-  await page.goto(bridge.url);
-  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
-  return page;
-}
 
 test('server mode: a TCP client connects, the page reads it and answers', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
 
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
@@ -62,7 +54,7 @@ test('server mode: a TCP client connects, the page reads it and answers', async 
 
 test('client mode: the page dials a TCP server and chats with it', async () => {
   const server = await startTcpServer();
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
 
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
@@ -101,7 +93,7 @@ test('a refused dial is reported with its reason', async () => {
   // Port 1 on loopback: nothing listens there, and unlike a port just freed, no other program
   // can be handed it for an outgoing connection in the meantime.
   const port = 1;
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
   await form.getByLabel('Port').fill(String(port));
@@ -112,7 +104,7 @@ test('a refused dial is reported with its reason', async () => {
 });
 
 test('a refresh and a second tab show the same conversation, once', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (let i = 1; i <= 5; i++) peer.send(`line ${i}\n`);
@@ -127,7 +119,7 @@ test('a refresh and a second tab show the same conversation, once', async () => 
   await page.reload();
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
   const afterReload = await count(page);
-  const second = await openPage();
+  const second = await openPage(browser, bridge.url);
   const inSecondTab = await count(second);
   assert.deepEqual(afterReload, before);
   assert.deepEqual(inSecondTab, before);
@@ -172,9 +164,7 @@ test('with an access token, the page opened from the printed URL works and a bar
   const guarded = await startBridge(['--token', 'e2e-secret-token']);
   try {
     assert.match(guarded.url, /\/\?token=e2e-secret-token$/);
-    const page = await browser.newPage();
-    await page.goto(guarded.url);
-    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+    const page = await openPage(browser, guarded.url);
     await page.close();
 
     const bare = await browser.newPage();
@@ -192,9 +182,7 @@ test('with an access token, the page opened from the printed URL works and a bar
 test('the page opens a client to its own listener, then moves, stops and restarts the listener', async () => {
   // A bridge of its own: this test moves and stops the listener that other tests connect to.
   const bridge = await startBridge();
-  const page = await browser.newPage();
-  await page.goto(bridge.url);
-  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  const page = await openPage(browser, bridge.url);
   const listener = page.getByRole('form', { name: 'Listener' });
   const state = listener.getByRole('status');
   await state.getByText(`Listening on 127.0.0.1:${bridge.listenPort}`).waitFor();
@@ -242,7 +230,7 @@ test('the page opens a client to its own listener, then moves, stops and restart
 });
 
 test('a GBK message reads correctly once its conversation is set to GBK, and replies go out in GBK', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.socket.write(Buffer.from('c4e3bac30a', 'hex')); // 你好\n in GBK
@@ -271,7 +259,7 @@ test('a GBK message reads correctly once its conversation is set to GBK, and rep
 });
 
 test('hex input and escapes send exactly the bytes typed; bad hex is refused and sends nothing', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
@@ -309,7 +297,7 @@ test('hex input and escapes send exactly the bytes typed; bad hex is refused and
 });
 
 test('find narrows the conversation, clear view hides it without losing it, gaps show the time between', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (const word of ['alpha', 'beta', 'gamma']) {
@@ -342,7 +330,7 @@ test('find narrows the conversation, clear view hides it without losing it, gaps
 });
 
 test('the conversation downloads as text and as JSON Lines with the exact bytes', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.socket.write(Buffer.from([0x68, 0x69, 0xff, 0x0a])); // "hi", a byte that is not UTF-8, LF
@@ -374,7 +362,7 @@ test('the conversation downloads as text and as JSON Lines with the exact bytes'
 });
 
 test('repeat-send sends at its interval until stopped', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
@@ -396,7 +384,7 @@ test('repeat-send sends at its interval until stopped', async () => {
 });
 
 test('saved messages stay in the browser and fill the composer with one click', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
@@ -423,7 +411,7 @@ test('saved messages stay in the browser and fill the composer with one click', 
 });
 
 test('each conversation shows its traffic of the last minute', async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const peer = await Peer.connect(bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.send('x'.repeat(2000));

@@ -147,3 +147,16 @@ export async function screenshot(page, name) {
     await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, `${name}.png`) });
   }
 }
+
+/** The page's landmarks, by the accessible names the end-to-end tests rely on. */
+export const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
+export const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
+export const composer = (page) => page.getByRole('textbox', { name: 'Message' });
+
+/** Opens the bridge's page in a new tab and waits until it is connected to the bridge. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+  return page;
+}

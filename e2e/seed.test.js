@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, startBridge, withTimeout } from './harness.js';
+import {
+  connections, composer, launchBrowser, messages, openPage, startBridge, withTimeout,
+} from './harness.js';
 
 const SEED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed');
 const WAIT_MS = 10_000;
@@ -54,19 +56,9 @@ function python(script, args) {
   };
 }
 
-const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
-const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
-const composer = (page) => page.getByRole('textbox', { name: 'Message' });
-
-async function openPage() {
-  const page = await browser.newPage();
-  await page.goto(bridge.url);
-  await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
-  return page;
-}
 
 test("the tutorial's client chats with the page in Chinese, and `exit` ends it", async () => {
-  const page = await openPage();
+  const page = await openPage(browser, bridge.url);
   const client = python('client.py', ['127.0.0.1', String(bridge.listenPort)]);
   try {
     await client.prints(/请输入你要发送的数据:/);
@@ -93,7 +85,7 @@ test("the page dials the tutorial's server, and the server's `exit` ends it", as
   const server = python('server.py', ['127.0.0.1', '0']);
   try {
     const port = (await server.prints(/listening on (\d+)/))[1];
-    const page = await openPage();
+    const page = await openPage(browser, bridge.url);
     const form = page.getByRole('form', { name: 'Connect' });
     await form.getByLabel('Host').fill('127.0.0.1');
     await form.getByLabel('Port').fill(port);

@@ -5,7 +5,7 @@
 // packages and Chromium are there; by hand:
 //
 //   BRIDGE_BIN=target/release/bridge RUNS=3 node bench/ui_flood/ui_flood.js
-import { Peer, launchBrowser, startBridge } from '../../e2e/harness.js';
+import { Peer, connections, launchBrowser, openPage, startBridge } from '../../e2e/harness.js';
 
 const TOTAL = 10 * 1000 * 1000;
 const LINE = 'the quick brown fox jumps over the lazy dog 0123456789\n'; // 55 bytes
@@ -18,9 +18,7 @@ async function once() {
   const bridge = await startBridge(['--no-exit-word']);
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage();
-    await page.goto(bridge.url);
-    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+    const page = await openPage(browser, bridge.url);
     await page.evaluate(() => {
       window.__longest = 0;
       new PerformanceObserver((list) => {
@@ -29,8 +27,7 @@ async function once() {
     });
 
     const peer = await Peer.connect(bridge.listenPort);
-    await page.getByRole('navigation', { name: 'Connections' })
-      .getByRole('button', { name: new RegExp(peer.address) }).click();
+    await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
     const lines = Math.ceil(TOTAL / LINE.length);
     const block = LINE.repeat(1000);
     const started = Date.now();
