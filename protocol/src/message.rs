@@ -138,6 +138,10 @@ pub struct ConnInfo {
     pub elided_msgs: u64,
     #[serde(default)]
     pub elided_bytes: u64,
+    /// Bytes the page sent to this peer that the bridge holds, not yet written because the peer
+    /// is not reading them (at most `--send-queue`). After the close, what was never written.
+    #[serde(default)]
+    pub waiting: u64,
 }
 
 /// Which way bytes went.

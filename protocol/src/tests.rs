@@ -16,6 +16,7 @@ fn conn(id: ConnId) -> ConnInfo {
         tx_msgs: 1,
         elided_msgs: 0,
         elided_bytes: 0,
+        waiting: 0,
     }
 }
 

@@ -130,6 +130,7 @@ mod tests {
             tx_msgs: 0,
             elided_msgs: 0,
             elided_bytes: 0,
+            waiting: 0,
         };
         let mut events = vec![Event::Conn { conn: info }];
         for (i, (flow, data)) in records.iter().enumerate() {

@@ -261,6 +261,7 @@ impl Conv {
             tx_msgs: 0,
             elided_msgs: 0,
             elided_bytes: 0,
+            waiting: 0,
         })
     }
 
@@ -639,6 +640,7 @@ mod tests {
             tx_msgs: 0,
             elided_msgs: 0,
             elided_bytes: 0,
+            waiting: 0,
         }
     }
 
