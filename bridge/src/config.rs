@@ -55,6 +55,12 @@ pub struct Config {
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
     pub history_total: usize,
 
+    /// Bytes a connection may hold waiting to be written to a peer that is not reading them
+    /// (K, M, G suffixes allowed). Past it, a send to that peer is refused with the reason, and
+    /// nothing else waits for it.
+    #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_size)]
+    pub send_queue: usize,
+
     /// Another origin whose pages may use the WebSocket (e.g. https://bridge.example.com); may
     /// be repeated. The bridge's own origin is always allowed; any other is refused.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
@@ -171,6 +177,7 @@ mod tests {
         assert_eq!(config.exit_word(), Some("exit"));
         assert_eq!(config.history_bytes, 1 << 20);
         assert_eq!(config.history_total, 64 << 20);
+        assert_eq!(config.send_queue, 4 << 20);
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);
         assert_eq!(config.exit_word(), None);
         assert_eq!(config.listen_addr(), None);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::{ConnId, Flow, RECORD_HEADER_LEN};
 use socket2::{SockRef, TcpKeepalive};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -57,26 +57,40 @@ async fn converse(ctx: &Context, opened: Opened, stream: TcpStream) -> String {
     let Opened { id, writes, cancel } = opened;
     let exit = ctx.exit_word.as_deref();
     let (reader, writer) = stream.into_split();
-    tokio::select! {
+    let mut sending = Sending::default();
+    let reason = tokio::select! {
         reason = read(&ctx.hub, id, reader, exit) => reason,
-        reason = write(&ctx.hub, id, writer, writes, exit) => reason,
+        reason = write(&ctx.hub, id, writer, writes, exit, &mut sending) => reason,
         () = cancel.cancelled() => ctx.cancel_reason().into(),
+    };
+    // A send cut off mid-write: what reached the socket is recorded as sent; the rest still
+    // counts as waiting, and the close says it was never sent.
+    if let Some(written) = sending.written() {
+        record_sent(&ctx.hub, id, &written);
     }
+    reason
 }
 
-async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
+async fn read(hub: &Hub, id: ConnId, reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
     let mut buf = BytesMut::new();
     let mut want = MIN_READ;
     loop {
-        // Reading waits, rather than anything received being lost, while the transcript lags,
-        // and while pages that are still reading catch up.
-        hub.transcript_room().await;
+        // Reading waits, rather than anything received being lost, while pages that are still
+        // reading catch up, and until the transcript has room for what is read.
+        if let Err(e) = reader.readable().await {
+            return describe("reading", &e);
+        }
         hub.pace().await;
+        let room = hub.transcript_room(want).await;
         buf.reserve(RECORD_HEADER_LEN + want);
         buf.put_bytes(0, RECORD_HEADER_LEN);
-        let n = match reader.read_buf(&mut (&mut buf).limit(want)).await {
+        let n = match reader.try_read_buf(&mut (&mut buf).limit(want)) {
             Ok(0) => return "the peer closed the connection".into(),
             Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                buf.clear();
+                continue;
+            }
             Err(e) => return describe("reading", &e),
         };
         want = if n == want {
@@ -99,9 +113,24 @@ async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u
         };
         let said_exit = is_exit(&frame[RECORD_HEADER_LEN..], exit);
         hub.record(id, Flow::Rx, frame);
+        drop(room);
         if said_exit {
             return "the peer said exit".into();
         }
+    }
+}
+
+/// The send being written, and how much of it the socket has taken: what a disconnect in the
+/// middle of it must still record.
+#[derive(Default)]
+struct Sending {
+    data: Bytes,
+    written: usize,
+}
+
+impl Sending {
+    fn written(&self) -> Option<Bytes> {
+        (self.written > 0).then(|| self.data.slice(..self.written))
     }
 }
 
@@ -109,24 +138,37 @@ async fn write(
     hub: &Hub,
     id: ConnId,
     mut writer: OwnedWriteHalf,
-    mut writes: mpsc::Receiver<Bytes>,
+    mut writes: mpsc::UnboundedReceiver<Bytes>,
     exit: Option<&[u8]>,
+    sending: &mut Sending,
 ) -> String {
     // The hub drops the sending side only once this task has reported the close, so `None`
     // cannot end the conversation; the other branches do.
     while let Some(data) = writes.recv().await {
-        if let Err(e) = writer.write_all(&data).await {
-            return describe("writing", &e);
+        hub.transcript_caught_up().await;
+        *sending = Sending { data, written: 0 };
+        while sending.written < sending.data.len() {
+            match writer.write(&sending.data[sending.written..]).await {
+                Ok(0) => return "the peer is gone (it takes no more bytes)".into(),
+                Ok(n) => sending.written += n,
+                Err(e) => return describe("writing", &e),
+            }
         }
-        let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len());
-        frame.put_bytes(0, RECORD_HEADER_LEN);
-        frame.extend_from_slice(&data);
-        hub.record(id, Flow::Tx, frame);
+        let data = std::mem::take(sending).data;
+        record_sent(hub, id, &data);
         if is_exit(&data, exit) {
             return "you sent exit".into();
         }
     }
     std::future::pending().await
+}
+
+/// Records what was written to the peer, as a frame of its own (header room first).
+fn record_sent(hub: &Hub, id: ConnId, data: &[u8]) {
+    let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len());
+    frame.put_bytes(0, RECORD_HEADER_LEN);
+    frame.extend_from_slice(data);
+    hub.record(id, Flow::Tx, frame);
 }
 
 /// The seed's convention: a message equal to the exit word, less one trailing line ending.

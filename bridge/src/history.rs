@@ -1,15 +1,29 @@
 //! The records the bridge still holds, bounded per connection and in total.
 //!
-//! Each connection keeps its encoded record frames oldest first; a global index remembers the
-//! order of all of them, so that the oldest record overall can be dropped when the total is
-//! exceeded, and a snapshot can replay every held record in sequence order without sorting.
-//! Records dropped per connection leave stale entries in that index; they are skipped, and swept
-//! out whenever they outnumber the live ones, so the index stays proportional to what is held.
+//! Each connection keeps its encoded record frames oldest first, in chunks; a global index
+//! remembers the order of all of them, so that the oldest record overall can be dropped when the
+//! total is exceeded. Records dropped per connection leave stale entries in that index; they are
+//! skipped, and swept out whenever they outnumber the live ones, so the index stays proportional
+//! to what is held.
+//!
+//! A page that joins needs every held record, in sequence order. Copying hundreds of thousands
+//! of them under the hub's lock would stall every peer meanwhile, so chunks are shared instead:
+//! [`History::snapshot`] takes a reference to each connection's chunks (a few thousand pointer
+//! copies, whatever the number of records), and the page's session merges them into sequence
+//! order outside the lock. A chunk that a snapshot still reads is never changed: records dropped
+//! from it are skipped, and new records go to a fresh chunk.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use protocol::{ConnId, Seq};
+
+/// Records per chunk, at most.
+const CHUNK: usize = 256;
+
+type Chunk = Vec<(Seq, Bytes)>;
 
 pub struct History {
     /// Memory a held record costs beyond its frame (its entries here, the allocation's own
@@ -26,7 +40,11 @@ pub struct History {
 #[derive(Default)]
 struct Held {
     bytes: usize,
-    records: VecDeque<(Seq, Bytes)>,
+    /// Oldest first; never empty while the connection holds anything.
+    chunks: VecDeque<Arc<Chunk>>,
+    /// Entries at the front of the first chunk that are no longer held (only while a snapshot
+    /// shares that chunk, which then cannot be changed).
+    skip: usize,
 }
 
 impl History {
@@ -59,7 +77,15 @@ impl History {
         let cost = frame.len() + self.overhead;
         let held = self.conns.entry(conn).or_default();
         held.bytes += cost;
-        held.records.push_back((seq, frame.clone()));
+        let writable = held
+            .chunks
+            .back_mut()
+            .filter(|c| c.len() < CHUNK)
+            .and_then(Arc::get_mut);
+        match writable {
+            Some(chunk) => chunk.push((seq, frame)),
+            None => held.chunks.push_back(Arc::new(vec![(seq, frame)])),
+        }
         self.total += cost;
         self.held += 1;
         self.order.push_back((conn, seq));
@@ -89,22 +115,21 @@ impl History {
     pub fn forget(&mut self, conn: ConnId) {
         if let Some(held) = self.conns.remove(&conn) {
             self.total -= held.bytes;
-            self.held -= held.records.len();
+            self.held -= held.len();
         }
     }
 
-    /// Every held record frame, in sequence order.
-    pub fn frames(&self) -> impl Iterator<Item = &Bytes> {
-        let mut next: HashMap<ConnId, usize> = HashMap::new();
-        self.order.iter().filter_map(move |&(conn, seq)| {
-            let records = &self.conns.get(&conn)?.records;
-            let at = next.entry(conn).or_default();
-            let (held_seq, frame) = records.get(*at)?;
-            (*held_seq == seq).then(|| {
-                *at += 1;
-                frame
-            })
-        })
+    /// What is held now, to be read in sequence order later, without the lock: costs a pointer
+    /// copy per chunk, not per record.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut runs = Vec::new();
+        let mut conns = Vec::new();
+        for held in self.conns.values().filter(|h| !h.chunks.is_empty()) {
+            let first = runs.len();
+            runs.extend(held.chunks.iter().cloned());
+            conns.push((first, runs.len(), held.skip));
+        }
+        Snapshot { runs, conns }
     }
 
     fn held_by(&self, conn: ConnId) -> usize {
@@ -117,11 +142,47 @@ impl History {
 
     fn drop_oldest_of(&mut self, conn: ConnId) -> Option<Bytes> {
         let held = self.conns.get_mut(&conn)?;
-        let (_, frame) = held.records.pop_front()?;
-        held.bytes -= frame.len() + self.overhead;
-        self.total -= frame.len() + self.overhead;
+        let front = held.chunks.front_mut()?;
+        let frame = match Arc::get_mut(front) {
+            // Nobody else reads this chunk: free the record (and any skipped before it) now.
+            Some(chunk) => {
+                let frame = chunk.drain(..=held.skip).last()?.1;
+                held.skip = 0;
+                if chunk.is_empty() {
+                    held.chunks.pop_front();
+                }
+                frame
+            }
+            // A snapshot still reads it: skip the record; it is freed with the chunk.
+            None => {
+                let frame = front.get(held.skip)?.1.clone();
+                held.skip += 1;
+                if held.skip == front.len() {
+                    held.chunks.pop_front();
+                    held.skip = 0;
+                }
+                frame
+            }
+        };
+        let cost = frame.len() + self.overhead;
+        held.bytes -= cost;
+        self.total -= cost;
         self.held -= 1;
         Some(frame)
+    }
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.len()).sum::<usize>() - self.skip
+    }
+
+    /// The sequence number of the oldest record held.
+    fn oldest(&self) -> Option<Seq> {
+        self.chunks
+            .front()
+            .and_then(|c| c.get(self.skip))
+            .map(|&(seq, _)| seq)
     }
 }
 
@@ -129,8 +190,47 @@ impl History {
 fn is_live(conns: &HashMap<ConnId, Held>, conn: ConnId, seq: Seq) -> bool {
     conns
         .get(&conn)
-        .and_then(|held| held.records.front())
-        .is_some_and(|&(oldest, _)| seq >= oldest)
+        .and_then(Held::oldest)
+        .is_some_and(|oldest| seq >= oldest)
+}
+
+/// The records held when it was taken, shared with the history; [`Snapshot::frames`] yields
+/// them in sequence order.
+pub struct Snapshot {
+    /// Every connection's chunks, one connection after another.
+    runs: Vec<Arc<Chunk>>,
+    /// Per connection: its chunks in `runs` (`first..end`), and the entries of its first chunk
+    /// that were no longer held.
+    conns: Vec<(usize, usize, usize)>,
+}
+
+impl Snapshot {
+    /// Every record frame, oldest first: a merge of the connections' own (ordered) records.
+    pub fn frames(&self) -> impl Iterator<Item = Bytes> + '_ {
+        // Per connection, a cursor: (its next record's seq, the connection, chunk, entry).
+        let mut next: BinaryHeap<Reverse<(Seq, usize, usize, usize)>> = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter_map(|(c, &(first, _, skip))| {
+                let &(seq, _) = self.runs[first].get(skip)?;
+                Some(Reverse((seq, c, first, skip)))
+            })
+            .collect();
+        std::iter::from_fn(move || {
+            let Reverse((_, c, run, at)) = next.pop()?;
+            let frame = self.runs[run][at].1.clone();
+            let (run, at) = if at + 1 < self.runs[run].len() {
+                (run, at + 1)
+            } else {
+                (run + 1, 0)
+            };
+            if run < self.conns[c].1 {
+                next.push(Reverse((self.runs[run][at].0, c, run, at)));
+            }
+            Some(frame)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +246,7 @@ mod tests {
     }
 
     fn seqs(h: &History) -> Vec<u8> {
-        h.frames().map(|f| f[0]).collect()
+        h.snapshot().frames().map(|f| f[0]).collect()
     }
 
     #[test]
@@ -205,5 +305,61 @@ mod tests {
         }
         assert_eq!(seqs(&h), [4, 5]);
         assert_eq!(h.total, 80);
+    }
+
+    #[test]
+    fn a_snapshot_is_what_was_held_when_it_was_taken() {
+        // Ten records of one byte each per connection, over several chunks.
+        let mut h = History::new(10, 1000);
+        let mut seq = 0;
+        for _ in 0..CHUNK * 2 {
+            for conn in [1, 2] {
+                seq += 1;
+                push(&mut h, conn, seq, 1);
+            }
+        }
+        let before = h.snapshot();
+        let held: Vec<u8> = before.frames().map(|f| f[0]).collect();
+        assert_eq!(held.len(), 20);
+        // The history moves on (dropping what the snapshot holds); the snapshot does not.
+        for _ in 0..CHUNK * 3 {
+            seq += 1;
+            push(&mut h, 1 + seq % 2, seq, 1);
+        }
+        assert_eq!(before.frames().map(|f| f[0]).collect::<Vec<_>>(), held);
+        assert_eq!(seqs(&h).len(), 20);
+        assert_eq!(h.held, 20);
+        assert_eq!(h.total, 20);
+        // Once the snapshot is gone, what only it kept is freed.
+        drop(before);
+        push(&mut h, 1, seq + 1, 1);
+        let chunks: usize = h.conns.values().map(|c| c.chunks.len()).sum();
+        assert!(chunks <= 4, "{chunks} chunks for 20 records");
+    }
+
+    #[test]
+    fn snapshot_order_is_sequence_order_for_any_interleaving() {
+        let mut h = History::new(1 << 20, 1 << 20);
+        let mut expected = Vec::new();
+        for seq in 1..=3000u64 {
+            let conn = (seq * 7919) % 13;
+            h.push(
+                conn,
+                seq,
+                Bytes::from(seq.to_le_bytes().to_vec()),
+                |_, _| {},
+            );
+            expected.push(seq);
+            if seq % 500 == 0 {
+                // A snapshot in the middle splits the chunks it shares.
+                let _ = h.snapshot();
+            }
+        }
+        let got: Vec<u64> = h
+            .snapshot()
+            .frames()
+            .map(|f| u64::from_le_bytes(f[..8].try_into().unwrap()))
+            .collect();
+        assert_eq!(got, expected);
     }
 }

@@ -1,17 +1,22 @@
 //! The one owner of connection state and history, and the fan-out to subscribers.
 //!
-//! Everything that changes the state (a record, a connection opening or closing) happens under
-//! one lock, which also assigns the record's sequence number and hands the encoded frame to the
-//! broadcast channel. So the order of the broadcast is the order of `seq`, and a subscriber that
-//! takes its snapshot under the same lock misses nothing and sees nothing twice. The lock is a
-//! std mutex, never held across an `.await`.
+//! Everything that changes the state (a record, a connection opening or closing, a send being
+//! queued) happens under one lock, which also assigns the record's sequence number and hands the
+//! encoded frame to the broadcast channel. So the order of the broadcast is the order of `seq`,
+//! and a subscriber that takes its snapshot under the same lock misses nothing and sees nothing
+//! twice. The lock is a std mutex, never held across an `.await`, and never held for work that
+//! grows with the history: a snapshot shares the held records and connection states, and is
+//! read and encoded after the lock is released.
 //!
 //! Frames are encoded once, here, and shared (`Bytes`) by the history and every subscriber. The
 //! hub knows nothing about WebSockets: it speaks [`WireFrame`]s.
+//!
+//! Nothing here waits for a slow party. A send is queued for its connection if that connection
+//! holds less than `--send-queue` unwritten, and refused with the reason otherwise; pacing
+//! ([`crate::pacing`]) waits only for pages that are still reading.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,27 +25,22 @@ use protocol::{
     ConnId, ConnInfo, ConnState, Event, Flow, Frame, Micros, Origin, RecordHeader, Seq, ServerInfo,
     Target, RECORD_HEADER_LEN,
 };
-use tokio::sync::{broadcast, mpsc, Notify};
-use tokio::time::Instant;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::history::History;
-use crate::transcript::Transcript;
+use crate::history::{self, History};
+use crate::pacing::{Pacing, PageClock};
+use crate::transcript::{self, Reserved, Transcript};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const BROADCAST_CAPACITY: usize = 1024;
-/// Frames behind at which connections pause reading until the slowest page catches up...
-const PACE_ABOVE: usize = BROADCAST_CAPACITY / 2;
-/// ...unless that page makes no progress for this long: then it is left to be re-synced, and
-/// reading goes on at full speed until the pages are within [`PACE_ABOVE`] again.
-const STALLED_AFTER: Duration = Duration::from_millis(250);
-/// Sends queued for one connection before the sender waits (backpressure on that page only).
-const WRITE_QUEUE: usize = 64;
 /// What a held record costs beyond its frame: its `Bytes` and index entries, and the
 /// allocator's minimum for the frame's own allocation.
 const RECORD_OVERHEAD: usize = 96;
 /// Closed connections remembered (with their history) for pages that open later.
 const CLOSED_KEPT: usize = 1000;
+/// How often pages hear how many bytes wait to be written to a peer, while that changes.
+pub const WAITING_EVERY: Duration = Duration::from_millis(250);
 
 /// One WebSocket frame, encoded once. Records (the traffic) are shared by the history and every
 /// subscriber; control events (a connection opening or closing) are rare and small, so each
@@ -71,6 +71,8 @@ pub struct HubConfig {
     pub server: ServerInfo,
     pub history_bytes: usize,
     pub history_total: usize,
+    /// `--send-queue`: what a connection may hold unwritten before sends to it are refused.
+    pub send_queue: usize,
     /// Cancelled when the bridge shuts down; every connection's own token is a child of it.
     pub shutdown: CancellationToken,
     /// `--transcript`, if given: fed every record and change of state, in order.
@@ -85,10 +87,8 @@ pub struct Hub {
 struct Inner {
     state: Mutex<State>,
     events: broadcast::Sender<WireFrame>,
-    /// Pages tell this when they have sent a batch, waking connections that wait for them.
-    progress: Notify,
-    /// Set when the slowest page stopped making progress; cleared when it is caught up.
-    stalled: AtomicBool,
+    pacing: Arc<Pacing>,
+    send_queue: u64,
     shutdown: CancellationToken,
     transcript: Option<Transcript>,
 }
@@ -101,16 +101,20 @@ struct State {
     conns: BTreeMap<ConnId, Conn>,
     closed: VecDeque<ConnId>,
     history: History,
+    /// Connections whose `waiting` changed since pages last heard it.
+    waiting_changed: BTreeSet<ConnId>,
 }
 
 struct Conn {
-    info: ConnInfo,
+    /// Shared with snapshots being sent; copied on write.
+    info: Arc<ConnInfo>,
     /// Present while the connection's task runs.
     control: Option<Control>,
 }
 
 struct Control {
-    writes: mpsc::Sender<Bytes>,
+    /// Unbounded as a channel, bounded in bytes by `--send-queue` (counted in `info.waiting`).
+    writes: mpsc::UnboundedSender<Bytes>,
     cancel: CancellationToken,
 }
 
@@ -118,14 +122,26 @@ struct Control {
 /// asks it to stop (a disconnect from the page, or shutdown).
 pub struct Opened {
     pub id: ConnId,
-    pub writes: mpsc::Receiver<Bytes>,
+    pub writes: mpsc::UnboundedReceiver<Bytes>,
     pub cancel: CancellationToken,
 }
 
-/// A fresh start for a subscriber: the snapshot frames, then the live ones from `events`.
+/// A fresh start for a subscriber: `hello`, the held records, `synced`, then the live frames from
+/// `events`. `clock` paces connections to this subscriber while it keeps reading.
 pub struct Subscription {
-    pub snapshot: Vec<WireFrame>,
+    pub hello: WireFrame,
+    pub history: history::Snapshot,
+    pub synced: WireFrame,
     pub events: broadcast::Receiver<WireFrame>,
+    pub clock: PageClock,
+}
+
+/// What became of a send.
+pub struct Sent {
+    /// How many connections it was queued for.
+    pub queued: usize,
+    /// The connections that refused it, and why.
+    pub refused: Vec<(ConnId, String)>,
 }
 
 /// The current time, as the protocol counts it.
@@ -146,13 +162,14 @@ impl Hub {
             closed: VecDeque::new(),
             history: History::new(config.history_bytes, config.history_total)
                 .counting_overhead(RECORD_OVERHEAD),
+            waiting_changed: BTreeSet::new(),
         };
         Hub {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
                 events,
-                progress: Notify::new(),
-                stalled: AtomicBool::new(false),
+                pacing: Arc::default(),
+                send_queue: config.send_queue as u64,
                 shutdown: config.shutdown,
                 transcript: config.transcript,
             }),
@@ -167,7 +184,7 @@ impl Hub {
         local: Option<String>,
         state: ConnState,
     ) -> Opened {
-        let (writes_tx, writes) = mpsc::channel(WRITE_QUEUE);
+        let (writes_tx, writes) = mpsc::unbounded_channel();
         let cancel = self.inner.shutdown.child_token();
         let mut s = self.lock();
         let id = s.next_id;
@@ -187,6 +204,7 @@ impl Hub {
             tx_msgs: 0,
             elided_msgs: 0,
             elided_bytes: 0,
+            waiting: 0,
         };
         let control = Control {
             writes: writes_tx,
@@ -196,7 +214,7 @@ impl Hub {
         s.conns.insert(
             id,
             Conn {
-                info,
+                info: Arc::new(info),
                 control: Some(control),
             },
         );
@@ -207,15 +225,17 @@ impl Hub {
     pub fn connected(&self, id: ConnId, peer: SocketAddr, local: SocketAddr) {
         let mut s = self.lock();
         if let Some(conn) = s.conns.get_mut(&id) {
-            conn.info.state = ConnState::Open;
-            conn.info.peer = peer.to_string();
-            conn.info.local = Some(local.to_string());
-            self.announce(&conn.info);
+            let info = Arc::make_mut(&mut conn.info);
+            info.state = ConnState::Open;
+            info.peer = peer.to_string();
+            info.local = Some(local.to_string());
+            self.announce(info);
         }
     }
 
     /// Records traffic. `frame` holds [`RECORD_HEADER_LEN`] bytes of headroom, then the
-    /// payload; the header is written in place, and the same bytes are kept and broadcast.
+    /// payload; the header is written in place, and the same bytes are kept and broadcast. A
+    /// `tx` record is what was written of the sends waiting for this connection.
     pub fn record(&self, id: ConnId, flow: Flow, mut frame: BytesMut) {
         let len = (frame.len() - RECORD_HEADER_LEN) as u64;
         let mut s = self.lock();
@@ -231,10 +251,20 @@ impl Hub {
             at: now(),
         };
         header.write(&mut frame[..RECORD_HEADER_LEN]);
-        let info = &mut conn.info;
+        let info = Arc::make_mut(&mut conn.info);
         match flow {
             Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
-            Flow::Tx => (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1),
+            Flow::Tx => {
+                (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
+                info.waiting = info.waiting.saturating_sub(len);
+                if info.waiting == 0 {
+                    // Pages hear at once that nothing waits any more.
+                    s.waiting_changed.remove(&id);
+                    self.publish(info);
+                } else {
+                    s.waiting_changed.insert(id);
+                }
+            }
         }
         let frame = frame.freeze();
         if let Some(transcript) = &self.inner.transcript {
@@ -243,28 +273,40 @@ impl Hub {
         let conns = &mut s.conns;
         s.history.push(id, s.seq, frame.clone(), |dropped, frame| {
             if let Some(conn) = conns.get_mut(&dropped) {
-                conn.info.elided_msgs += 1;
-                conn.info.elided_bytes += (frame.len() - RECORD_HEADER_LEN) as u64;
+                let info = Arc::make_mut(&mut conn.info);
+                info.elided_msgs += 1;
+                info.elided_bytes += (frame.len() - RECORD_HEADER_LEN) as u64;
             }
         });
-        let _ = self.inner.events.send(WireFrame::Binary(frame));
+        self.broadcast(WireFrame::Binary(frame));
     }
 
-    /// Marks a connection closed, for `reason`, and announces it. Its history stays until
-    /// [`CLOSED_KEPT`] newer connections have closed.
+    /// Marks a connection closed, for `reason`, and announces it. Sends still waiting to be
+    /// written are dropped with the connection, and the reason says how much they held. Its
+    /// history stays until [`CLOSED_KEPT`] newer connections have closed.
     pub fn close(&self, id: ConnId, reason: String) {
         let mut s = self.lock();
+        let s = &mut *s;
         let Some(conn) = s.conns.get_mut(&id) else {
             return;
         };
         if conn.info.state == ConnState::Closed {
             return;
         }
-        tracing::info!(conn = id, peer = %conn.info.peer, "closed: {reason}");
-        conn.info.state = ConnState::Closed;
-        conn.info.closed_at = Some(now());
-        conn.info.close_reason = Some(reason);
+        let info = Arc::make_mut(&mut conn.info);
+        let reason = match info.waiting {
+            0 => reason,
+            n => format!(
+                "{reason}; {} ({n} bytes) waiting to be written were never sent",
+                human_size(n)
+            ),
+        };
+        tracing::info!(conn = id, peer = %info.peer, "closed: {reason}");
+        info.state = ConnState::Closed;
+        info.closed_at = Some(now());
+        info.close_reason = Some(reason);
         conn.control = None;
+        s.waiting_changed.remove(&id);
         self.announce(&conn.info);
         s.closed.push_back(id);
         while s.closed.len() > CLOSED_KEPT {
@@ -280,67 +322,123 @@ impl Hub {
     pub fn set_listen(&self, listen: Option<String>) {
         let mut s = self.lock();
         s.server.listen.clone_from(&listen);
-        let _ = self.inner.events.send((&Event::Listener { listen }).into());
+        self.broadcast((&Event::Listener { listen }).into());
     }
 
     /// Tells every page about a failure that no single page asked for.
     pub fn error(&self, conn: Option<ConnId>, message: String) {
         tracing::warn!(conn, "{message}");
-        let _ = self
-            .inner
-            .events
-            .send((&Event::Error { conn, message }).into());
+        let _s = self.lock();
+        self.broadcast((&Event::Error { conn, message }).into());
     }
 
     /// A snapshot (`Hello`, the held records oldest first, `Synced`) and the live events that
-    /// follow it, taken under one lock so that they meet exactly.
+    /// follow it. What it holds is taken under one lock, so that they meet exactly; it is
+    /// encoded after.
     pub fn subscribe(&self) -> Subscription {
-        let s = self.lock();
-        let events = self.inner.events.subscribe();
+        let (infos, history, server, seq, events, clock) = {
+            let s = self.lock();
+            let infos: Vec<Arc<ConnInfo>> = s.conns.values().map(|c| c.info.clone()).collect();
+            (
+                infos,
+                s.history.snapshot(),
+                s.server.clone(),
+                s.seq,
+                self.inner.events.subscribe(),
+                self.inner.pacing.join(),
+            )
+        };
         let hello = Event::Hello {
             version: protocol::VERSION,
-            server: s.server.clone(),
-            conns: s.conns.values().map(|c| c.info.clone()).collect(),
-            seq: s.seq,
+            server,
+            conns: infos.iter().map(|info| ConnInfo::clone(info)).collect(),
+            seq,
         };
-        let mut snapshot = vec![WireFrame::from(&hello)];
-        snapshot.extend(s.history.frames().cloned().map(WireFrame::Binary));
-        snapshot.push((&Event::Synced { seq: s.seq }).into());
-        Subscription { snapshot, events }
+        Subscription {
+            hello: (&hello).into(),
+            history,
+            synced: (&Event::Synced { seq }).into(),
+            events,
+            clock,
+        }
     }
 
-    /// Queues `data` for writing to one open connection, or to every open one, waiting for room
-    /// in a full queue. The connection records it once written.
-    pub async fn send(&self, to: Target, data: Bytes) -> Result<(), String> {
-        let queues: Vec<(ConnId, mpsc::Sender<Bytes>)> = {
-            let s = self.lock();
-            match to {
-                Target::Conn(id) => {
-                    let conn = s.open_conn(id)?;
-                    conn.control
-                        .iter()
-                        .map(|c| (id, c.writes.clone()))
-                        .collect()
-                }
-                Target::All => s
-                    .conns
-                    .values()
-                    .filter(|c| c.info.state == ConnState::Open)
-                    .filter_map(|c| Some((c.info.id, c.control.as_ref()?.writes.clone())))
-                    .collect(),
-            }
+    /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
+    /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
+    /// nothing is queued for it.
+    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, String> {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let targets: Vec<ConnId> = match to {
+            Target::Conn(id) => vec![s.open_conn(id)?.info.id],
+            Target::All => s
+                .conns
+                .values()
+                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
+                .map(|c| c.info.id)
+                .collect(),
         };
-        if queues.is_empty() {
+        if targets.is_empty() {
             return Err("there is no open connection to send to".into());
         }
-        for (id, queue) in queues {
-            if queue.send(data.clone()).await.is_err() && to != Target::All {
-                return Err(format!(
-                    "connection {id} closed before the send was written"
+        let mut sent = Sent {
+            queued: 0,
+            refused: Vec::new(),
+        };
+        let len = data.len() as u64;
+        for id in targets {
+            let Some(conn) = s.conns.get_mut(&id) else {
+                continue;
+            };
+            let Some(control) = &conn.control else {
+                continue;
+            };
+            let waiting = conn.info.waiting;
+            if waiting > 0 && waiting + len > self.inner.send_queue {
+                sent.refused.push((
+                    id,
+                    format!(
+                        "{} is not reading: {} waiting to be written; this send was not queued",
+                        conn.info.peer,
+                        human_size(waiting)
+                    ),
                 ));
+                continue;
+            }
+            if control.writes.send(data.clone()).is_err() {
+                continue; // its task has ended; the close is on its way
+            }
+            let info = Arc::make_mut(&mut conn.info);
+            info.waiting += len;
+            if waiting == 0 {
+                // Pages hear at once that something waits...
+                self.publish(info);
+            } else {
+                // ...and how much, a few times a second while it changes.
+                s.waiting_changed.insert(id);
+            }
+            sent.queued += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Tells pages, every [`WAITING_EVERY`], how many bytes wait to be written to the
+    /// connections where that changed. Runs until shutdown.
+    pub async fn publish_waiting(self) {
+        let mut tick = tokio::time::interval(WAITING_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.inner.shutdown.cancelled() => return,
+            }
+            let mut s = self.lock();
+            let s = &mut *s;
+            for id in std::mem::take(&mut s.waiting_changed) {
+                if let Some(conn) = s.conns.get(&id) {
+                    self.publish(&conn.info);
+                }
             }
         }
-        Ok(())
     }
 
     /// Asks a connection (open or still dialling) to close.
@@ -356,48 +454,26 @@ impl Hub {
         }
     }
 
-    /// Paces a connection's reads to the slowest page that is still reading, so that pages
-    /// which keep up see every record; a page that stops reading is not waited for.
+    /// Paces a connection's reads to the pages that are still reading, so that they see every
+    /// record; a page that stops reading is not waited for.
     pub async fn pace(&self) {
-        let inner = &*self.inner;
-        let mut behind = inner.events.len();
-        if behind <= PACE_ABOVE {
-            if inner.stalled.load(Ordering::Relaxed) && behind <= PACE_ABOVE / 2 {
-                inner.stalled.store(false, Ordering::Relaxed);
-            }
-            return;
-        }
-        if inner.stalled.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut since = Instant::now();
-        loop {
-            let progressed = inner.progress.notified();
-            let now = inner.events.len();
-            if now <= PACE_ABOVE {
-                return;
-            }
-            if now < behind {
-                (behind, since) = (now, Instant::now());
-            }
-            let left = STALLED_AFTER.saturating_sub(since.elapsed());
-            let waited_out =
-                left.is_zero() || tokio::time::timeout(left, progressed).await.is_err();
-            if waited_out && inner.events.len() >= behind {
-                tracing::debug!("a page stopped reading; it will be re-synced");
-                inner.stalled.store(true, Ordering::Relaxed);
-                return;
-            }
-        }
+        let events = &self.inner.events;
+        self.inner.pacing.pace(|| events.len() as u64).await;
     }
 
-    /// A page has sent what it had: connections waiting in [`Hub::pace`] may go on.
-    pub fn progressed(&self) {
-        self.inner.progress.notify_waiters();
+    /// Waits for room in the transcript for a record of up to `payload` bytes, and holds it
+    /// until dropped (after the record is made). `None` without a transcript.
+    pub async fn transcript_room(&self, payload: usize) -> Option<Reserved<'_>> {
+        let transcript = self.inner.transcript.as_ref()?;
+        Some(
+            transcript
+                .reserve(transcript::record_cost(RECORD_HEADER_LEN + payload))
+                .await,
+        )
     }
 
-    /// Waits while the transcript is too far behind for a connection to read more from its peer.
-    pub async fn transcript_room(&self) {
+    /// Waits while the transcript is over its bound (before a send is written).
+    pub async fn transcript_caught_up(&self) {
         if let Some(transcript) = &self.inner.transcript {
             transcript.room().await;
         }
@@ -410,12 +486,25 @@ impl Hub {
         }
     }
 
+    /// A change of a connection's state: into the transcript, and to every page.
     fn announce(&self, info: &ConnInfo) {
         if let Some(transcript) = &self.inner.transcript {
             transcript.conn(info);
         }
+        self.publish(info);
+    }
+
+    /// A connection's new counters or waiting bytes, to every page.
+    fn publish(&self, info: &ConnInfo) {
         let event = Event::Conn { conn: info.clone() };
-        let _ = self.inner.events.send((&event).into());
+        self.broadcast((&event).into());
+    }
+
+    /// Hands a frame to every subscriber. Called under the lock, which orders frames and
+    /// subscriptions.
+    fn broadcast(&self, frame: WireFrame) {
+        self.inner.pacing.sent();
+        let _ = self.inner.events.send(frame);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -437,9 +526,33 @@ impl State {
     fn open_conn(&self, id: ConnId) -> Result<&Conn, String> {
         let conn = self.conn(id)?;
         match conn.info.state {
-            ConnState::Open => Ok(conn),
+            ConnState::Open if conn.control.is_some() => Ok(conn),
             ConnState::Connecting => Err(format!("connection {id} is not open yet")),
-            ConnState::Closed => Err(format!("connection {id} is closed")),
+            _ => Err(format!("connection {id} is closed")),
         }
+    }
+}
+
+/// A byte count for people, as the messages use it: `512 bytes`, `64.0 KiB`, `4.0 MiB`.
+pub fn human_size(n: u64) -> String {
+    match n {
+        1 => "1 byte".into(),
+        0..1024 => format!("{n} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_in_messages() {
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(1023), "1023 bytes");
+        assert_eq!(human_size(64 << 10), "64.0 KiB");
+        assert_eq!(human_size(4 << 20), "4.0 MiB");
+        assert_eq!(human_size((4 << 20) - 1), "4.0 MiB");
     }
 }

@@ -16,6 +16,7 @@ mod dialer;
 mod history;
 mod hub;
 mod listener;
+mod pacing;
 mod session;
 mod shutdown;
 mod transcript;
@@ -137,6 +138,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         },
         history_bytes: config.history_bytes,
         history_total: config.history_total,
+        send_queue: config.send_queue,
         shutdown: shutdown.clone(),
         transcript,
     });
@@ -153,6 +155,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         shutdown,
     });
 
+    ctx.tasks.spawn(ctx.hub.clone().publish_waiting());
     if let Some(listener) = listener {
         let running =
             listener::Running::spawn(&ctx, listener).map_err(|source| StartError::Listen {

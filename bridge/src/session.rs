@@ -1,5 +1,8 @@
-//! One task per WebSocket: sends the snapshot, then relays the hub's events to the page and the
-//! page's commands to the hub, until either side leaves or the bridge shuts down.
+//! One task per WebSocket, in two halves that run side by side: one carries out what the page
+//! sends; the other sends the page its snapshot, then the hub's events and the answers to its
+//! commands, until either side leaves or the bridge shuts down. So a burst of traffic to a page
+//! never delays its commands, and a page that is slow to read still has them carried out (until
+//! its own unread answers back up).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +11,10 @@ use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::mpsc;
 
-use crate::hub::{Hub, Subscription, WireFrame};
+use crate::hub::{Subscription, WireFrame};
 use crate::{dialer, listener, Context};
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -22,56 +25,95 @@ const GOODBYE: Duration = Duration::from_millis(500);
 const MAX_SEND: usize = 1 << 20;
 /// ...and a command's JSON, which is never more than a host name long.
 const MAX_COMMAND: usize = 64 << 10;
+/// Answers to a page's commands not yet sent to it, before its commands wait.
+const ANSWERS: usize = 256;
+/// Frames sent to a page between two looks at its answers.
+const BATCH: u64 = 256;
+/// Frames taken between two reports of progress to pacing.
+const REPORT_EVERY: u64 = 32;
+
+/// Why a session ends.
+enum Ending {
+    /// The page went away, or the socket failed.
+    Gone,
+    /// The page sent what the WebSocket cannot read past (a message over its limit).
+    BadFrame(String),
+    Shutdown,
+}
 
 /// The page went away, or the socket failed: either way the session is over.
 struct Gone;
 
 pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
     let (mut sink, stream) = socket.split();
+    let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
-    tokio::select! {
-        () = converse(&ctx, &mut sink, stream) => {}
-        () = ctx.shutdown.cancelled() => {
-            let goodbye = close(&mut sink, close_code::AWAY, "the bridge is shutting down");
-            let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+    let ending = tokio::select! {
+        ending = commands(&ctx, stream, answers) => ending,
+        _ = events(&ctx, &mut sink, answered) => Ending::Gone,
+        () = ctx.shutdown.cancelled() => Ending::Shutdown,
+    };
+    let goodbye = async {
+        match ending {
+            Ending::Gone => {}
+            Ending::BadFrame(problem) => {
+                let _ = answer(&mut sink, None, problem).await;
+                close(&mut sink, close_code::SIZE, "bad frame").await;
+            }
+            Ending::Shutdown => {
+                close(&mut sink, close_code::AWAY, "the bridge is shutting down").await;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+}
+
+/// Carries out the page's messages, in order, until it leaves; problems go to `answers`.
+async fn commands(
+    ctx: &Arc<Context>,
+    mut stream: SplitStream<WebSocket>,
+    answers: mpsc::Sender<WireFrame>,
+) -> Ending {
+    loop {
+        let message = match stream.next().await {
+            Some(Ok(Message::Close(_))) | None => return Ending::Gone,
+            Some(Ok(message)) => message,
+            // Typically a frame over the size limit, after which the stream cannot be read any
+            // further: say so before closing.
+            Some(Err(e)) => return Ending::BadFrame(format!("closing this WebSocket: {e}")),
+        };
+        for (conn, problem) in carry_out(ctx, message).await {
+            let frame = WireFrame::from(&Event::Error {
+                conn,
+                message: problem,
+            });
+            if answers.send(frame).await.is_err() {
+                return Ending::Gone;
+            }
         }
     }
 }
 
-/// Relays until the page leaves or the socket fails.
-async fn converse(ctx: &Arc<Context>, sink: &mut Sink, mut stream: SplitStream<WebSocket>) {
-    let Subscription {
-        snapshot,
-        mut events,
-    } = ctx.hub.subscribe();
-    if send_all(sink, snapshot).await.is_err() {
-        return;
-    }
+/// Sends the snapshot, then live events and answers, until the page or its socket is gone.
+async fn events(
+    ctx: &Context,
+    sink: &mut Sink,
+    mut answered: mpsc::Receiver<WireFrame>,
+) -> Result<(), Gone> {
+    let mut live = ctx.hub.subscribe();
+    send_snapshot(sink, &live).await?;
     loop {
-        let step = tokio::select! {
-            event = events.recv() => match event {
-                Ok(frame) => match forward(&ctx.hub, sink, frame, &mut events).await {
-                    Ok(Behind::Yes) => resync(ctx, sink, &mut events).await,
-                    Ok(Behind::No) => Ok(()),
-                    Err(Gone) => Err(Gone),
-                },
-                Err(RecvError::Lagged(_)) => resync(ctx, sink, &mut events).await,
-                Err(RecvError::Closed) => Err(Gone),
-            },
-            incoming = stream.next() => match incoming {
-                Some(Ok(message)) => handle(ctx, sink, message).await,
-                Some(Err(e)) => {
-                    // Typically a frame over the size limit, after which the stream cannot be
-                    // read any further: say so before closing.
-                    let _ = reply_error(sink, None, format!("closing this WebSocket: {e}")).await;
-                    close(sink, close_code::SIZE, "bad frame").await;
-                    Err(Gone)
+        tokio::select! {
+            event = live.events.recv() => match event {
+                Ok(frame) => {
+                    if let Behind::Yes = forward(sink, frame, &mut live).await? {
+                        resync(ctx, sink, &mut live).await?;
+                    }
                 }
-                None => Err(Gone),
+                Err(RecvError::Lagged(_)) => resync(ctx, sink, &mut live).await?,
+                Err(RecvError::Closed) => return Err(Gone),
             },
-        };
-        if step.is_err() {
-            return;
+            Some(frame) = answered.recv() => sink.send(message(frame)).await.map_err(|_| Gone)?,
         }
     }
 }
@@ -82,49 +124,73 @@ enum Behind {
     No,
 }
 
-/// Sends `first` and whatever else is already waiting, then flushes once.
+/// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, then flushes
+/// once. Pacing hears of the progress as frames are taken: a socket that takes them is a page
+/// that reads. A batch is bounded so that answers to the page are not held up by a flood.
 async fn forward(
-    hub: &Hub,
     sink: &mut Sink,
     first: WireFrame,
-    events: &mut broadcast::Receiver<WireFrame>,
+    live: &mut Subscription,
 ) -> Result<Behind, Gone> {
     sink.feed(message(first)).await.map_err(|_| Gone)?;
+    let mut unreported = 1;
+    let mut fed = 1;
     let behind = loop {
-        match events.try_recv() {
-            Ok(frame) => sink.feed(message(frame)).await.map_err(|_| Gone)?,
+        if fed == BATCH {
+            break Behind::No;
+        }
+        match live.events.try_recv() {
+            Ok(frame) => {
+                sink.feed(message(frame)).await.map_err(|_| Gone)?;
+                (fed, unreported) = (fed + 1, unreported + 1);
+                if unreported == REPORT_EVERY {
+                    live.clock.delivered(unreported);
+                    unreported = 0;
+                }
+            }
             Err(TryRecvError::Empty) => break Behind::No,
             Err(TryRecvError::Lagged(_)) => break Behind::Yes,
             Err(TryRecvError::Closed) => return Err(Gone),
         }
     };
     sink.flush().await.map_err(|_| Gone)?;
-    hub.progressed();
+    live.clock.delivered(unreported);
     Ok(behind)
 }
 
 /// Too far behind to catch up frame by frame: start over from a fresh snapshot.
-async fn resync(
-    ctx: &Context,
-    sink: &mut Sink,
-    events: &mut broadcast::Receiver<WireFrame>,
-) -> Result<(), Gone> {
-    let fresh = ctx.hub.subscribe();
-    *events = fresh.events;
-    send_all(sink, fresh.snapshot).await
+async fn resync(ctx: &Context, sink: &mut Sink, live: &mut Subscription) -> Result<(), Gone> {
+    *live = ctx.hub.subscribe();
+    send_snapshot(sink, live).await
 }
 
-async fn send_all(sink: &mut Sink, frames: Vec<WireFrame>) -> Result<(), Gone> {
-    for frame in frames {
-        sink.feed(message(frame)).await.map_err(|_| Gone)?;
+/// `hello`, every held record, `synced`, telling pacing as it goes that this page is reading.
+async fn send_snapshot(sink: &mut Sink, live: &Subscription) -> Result<(), Gone> {
+    sink.feed(message(live.hello.clone()))
+        .await
+        .map_err(|_| Gone)?;
+    let mut fed = 1;
+    for frame in live.history.frames() {
+        sink.feed(Message::Binary(frame)).await.map_err(|_| Gone)?;
+        fed += 1;
+        if fed == REPORT_EVERY {
+            live.clock.progressed(fed);
+            fed = 0;
+        }
     }
-    sink.flush().await.map_err(|_| Gone)
+    sink.feed(message(live.synced.clone()))
+        .await
+        .map_err(|_| Gone)?;
+    sink.flush().await.map_err(|_| Gone)?;
+    live.clock.progressed(fed + 1);
+    Ok(())
 }
 
-/// Carries out one message from the page. Anything wrong with it is told to this page alone.
-async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result<(), Gone> {
+/// Carries out one message from the page, and returns what went wrong, for this page alone:
+/// with the connection it concerned, if any.
+async fn carry_out(ctx: &Arc<Context>, message: Message) -> Vec<(Option<ConnId>, String)> {
     if let Some(problem) = oversized(&message) {
-        return reply_error(sink, None, problem).await;
+        return vec![(None, problem)];
     }
     let (conn, result) = match message {
         Message::Text(text) => match Command::from_json(&text) {
@@ -133,7 +199,7 @@ async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result
             Ok(Command::Listen { addr }) => (None, listener::listen(ctx, &addr).await),
             Ok(Command::StopListening) => (None, listener::stop_listening(ctx).await),
             // `Send` never arrives as JSON: the protocol refuses it there.
-            Ok(Command::Send { .. }) => return Ok(()),
+            Ok(Command::Send { .. }) => return Vec::new(),
             Err(e) => (None, Err(e.0)),
         },
         Message::Binary(frame) => match decode_send(&frame) {
@@ -144,16 +210,24 @@ async fn handle(ctx: &Arc<Context>, sink: &mut Sink, message: Message) -> Result
                 };
                 // The payload is a slice of the frame as received: no copy.
                 let data = frame.slice(SEND_HEADER_LEN..);
-                (conn, ctx.hub.send(header.to, data).await)
+                match ctx.hub.send(header.to, data) {
+                    Ok(sent) => {
+                        return sent
+                            .refused
+                            .into_iter()
+                            .map(|(conn, why)| (Some(conn), why))
+                            .collect()
+                    }
+                    Err(problem) => (conn, Err(problem)),
+                }
             }
             Err(e) => (None, Err(e.0)),
         },
-        Message::Close(_) => return Err(Gone),
-        Message::Ping(_) | Message::Pong(_) => return Ok(()),
+        Message::Close(_) | Message::Ping(_) | Message::Pong(_) => return Vec::new(),
     };
     match result {
-        Ok(()) => Ok(()),
-        Err(problem) => reply_error(sink, conn, problem).await,
+        Ok(()) => Vec::new(),
+        Err(problem) => vec![(conn, problem)],
     }
 }
 
@@ -172,7 +246,7 @@ fn oversized(message: &Message) -> Option<String> {
     }
 }
 
-async fn reply_error(sink: &mut Sink, conn: Option<ConnId>, message: String) -> Result<(), Gone> {
+async fn answer(sink: &mut Sink, conn: Option<ConnId>, message: String) -> Result<(), Gone> {
     let frame = WireFrame::from(&Event::Error { conn, message });
     sink.send(self::message(frame)).await.map_err(|_| Gone)
 }

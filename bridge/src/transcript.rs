@@ -3,9 +3,12 @@
 //!
 //! The hub hands lines over under its lock (so the file's order is the sequence order) into a
 //! queue drained by a writer thread. The queue never drops anything: what was received is in the
-//! file. Instead, its backlog of payload bytes is bounded: past [`MAX_BACKLOG`], connections wait
-//! before reading more from their peers ([`Transcript::room`]), which loses nothing, since TCP
-//! holds the bytes until then. The writer flushes whenever the queue runs dry, so the file is
+//! file. Instead, the memory it holds is bounded, counting what each queued line really costs
+//! (its frame, which the queue keeps alive after the history has let it go, and its slot): a
+//! connection reserves room before it reads from its peer ([`Transcript::reserve`]), and waits
+//! while there is none, which loses nothing, since TCP holds the bytes until then. A send waits
+//! for room before it is written ([`Transcript::room`]), so at most one send per connection is
+//! in flight past the bound. The writer flushes whenever the queue runs dry, so the file is
 //! current when traffic pauses, and once more at shutdown.
 //!
 //! Connection ids restart at 1 with each run of the bridge; every line carries the run's start
@@ -24,8 +27,13 @@ use protocol::{ConnInfo, ConnState, Flow, Micros, Origin, RecordHeader};
 use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 
-/// Payload bytes queued for the file beyond which connections stop reading from their peers.
-const MAX_BACKLOG: usize = 8 << 20;
+/// Memory the queue may hold before connections stop reading from their peers.
+pub const MAX_BACKLOG: usize = 8 << 20;
+/// What a queued record costs beyond its frame: its slot in the queue, the frame's shared
+/// header and its allocation's bookkeeping.
+const LINE_OVERHEAD: usize = 128;
+/// What a queued change of state costs, strings included.
+const CONN_LINE_COST: usize = 512;
 
 /// The transcript of one run of the bridge.
 pub struct Transcript {
@@ -35,18 +43,31 @@ pub struct Transcript {
 }
 
 struct Shared {
-    /// Payload bytes queued and not yet written.
+    /// Memory held by queued lines, and reserved for lines about to be queued.
     backlog: AtomicUsize,
-    /// Wakes connections waiting for the backlog to shrink.
+    /// Connections waiting for room; the writer wakes them only when there are some.
+    waiting: AtomicUsize,
     room: Notify,
 }
 
 enum Line {
     /// A record frame, header and payload, as the hub encoded it.
     Record(Bytes),
-    Conn(ConnInfo),
+    Conn(Box<ConnInfo>),
     /// Flush and stop.
     End,
+}
+
+/// Room held in the queue for a record about to be read; given back when dropped (by then the
+/// record is queued, and counted on its own).
+pub struct Reserved<'a> {
+    shared: &'a Shared,
+    bytes: usize,
+}
+
+/// What a queued record frame of `frame_len` bytes costs.
+pub fn record_cost(frame_len: usize) -> usize {
+    frame_len + LINE_OVERHEAD
 }
 
 impl Transcript {
@@ -56,6 +77,7 @@ impl Transcript {
         let (queue, lines) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             backlog: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             room: Notify::new(),
         });
         let writer = Writer {
@@ -76,25 +98,53 @@ impl Transcript {
 
     /// Queues a record frame. Called under the hub's lock, so it must not wait.
     pub fn record(&self, frame: &Bytes) {
-        let payload = frame.len().saturating_sub(protocol::RECORD_HEADER_LEN);
-        self.shared.backlog.fetch_add(payload, Ordering::Relaxed);
+        let cost = record_cost(frame.len());
+        self.shared.backlog.fetch_add(cost, Ordering::SeqCst);
         let _ = self.queue.send(Line::Record(frame.clone()));
     }
 
     /// Queues a connection's new state.
     pub fn conn(&self, info: &ConnInfo) {
-        let _ = self.queue.send(Line::Conn(info.clone()));
+        self.shared
+            .backlog
+            .fetch_add(CONN_LINE_COST, Ordering::SeqCst);
+        let _ = self.queue.send(Line::Conn(Box::new(info.clone())));
     }
 
-    /// Waits until the writer has caught up enough for a connection to read more.
-    pub async fn room(&self) {
-        loop {
-            let wake = self.shared.room.notified();
-            if self.shared.backlog.load(Ordering::Relaxed) <= MAX_BACKLOG {
-                return;
-            }
-            wake.await;
+    /// Waits for `bytes` of room in the queue, and holds it. When the queue is empty the room is
+    /// given whatever the size, so that a record larger than the bound still goes through.
+    pub async fn reserve(&self, bytes: usize) -> Reserved<'_> {
+        let backlog = &self.shared.backlog;
+        self.shared
+            .until(|| {
+                let mut now = backlog.load(Ordering::SeqCst);
+                while now == 0 || now + bytes <= MAX_BACKLOG {
+                    match backlog.compare_exchange(
+                        now,
+                        now + bytes,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    ) {
+                        Ok(_) => return true,
+                        Err(actual) => now = actual,
+                    }
+                }
+                false
+            })
+            .await;
+        Reserved {
+            shared: &self.shared,
+            bytes,
         }
+    }
+
+    /// Waits until the queue is within its bound (for a send, which must not hold room while a
+    /// peer that does not read keeps it waiting).
+    pub async fn room(&self) {
+        let backlog = &self.shared.backlog;
+        self.shared
+            .until(|| backlog.load(Ordering::SeqCst) <= MAX_BACKLOG)
+            .await;
     }
 
     /// Writes out everything queued, flushes, and stops the writer.
@@ -104,6 +154,51 @@ impl Transcript {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+impl Shared {
+    /// Waits until `ready` (which may take room) says yes, asking again whenever room is given
+    /// back. Says it waits before asking, so that the writer cannot give room back unseen.
+    async fn until(&self, mut ready: impl FnMut() -> bool) {
+        loop {
+            let wake = self.room.notified();
+            let _waiting = Waiting::new(&self.waiting);
+            if ready() {
+                return;
+            }
+            wake.await;
+        }
+    }
+
+    /// Gives back `bytes` of the backlog, waking whoever waits for room.
+    fn release(&self, bytes: usize) {
+        self.backlog.fetch_sub(bytes, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.room.notify_waiters();
+        }
+    }
+}
+
+/// Counts a waiting connection for as long as it waits (also when its wait is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.shared.release(self.bytes);
     }
 }
 
@@ -132,18 +227,13 @@ impl Writer {
     }
 
     fn write(&mut self, line: Line) {
-        let result = match &line {
-            Line::Record(frame) => self.record(frame),
-            Line::Conn(info) => self.conn(info),
-            Line::End => Ok(()),
+        let (result, cost) = match &line {
+            Line::Record(frame) => (self.record(frame), record_cost(frame.len())),
+            Line::Conn(info) => (self.conn(info), CONN_LINE_COST),
+            Line::End => (Ok(()), 0),
         };
-        if let Line::Record(frame) = line {
-            let payload = frame.len().saturating_sub(protocol::RECORD_HEADER_LEN);
-            let before = self.shared.backlog.fetch_sub(payload, Ordering::Relaxed);
-            if before > MAX_BACKLOG && before - payload <= MAX_BACKLOG {
-                self.shared.room.notify_waiters();
-            }
-        }
+        drop(line);
+        self.shared.release(cost);
         self.check(result);
     }
 

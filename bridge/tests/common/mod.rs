@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bridge::{Bridge, Config};
 use clap::Parser;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use protocol::{Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,9 +45,18 @@ pub struct Snapshot {
     pub records: Vec<Record>,
 }
 
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// A WebSocket client, as the web page is one.
 pub struct Page {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// `None` once [`Page::split`] has handed the sending half to a [`PageSender`].
+    tx: Option<SplitSink<Socket, Message>>,
+    rx: SplitStream<Socket>,
+}
+
+/// The sending half of a [`Page`], for tests that send and read at the same time.
+pub struct PageSender {
+    tx: SplitSink<Socket, Message>,
 }
 
 pub fn ws_request(bridge: &Bridge) -> Request {
@@ -65,7 +75,8 @@ impl Page {
 
     pub async fn open_with(request: Request) -> Result<(Page, Snapshot), tungstenite::Error> {
         let (ws, _) = within("the handshake", tokio_tungstenite::connect_async(request)).await?;
-        let mut page = Page { ws };
+        let (tx, rx) = ws.split();
+        let mut page = Page { tx: Some(tx), rx };
         let snapshot = page.snapshot().await;
         Ok((page, snapshot))
     }
@@ -99,7 +110,7 @@ impl Page {
     /// The next event, whatever it is.
     pub async fn next(&mut self) -> Event {
         loop {
-            let message = within("an event", self.ws.next())
+            let message = within("an event", self.rx.next())
                 .await
                 .expect("the bridge closed the WebSocket")
                 .expect("WebSocket error");
@@ -169,23 +180,29 @@ impl Page {
     }
 
     pub async fn command(&mut self, command: Command) {
-        let message = match command.to_frame() {
-            Frame::Text(text) => Message::text(text),
-            Frame::Binary(bytes) => Message::binary(bytes),
-        };
-        self.raw(message).await;
+        send_command(self.sink(), command).await;
     }
 
     pub async fn raw(&mut self, message: Message) {
-        within("sending to the bridge", self.ws.send(message))
-            .await
-            .expect("send to the bridge");
+        send_raw(self.sink(), message).await;
+    }
+
+    /// Hands the sending half to its own owner; this page then only reads.
+    pub fn split(mut self) -> (PageSender, Page) {
+        let tx = self.tx.take().expect("not split yet");
+        (PageSender { tx }, self)
+    }
+
+    fn sink(&mut self) -> &mut SplitSink<Socket, Message> {
+        self.tx
+            .as_mut()
+            .expect("this page's sending half was split off")
     }
 
     /// Waits for the bridge to close the WebSocket.
     pub async fn closed(&mut self) {
         within("the WebSocket to close", async {
-            while let Some(Ok(message)) = self.ws.next().await {
+            while let Some(Ok(message)) = self.rx.next().await {
                 if matches!(message, Message::Close(_)) {
                     return;
                 }
@@ -193,6 +210,26 @@ impl Page {
         })
         .await;
     }
+}
+
+impl PageSender {
+    pub async fn command(&mut self, command: Command) {
+        send_command(&mut self.tx, command).await;
+    }
+}
+
+async fn send_command(sink: &mut SplitSink<Socket, Message>, command: Command) {
+    let message = match command.to_frame() {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(bytes) => Message::binary(bytes),
+    };
+    send_raw(sink, message).await;
+}
+
+async fn send_raw(sink: &mut SplitSink<Socket, Message>, message: Message) {
+    within("sending to the bridge", sink.send(message))
+        .await
+        .expect("send to the bridge");
 }
 
 /// A TCP peer of the bridge.
