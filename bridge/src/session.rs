@@ -141,6 +141,7 @@ async fn forward(
         }
         match live.events.try_recv() {
             Ok(frame) => {
+                tokio::task::consume_budget().await;
                 sink.feed(message(frame)).await.map_err(|_| Gone)?;
                 (fed, unreported) = (fed + 1, unreported + 1);
                 if unreported == REPORT_EVERY {
@@ -171,6 +172,9 @@ async fn send_snapshot(sink: &mut Sink, live: &Subscription) -> Result<(), Gone>
         .map_err(|_| Gone)?;
     let mut fed = 1;
     for frame in live.history.frames() {
+        // Hundreds of thousands of records may go out without the socket ever making the task
+        // wait: give the other tasks on this thread their turn as they would have it anyway.
+        tokio::task::consume_budget().await;
         sink.feed(Message::Binary(frame)).await.map_err(|_| Gone)?;
         fed += 1;
         if fed == REPORT_EVERY {
