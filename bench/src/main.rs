@@ -29,8 +29,8 @@ use scenarios::{Plan, Suite};
 #[derive(Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Scenarios to run (throughput, rtt, fanout, idle, web_size, ui_flood); all when none is
-    /// named.
+    /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood); all when
+    /// none is named.
     /// `soak` runs the soak test instead, which is not part of the suite.
     scenarios: Vec<String>,
 
@@ -59,10 +59,11 @@ struct Args {
     dist: PathBuf,
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "throughput",
     "rtt",
     "fanout",
+    "join",
     "idle",
     "web_size",
     "ui_flood",
@@ -111,6 +112,9 @@ async fn main() -> Result<()> {
     }
     if wanted("fanout") {
         scenarios::fanout::run(&suite).await?;
+    }
+    if wanted("join") {
+        scenarios::join::run(&suite).await?;
     }
     if wanted("idle") {
         scenarios::idle::run(&suite).await?;

@@ -95,6 +95,8 @@ pub struct Tally {
     pub snapshots: u32,
     /// Live records counted (after the snapshot that started them).
     pub records: u64,
+    /// Records that came in snapshots: history, already in the counters.
+    pub replayed: u64,
     /// `error` events, in words.
     pub errors: Vec<String>,
 }
@@ -105,6 +107,7 @@ impl Tally {
         match incoming {
             Incoming::Record { header, payload } => {
                 if header.seq <= self.seq {
+                    self.replayed += 1;
                     return false;
                 }
                 self.seq = header.seq;

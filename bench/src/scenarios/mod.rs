@@ -6,6 +6,7 @@
 
 pub mod fanout;
 pub mod idle;
+pub mod join;
 pub mod rtt;
 pub mod soak;
 pub mod throughput;

@@ -1,7 +1,10 @@
 //! `soak` (not part of the default suite): 1,000 TCP peers chat for minutes while 3 pages watch
-//! and answer. At the end, every byte each side sent must have arrived: the pages' counters
-//! must match what the peers wrote, the peers must have received what the pages sent. Reports
-//! the bridge's RSS once everyone is connected and at the end, and any errors or re-syncs.
+//! and answer. Beside them, two slow parties: a peer that never reads, to which the first page
+//! keeps sending (past `--send-queue` its sends are refused), and a page that never reads after
+//! its snapshot. At the end, every byte each side sent must have arrived, for everyone else: the
+//! reading pages' counters must match what the peers wrote, the peers must have received what
+//! the pages sent them. Reports the bridge's RSS once everyone is connected, at the end and at
+//! its peak, the sends refused for the deaf peer, and any other errors or re-syncs.
 //!
 //! `cargo run --release -p bench -- soak --soak-secs 180`
 
@@ -26,6 +29,8 @@ const PAGES: usize = 3;
 const PEER_EVERY: Duration = Duration::from_millis(200);
 /// ...and each page answers one peer about this often.
 const PAGE_EVERY: Duration = Duration::from_millis(5);
+/// What the first page sends the peer that never reads, as often.
+const TO_THE_DEAF: usize = 16 << 10;
 const SETTLE: Duration = Duration::from_secs(60);
 
 pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
@@ -36,6 +41,8 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
     for _ in 0..PAGES {
         pages.push(Session::connect(&bridge.ws_url).await?);
     }
+    // Reads its snapshot, then nothing, ever.
+    let stalled_page = Session::connect(&bridge.ws_url).await?;
     progress("soak", format!("connecting {PEERS} peers"));
     let mut streams = Vec::with_capacity(PEERS);
     for _ in 0..PEERS {
@@ -59,6 +66,13 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
         }
     })
     .await?;
+    // Connected, and never reads a byte.
+    let deaf = TcpStream::connect(bridge.listen).await?;
+    let deaf_addr = deaf.local_addr()?.to_string();
+    let deaf_id = pages[0]
+        .wait_open(SETTLE, |c| c.peer == deaf_addr)
+        .await?
+        .id;
     let rss_start = bridge.rss_kib()?;
     progress(
         "soak",
@@ -99,6 +113,8 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
             let mut sent = 0u64;
             let mut i = p;
             let mut tick = tokio::time::interval(PAGE_EVERY);
+            let to_the_deaf: bytes::Bytes =
+                encode_send(Target::Conn(deaf_id), &[b'?'; TO_THE_DEAF]).into();
             while Instant::now() < deadline {
                 tick.tick().await;
                 let line = format!("page {p} answers {i}\n");
@@ -106,6 +122,9 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
                 sender.send_frame(frame.into()).await?;
                 sent += line.len() as u64;
                 i += PAGES;
+                if p == 0 {
+                    sender.send_frame(to_the_deaf.clone()).await?;
+                }
             }
             anyhow::Ok((sent, reader))
         }));
@@ -141,13 +160,19 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
     })
     .await?;
     let rss_end = bridge.rss_kib()?;
-    drop(held);
+    drop((held, deaf, stalled_page));
     let missing_at_pages: u64 = tallies
         .iter()
         .map(|t| sent_by_peers.saturating_sub(t.rx_bytes()))
         .sum();
     let missing_at_peers = page_sent.saturating_sub(peer_received.load(Ordering::Relaxed));
-    let errors: usize = tallies.iter().map(|t| t.errors.len()).sum();
+    let refusal = format!("{deaf_addr} is not reading: ");
+    let refused = |t: &&crate::ws_client::Tally| -> usize {
+        t.errors.iter().filter(|e| e.starts_with(&refusal)).count()
+    };
+    let refusals: usize = tallies.iter().map(|t| refused(&t)).sum();
+    let errors: usize = tallies.iter().map(|t| t.errors.len()).sum::<usize>() - refusals;
+    let deaf_waiting = tallies[0].conns.get(&deaf_id).map_or(0, |c| c.waiting);
     let resyncs: u32 = tallies.iter().map(|t| t.resyncs()).sum();
     figure("soak_secs", secs, "s");
     figure("soak_peer_bytes", sent_by_peers, "bytes");
@@ -160,6 +185,8 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
         missing_at_pages + missing_at_peers,
         "bytes",
     );
+    figure("soak_deaf_refused", refusals, "sends");
+    figure("soak_deaf_waiting", deaf_waiting, "bytes");
     figure("soak_errors", errors, "");
     figure("soak_resyncs", resyncs, "");
     if missing_at_pages + missing_at_peers > 0 {
