@@ -4,6 +4,7 @@
 //! The reader reads straight into the buffer that becomes the record frame (header room first),
 //! so the bytes of a large read are never copied on their way to the history and the pages.
 
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +12,13 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::{ConnId, Flow, RECORD_HEADER_LEN};
 use socket2::{SockRef, TcpKeepalive};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Hub, Opened};
-use crate::Context;
 
 /// Reads start this small, so that an idle connection holds little memory...
 const MIN_READ: usize = 4 * 1024;
@@ -31,14 +32,69 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// ...and how many unanswered probes end the connection.
 const KEEPALIVE_RETRIES: u32 = 6;
 
+/// What every connection's task needs: the hub it reports to, the exit word, and the bridge's
+/// shutdown (which tells a shutdown from a page's disconnect).
+#[derive(Clone)]
+pub struct Relay {
+    pub hub: Hub,
+    pub exit_word: Option<Arc<[u8]>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Relay {
+    /// Why a connection's cancel token fired: shutdown cancels them all, a page one.
+    pub fn cancel_reason(&self) -> &'static str {
+        if self.shutdown.is_cancelled() {
+            "the bridge shut down"
+        } else {
+            "disconnected from the page"
+        }
+    }
+}
+
+/// One slot per open connection, accepted or dialled: `--max-conns`.
+#[derive(Clone)]
+pub struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+/// No slot is free.
+pub struct Full {
+    max: usize,
+}
+
+impl Slots {
+    pub fn new(max: usize) -> Slots {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        Slots {
+            free: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A slot, held for as long as the permit lives.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, Full> {
+        self.free
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Full { max: self.max })
+    }
+}
+
+impl fmt::Display for Full {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the bridge already holds {} connections (--max-conns)",
+            self.max
+        )
+    }
+}
+
 /// Runs a connected socket until it closes, then reports why. The permit counts it against
 /// `--max-conns` for as long as it lives.
-pub async fn run(
-    ctx: Arc<Context>,
-    opened: Opened,
-    stream: TcpStream,
-    permit: OwnedSemaphorePermit,
-) {
+pub async fn run(relay: Relay, opened: Opened, stream: TcpStream, permit: OwnedSemaphorePermit) {
     let id = opened.id;
     // A peer that vanishes without a word (unplugged, powered off) is noticed within minutes.
     let keepalive = TcpKeepalive::new()
@@ -46,51 +102,43 @@ pub async fn run(
         .with_interval(KEEPALIVE_INTERVAL)
         .with_retries(KEEPALIVE_RETRIES);
     let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
-    let reason = converse(&ctx, opened, stream).await;
-    ctx.hub.close(id, reason);
+    let reason = converse(&relay, opened, stream).await;
+    relay.hub.close(id, reason);
     drop(permit);
 }
 
 /// Relays both ways until one side stops, and returns the reason in words. The socket is
 /// closed when this returns, so the peer has seen its end before anyone hears of the close.
-async fn converse(ctx: &Context, opened: Opened, stream: TcpStream) -> String {
+async fn converse(relay: &Relay, opened: Opened, stream: TcpStream) -> String {
     let Opened { id, writes, cancel } = opened;
-    let exit = ctx.exit_word.as_deref();
+    let exit = relay.exit_word.as_deref();
     let (reader, writer) = stream.into_split();
     let mut sending = Sending::default();
     let reason = tokio::select! {
-        reason = read(&ctx.hub, id, reader, exit) => reason,
-        reason = write(&ctx.hub, id, writer, writes, exit, &mut sending) => reason,
-        () = cancel.cancelled() => ctx.cancel_reason().into(),
+        reason = read(&relay.hub, id, reader, exit) => reason,
+        reason = write(&relay.hub, id, writer, writes, exit, &mut sending) => reason,
+        () = cancel.cancelled() => relay.cancel_reason().into(),
     };
     // A send cut off mid-write: what reached the socket is recorded as sent; the rest still
     // counts as waiting, and the close says it was never sent.
     if let Some(written) = sending.written() {
-        record_sent(&ctx.hub, id, &written);
+        record_sent(&relay.hub, id, &written);
     }
     reason
 }
 
-async fn read(hub: &Hub, id: ConnId, reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
+async fn read(hub: &Hub, id: ConnId, mut reader: OwnedReadHalf, exit: Option<&[u8]>) -> String {
     let mut buf = BytesMut::new();
     let mut want = MIN_READ;
     loop {
         // Reading waits, rather than anything received being lost, while pages that are still
-        // reading catch up, and until the transcript has room for what is read.
-        if let Err(e) = reader.readable().await {
-            return describe("reading", &e);
-        }
+        // reading catch up, and (below) until the transcript has room for what was read.
         hub.pace().await;
-        let room = hub.transcript_room(want).await;
         buf.reserve(RECORD_HEADER_LEN + want);
         buf.put_bytes(0, RECORD_HEADER_LEN);
-        let n = match reader.try_read_buf(&mut (&mut buf).limit(want)) {
+        let n = match reader.read_buf(&mut (&mut buf).limit(want)).await {
             Ok(0) => return "the peer closed the connection".into(),
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                buf.clear();
-                continue;
-            }
             Err(e) => return describe("reading", &e),
         };
         want = if n == want {
@@ -112,6 +160,7 @@ async fn read(hub: &Hub, id: ConnId, reader: OwnedReadHalf, exit: Option<&[u8]>)
             frame
         };
         let said_exit = is_exit(&frame[RECORD_HEADER_LEN..], exit);
+        let room = hub.transcript_room(frame.len()).await;
         hub.record(id, Flow::Rx, frame);
         drop(room);
         if said_exit {

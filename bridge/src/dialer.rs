@@ -1,83 +1,50 @@
-//! Dials a TCP server for a page. The connection is announced at once, as connecting, so the page
-//! sees its request taken; it then opens, or closes with the precise reason it failed.
+//! Dials a TCP server for a page. The connection is announced at once, as connecting (see
+//! [`crate::commands`]), so the page sees its request taken; it then opens, or closes with the
+//! precise reason it failed.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
-use protocol::{ConnState, Origin};
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::connection::{self, Relay};
 use crate::hub::Opened;
-use crate::{connection, dial_rules, Context};
 
-/// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when the
-/// bridge is at `--max-conns`.
-pub fn dial(ctx: &Arc<Context>, host: &str, port: u16) -> Result<(), String> {
-    // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
-    let host = host.trim();
-    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(bare) => bare.to_owned(),
-        None => host.to_owned(),
-    };
-    if !dial_rules::allowed(&ctx.dial_rules, &host, port) {
-        let rules: Vec<String> = ctx.dial_rules.iter().map(ToString::to_string).collect();
-        return Err(format!(
-            "not allowed to dial {}: this bridge may dial only {} (--allow-dial)",
-            authority(&host, port),
-            rules.join(", ")
-        ));
-    }
-    let permit = ctx.conn_limit.clone().try_acquire_owned().map_err(|_| {
-        format!(
-            "cannot dial {}: the bridge already holds {} connections (--max-conns)",
-            authority(&host, port),
-            ctx.max_conns
-        )
-    })?;
-    let opened = ctx.hub.open(
-        Origin::Dialled,
-        authority(&host, port),
-        None,
-        ConnState::Connecting,
-    );
-    ctx.tasks
-        .spawn(run(ctx.clone(), host, port, opened, permit));
-    Ok(())
+/// Where to dial, and for how long to try.
+pub struct Dial {
+    /// A name or an IP literal, without brackets.
+    pub host: String,
+    pub port: u16,
+    pub timeout: Duration,
 }
 
 /// Connects, then converses; or closes the connection with the reason it could not connect.
-async fn run(
-    ctx: Arc<Context>,
-    host: String,
-    port: u16,
-    opened: Opened,
-    permit: OwnedSemaphorePermit,
-) {
+pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphorePermit) {
     let id = opened.id;
-    let attempt = tokio::time::timeout(ctx.dial_timeout, connect(&host, port));
+    let target = authority(&dial.host, dial.port);
+    let attempt = tokio::time::timeout(dial.timeout, connect(&dial.host, dial.port));
     let result = tokio::select! {
         result = attempt => result,
-        () = opened.cancel.cancelled() => return ctx.hub.close(id, ctx.cancel_reason().into()),
+        () = opened.cancel.cancelled() => return relay.hub.close(id, relay.cancel_reason().into()),
     };
     let failure = match result {
         Err(_) => format!(
-            "timed out after {} s connecting to {}",
-            ctx.dial_timeout.as_secs_f64(),
-            authority(&host, port)
+            "timed out after {} s connecting to {target}",
+            dial.timeout.as_secs_f64()
         ),
         Ok(Err(failure)) => failure,
         Ok(Ok(stream)) => match (stream.peer_addr(), stream.local_addr()) {
             (Ok(peer), Ok(local)) => {
-                ctx.hub.connected(id, peer, local);
-                return connection::run(ctx, opened, stream, permit).await;
+                relay.hub.connected(id, peer, local);
+                return connection::run(relay, opened, stream, permit).await;
             }
-            (Err(e), _) | (_, Err(e)) => format!("lost {} at once: {e}", authority(&host, port)),
+            (Err(e), _) | (_, Err(e)) => format!("lost {target} at once: {e}"),
         },
     };
-    ctx.hub.close(id, failure.clone());
-    ctx.hub.error(Some(id), failure);
+    relay.hub.close(id, failure.clone());
+    relay.hub.error(Some(id), failure);
 }
 
 /// Resolves `host` and tries each address in turn; on failure, says what happened at each.
@@ -117,7 +84,7 @@ fn describe(addr: SocketAddr, e: &io::Error) -> String {
 }
 
 /// `host:port`, with brackets around an IPv6 literal.
-fn authority(host: &str, port: u16) -> String {
+pub fn authority(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {

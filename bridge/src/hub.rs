@@ -461,15 +461,11 @@ impl Hub {
         self.inner.pacing.pace(|| events.len() as u64).await;
     }
 
-    /// Waits for room in the transcript for a record of up to `payload` bytes, and holds it
-    /// until dropped (after the record is made). `None` without a transcript.
-    pub async fn transcript_room(&self, payload: usize) -> Option<Reserved<'_>> {
+    /// Waits for room in the transcript for a record frame of `frame_len` bytes, and holds it
+    /// until dropped (once the record is made). `None` without a transcript.
+    pub async fn transcript_room(&self, frame_len: usize) -> Option<Reserved<'_>> {
         let transcript = self.inner.transcript.as_ref()?;
-        Some(
-            transcript
-                .reserve(transcript::record_cost(RECORD_HEADER_LEN + payload))
-                .await,
-        )
+        Some(transcript.reserve(transcript::record_cost(frame_len)).await)
     }
 
     /// Waits while the transcript is over its bound (before a send is written).

@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! TCP peers <-> connection tasks <-> hub (state, history, fan-out) <-> WebSocket sessions <-> pages
-//!               (listener, dialer)
+//!               (listener, dialer)                                      (commands)
 //! ```
 //! [`start`] binds both sockets and returns a [`Bridge`] handle; [`Bridge::shutdown`] closes
 //! every connection and session and stops the HTTP server. The binary is a thin wrapper around
 //! these two, and so are the integration tests.
+//!
+//! Where things are: a page's commands are carried out in `commands` (which owns the TCP
+//! listener); a connection's bytes go through `connection` (its task), `hub` (state and
+//! fan-out, with `history`, `pacing` and `transcript`), and `session` (one per WebSocket).
 
 mod assets;
+mod commands;
 mod config;
 mod connection;
 mod dial_rules;
@@ -32,7 +37,6 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use protocol::ServerInfo;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,39 +44,13 @@ use tokio_util::task::TaskTracker;
 pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
 
+use commands::{Commands, DialPolicy};
+use connection::{Relay, Slots};
 use hub::{Hub, HubConfig};
 use transcript::Transcript;
 
 /// How long shutdown waits for connections and sessions to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What every task of the bridge shares.
-pub(crate) struct Context {
-    pub hub: Hub,
-    pub exit_word: Option<Box<[u8]>>,
-    pub dial_timeout: Duration,
-    /// `--allow-dial`; empty allows any address.
-    pub dial_rules: Vec<DialRule>,
-    /// One permit per open TCP connection, accepted or dialled.
-    pub conn_limit: Arc<Semaphore>,
-    pub max_conns: usize,
-    /// The TCP listener, while it runs; the page can stop, start and move it.
-    pub listener: tokio::sync::Mutex<Option<listener::Running>>,
-    /// Every connection and session task, so that shutdown can wait for them.
-    pub tasks: TaskTracker,
-    pub shutdown: CancellationToken,
-}
-
-impl Context {
-    /// Why a connection's cancel token fired: shutdown cancels them all, a page one.
-    fn cancel_reason(&self) -> &'static str {
-        if self.shutdown.is_cancelled() {
-            "the bridge shut down"
-        } else {
-            "disconnected from the page"
-        }
-    }
-}
 
 /// A running bridge.
 pub struct Bridge {
@@ -83,7 +61,10 @@ pub struct Bridge {
     pub http_addr: SocketAddr,
     /// The token the WebSocket requires, if it requires one (see [`access_token`]).
     pub token: Option<String>,
-    ctx: Arc<Context>,
+    hub: Hub,
+    /// Every connection, listener and session task, so that shutdown can wait for them.
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
     server: JoinHandle<()>,
 }
 
@@ -131,6 +112,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             None => None,
         };
     let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
     let hub = Hub::new(HubConfig {
         server: ServerInfo {
             listen: listen_addr.map(|a| a.to_string()),
@@ -142,36 +124,43 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         shutdown: shutdown.clone(),
         transcript,
     });
-    let max_conns = config.max_conns.min(Semaphore::MAX_PERMITS);
-    let ctx = Arc::new(Context {
-        hub,
+    tasks.spawn(hub.clone().publish_waiting());
+    let relay = Relay {
+        hub: hub.clone(),
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
-        dial_timeout: config.dial_timeout(),
-        dial_rules: config.allow_dial.clone(),
-        conn_limit: Arc::new(Semaphore::new(max_conns)),
-        max_conns,
-        listener: tokio::sync::Mutex::new(None),
-        tasks: TaskTracker::new(),
-        shutdown,
-    });
-
-    ctx.tasks.spawn(ctx.hub.clone().publish_waiting());
+        shutdown: shutdown.clone(),
+    };
+    let dial = DialPolicy {
+        timeout: config.dial_timeout(),
+        rules: config.allow_dial.clone(),
+    };
+    let commands = Arc::new(Commands::new(
+        relay,
+        Slots::new(config.max_conns),
+        dial,
+        tasks.clone(),
+    ));
     if let Some(listener) = listener {
-        let running =
-            listener::Running::spawn(&ctx, listener).map_err(|source| StartError::Listen {
+        commands
+            .listen_on(listener)
+            .await
+            .map_err(|source| StartError::Listen {
                 addr: config.listen,
                 source,
             })?;
-        *ctx.listener.lock().await = Some(running);
     }
     let token = access_token(&config, http_addr);
     let app = web::router(
-        ctx.clone(),
+        web::Sessions {
+            commands,
+            shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
+        },
         &config.allow_origin,
         token.clone(),
         config.web_dir.as_deref(),
     );
-    let stopped = ctx.shutdown.clone().cancelled_owned();
+    let stopped = shutdown.clone().cancelled_owned();
     // Without TCP_NODELAY, a keystroke's record can wait for the browser's delayed ACK: 40 ms.
     let http = http.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
@@ -186,7 +175,9 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         listen_addr,
         http_addr,
         token,
-        ctx,
+        hub,
+        tasks,
+        shutdown,
         server,
     })
 }
@@ -212,11 +203,11 @@ impl Bridge {
     /// flushes the transcript.
     /// Waits at most a few seconds for stragglers (a page that reads nothing, say).
     pub async fn shutdown(self) {
-        self.ctx.shutdown.cancel();
-        self.ctx.tasks.close();
+        self.shutdown.cancel();
+        self.tasks.close();
         let all_done = async {
             let _ = self.server.await;
-            self.ctx.tasks.wait().await;
+            self.tasks.wait().await;
         };
         if tokio::time::timeout(SHUTDOWN_GRACE, all_done)
             .await
@@ -224,7 +215,7 @@ impl Bridge {
         {
             tracing::warn!("some connections did not close in time; stopping anyway");
         }
-        self.ctx.hub.finish_transcript().await;
+        self.hub.finish_transcript().await;
     }
 }
 
@@ -233,13 +224,13 @@ impl fmt::Display for StartError {
         match self {
             StartError::Listen { addr, source } => write!(
                 f,
-                "cannot listen for TCP on {addr}: {}",
-                explain(source, "--listen")
+                "cannot listen for TCP on {addr}: {}; pick another with --listen",
+                explain_bind(source)
             ),
             StartError::Http { addr, source } => write!(
                 f,
-                "cannot serve HTTP on {addr}: {}",
-                explain(source, "--http")
+                "cannot serve HTTP on {addr}: {}; pick another with --http",
+                explain_bind(source)
             ),
             StartError::WebDir { dir } => {
                 write!(f, "--web-dir {}: no such directory", dir.display())
@@ -274,21 +265,15 @@ fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A bind error, with what to do about it.
-fn explain(e: &io::Error, flag: &str) -> String {
+/// Why binding an address failed, in words that say what to check.
+fn explain_bind(e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::AddrInUse => {
-            format!("address already in use (another program has it; pick another with {flag})")
-        }
+        io::ErrorKind::AddrInUse => "address already in use (another program has it)".into(),
         io::ErrorKind::AddrNotAvailable => {
-            format!(
-                "address not available (it is not one of this machine's; pick another with {flag})"
-            )
+            "address not available (it is not one of this machine's)".into()
         }
         io::ErrorKind::PermissionDenied => {
-            format!(
-                "permission denied (ports below 1024 need privileges; pick another with {flag})"
-            )
+            "permission denied (ports below 1024 need privileges)".into()
         }
         _ => e.to_string(),
     }

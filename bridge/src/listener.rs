@@ -2,92 +2,63 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::{ConnState, Origin};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::{connection, Context};
+use crate::connection::{self, Relay, Slots};
 
 /// How long to pause after a failed accept (e.g. out of file descriptors), so that a condition
 /// that persists does not turn the loop into a busy spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// What the accept loop needs: where connections report, how many may be open, and the tracker
+/// their tasks join.
+pub struct Accepting {
+    pub relay: Relay,
+    pub slots: Slots,
+    pub tasks: TaskTracker,
+}
+
 /// A listener's accept loop, running.
-pub struct Running {
+pub struct Listening {
     addr: SocketAddr,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
-impl Running {
-    /// Starts accepting on `listener`, until shutdown or [`Running::stop`].
-    pub fn spawn(ctx: &Arc<Context>, listener: TcpListener) -> io::Result<Running> {
+impl Listening {
+    /// Starts accepting on `listener`, until shutdown or [`Listening::stop`].
+    pub fn spawn(accepting: Accepting, listener: TcpListener) -> io::Result<Listening> {
         let addr = listener.local_addr()?;
-        let stop = ctx.shutdown.child_token();
-        let task = ctx.tasks.spawn(run(ctx.clone(), listener, stop.clone()));
-        Ok(Running { addr, stop, task })
+        let stop = accepting.relay.shutdown.child_token();
+        let tasks = accepting.tasks.clone();
+        let task = tasks.spawn(run(accepting, listener, stop.clone()));
+        Ok(Listening { addr, stop, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Stops accepting and closes the socket; returns once it is closed.
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
     }
 }
 
-/// The page's `listen`: binds `addr`, and only then closes the listener it replaces, so that a
-/// failure leaves things as they were.
-pub async fn listen(ctx: &Arc<Context>, addr: &str) -> Result<(), String> {
-    let parsed: SocketAddr = addr.trim().parse().map_err(|_| {
-        format!("cannot listen on `{addr}`: write IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777")
-    })?;
-    let mut current = ctx.listener.lock().await;
-    if current.as_ref().is_some_and(|r| r.addr == parsed) {
-        ctx.hub.set_listen(Some(parsed.to_string()));
-        return Ok(());
-    }
-    let bound = TcpListener::bind(parsed)
-        .await
-        .map_err(|e| format!("cannot listen for TCP on {parsed}: {}", why(&e)))?;
-    let running = Running::spawn(ctx, bound)
-        .map_err(|e| format!("cannot listen for TCP on {parsed}: {e}"))?;
-    let now = running.addr;
-    if let Some(old) = current.replace(running) {
-        old.stop().await;
-    }
-    tracing::info!(%now, "listening for TCP (asked by a page)");
-    ctx.hub.set_listen(Some(now.to_string()));
-    Ok(())
-}
-
-/// The page's `stop_listening`.
-pub async fn stop_listening(ctx: &Arc<Context>) -> Result<(), String> {
-    let mut current = ctx.listener.lock().await;
-    if let Some(old) = current.take() {
-        old.stop().await;
-        tracing::info!("stopped listening for TCP (asked by a page)");
-    }
-    ctx.hub.set_listen(None);
-    Ok(())
-}
-
-fn why(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::AddrInUse => "address already in use".into(),
-        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
-        io::ErrorKind::PermissionDenied => {
-            "permission denied (ports below 1024 need privileges)".into()
-        }
-        _ => e.to_string(),
-    }
-}
-
 /// Accepts until shutdown or `stop`.
-async fn run(ctx: Arc<Context>, listener: TcpListener, stop: CancellationToken) {
+async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToken) {
+    let Accepting {
+        relay,
+        slots,
+        tasks,
+    } = accepting;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -103,23 +74,21 @@ async fn run(ctx: Arc<Context>, listener: TcpListener, stop: CancellationToken) 
                 }
             }
         };
-        let Ok(permit) = ctx.conn_limit.clone().try_acquire_owned() else {
-            drop(stream);
-            ctx.hub.error(
-                None,
-                format!(
-                    "refused a connection from {peer}: the bridge already holds {} connections (--max-conns)",
-                    ctx.max_conns
-                ),
-            );
-            continue;
+        let permit = match slots.take() {
+            Ok(permit) => permit,
+            Err(full) => {
+                drop(stream);
+                relay
+                    .hub
+                    .error(None, format!("refused a connection from {peer}: {full}"));
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok().map(|a| a.to_string());
-        let opened = ctx
+        let opened = relay
             .hub
             .open(Origin::Accepted, peer.to_string(), local, ConnState::Open);
-        ctx.tasks
-            .spawn(connection::run(ctx.clone(), opened, stream, permit));
+        tasks.spawn(connection::run(relay.clone(), opened, stream, permit));
     }
 }

@@ -13,9 +13,10 @@ use futures::{SinkExt, StreamExt};
 use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use crate::hub::{Subscription, WireFrame};
-use crate::{dialer, listener, Context};
+use crate::commands::{Commands, Problem};
+use crate::hub::{Hub, Subscription, WireFrame};
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -44,14 +45,15 @@ enum Ending {
 /// The page went away, or the socket failed: either way the session is over.
 struct Gone;
 
-pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
+/// Runs one page's session until it leaves or `shutdown`.
+pub async fn run(socket: WebSocket, commands: Arc<Commands>, shutdown: CancellationToken) {
     let (mut sink, stream) = socket.split();
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
-        ending = commands(&ctx, stream, answers) => ending,
-        _ = events(&ctx, &mut sink, answered) => Ending::Gone,
-        () = ctx.shutdown.cancelled() => Ending::Shutdown,
+        ending = obey(&commands, stream, answers) => ending,
+        _ = inform(commands.hub(), &mut sink, answered) => Ending::Gone,
+        () = shutdown.cancelled() => Ending::Shutdown,
     };
     let goodbye = async {
         match ending {
@@ -69,8 +71,8 @@ pub async fn run(socket: WebSocket, ctx: Arc<Context>) {
 }
 
 /// Carries out the page's messages, in order, until it leaves; problems go to `answers`.
-async fn commands(
-    ctx: &Arc<Context>,
+async fn obey(
+    commands: &Commands,
     mut stream: SplitStream<WebSocket>,
     answers: mpsc::Sender<WireFrame>,
 ) -> Ending {
@@ -82,7 +84,7 @@ async fn commands(
             // further: say so before closing.
             Some(Err(e)) => return Ending::BadFrame(format!("closing this WebSocket: {e}")),
         };
-        for (conn, problem) in carry_out(ctx, message).await {
+        for (conn, problem) in carry_out(commands, message).await {
             let frame = WireFrame::from(&Event::Error {
                 conn,
                 message: problem,
@@ -95,22 +97,22 @@ async fn commands(
 }
 
 /// Sends the snapshot, then live events and answers, until the page or its socket is gone.
-async fn events(
-    ctx: &Context,
+async fn inform(
+    hub: &Hub,
     sink: &mut Sink,
     mut answered: mpsc::Receiver<WireFrame>,
 ) -> Result<(), Gone> {
-    let mut live = ctx.hub.subscribe();
+    let mut live = hub.subscribe();
     send_snapshot(sink, &live).await?;
     loop {
         tokio::select! {
             event = live.events.recv() => match event {
                 Ok(frame) => {
                     if let Behind::Yes = forward(sink, frame, &mut live).await? {
-                        resync(ctx, sink, &mut live).await?;
+                        resync(hub, sink, &mut live).await?;
                     }
                 }
-                Err(RecvError::Lagged(_)) => resync(ctx, sink, &mut live).await?,
+                Err(RecvError::Lagged(_)) => resync(hub, sink, &mut live).await?,
                 Err(RecvError::Closed) => return Err(Gone),
             },
             Some(frame) = answered.recv() => sink.send(message(frame)).await.map_err(|_| Gone)?,
@@ -160,8 +162,8 @@ async fn forward(
 }
 
 /// Too far behind to catch up frame by frame: start over from a fresh snapshot.
-async fn resync(ctx: &Context, sink: &mut Sink, live: &mut Subscription) -> Result<(), Gone> {
-    *live = ctx.hub.subscribe();
+async fn resync(hub: &Hub, sink: &mut Sink, live: &mut Subscription) -> Result<(), Gone> {
+    *live = hub.subscribe();
     send_snapshot(sink, live).await
 }
 
@@ -190,48 +192,37 @@ async fn send_snapshot(sink: &mut Sink, live: &Subscription) -> Result<(), Gone>
     Ok(())
 }
 
-/// Carries out one message from the page, and returns what went wrong, for this page alone:
-/// with the connection it concerned, if any.
-async fn carry_out(ctx: &Arc<Context>, message: Message) -> Vec<(Option<ConnId>, String)> {
+/// Carries out one message from the page, and returns what went wrong, for this page alone.
+async fn carry_out(commands: &Commands, message: Message) -> Vec<Problem> {
     if let Some(problem) = oversized(&message) {
         return vec![(None, problem)];
     }
-    let (conn, result) = match message {
+    match message {
         Message::Text(text) => match Command::from_json(&text) {
-            Ok(Command::Connect { host, port }) => (None, dialer::dial(ctx, &host, port)),
-            Ok(Command::Disconnect { conn }) => (Some(conn), ctx.hub.disconnect(conn)),
-            Ok(Command::Listen { addr }) => (None, listener::listen(ctx, &addr).await),
-            Ok(Command::StopListening) => (None, listener::stop_listening(ctx).await),
-            // `Send` never arrives as JSON: the protocol refuses it there.
-            Ok(Command::Send { .. }) => return Vec::new(),
-            Err(e) => (None, Err(e.0)),
+            Ok(command) => commands
+                .carry_out(command)
+                .await
+                .err()
+                .into_iter()
+                .collect(),
+            Err(e) => vec![(None, e.0)],
         },
         Message::Binary(frame) => match decode_send(&frame) {
             Ok((header, _)) => {
-                let conn = match header.to {
-                    protocol::Target::Conn(id) => Some(id),
-                    protocol::Target::All => None,
-                };
                 // The payload is a slice of the frame as received: no copy.
                 let data = frame.slice(SEND_HEADER_LEN..);
-                match ctx.hub.send(header.to, data) {
-                    Ok(sent) => {
-                        return sent
-                            .refused
-                            .into_iter()
-                            .map(|(conn, why)| (Some(conn), why))
-                            .collect()
-                    }
-                    Err(problem) => (conn, Err(problem)),
+                match commands.send(header.to, data) {
+                    Ok(sent) => sent
+                        .refused
+                        .into_iter()
+                        .map(|(conn, why)| (Some(conn), why))
+                        .collect(),
+                    Err(problem) => vec![(header.to.conn(), problem)],
                 }
             }
-            Err(e) => (None, Err(e.0)),
+            Err(e) => vec![(None, e.0)],
         },
-        Message::Close(_) | Message::Ping(_) | Message::Pong(_) => return Vec::new(),
-    };
-    match result {
-        Ok(()) => Vec::new(),
-        Err(problem) => vec![(conn, problem)],
+        Message::Close(_) | Message::Ping(_) | Message::Pong(_) => Vec::new(),
     }
 }
 

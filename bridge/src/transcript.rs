@@ -5,8 +5,8 @@
 //! queue drained by a writer thread. The queue never drops anything: what was received is in the
 //! file. Instead, the memory it holds is bounded, counting what each queued line really costs
 //! (its frame, which the queue keeps alive after the history has let it go, and its slot): a
-//! connection reserves room before it reads from its peer ([`Transcript::reserve`]), and waits
-//! while there is none, which loses nothing, since TCP holds the bytes until then. A send waits
+//! connection waits for room for what it read before recording it ([`Transcript::reserve`]),
+//! reading nothing more meanwhile, which loses nothing, since TCP holds the bytes. A send waits
 //! for room before it is written ([`Transcript::room`]), so at most one send per connection is
 //! in flight past the bound. The writer flushes whenever the queue runs dry, so the file is
 //! current when traffic pauses, and once more at shutdown.

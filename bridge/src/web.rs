@@ -20,27 +20,40 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::{assets, session, Context};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::commands::Commands;
+use crate::{assets, session};
 
 /// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
 /// the stream cannot be read past it. Messages over the protocol's own limits but under this
 /// one are refused with an error, and the session goes on (see `session`).
 const MAX_MESSAGE: usize = 16 << 20;
 
+/// What a page's session is started with.
+#[derive(Clone)]
+pub struct Sessions {
+    pub commands: Arc<Commands>,
+    pub shutdown: CancellationToken,
+    /// Sessions join it, so that shutdown waits for them.
+    pub tasks: TaskTracker,
+}
+
 #[derive(Clone)]
 struct Web {
-    ctx: Arc<Context>,
+    sessions: Sessions,
     access: Arc<Access>,
 }
 
 pub fn router(
-    ctx: Arc<Context>,
+    sessions: Sessions,
     allow_origins: &[String],
     token: Option<String>,
     web_dir: Option<&Path>,
 ) -> Router {
     let web = Web {
-        ctx,
+        sessions,
         access: Arc::new(Access::new(allow_origins, token)),
     };
     Router::new()
@@ -60,11 +73,15 @@ async fn upgrade(
         tracing::warn!("refused a WebSocket: {reason}");
         return (StatusCode::FORBIDDEN, reason).into_response();
     }
-    let ctx = web.ctx;
+    let Sessions {
+        commands,
+        shutdown,
+        tasks,
+    } = web.sessions;
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| ctx.tasks.clone().track_future(session::run(socket, ctx)))
+        .on_upgrade(move |socket| tasks.track_future(session::run(socket, commands, shutdown)))
 }
 
 /// Who may open the WebSocket.

@@ -43,6 +43,16 @@ pub enum Target {
     All,
 }
 
+impl Target {
+    /// The one connection this names, if it names one.
+    pub fn conn(self) -> Option<ConnId> {
+        match self {
+            Target::Conn(id) => Some(id),
+            Target::All => None,
+        }
+    }
+}
+
 /// What the bridge tells the page.
 ///
 /// On every new WebSocket the bridge sends a snapshot: [`Event::Hello`] with the state of every

@@ -1,0 +1,172 @@
+//! What a page can ask of the bridge, carried out: dial a server, send bytes, disconnect, start,
+//! move or stop the TCP listener. Every command a page sends lands here, and a new command (or a
+//! new kind of connection to open) is added here: the session only decodes and answers.
+//!
+//! This module owns the TCP listener slot, so that moving the listener (bind the new address,
+//! then close the old one) is one step that two pages cannot interleave.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use protocol::{Command, ConnId, ConnState, Origin, Target};
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{Relay, Slots};
+use crate::dial_rules::{self, DialRule};
+use crate::hub::{Hub, Sent};
+use crate::listener::{self, Listening};
+use crate::{dialer, explain_bind};
+
+/// How dials are made: `--dial-timeout` and `--allow-dial` (empty allows any address).
+pub struct DialPolicy {
+    pub timeout: Duration,
+    pub rules: Vec<DialRule>,
+}
+
+/// The bridge as the pages command it.
+pub struct Commands {
+    relay: Relay,
+    slots: Slots,
+    dial: DialPolicy,
+    /// The TCP listener, while it runs.
+    listener: Mutex<Option<Listening>>,
+    /// Every connection and listener task, so that shutdown can wait for them.
+    tasks: TaskTracker,
+}
+
+/// What went wrong with a command, for the page that sent it: the connection it concerned, if
+/// any, and the reason in words.
+pub type Problem = (Option<ConnId>, String);
+
+impl Commands {
+    pub fn new(relay: Relay, slots: Slots, dial: DialPolicy, tasks: TaskTracker) -> Commands {
+        Commands {
+            relay,
+            slots,
+            dial,
+            listener: Mutex::new(None),
+            tasks,
+        }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.relay.hub
+    }
+
+    /// Carries out a control command; what went wrong is told to the page that sent it.
+    pub async fn carry_out(&self, command: Command) -> Result<(), Problem> {
+        let no_conn = |problem| (None, problem);
+        match command {
+            Command::Connect { host, port } => self.connect(&host, port).map_err(no_conn),
+            Command::Disconnect { conn } => self.disconnect(conn).map_err(|p| (Some(conn), p)),
+            Command::Listen { addr } => self.listen(&addr).await.map_err(no_conn),
+            Command::StopListening => {
+                self.stop_listening().await;
+                Ok(())
+            }
+            // `Send` never arrives as JSON: the protocol refuses it there.
+            Command::Send { .. } => Ok(()),
+        }
+    }
+
+    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]).
+    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, String> {
+        self.relay.hub.send(to, data)
+    }
+
+    /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when
+    /// the bridge is at `--max-conns`; a failure to connect closes the new connection instead.
+    pub fn connect(&self, host: &str, port: u16) -> Result<(), String> {
+        // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
+        let host = host.trim();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_owned();
+        let target = dialer::authority(&host, port);
+        if !dial_rules::allowed(&self.dial.rules, &host, port) {
+            let rules: Vec<String> = self.dial.rules.iter().map(ToString::to_string).collect();
+            return Err(format!(
+                "not allowed to dial {target}: this bridge may dial only {} (--allow-dial)",
+                rules.join(", ")
+            ));
+        }
+        let permit = self
+            .slots
+            .take()
+            .map_err(|full| format!("cannot dial {target}: {full}"))?;
+        let opened = self
+            .relay
+            .hub
+            .open(Origin::Dialled, target, None, ConnState::Connecting);
+        let dial = dialer::Dial {
+            host,
+            port,
+            timeout: self.dial.timeout,
+        };
+        self.tasks
+            .spawn(dialer::run(self.relay.clone(), dial, opened, permit));
+        Ok(())
+    }
+
+    /// Asks a connection (open or still dialling) to close.
+    pub fn disconnect(&self, conn: ConnId) -> Result<(), String> {
+        self.relay.hub.disconnect(conn)
+    }
+
+    /// Starts the TCP listener on `addr`, or moves it there: binds the new address, and only
+    /// then closes the listener it replaces, so that a failure leaves things as they were.
+    pub async fn listen(&self, addr: &str) -> Result<(), String> {
+        let parsed: SocketAddr = addr.trim().parse().map_err(|_| {
+            format!("cannot listen on `{addr}`: write IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777")
+        })?;
+        let mut current = self.listener.lock().await;
+        if current.as_ref().is_some_and(|l| l.addr() == parsed) {
+            self.relay.hub.set_listen(Some(parsed.to_string()));
+            return Ok(());
+        }
+        let bound = TcpListener::bind(parsed)
+            .await
+            .map_err(|e| format!("cannot listen for TCP on {parsed}: {}", explain_bind(&e)))?;
+        let running = self
+            .start_listening(bound)
+            .map_err(|e| format!("cannot listen for TCP on {parsed}: {e}"))?;
+        let now = running.addr();
+        if let Some(old) = current.replace(running) {
+            old.stop().await;
+        }
+        tracing::info!(%now, "listening for TCP (asked by a page)");
+        self.relay.hub.set_listen(Some(now.to_string()));
+        Ok(())
+    }
+
+    /// Stops the TCP listener; connections it accepted stay open.
+    pub async fn stop_listening(&self) {
+        if let Some(old) = self.listener.lock().await.take() {
+            old.stop().await;
+            tracing::info!("stopped listening for TCP (asked by a page)");
+        }
+        self.relay.hub.set_listen(None);
+    }
+
+    /// Runs the listener bound at start.
+    pub async fn listen_on(&self, bound: TcpListener) -> std::io::Result<SocketAddr> {
+        let running = self.start_listening(bound)?;
+        let addr = running.addr();
+        *self.listener.lock().await = Some(running);
+        Ok(addr)
+    }
+
+    fn start_listening(&self, bound: TcpListener) -> std::io::Result<Listening> {
+        let accepting = listener::Accepting {
+            relay: self.relay.clone(),
+            slots: self.slots.clone(),
+            tasks: self.tasks.clone(),
+        };
+        Listening::spawn(accepting, bound)
+    }
+}
