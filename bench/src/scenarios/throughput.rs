@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use protocol::{encode_send, Flow, Target};
+use protocol::{encode_send, Flow, Target, SEND_HEADER_LEN};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{figure, progress, within, Suite};
@@ -21,6 +22,8 @@ use crate::ws_client::{Incoming, Session};
 
 /// The longest any one transfer may take.
 const PHASE: Duration = Duration::from_secs(120);
+/// Bytes the client lets the bridge hold unwritten, well within its `--send-queue` (4 MiB).
+const SEND_WINDOW: u64 = 2 << 20;
 /// Bytes per send frame from the WebSocket client, as a page sends a large paste.
 const SEND_CHUNK: usize = 64 << 10;
 
@@ -133,14 +136,37 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> 
         .collect();
     let count = pattern.total.div_ceil(SEND_CHUNK as u64) as usize;
     let (mut sender, mut receiver) = session.split();
-    // The bridge echoes each send as a record: keep reading them, as a page does.
-    let drain = tokio::spawn(async move { while receiver.next().await.is_ok() {} });
+    // The bridge echoes each send as a `tx` record once written: the client keeps reading them,
+    // as a page does, and keeps at most SEND_WINDOW unwritten, so that no send is refused.
+    let (written_tx, mut written) = watch::channel(0u64);
+    let drain = tokio::spawn(async move {
+        let mut bytes = 0;
+        while let Ok(incoming) = receiver.next().await {
+            if let Incoming::Record { header, payload } = incoming {
+                if header.flow == Flow::Tx {
+                    bytes += payload.len() as u64;
+                    let _ = written_tx.send(bytes);
+                }
+            }
+            if let Some(error) = receiver.tally.errors.first() {
+                return Err(anyhow!("the bridge refused a send: {error}"));
+            }
+        }
+        Ok(())
+    });
     let start = Instant::now();
     let total = pattern.total;
     let reader = tokio::spawn(async move { read_stream(&mut peer, total).await });
     within(PHASE, "sending through the bridge", async {
+        let mut sent = 0;
         for i in 0..count {
-            sender.send_frame(frames[i % frames.len()].clone()).await?;
+            let frame = &frames[i % frames.len()];
+            let len = (frame.len() - SEND_HEADER_LEN) as u64;
+            written
+                .wait_for(|&written| sent + len - written <= SEND_WINDOW)
+                .await?;
+            sender.send_frame(frame.clone()).await?;
+            sent += len;
         }
         Ok(())
     })
