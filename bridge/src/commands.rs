@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::{Command, ConnId, ConnState, Origin, Target};
+use protocol::{address, Command, ConnId, ConnState, Origin, Target};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -81,13 +81,8 @@ impl Commands {
     /// the bridge is at `--max-conns`; a failure to connect closes the new connection instead.
     pub fn connect(&self, host: &str, port: u16) -> Result<(), String> {
         // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
-        let host = host.trim();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_owned();
-        let target = dialer::authority(&host, port);
+        let host = address::strip_brackets(host).to_owned();
+        let target = address::join(&host, port);
         if !dial_rules::allowed(&self.dial.rules, &host, port) {
             let rules: Vec<String> = self.dial.rules.iter().map(ToString::to_string).collect();
             return Err(format!(

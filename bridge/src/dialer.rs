@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use protocol::address;
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -23,7 +24,7 @@ pub struct Dial {
 /// Connects, then converses; or closes the connection with the reason it could not connect.
 pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphorePermit) {
     let id = opened.id;
-    let target = authority(&dial.host, dial.port);
+    let target = address::join(&dial.host, dial.port);
     let attempt = tokio::time::timeout(dial.timeout, connect(&dial.host, dial.port));
     let result = tokio::select! {
         result = attempt => result,
@@ -83,24 +84,9 @@ fn describe(addr: SocketAddr, e: &io::Error) -> String {
     }
 }
 
-/// `host:port`, with brackets around an IPv6 literal.
-pub fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorities() {
-        assert_eq!(authority("::1", 7), "[::1]:7");
-        assert_eq!(authority("example.com", 80), "example.com:80");
-    }
 
     #[tokio::test]
     async fn unknown_host_is_named() {

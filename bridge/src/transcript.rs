@@ -14,17 +14,16 @@
 //! Connection ids restart at 1 with each run of the bridge; every line carries the run's start
 //! time (`run`), so that a file appended to across restarts stays unambiguous.
 
+use bytes::Bytes;
+use protocol::jsonl::RecordLine;
+use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader};
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, UNIX_EPOCH};
-
-use bytes::Bytes;
-use protocol::{ConnInfo, ConnState, Flow, Micros, Origin, RecordHeader};
-use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 
 /// Memory the queue may hold before connections stop reading from their peers.
@@ -82,7 +81,7 @@ impl Transcript {
         });
         let writer = Writer {
             out: BufWriter::with_capacity(256 << 10, file),
-            run: rfc3339(run),
+            run: time::rfc3339_micros(run),
             shared: shared.clone(),
             failed: false,
         };
@@ -241,41 +240,25 @@ impl Writer {
         let Ok((header, payload)) = RecordHeader::read(frame) else {
             return Ok(()); // the hub writes every frame it hands over: cannot happen
         };
-        let (text, hex) = match std::str::from_utf8(payload) {
-            Ok(text) => (Some(text), None),
-            Err(_) => (None, Some(hex(payload))),
-        };
         let line = RecordLine {
-            at: rfc3339(header.at),
-            run: &self.run,
-            conn: header.conn,
-            seq: header.seq,
-            dir: match header.flow {
-                Flow::Rx => "rx",
-                Flow::Tx => "tx",
-            },
-            text,
-            hex,
+            run: Some(self.run.clone()),
+            ..RecordLine::new(&header, payload)
         };
         serde_json::to_writer(&mut self.out, &line)?;
         self.out.write_all(b"\n")
     }
 
     fn conn(&mut self, info: &ConnInfo) -> io::Result<()> {
-        let (event, at) = match info.state {
-            ConnState::Connecting => ("connecting", info.opened_at),
-            ConnState::Open => ("open", info.opened_at),
-            ConnState::Closed => ("closed", info.closed_at.unwrap_or(info.opened_at)),
+        let at = match info.state {
+            ConnState::Closed => info.closed_at.unwrap_or(info.opened_at),
+            ConnState::Connecting | ConnState::Open => info.opened_at,
         };
         let line = ConnLine {
-            at: rfc3339(at),
+            at: time::rfc3339_micros(at),
             run: &self.run,
             conn: info.id,
-            event,
-            origin: match info.origin {
-                Origin::Accepted => "accepted",
-                Origin::Dialled => "dialled",
-            },
+            event: info.state.as_str(),
+            origin: info.origin.as_str(),
             peer: &info.peer,
             local: info.local.as_deref(),
             reason: info.close_reason.as_deref(),
@@ -299,20 +282,6 @@ impl Writer {
     }
 }
 
-/// One record: `text` when the payload is valid UTF-8, else `hex`.
-#[derive(Serialize)]
-struct RecordLine<'a> {
-    at: String,
-    run: &'a str,
-    conn: u64,
-    seq: u64,
-    dir: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hex: Option<String>,
-}
-
 /// A connection's change of state.
 #[derive(Serialize)]
 struct ConnLine<'a> {
@@ -326,33 +295,4 @@ struct ConnLine<'a> {
     local: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
-}
-
-fn rfc3339(at: Micros) -> String {
-    let time = UNIX_EPOCH + Duration::from_micros(at.max(0) as u64);
-    humantime::format_rfc3339_micros(time).to_string()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_and_hex() {
-        assert_eq!(
-            rfc3339(1_700_000_000_123_456),
-            "2023-11-14T22:13:20.123456Z"
-        );
-        assert_eq!(hex(&[0x00, 0x7f, 0xff, 0x48]), "007fff48");
-    }
 }

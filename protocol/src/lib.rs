@@ -9,8 +9,12 @@
 //!
 //! `PROTOCOL.md` at the repository root describes the same thing for people writing their own client.
 
+pub mod address;
 mod binary;
+pub mod hex;
+pub mod jsonl;
 mod message;
+pub mod time;
 
 pub use binary::{
     decode_send, encode_send, DecodeError, RecordHeader, SendHeader, RECORD_HEADER_LEN,

@@ -112,6 +112,16 @@ pub enum Origin {
     Dialled,
 }
 
+impl Origin {
+    /// The word on the wire (and in the transcript), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Accepted => "accepted",
+            Origin::Dialled => "dialled",
+        }
+    }
+}
+
 /// The life of a connection. Moves forward only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +129,17 @@ pub enum ConnState {
     Connecting,
     Open,
     Closed,
+}
+
+impl ConnState {
+    /// The word on the wire, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Open => "open",
+            ConnState::Closed => "closed",
+        }
+    }
 }
 
 /// Everything the page shows about one connection, besides its traffic.
@@ -162,6 +183,16 @@ pub enum Flow {
     Rx,
     /// Written to the peer.
     Tx,
+}
+
+impl Flow {
+    /// The word on the wire (and in the transcript), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Rx => "rx",
+            Flow::Tx => "tx",
+        }
+    }
 }
 
 /// One chunk of traffic: what one read returned, or what one send wrote.

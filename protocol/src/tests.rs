@@ -178,3 +178,17 @@ fn listener_control_is_tagged_json() {
     );
     assert!(Command::from_json(r#"{"type":"listen"}"#).is_err());
 }
+
+#[test]
+fn words_are_what_serde_writes() {
+    let word = |v: serde_json::Value| v.as_str().unwrap().to_owned();
+    for flow in [Flow::Rx, Flow::Tx] {
+        assert_eq!(flow.as_str(), word(serde_json::to_value(flow).unwrap()));
+    }
+    for origin in [Origin::Accepted, Origin::Dialled] {
+        assert_eq!(origin.as_str(), word(serde_json::to_value(origin).unwrap()));
+    }
+    for state in [ConnState::Connecting, ConnState::Open, ConnState::Closed] {
+        assert_eq!(state.as_str(), word(serde_json::to_value(state).unwrap()));
+    }
+}

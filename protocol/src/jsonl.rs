@@ -1,0 +1,125 @@
+//! One message as a line of JSON Lines. The bridge's `--transcript` and the page's "JSON Lines"
+//! download write the same fields, with this one type, so that one reader reads both.
+//!
+//! ```json
+//! {"at":"2026-11-24T20:11:32.103520Z","run":"2026-11-24T20:11:30.008112Z","conn":1,"seq":1,"dir":"rx","text":"你好\n"}
+//! {"at":"2026-11-24T20:11:33.200001Z","conn":1,"seq":2,"dir":"rx","hex":"ff00"}
+//! {"at":"2026-11-24T20:11:34.000000Z","conn":1,"seq":3,"dir":"tx","text":"你好","encoding":"GBK","hex":"c4e3bac3"}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::{hex, time, ConnId, Flow, RecordHeader, Seq};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordLine {
+    /// When the bytes were read or written: RFC 3339, UTC, to the microsecond.
+    pub at: String,
+    /// The run of the bridge (its start time), in the transcript: connection ids restart with
+    /// each run, and a file may be appended to across runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    pub conn: ConnId,
+    pub seq: Seq,
+    pub dir: Flow,
+    /// The bytes as text, when they read as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The encoding `text` was read in, when it is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The exact bytes, whenever `text` alone would not give them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+impl RecordLine {
+    /// A record's line: `text` when its bytes are UTF-8, else `hex`.
+    pub fn new(header: &RecordHeader, data: &[u8]) -> RecordLine {
+        let (text, hex) = match std::str::from_utf8(data) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(hex::encode(data))),
+        };
+        RecordLine {
+            at: time::rfc3339_micros(header.at),
+            run: None,
+            conn: header.conn,
+            seq: header.seq,
+            dir: header.flow,
+            text,
+            encoding: None,
+            hex,
+        }
+    }
+
+    /// The same record read in another encoding: `text` as decoded there (`None` when it did not
+    /// decode cleanly), and the exact bytes in `hex`, which `text` alone no longer gives back.
+    pub fn read_in(self, encoding: &str, text: Option<String>, data: &[u8]) -> RecordLine {
+        RecordLine {
+            encoding: text.is_some().then(|| encoding.to_owned()),
+            text,
+            hex: Some(hex::encode(data)),
+            ..self
+        }
+    }
+
+    /// The exact bytes, as the line records them.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        match (&self.hex, &self.text, &self.encoding) {
+            (Some(digits), _, _) => hex::decode(digits),
+            (None, Some(text), None) => Some(text.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(flow: Flow) -> RecordHeader {
+        RecordHeader {
+            conn: 1,
+            seq: 2,
+            flow,
+            at: 1_700_000_000_123_456,
+        }
+    }
+
+    #[test]
+    fn text_when_utf8_else_hex_and_the_bytes_come_back() {
+        let line = RecordLine::new(&header(Flow::Rx), "你好\n".as_bytes());
+        assert_eq!(
+            serde_json::to_string(&line).unwrap(),
+            r#"{"at":"2023-11-14T22:13:20.123456Z","conn":1,"seq":2,"dir":"rx","text":"你好\n"}"#
+        );
+        let binary = RecordLine::new(&header(Flow::Tx), &[0xff, 0x00]);
+        assert_eq!(binary.hex.as_deref(), Some("ff00"));
+        assert_eq!(binary.text, None);
+        let gbk = RecordLine::new(&header(Flow::Tx), &[0xc4, 0xe3]).read_in(
+            "GBK",
+            Some("你".into()),
+            &[0xc4, 0xe3],
+        );
+        for line in [line, binary, gbk] {
+            let json = serde_json::to_string(&line).unwrap();
+            let back: RecordLine = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, line);
+            assert!(back.bytes().is_some());
+        }
+    }
+
+    #[test]
+    fn the_documented_lines_read() {
+        let doc = include_str!("jsonl.rs");
+        let lines: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! {"))
+            .collect();
+        assert_eq!(lines.len(), 3);
+        for line in lines {
+            let parsed: RecordLine = serde_json::from_str(&format!("{{{line}")).unwrap();
+            assert!(parsed.bytes().is_some(), "{line}");
+        }
+    }
+}
