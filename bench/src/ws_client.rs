@@ -139,6 +139,12 @@ impl Tally {
                 self.errors.push(message.clone());
                 false
             }
+            Incoming::Event(Event::Forgotten { conns }) => {
+                for id in conns {
+                    self.conns.remove(id);
+                }
+                false
+            }
             Incoming::Event(Event::Synced { .. } | Event::Record(_) | Event::Listener { .. }) => {
                 false
             }

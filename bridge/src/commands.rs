@@ -1,5 +1,5 @@
 //! What a page can ask of the bridge, carried out: dial a server, send bytes, disconnect, start,
-//! move or stop the TCP listener. Every command a page sends lands here, and a new command (or a
+//! move or stop the TCP listener, forget closed connections. Every command a page sends lands here, and a new command (or a
 //! new kind of connection to open) is added here: the session only decodes and answers.
 //!
 //! This module owns the TCP listener slot, so that moving the listener (bind the new address,
@@ -65,6 +65,10 @@ impl Commands {
             Command::Listen { addr } => self.listen(&addr).await.map_err(no_conn),
             Command::StopListening => {
                 self.stop_listening().await;
+                Ok(())
+            }
+            Command::ForgetClosed => {
+                self.relay.hub.forget_closed();
                 Ok(())
             }
             // `Send` never arrives as JSON: the protocol refuses it there.

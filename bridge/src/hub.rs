@@ -317,6 +317,18 @@ impl Hub {
         }
     }
 
+    /// Forgets every closed connection and frees its history; tells every page which.
+    pub fn forget_closed(&self) {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let conns: Vec<ConnId> = s.closed.drain(..).collect();
+        for id in &conns {
+            s.conns.remove(id);
+            s.history.forget(*id);
+        }
+        self.broadcast((&Event::Forgotten { conns }).into());
+    }
+
     /// Records where the TCP listener now is (`None`: not listening) and tells every page, under
     /// the lock that snapshots take, so that every page learns it exactly once.
     pub fn set_listen(&self, listen: Option<String>) {

@@ -345,3 +345,39 @@ async fn a_name_that_does_not_resolve_is_reported() {
     assert_eq!(page.error().await, (Some(closed.id), reason));
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn forgetting_closed_connections_frees_them_for_every_page() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut gone, gone_conn) = accept_peer(&bridge, &mut page).await;
+    let (mut stays, stays_conn) = accept_peer(&bridge, &mut page).await;
+    gone.send(b"bye\n").await;
+    page.traffic(gone_conn.id, Flow::Rx, 4).await;
+    drop(gone);
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.id, gone_conn.id);
+    let (mut other, _) = Page::open(&bridge).await;
+
+    page.command(Command::ForgetClosed).await;
+    for page in [&mut page, &mut other] {
+        let forgotten = page
+            .expect("forgotten", |e| matches!(e, Event::Forgotten { .. }))
+            .await;
+        assert_eq!(
+            forgotten,
+            Event::Forgotten {
+                conns: vec![gone_conn.id]
+            }
+        );
+    }
+    // A page that opens now neither knows the closed connection nor holds its history; the
+    // open one is untouched.
+    let (_, snapshot) = Page::open(&bridge).await;
+    let ids: Vec<_> = snapshot.conns.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [stays_conn.id]);
+    assert!(snapshot.records.iter().all(|r| r.conn != gone_conn.id));
+    stays.send(b"still here\n").await;
+    page.traffic(stays_conn.id, Flow::Rx, 11).await;
+    bridge.shutdown().await;
+}

@@ -32,6 +32,9 @@ pub enum Command {
     /// Stop the TCP listener. Connections it accepted stay open. Answered with
     /// [`Event::Listener`] (`listen: null`) to every page.
     StopListening,
+    /// Forget every closed connection, and free its history. Answered with
+    /// [`Event::Forgotten`] to every page.
+    ForgetClosed,
 }
 
 /// Where a send goes.
@@ -85,6 +88,8 @@ pub enum Event {
         #[serde(default)]
         listen: Option<String>,
     },
+    /// These closed connections are forgotten, their history freed (a page asked): drop them.
+    Forgotten { conns: Vec<ConnId> },
     /// A request could not be carried out. `conn` names the connection it concerned, if any.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

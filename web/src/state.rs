@@ -457,6 +457,11 @@ impl State {
                     server.listen = listen;
                 }
             }
+            Event::Forgotten { conns } => {
+                for id in conns {
+                    self.conns.remove(&id);
+                }
+            }
         }
     }
 
