@@ -24,6 +24,7 @@ mod listener;
 mod pacing;
 mod session;
 mod shutdown;
+pub mod tls;
 mod transcript;
 mod web;
 
