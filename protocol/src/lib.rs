@@ -10,6 +10,7 @@
 //! `PROTOCOL.md` at the repository root describes the same thing for people writing their own client.
 
 mod binary;
+pub mod checksum;
 mod message;
 
 pub use binary::{
