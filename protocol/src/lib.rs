@@ -12,6 +12,7 @@
 mod binary;
 pub mod checksum;
 mod message;
+pub mod text_encoding;
 
 pub use binary::{
     decode_send, encode_send, DecodeError, RecordHeader, SendHeader, RECORD_HEADER_LEN,
