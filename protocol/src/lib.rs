@@ -11,6 +11,7 @@
 
 mod binary;
 pub mod checksum;
+pub mod framing;
 mod message;
 pub mod text_encoding;
 
