@@ -13,6 +13,8 @@ mod binary;
 pub mod checksum;
 pub mod framing;
 mod message;
+pub mod rules;
+pub mod template;
 pub mod text_encoding;
 
 pub use binary::{
