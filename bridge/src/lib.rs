@@ -18,6 +18,7 @@ mod config;
 mod connection;
 mod dial_rules;
 mod dialer;
+pub mod framer;
 mod history;
 mod hub;
 mod listener;
