@@ -23,6 +23,7 @@ mod history;
 mod hub;
 mod listener;
 mod pacing;
+pub mod rules;
 mod session;
 mod shutdown;
 mod transcript;
