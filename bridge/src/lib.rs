@@ -24,6 +24,7 @@ mod hub;
 mod listener;
 mod pacing;
 pub mod rules;
+pub mod rules_file;
 mod session;
 mod shutdown;
 mod transcript;
