@@ -57,7 +57,8 @@ enum Test {
     Exact(Vec<u8>),
     Prefix(Vec<u8>),
     Contains(Vec<u8>),
-    /// A UTF-8 regex, run on the bytes themselves: invalid UTF-8 never stops a match.
+    /// A UTF-8 regex, run on the bytes themselves, so that a message that is not valid UTF-8
+    /// can still match (`(?-u:.)` matches any byte).
     Bytes(regex::bytes::Regex),
     /// A regex in another encoding, run on the message decoded.
     Text(regex::Regex),
