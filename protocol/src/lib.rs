@@ -11,9 +11,14 @@
 
 pub mod address;
 mod binary;
+pub mod checksum;
+pub mod framing;
 pub mod hex;
 pub mod jsonl;
 mod message;
+pub mod rules;
+pub mod template;
+pub mod text_encoding;
 pub mod time;
 
 pub use binary::{

@@ -1,0 +1,777 @@
+//! The auto-reply engine: given a connection's received messages (after framing), it says what
+//! the bridge answers by itself, standing in for a device. The rules are the protocol crate's
+//! [`Rule`]s, from the page or from a rules file; this module compiles and runs them.
+//!
+//! A [`RuleSet`] is compiled once (regexes included) and shared by every connection; each
+//! connection keeps a [`Responder`] with its own state: each rule's `${counter}`, which `once`
+//! rules have fired, and its rate limit. State is keyed by rule id, so replacing the rule set
+//! keeps the counters of rules that are still there.
+//!
+//! For each event the rules are tried in order, and the first enabled rule in scope that
+//! matches (and is not a `once` rule that already fired here) answers; see
+//! [`protocol::rules`] for what each trigger matches. The engine only computes replies: the
+//! connection task sends each after its delay.
+//!
+//! **Rate limit.** Two bridges answering each other, or a rule that answers its own echo,
+//! would otherwise talk forever at full speed. Each connection may send [`BURST`] replies at
+//! once and [`REPLIES_PER_SECOND`] a second after that; a reply past the limit is held back
+//! ([`Answer::Limited`], with `first` set once, so that the page is told once), and the
+//! connection stays silent until its allowance has refilled completely (one second without
+//! replies), then answers again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use protocol::rules::{validate_rules, Matcher, Rule};
+use protocol::template::{HexPattern, Part, Template};
+use protocol::text_encoding::TextEncoding;
+use protocol::{ConnId, Origin};
+
+/// Replies a connection may send at once...
+pub const BURST: u32 = 20;
+/// ...and each second after that.
+pub const REPLIES_PER_SECOND: u32 = 20;
+
+/// A compiled rule set, shared by every connection.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Compiled>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    rule: Rule,
+    test: Test,
+    /// The reply, with named groups resolved to numbers.
+    template: Template,
+    /// How many replies this rule has given, on every connection.
+    hits: AtomicU64,
+}
+
+/// A trigger, ready to run.
+#[derive(Debug)]
+enum Test {
+    Connect,
+    Any,
+    Exact(Vec<u8>),
+    Prefix(Vec<u8>),
+    Contains(Vec<u8>),
+    /// A UTF-8 regex, run on the bytes themselves, so that a message that is not valid UTF-8
+    /// can still match (`(?-u:.)` matches any byte).
+    Bytes(regex::bytes::Regex),
+    /// A regex in another encoding, run on the message decoded.
+    Text(regex::Regex),
+    Hex(HexPattern),
+}
+
+impl RuleSet {
+    /// Checks and compiles `rules`. The error names the rule and says what to fix.
+    pub fn compile(rules: &[Rule]) -> Result<RuleSet, String> {
+        validate_rules(rules)?;
+        let rules = rules
+            .iter()
+            .map(compile_rule)
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(RuleSet { rules })
+    }
+
+    /// The rules, as given.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|c| &c.rule)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// How many replies each rule has given since this set was compiled, on every connection,
+    /// in the rules' order.
+    pub fn hits(&self) -> Vec<(String, u64)> {
+        self.rules
+            .iter()
+            .map(|c| (c.rule.id.clone(), c.hits.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+fn compile_rule(rule: &Rule) -> Result<Compiled, String> {
+    let (matcher, mut template) = rule.check()?;
+    let fail = |what: String| format!("{}: {what}", rule.label());
+    let test = match matcher {
+        Matcher::Connect => Test::Connect,
+        Matcher::Any => Test::Any,
+        Matcher::Exact(text) => Test::Exact(text),
+        Matcher::Prefix(text) => Test::Prefix(text),
+        Matcher::Contains(text) => Test::Contains(text),
+        Matcher::Hex(pattern) => Test::Hex(pattern),
+        Matcher::Regex(pattern) => {
+            let not_compiled = |e: regex::Error| fail(format!("its regex does not compile: {e}"));
+            let (test, names): (Test, Vec<Option<String>>) = if rule.encoding == TextEncoding::Utf8
+            {
+                let re = regex::bytes::Regex::new(&pattern).map_err(not_compiled)?;
+                let names = re.capture_names().map(|n| n.map(str::to_owned)).collect();
+                (Test::Bytes(re), names)
+            } else {
+                let re = regex::Regex::new(&pattern).map_err(not_compiled)?;
+                let names = re.capture_names().map(|n| n.map(str::to_owned)).collect();
+                (Test::Text(re), names)
+            };
+            resolve_groups(&mut template, &names).map_err(fail)?;
+            test
+        }
+    };
+    Ok(Compiled {
+        rule: rule.clone(),
+        test,
+        template,
+        hits: AtomicU64::new(0),
+    })
+}
+
+/// Checks that the template's groups exist in a regex with these group names (the first is
+/// the whole match), and turns named groups into numbers.
+fn resolve_groups(template: &mut Template, names: &[Option<String>]) -> Result<(), String> {
+    let groups = names.len() - 1;
+    for part in &mut template.parts {
+        match part {
+            Part::Group(n) if *n > groups => {
+                return Err(format!(
+                    "its reply uses `${n}`, but its regex has {groups} group{}",
+                    if groups == 1 { "" } else { "s" }
+                ))
+            }
+            Part::Named(name) => {
+                let index = names
+                    .iter()
+                    .position(|n| n.as_deref() == Some(name.as_str()))
+                    .ok_or_else(|| {
+                        format!(
+                            "its reply uses `${{{name}}}`, but its regex has no group named \
+                             `{name}`: write `(?<{name}>...)` around what it should capture"
+                        )
+                    })?;
+                *part = Part::Group(index);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the rules say about one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// No rule answers.
+    Nothing,
+    /// Send this.
+    Reply(Reply),
+    /// Rule `rule` matched, but the rate limit held its reply back. `first` is set for the
+    /// first reply held back since the connection last answered: the moment to tell the page.
+    Limited { rule: String, first: bool },
+}
+
+/// A reply to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The id of the rule that answered.
+    pub rule: String,
+    /// The bytes, checksum included. Empty only when the template wrote nothing (an empty
+    /// capture, say): then there is nothing to send.
+    pub bytes: Vec<u8>,
+    /// How long to wait before sending it.
+    pub delay: Duration,
+}
+
+/// One connection's side of the rules: counters, `once` rules fired, the rate limit.
+#[derive(Debug)]
+pub struct Responder {
+    conn: ConnId,
+    origin: Origin,
+    /// Replies given per rule id: `${counter}`.
+    counters: HashMap<String, u64>,
+    /// The `once` rules that have answered here.
+    fired: HashSet<String>,
+    limit: Limit,
+}
+
+impl Responder {
+    pub fn new(conn: ConnId, origin: Origin, now: Instant) -> Responder {
+        Responder {
+            conn,
+            origin,
+            counters: HashMap::new(),
+            fired: HashSet::new(),
+            limit: Limit::new(now),
+        }
+    }
+
+    /// The connection opened: the greeting, if a rule gives one. `local_time` is asked for
+    /// only if the reply uses `${time}`.
+    pub fn on_connect(
+        &mut self,
+        rules: &RuleSet,
+        now: Instant,
+        local_time: &dyn Fn() -> String,
+    ) -> Answer {
+        self.answer(rules, None, now, local_time)
+    }
+
+    /// The connection received `message` (one frame): the reply, if a rule gives one.
+    pub fn on_message(
+        &mut self,
+        rules: &RuleSet,
+        message: &[u8],
+        now: Instant,
+        local_time: &dyn Fn() -> String,
+    ) -> Answer {
+        self.answer(rules, Some(message), now, local_time)
+    }
+
+    fn answer(
+        &mut self,
+        rules: &RuleSet,
+        message: Option<&[u8]>,
+        now: Instant,
+        local_time: &dyn Fn() -> String,
+    ) -> Answer {
+        let found = rules.rules.iter().find_map(|compiled| {
+            let rule = &compiled.rule;
+            if !rule.enabled
+                || !rule.scope.includes(self.conn, self.origin)
+                || (rule.once && self.fired.contains(&rule.id))
+            {
+                return None;
+            }
+            captures(&compiled.test, rule.encoding, message).map(|groups| (compiled, groups))
+        });
+        let Some((compiled, groups)) = found else {
+            return Answer::Nothing;
+        };
+        let rule = &compiled.rule;
+        if let Err(first) = self.limit.take(now) {
+            return Answer::Limited {
+                rule: rule.id.clone(),
+                first,
+            };
+        }
+        let counter = self.counters.entry(rule.id.clone()).or_insert(0);
+        *counter += 1;
+        if rule.once {
+            self.fired.insert(rule.id.clone());
+        }
+        compiled.hits.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = render(
+            &compiled.template,
+            &groups,
+            message.unwrap_or_default(),
+            *counter,
+            rule.encoding,
+            local_time,
+        );
+        if let Some(checksum) = rule.checksum {
+            checksum.append(&mut bytes);
+        }
+        Answer::Reply(Reply {
+            rule: rule.id.clone(),
+            bytes,
+            delay: Duration::from_millis(u64::from(rule.delay_ms)),
+        })
+    }
+}
+
+/// A rule's capture groups if its trigger matches the event (`None` for the connection
+/// opening), by number (the first is the whole match, when there is one).
+fn captures(
+    test: &Test,
+    encoding: TextEncoding,
+    message: Option<&[u8]>,
+) -> Option<Vec<Option<Vec<u8>>>> {
+    let Some(message) = message else {
+        return matches!(test, Test::Connect).then(Vec::new);
+    };
+    let line = without_line_ending(message);
+    let yes = |matched: bool| matched.then(Vec::new);
+    match test {
+        Test::Connect => None,
+        Test::Any => Some(Vec::new()),
+        Test::Exact(text) => yes(message == text.as_slice() || line == text.as_slice()),
+        Test::Prefix(text) => yes(message.starts_with(text)),
+        Test::Contains(text) => yes(message.windows(text.len()).any(|w| w == text.as_slice())),
+        Test::Bytes(re) => re.captures(line).map(|caps| {
+            caps.iter()
+                .map(|group| group.map(|m| m.as_bytes().to_vec()))
+                .collect()
+        }),
+        Test::Text(re) => {
+            let text = encoding.decode_lossy(line);
+            re.captures(&text).map(|caps| {
+                caps.iter()
+                    .map(|group| group.map(|m| encoding.encode_lossy(m.as_str())))
+                    .collect()
+            })
+        }
+        Test::Hex(pattern) => pattern.matches(message).map(|groups| {
+            std::iter::once(Some(message.to_vec()))
+                .chain(groups.into_iter().map(|g| Some(g.to_vec())))
+                .collect()
+        }),
+    }
+}
+
+/// `message` less one trailing `\r\n`, `\n` or `\r`, as for the exit word.
+fn without_line_ending(message: &[u8]) -> &[u8] {
+    message
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.strip_suffix(b"\n"))
+        .or_else(|| message.strip_suffix(b"\r"))
+        .unwrap_or(message)
+}
+
+/// The reply's bytes: the template with its placeholders filled in.
+fn render(
+    template: &Template,
+    groups: &[Option<Vec<u8>>],
+    message: &[u8],
+    counter: u64,
+    encoding: TextEncoding,
+    local_time: &dyn Fn() -> String,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in &template.parts {
+        match part {
+            Part::Bytes(bytes) => out.extend_from_slice(bytes),
+            // A group that took no part in the match writes nothing.
+            Part::Group(n) => out.extend(groups.get(*n).into_iter().flatten().flatten()),
+            // Resolved to numbers at compile time.
+            Part::Named(_) => {}
+            Part::Message => out.extend_from_slice(message),
+            Part::Counter(form) => out.extend(form.write(counter)),
+            Part::Time => out.extend(encoding.encode_lossy(&local_time())),
+        }
+    }
+    out
+}
+
+/// The per-connection rate limit: a token bucket that, once empty, stays shut until full.
+#[derive(Debug)]
+struct Limit {
+    tokens: f64,
+    at: Instant,
+    /// Emptied, and not yet full again.
+    shut: bool,
+}
+
+impl Limit {
+    fn new(now: Instant) -> Limit {
+        Limit {
+            tokens: f64::from(BURST),
+            at: now,
+            shut: false,
+        }
+    }
+
+    /// Takes one reply's allowance, or says whether this is the first reply held back.
+    fn take(&mut self, now: Instant) -> Result<(), bool> {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = self.at.max(now);
+        self.tokens = (self.tokens + elapsed * f64::from(REPLIES_PER_SECOND)).min(f64::from(BURST));
+        if self.shut && self.tokens < f64::from(BURST) {
+            return Err(false);
+        }
+        self.shut = false;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            self.shut = true;
+            Err(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::checksum::Checksum;
+    use protocol::rules::{ReplyBody, Scope, Trigger};
+
+    fn at(ms: u64) -> Instant {
+        thread_local!(static START: Instant = Instant::now());
+        START.with(|start| *start + Duration::from_millis(ms))
+    }
+
+    fn clock() -> String {
+        "2026-11-24T21:11:32+01:00".into()
+    }
+
+    fn text(id: &str, trigger: Trigger, reply: &str) -> Rule {
+        Rule::new(id, trigger, ReplyBody::Text(reply.into()))
+    }
+
+    fn exact(t: &str) -> Trigger {
+        Trigger::Exact { text: t.into() }
+    }
+
+    fn regex(p: &str) -> Trigger {
+        Trigger::Regex { pattern: p.into() }
+    }
+
+    fn hex(p: &str) -> Trigger {
+        Trigger::Hex { pattern: p.into() }
+    }
+
+    /// A responder on connection 1, accepted.
+    fn responder() -> Responder {
+        Responder::new(1, Origin::Accepted, at(0))
+    }
+
+    /// The reply's bytes, or `None`.
+    fn reply(responder: &mut Responder, rules: &RuleSet, message: &[u8]) -> Option<Vec<u8>> {
+        match responder.on_message(rules, message, at(0), &clock) {
+            Answer::Reply(reply) => Some(reply.bytes),
+            Answer::Nothing => None,
+            limited => panic!("unexpected {limited:?}"),
+        }
+    }
+
+    fn set(rules: Vec<Rule>) -> RuleSet {
+        RuleSet::compile(&rules).unwrap()
+    }
+
+    #[test]
+    fn exact_matches_with_or_without_one_line_ending() {
+        let rules = set(vec![text("ping", exact("PING"), "PONG\\n")]);
+        let mut r = responder();
+        for message in [&b"PING"[..], b"PING\n", b"PING\r\n", b"PING\r"] {
+            assert_eq!(reply(&mut r, &rules, message), Some(b"PONG\n".to_vec()));
+        }
+        for message in [&b"PING\n\n"[..], b"PING!", b"ping", b" PING"] {
+            assert_eq!(reply(&mut r, &rules, message), None, "{message:?}");
+        }
+        // A text that carries its own line ending matches exactly that.
+        let rules = set(vec![text("crlf", exact("OK\\r\\n"), "yes")]);
+        assert_eq!(reply(&mut r, &rules, b"OK\r\n"), Some(b"yes".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"OK\n"), None);
+    }
+
+    #[test]
+    fn prefix_contains_and_any() {
+        let rules = set(vec![
+            text(
+                "p",
+                Trigger::Prefix {
+                    text: "GET ".into(),
+                },
+                "prefix",
+            ),
+            text(
+                "c",
+                Trigger::Contains {
+                    text: "\\x00".into(),
+                },
+                "nul",
+            ),
+            text("a", Trigger::Any, "any"),
+        ]);
+        let mut r = responder();
+        assert_eq!(reply(&mut r, &rules, b"GET /"), Some(b"prefix".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"x GET /"), Some(b"any".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"a\0b"), Some(b"nul".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"\xff"), Some(b"any".to_vec()));
+    }
+
+    #[test]
+    fn regex_captures_fill_the_reply() {
+        let rules = set(vec![text(
+            "set",
+            regex(r"^SET (?<what>\w+) (\d+)$"),
+            "OK ${what}=$2 [$1] (${msg})",
+        )]);
+        let mut r = responder();
+        assert_eq!(
+            reply(&mut r, &rules, b"SET volt 12\r\n"),
+            Some(b"OK volt=12 [volt] (SET volt 12\r\n)".to_vec())
+        );
+        // The pattern sees the message less its line ending; invalid UTF-8 does not stop it.
+        let rules = set(vec![text("bin", regex(r"^(?-u)ID:(.)$"), "got $1")]);
+        assert_eq!(
+            reply(&mut r, &rules, b"ID:\xff\n"),
+            Some(b"got \xff".to_vec())
+        );
+        // An optional group that did not take part writes nothing.
+        let rules = set(vec![text("opt", regex(r"^a(b)?(c)$"), "[$1|$2]")]);
+        assert_eq!(reply(&mut r, &rules, b"ac"), Some(b"[|c]".to_vec()));
+    }
+
+    #[test]
+    fn regex_matches_gbk_text_and_answers_in_gbk() {
+        let mut rule = text("temp", regex(r"^温度(\d+)$"), "收到$1度");
+        rule.encoding = TextEncoding::Gbk;
+        let rules = set(vec![rule]);
+        let mut r = responder();
+        let message = TextEncoding::Gbk.encode("温度25\r\n").unwrap();
+        let expected = TextEncoding::Gbk.encode("收到25度").unwrap();
+        assert_eq!(reply(&mut r, &rules, &message), Some(expected));
+        // The same text in UTF-8 is not GBK: no match.
+        assert_eq!(reply(&mut r, &rules, "温度25".as_bytes()), None);
+        // Exact text is encoded too.
+        let mut rule = text("hi", exact("你好"), "好");
+        rule.encoding = TextEncoding::Gb18030;
+        let rules = set(vec![rule]);
+        assert_eq!(
+            reply(&mut r, &rules, &[0xC4, 0xE3, 0xBA, 0xC3, b'\n']),
+            Some(vec![0xBA, 0xC3])
+        );
+        // Latin-1: every byte a character.
+        let mut rule = text("l", regex(r"^caf(.)$"), "$1");
+        rule.encoding = TextEncoding::Latin1;
+        assert_eq!(
+            reply(&mut r, &set(vec![rule]), b"caf\xe9"),
+            Some(vec![0xe9])
+        );
+    }
+
+    #[test]
+    fn hex_patterns_capture_wildcards_and_replies_take_checksums() {
+        let mut rule = Rule::new(
+            "read",
+            hex("01 03 ?? ?? 00 01 ?? ??"),
+            ReplyBody::Hex("01 03 02 ${counter:u16}".into()),
+        );
+        rule.checksum = Some(Checksum::Crc16Modbus);
+        let rules = set(vec![
+            rule,
+            Rule::new("echo-addr", hex("7e ?? *"), ReplyBody::Hex("7e $1".into())),
+        ]);
+        let mut r = responder();
+        let request = [0x01, 0x03, 0x00, 0x10, 0x00, 0x01, 0x85, 0xCF];
+        let first = reply(&mut r, &rules, &request).unwrap();
+        assert_eq!(first[..5], [0x01, 0x03, 0x02, 0x00, 0x01]);
+        assert_eq!(Checksum::Crc16Modbus.verify(&first), Some(true));
+        let second = reply(&mut r, &rules, &request).unwrap();
+        assert_eq!(second[3..5], [0x00, 0x02]);
+        assert_eq!(reply(&mut r, &rules, &request[..7]), None);
+        assert_eq!(
+            reply(&mut r, &rules, &[0x7e, 0x42, 1, 2]),
+            Some(vec![0x7e, 0x42])
+        );
+    }
+
+    #[test]
+    fn templates_fill_counter_time_and_message() {
+        let rules = set(vec![text(
+            "meas",
+            exact("MEAS?"),
+            "#${counter} ${time} ${counter:u8}\\x00$$ ${msg}",
+        )]);
+        let mut r = responder();
+        assert_eq!(
+            reply(&mut r, &rules, b"MEAS?\n"),
+            Some(b"#1 2026-11-24T21:11:32+01:00 \x01\x00$ MEAS?\n".to_vec())
+        );
+        assert_eq!(
+            reply(&mut r, &rules, b"MEAS?"),
+            Some(b"#2 2026-11-24T21:11:32+01:00 \x02\x00$ MEAS?".to_vec())
+        );
+        // Counters are per connection.
+        let mut other = Responder::new(2, Origin::Accepted, at(0));
+        assert!(reply(&mut other, &rules, b"MEAS?")
+            .unwrap()
+            .starts_with(b"#1 "));
+    }
+
+    #[test]
+    fn the_clock_is_asked_only_for_time() {
+        let rules = set(vec![text("a", Trigger::Any, "x")]);
+        let answer = responder().on_message(&rules, b"m", at(0), &|| panic!("not needed"));
+        assert!(matches!(answer, Answer::Reply(_)));
+    }
+
+    #[test]
+    fn replies_carry_their_delay_and_rule() {
+        let mut rule = text("slow", Trigger::Any, "late");
+        rule.delay_ms = 250;
+        let rules = set(vec![rule]);
+        assert_eq!(
+            responder().on_message(&rules, b"x", at(0), &clock),
+            Answer::Reply(Reply {
+                rule: "slow".into(),
+                bytes: b"late".to_vec(),
+                delay: Duration::from_millis(250),
+            })
+        );
+    }
+
+    #[test]
+    fn the_first_matching_rule_answers_and_once_rules_step_aside() {
+        let mut login = text("login", Trigger::Any, "Password:");
+        login.once = true;
+        let mut off = text("off", Trigger::Any, "never");
+        off.enabled = false;
+        let rules = set(vec![
+            login,
+            off,
+            text("idn", exact("*IDN?"), "ACME"),
+            text("other", Trigger::Any, "ERR"),
+        ]);
+        let mut r = responder();
+        assert_eq!(reply(&mut r, &rules, b"*IDN?"), Some(b"Password:".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"*IDN?"), Some(b"ACME".to_vec()));
+        assert_eq!(reply(&mut r, &rules, b"hello"), Some(b"ERR".to_vec()));
+        // `once` is per connection.
+        let mut other = Responder::new(2, Origin::Dialled, at(0));
+        assert_eq!(reply(&mut other, &rules, b"x"), Some(b"Password:".to_vec()));
+        assert_eq!(
+            rules.hits(),
+            [
+                ("login".into(), 2),
+                ("off".into(), 0),
+                ("idn".into(), 1),
+                ("other".into(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn greetings_come_on_connect_only() {
+        let mut greeting = text("hello", Trigger::Connect, "Welcome #${counter}\\r\\n");
+        greeting.scope = Scope::Accepted;
+        let rules = set(vec![greeting, text("echo", Trigger::Any, "${msg}")]);
+        let mut accepted = responder();
+        assert_eq!(
+            accepted.on_connect(&rules, at(0), &clock),
+            Answer::Reply(Reply {
+                rule: "hello".into(),
+                bytes: b"Welcome #1\r\n".to_vec(),
+                delay: Duration::ZERO,
+            })
+        );
+        // A message never triggers a greeting; a connection opening never triggers the rest.
+        assert_eq!(reply(&mut accepted, &rules, b"hi"), Some(b"hi".to_vec()));
+        let mut dialled = Responder::new(2, Origin::Dialled, at(0));
+        assert_eq!(dialled.on_connect(&rules, at(0), &clock), Answer::Nothing);
+    }
+
+    #[test]
+    fn scopes_choose_connections() {
+        let scoped = |id: &str, scope: Scope| {
+            let mut rule = text(id, Trigger::Any, id);
+            rule.scope = scope;
+            rule
+        };
+        let rules = set(vec![
+            scoped("conn7", Scope::Conn(7)),
+            scoped("dialled", Scope::Dialled),
+            scoped("accepted", Scope::Accepted),
+        ]);
+        let answer = |conn, origin| {
+            reply(&mut Responder::new(conn, origin, at(0)), &rules, b"x").map(String::from_utf8)
+        };
+        assert_eq!(answer(7, Origin::Accepted), Some(Ok("conn7".into())));
+        assert_eq!(answer(8, Origin::Accepted), Some(Ok("accepted".into())));
+        assert_eq!(answer(8, Origin::Dialled), Some(Ok("dialled".into())));
+        let only7 = set(vec![scoped("conn7", Scope::Conn(7))]);
+        assert_eq!(
+            reply(&mut Responder::new(8, Origin::Dialled, at(0)), &only7, b"x"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_rate_limit_holds_a_runaway_back_and_says_so_once() {
+        let rules = set(vec![text("echo", Trigger::Any, "${msg}")]);
+        let mut r = responder();
+        let send = |r: &mut Responder, ms| r.on_message(&rules, b"x", at(ms), &clock);
+        for _ in 0..BURST {
+            assert!(matches!(send(&mut r, 0), Answer::Reply(_)));
+        }
+        assert_eq!(
+            send(&mut r, 0),
+            Answer::Limited {
+                rule: "echo".into(),
+                first: true
+            }
+        );
+        // Silent, and said only once, until the allowance has refilled: a second.
+        for ms in [0, 100, 500, 999] {
+            assert_eq!(
+                send(&mut r, ms),
+                Answer::Limited {
+                    rule: "echo".into(),
+                    first: false
+                }
+            );
+        }
+        assert!(matches!(send(&mut r, 1000), Answer::Reply(_)));
+        // Replies at the sustained rate never hit it.
+        let mut steady = responder();
+        for i in 0..200 {
+            assert!(
+                matches!(send(&mut steady, i * 50), Answer::Reply(_)),
+                "reply {i}"
+            );
+        }
+        // Messages no rule answers cost nothing.
+        let none = set(vec![text("never", exact("nope"), "x")]);
+        let mut quiet = responder();
+        for _ in 0..100 {
+            assert_eq!(
+                quiet.on_message(&none, b"x", at(0), &clock),
+                Answer::Nothing
+            );
+        }
+        assert_eq!(rules.hits(), [("echo".into(), 20 + 1 + 200)]);
+    }
+
+    #[test]
+    fn counters_survive_a_new_rule_set() {
+        let first = set(vec![text("n", Trigger::Any, "${counter}")]);
+        let mut r = responder();
+        reply(&mut r, &first, b"x");
+        let second = set(vec![
+            text("new", exact("y"), "new"),
+            text("n", Trigger::Any, "${counter}"),
+        ]);
+        assert_eq!(reply(&mut r, &second, b"x"), Some(b"2".to_vec()));
+        assert_eq!(second.hits()[1], ("n".into(), 1));
+    }
+
+    #[test]
+    fn compile_errors_name_the_rule() {
+        let error = |rules: Vec<Rule>| RuleSet::compile(&rules).unwrap_err();
+        let broken = error(vec![text("bad", regex("(unclosed"), "x")]);
+        assert!(
+            broken.starts_with("rule `bad`: its regex does not compile: "),
+            "{broken}"
+        );
+        assert_eq!(
+            error(vec![text("g", regex("(a)(b)"), "$3")]),
+            "rule `g`: its reply uses `$3`, but its regex has 2 groups"
+        );
+        assert_eq!(
+            error(vec![text("n", regex("(?<volt>\\d+)"), "${amp}")]),
+            "rule `n`: its reply uses `${amp}`, but its regex has no group named `amp`: \
+             write `(?<amp>...)` around what it should capture"
+        );
+        let mut gbk = text("g2", regex("(a"), "x");
+        gbk.encoding = TextEncoding::Gbk;
+        assert!(error(vec![gbk]).starts_with("rule `g2`: its regex does not compile"));
+        assert!(error(vec![text("e", exact(""), "x")]).starts_with("rule `e`:"));
+        assert!(RuleSet::compile(&[]).unwrap().is_empty());
+        let rules = set(vec![text("a", Trigger::Any, "x")]);
+        assert_eq!(
+            rules.rules().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn line_endings_come_off_once() {
+        assert_eq!(without_line_ending(b"a\r\n"), b"a");
+        assert_eq!(without_line_ending(b"a\n\n"), b"a\n");
+        assert_eq!(without_line_ending(b"a\r"), b"a");
+        assert_eq!(without_line_ending(b"a\n\r"), b"a\n");
+        assert_eq!(without_line_ending(b""), b"");
+    }
+}
