@@ -57,7 +57,7 @@ impl Pattern {
     /// possibly shorter. Each piece shares the block's buffer.
     pub fn chunks(&self, size: usize) -> impl Iterator<Item = Bytes> + '_ {
         assert!(
-            size > 0 && BLOCK % size == 0,
+            size > 0 && BLOCK.is_multiple_of(size),
             "chunk size must divide {BLOCK}"
         );
         let total = self.total;

@@ -255,7 +255,7 @@ async fn a_stalled_page_does_not_change_what_a_reading_page_receives() {
             _ => {}
         }
         // Slower than the bridge can read: about a millisecond per record.
-        if records % 4 == 0 {
+        if records.is_multiple_of(4) {
             tokio::time::sleep(Duration::from_millis(4)).await;
         }
     }

@@ -212,7 +212,7 @@ impl Delimiter {
                  (e.g. \"0d0a\" for CR LF, \"03\" for ETX)"
             )
         };
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(bad());
         }
         digits

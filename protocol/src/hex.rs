@@ -22,7 +22,7 @@ pub fn encode_with(bytes: &[u8], separator: &str) -> String {
 
 /// The bytes of compact hex (`ff00`, either case), or `None` if it is not that.
 pub fn decode(digits: &str) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     digits

@@ -289,7 +289,7 @@ fn encode_char(c: char, encoding: TextEncoding) -> Result<Vec<u8>, String> {
 
 /// A run of hex digits, as bytes.
 fn hex_run(digits: &str) -> Result<Vec<u8>, String> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!(
             "`{digits}` has an odd number of hex digits: write each byte as two (`0{digits}`?)"
         ));
