@@ -13,6 +13,8 @@
 //! cheap to clone: conversations sit behind `Rc`, and a conversation's log is a list of shared
 //! chunks where only the last one is ever copied.
 
+mod log;
+
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -22,30 +24,13 @@ use protocol::{
     ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Record, Seq, ServerInfo, VERSION,
 };
 
+pub use self::log::{Entry, Limits, Log, Rec};
+
 /// How many messages of a conversation are rendered at first, and how many more each
 /// "Show earlier" reveals. Rendering tens of thousands of DOM nodes would freeze the page.
 pub const WINDOW: usize = 500;
-/// Entries per log chunk.
-const CHUNK: usize = 256;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
-
-/// How much of a conversation the page holds. The bridge holds the rest (and its transcript);
-/// the page drops its oldest messages past these bounds and says so.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    pub msgs: usize,
-    pub bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            msgs: 50_000,
-            bytes: 32 << 20,
-        }
-    }
-}
 
 /// The page's WebSocket to the bridge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,129 +75,6 @@ pub enum Action {
 pub struct Notice {
     pub id: u64,
     pub text: Rc<str>,
-}
-
-/// One record, as the page keeps it: the bytes as they were, decoded only when shown.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rec {
-    pub seq: Seq,
-    pub flow: Flow,
-    pub at: Micros,
-    pub data: Rc<[u8]>,
-}
-
-/// A line of a conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Entry {
-    Record(Rec),
-    /// Something the bridge said about this connection (an error), in its place in time.
-    Note {
-        id: u64,
-        text: Rc<str>,
-    },
-}
-
-impl Entry {
-    /// A key that is unique within a conversation and stable across renders.
-    pub fn key(&self) -> String {
-        match self {
-            Entry::Record(r) => format!("r{}", r.seq),
-            Entry::Note { id, .. } => format!("n{id}"),
-        }
-    }
-}
-
-/// The lines of one conversation, oldest first, in shared chunks.
-///
-/// Cloning copies only the list of chunk pointers; appending copies at most the last chunk.
-/// Equality is identity of the chunks (what a render needs to know: "did this change?").
-#[derive(Clone, Debug, Default)]
-pub struct Log {
-    chunks: Vec<Rc<Vec<Entry>>>,
-    len: usize,
-    bytes: usize,
-    /// Records this page dropped to stay within [`Limits`].
-    pub dropped_msgs: u64,
-    pub dropped_bytes: u64,
-}
-
-impl PartialEq for Log {
-    fn eq(&self, other: &Self) -> bool {
-        self.len == other.len
-            && self.dropped_msgs == other.dropped_msgs
-            && self.chunks.len() == other.chunks.len()
-            && self
-                .chunks
-                .iter()
-                .zip(&other.chunks)
-                .all(|(a, b)| Rc::ptr_eq(a, b))
-    }
-}
-
-impl Log {
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The payload bytes held.
-    #[cfg(test)]
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    pub fn push(&mut self, entry: Entry, limits: Limits) {
-        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            self.chunks.push(Rc::new(Vec::with_capacity(CHUNK)));
-        }
-        if let Entry::Record(r) = &entry {
-            self.bytes += r.data.len();
-        }
-        self.len += 1;
-        Rc::make_mut(self.chunks.last_mut().expect("a chunk")).push(entry);
-        // Drop whole chunks from the front: cheap, and the newest messages always stay.
-        while (self.len > limits.msgs || self.bytes > limits.bytes) && self.chunks.len() > 1 {
-            let first = self.chunks.remove(0);
-            self.len -= first.len();
-            for e in first.iter() {
-                if let Entry::Record(r) = e {
-                    self.bytes -= r.data.len();
-                    self.dropped_msgs += 1;
-                    self.dropped_bytes += r.data.len() as u64;
-                }
-            }
-        }
-    }
-
-    /// The entries from index `start` (0 is the oldest held) to the end.
-    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &Entry> + '_ {
-        let mut skip = start;
-        let mut first = 0;
-        while first < self.chunks.len() && skip >= self.chunks[first].len() {
-            skip -= self.chunks[first].len();
-            first += 1;
-        }
-        self.chunks[first..]
-            .iter()
-            .flat_map(|c| c.iter())
-            .skip(skip)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.iter_from(0)
-    }
-
-    /// Newest first: for what looks back only a little way (the last record, the last minute).
-    pub fn iter_rev(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.chunks.iter().rev().flat_map(|c| c.iter().rev())
-    }
-
-    pub fn last(&self) -> Option<&Entry> {
-        self.chunks.last().and_then(|c| c.last())
-    }
 }
 
 /// One connection and its conversation.
@@ -621,6 +483,7 @@ fn rank_max(a: ConnState, b: ConnState) -> ConnState {
 
 #[cfg(test)]
 mod tests {
+    use super::log::CHUNK;
     use super::*;
 
     fn info(id: ConnId, state: ConnState) -> ConnInfo {
