@@ -5,7 +5,9 @@
 use protocol::Flow;
 use serde::Serialize;
 
-use crate::bytes_view::{format_time, render_text_in, Piece};
+use crate::bytes_view::hex::hex_compact;
+use crate::bytes_view::text::{render_text_in, Piece};
+use crate::bytes_view::time::format_time;
 use crate::encoding::{Encoding, Segment};
 use crate::state::{Conv, Entry};
 
@@ -76,7 +78,7 @@ pub fn to_jsonl(conv: &Conv) -> String {
             encoding: (text.is_some() && conv.encoding != Encoding::Utf8)
                 .then(|| conv.encoding.label()),
             text,
-            hex: (!exact).then(|| r.data.iter().map(|b| format!("{b:02x}")).collect()),
+            hex: (!exact).then(|| hex_compact(&r.data)),
         };
         out.push_str(&serde_json::to_string(&line).expect("plain fields serialize"));
         out.push('\n');

@@ -4,7 +4,7 @@
 use protocol::{Command, ConnState, Target};
 use yew::prelude::*;
 
-use crate::bytes_view::reachable_address;
+use crate::bytes_view::address::reachable_address;
 use crate::components::composer::{Composer, SendTarget};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;

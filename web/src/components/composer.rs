@@ -10,7 +10,8 @@ use gloo::timers::callback::Interval;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::bytes_view::{compose_escaped, compose_text_in, parse_hex, LineEnding};
+use crate::bytes_view::compose::{compose_escaped, compose_text_in, LineEnding};
+use crate::bytes_view::hex::parse_hex;
 use crate::encoding::Encoding;
 
 /// How many sent messages Up can recall.

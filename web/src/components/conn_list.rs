@@ -5,7 +5,7 @@ use std::rc::Rc;
 use protocol::{ConnId, ConnState, Origin};
 use yew::prelude::*;
 
-use crate::bytes_view::format_size;
+use crate::bytes_view::size::{format_size, plural};
 use crate::state::Conv;
 
 pub fn state_word(state: ConnState) -> &'static str {
@@ -52,14 +52,6 @@ pub fn ConnList(props: &ConnListProps) -> Html {
             <h2 class="pane-title">{ "Connections" }</h2>
             { body }
         </nav>
-    }
-}
-
-fn messages(n: u64) -> String {
-    if n == 1 {
-        "1 message".into()
-    } else {
-        format!("{n} messages")
     }
 }
 
@@ -110,11 +102,11 @@ fn item(conv: &Conv, selected: bool, on_select: &Callback<ConnId>) -> Html {
                 <span class={classes!("state", state)}>{ state }</span>
                 { " " }
                 <span class="counts">
-                    <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, messages(info.rx_msgs))}>
+                    <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, plural(info.rx_msgs, "message"))}>
                         { format!("rx {}", format_size(info.rx_bytes)) }
                     </span>
                     { " " }
-                    <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, messages(info.tx_msgs))}>
+                    <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, plural(info.tx_msgs, "message"))}>
                         { format!("tx {}", format_size(info.tx_bytes)) }
                     </span>
                 </span>

@@ -7,7 +7,11 @@ use protocol::{ConnId, ConnState, Flow, Micros, Origin, Seq};
 use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::bytes_view::{format_size, format_time, hex_view, render_text_in, LocalTime, Piece};
+use crate::bytes_view::address::split_address;
+use crate::bytes_view::hex::hex_view;
+use crate::bytes_view::size::{format_size, plural};
+use crate::bytes_view::text::{render_text_in, Piece};
+use crate::bytes_view::time::{format_gap, format_time, LocalTime};
 use crate::components::conn_list::state_word;
 use crate::components::rate_graph::RateGraph;
 use crate::encoding::Encoding;
@@ -349,14 +353,6 @@ fn empty_hint(state: ConnState, origin: Origin) -> &'static str {
     }
 }
 
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 fn plural_earlier(n: u64) -> String {
     if n == 1 {
         "1 earlier message".into()
@@ -488,23 +484,6 @@ fn matches(rec: &Rec, query: &str, encoding: Encoding, view: ViewMode) -> bool {
     shown.to_lowercase().contains(query)
 }
 
-/// `+0.250 s`, `+12 ms`, `+3 min 05 s`.
-fn format_gap(micros: Micros) -> String {
-    let ms = micros.max(0) / 1000;
-    match ms {
-        0..=999 => format!("+{ms} ms"),
-        1000..=59_999 => format!("+{}.{:03} s", ms / 1000, ms % 1000),
-        _ => format!("+{} min {:02} s", ms / 60_000, ms / 1000 % 60),
-    }
-}
-
-/// `host:port` or `[v6]:port` as the bridge writes addresses, split for a new dial.
-fn split_address(addr: &str) -> Option<(String, u16)> {
-    let (host, port) = addr.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Some((host.to_string(), port.parse().ok()?))
-}
-
 /// An element id, distinct in the other end's panel so that labels find their own field.
 fn field_id(twin: bool, name: &str) -> String {
     if twin {
@@ -520,23 +499,5 @@ fn region(twin: bool) -> &'static str {
         "Other end"
     } else {
         "Conversation"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_split_for_a_new_dial() {
-        assert_eq!(
-            split_address("127.0.0.1:7777"),
-            Some(("127.0.0.1".into(), 7777))
-        );
-        assert_eq!(split_address("[::1]:80"), Some(("::1".into(), 80)));
-        assert_eq!(split_address("example.com:x"), None);
-        assert_eq!(format_gap(12_000), "+12 ms");
-        assert_eq!(format_gap(1_250_000), "+1.250 s");
-        assert_eq!(format_gap(185_000_000), "+3 min 05 s");
     }
 }
