@@ -143,6 +143,10 @@ mod tests {
                 data: data.to_vec(),
             }));
         }
+        let events = events
+            .into_iter()
+            .map(crate::wire::Incoming::from)
+            .collect();
         let mut state = reduce(State::default(), Action::Events(events));
         state = reduce(state, Action::SetEncoding(7, encoding));
         (*state.conns[&7]).clone()

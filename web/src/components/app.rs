@@ -11,8 +11,9 @@ use crate::components::connect_form::ConnectForm;
 use crate::components::conversation::Conversation;
 use crate::components::listener_form::ListenerForm;
 use crate::components::status::{BridgeStatus, Notices};
-use crate::state::{Action, SocketStatus, State};
-use crate::ws::Ws;
+use crate::state::{Action, State};
+use crate::wire::SocketStatus;
+use crate::ws::{Handlers, Ws};
 
 const PRODUCT: &str = "TCP Bridge";
 
@@ -22,9 +23,13 @@ pub fn App() -> Html {
     let ws = use_mut_ref(|| None::<Ws>);
     {
         let ws = ws.clone();
-        let dispatcher = state.dispatcher();
+        let dispatch: Callback<Action> = state.dispatcher().into();
         use_effect_with((), move |_| {
-            *ws.borrow_mut() = Some(Ws::start(dispatcher.into()));
+            *ws.borrow_mut() = Some(Ws::start(Handlers {
+                on_status: dispatch.reform(Action::Socket),
+                on_batch: dispatch.reform(Action::Events),
+                on_problem: dispatch.reform(Action::Notice),
+            }));
             move || drop(ws.borrow_mut().take())
         });
     }
@@ -34,7 +39,7 @@ pub fn App() -> Html {
     let command = {
         let ws = ws.clone();
         use_callback((), move |cmd: Command, _| match ws.borrow().as_ref() {
-            Some(ws) => ws.send(&cmd),
+            Some(ws) => ws.send(&cmd.to_frame()),
             None => Err("Not connected to the bridge yet.".to_string()),
         })
     };

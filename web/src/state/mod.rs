@@ -19,9 +19,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::encoding::Encoding;
+use crate::wire::{split_record, Incoming, SocketStatus};
 
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Record, Seq, ServerInfo, VERSION,
+    ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Seq, ServerInfo, VERSION,
 };
 
 pub use self::log::{Entry, Limits, Log, Rec};
@@ -31,14 +32,6 @@ pub use self::log::{Entry, Limits, Log, Rec};
 pub const WINDOW: usize = 500;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
-
-/// The page's WebSocket to the bridge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketStatus {
-    Connecting,
-    Open,
-    Closed { retry_in_ms: u32 },
-}
 
 /// How payloads are shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,8 +44,8 @@ pub enum ViewMode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Socket(SocketStatus),
-    /// Events from the bridge, in the order they arrived, applied as one update.
-    Events(Vec<Event>),
+    /// What the bridge said, in the order it arrived, applied as one update.
+    Events(Vec<Incoming>),
     Select(ConnId),
     /// Reveal [`WINDOW`] more of the earlier messages of a conversation.
     ShowEarlier(ConnId),
@@ -213,8 +206,8 @@ pub fn reduce(mut state: State, action: Action) -> State {
             state.socket = status;
         }
         Action::Events(events) => {
-            for event in events {
-                state.apply(event);
+            for incoming in events {
+                state.apply(incoming);
             }
         }
         Action::Select(id) => state.select(id),
@@ -301,7 +294,16 @@ impl State {
         }
     }
 
-    fn apply(&mut self, event: Event) {
+    fn apply(&mut self, incoming: Incoming) {
+        match incoming {
+            Incoming::Event(event) => self.event(event),
+            Incoming::Record(conn, rec) => self.record(conn, rec),
+            // Applied once the reducer can forget; see `forget`.
+            Incoming::Forgotten(_) => {}
+        }
+    }
+
+    fn event(&mut self, event: Event) {
         match event {
             Event::Hello {
                 version,
@@ -311,13 +313,19 @@ impl State {
             } => self.hello(version, server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
-            Event::Record(record) => self.record(record),
+            Event::Record(r) => {
+                let (conn, rec) = split_record(r);
+                self.record(conn, rec);
+            }
             Event::Error { conn, message } => self.error(conn, message),
             Event::Listener { listen } => {
                 if let Some(server) = &mut self.server {
                     server.listen = listen;
                 }
             }
+            // An event of a later protocol that this page does not know: nothing to show.
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 
@@ -406,19 +414,19 @@ impl State {
         }
     }
 
-    fn record(&mut self, r: Record) {
+    fn record(&mut self, conn: ConnId, r: Rec) {
         if self.last_seq.is_some_and(|last| r.seq <= last) {
             return;
         }
         self.last_seq = Some(r.seq);
         let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
         let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
-        let selected = self.selected == Some(r.conn);
+        let selected = self.selected == Some(conn);
         let limits = self.limits;
         let conv = self
             .conns
-            .entry(r.conn)
-            .or_insert_with(|| Rc::new(Conv::placeholder(r.conn, r.at)));
+            .entry(conn)
+            .or_insert_with(|| Rc::new(Conv::placeholder(conn, r.at)));
         let conv = Rc::make_mut(conv);
         let len = r.data.len() as u64;
         if live {
@@ -436,15 +444,7 @@ impl State {
         if missed && !selected && r.flow == Flow::Rx {
             conv.unread += 1;
         }
-        conv.log.push(
-            Entry::Record(Rec {
-                seq: r.seq,
-                flow: r.flow,
-                at: r.at,
-                data: r.data.into(),
-            }),
-            limits,
-        );
+        conv.log.push(Entry::Record(r), limits);
     }
 
     fn error(&mut self, conn: Option<ConnId>, message: String) {
@@ -485,6 +485,7 @@ fn rank_max(a: ConnState, b: ConnState) -> ConnState {
 mod tests {
     use super::log::CHUNK;
     use super::*;
+    use protocol::Record;
 
     fn info(id: ConnId, state: ConnState) -> ConnInfo {
         ConnInfo {
@@ -536,7 +537,10 @@ mod tests {
     }
 
     fn run(state: State, events: Vec<Event>) -> State {
-        reduce(state, Action::Events(events))
+        reduce(
+            state,
+            Action::Events(events.into_iter().map(Incoming::from).collect()),
+        )
     }
 
     fn texts(state: &State, id: ConnId) -> Vec<String> {
