@@ -86,7 +86,7 @@ pub fn App() -> Html {
     let on_dismiss = dispatch.reform(Action::Dismiss);
 
     // Unread messages show in the tab's title, for when the page is in the background.
-    let unread: u32 = state.conns.values().map(|c| c.unread).sum();
+    let unread = state.counts().unread;
     use_effect_with(unread, |unread| {
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             doc.set_title(&match unread {
@@ -101,21 +101,11 @@ pub fn App() -> Html {
     let listen = server.as_ref().and_then(|s| s.listen.clone());
     let nc_hint = listen.as_deref().and_then(reachable_address);
     let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
-    let conns: Vec<_> = state.conns.values().cloned().collect();
     let selected = state.selected_conv().cloned();
     // Both ends of one connection, when the bridge dialled its own listener.
-    let twin = selected.as_ref().and_then(|sel| {
-        let (peer, local) = (&sel.info.peer, sel.info.local.as_ref()?);
-        state
-            .conns
-            .values()
-            .find(|c| {
-                c.info.id != sel.info.id
-                    && &c.info.peer == local
-                    && c.info.local.as_ref() == Some(peer)
-            })
-            .cloned()
-    });
+    let twin = selected
+        .as_ref()
+        .and_then(|sel| state.twin_of(sel).cloned());
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
@@ -145,7 +135,7 @@ pub fn App() -> Html {
             <Notices notices={state.notices.clone()} {on_dismiss} />
             <div class="layout">
                 <aside class="sidebar">
-                    <ConnList {conns} selected={state.selected} {nc_hint} {on_select} />
+                    <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected} {nc_hint} {on_select} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>

@@ -2,23 +2,17 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState, Origin};
+use protocol::{ConnId, Origin};
 use yew::prelude::*;
 
 use crate::bytes_view::size::{format_size, plural};
-use crate::state::Conv;
-
-pub fn state_word(state: ConnState) -> &'static str {
-    match state {
-        ConnState::Connecting => "connecting",
-        ConnState::Open => "open",
-        ConnState::Closed => "closed",
-    }
-}
+use crate::state::{state_word, Conv, RowKey, Table};
 
 #[derive(Properties, PartialEq)]
 pub struct ConnListProps {
-    pub conns: Vec<Rc<Conv>>,
+    pub conns: Table<ConnId, Rc<Conv>>,
+    /// The connections to list, in order.
+    pub rows: Table<RowKey, ()>,
     pub selected: Option<ConnId>,
     /// `host port` to connect to this bridge's listener, for the empty-state hint;
     /// `None` when the bridge is not listening or not yet known.
@@ -28,7 +22,7 @@ pub struct ConnListProps {
 
 #[component]
 pub fn ConnList(props: &ConnListProps) -> Html {
-    let body = if props.conns.is_empty() {
+    let body = if props.rows.is_empty() {
         let hint = match &props.nc_hint {
             Some((host, port)) => html! {
                 <>
@@ -43,7 +37,7 @@ pub fn ConnList(props: &ConnListProps) -> Html {
     } else {
         html! {
             <ul class="conn-list">
-                { for props.conns.iter().map(|c| item(c, props.selected == Some(c.info.id), &props.on_select)) }
+                { for props.rows.iter_from(0).filter_map(|(row, _)| props.conns.get(&row.id)).map(|c| item(c, props.selected == Some(c.info.id), &props.on_select)) }
             </ul>
         }
     };

@@ -12,11 +12,10 @@ use crate::bytes_view::hex::hex_view;
 use crate::bytes_view::size::{format_size, plural};
 use crate::bytes_view::text::{render_text_in, Piece};
 use crate::bytes_view::time::{format_gap, format_time, LocalTime};
-use crate::components::conn_list::state_word;
 use crate::components::rate_graph::RateGraph;
 use crate::encoding::Encoding;
 use crate::export;
-use crate::state::{Conv, Entry, Rec, ViewMode, WINDOW};
+use crate::state::{state_word, Conv, Entry, Rec, ViewMode, WINDOW};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
 const STICK_PX: i32 = 32;

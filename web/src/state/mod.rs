@@ -9,23 +9,32 @@
 //! - counters count history once (the snapshot's) and live traffic once (ours);
 //! - a conversation that got data while not selected shows how many messages are unread.
 //!
-//! The state is cloned on every action (Yew keeps the previous one alive), so it is built to be
-//! cheap to clone: conversations sit behind `Rc`, and a conversation's log is a list of shared
-//! chunks where only the last one is ever copied.
+//! The work of an action grows with what it changes, not with the number of connections, so that
+//! a page with 10,000 of them stays quick. The state is cloned on every action (Yew keeps the
+//! previous one alive): its collections are [`Table`]s of shared chunks, each conversation sits
+//! behind its own `Rc`, and a conversation's log is a list of shared chunks where only the last
+//! one is ever copied. What the page would otherwise count by walking every connection (how many
+//! are open, unread messages, the list's rows, the other end of a connection) is kept up to date
+//! as connections change: every change goes through [`State::conv_mut`], which notes what the
+//! connection was, and [`State::settle`] brings the totals and indexes along once per action.
 
+mod conv;
+mod list;
 mod log;
+mod table;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::encoding::Encoding;
 use crate::wire::{split_record, Incoming, SocketStatus};
 
-use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Seq, ServerInfo, VERSION,
-};
+use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, Origin, Seq, ServerInfo, VERSION};
 
+pub use self::conv::{state_word, Conv};
+pub use self::list::{ListView, RowKey};
 pub use self::log::{Entry, Limits, Log, Rec};
+pub use self::table::Table;
 
 /// How many messages of a conversation are rendered at first, and how many more each
 /// "Show earlier" reveals. Rendering tens of thousands of DOM nodes would freeze the page.
@@ -70,93 +79,34 @@ pub struct Notice {
     pub text: Rc<str>,
 }
 
-/// One connection and its conversation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conv {
-    pub info: ConnInfo,
-    pub log: Log,
-    /// Messages received while this conversation was not selected.
-    pub unread: u32,
-    /// Messages the bridge no longer held when this page first learned of the connection.
-    pub elided_msgs: u64,
-    pub elided_bytes: u64,
-    /// How many of the newest entries are rendered.
-    pub window: usize,
-    /// How this conversation's bytes are read and written as text.
-    pub encoding: Encoding,
+/// How many connections are in each state, and the unread messages of all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub connecting: usize,
+    pub open: usize,
+    pub closed: usize,
+    pub unread: u64,
 }
 
-impl Conv {
-    fn new(info: ConnInfo) -> Conv {
-        Conv {
-            elided_msgs: info.elided_msgs,
-            elided_bytes: info.elided_bytes,
-            info,
-            log: Log::default(),
-            unread: 0,
-            window: WINDOW,
-            encoding: Encoding::default(),
-        }
+impl Counts {
+    fn add(&mut self, conv: &Conv, sign: i64) {
+        let n = match conv.info.state {
+            ConnState::Connecting => &mut self.connecting,
+            ConnState::Open => &mut self.open,
+            ConnState::Closed => &mut self.closed,
+        };
+        *n = n.wrapping_add_signed(sign as isize);
+        self.unread = self
+            .unread
+            .wrapping_add_signed(sign * i64::from(conv.unread));
     }
+}
 
-    /// Stands in for a connection the page has records of but no `Conn` event for yet.
-    fn placeholder(id: ConnId, at: Micros) -> Conv {
-        Conv::new(ConnInfo {
-            id,
-            origin: Origin::Accepted,
-            peer: format!("connection {id}"),
-            local: None,
-            state: ConnState::Open,
-            opened_at: at,
-            closed_at: None,
-            close_reason: None,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            rx_msgs: 0,
-            tx_msgs: 0,
-            elided_msgs: 0,
-            elided_bytes: 0,
-        })
-    }
-
-    /// Earlier messages that neither the bridge's snapshot nor this page holds any more:
-    /// `(messages, bytes)`, or `None` when the conversation is complete.
-    pub fn missing(&self) -> Option<(u64, u64)> {
-        let msgs = self.elided_msgs + self.log.dropped_msgs;
-        (msgs > 0).then_some((msgs, self.elided_bytes + self.log.dropped_bytes))
-    }
-
-    /// Entries held but not rendered (revealed by "Show earlier").
-    pub fn hidden(&self) -> usize {
-        self.log.len().saturating_sub(self.window)
-    }
-
-    /// The newest record, past any notes after it.
-    pub fn last_record(&self) -> Option<&Rec> {
-        self.log.iter_rev().find_map(|e| match e {
-            Entry::Record(r) => Some(r),
-            Entry::Note { .. } => None,
-        })
-    }
-
-    /// The entries to render, oldest first.
-    pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.log.iter_from(self.hidden())
-    }
-
-    /// The system line for a closed connection, unless the conversation already ends with it.
-    pub fn close_line(&self) -> Option<String> {
-        if self.info.state != ConnState::Closed {
-            return None;
-        }
-        match &self.info.close_reason {
-            Some(reason) => match self.log.last() {
-                Some(Entry::Note { text, .. }) if **text == **reason => None,
-                _ => Some(format!("Closed: {reason}")),
-            },
-            None => Some("Closed".into()),
-        }
-    }
+/// What the totals and indexes hold about a connection, noted before an action changes it.
+#[derive(Clone, Debug)]
+struct Indexed {
+    conv: Rc<Conv>,
+    row: Option<RowKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -164,12 +114,20 @@ pub struct State {
     pub socket: SocketStatus,
     /// From the last `Hello`; `None` until the first one.
     pub server: Option<ServerInfo>,
-    pub conns: BTreeMap<ConnId, Rc<Conv>>,
+    pub conns: Table<ConnId, Rc<Conv>>,
     pub selected: Option<ConnId>,
     pub notices: Vec<Notice>,
     pub view: ViewMode,
     /// `true` between a snapshot's `Synced` and the socket closing.
     pub synced: bool,
+    /// How the connection list is shown, and its rows in that order.
+    pub list: ListView,
+    pub rows: Table<RowKey, ()>,
+    counts: Counts,
+    /// Connections by peer address, to find the other end of one in the same bridge.
+    by_peer: Table<(String, ConnId), ()>,
+    /// The connections this action changed, as the totals and indexes still count them.
+    changed: HashMap<ConnId, Option<Indexed>>,
     /// The `seq` of the last `Hello`: records up to it are history, already counted.
     snapshot_seq: Option<Seq>,
     /// The last record applied; anything at or below it is a duplicate.
@@ -212,21 +170,21 @@ pub fn reduce(mut state: State, action: Action) -> State {
         }
         Action::Select(id) => state.select(id),
         Action::ShowEarlier(id) => {
-            if let Some(conv) = state.conns.get_mut(&id) {
-                let conv = Rc::make_mut(conv);
+            if let Some(conv) = state.conv_mut(id) {
                 conv.window = (conv.window + WINDOW).min(conv.log.len().max(WINDOW));
             }
         }
         Action::SetView(view) => state.view = view,
         Action::SetEncoding(id, encoding) => {
-            if let Some(conv) = state.conns.get_mut(&id) {
-                Rc::make_mut(conv).encoding = encoding;
+            if let Some(conv) = state.conv_mut(id) {
+                conv.encoding = encoding;
             }
         }
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling { host, port } => state.pending_dial = Some(address(&host, port)),
     }
+    state.settle();
     state
 }
 
@@ -244,11 +202,16 @@ impl State {
         State {
             socket: SocketStatus::Connecting,
             server: None,
-            conns: BTreeMap::new(),
+            conns: Table::default(),
             selected: None,
             notices: Vec::new(),
             view: ViewMode::Text,
             synced: false,
+            list: ListView::default(),
+            rows: Table::default(),
+            counts: Counts::default(),
+            by_peer: Table::default(),
+            changed: HashMap::new(),
             snapshot_seq: None,
             last_seq: None,
             unread_after: None,
@@ -263,10 +226,107 @@ impl State {
     }
 
     pub fn open_count(&self) -> usize {
-        self.conns
-            .values()
-            .filter(|c| c.info.state == ConnState::Open)
-            .count()
+        self.counts.open
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// The other end of `conv` when the bridge holds both (it dialled its own listener): the
+    /// connection whose peer is this one's local address, and the other way round.
+    pub fn twin_of(&self, conv: &Conv) -> Option<&Rc<Conv>> {
+        let local = conv.info.local.as_ref()?;
+        self.by_peer
+            .range_from(&(local.clone(), 0))
+            .take_while(|((peer, _), _)| peer == local)
+            .filter_map(|((_, id), _)| self.conns.get(id))
+            .find(|c| c.info.id != conv.info.id && c.info.local.as_ref() == Some(&conv.info.peer))
+    }
+
+    /// The connection `id`, to change. Every change to a connection goes through here, so
+    /// that [`State::settle`] knows what the totals and indexes counted it as.
+    fn conv_mut(&mut self, id: ConnId) -> Option<&mut Conv> {
+        let conv = self.conns.get_mut(&id)?;
+        if !self.changed.contains_key(&id) {
+            let row = self.list.key(conv);
+            self.changed.insert(
+                id,
+                Some(Indexed {
+                    conv: conv.clone(),
+                    row,
+                }),
+            );
+        }
+        Some(Rc::make_mut(conv))
+    }
+
+    /// Adds a connection the page did not have.
+    fn insert(&mut self, conv: Conv) {
+        let id = conv.info.id;
+        self.changed.entry(id).or_insert(None);
+        self.conns.insert(id, Rc::new(conv));
+    }
+
+    /// Brings the totals and indexes up to date with what this action changed.
+    fn settle(&mut self) {
+        for (id, before) in std::mem::take(&mut self.changed) {
+            let after = self.conns.get(&id).cloned();
+            if let Some(before) = &before {
+                self.counts.add(&before.conv, -1);
+            }
+            if let Some(after) = &after {
+                self.counts.add(after, 1);
+            }
+            let row = after.as_ref().and_then(|c| self.list.key(c));
+            let old_row = before.as_ref().and_then(|b| b.row);
+            if row != old_row {
+                if let Some(old) = old_row {
+                    self.rows.remove(&old);
+                }
+                if let Some(new) = row {
+                    self.rows.insert(new, ());
+                }
+            }
+            let old_peer = before.as_ref().map(|b| &b.conv.info.peer);
+            let peer = after.as_ref().map(|c| &c.info.peer);
+            if old_peer != peer {
+                if let Some(old) = old_peer {
+                    self.by_peer.remove(&(old.clone(), id));
+                }
+                if let Some(new) = peer {
+                    self.by_peer.insert((new.clone(), id), ());
+                }
+            }
+        }
+    }
+
+    /// Counts and indexes every connection afresh: after a snapshot, or when the list is shown
+    /// another way. The only places that walk them all.
+    fn reindex(&mut self) {
+        self.changed.clear();
+        self.counts = Counts::default();
+        self.by_peer = Table::default();
+        for (id, conv) in self.conns.iter() {
+            self.counts.add(conv, 1);
+            self.by_peer.insert((conv.info.peer.clone(), *id), ());
+        }
+        self.rebuild_rows();
+    }
+
+    fn rebuild_rows(&mut self) {
+        self.rows = Table::default();
+        for conv in self.conns.values() {
+            if let Some(row) = self.list.key(conv) {
+                self.rows.insert(row, ());
+            }
+        }
+        // The rows now hold what connections changed earlier in this action are: note that.
+        for (id, before) in self.changed.iter_mut() {
+            if let Some(before) = before {
+                before.row = self.conns.get(id).and_then(|c| self.list.key(c));
+            }
+        }
     }
 
     fn next_id(&mut self) -> u64 {
@@ -286,10 +346,13 @@ impl State {
     }
 
     fn select(&mut self, id: ConnId) {
-        if let Some(conv) = self.conns.get_mut(&id) {
-            self.selected = Some(id);
-            if conv.unread > 0 {
-                Rc::make_mut(conv).unread = 0;
+        if !self.conns.contains_key(&id) {
+            return;
+        }
+        self.selected = Some(id);
+        if self.conns[&id].unread > 0 {
+            if let Some(conv) = self.conv_mut(id) {
+                conv.unread = 0;
             }
         }
     }
@@ -353,6 +416,7 @@ impl State {
             }
             self.conns.insert(conv.info.id, Rc::new(conv));
         }
+        self.reindex();
         self.unread_after = if same_bridge { self.last_seq } else { None };
         self.snapshot_seq = Some(seq);
         self.last_seq = None;
@@ -381,9 +445,8 @@ impl State {
     fn conn(&mut self, info: ConnInfo) {
         let id = info.id;
         let is_new = !self.conns.contains_key(&id);
-        match self.conns.get_mut(&id) {
+        match self.conv_mut(id) {
             Some(conv) => {
-                let conv = Rc::make_mut(conv);
                 let old = &conv.info;
                 // The bridge's counters are right as of this event, but the bridge does not send
                 // a `Conn` per record, so ours may be ahead: keep the larger of each.
@@ -396,11 +459,12 @@ impl State {
                     state: rank_max(old.state, info.state),
                     ..info
                 };
+                if let Some(closed) = merged.closed_at {
+                    conv.last_at = conv.last_at.max(closed);
+                }
                 conv.info = merged;
             }
-            None => {
-                self.conns.insert(id, Rc::new(Conv::new(info)));
-            }
+            None => self.insert(Conv::new(info)),
         }
         let conv = &self.conns[&id];
         let dialled_by_us = is_new
@@ -423,11 +487,10 @@ impl State {
         let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
         let selected = self.selected == Some(conn);
         let limits = self.limits;
-        let conv = self
-            .conns
-            .entry(conn)
-            .or_insert_with(|| Rc::new(Conv::placeholder(conn, r.at)));
-        let conv = Rc::make_mut(conv);
+        if !self.conns.contains_key(&conn) {
+            self.insert(Conv::placeholder(conn, r.at));
+        }
+        let conv = self.conv_mut(conn).expect("inserted above");
         let len = r.data.len() as u64;
         if live {
             match r.flow {
@@ -444,6 +507,7 @@ impl State {
         if missed && !selected && r.flow == Flow::Rx {
             conv.unread += 1;
         }
+        conv.last_at = conv.last_at.max(r.at);
         conv.log.push(Entry::Record(r), limits);
     }
 
@@ -451,10 +515,10 @@ impl State {
         if let Some(id) = conn {
             let note_id = self.next_id();
             let limits = self.limits;
-            if let Some(conv) = self.conns.get_mut(&id) {
+            if let Some(conv) = self.conv_mut(id) {
                 // A failed dial closes with the same reason: say it once in the conversation.
                 if conv.info.close_reason.as_deref() != Some(message.as_str()) {
-                    Rc::make_mut(conv).log.push(
+                    conv.log.push(
                         Entry::Note {
                             id: note_id,
                             text: message.as_str().into(),
@@ -962,5 +1026,147 @@ mod tests {
             }],
         );
         assert!(s.notices[0].text.contains("protocol version"));
+    }
+
+    /// What the totals and indexes must say, counted the slow way.
+    fn check_indexes(s: &State) {
+        let mut counts = Counts::default();
+        for c in s.conns.values() {
+            counts.add(c, 1);
+        }
+        assert_eq!(s.counts(), counts);
+        let mut rows: Vec<RowKey> = s.conns.values().filter_map(|c| s.list.key(c)).collect();
+        rows.sort();
+        assert_eq!(s.rows.keys().copied().collect::<Vec<_>>(), rows);
+        let mut peers: Vec<(String, ConnId)> = s
+            .conns
+            .values()
+            .map(|c| (c.info.peer.clone(), c.info.id))
+            .collect();
+        peers.sort();
+        assert_eq!(s.by_peer.keys().cloned().collect::<Vec<_>>(), peers);
+    }
+
+    #[test]
+    fn open_and_unread_are_counted_as_they_change() {
+        let s = synced_page();
+        assert_eq!((s.open_count(), s.counts().unread), (1, 0));
+        let s = run(
+            s,
+            vec![
+                Event::Conn {
+                    conn: info(2, ConnState::Open),
+                },
+                rec(2, 3, Flow::Rx, "a"),
+                rec(2, 4, Flow::Rx, "b"),
+                rec(7, 5, Flow::Rx, "before its conn event"),
+                Event::Conn {
+                    conn: info(1, ConnState::Closed),
+                },
+            ],
+        );
+        let c = s.counts();
+        assert_eq!((c.open, c.closed, c.unread), (2, 1, 3));
+        check_indexes(&s);
+        let s = reduce(s, Action::Select(2));
+        assert_eq!(s.counts().unread, 1);
+        let s = run(s, vec![hello(vec![info(2, ConnState::Open)], 9)]);
+        assert_eq!((s.open_count(), s.counts().unread), (1, 0));
+        check_indexes(&s);
+    }
+
+    #[test]
+    fn an_action_copies_only_the_connections_it_changes() {
+        let conns = (1..=1000).map(|id| info(id, ConnState::Open)).collect();
+        let before = run(State::default(), vec![hello(conns, 0)]);
+        let after = run(before.clone(), vec![rec(500, 1, Flow::Rx, "x")]);
+        let shared = before
+            .conns
+            .values()
+            .zip(after.conns.values())
+            .filter(|(a, b)| Rc::ptr_eq(a, b))
+            .count();
+        assert_eq!(
+            shared, 999,
+            "every connection but the one that changed is shared"
+        );
+        assert_eq!(after.conns[&500].log.len(), 1);
+        assert!(before.conns[&500].log.is_empty());
+    }
+
+    #[test]
+    fn the_other_end_is_found_by_its_addresses() {
+        let mut client = info(1, ConnState::Open);
+        client.origin = Origin::Dialled;
+        client.peer = "127.0.0.1:7777".into();
+        client.local = Some("127.0.0.1:50002".into());
+        let server = info(2, ConnState::Open); // peer 127.0.0.1:50002, local 127.0.0.1:7777
+        let mut other = info(3, ConnState::Open);
+        other.peer = "127.0.0.1:50002".into(); // same peer, another local address
+        other.local = Some("10.0.0.1:7777".into());
+        let s = run(State::default(), vec![hello(vec![client, other], 0)]);
+        assert!(s.twin_of(&s.conns[&1]).is_none(), "not there yet");
+        let s = run(s, vec![Event::Conn { conn: server }]);
+        assert_eq!(s.twin_of(&s.conns[&1]).map(|c| c.info.id), Some(2));
+        assert_eq!(s.twin_of(&s.conns[&2]).map(|c| c.info.id), Some(1));
+        assert!(s.twin_of(&s.conns[&3]).is_none());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn event() -> impl Strategy<Value = Event> {
+            let state = prop_oneof![
+                Just(ConnState::Connecting),
+                Just(ConnState::Open),
+                Just(ConnState::Closed)
+            ];
+            prop_oneof![
+                (1u64..12, state.clone(), 0u16..3).prop_map(|(id, st, peer)| {
+                    let mut c = info(id, st);
+                    c.peer = format!("10.0.0.{peer}:1");
+                    Event::Conn { conn: c }
+                }),
+                (1u64..12, 1u64..200, any::<bool>()).prop_map(|(id, seq, rx)| {
+                    rec(id, seq, if rx { Flow::Rx } else { Flow::Tx }, "x")
+                }),
+                (prop::collection::vec((1u64..12, state), 0..6), 0u64..200).prop_map(
+                    |(conns, seq)| {
+                        let mut conns: Vec<_> =
+                            conns.into_iter().map(|(id, st)| info(id, st)).collect();
+                        conns.sort_by_key(|c| c.id);
+                        conns.dedup_by_key(|c| c.id);
+                        hello(conns, seq)
+                    }
+                ),
+                (1u64..12).prop_map(|id| Event::Error {
+                    conn: Some(id),
+                    message: "e".into()
+                }),
+            ]
+        }
+
+        fn action() -> impl Strategy<Value = Action> {
+            prop_oneof![
+                4 => prop::collection::vec(event(), 0..8)
+                    .prop_map(|e| Action::Events(e.into_iter().map(Incoming::from).collect())),
+                1 => (1u64..12).prop_map(Action::Select),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Totals and indexes kept as connections change are what counting would give.
+            #[test]
+            fn totals_and_indexes_match_a_recount(actions in prop::collection::vec(action(), 0..30)) {
+                let mut s = State::default();
+                for a in actions {
+                    s = reduce(s, a);
+                    check_indexes(&s);
+                }
+            }
+        }
     }
 }
