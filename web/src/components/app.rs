@@ -79,7 +79,11 @@ pub fn App() -> Html {
             command.emit(Command::Send { to, data })
         })
     };
-    let on_select = dispatch.reform(Action::Select);
+    // Stable across renders, so that the list's rows compare equal and are not redrawn.
+    let on_select = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |id, _| dispatch.emit(Action::Select(id)))
+    };
     let on_show_earlier = dispatch.reform(Action::ShowEarlier);
     let on_view = dispatch.reform(Action::SetView);
     let on_encoding = dispatch.reform(|(id, encoding)| Action::SetEncoding(id, encoding));

@@ -56,7 +56,6 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Table<K, V> {
 }
 
 impl<K, V> Table<K, V> {
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
