@@ -84,6 +84,7 @@ pub fn App() -> Html {
         let dispatch = dispatch.clone();
         use_callback((), move |id, _| dispatch.emit(Action::Select(id)))
     };
+    let on_list = dispatch.reform(Action::SetList);
     let on_show_earlier = dispatch.reform(Action::ShowEarlier);
     let on_view = dispatch.reform(Action::SetView);
     let on_encoding = dispatch.reform(|(id, encoding)| Action::SetEncoding(id, encoding));
@@ -139,7 +140,8 @@ pub fn App() -> Html {
             <Notices notices={state.notices.clone()} {on_dismiss} />
             <div class="layout">
                 <aside class="sidebar">
-                    <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected} {nc_hint} {on_select} />
+                    <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
+                              counts={state.counts()} list={state.list.clone()} {on_list} {nc_hint} {on_select} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>

@@ -32,7 +32,7 @@ use crate::wire::{split_record, Incoming, SocketStatus};
 use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, Origin, Seq, ServerInfo, VERSION};
 
 pub use self::conv::{state_word, Conv};
-pub use self::list::{ListView, RowKey};
+pub use self::list::{ListView, RowKey, Sort};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;
 
@@ -61,6 +61,8 @@ pub enum Action {
     SetView(ViewMode),
     /// Read and write a conversation's text in another encoding.
     SetEncoding(ConnId, Encoding),
+    /// Show the connection list another way.
+    SetList(ListView),
     /// Dismiss the notice with this id.
     Dismiss(u64),
     /// A problem the page found itself (a frame it could not decode, a send that failed).
@@ -89,6 +91,10 @@ pub struct Counts {
 }
 
 impl Counts {
+    pub fn total(&self) -> usize {
+        self.connecting + self.open + self.closed
+    }
+
     fn add(&mut self, conv: &Conv, sign: i64) {
         let n = match conv.info.state {
             ConnState::Connecting => &mut self.connecting,
@@ -178,6 +184,12 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::SetEncoding(id, encoding) => {
             if let Some(conv) = state.conv_mut(id) {
                 conv.encoding = encoding;
+            }
+        }
+        Action::SetList(list) => {
+            if list != state.list {
+                state.list = list;
+                state.rebuild_rows();
             }
         }
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
@@ -1112,6 +1124,53 @@ mod tests {
         assert!(s.twin_of(&s.conns[&3]).is_none());
     }
 
+    #[test]
+    fn the_list_follows_its_view_as_connections_change() {
+        let ids = |s: &State| s.rows.keys().map(|r| r.id).collect::<Vec<_>>();
+        let s = run(
+            State::default(),
+            vec![hello(
+                vec![
+                    info(1, ConnState::Open),
+                    info(2, ConnState::Closed),
+                    info(3, ConnState::Open),
+                ],
+                0,
+            )],
+        );
+        assert_eq!(ids(&s), [1, 2, 3]);
+        let s = reduce(
+            s,
+            Action::SetList(ListView {
+                hide_closed: true,
+                sort: Sort::Activity,
+                ..ListView::default()
+            }),
+        );
+        assert_eq!(ids(&s), [1, 3]);
+        // Traffic moves a connection to the top; a close takes it off the list.
+        let s = run(s, vec![rec(1, 1, Flow::Rx, "news")]);
+        assert_eq!(ids(&s), [1, 3]);
+        let s = run(s, vec![rec(3, 2, Flow::Rx, "newer")]);
+        assert_eq!(ids(&s), [3, 1]);
+        let s = run(
+            s,
+            vec![Event::Conn {
+                conn: info(3, ConnState::Closed),
+            }],
+        );
+        assert_eq!(ids(&s), [1]);
+        let s = reduce(
+            s,
+            Action::SetList(ListView {
+                query: "50002".into(),
+                ..ListView::default()
+            }),
+        );
+        assert_eq!(ids(&s), [2]);
+        check_indexes(&s);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -1152,6 +1211,12 @@ mod tests {
                 4 => prop::collection::vec(event(), 0..8)
                     .prop_map(|e| Action::Events(e.into_iter().map(Incoming::from).collect())),
                 1 => (1u64..12).prop_map(Action::Select),
+                1 => (any::<bool>(), any::<bool>(), prop_oneof![Just(""), Just("closed"), Just(".1:")])
+                    .prop_map(|(hide_closed, activity, query)| Action::SetList(ListView {
+                        query: query.into(),
+                        hide_closed,
+                        sort: if activity { Sort::Activity } else { Sort::Opened },
+                    })),
             ]
         }
 

@@ -2,6 +2,7 @@
 //! list of fixed-height rows, see [`virtual_rows`]), and a row renders again only when its
 //! connection changed.
 
+mod bar;
 mod row;
 mod virtual_rows;
 
@@ -10,9 +11,10 @@ use std::rc::Rc;
 use protocol::ConnId;
 use yew::prelude::*;
 
+use self::bar::ListBar;
 use self::row::ConnRow;
 use self::virtual_rows::use_virtual_rows;
-use crate::state::{state_word, Conv, RowKey, Table};
+use crate::state::{state_word, Conv, Counts, ListView, RowKey, Table};
 
 /// Every row's height, in CSS pixels: the list's arithmetic and its style both use it.
 const ROW_PX: i32 = 52;
@@ -23,6 +25,10 @@ pub struct ConnListProps {
     /// The connections to list, in order.
     pub rows: Table<RowKey, ()>,
     pub selected: Option<ConnId>,
+    pub counts: Counts,
+    /// How the user chose to see the list.
+    pub list: ListView,
+    pub on_list: Callback<ListView>,
     /// `host port` to connect to this bridge's listener, for the empty-state hint;
     /// `None` when the bridge is not listening or not yet known.
     pub nc_hint: Option<(String, u16)>,
@@ -33,7 +39,9 @@ pub struct ConnListProps {
 pub fn ConnList(props: &ConnListProps) -> Html {
     let count = props.rows.len();
     let rows = use_virtual_rows(count, ROW_PX);
-    let body = if props.rows.is_empty() {
+    let body = if props.rows.is_empty() && props.counts.total() > 0 {
+        html! { <p class="empty-hint">{ "No connection matches." }</p> }
+    } else if props.rows.is_empty() {
         let hint = match &props.nc_hint {
             Some((host, port)) => html! {
                 <>
@@ -75,6 +83,10 @@ pub fn ConnList(props: &ConnListProps) -> Html {
     html! {
         <nav class="connections" aria-label="Connections">
             <h2 class="pane-title">{ "Connections" }</h2>
+            if props.counts.total() > 0 {
+                <ListBar counts={props.counts} shown={count} list={props.list.clone()}
+                         on_list={props.on_list.clone()} />
+            }
             <div class="conn-scroll" ref={rows.scroller} onscroll={rows.onscroll}>
                 { body }
             </div>
