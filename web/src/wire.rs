@@ -7,7 +7,7 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, Event, Record, RecordHeader, RECORD_HEADER_LEN};
+use protocol::{ConnId, Event, Frame, Record, RecordHeader, RECORD_HEADER_LEN};
 
 use crate::state::Rec;
 
@@ -109,6 +109,12 @@ pub fn decode_record(
     ))
 }
 
+/// Asks the bridge to forget every closed connection and its history; it answers every page
+/// with `forgotten`. Written here until the `protocol` crate names it (`Command::ForgetClosed`).
+pub fn forget_closed() -> Frame {
+    Frame::Text(r#"{"type":"forget_closed"}"#.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +173,10 @@ mod tests {
             Ok(Incoming::Forgotten(vec![]))
         );
         assert!(decode_text(r#"{"type":"forgotten","conns":[3,x]}"#).is_err());
+        assert_eq!(
+            forget_closed(),
+            Frame::Text(r#"{"type":"forget_closed"}"#.into())
+        );
         let err = decode_text(r#"{"type":"launch"}"#).unwrap_err();
         assert!(err.starts_with("malformed message"), "{err}");
     }

@@ -12,7 +12,7 @@ use crate::components::conversation::Conversation;
 use crate::components::listener_form::ListenerForm;
 use crate::components::status::{BridgeStatus, Notices};
 use crate::state::{Action, State};
-use crate::wire::SocketStatus;
+use crate::wire::{forget_closed, SocketStatus};
 use crate::ws::{Handlers, Ws};
 
 const PRODUCT: &str = "TCP Bridge";
@@ -41,6 +41,19 @@ pub fn App() -> Html {
         use_callback((), move |cmd: Command, _| match ws.borrow().as_ref() {
             Some(ws) => ws.send(&cmd.to_frame()),
             None => Err("Not connected to the bridge yet.".to_string()),
+        })
+    };
+    let on_forget = {
+        let ws = ws.clone();
+        let dispatch = dispatch.clone();
+        use_callback((), move |(), _| {
+            let sent = match ws.borrow().as_ref() {
+                Some(ws) => ws.send(&forget_closed()),
+                None => Err("Not connected to the bridge yet.".to_string()),
+            };
+            if let Err(msg) = sent {
+                dispatch.emit(Action::Notice(msg));
+            }
         })
     };
     let on_connect = {
@@ -141,7 +154,8 @@ pub fn App() -> Html {
             <div class="layout">
                 <aside class="sidebar">
                     <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
-                              counts={state.counts()} list={state.list.clone()} {on_list} {nc_hint} {on_select} />
+                              counts={state.counts()} list={state.list.clone()} {on_list}
+                              {online} {on_forget} {nc_hint} {on_select} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>

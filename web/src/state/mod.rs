@@ -259,18 +259,22 @@ impl State {
     /// The connection `id`, to change. Every change to a connection goes through here, so
     /// that [`State::settle`] knows what the totals and indexes counted it as.
     fn conv_mut(&mut self, id: ConnId) -> Option<&mut Conv> {
-        let conv = self.conns.get_mut(&id)?;
+        self.note(id);
+        self.conns.get_mut(&id).map(Rc::make_mut)
+    }
+
+    /// Notes what the totals and indexes count connection `id` as, before it changes (once
+    /// per action). Whether there is such a connection.
+    fn note(&mut self, id: ConnId) -> bool {
+        let Some(conv) = self.conns.get(&id) else {
+            return false;
+        };
         if !self.changed.contains_key(&id) {
             let row = self.list.key(conv);
-            self.changed.insert(
-                id,
-                Some(Indexed {
-                    conv: conv.clone(),
-                    row,
-                }),
-            );
+            let conv = conv.clone();
+            self.changed.insert(id, Some(Indexed { conv, row }));
         }
-        Some(Rc::make_mut(conv))
+        true
     }
 
     /// Adds a connection the page did not have.
@@ -373,8 +377,7 @@ impl State {
         match incoming {
             Incoming::Event(event) => self.event(event),
             Incoming::Record(conn, rec) => self.record(conn, rec),
-            // Applied once the reducer can forget; see `forget`.
-            Incoming::Forgotten(_) => {}
+            Incoming::Forgotten(ids) => self.forget(&ids),
         }
     }
 
@@ -521,6 +524,21 @@ impl State {
         }
         conv.last_at = conv.last_at.max(r.at);
         conv.log.push(Entry::Record(r), limits);
+    }
+
+    /// The bridge forgot these connections (closed ones, at a page's request): so does the page.
+    fn forget(&mut self, ids: &[ConnId]) {
+        for id in ids {
+            if self.note(*id) {
+                self.conns.remove(id);
+            }
+        }
+        if self
+            .selected
+            .is_some_and(|id| !self.conns.contains_key(&id))
+        {
+            self.selected = None;
+        }
     }
 
     fn error(&mut self, conn: Option<ConnId>, message: String) {
@@ -1171,6 +1189,33 @@ mod tests {
         check_indexes(&s);
     }
 
+    #[test]
+    fn forgotten_connections_leave_the_page() {
+        let s = run(
+            synced_page(),
+            vec![
+                Event::Conn {
+                    conn: info(2, ConnState::Closed),
+                },
+                Event::Conn {
+                    conn: info(3, ConnState::Closed),
+                },
+                rec(3, 3, Flow::Rx, "unread"),
+            ],
+        );
+        let s = reduce(s, Action::Select(2));
+        assert_eq!(s.counts().unread, 1);
+        let s = reduce(s, Action::Events(vec![Incoming::Forgotten(vec![2, 3, 99])]));
+        assert_eq!(s.conns.keys().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(s.selected, None, "the selected one was forgotten");
+        let c = s.counts();
+        assert_eq!((c.open, c.closed, c.unread), (1, 0, 0));
+        check_indexes(&s);
+        // What the bridge says about them later brings them back, as anything new would.
+        let s = run(s, vec![rec(3, 4, Flow::Rx, "late")]);
+        assert_eq!(texts(&s, 3), ["late"]);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -1211,6 +1256,8 @@ mod tests {
                 4 => prop::collection::vec(event(), 0..8)
                     .prop_map(|e| Action::Events(e.into_iter().map(Incoming::from).collect())),
                 1 => (1u64..12).prop_map(Action::Select),
+                1 => prop::collection::vec(1u64..12, 0..4)
+                    .prop_map(|ids| Action::Events(vec![Incoming::Forgotten(ids)])),
                 1 => (any::<bool>(), any::<bool>(), prop_oneof![Just(""), Just("closed"), Just(".1:")])
                     .prop_map(|(hide_closed, activity, query)| Action::SetList(ListView {
                         query: query.into(),

@@ -14,6 +14,10 @@ pub struct ListBarProps {
     pub shown: usize,
     pub list: ListView,
     pub on_list: Callback<ListView>,
+    /// Whether the bridge can be asked (the page's socket is open).
+    pub online: bool,
+    /// Asks the bridge to forget the closed connections.
+    pub on_forget: Callback<()>,
 }
 
 /// `3 open · 40 in all`, and how many are shown when the list is narrowed.
@@ -74,6 +78,11 @@ pub fn ListBar(props: &ListBarProps) -> Html {
                         }) }
                     </select>
                 </span>
+                <button type="button" onclick={props.on_forget.reform(|_: MouseEvent| ())}
+                        disabled={!props.online || props.counts.closed == 0}
+                        title="Drop the closed connections and their history, here, in the bridge and in every page">
+                    { "Forget closed" }
+                </button>
             </div>
         </div>
     }

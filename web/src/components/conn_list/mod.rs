@@ -29,6 +29,10 @@ pub struct ConnListProps {
     /// How the user chose to see the list.
     pub list: ListView,
     pub on_list: Callback<ListView>,
+    /// Whether the bridge can be asked (the page's socket is open).
+    pub online: bool,
+    /// Asks the bridge to forget the closed connections.
+    pub on_forget: Callback<()>,
     /// `host port` to connect to this bridge's listener, for the empty-state hint;
     /// `None` when the bridge is not listening or not yet known.
     pub nc_hint: Option<(String, u16)>,
@@ -85,7 +89,8 @@ pub fn ConnList(props: &ConnListProps) -> Html {
             <h2 class="pane-title">{ "Connections" }</h2>
             if props.counts.total() > 0 {
                 <ListBar counts={props.counts} shown={count} list={props.list.clone()}
-                         on_list={props.on_list.clone()} />
+                         on_list={props.on_list.clone()} online={props.online}
+                         on_forget={props.on_forget.clone()} />
             }
             <div class="conn-scroll" ref={rows.scroller} onscroll={rows.onscroll}>
                 { body }
