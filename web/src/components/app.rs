@@ -92,16 +92,14 @@ pub fn App() -> Html {
             command.emit(Command::Send { to, data })
         })
     };
-    // Stable across renders, so that the list's rows compare equal and are not redrawn.
-    let on_select = {
-        let dispatch = dispatch.clone();
-        use_callback((), move |id, _| dispatch.emit(Action::Select(id)))
-    };
-    let on_list = dispatch.reform(Action::SetList);
-    let on_show_earlier = dispatch.reform(Action::ShowEarlier);
-    let on_view = dispatch.reform(Action::SetView);
-    let on_encoding = dispatch.reform(|(id, encoding)| Action::SetEncoding(id, encoding));
-    let on_dismiss = dispatch.reform(Action::Dismiss);
+    let on_select = use_action(dispatch.clone(), Action::Select);
+    let on_list = use_action(dispatch.clone(), Action::SetList);
+    let on_show_earlier = use_action(dispatch.clone(), Action::ShowEarlier);
+    let on_view = use_action(dispatch.clone(), Action::SetView);
+    let on_encoding = use_action(dispatch.clone(), |(id, encoding)| {
+        Action::SetEncoding(id, encoding)
+    });
+    let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
 
     // Unread messages show in the tab's title, for when the page is in the background.
     let unread = state.counts().unread;
@@ -175,4 +173,11 @@ pub fn App() -> Html {
             </div>
         </div>
     }
+}
+
+/// A callback that dispatches `make(input)`: the same callback on every render, so that the
+/// components it is given to compare equal and are not rendered again for nothing.
+#[hook]
+fn use_action<IN: 'static>(dispatch: Callback<Action>, make: fn(IN) -> Action) -> Callback<IN> {
+    use_callback((), move |input: IN, _| dispatch.emit(make(input)))
 }

@@ -87,7 +87,8 @@ impl Conv {
         })
     }
 
-    /// The entries to render, oldest first.
+    /// The entries to render, oldest first (the log view renders them chunk by chunk).
+    #[cfg(test)]
     pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
         self.log.iter_from(self.hidden())
     }

@@ -135,6 +135,22 @@ impl Log {
             .skip(skip)
     }
 
+    /// The chunks from the one that holds entry `start` on, each with the index in it to begin
+    /// at: to render or search a chunk at a time, so that a chunk that did not change need not
+    /// be done again.
+    pub fn chunks_from(&self, start: usize) -> impl Iterator<Item = (&Rc<Vec<Entry>>, usize)> {
+        let mut skip = start;
+        let mut first = 0;
+        while first < self.chunks.len() && skip >= self.chunks[first].len() {
+            skip -= self.chunks[first].len();
+            first += 1;
+        }
+        self.chunks[first..]
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| (c, if i == 0 { skip } else { 0 }))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
         self.iter_from(0)
     }
@@ -146,5 +162,41 @@ impl Log {
 
     pub fn last(&self) -> Option<&Entry> {
         self.chunks.last().and_then(|c| c.last())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_of(n: u64) -> Log {
+        let mut log = Log::default();
+        for seq in 1..=n {
+            let data: Rc<[u8]> = Rc::from(&b"x"[..]);
+            let at = seq as Micros * 10;
+            let flow = Flow::Rx;
+            log.push(
+                Entry::Record(Rec {
+                    seq,
+                    flow,
+                    at,
+                    data,
+                }),
+                Limits::default(),
+            );
+        }
+        log
+    }
+
+    #[test]
+    fn chunks_from_an_index_begin_where_it_is() {
+        let log = log_of(CHUNK as u64 * 2 + 10);
+        let from: Vec<(usize, usize)> = log
+            .chunks_from(CHUNK + 5)
+            .map(|(c, i)| (c.len(), i))
+            .collect();
+        assert_eq!(from, [(CHUNK, 5), (10, 0)]);
+        assert_eq!(log.chunks_from(0).count(), 3);
+        assert_eq!(log.chunks_from(log.len()).count(), 0);
     }
 }
