@@ -48,6 +48,21 @@ pub struct RowKey {
     pub id: ConnId,
 }
 
+impl RowKey {
+    /// Where connection `id` goes in an index by address: by a hash of `address`. The same key
+    /// type as the rows', so that both indexes share one copy of the table's code.
+    pub fn of_address(address: &str, id: ConnId) -> RowKey {
+        // FNV-1a: small, and collisions are checked by whoever looks an address up.
+        let hash = address.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        RowKey {
+            rank: hash as i64,
+            id,
+        }
+    }
+}
+
 impl ListView {
     /// Where `conv` goes in the list, or `None` when the list does not show it.
     pub fn key(&self, conv: &Conv) -> Option<RowKey> {

@@ -130,8 +130,8 @@ pub struct State {
     pub list: ListView,
     pub rows: Table<RowKey, ()>,
     counts: Counts,
-    /// Connections by peer address, to find the other end of one in the same bridge.
-    by_peer: Table<(String, ConnId), ()>,
+    /// Connections by (a hash of) their peer address, to find the other end of one.
+    by_peer: Table<RowKey, ()>,
     /// The connections this action changed, as the totals and indexes still count them.
     changed: HashMap<ConnId, Option<Indexed>>,
     /// The `seq` of the last `Hello`: records up to it are history, already counted.
@@ -249,11 +249,16 @@ impl State {
     /// connection whose peer is this one's local address, and the other way round.
     pub fn twin_of(&self, conv: &Conv) -> Option<&Rc<Conv>> {
         let local = conv.info.local.as_ref()?;
+        let first = RowKey::of_address(local, 0);
         self.by_peer
-            .range_from(&(local.clone(), 0))
-            .take_while(|((peer, _), _)| peer == local)
-            .filter_map(|((_, id), _)| self.conns.get(id))
-            .find(|c| c.info.id != conv.info.id && c.info.local.as_ref() == Some(&conv.info.peer))
+            .range_from(&first)
+            .take_while(|(key, _)| RowKey::of_address(local, key.id) == **key)
+            .filter_map(|(key, _)| self.conns.get(&key.id))
+            .find(|c| {
+                c.info.id != conv.info.id
+                    && &c.info.peer == local
+                    && c.info.local.as_ref() == Some(&conv.info.peer)
+            })
     }
 
     /// The connection `id`, to change. Every change to a connection goes through here, so
@@ -308,10 +313,10 @@ impl State {
             let peer = after.as_ref().map(|c| &c.info.peer);
             if old_peer != peer {
                 if let Some(old) = old_peer {
-                    self.by_peer.remove(&(old.clone(), id));
+                    self.by_peer.remove(&RowKey::of_address(old, id));
                 }
                 if let Some(new) = peer {
-                    self.by_peer.insert((new.clone(), id), ());
+                    self.by_peer.insert(RowKey::of_address(new, id), ());
                 }
             }
         }
@@ -325,7 +330,8 @@ impl State {
         self.by_peer = Table::default();
         for (id, conv) in self.conns.iter() {
             self.counts.add(conv, 1);
-            self.by_peer.insert((conv.info.peer.clone(), *id), ());
+            self.by_peer
+                .insert(RowKey::of_address(&conv.info.peer, *id), ());
         }
         self.rebuild_rows();
     }
@@ -1068,13 +1074,13 @@ mod tests {
         let mut rows: Vec<RowKey> = s.conns.values().filter_map(|c| s.list.key(c)).collect();
         rows.sort();
         assert_eq!(s.rows.keys().copied().collect::<Vec<_>>(), rows);
-        let mut peers: Vec<(String, ConnId)> = s
+        let mut peers: Vec<RowKey> = s
             .conns
             .values()
-            .map(|c| (c.info.peer.clone(), c.info.id))
+            .map(|c| RowKey::of_address(&c.info.peer, c.info.id))
             .collect();
         peers.sort();
-        assert_eq!(s.by_peer.keys().cloned().collect::<Vec<_>>(), peers);
+        assert_eq!(s.by_peer.keys().copied().collect::<Vec<_>>(), peers);
     }
 
     #[test]
