@@ -1,57 +1,37 @@
 //! The page: header, connection list and dial form on the side, the selected conversation and
-//! the composer in the middle. Holds the state (`use_reducer`) and the socket to the bridge.
+//! the composer in the middle. Holds the state (`use_reducer`) and the link to the bridge, and
+//! turns what the user does into actions and commands.
 
 use protocol::{Command, ConnState, Target};
 use yew::prelude::*;
 
 use crate::bytes_view::address::reachable_address;
+use crate::components::bridge::use_bridge;
 use crate::components::composer::{Composer, SendTarget};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;
 use crate::components::conversation::Conversation;
 use crate::components::listener_form::ListenerForm;
-use crate::components::status::{BridgeStatus, Notices};
+use crate::components::status::Notices;
+use crate::components::topbar::{use_unread_title, TopBar};
 use crate::state::{Action, State};
 use crate::wire::{forget_closed, SocketStatus};
-use crate::ws::{Handlers, Ws};
-
-const PRODUCT: &str = "TCP Bridge";
 
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(State::default);
-    let ws = use_mut_ref(|| None::<Ws>);
-    {
-        let ws = ws.clone();
-        let dispatch: Callback<Action> = state.dispatcher().into();
-        use_effect_with((), move |_| {
-            *ws.borrow_mut() = Some(Ws::start(Handlers {
-                on_status: dispatch.reform(Action::Socket),
-                on_batch: dispatch.reform(Action::Events),
-                on_problem: dispatch.reform(Action::Notice),
-            }));
-            move || drop(ws.borrow_mut().take())
-        });
-    }
     let dispatch: Callback<Action> = state.dispatcher().into();
+    let send = use_bridge(dispatch.clone());
 
     // Commands go to the bridge; what they change comes back as events.
     let command = {
-        let ws = ws.clone();
-        use_callback((), move |cmd: Command, _| match ws.borrow().as_ref() {
-            Some(ws) => ws.send(&cmd.to_frame()),
-            None => Err("Not connected to the bridge yet.".to_string()),
-        })
+        let send = send.clone();
+        use_callback((), move |cmd: Command, _| send.emit(cmd.to_frame()))
     };
     let on_forget = {
-        let ws = ws.clone();
         let dispatch = dispatch.clone();
         use_callback((), move |(), _| {
-            let sent = match ws.borrow().as_ref() {
-                Some(ws) => ws.send(&forget_closed()),
-                None => Err("Not connected to the bridge yet.".to_string()),
-            };
-            if let Err(msg) = sent {
+            if let Err(msg) = send.emit(forget_closed()) {
                 dispatch.emit(Action::Notice(msg));
             }
         })
@@ -101,16 +81,7 @@ pub fn App() -> Html {
     });
     let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
 
-    // Unread messages show in the tab's title, for when the page is in the background.
-    let unread = state.counts().unread;
-    use_effect_with(unread, |unread| {
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            doc.set_title(&match unread {
-                0 => PRODUCT.to_string(),
-                n => format!("({n}) {PRODUCT}"),
-            });
-        }
-    });
+    use_unread_title(state.counts().unread);
 
     let online = state.socket == SocketStatus::Open;
     let server = state.server.clone();
@@ -131,23 +102,7 @@ pub fn App() -> Html {
 
     html! {
         <div class="app">
-            <header class="topbar">
-                <h1 class="brand">{ PRODUCT }</h1>
-                <div class="server-facts">
-                    if let Some(server) = &server {
-                        <span class="listen">{ match &server.listen {
-                            Some(addr) => format!("Listening on {addr}"),
-                            None => "Not listening for TCP".to_string(),
-                        } }</span>
-                        if let Some(word) = &server.exit_word {
-                            <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
-                                <code>{ word }</code>{ " ends a conversation" }
-                            </span>
-                        }
-                    }
-                </div>
-                <BridgeStatus socket={state.socket} />
-            </header>
+            <TopBar {server} socket={state.socket} />
             <Notices notices={state.notices.clone()} {on_dismiss} />
             <div class="layout">
                 <aside class="sidebar">
