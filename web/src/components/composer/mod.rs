@@ -54,6 +54,23 @@ fn blocked(props: &ComposerProps, to_all: bool) -> Option<String> {
     }
 }
 
+/// What the empty composer says it is for.
+fn placeholder(options: Options, target: Option<&SendTarget>) -> String {
+    match (options.mode, options.to_all, target) {
+        (InputMode::Hex, _, _) => {
+            "Bytes in hex, e.g. 48 65 6c 6c 6f 0d 0a — sent exactly as typed".into()
+        }
+        (InputMode::Text, true, _) => {
+            "Message to every open connection — Enter sends, Shift+Enter for a new line".into()
+        }
+        (InputMode::Text, false, Some(t)) => format!(
+            "Message to {} — Enter sends, Shift+Enter for a new line",
+            t.peer
+        ),
+        (InputMode::Text, false, None) => String::new(),
+    }
+}
+
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
     let text = use_state(String::new);
@@ -168,19 +185,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
         Callback::from(move |saved| text.set(saved))
     };
 
-    let placeholder = match (&blocked, options.mode, options.to_all, &props.target) {
-        (Some(_), ..) => String::new(),
-        (None, InputMode::Hex, _, _) => {
-            "Bytes in hex, e.g. 48 65 6c 6c 6f 0d 0a — sent exactly as typed".into()
-        }
-        (None, InputMode::Text, true, _) => {
-            "Message to every open connection — Enter sends, Shift+Enter for a new line".into()
-        }
-        (None, InputMode::Text, false, Some(t)) => format!(
-            "Message to {} — Enter sends, Shift+Enter for a new line",
-            t.peer
-        ),
-        (None, InputMode::Text, false, None) => String::new(),
+    let placeholder = if disabled {
+        String::new()
+    } else {
+        placeholder(*options, props.target.as_ref())
     };
     let hint = match (&*error, &blocked) {
         (Some(msg), _) => {

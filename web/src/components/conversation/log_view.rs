@@ -73,44 +73,8 @@ pub fn LogView(props: &LogViewProps) -> Html {
         }
     });
     let empty = conv.log.is_empty() && close_line.is_none();
-    let narrowed = props.found.is_some() || props.cleared.is_some();
-    let items = if narrowed {
-        let after_clear = |e: &&Entry| match (e, props.cleared) {
-            (Entry::Record(r), Some(mark)) => r.seq > mark,
-            _ => true,
-        };
-        let mut shown: Vec<&Entry> = match (&props.found, props.cleared) {
-            (Some(found), _) => found
-                .iter()
-                .rev()
-                .filter(after_clear)
-                .take(WINDOW)
-                .collect(),
-            // Since the clear: the newest entries, back to the last record cleared.
-            (None, mark) => conv
-                .log
-                .iter_rev()
-                .take_while(|e| !matches!((e, mark), (Entry::Record(r), Some(m)) if r.seq <= m))
-                .take(WINDOW)
-                .collect(),
-        };
-        shown.reverse();
-        let what = match (props.found.is_some(), props.cleared.is_some()) {
-            (true, true) => "Showing matches since the view was cleared",
-            (true, false) => "Showing matches",
-            _ => "The view was cleared; the history is kept",
-        };
-        let mut previous = None;
-        let messages = shown.into_iter().map(|e| {
-            let gap = gap_of(e, &mut previous).filter(|_| gaps);
-            html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
-        });
-        html! {
-            <>
-                <li class="msg sys narrowed" key="narrowed">{ what }</li>
-                { for messages }
-            </>
-        }
+    let items = if props.found.is_some() || props.cleared.is_some() {
+        narrowed(props)
     } else {
         let mut previous = None::<Micros>;
         let chunks = conv.log.chunks_from(hidden).map(|(chunk, from)| {
@@ -142,6 +106,48 @@ pub fn LogView(props: &LogViewProps) -> Html {
                 <p class="log-empty">{ empty_hint(info.state, info.origin) }</p>
             }
         </div>
+    }
+}
+
+/// What Find found, or what came since the view was cleared: the newest [`WINDOW`] of them.
+fn narrowed(props: &LogViewProps) -> Html {
+    let conv = &props.conv;
+    let after_clear = |e: &&Entry| match (e, props.cleared) {
+        (Entry::Record(r), Some(mark)) => r.seq > mark,
+        _ => true,
+    };
+    let mut shown: Vec<&Entry> = match (&props.found, props.cleared) {
+        (Some(found), _) => found
+            .iter()
+            .rev()
+            .filter(after_clear)
+            .take(WINDOW)
+            .collect(),
+        // Since the clear: the newest entries, back to the last record cleared.
+        (None, mark) => conv
+            .log
+            .iter_rev()
+            .take_while(|e| !matches!((e, mark), (Entry::Record(r), Some(m)) if r.seq <= m))
+            .take(WINDOW)
+            .collect(),
+    };
+    shown.reverse();
+    let what = match (props.found.is_some(), props.cleared.is_some()) {
+        (true, true) => "Showing matches since the view was cleared",
+        (true, false) => "Showing matches",
+        _ => "The view was cleared; the history is kept",
+    };
+    let (view, encoding) = (props.view, conv.encoding);
+    let mut previous = None;
+    let messages = shown.into_iter().map(|e| {
+        let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+    });
+    html! {
+        <>
+            <li class="msg sys narrowed" key="narrowed">{ what }</li>
+            { for messages }
+        </>
     }
 }
 
