@@ -29,8 +29,8 @@ use scenarios::{Plan, Suite};
 #[derive(Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood); all when
-    /// none is named.
+    /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood, ui_conns); all
+    /// when none is named.
     /// `soak` runs the soak test instead, which is not part of the suite.
     scenarios: Vec<String>,
 
@@ -59,7 +59,7 @@ struct Args {
     dist: PathBuf,
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "throughput",
     "rtt",
     "fanout",
@@ -67,6 +67,7 @@ const ALL: [&str; 7] = [
     "idle",
     "web_size",
     "ui_flood",
+    "ui_conns",
 ];
 
 #[tokio::main]
@@ -124,6 +125,9 @@ async fn main() -> Result<()> {
     }
     if wanted("ui_flood") {
         scenarios::ui_flood::run(&suite).await?;
+    }
+    if wanted("ui_conns") {
+        scenarios::ui_conns::run(&suite).await?;
     }
     Ok(())
 }

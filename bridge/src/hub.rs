@@ -190,21 +190,8 @@ impl Hub {
         let id = s.next_id;
         s.next_id += 1;
         let info = ConnInfo {
-            id,
-            origin,
-            peer,
             local,
-            state,
-            opened_at: now(),
-            closed_at: None,
-            close_reason: None,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            rx_msgs: 0,
-            tx_msgs: 0,
-            elided_msgs: 0,
-            elided_bytes: 0,
-            waiting: 0,
+            ..ConnInfo::new(id, origin, peer, state, now())
         };
         let control = Control {
             writes: writes_tx,

@@ -180,6 +180,35 @@ pub struct ConnInfo {
     pub waiting: u64,
 }
 
+impl ConnInfo {
+    /// A connection as it starts: no traffic yet, nothing elided or waiting.
+    pub fn new(
+        id: ConnId,
+        origin: Origin,
+        peer: String,
+        state: ConnState,
+        opened_at: Micros,
+    ) -> Self {
+        ConnInfo {
+            id,
+            origin,
+            peer,
+            local: None,
+            state,
+            opened_at,
+            closed_at: None,
+            close_reason: None,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            rx_msgs: 0,
+            tx_msgs: 0,
+            elided_msgs: 0,
+            elided_bytes: 0,
+            waiting: 0,
+        }
+    }
+}
+
 /// Which way bytes went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

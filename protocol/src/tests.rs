@@ -2,21 +2,18 @@ use super::*;
 
 fn conn(id: ConnId) -> ConnInfo {
     ConnInfo {
-        id,
-        origin: Origin::Accepted,
-        peer: "127.0.0.1:50000".into(),
         local: Some("127.0.0.1:7777".into()),
-        state: ConnState::Open,
-        opened_at: 1_700_000_000_000_000,
-        closed_at: None,
-        close_reason: None,
         rx_bytes: 3,
         tx_bytes: 4,
         rx_msgs: 1,
         tx_msgs: 1,
-        elided_msgs: 0,
-        elided_bytes: 0,
-        waiting: 0,
+        ..ConnInfo::new(
+            id,
+            Origin::Accepted,
+            "127.0.0.1:50000".into(),
+            ConnState::Open,
+            1_700_000_000_000_000,
+        )
     }
 }
 

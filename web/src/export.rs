@@ -5,7 +5,9 @@
 use protocol::Flow;
 use serde::Serialize;
 
-use crate::bytes_view::{format_time, render_text_in, Piece};
+use crate::bytes_view::hex::hex_compact;
+use crate::bytes_view::text::{render_text_in, Piece};
+use crate::bytes_view::time::format_time;
 use crate::encoding::{Encoding, Segment};
 use crate::state::{Conv, Entry};
 
@@ -76,7 +78,7 @@ pub fn to_jsonl(conv: &Conv) -> String {
             encoding: (text.is_some() && conv.encoding != Encoding::Utf8)
                 .then(|| conv.encoding.label()),
             text,
-            hex: (!exact).then(|| r.data.iter().map(|b| format!("{b:02x}")).collect()),
+            hex: (!exact).then(|| hex_compact(&r.data)),
         };
         out.push_str(&serde_json::to_string(&line).expect("plain fields serialize"));
         out.push('\n');
@@ -115,23 +117,13 @@ mod tests {
     use protocol::{ConnInfo, ConnState, Event, Origin, Record};
 
     fn conv_with(records: &[(Flow, &[u8])], encoding: Encoding) -> Conv {
-        let info = ConnInfo {
-            id: 7,
-            origin: Origin::Accepted,
-            peer: "127.0.0.1:5000".into(),
-            local: None,
-            state: ConnState::Open,
-            opened_at: 0,
-            closed_at: None,
-            close_reason: None,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            rx_msgs: 0,
-            tx_msgs: 0,
-            elided_msgs: 0,
-            elided_bytes: 0,
-            waiting: 0,
-        };
+        let info = ConnInfo::new(
+            7,
+            Origin::Accepted,
+            "127.0.0.1:5000".into(),
+            ConnState::Open,
+            0,
+        );
         let mut events = vec![Event::Conn { conn: info }];
         for (i, (flow, data)) in records.iter().enumerate() {
             events.push(Event::Record(Record {
@@ -142,6 +134,10 @@ mod tests {
                 data: data.to_vec(),
             }));
         }
+        let events = events
+            .into_iter()
+            .map(crate::wire::Incoming::from)
+            .collect();
         let mut state = reduce(State::default(), Action::Events(events));
         state = reduce(state, Action::SetEncoding(7, encoding));
         (*state.conns[&7]).clone()

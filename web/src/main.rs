@@ -1,12 +1,14 @@
 //! The bridge's web page. `main` only mounts [`components::app::App`]; the state and its rules
 //! live in [`state`], the byte helpers in [`bytes_view`] and
-//! [`encoding`], the socket in [`ws`].
+//! [`encoding`], the socket in [`ws`], which hands the state
+//! what [`wire`] decodes.
 
 mod bytes_view;
 mod components;
 mod encoding;
 mod export;
 mod state;
+mod wire;
 mod ws;
 
 fn main() {

@@ -1,8 +1,8 @@
 //! The page's WebSocket to the bridge: connects, decodes, batches, reconnects.
 //!
-//! Frames are decoded as they arrive and queued; the queue goes to the reducer as one
-//! [`Action::Events`] at most every [`FLUSH_MS`], so a flood of thousands of records a second
-//! costs a few dozen renders a second, not one per record. When the socket drops, the service
+//! Frames are decoded as they arrive and queued; the queue goes to [`Handlers::on_batch`] at most
+//! every [`FLUSH_MS`], so a flood of thousands of records a second costs a few dozen renders a
+//! second, not one per record. When the socket drops, the service
 //! says so and dials again after a back-off that doubles from [`FIRST_RETRY_MS`] to
 //! [`MAX_RETRY_MS`]; the bridge's snapshot on the new socket brings the page up to date.
 
@@ -10,17 +10,27 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo::timers::callback::Timeout;
-use protocol::{Command, Event, Frame};
+use protocol::{Frame, RECORD_HEADER_LEN};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
-use crate::state::{Action, SocketStatus};
+use crate::wire::{decode_record, decode_text, Incoming, SocketStatus};
 
 const FLUSH_MS: u32 = 30;
 const FIRST_RETRY_MS: u32 = 250;
 const MAX_RETRY_MS: u32 = 5_000;
+
+/// Where the transport reports what happens.
+pub struct Handlers {
+    /// The socket is connecting, open, or closed (and when it will try again).
+    pub on_status: Callback<SocketStatus>,
+    /// What the bridge said since the last batch, in order.
+    pub on_batch: Callback<Vec<Incoming>>,
+    /// A frame the page could not read, in words for the user.
+    pub on_problem: Callback<String>,
+}
 
 /// A running connection to the bridge. Dropping it closes the socket and stops reconnecting.
 pub struct Ws {
@@ -29,9 +39,9 @@ pub struct Ws {
 
 struct Inner {
     url: String,
-    dispatch: Callback<Action>,
+    handlers: Handlers,
     live: RefCell<Option<Live>>,
-    queue: RefCell<Vec<Event>>,
+    queue: RefCell<Vec<Incoming>>,
     flush: RefCell<Option<Timeout>>,
     retry: RefCell<Option<Timeout>>,
     retry_ms: Cell<u32>,
@@ -56,10 +66,10 @@ impl Drop for Live {
 
 impl Ws {
     /// Connects to `/ws` on the origin that served the page.
-    pub fn start(dispatch: Callback<Action>) -> Ws {
+    pub fn start(handlers: Handlers) -> Ws {
         let inner = Rc::new(Inner {
             url: socket_url(),
-            dispatch,
+            handlers,
             live: RefCell::new(None),
             queue: RefCell::new(Vec::new()),
             flush: RefCell::new(None),
@@ -70,16 +80,16 @@ impl Ws {
         Ws { inner }
     }
 
-    /// Sends a command to the bridge.
-    pub fn send(&self, command: &Command) -> Result<(), String> {
+    /// Sends a frame to the bridge.
+    pub fn send(&self, frame: &Frame) -> Result<(), String> {
         let live = self.inner.live.borrow();
         let socket = match live.as_ref() {
             Some(live) if live.socket.ready_state() == WebSocket::OPEN => &live.socket,
             _ => return Err("Not connected to the bridge: try again once it reconnects.".into()),
         };
-        let sent = match command.to_frame() {
-            Frame::Text(text) => socket.send_with_str(&text),
-            Frame::Binary(bytes) => socket.send_with_u8_array(&bytes),
+        let sent = match frame {
+            Frame::Text(text) => socket.send_with_str(text),
+            Frame::Binary(bytes) => socket.send_with_u8_array(bytes),
         };
         sent.map_err(|e| format!("Could not send to the bridge: {e:?}"))
     }
@@ -110,7 +120,7 @@ impl Inner {
         // The previous socket's handlers are not running now (this runs from a timer), so it
         // is safe to drop them here.
         this.live.borrow_mut().take();
-        this.dispatch.emit(Action::Socket(SocketStatus::Connecting));
+        this.handlers.on_status.emit(SocketStatus::Connecting);
         let socket = match WebSocket::new(&this.url) {
             Ok(socket) => socket,
             Err(_) => {
@@ -124,7 +134,7 @@ impl Inner {
         let on_open = Closure::<dyn FnMut()>::new(move || {
             if let Some(this) = weak.upgrade() {
                 this.retry_ms.set(FIRST_RETRY_MS);
-                this.dispatch.emit(Action::Socket(SocketStatus::Open));
+                this.handlers.on_status.emit(SocketStatus::Open);
             }
         });
         let weak = Rc::downgrade(this);
@@ -152,18 +162,31 @@ impl Inner {
 
     fn received(this: &Rc<Inner>, e: &MessageEvent) {
         let data = e.data();
-        let frame = if let Some(text) = data.as_string() {
-            Frame::Text(text)
+        let decoded = if let Some(text) = data.as_string() {
+            decode_text(&text)
         } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-            Frame::Binary(js_sys::Uint8Array::new(buffer).to_vec())
+            let frame = js_sys::Uint8Array::new(buffer);
+            let len = frame.length();
+            let mut head = [0u8; RECORD_HEADER_LEN];
+            if len as usize >= RECORD_HEADER_LEN {
+                frame
+                    .subarray(0, RECORD_HEADER_LEN as u32)
+                    .copy_to(&mut head);
+            }
+            decode_record(&head, len as usize, |payload| {
+                frame
+                    .subarray(RECORD_HEADER_LEN as u32, len)
+                    .copy_to(payload)
+            })
         } else {
             return;
         };
-        match Event::from_frame(&frame) {
-            Ok(event) => this.queue.borrow_mut().push(event),
-            Err(err) => this.dispatch.emit(Action::Notice(format!(
-                "The page could not read a message from the bridge: {err}"
-            ))),
+        match decoded {
+            Ok(incoming) => this.queue.borrow_mut().push(incoming),
+            Err(err) => this.handlers.on_problem.emit(format!(
+                "The page could not read a message from the bridge ({err}): reload the page, \
+                 or use a bridge of the same version."
+            )),
         }
         if this.flush.borrow().is_none() {
             let weak = Rc::downgrade(this);
@@ -179,7 +202,7 @@ impl Inner {
     fn flush_now(&self) {
         let batch = std::mem::take(&mut *self.queue.borrow_mut());
         if !batch.is_empty() {
-            self.dispatch.emit(Action::Events(batch));
+            self.handlers.on_batch.emit(batch);
         }
     }
 
@@ -189,8 +212,9 @@ impl Inner {
         this.flush_now();
         let delay = this.retry_ms.get();
         this.retry_ms.set((delay * 2).min(MAX_RETRY_MS));
-        this.dispatch
-            .emit(Action::Socket(SocketStatus::Closed { retry_in_ms: delay }));
+        this.handlers
+            .on_status
+            .emit(SocketStatus::Closed { retry_in_ms: delay });
         let weak = Rc::downgrade(this);
         *this.retry.borrow_mut() = Some(Timeout::new(delay, move || {
             if let Some(this) = weak.upgrade() {

@@ -10,6 +10,7 @@ pub mod join;
 pub mod rtt;
 pub mod soak;
 pub mod throughput;
+pub mod ui_conns;
 pub mod ui_flood;
 pub mod web_size;
 

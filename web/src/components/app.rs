@@ -1,41 +1,39 @@
 //! The page: header, connection list and dial form on the side, the selected conversation and
-//! the composer in the middle. Holds the state (`use_reducer`) and the socket to the bridge.
+//! the composer in the middle. Holds the state (`use_reducer`) and the link to the bridge, and
+//! turns what the user does into actions and commands.
 
 use protocol::{Command, ConnState, Target};
 use yew::prelude::*;
 
-use crate::bytes_view::reachable_address;
+use crate::bytes_view::address::reachable_address;
+use crate::components::bridge::use_bridge;
 use crate::components::composer::{Composer, SendTarget};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;
 use crate::components::conversation::Conversation;
 use crate::components::listener_form::ListenerForm;
-use crate::components::status::{BridgeStatus, Notices};
-use crate::state::{Action, SocketStatus, State};
-use crate::ws::Ws;
-
-const PRODUCT: &str = "TCP Bridge";
+use crate::components::status::Notices;
+use crate::components::topbar::{use_unread_title, TopBar};
+use crate::state::{Action, State};
+use crate::wire::SocketStatus;
 
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(State::default);
-    let ws = use_mut_ref(|| None::<Ws>);
-    {
-        let ws = ws.clone();
-        let dispatcher = state.dispatcher();
-        use_effect_with((), move |_| {
-            *ws.borrow_mut() = Some(Ws::start(dispatcher.into()));
-            move || drop(ws.borrow_mut().take())
-        });
-    }
     let dispatch: Callback<Action> = state.dispatcher().into();
+    let send = use_bridge(dispatch.clone());
 
     // Commands go to the bridge; what they change comes back as events.
     let command = {
-        let ws = ws.clone();
-        use_callback((), move |cmd: Command, _| match ws.borrow().as_ref() {
-            Some(ws) => ws.send(&cmd),
-            None => Err("Not connected to the bridge yet.".to_string()),
+        let send = send.clone();
+        use_callback((), move |cmd: Command, _| send.emit(cmd.to_frame()))
+    };
+    let on_forget = {
+        let (command, dispatch) = (command.clone(), dispatch.clone());
+        use_callback((), move |(), _| {
+            if let Err(msg) = command.emit(Command::ForgetClosed) {
+                dispatch.emit(Action::Notice(msg));
+            }
         })
     };
     let on_connect = {
@@ -74,43 +72,27 @@ pub fn App() -> Html {
             command.emit(Command::Send { to, data })
         })
     };
-    let on_select = dispatch.reform(Action::Select);
-    let on_show_earlier = dispatch.reform(Action::ShowEarlier);
-    let on_view = dispatch.reform(Action::SetView);
-    let on_encoding = dispatch.reform(|(id, encoding)| Action::SetEncoding(id, encoding));
-    let on_dismiss = dispatch.reform(Action::Dismiss);
-
-    // Unread messages show in the tab's title, for when the page is in the background.
-    let unread: u32 = state.conns.values().map(|c| c.unread).sum();
-    use_effect_with(unread, |unread| {
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            doc.set_title(&match unread {
-                0 => PRODUCT.to_string(),
-                n => format!("({n}) {PRODUCT}"),
-            });
-        }
+    let on_select = use_action(dispatch.clone(), Action::Select);
+    let on_list = use_action(dispatch.clone(), Action::SetList);
+    let on_show_earlier = use_action(dispatch.clone(), Action::ShowEarlier);
+    let on_view = use_action(dispatch.clone(), Action::SetView);
+    let on_encoding = use_action(dispatch.clone(), |(id, encoding)| {
+        Action::SetEncoding(id, encoding)
     });
+    let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
+
+    use_unread_title(state.counts().unread);
 
     let online = state.socket == SocketStatus::Open;
     let server = state.server.clone();
     let listen = server.as_ref().and_then(|s| s.listen.clone());
     let nc_hint = listen.as_deref().and_then(reachable_address);
     let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
-    let conns: Vec<_> = state.conns.values().cloned().collect();
     let selected = state.selected_conv().cloned();
     // Both ends of one connection, when the bridge dialled its own listener.
-    let twin = selected.as_ref().and_then(|sel| {
-        let (peer, local) = (&sel.info.peer, sel.info.local.as_ref()?);
-        state
-            .conns
-            .values()
-            .find(|c| {
-                c.info.id != sel.info.id
-                    && &c.info.peer == local
-                    && c.info.local.as_ref() == Some(peer)
-            })
-            .cloned()
-    });
+    let twin = selected
+        .as_ref()
+        .and_then(|sel| state.twin_of(sel).cloned());
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
@@ -120,27 +102,13 @@ pub fn App() -> Html {
 
     html! {
         <div class="app">
-            <header class="topbar">
-                <h1 class="brand">{ PRODUCT }</h1>
-                <div class="server-facts">
-                    if let Some(server) = &server {
-                        <span class="listen">{ match &server.listen {
-                            Some(addr) => format!("Listening on {addr}"),
-                            None => "Not listening for TCP".to_string(),
-                        } }</span>
-                        if let Some(word) = &server.exit_word {
-                            <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
-                                <code>{ word }</code>{ " ends a conversation" }
-                            </span>
-                        }
-                    }
-                </div>
-                <BridgeStatus socket={state.socket} />
-            </header>
+            <TopBar {server} socket={state.socket} />
             <Notices notices={state.notices.clone()} {on_dismiss} />
             <div class="layout">
                 <aside class="sidebar">
-                    <ConnList {conns} selected={state.selected} {nc_hint} {on_select} />
+                    <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
+                              counts={state.counts()} list={state.list.clone()} {on_list}
+                              {online} {on_forget} {nc_hint} {on_select} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
                     <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>
@@ -160,4 +128,11 @@ pub fn App() -> Html {
             </div>
         </div>
     }
+}
+
+/// A callback that dispatches `make(input)`: the same callback on every render, so that the
+/// components it is given to compare equal and are not rendered again for nothing.
+#[hook]
+fn use_action<IN: 'static>(dispatch: Callback<Action>, make: fn(IN) -> Action) -> Callback<IN> {
+    use_callback((), move |input: IN, _| dispatch.emit(make(input)))
 }

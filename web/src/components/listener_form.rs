@@ -6,7 +6,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::bytes_view::reachable_address;
+use crate::bytes_view::address::reachable_address;
 
 #[derive(Properties, PartialEq)]
 pub struct ListenerFormProps {

@@ -1,7 +1,10 @@
-//! Function components, one per file. They render [`crate::state::State`] and turn what the user
-//! does into actions and commands; none of them owns any of the state they show.
+//! Function components and their hooks, a file each, or a directory for a view made of several
+//! (the connection list, the conversation, the composer), as yew's `function_todomvc` does. They
+//! render [`crate::state::State`] and turn what the user does into actions and commands; none of
+//! them owns any of the state they show, only how they show it.
 
 pub mod app;
+pub mod bridge;
 pub mod composer;
 pub mod conn_list;
 pub mod connect_form;
@@ -9,3 +12,4 @@ pub mod conversation;
 pub mod listener_form;
 pub mod rate_graph;
 pub mod status;
+pub mod topbar;

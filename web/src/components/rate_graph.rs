@@ -7,7 +7,7 @@ use gloo::timers::callback::Interval;
 use protocol::{Flow, Micros};
 use yew::prelude::*;
 
-use crate::bytes_view::format_size;
+use crate::bytes_view::size::format_size;
 use crate::state::{Conv, Entry};
 
 /// Seconds shown.

@@ -2,7 +2,8 @@
 
 use yew::prelude::*;
 
-use crate::state::{Notice, SocketStatus};
+use crate::state::Notice;
+use crate::wire::SocketStatus;
 
 /// The words for the page's connection to the bridge. Tests rely on them: exactly "Connected"
 /// when open, "Connecting…" while connecting, and starting with "Disconnected" when dropped.

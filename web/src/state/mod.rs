@@ -9,51 +9,38 @@
 //! - counters count history once (the snapshot's) and live traffic once (ours);
 //! - a conversation that got data while not selected shows how many messages are unread.
 //!
-//! The state is cloned on every action (Yew keeps the previous one alive), so it is built to be
-//! cheap to clone: conversations sit behind `Rc`, and a conversation's log is a list of shared
-//! chunks where only the last one is ever copied.
+//! The work of an action grows with what it changes, not with the number of connections, so that
+//! a page with 10,000 of them stays quick. The state is cloned on every action (Yew keeps the
+//! previous one alive): its collections are [`Table`]s of shared chunks, each conversation sits
+//! behind its own `Rc`, and a conversation's log is a list of shared chunks where only the last
+//! one is ever copied. What the page would otherwise count by walking every connection (how many
+//! are open, unread messages, the list's rows, the other end of a connection) is kept up to date
+//! as connections change: every change goes through [`State::conv_mut`], which notes what the
+//! connection was, and [`State::settle`] brings the totals and indexes along once per action.
 
-use std::collections::BTreeMap;
+mod conv;
+mod list;
+mod log;
+mod table;
+
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::encoding::Encoding;
+use crate::wire::{split_record, Incoming, SocketStatus};
 
-use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Micros, Origin, Record, Seq, ServerInfo, VERSION,
-};
+use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, Origin, Seq, ServerInfo, VERSION};
+
+pub use self::conv::{state_word, Conv};
+pub use self::list::{ListView, RowKey, Sort};
+pub use self::log::{Entry, Limits, Log, Rec};
+pub use self::table::Table;
 
 /// How many messages of a conversation are rendered at first, and how many more each
 /// "Show earlier" reveals. Rendering tens of thousands of DOM nodes would freeze the page.
 pub const WINDOW: usize = 500;
-/// Entries per log chunk.
-const CHUNK: usize = 256;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
-
-/// How much of a conversation the page holds. The bridge holds the rest (and its transcript);
-/// the page drops its oldest messages past these bounds and says so.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    pub msgs: usize,
-    pub bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            msgs: 50_000,
-            bytes: 32 << 20,
-        }
-    }
-}
-
-/// The page's WebSocket to the bridge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketStatus {
-    Connecting,
-    Open,
-    Closed { retry_in_ms: u32 },
-}
 
 /// How payloads are shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,14 +53,16 @@ pub enum ViewMode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Socket(SocketStatus),
-    /// Events from the bridge, in the order they arrived, applied as one update.
-    Events(Vec<Event>),
+    /// What the bridge said, in the order it arrived, applied as one update.
+    Events(Vec<Incoming>),
     Select(ConnId),
     /// Reveal [`WINDOW`] more of the earlier messages of a conversation.
     ShowEarlier(ConnId),
     SetView(ViewMode),
     /// Read and write a conversation's text in another encoding.
     SetEncoding(ConnId, Encoding),
+    /// Show the connection list another way.
+    SetList(ListView),
     /// Dismiss the notice with this id.
     Dismiss(u64),
     /// A problem the page found itself (a frame it could not decode, a send that failed).
@@ -92,217 +81,38 @@ pub struct Notice {
     pub text: Rc<str>,
 }
 
-/// One record, as the page keeps it: the bytes as they were, decoded only when shown.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rec {
-    pub seq: Seq,
-    pub flow: Flow,
-    pub at: Micros,
-    pub data: Rc<[u8]>,
+/// How many connections are in each state, and the unread messages of all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub connecting: usize,
+    pub open: usize,
+    pub closed: usize,
+    pub unread: u64,
 }
 
-/// A line of a conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Entry {
-    Record(Rec),
-    /// Something the bridge said about this connection (an error), in its place in time.
-    Note {
-        id: u64,
-        text: Rc<str>,
-    },
-}
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.connecting + self.open + self.closed
+    }
 
-impl Entry {
-    /// A key that is unique within a conversation and stable across renders.
-    pub fn key(&self) -> String {
-        match self {
-            Entry::Record(r) => format!("r{}", r.seq),
-            Entry::Note { id, .. } => format!("n{id}"),
-        }
+    fn add(&mut self, conv: &Conv, sign: i64) {
+        let n = match conv.info.state {
+            ConnState::Connecting => &mut self.connecting,
+            ConnState::Open => &mut self.open,
+            ConnState::Closed => &mut self.closed,
+        };
+        *n = n.wrapping_add_signed(sign as isize);
+        self.unread = self
+            .unread
+            .wrapping_add_signed(sign * i64::from(conv.unread));
     }
 }
 
-/// The lines of one conversation, oldest first, in shared chunks.
-///
-/// Cloning copies only the list of chunk pointers; appending copies at most the last chunk.
-/// Equality is identity of the chunks (what a render needs to know: "did this change?").
-#[derive(Clone, Debug, Default)]
-pub struct Log {
-    chunks: Vec<Rc<Vec<Entry>>>,
-    len: usize,
-    bytes: usize,
-    /// Records this page dropped to stay within [`Limits`].
-    pub dropped_msgs: u64,
-    pub dropped_bytes: u64,
-}
-
-impl PartialEq for Log {
-    fn eq(&self, other: &Self) -> bool {
-        self.len == other.len
-            && self.dropped_msgs == other.dropped_msgs
-            && self.chunks.len() == other.chunks.len()
-            && self
-                .chunks
-                .iter()
-                .zip(&other.chunks)
-                .all(|(a, b)| Rc::ptr_eq(a, b))
-    }
-}
-
-impl Log {
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The payload bytes held.
-    #[cfg(test)]
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    pub fn push(&mut self, entry: Entry, limits: Limits) {
-        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            self.chunks.push(Rc::new(Vec::with_capacity(CHUNK)));
-        }
-        if let Entry::Record(r) = &entry {
-            self.bytes += r.data.len();
-        }
-        self.len += 1;
-        Rc::make_mut(self.chunks.last_mut().expect("a chunk")).push(entry);
-        // Drop whole chunks from the front: cheap, and the newest messages always stay.
-        while (self.len > limits.msgs || self.bytes > limits.bytes) && self.chunks.len() > 1 {
-            let first = self.chunks.remove(0);
-            self.len -= first.len();
-            for e in first.iter() {
-                if let Entry::Record(r) = e {
-                    self.bytes -= r.data.len();
-                    self.dropped_msgs += 1;
-                    self.dropped_bytes += r.data.len() as u64;
-                }
-            }
-        }
-    }
-
-    /// The entries from index `start` (0 is the oldest held) to the end.
-    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &Entry> + '_ {
-        let mut skip = start;
-        let mut first = 0;
-        while first < self.chunks.len() && skip >= self.chunks[first].len() {
-            skip -= self.chunks[first].len();
-            first += 1;
-        }
-        self.chunks[first..]
-            .iter()
-            .flat_map(|c| c.iter())
-            .skip(skip)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.iter_from(0)
-    }
-
-    /// Newest first: for what looks back only a little way (the last record, the last minute).
-    pub fn iter_rev(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.chunks.iter().rev().flat_map(|c| c.iter().rev())
-    }
-
-    pub fn last(&self) -> Option<&Entry> {
-        self.chunks.last().and_then(|c| c.last())
-    }
-}
-
-/// One connection and its conversation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conv {
-    pub info: ConnInfo,
-    pub log: Log,
-    /// Messages received while this conversation was not selected.
-    pub unread: u32,
-    /// Messages the bridge no longer held when this page first learned of the connection.
-    pub elided_msgs: u64,
-    pub elided_bytes: u64,
-    /// How many of the newest entries are rendered.
-    pub window: usize,
-    /// How this conversation's bytes are read and written as text.
-    pub encoding: Encoding,
-}
-
-impl Conv {
-    fn new(info: ConnInfo) -> Conv {
-        Conv {
-            elided_msgs: info.elided_msgs,
-            elided_bytes: info.elided_bytes,
-            info,
-            log: Log::default(),
-            unread: 0,
-            window: WINDOW,
-            encoding: Encoding::default(),
-        }
-    }
-
-    /// Stands in for a connection the page has records of but no `Conn` event for yet.
-    fn placeholder(id: ConnId, at: Micros) -> Conv {
-        Conv::new(ConnInfo {
-            id,
-            origin: Origin::Accepted,
-            peer: format!("connection {id}"),
-            local: None,
-            state: ConnState::Open,
-            opened_at: at,
-            closed_at: None,
-            close_reason: None,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            rx_msgs: 0,
-            tx_msgs: 0,
-            elided_msgs: 0,
-            elided_bytes: 0,
-            waiting: 0,
-        })
-    }
-
-    /// Earlier messages that neither the bridge's snapshot nor this page holds any more:
-    /// `(messages, bytes)`, or `None` when the conversation is complete.
-    pub fn missing(&self) -> Option<(u64, u64)> {
-        let msgs = self.elided_msgs + self.log.dropped_msgs;
-        (msgs > 0).then_some((msgs, self.elided_bytes + self.log.dropped_bytes))
-    }
-
-    /// Entries held but not rendered (revealed by "Show earlier").
-    pub fn hidden(&self) -> usize {
-        self.log.len().saturating_sub(self.window)
-    }
-
-    /// The newest record, past any notes after it.
-    pub fn last_record(&self) -> Option<&Rec> {
-        self.log.iter_rev().find_map(|e| match e {
-            Entry::Record(r) => Some(r),
-            Entry::Note { .. } => None,
-        })
-    }
-
-    /// The entries to render, oldest first.
-    pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.log.iter_from(self.hidden())
-    }
-
-    /// The system line for a closed connection, unless the conversation already ends with it.
-    pub fn close_line(&self) -> Option<String> {
-        if self.info.state != ConnState::Closed {
-            return None;
-        }
-        match &self.info.close_reason {
-            Some(reason) => match self.log.last() {
-                Some(Entry::Note { text, .. }) if **text == **reason => None,
-                _ => Some(format!("Closed: {reason}")),
-            },
-            None => Some("Closed".into()),
-        }
-    }
+/// What the totals and indexes hold about a connection, noted before an action changes it.
+#[derive(Clone, Debug)]
+struct Indexed {
+    conv: Rc<Conv>,
+    row: Option<RowKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -310,12 +120,20 @@ pub struct State {
     pub socket: SocketStatus,
     /// From the last `Hello`; `None` until the first one.
     pub server: Option<ServerInfo>,
-    pub conns: BTreeMap<ConnId, Rc<Conv>>,
+    pub conns: Table<ConnId, Rc<Conv>>,
     pub selected: Option<ConnId>,
     pub notices: Vec<Notice>,
     pub view: ViewMode,
     /// `true` between a snapshot's `Synced` and the socket closing.
     pub synced: bool,
+    /// How the connection list is shown, and its rows in that order.
+    pub list: ListView,
+    pub rows: Table<RowKey, ()>,
+    counts: Counts,
+    /// Connections by (a hash of) their peer address, to find the other end of one.
+    by_peer: Table<RowKey, ()>,
+    /// The connections this action changed, as the totals and indexes still count them.
+    changed: HashMap<ConnId, Option<Indexed>>,
     /// The `seq` of the last `Hello`: records up to it are history, already counted.
     snapshot_seq: Option<Seq>,
     /// The last record applied; anything at or below it is a duplicate.
@@ -352,27 +170,33 @@ pub fn reduce(mut state: State, action: Action) -> State {
             state.socket = status;
         }
         Action::Events(events) => {
-            for event in events {
-                state.apply(event);
+            for incoming in events {
+                state.apply(incoming);
             }
         }
         Action::Select(id) => state.select(id),
         Action::ShowEarlier(id) => {
-            if let Some(conv) = state.conns.get_mut(&id) {
-                let conv = Rc::make_mut(conv);
+            if let Some(conv) = state.conv_mut(id) {
                 conv.window = (conv.window + WINDOW).min(conv.log.len().max(WINDOW));
             }
         }
         Action::SetView(view) => state.view = view,
         Action::SetEncoding(id, encoding) => {
-            if let Some(conv) = state.conns.get_mut(&id) {
-                Rc::make_mut(conv).encoding = encoding;
+            if let Some(conv) = state.conv_mut(id) {
+                conv.encoding = encoding;
+            }
+        }
+        Action::SetList(list) => {
+            if list != state.list {
+                state.list = list;
+                state.rebuild_rows();
             }
         }
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling { host, port } => state.pending_dial = Some(address(&host, port)),
     }
+    state.settle();
     state
 }
 
@@ -390,11 +214,16 @@ impl State {
         State {
             socket: SocketStatus::Connecting,
             server: None,
-            conns: BTreeMap::new(),
+            conns: Table::default(),
             selected: None,
             notices: Vec::new(),
             view: ViewMode::Text,
             synced: false,
+            list: ListView::default(),
+            rows: Table::default(),
+            counts: Counts::default(),
+            by_peer: Table::default(),
+            changed: HashMap::new(),
             snapshot_seq: None,
             last_seq: None,
             unread_after: None,
@@ -409,10 +238,117 @@ impl State {
     }
 
     pub fn open_count(&self) -> usize {
-        self.conns
-            .values()
-            .filter(|c| c.info.state == ConnState::Open)
-            .count()
+        self.counts.open
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// The other end of `conv` when the bridge holds both (it dialled its own listener): the
+    /// connection whose peer is this one's local address, and the other way round.
+    pub fn twin_of(&self, conv: &Conv) -> Option<&Rc<Conv>> {
+        let local = conv.info.local.as_ref()?;
+        let first = RowKey::of_address(local, 0);
+        self.by_peer
+            .range_from(&first)
+            .take_while(|(key, _)| RowKey::of_address(local, key.id) == **key)
+            .filter_map(|(key, _)| self.conns.get(&key.id))
+            .find(|c| {
+                c.info.id != conv.info.id
+                    && &c.info.peer == local
+                    && c.info.local.as_ref() == Some(&conv.info.peer)
+            })
+    }
+
+    /// The connection `id`, to change. Every change to a connection goes through here, so
+    /// that [`State::settle`] knows what the totals and indexes counted it as.
+    fn conv_mut(&mut self, id: ConnId) -> Option<&mut Conv> {
+        self.note(id);
+        self.conns.get_mut(&id).map(Rc::make_mut)
+    }
+
+    /// Notes what the totals and indexes count connection `id` as, before it changes (once
+    /// per action). Whether there is such a connection.
+    fn note(&mut self, id: ConnId) -> bool {
+        let Some(conv) = self.conns.get(&id) else {
+            return false;
+        };
+        if !self.changed.contains_key(&id) {
+            let row = self.list.key(conv);
+            let conv = conv.clone();
+            self.changed.insert(id, Some(Indexed { conv, row }));
+        }
+        true
+    }
+
+    /// Adds a connection the page did not have.
+    fn insert(&mut self, conv: Conv) {
+        let id = conv.info.id;
+        self.changed.entry(id).or_insert(None);
+        self.conns.insert(id, Rc::new(conv));
+    }
+
+    /// Brings the totals and indexes up to date with what this action changed.
+    fn settle(&mut self) {
+        for (id, before) in std::mem::take(&mut self.changed) {
+            let after = self.conns.get(&id).cloned();
+            if let Some(before) = &before {
+                self.counts.add(&before.conv, -1);
+            }
+            if let Some(after) = &after {
+                self.counts.add(after, 1);
+            }
+            let row = after.as_ref().and_then(|c| self.list.key(c));
+            let old_row = before.as_ref().and_then(|b| b.row);
+            if row != old_row {
+                if let Some(old) = old_row {
+                    self.rows.remove(&old);
+                }
+                if let Some(new) = row {
+                    self.rows.insert(new, ());
+                }
+            }
+            let old_peer = before.as_ref().map(|b| &b.conv.info.peer);
+            let peer = after.as_ref().map(|c| &c.info.peer);
+            if old_peer != peer {
+                if let Some(old) = old_peer {
+                    self.by_peer.remove(&RowKey::of_address(old, id));
+                }
+                if let Some(new) = peer {
+                    self.by_peer.insert(RowKey::of_address(new, id), ());
+                }
+            }
+        }
+    }
+
+    /// Counts and indexes every connection afresh: after a snapshot, or when the list is shown
+    /// another way. The only places that walk them all.
+    fn reindex(&mut self) {
+        self.changed.clear();
+        self.counts = Counts::default();
+        self.by_peer = Table::default();
+        for (id, conv) in self.conns.iter() {
+            self.counts.add(conv, 1);
+            self.by_peer
+                .insert(RowKey::of_address(&conv.info.peer, *id), ());
+        }
+        self.rebuild_rows();
+    }
+
+    fn rebuild_rows(&mut self) {
+        self.rows = Table::default();
+        for conv in self.conns.values() {
+            if let Some(row) = self.list.key(conv) {
+                self.rows.insert(row, ());
+            }
+        }
+        // The rows now hold what connections changed earlier in this action are: note that.
+        for (id, before) in self.changed.iter_mut() {
+            if let Some(before) = before {
+                before.row = self.conns.get(id).and_then(|c| self.list.key(c));
+            }
+        }
     }
 
     fn next_id(&mut self) -> u64 {
@@ -432,15 +368,26 @@ impl State {
     }
 
     fn select(&mut self, id: ConnId) {
-        if let Some(conv) = self.conns.get_mut(&id) {
-            self.selected = Some(id);
-            if conv.unread > 0 {
-                Rc::make_mut(conv).unread = 0;
+        if !self.conns.contains_key(&id) {
+            return;
+        }
+        self.selected = Some(id);
+        if self.conns[&id].unread > 0 {
+            if let Some(conv) = self.conv_mut(id) {
+                conv.unread = 0;
             }
         }
     }
 
-    fn apply(&mut self, event: Event) {
+    fn apply(&mut self, incoming: Incoming) {
+        match incoming {
+            Incoming::Event(event) => self.event(event),
+            Incoming::Record(conn, rec) => self.record(conn, rec),
+            Incoming::Forgotten(ids) => self.forget(&ids),
+        }
+    }
+
+    fn event(&mut self, event: Event) {
         match event {
             Event::Hello {
                 version,
@@ -450,18 +397,19 @@ impl State {
             } => self.hello(version, server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
-            Event::Record(record) => self.record(record),
+            Event::Record(r) => {
+                let (conn, rec) = split_record(r);
+                self.record(conn, rec);
+            }
             Event::Error { conn, message } => self.error(conn, message),
             Event::Listener { listen } => {
                 if let Some(server) = &mut self.server {
                     server.listen = listen;
                 }
             }
-            Event::Forgotten { conns } => {
-                for id in conns {
-                    self.conns.remove(&id);
-                }
-            }
+            // An event of a later protocol that this page does not know: nothing to show.
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 
@@ -489,6 +437,7 @@ impl State {
             }
             self.conns.insert(conv.info.id, Rc::new(conv));
         }
+        self.reindex();
         self.unread_after = if same_bridge { self.last_seq } else { None };
         self.snapshot_seq = Some(seq);
         self.last_seq = None;
@@ -517,9 +466,8 @@ impl State {
     fn conn(&mut self, info: ConnInfo) {
         let id = info.id;
         let is_new = !self.conns.contains_key(&id);
-        match self.conns.get_mut(&id) {
+        match self.conv_mut(id) {
             Some(conv) => {
-                let conv = Rc::make_mut(conv);
                 let old = &conv.info;
                 // The bridge's counters are right as of this event, but the bridge does not send
                 // a `Conn` per record, so ours may be ahead: keep the larger of each.
@@ -532,11 +480,12 @@ impl State {
                     state: rank_max(old.state, info.state),
                     ..info
                 };
+                if let Some(closed) = merged.closed_at {
+                    conv.last_at = conv.last_at.max(closed);
+                }
                 conv.info = merged;
             }
-            None => {
-                self.conns.insert(id, Rc::new(Conv::new(info)));
-            }
+            None => self.insert(Conv::new(info)),
         }
         let conv = &self.conns[&id];
         let dialled_by_us = is_new
@@ -550,20 +499,19 @@ impl State {
         }
     }
 
-    fn record(&mut self, r: Record) {
+    fn record(&mut self, conn: ConnId, r: Rec) {
         if self.last_seq.is_some_and(|last| r.seq <= last) {
             return;
         }
         self.last_seq = Some(r.seq);
         let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
         let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
-        let selected = self.selected == Some(r.conn);
+        let selected = self.selected == Some(conn);
         let limits = self.limits;
-        let conv = self
-            .conns
-            .entry(r.conn)
-            .or_insert_with(|| Rc::new(Conv::placeholder(r.conn, r.at)));
-        let conv = Rc::make_mut(conv);
+        if !self.conns.contains_key(&conn) {
+            self.insert(Conv::placeholder(conn, r.at));
+        }
+        let conv = self.conv_mut(conn).expect("inserted above");
         let len = r.data.len() as u64;
         if live {
             match r.flow {
@@ -580,25 +528,33 @@ impl State {
         if missed && !selected && r.flow == Flow::Rx {
             conv.unread += 1;
         }
-        conv.log.push(
-            Entry::Record(Rec {
-                seq: r.seq,
-                flow: r.flow,
-                at: r.at,
-                data: r.data.into(),
-            }),
-            limits,
-        );
+        conv.last_at = conv.last_at.max(r.at);
+        conv.log.push(Entry::Record(r), limits);
+    }
+
+    /// The bridge forgot these connections (closed ones, at a page's request): so does the page.
+    fn forget(&mut self, ids: &[ConnId]) {
+        for id in ids {
+            if self.note(*id) {
+                self.conns.remove(id);
+            }
+        }
+        if self
+            .selected
+            .is_some_and(|id| !self.conns.contains_key(&id))
+        {
+            self.selected = None;
+        }
     }
 
     fn error(&mut self, conn: Option<ConnId>, message: String) {
         if let Some(id) = conn {
             let note_id = self.next_id();
             let limits = self.limits;
-            if let Some(conv) = self.conns.get_mut(&id) {
+            if let Some(conv) = self.conv_mut(id) {
                 // A failed dial closes with the same reason: say it once in the conversation.
                 if conv.info.close_reason.as_deref() != Some(message.as_str()) {
-                    Rc::make_mut(conv).log.push(
+                    conv.log.push(
                         Entry::Note {
                             id: note_id,
                             text: message.as_str().into(),
@@ -627,25 +583,15 @@ fn rank_max(a: ConnState, b: ConnState) -> ConnState {
 
 #[cfg(test)]
 mod tests {
+    use super::log::CHUNK;
     use super::*;
+    use protocol::Record;
 
     fn info(id: ConnId, state: ConnState) -> ConnInfo {
+        let peer = format!("127.0.0.1:{}", 50000 + id);
         ConnInfo {
-            id,
-            origin: Origin::Accepted,
-            peer: format!("127.0.0.1:{}", 50000 + id),
             local: Some("127.0.0.1:7777".into()),
-            state,
-            opened_at: 1_700_000_000_000_000,
-            closed_at: None,
-            close_reason: None,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            rx_msgs: 0,
-            tx_msgs: 0,
-            elided_msgs: 0,
-            elided_bytes: 0,
-            waiting: 0,
+            ..ConnInfo::new(id, Origin::Accepted, peer, state, 1_700_000_000_000_000)
         }
     }
 
@@ -680,7 +626,10 @@ mod tests {
     }
 
     fn run(state: State, events: Vec<Event>) -> State {
-        reduce(state, Action::Events(events))
+        reduce(
+            state,
+            Action::Events(events.into_iter().map(Incoming::from).collect()),
+        )
     }
 
     fn texts(state: &State, id: ConnId) -> Vec<String> {
@@ -1102,5 +1051,229 @@ mod tests {
             }],
         );
         assert!(s.notices[0].text.contains("protocol version"));
+    }
+
+    /// What the totals and indexes must say, counted the slow way.
+    fn check_indexes(s: &State) {
+        let mut counts = Counts::default();
+        for c in s.conns.values() {
+            counts.add(c, 1);
+        }
+        assert_eq!(s.counts(), counts);
+        let mut rows: Vec<RowKey> = s.conns.values().filter_map(|c| s.list.key(c)).collect();
+        rows.sort();
+        assert_eq!(s.rows.keys().copied().collect::<Vec<_>>(), rows);
+        let mut peers: Vec<RowKey> = s
+            .conns
+            .values()
+            .map(|c| RowKey::of_address(&c.info.peer, c.info.id))
+            .collect();
+        peers.sort();
+        assert_eq!(s.by_peer.keys().copied().collect::<Vec<_>>(), peers);
+    }
+
+    #[test]
+    fn open_and_unread_are_counted_as_they_change() {
+        let s = synced_page();
+        assert_eq!((s.open_count(), s.counts().unread), (1, 0));
+        let s = run(
+            s,
+            vec![
+                Event::Conn {
+                    conn: info(2, ConnState::Open),
+                },
+                rec(2, 3, Flow::Rx, "a"),
+                rec(2, 4, Flow::Rx, "b"),
+                rec(7, 5, Flow::Rx, "before its conn event"),
+                Event::Conn {
+                    conn: info(1, ConnState::Closed),
+                },
+            ],
+        );
+        let c = s.counts();
+        assert_eq!((c.open, c.closed, c.unread), (2, 1, 3));
+        check_indexes(&s);
+        let s = reduce(s, Action::Select(2));
+        assert_eq!(s.counts().unread, 1);
+        let s = run(s, vec![hello(vec![info(2, ConnState::Open)], 9)]);
+        assert_eq!((s.open_count(), s.counts().unread), (1, 0));
+        check_indexes(&s);
+    }
+
+    #[test]
+    fn an_action_copies_only_the_connections_it_changes() {
+        let conns = (1..=1000).map(|id| info(id, ConnState::Open)).collect();
+        let before = run(State::default(), vec![hello(conns, 0)]);
+        let after = run(before.clone(), vec![rec(500, 1, Flow::Rx, "x")]);
+        let shared = before
+            .conns
+            .values()
+            .zip(after.conns.values())
+            .filter(|(a, b)| Rc::ptr_eq(a, b))
+            .count();
+        assert_eq!(
+            shared, 999,
+            "every connection but the one that changed is shared"
+        );
+        assert_eq!(after.conns[&500].log.len(), 1);
+        assert!(before.conns[&500].log.is_empty());
+    }
+
+    #[test]
+    fn the_other_end_is_found_by_its_addresses() {
+        let mut client = info(1, ConnState::Open);
+        client.origin = Origin::Dialled;
+        client.peer = "127.0.0.1:7777".into();
+        client.local = Some("127.0.0.1:50002".into());
+        let server = info(2, ConnState::Open); // peer 127.0.0.1:50002, local 127.0.0.1:7777
+        let mut other = info(3, ConnState::Open);
+        other.peer = "127.0.0.1:50002".into(); // same peer, another local address
+        other.local = Some("10.0.0.1:7777".into());
+        let s = run(State::default(), vec![hello(vec![client, other], 0)]);
+        assert!(s.twin_of(&s.conns[&1]).is_none(), "not there yet");
+        let s = run(s, vec![Event::Conn { conn: server }]);
+        assert_eq!(s.twin_of(&s.conns[&1]).map(|c| c.info.id), Some(2));
+        assert_eq!(s.twin_of(&s.conns[&2]).map(|c| c.info.id), Some(1));
+        assert!(s.twin_of(&s.conns[&3]).is_none());
+    }
+
+    #[test]
+    fn the_list_follows_its_view_as_connections_change() {
+        let ids = |s: &State| s.rows.keys().map(|r| r.id).collect::<Vec<_>>();
+        let s = run(
+            State::default(),
+            vec![hello(
+                vec![
+                    info(1, ConnState::Open),
+                    info(2, ConnState::Closed),
+                    info(3, ConnState::Open),
+                ],
+                0,
+            )],
+        );
+        assert_eq!(ids(&s), [1, 2, 3]);
+        let s = reduce(
+            s,
+            Action::SetList(ListView {
+                hide_closed: true,
+                sort: Sort::Activity,
+                ..ListView::default()
+            }),
+        );
+        assert_eq!(ids(&s), [1, 3]);
+        // Traffic moves a connection to the top; a close takes it off the list.
+        let s = run(s, vec![rec(1, 1, Flow::Rx, "news")]);
+        assert_eq!(ids(&s), [1, 3]);
+        let s = run(s, vec![rec(3, 2, Flow::Rx, "newer")]);
+        assert_eq!(ids(&s), [3, 1]);
+        let s = run(
+            s,
+            vec![Event::Conn {
+                conn: info(3, ConnState::Closed),
+            }],
+        );
+        assert_eq!(ids(&s), [1]);
+        let s = reduce(
+            s,
+            Action::SetList(ListView {
+                query: "50002".into(),
+                ..ListView::default()
+            }),
+        );
+        assert_eq!(ids(&s), [2]);
+        check_indexes(&s);
+    }
+
+    #[test]
+    fn forgotten_connections_leave_the_page() {
+        let s = run(
+            synced_page(),
+            vec![
+                Event::Conn {
+                    conn: info(2, ConnState::Closed),
+                },
+                Event::Conn {
+                    conn: info(3, ConnState::Closed),
+                },
+                rec(3, 3, Flow::Rx, "unread"),
+            ],
+        );
+        let s = reduce(s, Action::Select(2));
+        assert_eq!(s.counts().unread, 1);
+        let s = reduce(s, Action::Events(vec![Incoming::Forgotten(vec![2, 3, 99])]));
+        assert_eq!(s.conns.keys().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(s.selected, None, "the selected one was forgotten");
+        let c = s.counts();
+        assert_eq!((c.open, c.closed, c.unread), (1, 0, 0));
+        check_indexes(&s);
+        // What the bridge says about them later brings them back, as anything new would.
+        let s = run(s, vec![rec(3, 4, Flow::Rx, "late")]);
+        assert_eq!(texts(&s, 3), ["late"]);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn event() -> impl Strategy<Value = Event> {
+            let state = prop_oneof![
+                Just(ConnState::Connecting),
+                Just(ConnState::Open),
+                Just(ConnState::Closed)
+            ];
+            prop_oneof![
+                (1u64..12, state.clone(), 0u16..3).prop_map(|(id, st, peer)| {
+                    let mut c = info(id, st);
+                    c.peer = format!("10.0.0.{peer}:1");
+                    Event::Conn { conn: c }
+                }),
+                (1u64..12, 1u64..200, any::<bool>()).prop_map(|(id, seq, rx)| {
+                    rec(id, seq, if rx { Flow::Rx } else { Flow::Tx }, "x")
+                }),
+                (prop::collection::vec((1u64..12, state), 0..6), 0u64..200).prop_map(
+                    |(conns, seq)| {
+                        let mut conns: Vec<_> =
+                            conns.into_iter().map(|(id, st)| info(id, st)).collect();
+                        conns.sort_by_key(|c| c.id);
+                        conns.dedup_by_key(|c| c.id);
+                        hello(conns, seq)
+                    }
+                ),
+                (1u64..12).prop_map(|id| Event::Error {
+                    conn: Some(id),
+                    message: "e".into()
+                }),
+            ]
+        }
+
+        fn action() -> impl Strategy<Value = Action> {
+            prop_oneof![
+                4 => prop::collection::vec(event(), 0..8)
+                    .prop_map(|e| Action::Events(e.into_iter().map(Incoming::from).collect())),
+                1 => (1u64..12).prop_map(Action::Select),
+                1 => prop::collection::vec(1u64..12, 0..4)
+                    .prop_map(|ids| Action::Events(vec![Incoming::Forgotten(ids)])),
+                1 => (any::<bool>(), any::<bool>(), prop_oneof![Just(""), Just("closed"), Just(".1:")])
+                    .prop_map(|(hide_closed, activity, query)| Action::SetList(ListView {
+                        query: query.into(),
+                        hide_closed,
+                        sort: if activity { Sort::Activity } else { Sort::Opened },
+                    })),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Totals and indexes kept as connections change are what counting would give.
+            #[test]
+            fn totals_and_indexes_match_a_recount(actions in prop::collection::vec(action(), 0..30)) {
+                let mut s = State::default();
+                for a in actions {
+                    s = reduce(s, a);
+                    check_indexes(&s);
+                }
+            }
+        }
     }
 }

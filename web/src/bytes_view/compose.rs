@@ -1,0 +1,222 @@
+//! What the composer sends: typed text in the conversation's encoding, its line ending, and
+//! escapes for bytes a keyboard cannot type.
+
+use crate::encoding::Encoding;
+
+/// What the composer appends to a message (and puts between its lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LineEnding {
+    None,
+    /// `\n`, what a terminal (and the seed's client) sends.
+    #[default]
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl LineEnding {
+    pub const ALL: [LineEnding; 4] = [
+        LineEnding::None,
+        LineEnding::Lf,
+        LineEnding::CrLf,
+        LineEnding::Cr,
+    ];
+
+    /// The option's label, also its value in the form.
+    pub fn label(self) -> &'static str {
+        match self {
+            LineEnding::None => "None",
+            LineEnding::Lf => "LF",
+            LineEnding::CrLf => "CRLF",
+            LineEnding::Cr => "CR",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<LineEnding> {
+        Self::ALL.into_iter().find(|e| e.label() == label)
+    }
+
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::None => b"",
+            LineEnding::Lf => b"\n",
+            LineEnding::CrLf => b"\r\n",
+            LineEnding::Cr => b"\r",
+        }
+    }
+}
+
+/// Turns what the user typed into the bytes to send: UTF-8, every line break written as `ending`,
+/// and `ending` after the last line. With [`LineEnding::None`] the text goes out exactly as typed.
+#[cfg(test)]
+pub fn compose_text(text: &str, ending: LineEnding) -> Vec<u8> {
+    compose_text_in(text, ending, Encoding::Utf8).expect("UTF-8 writes every character")
+}
+
+/// [`compose_text`] in another encoding; fails, naming the character, if the encoding cannot
+/// write one. Line endings are ASCII, the same in every encoding offered.
+pub fn compose_text_in(
+    text: &str,
+    ending: LineEnding,
+    encoding: Encoding,
+) -> Result<Vec<u8>, String> {
+    if ending == LineEnding::None {
+        return encoding.encode(text);
+    }
+    let mut out = Vec::with_capacity(text.len() + 2);
+    let normalized = text.replace("\r\n", "\n");
+    for (i, line) in normalized.split('\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(ending.bytes());
+        }
+        out.extend(encoding.encode(line)?);
+    }
+    out.extend_from_slice(ending.bytes());
+    Ok(out)
+}
+
+/// Text with escapes, for bytes a keyboard cannot type: `\r`, `\n`, `\t`, `\0`, `\\` and
+/// `\xHH`. What is between escapes is written in `encoding`; an escape stands for exactly its
+/// byte. An unknown or incomplete escape is an error naming it, and nothing is sent.
+pub fn compose_escaped(
+    text: &str,
+    ending: LineEnding,
+    encoding: Encoding,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    let normalized = text.replace("\r\n", "\n");
+    for (i, line) in normalized.split('\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(ending.bytes());
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find('\\') {
+            out.extend(encoding.encode(&rest[..at])?);
+            let escape = &rest[at..];
+            let (byte, len) = match escape.as_bytes().get(1) {
+                Some(b'r') => (b'\r', 2),
+                Some(b'n') => (b'\n', 2),
+                Some(b't') => (b'\t', 2),
+                Some(b'0') => (0, 2),
+                Some(b'\\') => (b'\\', 2),
+                Some(b'x') => {
+                    let digits = escape
+                        .get(2..4)
+                        .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+                    match digits {
+                        Some(d) => (u8::from_str_radix(d, 16).expect("hex digits"), 4),
+                        None => {
+                            let shown: String = escape.chars().take(4).collect();
+                            return Err(format!(
+                                "“{shown}” is not a byte: write \\x and two hex digits, e.g. \\x0d."
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    let shown: String = escape.chars().take(2).collect();
+                    return Err(format!(
+                        "“{shown}” is not an escape: use \\r \\n \\t \\0 \\\\ or \\xHH (or untick Escapes)."
+                    ));
+                }
+            };
+            out.push(byte);
+            rest = &escape[len..];
+        }
+        out.extend(encoding.encode(rest)?);
+    }
+    if ending != LineEnding::None {
+        out.extend_from_slice(ending.bytes());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_endings_end_and_join_lines() {
+        assert_eq!(compose_text("hello", LineEnding::Lf), b"hello\n");
+        assert_eq!(compose_text("hello", LineEnding::CrLf), b"hello\r\n");
+        assert_eq!(compose_text("hello", LineEnding::Cr), b"hello\r");
+        assert_eq!(compose_text("hello", LineEnding::None), b"hello");
+        assert_eq!(
+            compose_text("line one\nline two", LineEnding::Lf),
+            b"line one\nline two\n"
+        );
+        assert_eq!(
+            compose_text("line one\nline two", LineEnding::CrLf),
+            b"line one\r\nline two\r\n"
+        );
+        // A pasted CRLF is one line break, not two.
+        assert_eq!(compose_text("a\r\nb", LineEnding::Lf), b"a\nb\n");
+        // None sends exactly what was typed.
+        assert_eq!(compose_text("a\nb", LineEnding::None), b"a\nb");
+        assert_eq!(compose_text("", LineEnding::Lf), b"\n");
+        assert_eq!(compose_text("你好", LineEnding::Lf), "你好\n".as_bytes());
+    }
+
+    #[test]
+    fn line_ending_labels_round_trip_and_lf_is_the_default() {
+        assert_eq!(LineEnding::default(), LineEnding::Lf);
+        for e in LineEnding::ALL {
+            assert_eq!(LineEnding::from_label(e.label()), Some(e));
+        }
+        assert_eq!(LineEnding::from_label("lf"), None);
+    }
+}
+
+/// Property tests: the views lose no byte, hex input reads back what the hex view writes, and
+/// no input makes a parser panic. Bounded case counts; `PROPTEST_CASES` raises them.
+#[cfg(test)]
+mod escapes {
+    use super::*;
+
+    fn esc(text: &str) -> Result<Vec<u8>, String> {
+        compose_escaped(text, LineEnding::None, Encoding::Utf8)
+    }
+
+    #[test]
+    fn each_escape_is_its_byte() {
+        assert_eq!(esc(r"AT\r\n").unwrap(), b"AT\r\n");
+        assert_eq!(esc(r"\x00\xff\t\0\\").unwrap(), b"\x00\xff\t\0\\");
+        assert_eq!(esc("plain").unwrap(), b"plain");
+        assert_eq!(
+            compose_escaped(r"你\x0d", LineEnding::Lf, Encoding::Gbk).unwrap(),
+            b"\xc4\xe3\r\n"
+        );
+    }
+
+    #[test]
+    fn bad_escapes_are_named() {
+        assert!(esc(r"\q")
+            .unwrap_err()
+            .starts_with("“\\q” is not an escape"));
+        assert!(esc(r"\x4").unwrap_err().starts_with("“\\x4” is not a byte"));
+        assert!(esc(r"\xzz")
+            .unwrap_err()
+            .starts_with("“\\xzz” is not a byte"));
+        assert!(esc("ends with \\")
+            .unwrap_err()
+            .contains("is not an escape"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn escaped_bytes_read_back(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            // Each byte after a letter, so that escapes and text alternate.
+            let typed: String = bytes.iter().map(|b| format!("a\\x{b:02x}")).collect();
+            let expected: Vec<u8> = bytes.iter().flat_map(|&b| [b'a', b]).collect();
+            prop_assert_eq!(compose_escaped(&typed, LineEnding::None, Encoding::Utf8).unwrap(), expected);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Bytes as hex, both ways: the hex view and the JSON Lines download write it, hex input reads it.
+//! The one place the page spells bytes in hex.
+
+/// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
+///
+/// Anything else is rejected with a message that says what and where, and nothing is sent: a
+/// tool that "repairs" bad hex sends bytes nobody asked for.
+pub fn parse_hex(input: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for token in input.split(|c: char| c.is_whitespace() || c == ',' || c == ':' || c == '-') {
+        if token.is_empty() {
+            continue;
+        }
+        let digits = token
+            .strip_prefix("0x")
+            .or_else(|| token.strip_prefix("0X"))
+            .unwrap_or(token);
+        if let Some(bad) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "“{bad}” in “{token}” is not a hex digit (use 0-9 and a-f, e.g. 48 65 6c 6c 6f)."
+            ));
+        }
+        if digits.is_empty() || digits.len() % 2 != 0 {
+            return Err(format!(
+                "“{token}” has an odd number of hex digits: each byte takes two (e.g. 0a, not a)."
+            ));
+        }
+        for pair in digits.as_bytes().chunks(2) {
+            let pair = std::str::from_utf8(pair).expect("ASCII hex digits");
+            out.push(u8::from_str_radix(pair, 16).expect("checked hex digits"));
+        }
+    }
+    if out.is_empty() {
+        return Err("Type at least one byte in hex, e.g. 48 65 6c 6c 6f.".into());
+    }
+    Ok(out)
+}
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+fn push_byte(out: &mut String, b: u8) {
+    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+}
+
+/// The hex view: two lowercase digits per byte, separated by spaces, 16 bytes to a line.
+pub fn hex_view(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, &b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(if i % 16 == 0 { '\n' } else { ' ' });
+        }
+        push_byte(&mut out, b);
+    }
+    out
+}
+
+/// Two lowercase digits per byte and nothing between them, as the transcript's `hex` field.
+pub fn hex_compact(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        push_byte(&mut out, b);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_input_accepts_common_spellings() {
+        let hello = b"Hello".to_vec();
+        assert_eq!(parse_hex("48 65 6c 6c 6f"), Ok(hello.clone()));
+        assert_eq!(parse_hex("48656C6C6F"), Ok(hello.clone()));
+        assert_eq!(parse_hex("0x48, 0x65,0x6c 0x6c\n0x6f"), Ok(hello.clone()));
+        assert_eq!(parse_hex("48:65-6c 6c6f"), Ok(hello));
+        assert_eq!(parse_hex("00 ff"), Ok(vec![0, 0xff]));
+    }
+
+    #[test]
+    fn bad_hex_is_rejected_with_a_reason() {
+        let err = parse_hex("48 6g").unwrap_err();
+        assert!(err.contains("“g”") && err.contains("6g"), "{err}");
+        let err = parse_hex("48 6").unwrap_err();
+        assert!(err.contains("odd number"), "{err}");
+        let err = parse_hex("abc").unwrap_err();
+        assert!(err.contains("odd number"), "{err}");
+        assert!(parse_hex("  ").is_err());
+        assert!(parse_hex("0x").is_err());
+        assert!(parse_hex("héllo").is_err());
+    }
+
+    #[test]
+    fn compact_hex_is_pairs_without_spaces() {
+        assert_eq!(hex_compact(b"hi\xff\n"), "6869ff0a");
+        assert_eq!(hex_compact(b""), "");
+    }
+
+    #[test]
+    fn hex_view_is_spaced_pairs_sixteen_to_a_line() {
+        assert_eq!(hex_view(b"Hello"), "48 65 6c 6c 6f");
+        assert_eq!(hex_view(b""), "");
+        assert_eq!(hex_view(&[0, 0xff, b'\n']), "00 ff 0a");
+        let line = (0..17u8).collect::<Vec<_>>();
+        assert_eq!(
+            hex_view(&line),
+            "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n10"
+        );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn hex_reads_back_in_every_accepted_form(bytes in prop::collection::vec(any::<u8>(), 1..100)) {
+            prop_assert_eq!(parse_hex(&hex_view(&bytes)).unwrap(), bytes.clone());
+            let compact: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            prop_assert_eq!(parse_hex(&compact).unwrap(), bytes.clone());
+            let listed: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
+            prop_assert_eq!(parse_hex(&listed.join(", ")).unwrap(), bytes);
+        }
+
+        #[test]
+        fn hex_input_is_bytes_or_a_reason(input in "[0-9a-fA-FxX ,:\\-g\\.]{0,40}|\\PC{0,20}") {
+            match parse_hex(&input) {
+                Ok(bytes) => {
+                    prop_assert!(!bytes.is_empty());
+                    let digits = input.chars().filter(char::is_ascii_hexdigit).count();
+                    // Every byte came from two digits the user typed (a `0x` prefix adds one 0).
+                    prop_assert!(digits >= 2 * bytes.len());
+                }
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
+
+        #[test]
+        fn an_odd_digit_is_never_guessed(bytes in prop::collection::vec(any::<u8>(), 0..20), digit in "[0-9a-f]") {
+            let typed = format!("{} {digit}", hex_view(&bytes));
+            prop_assert!(parse_hex(&typed).unwrap_err().contains("odd number of hex digits"));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The list of connections. It may hold ten thousand: it renders the rows in view (a virtual
+//! list of fixed-height rows, see [`virtual_rows`]), and a row renders again only when its
+//! connection changed.
+
+mod bar;
+mod row;
+mod virtual_rows;
+
+use std::rc::Rc;
+
+use protocol::ConnId;
+use yew::prelude::*;
+
+use self::bar::ListBar;
+use self::row::ConnRow;
+use self::virtual_rows::use_virtual_rows;
+use crate::state::{state_word, Conv, Counts, ListView, RowKey, Table};
+
+/// Every row's height, in CSS pixels: the list's arithmetic and its style both use it.
+const ROW_PX: i32 = 52;
+
+#[derive(Properties, PartialEq)]
+pub struct ConnListProps {
+    pub conns: Table<ConnId, Rc<Conv>>,
+    /// The connections to list, in order.
+    pub rows: Table<RowKey, ()>,
+    pub selected: Option<ConnId>,
+    pub counts: Counts,
+    /// How the user chose to see the list.
+    pub list: ListView,
+    pub on_list: Callback<ListView>,
+    /// Whether the bridge can be asked (the page's socket is open).
+    pub online: bool,
+    /// Asks the bridge to forget the closed connections.
+    pub on_forget: Callback<()>,
+    /// `host port` to connect to this bridge's listener, for the empty-state hint;
+    /// `None` when the bridge is not listening or not yet known.
+    pub nc_hint: Option<(String, u16)>,
+    pub on_select: Callback<ConnId>,
+}
+
+#[component]
+pub fn ConnList(props: &ConnListProps) -> Html {
+    let count = props.rows.len();
+    let rows = use_virtual_rows(count, ROW_PX);
+    let body = if props.rows.is_empty() && props.counts.total() > 0 {
+        html! { <p class="empty-hint">{ "No connection matches." }</p> }
+    } else if props.rows.is_empty() {
+        let hint = match &props.nc_hint {
+            Some((host, port)) => html! {
+                <>
+                    { "No connections yet. Connect to this bridge with " }
+                    <code>{ format!("nc {host} {port}") }</code>
+                    { ", or dial a server below." }
+                </>
+            },
+            None => html! { { "No connections yet. Dial a server below." } },
+        };
+        html! { <p class="empty-hint">{ hint }</p> }
+    } else {
+        let (start, end) = (rows.range.start, rows.range.end);
+        // The rows not rendered keep their room, as padding above and below.
+        let style = format!(
+            "--row-h: {ROW_PX}px; padding-top: {}px; padding-bottom: {}px",
+            start as i64 * i64::from(ROW_PX),
+            (count - end) as i64 * i64::from(ROW_PX),
+        );
+        let items = props
+            .rows
+            .iter_from(start)
+            .take(end - start)
+            .enumerate()
+            .filter_map(|(i, (row, _))| Some((start + i, props.conns.get(&row.id)?)))
+            .map(|(i, conv)| {
+                let id = conv.info.id;
+                let selected = props.selected == Some(id);
+                html! {
+                    <li key={id} class={classes!("conn", selected.then_some("selected"))}
+                        data-state={state_word(conv.info.state)}
+                        aria-posinset={(i + 1).to_string()} aria-setsize={count.to_string()}>
+                        <ConnRow conv={conv.clone()} {selected} on_select={props.on_select.clone()} />
+                    </li>
+                }
+            });
+        html! { <ul class="conn-list" {style}>{ for items }</ul> }
+    };
+    html! {
+        <nav class="connections" aria-label="Connections">
+            <h2 class="pane-title">{ "Connections" }</h2>
+            if props.counts.total() > 0 {
+                <ListBar counts={props.counts} shown={count} list={props.list.clone()}
+                         on_list={props.on_list.clone()} online={props.online}
+                         on_forget={props.on_forget.clone()} />
+            }
+            <div class="conn-scroll" ref={rows.scroller} onscroll={rows.onscroll}>
+                { body }
+            </div>
+        </nav>
+    }
+}

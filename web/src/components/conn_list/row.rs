@@ -1,0 +1,85 @@
+//! One row of the connection list: peer, who opened it, state, traffic, unread messages.
+
+use std::rc::Rc;
+
+use protocol::{ConnId, Origin};
+use yew::prelude::*;
+
+use crate::bytes_view::size::{format_size, plural};
+use crate::state::{state_word, Conv};
+
+#[derive(Properties)]
+pub struct ConnRowProps {
+    pub conv: Rc<Conv>,
+    pub selected: bool,
+    pub on_select: Callback<ConnId>,
+}
+
+/// The same connection, unchanged, renders the same: compared by pointer, not field by field.
+impl PartialEq for ConnRowProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.conv, &other.conv)
+            && self.selected == other.selected
+            && self.on_select == other.on_select
+    }
+}
+
+#[component]
+pub fn ConnRow(props: &ConnRowProps) -> Html {
+    let conv = &props.conv;
+    let info = &conv.info;
+    let id = info.id;
+    let state = state_word(info.state);
+    let (arrow, origin, origin_title) = match info.origin {
+        Origin::Accepted => (
+            "in",
+            "accepted",
+            "Accepted: this peer connected to the bridge",
+        ),
+        Origin::Dialled => (
+            "out",
+            "dialled",
+            "Dialled: the bridge connected to this server",
+        ),
+    };
+    let onclick = props.on_select.reform(move |_: MouseEvent| id);
+    let unread = (conv.unread > 0).then(|| {
+        let n = conv.unread;
+        let title = if n == 1 {
+            "1 unread message".to_string()
+        } else {
+            format!("{n} unread messages")
+        };
+        html! {
+            <span class="unread" title={title}>
+                { if n > 999 { "999+".to_string() } else { n.to_string() } }
+                <span class="sr-only">{ " unread" }</span>
+            </span>
+        }
+    });
+    html! {
+        <button type="button" class="conn-button" {onclick}
+                aria-current={props.selected.then_some("true")}>
+            <span class={classes!("origin", origin)} title={origin_title}>
+                <span aria-hidden="true">{ arrow }</span>
+                <span class="sr-only">{ origin }</span>
+            </span>
+            { " " }
+            <span class="peer">{ &info.peer }</span>
+            { " " }
+            { for unread }
+            { " " }
+            <span class={classes!("state", state)}>{ state }</span>
+            { " " }
+            <span class="counts">
+                <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, plural(info.rx_msgs, "message"))}>
+                    { format!("rx {}", format_size(info.rx_bytes)) }
+                </span>
+                { " " }
+                <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, plural(info.tx_msgs, "message"))}>
+                    { format!("tx {}", format_size(info.tx_bytes)) }
+                </span>
+            </span>
+        </button>
+    }
+}

@@ -1,0 +1,242 @@
+//! The messages of a conversation, scrolled to the newest while the user stays at the bottom.
+//!
+//! The window of newest messages renders a chunk of the log per component: a chunk that did not
+//! change (every one but the last, while messages arrive) is compared by pointer and not
+//! rendered again, nor are its messages.
+
+use std::rc::Rc;
+
+use protocol::{ConnId, ConnState, Micros, Origin, Seq};
+use web_sys::Element;
+use yew::prelude::*;
+
+use super::message::{local_time, Message};
+use crate::bytes_view::size::{format_size, plural};
+use crate::encoding::Encoding;
+use crate::state::{Conv, Entry, ViewMode, WINDOW};
+
+/// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
+const STICK_PX: i32 = 32;
+
+#[derive(Properties, PartialEq)]
+pub struct LogViewProps {
+    pub conv: Rc<Conv>,
+    pub twin: bool,
+    pub view: ViewMode,
+    pub gaps: bool,
+    /// The records Find found, when it is on.
+    pub found: Option<Rc<Vec<Entry>>>,
+    /// The last record cleared from view, when the view was cleared.
+    pub cleared: Option<Seq>,
+    pub on_show_earlier: Callback<ConnId>,
+}
+
+#[component]
+pub fn LogView(props: &LogViewProps) -> Html {
+    let conv = &props.conv;
+    let info = &conv.info;
+    let id = info.id;
+    let (scroller, onscroll) = use_stick_to_bottom(id);
+    let (view, encoding, gaps) = (props.view, conv.encoding, props.gaps);
+
+    let hidden = conv.hidden();
+    let show_earlier = (hidden > 0).then(|| {
+        let onclick = props.on_show_earlier.reform(move |_: MouseEvent| id);
+        html! {
+            <div class="earlier">
+                <button type="button" {onclick}>{ format!("Show {} earlier", WINDOW.min(hidden)) }</button>
+                <span class="earlier-count">{ format!("{} not shown", plural(hidden as u64, "message")) }</span>
+            </div>
+        }
+    });
+    let missing = conv.missing().map(|(msgs, bytes)| {
+        html! {
+            <li class="msg sys elided" key="elided">
+                { format!(
+                    "{} ({}) {} no longer held in memory",
+                    plural(msgs, "earlier message"),
+                    format_size(bytes),
+                    if msgs == 1 { "is" } else { "are" },
+                ) }
+            </li>
+        }
+    });
+    let close_line = conv.close_line().map(|text| {
+        let at = info.closed_at.map(local_time);
+        html! {
+            <li class="msg sys closed" key="closed">
+                if let Some(at) = at {
+                    <time datetime={at.machine} title={at.full}>{ at.clock }</time>
+                }
+                <span class="sys-text">{ text }</span>
+            </li>
+        }
+    });
+    let empty = conv.log.is_empty() && close_line.is_none();
+    let items = if props.found.is_some() || props.cleared.is_some() {
+        narrowed(props)
+    } else {
+        let mut previous = None::<Micros>;
+        let chunks = conv.log.chunks_from(hidden).map(|(chunk, from)| {
+            let prev_at = previous.filter(|_| gaps);
+            for e in chunk[from..].iter().rev() {
+                if let Entry::Record(r) = e {
+                    previous = Some(r.at);
+                    break;
+                }
+            }
+            let key = chunk.first().map_or_else(String::new, |e| e.key());
+            html! {
+                <LogChunk {key} chunk={chunk.clone()} {from} to={chunk.len()} {prev_at}
+                          {view} {encoding} {gaps} />
+            }
+        });
+        html! { <>{ for chunks }</> }
+    };
+
+    html! {
+        <div class="log-scroll" ref={scroller} {onscroll}>
+            { for show_earlier }
+            <ol class="log" role="log" aria-label={if props.twin { "Messages at the other end" } else { "Messages" }}>
+                { for missing }
+                { items }
+                { for close_line }
+            </ol>
+            if empty {
+                <p class="log-empty">{ empty_hint(info.state, info.origin) }</p>
+            }
+        </div>
+    }
+}
+
+/// What Find found, or what came since the view was cleared: the newest [`WINDOW`] of them.
+fn narrowed(props: &LogViewProps) -> Html {
+    let conv = &props.conv;
+    let after_clear = |e: &&Entry| match (e, props.cleared) {
+        (Entry::Record(r), Some(mark)) => r.seq > mark,
+        _ => true,
+    };
+    let mut shown: Vec<&Entry> = match (&props.found, props.cleared) {
+        (Some(found), _) => found
+            .iter()
+            .rev()
+            .filter(after_clear)
+            .take(WINDOW)
+            .collect(),
+        // Since the clear: the newest entries, back to the last record cleared.
+        (None, mark) => conv
+            .log
+            .iter_rev()
+            .take_while(|e| !matches!((e, mark), (Entry::Record(r), Some(m)) if r.seq <= m))
+            .take(WINDOW)
+            .collect(),
+    };
+    shown.reverse();
+    let what = match (props.found.is_some(), props.cleared.is_some()) {
+        (true, true) => "Showing matches since the view was cleared",
+        (true, false) => "Showing matches",
+        _ => "The view was cleared; the history is kept",
+    };
+    let (view, encoding) = (props.view, conv.encoding);
+    let mut previous = None;
+    let messages = shown.into_iter().map(|e| {
+        let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+    });
+    html! {
+        <>
+            <li class="msg sys narrowed" key="narrowed">{ what }</li>
+            { for messages }
+        </>
+    }
+}
+
+/// Time since the previous record shown, and this one becomes the previous.
+fn gap_of(entry: &Entry, previous: &mut Option<Micros>) -> Option<Micros> {
+    match entry {
+        Entry::Record(r) => {
+            let gap = previous.map(|p| r.at - p);
+            *previous = Some(r.at);
+            gap
+        }
+        Entry::Note { .. } => None,
+    }
+}
+
+#[derive(Properties)]
+struct LogChunkProps {
+    chunk: Rc<Vec<Entry>>,
+    /// The entries of the chunk to render.
+    from: usize,
+    to: usize,
+    /// The time of the record before this chunk, when gaps are shown.
+    prev_at: Option<Micros>,
+    view: ViewMode,
+    encoding: Encoding,
+    gaps: bool,
+}
+
+/// The same chunk, as long as it was, renders the same: compared by pointer.
+impl PartialEq for LogChunkProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.chunk, &other.chunk)
+            && (self.from, self.to, self.prev_at) == (other.from, other.to, other.prev_at)
+            && (self.view, self.encoding, self.gaps) == (other.view, other.encoding, other.gaps)
+    }
+}
+
+#[component]
+fn LogChunk(props: &LogChunkProps) -> Html {
+    let (view, encoding) = (props.view, props.encoding);
+    let mut previous = props.prev_at;
+    let to = props.to.min(props.chunk.len());
+    let messages = props.chunk[props.from.min(to)..to].iter().map(|e| {
+        let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+    });
+    html! { <>{ for messages }</> }
+}
+
+/// Follows new messages while the user is at the bottom, and stays put once they scroll up; a
+/// newly shown conversation starts at its bottom.
+#[hook]
+fn use_stick_to_bottom(id: ConnId) -> (NodeRef, Callback<Event>) {
+    let scroller = use_node_ref();
+    let stick = use_mut_ref(|| true);
+    let shown_id = use_mut_ref(|| None::<ConnId>);
+    {
+        let scroller = scroller.clone();
+        let stick = stick.clone();
+        use_effect(move || {
+            if *shown_id.borrow() != Some(id) {
+                *shown_id.borrow_mut() = Some(id);
+                *stick.borrow_mut() = true;
+            }
+            if *stick.borrow() {
+                if let Some(el) = scroller.cast::<Element>() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            }
+        });
+    }
+    let onscroll = {
+        let scroller = scroller.clone();
+        use_callback((), move |_: Event, _| {
+            if let Some(el) = scroller.cast::<Element>() {
+                *stick.borrow_mut() =
+                    el.scroll_height() - el.scroll_top() - el.client_height() <= STICK_PX;
+            }
+        })
+    };
+    (scroller, onscroll)
+}
+
+fn empty_hint(state: ConnState, origin: Origin) -> &'static str {
+    match (state, origin) {
+        (ConnState::Connecting, _) => "Connecting…",
+        (_, Origin::Accepted) => {
+            "No messages yet. What the peer sends appears here; type below to answer."
+        }
+        (_, Origin::Dialled) => "No messages yet. Type below to talk to the server.",
+    }
+}

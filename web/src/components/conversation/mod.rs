@@ -1,0 +1,151 @@
+//! The conversation of the selected connection: its header, the bar that narrows it, and its
+//! messages, received on the left, sent on the right.
+
+mod filter_bar;
+mod find;
+mod header;
+mod log_view;
+mod message;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use protocol::{ConnId, Seq};
+use yew::prelude::*;
+
+use self::filter_bar::{Download, FilterBar};
+use self::find::{use_find, Search};
+use self::header::ConversationHeader;
+use self::log_view::LogView;
+use crate::encoding::Encoding;
+use crate::export;
+use crate::state::{Conv, ViewMode};
+
+#[derive(Properties, PartialEq)]
+pub struct ConversationProps {
+    pub conv: Option<Rc<Conv>>,
+    /// The other end of the same TCP connection, when the bridge holds both (it dialled its own
+    /// listener): shown beside this one.
+    #[prop_or_default]
+    pub twin: bool,
+    pub view: ViewMode,
+    pub on_view: Callback<ViewMode>,
+    /// Asks the bridge to dial `host:port` (to dial a closed outbound connection again).
+    pub on_redial: Callback<(String, u16), Result<(), String>>,
+    /// The user chose another encoding for this conversation's text.
+    pub on_encoding: Callback<(ConnId, Encoding)>,
+    pub on_show_earlier: Callback<ConnId>,
+    pub on_disconnect: Callback<ConnId>,
+    /// Whether commands can reach the bridge now.
+    pub online: bool,
+}
+
+#[component]
+pub fn Conversation(props: &ConversationProps) -> Html {
+    // What the user narrowed the view to: a search, whether to show gaps, and per connection the
+    // last record cleared from view (the bridge keeps them all; a refresh shows them again).
+    let query = use_state(String::new);
+    let gaps = use_state(|| false);
+    let cleared = use_state(HashMap::<ConnId, Seq>::new);
+    let search = props
+        .conv
+        .as_ref()
+        .and_then(|c| Search::new(&query, c.encoding, props.view));
+    let log = props
+        .conv
+        .as_ref()
+        .map(|c| c.log.clone())
+        .unwrap_or_default();
+    let found = use_find(log, search.clone());
+
+    let Some(conv) = &props.conv else {
+        return html! {
+            <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
+                <div class="conv-empty">
+                    <p>{ "Select a connection to see its conversation." }</p>
+                </div>
+            </section>
+        };
+    };
+    let id = conv.info.id;
+    let cleared_at = cleared.get(&id).copied();
+    let on_clear = {
+        let cleared = cleared.clone();
+        // The newest record: the log's last entry, or the one before a note.
+        let last_seq = conv.last_record().map(|r| r.seq);
+        Callback::from(move |()| {
+            let mut marks = (*cleared).clone();
+            match (cleared_at, last_seq) {
+                (Some(_), _) => {
+                    marks.remove(&id);
+                }
+                (None, Some(seq)) => {
+                    marks.insert(id, seq);
+                }
+                (None, None) => return,
+            }
+            cleared.set(marks);
+        })
+    };
+    let on_download = {
+        let conv = conv.clone();
+        Callback::from(move |what| {
+            let base = format!(
+                "tcp-bridge-{}-{}",
+                conv.info.id,
+                conv.info.peer.replace([':', '[', ']'], "_")
+            );
+            let _ = match what {
+                Download::Text => export::save(
+                    &format!("{base}.txt"),
+                    "text/plain;charset=utf-8",
+                    &export::to_text(&conv),
+                ),
+                Download::JsonLines => export::save(
+                    &format!("{base}.jsonl"),
+                    "application/x-ndjson",
+                    &export::to_jsonl(&conv),
+                ),
+            };
+        })
+    };
+    let on_query = {
+        let query = query.clone();
+        Callback::from(move |text| query.set(text))
+    };
+    let on_gaps = {
+        let gaps = gaps.clone();
+        Callback::from(move |on| gaps.set(on))
+    };
+
+    html! {
+        <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
+            <ConversationHeader conv={conv.clone()} twin={props.twin} view={props.view} online={props.online}
+                                on_view={props.on_view.clone()} on_encoding={props.on_encoding.clone()}
+                                on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()} />
+            <FilterBar twin={props.twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
+                       {on_query} {on_gaps} {on_clear} {on_download} />
+            <LogView conv={conv.clone()} twin={props.twin} view={props.view} gaps={*gaps}
+                     found={search.is_some().then_some(found)} cleared={cleared_at}
+                     on_show_earlier={props.on_show_earlier.clone()} />
+        </section>
+    }
+}
+
+/// An element id, distinct in the other end's panel so that labels find their own field.
+fn field_id(twin: bool, name: &str) -> String {
+    if twin {
+        format!("other-end-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The conversation's accessible name: the selected one, or its other end beside it.
+fn region(twin: bool) -> &'static str {
+    if twin {
+        "Other end"
+    } else {
+        "Conversation"
+    }
+}

@@ -1,0 +1,53 @@
+//! The top of the page: the product, where the bridge listens and its exit word, and whether
+//! the page is connected to it. And the tab's title, which counts unread messages.
+
+use protocol::ServerInfo;
+use yew::prelude::*;
+
+use crate::components::status::BridgeStatus;
+use crate::wire::SocketStatus;
+
+const PRODUCT: &str = "TCP Bridge";
+
+#[derive(Properties, PartialEq)]
+pub struct TopBarProps {
+    /// What the bridge said about itself; `None` until it has.
+    pub server: Option<ServerInfo>,
+    pub socket: SocketStatus,
+}
+
+#[component]
+pub fn TopBar(props: &TopBarProps) -> Html {
+    html! {
+        <header class="topbar">
+            <h1 class="brand">{ PRODUCT }</h1>
+            <div class="server-facts">
+                if let Some(server) = &props.server {
+                    <span class="listen">{ match &server.listen {
+                        Some(addr) => format!("Listening on {addr}"),
+                        None => "Not listening for TCP".to_string(),
+                    } }</span>
+                    if let Some(word) = &server.exit_word {
+                        <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
+                            <code>{ word }</code>{ " ends a conversation" }
+                        </span>
+                    }
+                }
+            </div>
+            <BridgeStatus socket={props.socket} />
+        </header>
+    }
+}
+
+/// Unread messages show in the tab's title, for when the page is in the background.
+#[hook]
+pub fn use_unread_title(unread: u64) {
+    use_effect_with(unread, |unread| {
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&match unread {
+                0 => PRODUCT.to_string(),
+                n => format!("({n}) {PRODUCT}"),
+            });
+        }
+    });
+}

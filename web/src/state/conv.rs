@@ -1,0 +1,100 @@
+//! One connection and its conversation, as the page holds it.
+
+use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin};
+
+use super::{Entry, Log, Rec, WINDOW};
+use crate::encoding::Encoding;
+
+/// The word for a connection's state, as the list and the conversation show it (and as the
+/// list's filter matches it).
+pub fn state_word(state: ConnState) -> &'static str {
+    match state {
+        ConnState::Connecting => "connecting",
+        ConnState::Open => "open",
+        ConnState::Closed => "closed",
+    }
+}
+
+/// One connection and its conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv {
+    pub info: ConnInfo,
+    pub log: Log,
+    /// Messages received while this conversation was not selected.
+    pub unread: u32,
+    /// Messages the bridge no longer held when this page first learned of the connection.
+    pub elided_msgs: u64,
+    pub elided_bytes: u64,
+    /// How many of the newest entries are rendered.
+    pub window: usize,
+    /// How this conversation's bytes are read and written as text.
+    pub encoding: Encoding,
+    /// When anything last happened: the newest record, the close, or the opening.
+    pub last_at: Micros,
+}
+
+impl Conv {
+    pub(super) fn new(info: ConnInfo) -> Conv {
+        Conv {
+            elided_msgs: info.elided_msgs,
+            elided_bytes: info.elided_bytes,
+            last_at: info.closed_at.unwrap_or(info.opened_at),
+            info,
+            log: Log::default(),
+            unread: 0,
+            window: WINDOW,
+            encoding: Encoding::default(),
+        }
+    }
+
+    /// Stands in for a connection the page has records of but no `Conn` event for yet.
+    pub(super) fn placeholder(id: ConnId, at: Micros) -> Conv {
+        Conv::new(ConnInfo::new(
+            id,
+            Origin::Accepted,
+            format!("connection {id}"),
+            ConnState::Open,
+            at,
+        ))
+    }
+
+    /// Earlier messages that neither the bridge's snapshot nor this page holds any more:
+    /// `(messages, bytes)`, or `None` when the conversation is complete.
+    pub fn missing(&self) -> Option<(u64, u64)> {
+        let msgs = self.elided_msgs + self.log.dropped_msgs;
+        (msgs > 0).then_some((msgs, self.elided_bytes + self.log.dropped_bytes))
+    }
+
+    /// Entries held but not rendered (revealed by "Show earlier").
+    pub fn hidden(&self) -> usize {
+        self.log.len().saturating_sub(self.window)
+    }
+
+    /// The newest record, past any notes after it.
+    pub fn last_record(&self) -> Option<&Rec> {
+        self.log.iter_rev().find_map(|e| match e {
+            Entry::Record(r) => Some(r),
+            Entry::Note { .. } => None,
+        })
+    }
+
+    /// The entries to render, oldest first (the log view renders them chunk by chunk).
+    #[cfg(test)]
+    pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.log.iter_from(self.hidden())
+    }
+
+    /// The system line for a closed connection, unless the conversation already ends with it.
+    pub fn close_line(&self) -> Option<String> {
+        if self.info.state != ConnState::Closed {
+            return None;
+        }
+        match &self.info.close_reason {
+            Some(reason) => match self.log.last() {
+                Some(Entry::Note { text, .. }) if **text == **reason => None,
+                _ => Some(format!("Closed: {reason}")),
+            },
+            None => Some("Closed".into()),
+        }
+    }
+}
