@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use protocol::{
-    encode_send, Command, ConnId, ConnInfo, Event, Flow, Frame, RecordHeader, Seq, Target,
+    Command, ConnId, ConnInfo, Event, Flow, Frame, RecordHeader, Seq, Target, Transmit,
     RECORD_HEADER_LEN,
 };
 use tokio::net::TcpStream;
@@ -51,6 +51,15 @@ pub async fn connect_ws(url: &str) -> Result<Ws> {
     Ok(ws)
 }
 
+/// The binary frame that asks the bridge to send `data` to `to`.
+pub fn transmit(to: Target, data: &[u8]) -> Bytes {
+    Transmit {
+        to,
+        data: Bytes::copy_from_slice(data),
+    }
+    .encode()
+}
+
 /// One frame from the bridge, parsed.
 pub enum Incoming {
     /// Traffic of one connection; `payload` is a slice of the frame, not a copy.
@@ -71,7 +80,7 @@ pub fn parse(message: Message) -> Result<Option<Incoming>> {
             Ok(Some(Incoming::Record { header, payload }))
         }
         Message::Text(text) => {
-            let event = Event::from_frame(&Frame::Text(text.as_str().to_owned()))?;
+            let event = Event::from_json(text.as_str())?;
             Ok(Some(Incoming::Event(event)))
         }
         Message::Close(frame) => bail!("the bridge closed the WebSocket: {frame:?}"),
@@ -135,8 +144,8 @@ impl Tally {
                 self.conns.insert(conn.id, conn.clone());
                 false
             }
-            Incoming::Event(Event::Error { message, .. }) => {
-                self.errors.push(message.clone());
+            Incoming::Event(Event::Error(problem)) => {
+                self.errors.push(problem.message.clone());
                 false
             }
             Incoming::Event(Event::Forgotten { conns }) => {
@@ -145,9 +154,9 @@ impl Tally {
                 }
                 false
             }
-            Incoming::Event(Event::Synced { .. } | Event::Record(_) | Event::Listener { .. }) => {
-                false
-            }
+            Incoming::Event(
+                Event::Synced { .. } | Event::Listener { .. } | Event::SentToAll { .. },
+            ) => false,
         }
     }
 
@@ -201,8 +210,8 @@ impl Session {
 
     /// Sends `data` to one connection, as a binary send frame.
     pub async fn send_to(&mut self, conn: ConnId, data: &[u8]) -> Result<()> {
-        let frame = encode_send(Target::Conn(conn), data);
-        self.ws.send(Message::Binary(frame.into())).await?;
+        let frame = transmit(Target::Conn(conn), data);
+        self.ws.send(Message::Binary(frame)).await?;
         Ok(())
     }
 
@@ -265,7 +274,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Sends a prepared frame (see [`protocol::encode_send`]); cloning `Bytes` shares the buffer.
+    /// Sends a prepared frame (see [`transmit`]); cloning `Bytes` shares the buffer.
     pub async fn send_frame(&mut self, frame: Bytes) -> Result<()> {
         self.sink.send(Message::Binary(frame)).await?;
         Ok(())

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::{address, Command, ConnId, ConnState, Origin, Target};
+use protocol::{
+    address, Command, ConnId, ConnState, Origin, Problem, ProblemKind, RequestId, Target,
+};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -37,10 +39,6 @@ pub struct Commands {
     tasks: TaskTracker,
 }
 
-/// What went wrong with a command, for the page that sent it: the connection it concerned, if
-/// any, and the reason in words.
-pub type Problem = (Option<ConnId>, String);
-
 impl Commands {
     pub fn new(relay: Relay, slots: Slots, dial: DialPolicy, tasks: TaskTracker) -> Commands {
         Commands {
@@ -58,11 +56,14 @@ impl Commands {
 
     /// Carries out a control command; what went wrong is told to the page that sent it.
     pub async fn carry_out(&self, command: Command) -> Result<(), Problem> {
-        let no_conn = |problem| (None, problem);
         match command {
-            Command::Connect { host, port } => self.connect(&host, port).map_err(no_conn),
-            Command::Disconnect { conn } => self.disconnect(conn).map_err(|p| (Some(conn), p)),
-            Command::Listen { addr } => self.listen(&addr).await.map_err(no_conn),
+            Command::Connect {
+                host,
+                port,
+                request,
+            } => self.connect(&host, port, request),
+            Command::Disconnect { conn } => self.disconnect(conn),
+            Command::Listen { addr } => self.listen(&addr).await,
             Command::StopListening => {
                 self.stop_listening().await;
                 Ok(())
@@ -71,37 +72,47 @@ impl Commands {
                 self.relay.hub.forget_closed();
                 Ok(())
             }
-            // `Send` never arrives as JSON: the protocol refuses it there.
-            Command::Send { .. } => Ok(()),
         }
     }
 
     /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]).
-    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, String> {
+    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, Problem> {
         self.relay.hub.send(to, data)
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when
     /// the bridge is at `--max-conns`; a failure to connect closes the new connection instead.
-    pub fn connect(&self, host: &str, port: u16) -> Result<(), String> {
+    /// The new connection carries `request` back to the page.
+    pub fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        request: Option<RequestId>,
+    ) -> Result<(), Problem> {
         // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
         let host = address::strip_brackets(host).to_owned();
         let target = address::join(&host, port);
         if !dial_rules::allowed(&self.dial.rules, &host, port) {
             let rules: Vec<String> = self.dial.rules.iter().map(ToString::to_string).collect();
-            return Err(format!(
+            let why = format!(
                 "not allowed to dial {target}: this bridge may dial only {} (--allow-dial)",
                 rules.join(", ")
-            ));
+            );
+            return Err(Problem::new(ProblemKind::NotAllowed, why));
         }
-        let permit = self
-            .slots
-            .take()
-            .map_err(|full| format!("cannot dial {target}: {full}"))?;
-        let opened = self
-            .relay
-            .hub
-            .open(Origin::Dialled, target, None, ConnState::Connecting);
+        let permit = self.slots.take().map_err(|full| {
+            Problem::new(
+                ProblemKind::TooManyConnections,
+                format!("cannot dial {target}: {full}"),
+            )
+        })?;
+        let opened = self.relay.hub.open(
+            Origin::Dialled,
+            target,
+            None,
+            ConnState::Connecting,
+            request,
+        );
         let dial = dialer::Dial {
             host,
             port,
@@ -113,27 +124,31 @@ impl Commands {
     }
 
     /// Asks a connection (open or still dialling) to close.
-    pub fn disconnect(&self, conn: ConnId) -> Result<(), String> {
+    pub fn disconnect(&self, conn: ConnId) -> Result<(), Problem> {
         self.relay.hub.disconnect(conn)
     }
 
     /// Starts the TCP listener on `addr`, or moves it there: binds the new address, and only
     /// then closes the listener it replaces, so that a failure leaves things as they were.
-    pub async fn listen(&self, addr: &str) -> Result<(), String> {
+    pub async fn listen(&self, addr: &str) -> Result<(), Problem> {
+        let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
         let parsed: SocketAddr = addr.trim().parse().map_err(|_| {
-            format!("cannot listen on `{addr}`: write IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777")
+            failed(format!(
+                "cannot listen on `{addr}`: write IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777"
+            ))
         })?;
         let mut current = self.listener.lock().await;
         if current.as_ref().is_some_and(|l| l.addr() == parsed) {
             self.relay.hub.set_listen(Some(parsed.to_string()));
             return Ok(());
         }
+        let cannot = |why: String| failed(format!("cannot listen for TCP on {parsed}: {why}"));
         let bound = TcpListener::bind(parsed)
             .await
-            .map_err(|e| format!("cannot listen for TCP on {parsed}: {}", explain_bind(&e)))?;
+            .map_err(|e| cannot(explain_bind(&e)))?;
         let running = self
             .start_listening(bound)
-            .map_err(|e| format!("cannot listen for TCP on {parsed}: {e}"))?;
+            .map_err(|e| cannot(e.to_string()))?;
         let now = running.addr();
         if let Some(old) = current.replace(running) {
             old.stop().await;

@@ -7,17 +7,24 @@ use std::time::Duration;
 
 use axum::http::Uri;
 use clap::Parser;
+use protocol::text_encoding::TextEncoding;
 
 pub use crate::dial_rules::DialRule;
+
+/// The tutorial's port, on every interface, as its server listens.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 7777);
 
 /// Relays TCP conversations to a web page: listens for TCP peers, dials TCP servers when the page
 /// asks, and shows every byte both ways in the browser.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "bridge", version)]
 pub struct Config {
-    /// Address of the TCP listener that peers connect to (port 0 picks a free port).
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7777")]
-    pub listen: SocketAddr,
+    /// Address of the TCP listener that peers connect to (port 0 picks a free port)
+    /// [default: 0.0.0.0:7777, and if another program has that port, the bridge starts without
+    /// a listener and says so; an address given here must be free]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 
     /// Do not listen for TCP at all; the page can still dial out.
     #[arg(long, conflicts_with = "listen")]
@@ -36,6 +43,11 @@ pub struct Config {
     /// Turn the exit-word convention off: no message closes a connection.
     #[arg(long)]
     pub no_exit_word: bool,
+
+    /// How new connections' text is read and written until someone chooses otherwise in the
+    /// page: utf-8, gbk, gb18030 or latin-1.
+    #[arg(long, value_name = "ENCODING", default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
 
     /// Seconds to wait for a dial (name lookup and connect) before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -94,12 +106,26 @@ impl Config {
 
     /// The TCP listener's address, unless listening is off.
     pub fn listen_addr(&self) -> Option<SocketAddr> {
-        (!self.no_listen).then_some(self.listen)
+        (!self.no_listen).then(|| self.listen.unwrap_or(DEFAULT_LISTEN))
     }
 
     pub fn dial_timeout(&self) -> Duration {
         Duration::from_secs(self.dial_timeout)
     }
+}
+
+/// Parses `utf-8`, `gbk`, `gb18030` or `latin-1`, in any case.
+fn parse_encoding(text: &str) -> Result<TextEncoding, String> {
+    let plain = |name: &str| name.trim().replace('-', "").to_ascii_lowercase();
+    let wanted = plain(text);
+    TextEncoding::ALL
+        .into_iter()
+        .find(|e| plain(e.label()) == wanted)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not an encoding the bridge knows: use utf-8, gbk, gb18030 or latin-1"
+            )
+        })
 }
 
 /// Parses `1048576`, `512K`, `1M`, `1MiB`, `2G` (binary multiples).
@@ -178,11 +204,28 @@ mod tests {
         assert_eq!(config.history_bytes, 1 << 20);
         assert_eq!(config.history_total, 64 << 20);
         assert_eq!(config.send_queue, 4 << 20);
+        assert_eq!(config.encoding, TextEncoding::Utf8);
+        assert_eq!(config.listen, None, "the default is not asked for by name");
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);
         assert_eq!(config.exit_word(), None);
         assert_eq!(config.listen_addr(), None);
         assert_eq!(config.token, None);
         assert!(config.allow_dial.is_empty());
+    }
+
+    #[test]
+    fn encodings() {
+        for (text, encoding) in [
+            ("utf-8", TextEncoding::Utf8),
+            ("UTF8", TextEncoding::Utf8),
+            ("GBK", TextEncoding::Gbk),
+            ("gb18030", TextEncoding::Gb18030),
+            ("latin-1", TextEncoding::Latin1),
+            ("Latin1", TextEncoding::Latin1),
+        ] {
+            assert_eq!(parse_encoding(text), Ok(encoding), "{text}");
+        }
+        assert!(parse_encoding("big5").unwrap_err().contains("utf-8, gbk"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use protocol::address;
+use protocol::{address, Problem, ProblemKind};
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -45,7 +45,9 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
         },
     };
     relay.hub.close(id, failure.clone());
-    relay.hub.error(Some(id), failure);
+    relay
+        .hub
+        .error(Problem::new(ProblemKind::DialFailed, failure).on(id));
 }
 
 /// Resolves `host` and tries each address in turn; on failure, says what happened at each.

@@ -9,7 +9,7 @@
 //! read and encoded after the lock is released.
 //!
 //! Frames are encoded once, here, and shared (`Bytes`) by the history and every subscriber. The
-//! hub knows nothing about WebSockets: it speaks [`WireFrame`]s.
+//! hub knows nothing about WebSockets: it speaks the protocol's [`Frame`]s.
 //!
 //! Nothing here waits for a slow party. A send is queued for its connection if that connection
 //! holds less than `--send-queue` unwritten, and refused with the reason otherwise; pacing
@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Frame, Micros, Origin, RecordHeader, Seq, ServerInfo,
-    Target, RECORD_HEADER_LEN,
+    ConnId, ConnInfo, ConnState, Event, Flow, Frame, Micros, Origin, Problem, ProblemKind,
+    RecordHeader, RequestId, Seq, ServerInfo, Target, RECORD_HEADER_LEN,
 };
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -41,30 +41,6 @@ const RECORD_OVERHEAD: usize = 96;
 const CLOSED_KEPT: usize = 1000;
 /// How often pages hear how many bytes wait to be written to a peer, while that changes.
 pub const WAITING_EVERY: Duration = Duration::from_millis(250);
-
-/// One WebSocket frame, encoded once. Records (the traffic) are shared by the history and every
-/// subscriber; control events (a connection opening or closing) are rare and small, so each
-/// subscriber gets its own copy of their JSON.
-#[derive(Clone, Debug)]
-pub enum WireFrame {
-    Text(String),
-    Binary(Bytes),
-}
-
-impl From<Frame> for WireFrame {
-    fn from(frame: Frame) -> Self {
-        match frame {
-            Frame::Text(text) => WireFrame::Text(text),
-            Frame::Binary(bytes) => WireFrame::Binary(bytes.into()),
-        }
-    }
-}
-
-impl From<&Event> for WireFrame {
-    fn from(event: &Event) -> Self {
-        event.to_frame().into()
-    }
-}
 
 /// Limits and facts the hub is created with.
 pub struct HubConfig {
@@ -86,7 +62,7 @@ pub struct Hub {
 
 struct Inner {
     state: Mutex<State>,
-    events: broadcast::Sender<WireFrame>,
+    events: broadcast::Sender<Frame>,
     pacing: Arc<Pacing>,
     send_queue: u64,
     shutdown: CancellationToken,
@@ -129,10 +105,10 @@ pub struct Opened {
 /// A fresh start for a subscriber: `hello`, the held records, `synced`, then the live frames from
 /// `events`. `clock` paces connections to this subscriber while it keeps reading.
 pub struct Subscription {
-    pub hello: WireFrame,
+    pub hello: Frame,
     pub history: history::Snapshot,
-    pub synced: WireFrame,
-    pub events: broadcast::Receiver<WireFrame>,
+    pub synced: Frame,
+    pub events: broadcast::Receiver<Frame>,
     pub clock: PageClock,
 }
 
@@ -140,8 +116,8 @@ pub struct Subscription {
 pub struct Sent {
     /// How many connections it was queued for.
     pub queued: usize,
-    /// The connections that refused it, and why.
-    pub refused: Vec<(ConnId, String)>,
+    /// Why the connections that refused it did.
+    pub refused: Vec<Problem>,
 }
 
 /// The current time, as the protocol counts it.
@@ -176,13 +152,15 @@ impl Hub {
         }
     }
 
-    /// Registers a new connection and announces it.
+    /// Registers a new connection and announces it; `request` is the page's request that dialled
+    /// it, if any.
     pub fn open(
         &self,
         origin: Origin,
         peer: String,
         local: Option<String>,
         state: ConnState,
+        request: Option<RequestId>,
     ) -> Opened {
         let (writes_tx, writes) = mpsc::unbounded_channel();
         let cancel = self.inner.shutdown.child_token();
@@ -191,6 +169,7 @@ impl Hub {
         s.next_id += 1;
         let info = ConnInfo {
             local,
+            request,
             ..ConnInfo::new(id, origin, peer, state, now())
         };
         let control = Control {
@@ -239,16 +218,14 @@ impl Hub {
         };
         header.write(&mut frame[..RECORD_HEADER_LEN]);
         let info = Arc::make_mut(&mut conn.info);
+        let mut nothing_waits = false;
         match flow {
             Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
             Flow::Tx => {
                 (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
                 info.waiting = info.waiting.saturating_sub(len);
-                if info.waiting == 0 {
-                    // Pages hear at once that nothing waits any more.
-                    s.waiting_changed.remove(&id);
-                    self.publish(info);
-                } else {
+                nothing_waits = info.waiting == 0;
+                if !nothing_waits {
                     s.waiting_changed.insert(id);
                 }
             }
@@ -265,7 +242,15 @@ impl Hub {
                 info.elided_bytes += (frame.len() - RECORD_HEADER_LEN) as u64;
             }
         });
-        self.broadcast(WireFrame::Binary(frame));
+        self.broadcast(Frame::Binary(frame));
+        // Pages hear at once that nothing waits any more; after the record, since a `conn`
+        // event's counters must not count a record the pages have not been sent yet.
+        if nothing_waits {
+            s.waiting_changed.remove(&id);
+            if let Some(conn) = s.conns.get(&id) {
+                self.publish(&conn.info);
+            }
+        }
     }
 
     /// Marks a connection closed, for `reason`, and announces it. Sends still waiting to be
@@ -313,7 +298,7 @@ impl Hub {
             s.conns.remove(id);
             s.history.forget(*id);
         }
-        self.broadcast((&Event::Forgotten { conns }).into());
+        self.broadcast(Event::Forgotten { conns }.to_frame());
     }
 
     /// Records where the TCP listener now is (`None`: not listening) and tells every page, under
@@ -321,14 +306,16 @@ impl Hub {
     pub fn set_listen(&self, listen: Option<String>) {
         let mut s = self.lock();
         s.server.listen.clone_from(&listen);
-        self.broadcast((&Event::Listener { listen }).into());
+        // Whatever kept the listener from starting no longer matters: a page chose for it.
+        s.server.listen_problem = None;
+        self.broadcast(Event::Listener { listen }.to_frame());
     }
 
     /// Tells every page about a failure that no single page asked for.
-    pub fn error(&self, conn: Option<ConnId>, message: String) {
-        tracing::warn!(conn, "{message}");
+    pub fn error(&self, problem: Problem) {
+        tracing::warn!(conn = problem.conn, "{}", problem.message);
         let _s = self.lock();
-        self.broadcast((&Event::Error { conn, message }).into());
+        self.broadcast(Event::Error(problem).to_frame());
     }
 
     /// A snapshot (`Hello`, the held records oldest first, `Synced`) and the live events that
@@ -354,9 +341,9 @@ impl Hub {
             seq,
         };
         Subscription {
-            hello: (&hello).into(),
+            hello: hello.to_frame(),
             history,
-            synced: (&Event::Synced { seq }).into(),
+            synced: Event::Synced { seq }.to_frame(),
             events,
             clock,
         }
@@ -365,7 +352,7 @@ impl Hub {
     /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
     /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
     /// nothing is queued for it.
-    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, String> {
+    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, Problem> {
         let mut s = self.lock();
         let s = &mut *s;
         let targets: Vec<ConnId> = match to {
@@ -378,7 +365,10 @@ impl Hub {
                 .collect(),
         };
         if targets.is_empty() {
-            return Err("there is no open connection to send to".into());
+            return Err(Problem::new(
+                ProblemKind::NoSuchConnection,
+                "there is no open connection to send to",
+            ));
         }
         let mut sent = Sent {
             queued: 0,
@@ -394,14 +384,13 @@ impl Hub {
             };
             let waiting = conn.info.waiting;
             if waiting > 0 && waiting + len > self.inner.send_queue {
-                sent.refused.push((
-                    id,
-                    format!(
-                        "{} is not reading: {} waiting to be written; this send was not queued",
-                        conn.info.peer,
-                        human_size(waiting)
-                    ),
-                ));
+                let why = format!(
+                    "{} is not reading: {} waiting to be written; this send was not queued",
+                    conn.info.peer,
+                    human_size(waiting)
+                );
+                sent.refused
+                    .push(Problem::new(ProblemKind::NotReading, why).on(id));
                 continue;
             }
             if control.writes.send(data.clone()).is_err() {
@@ -441,7 +430,7 @@ impl Hub {
     }
 
     /// Asks a connection (open or still dialling) to close.
-    pub fn disconnect(&self, id: ConnId) -> Result<(), String> {
+    pub fn disconnect(&self, id: ConnId) -> Result<(), Problem> {
         let s = self.lock();
         let conn = s.conn(id)?;
         match &conn.control {
@@ -449,7 +438,11 @@ impl Hub {
                 control.cancel.cancel();
                 Ok(())
             }
-            None => Err(format!("connection {id} is already closed")),
+            None => Err(Problem::new(
+                ProblemKind::NotOpen,
+                format!("connection {id} is already closed"),
+            )
+            .on(id)),
         }
     }
 
@@ -491,13 +484,12 @@ impl Hub {
 
     /// A connection's new counters or waiting bytes, to every page.
     fn publish(&self, info: &ConnInfo) {
-        let event = Event::Conn { conn: info.clone() };
-        self.broadcast((&event).into());
+        self.broadcast(Event::Conn { conn: info.clone() }.to_frame());
     }
 
     /// Hands a frame to every subscriber. Called under the lock, which orders frames and
     /// subscriptions.
-    fn broadcast(&self, frame: WireFrame) {
+    fn broadcast(&self, frame: Frame) {
         self.inner.pacing.sent();
         let _ = self.inner.events.send(frame);
     }
@@ -512,19 +504,24 @@ impl Hub {
 }
 
 impl State {
-    fn conn(&self, id: ConnId) -> Result<&Conn, String> {
-        self.conns
-            .get(&id)
-            .ok_or_else(|| format!("there is no connection {id}"))
+    fn conn(&self, id: ConnId) -> Result<&Conn, Problem> {
+        self.conns.get(&id).ok_or_else(|| {
+            Problem::new(
+                ProblemKind::NoSuchConnection,
+                format!("there is no connection {id}"),
+            )
+            .on(id)
+        })
     }
 
-    fn open_conn(&self, id: ConnId) -> Result<&Conn, String> {
+    fn open_conn(&self, id: ConnId) -> Result<&Conn, Problem> {
         let conn = self.conn(id)?;
-        match conn.info.state {
-            ConnState::Open if conn.control.is_some() => Ok(conn),
-            ConnState::Connecting => Err(format!("connection {id} is not open yet")),
-            _ => Err(format!("connection {id} is closed")),
-        }
+        let why = match conn.info.state {
+            ConnState::Open if conn.control.is_some() => return Ok(conn),
+            ConnState::Connecting => format!("connection {id} is not open yet"),
+            _ => format!("connection {id} is closed"),
+        };
+        Err(Problem::new(ProblemKind::NotOpen, why).on(id))
     }
 }
 

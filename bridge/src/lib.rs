@@ -61,6 +61,8 @@ pub struct Bridge {
     /// Where the TCP listener was bound at start, unless listening was off. A page may move or
     /// stop it since (`listen`, `stop_listening`); pages are told where it is now.
     pub listen_addr: Option<SocketAddr>,
+    /// Why there is no listener although one was wanted: the default port was taken.
+    pub listen_problem: Option<String>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
     /// The token the WebSocket requires, if it requires one (see [`access_token`]).
@@ -88,13 +90,16 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             return Err(StartError::WebDir { dir: dir.clone() });
         }
     }
-    let listener = match config.listen_addr() {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Listen { addr, source })?,
-        ),
-        None => None,
+    let (listener, listen_problem) = match config.listen_addr() {
+        None => (None, None),
+        Some(addr) => match TcpListener::bind(addr).await {
+            Ok(listener) => (Some(listener), None),
+            // The tutorial's own server may hold the tutorial's port: the bridge is still useful
+            // (it can dial that server), so it starts and says so. An address asked for by name
+            // must be had.
+            Err(source) if config.listen.is_none() => (None, Some(default_taken(addr, &source))),
+            Err(source) => return Err(StartError::Listen { addr, source }),
+        },
     };
     let listen_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
     let http = TcpListener::bind(config.http)
@@ -121,6 +126,8 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         server: ServerInfo {
             listen: listen_addr.map(|a| a.to_string()),
             exit_word: config.exit_word().map(str::to_owned),
+            listen_problem: listen_problem.clone(),
+            encoding: config.encoding,
         },
         history_bytes: config.history_bytes,
         history_total: config.history_total,
@@ -149,7 +156,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             .listen_on(listener)
             .await
             .map_err(|source| StartError::Listen {
-                addr: config.listen,
+                addr: listen_addr.unwrap_or(config::DEFAULT_LISTEN),
                 source,
             })?;
     }
@@ -177,6 +184,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     tracing::info!(?listen_addr, %http_addr, "bridge started");
     Ok(Bridge {
         listen_addr,
+        listen_problem,
         http_addr,
         token,
         hub,
@@ -267,6 +275,20 @@ fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What to tell the user when the default listener address cannot be had.
+fn default_taken(addr: SocketAddr, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => format!(
+            "port {} is in use (is your own server running?): dial it from the page, or listen elsewhere",
+            addr.port()
+        ),
+        _ => format!(
+            "cannot listen for TCP on {addr}: {}; listen elsewhere from the page",
+            explain_bind(e)
+        ),
+    }
 }
 
 /// Why binding an address failed, in words that say what to check.

@@ -4,7 +4,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use protocol::{ConnState, Origin};
+use protocol::{ConnState, Origin, Problem, ProblemKind};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -78,17 +78,22 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
             Ok(permit) => permit,
             Err(full) => {
                 drop(stream);
+                let why = format!("refused a connection from {peer}: {full}");
                 relay
                     .hub
-                    .error(None, format!("refused a connection from {peer}: {full}"));
+                    .error(Problem::new(ProblemKind::TooManyConnections, why));
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok().map(|a| a.to_string());
-        let opened = relay
-            .hub
-            .open(Origin::Accepted, peer.to_string(), local, ConnState::Open);
+        let opened = relay.hub.open(
+            Origin::Accepted,
+            peer.to_string(),
+            local,
+            ConnState::Open,
+            None,
+        );
         tasks.spawn(connection::run(relay.clone(), opened, stream, permit));
     }
 }

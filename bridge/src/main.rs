@@ -27,9 +27,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let stop =
         bridge::stop_signal().map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
     let bridge = bridge::start(config).await?;
-    match bridge.listen_addr {
-        Some(addr) => println!("TCP listener on {addr}"),
-        None => println!("TCP listener off (--no-listen)"),
+    match (bridge.listen_addr, &bridge.listen_problem) {
+        (Some(addr), _) => println!("TCP listener on {addr}"),
+        (None, Some(problem)) => println!("TCP listener not started: {problem}"),
+        (None, None) => println!("TCP listener off (--no-listen)"),
     }
     println!("Open {} in your browser", bridge.url());
     stop.await;

@@ -10,13 +10,15 @@ use std::time::Duration;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use protocol::{decode_send, Command, ConnId, Event, SEND_HEADER_LEN};
+use protocol::{
+    Command, Event, Frame, Problem, ProblemKind, Target, Transmit, TRANSMIT_HEADER_LEN,
+};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::{Commands, Problem};
-use crate::hub::{Hub, Subscription, WireFrame};
+use crate::commands::Commands;
+use crate::hub::{Hub, Subscription};
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -38,7 +40,7 @@ enum Ending {
     /// The page went away, or the socket failed.
     Gone,
     /// The page sent what the WebSocket cannot read past (a message over its limit).
-    BadFrame(String),
+    BadFrame(Problem),
     Shutdown,
 }
 
@@ -59,7 +61,7 @@ pub async fn run(socket: WebSocket, commands: Arc<Commands>, shutdown: Cancellat
         match ending {
             Ending::Gone => {}
             Ending::BadFrame(problem) => {
-                let _ = answer(&mut sink, None, problem).await;
+                let _ = sink.send(message(Event::Error(problem).to_frame())).await;
                 close(&mut sink, close_code::SIZE, "bad frame").await;
             }
             Ending::Shutdown => {
@@ -74,7 +76,7 @@ pub async fn run(socket: WebSocket, commands: Arc<Commands>, shutdown: Cancellat
 async fn obey(
     commands: &Commands,
     mut stream: SplitStream<WebSocket>,
-    answers: mpsc::Sender<WireFrame>,
+    answers: mpsc::Sender<Frame>,
 ) -> Ending {
     loop {
         let message = match stream.next().await {
@@ -82,14 +84,13 @@ async fn obey(
             Some(Ok(message)) => message,
             // Typically a frame over the size limit, after which the stream cannot be read any
             // further: say so before closing.
-            Some(Err(e)) => return Ending::BadFrame(format!("closing this WebSocket: {e}")),
+            Some(Err(e)) => {
+                let why = format!("closing this WebSocket: {e}");
+                return Ending::BadFrame(Problem::new(ProblemKind::TooLarge, why));
+            }
         };
-        for (conn, problem) in carry_out(commands, message).await {
-            let frame = WireFrame::from(&Event::Error {
-                conn,
-                message: problem,
-            });
-            if answers.send(frame).await.is_err() {
+        for event in carry_out(commands, message).await {
+            if answers.send(event.to_frame()).await.is_err() {
                 return Ending::Gone;
             }
         }
@@ -100,7 +101,7 @@ async fn obey(
 async fn inform(
     hub: &Hub,
     sink: &mut Sink,
-    mut answered: mpsc::Receiver<WireFrame>,
+    mut answered: mpsc::Receiver<Frame>,
 ) -> Result<(), Gone> {
     let mut live = hub.subscribe();
     send_snapshot(sink, &live).await?;
@@ -129,11 +130,7 @@ enum Behind {
 /// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, then flushes
 /// once. Pacing hears of the progress as frames are taken: a socket that takes them is a page
 /// that reads. A batch is bounded so that answers to the page are not held up by a flood.
-async fn forward(
-    sink: &mut Sink,
-    first: WireFrame,
-    live: &mut Subscription,
-) -> Result<Behind, Gone> {
+async fn forward(sink: &mut Sink, first: Frame, live: &mut Subscription) -> Result<Behind, Gone> {
     sink.feed(message(first)).await.map_err(|_| Gone)?;
     let mut unreported = 1;
     let mut fed = 1;
@@ -192,12 +189,13 @@ async fn send_snapshot(sink: &mut Sink, live: &Subscription) -> Result<(), Gone>
     Ok(())
 }
 
-/// Carries out one message from the page, and returns what went wrong, for this page alone.
-async fn carry_out(commands: &Commands, message: Message) -> Vec<Problem> {
+/// Carries out one message from the page, and returns what to answer, to this page alone: what
+/// went wrong, and how many a send to all reached.
+async fn carry_out(commands: &Commands, message: Message) -> Vec<Event> {
     if let Some(problem) = oversized(&message) {
-        return vec![(None, problem)];
+        return vec![Event::Error(problem)];
     }
-    match message {
+    let problems = match message {
         Message::Text(text) => match Command::from_json(&text) {
             Ok(command) => commands
                 .carry_out(command)
@@ -205,45 +203,43 @@ async fn carry_out(commands: &Commands, message: Message) -> Vec<Problem> {
                 .err()
                 .into_iter()
                 .collect(),
-            Err(e) => vec![(None, e.0)],
+            Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
-        Message::Binary(frame) => match decode_send(&frame) {
-            Ok((header, _)) => {
-                // The payload is a slice of the frame as received: no copy.
-                let data = frame.slice(SEND_HEADER_LEN..);
-                match commands.send(header.to, data) {
-                    Ok(sent) => sent
-                        .refused
-                        .into_iter()
-                        .map(|(conn, why)| (Some(conn), why))
-                        .collect(),
-                    Err(problem) => vec![(header.to.conn(), problem)],
+        // The payload is a slice of the frame as received: no copy.
+        Message::Binary(frame) => match Transmit::decode(&frame) {
+            Ok(Transmit { to, data }) => match commands.send(to, data) {
+                Ok(sent) if to == Target::All => {
+                    let reached = Event::SentToAll {
+                        queued: sent.queued as u64,
+                        refused: sent.refused.len() as u64,
+                    };
+                    let refusals = sent.refused.into_iter().map(Event::Error);
+                    return refusals.chain([reached]).collect();
                 }
-            }
-            Err(e) => vec![(None, e.0)],
+                Ok(sent) => sent.refused,
+                Err(problem) => vec![problem],
+            },
+            Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
         Message::Close(_) | Message::Ping(_) | Message::Pong(_) => Vec::new(),
-    }
+    };
+    problems.into_iter().map(Event::Error).collect()
 }
 
 /// Why `message` is too large to carry out, if it is.
-fn oversized(message: &Message) -> Option<String> {
-    match message {
-        Message::Binary(frame) if frame.len() > SEND_HEADER_LEN + MAX_SEND => Some(format!(
+fn oversized(message: &Message) -> Option<Problem> {
+    let why = match message {
+        Message::Binary(frame) if frame.len() > TRANSMIT_HEADER_LEN + MAX_SEND => format!(
             "a send of {} bytes is over the limit of {MAX_SEND} bytes per message; nothing was sent",
-            frame.len().saturating_sub(SEND_HEADER_LEN)
-        )),
-        Message::Text(text) if text.len() > MAX_COMMAND => Some(format!(
+            frame.len().saturating_sub(TRANSMIT_HEADER_LEN)
+        ),
+        Message::Text(text) if text.len() > MAX_COMMAND => format!(
             "a command of {} bytes is over the limit of {MAX_COMMAND} bytes",
             text.len()
-        )),
-        _ => None,
-    }
-}
-
-async fn answer(sink: &mut Sink, conn: Option<ConnId>, message: String) -> Result<(), Gone> {
-    let frame = WireFrame::from(&Event::Error { conn, message });
-    sink.send(self::message(frame)).await.map_err(|_| Gone)
+        ),
+        _ => return None,
+    };
+    Some(Problem::new(ProblemKind::TooLarge, why))
 }
 
 async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
@@ -254,9 +250,9 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
     let _ = sink.send(Message::Close(Some(frame))).await;
 }
 
-fn message(frame: WireFrame) -> Message {
+fn message(frame: Frame) -> Message {
     match frame {
-        WireFrame::Text(text) => Message::Text(text.into()),
-        WireFrame::Binary(bytes) => Message::Binary(bytes),
+        Frame::Text(text) => Message::Text(text.into()),
+        Frame::Binary(bytes) => Message::Binary(bytes),
     }
 }

@@ -7,20 +7,19 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use common::{accept_peer, start, within, Page, Peer};
-use protocol::{Command, Event};
+use protocol::{Command, Event, ToClient};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn listener_event(page: &mut Page) -> Option<String> {
-    match page
-        .expect("a listener event", |e| matches!(e, Event::Listener { .. }))
-        .await
-    {
-        Event::Listener { listen } => listen,
-        _ => unreachable!(),
-    }
+    page.event("a listener event", |e| match e {
+        Event::Listener { listen } => Some(listen.clone()),
+        _ => None,
+    })
+    .await
 }
 
 #[tokio::test]
@@ -62,7 +61,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     peer.send(b"hi").await;
     page.expect(
         "the new peer's bytes",
-        |e| matches!(e, Event::Record(r) if r.data == b"hi"),
+        |e| matches!(e, ToClient::Record(r) if r.data == b"hi"),
     )
     .await;
 
@@ -97,7 +96,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     peer.send(b"after the move").await;
     page.expect(
         "the moved-from peer's bytes",
-        |e| matches!(e, Event::Record(r) if r.data == b"after the move"),
+        |e| matches!(e, ToClient::Record(r) if r.data == b"after the move"),
     )
     .await;
     bridge.shutdown().await;
@@ -183,7 +182,7 @@ async fn sigterm_during_traffic_exits_cleanly_with_the_transcript_flushed() {
     peer.send(marker).await;
     page.expect(
         "the last piece",
-        |e| matches!(e, Event::Record(r) if r.data.ends_with(marker)),
+        |e| matches!(e, ToClient::Record(r) if r.data.ends_with(marker)),
     )
     .await;
     let pid = child.id().expect("running");
@@ -205,4 +204,32 @@ async fn sigterm_during_traffic_exits_cleanly_with_the_transcript_flushed() {
     }
     assert_eq!(text.len(), 100_000 + marker.len());
     assert!(text.ends_with(std::str::from_utf8(marker).unwrap()));
+}
+
+/// The tutorial's own server may already hold the tutorial's port. Started without `--listen`,
+/// the bridge then starts anyway, without a listener, and says why, to the terminal and to
+/// every page; a page that starts the listener elsewhere clears it.
+#[tokio::test]
+async fn the_default_port_taken_is_said_plainly_and_the_bridge_starts_anyway() {
+    // Held on loopback; a listener on every interface cannot have the port either. (If another
+    // program holds it already, it is taken all the same.)
+    let _held = TcpListener::bind("127.0.0.1:7777").await;
+    let config = bridge::Config::try_parse_from(["bridge", "--http", "127.0.0.1:0"]).unwrap();
+    let bridge = bridge::start(config).await.expect("the bridge starts");
+    let expected = "port 7777 is in use (is your own server running?): dial it from the page, \
+                    or listen elsewhere";
+    assert_eq!(bridge.listen_addr, None);
+    assert_eq!(bridge.listen_problem.as_deref(), Some(expected));
+    let (mut page, snapshot) = Page::open(&bridge).await;
+    assert_eq!(snapshot.listen, None);
+    assert_eq!(snapshot.server.listen_problem.as_deref(), Some(expected));
+
+    page.command(Command::Listen {
+        addr: "127.0.0.1:0".into(),
+    })
+    .await;
+    assert!(listener_event(&mut page).await.is_some());
+    let (_, later) = Page::open(&bridge).await;
+    assert_eq!(later.server.listen_problem, None);
+    bridge.shutdown().await;
 }

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{accept_peer, start, within, Page, Peer};
-use protocol::{Command, ConnState, Event, Flow, Origin, Target};
+use protocol::text_encoding::TextEncoding;
+use protocol::{Command, ConnState, Event, Flow, Origin, Problem, ProblemKind, Target, ToClient};
 use tokio::net::TcpListener;
 
 #[tokio::test]
@@ -28,21 +29,21 @@ async fn sends_from_the_page_reach_one_peer_or_all() {
     let (mut two, _) = accept_peer(&bridge, &mut page).await;
 
     let data = vec![0x00, 0xc3, 0x28, b'\r', b'\n', 0xff];
-    page.command(Command::Send {
-        to: Target::Conn(first.id),
-        data: data.clone(),
-    })
-    .await;
+    page.send(Target::Conn(first.id), data.clone()).await;
     assert_eq!(one.receive(data.len()).await, data);
     assert_eq!(page.traffic(first.id, Flow::Tx, data.len()).await, data);
 
-    page.command(Command::Send {
-        to: Target::All,
-        data: b"to everyone\n".to_vec(),
-    })
-    .await;
+    page.send(Target::All, b"to everyone\n".to_vec()).await;
     assert_eq!(one.receive(12).await, b"to everyone\n");
     assert_eq!(two.receive(12).await, b"to everyone\n");
+    // The page that sent to all hears how many it reached.
+    let reached = page
+        .event("the send to all's reach", |e| match e {
+            Event::SentToAll { queued, refused } => Some((*queued, *refused)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reached, (2, 0));
     bridge.shutdown().await;
 }
 
@@ -56,6 +57,7 @@ async fn the_page_dials_a_server_and_talks_both_ways() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port,
+        request: None,
     })
     .await;
     let connecting = page.conn(ConnState::Connecting).await;
@@ -71,11 +73,8 @@ async fn the_page_dials_a_server_and_talks_both_ways() {
         page.traffic(open.id, Flow::Rx, 22).await,
         b"hello from the server\n"
     );
-    page.command(Command::Send {
-        to: Target::Conn(open.id),
-        data: b"hello back\n".to_vec(),
-    })
-    .await;
+    page.send(Target::Conn(open.id), b"hello back\n".to_vec())
+        .await;
     assert_eq!(peer.receive(11).await, b"hello back\n");
     bridge.shutdown().await;
 }
@@ -94,11 +93,7 @@ async fn exit_received_or_sent_ends_the_conversation() {
     peer.closed().await;
 
     let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
-    page.command(Command::Send {
-        to: Target::Conn(conn.id),
-        data: b"exit\n".to_vec(),
-    })
-    .await;
+    page.send(Target::Conn(conn.id), b"exit\n".to_vec()).await;
     assert_eq!(
         peer.receive(5).await,
         b"exit\n",
@@ -109,14 +104,13 @@ async fn exit_received_or_sent_ends_the_conversation() {
     peer.closed().await;
 
     // Sending to it now is an error, for this page.
-    page.command(Command::Send {
-        to: Target::Conn(conn.id),
-        data: b"anyone?".to_vec(),
-    })
-    .await;
-    let (about, message) = page.error().await;
-    assert_eq!(about, Some(conn.id));
-    assert_eq!(message, format!("connection {} is closed", conn.id));
+    page.send(Target::Conn(conn.id), b"anyone?".to_vec()).await;
+    let problem = page.problem().await;
+    assert_eq!(
+        (problem.conn, problem.kind),
+        (Some(conn.id), ProblemKind::NotOpen)
+    );
+    assert_eq!(problem.message, format!("connection {} is closed", conn.id));
     bridge.shutdown().await;
 }
 
@@ -128,19 +122,17 @@ async fn without_the_exit_word_nothing_closes() {
     let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
 
     peer.send(b"exit\n").await;
-    page.command(Command::Send {
-        to: Target::Conn(conn.id),
-        data: b"exit\n".to_vec(),
-    })
-    .await;
+    page.send(Target::Conn(conn.id), b"exit\n".to_vec()).await;
     assert_eq!(peer.receive(5).await, b"exit\n");
     peer.send(b"still here").await;
     // Every event up to the last message: none of them is a close.
     let mut rx = Vec::new();
     while rx != b"exit\nstill here" {
         match page.next().await {
-            Event::Record(r) if r.flow == Flow::Rx => rx.extend(r.data),
-            Event::Conn { conn } => assert_ne!(conn.state, ConnState::Closed, "{conn:?}"),
+            ToClient::Record(r) if r.flow == Flow::Rx => rx.extend(r.data),
+            ToClient::Event(Event::Conn { conn }) => {
+                assert_ne!(conn.state, ConnState::Closed, "{conn:?}")
+            }
             _ => {}
         }
     }
@@ -166,12 +158,16 @@ async fn a_refused_dial_says_so() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port,
+        request: None,
     })
     .await;
     let closed = page.conn(ConnState::Closed).await;
     let expected = format!("connection refused by 127.0.0.1:{port}");
     assert_eq!(closed.close_reason.as_deref(), Some(expected.as_str()));
-    assert_eq!(page.error().await, (Some(closed.id), expected));
+    assert_eq!(
+        page.problem().await,
+        Problem::new(ProblemKind::DialFailed, expected).on(closed.id)
+    );
     bridge.shutdown().await;
 }
 
@@ -193,6 +189,7 @@ async fn connections_beyond_the_limit_are_refused() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port: 9,
+        request: None,
     })
     .await;
     let (_, message) = page.error().await;
@@ -243,6 +240,7 @@ async fn dials_are_limited_to_the_allowed_addresses() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port: port + 1,
+        request: None,
     })
     .await;
     let (conn, message) = page.error().await;
@@ -259,6 +257,7 @@ async fn dials_are_limited_to_the_allowed_addresses() {
     page.command(Command::Connect {
         host: "localhost".into(),
         port,
+        request: None,
     })
     .await;
     assert!(page
@@ -270,6 +269,7 @@ async fn dials_are_limited_to_the_allowed_addresses() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port,
+        request: None,
     })
     .await;
     let open = page.conn(ConnState::Open).await;
@@ -334,6 +334,7 @@ async fn a_name_that_does_not_resolve_is_reported() {
     page.command(Command::Connect {
         host: "no-such-host.invalid".into(),
         port: 7777,
+        request: None,
     })
     .await;
     let closed = page.conn(ConnState::Closed).await;
@@ -362,14 +363,12 @@ async fn forgetting_closed_connections_frees_them_for_every_page() {
     page.command(Command::ForgetClosed).await;
     for page in [&mut page, &mut other] {
         let forgotten = page
-            .expect("forgotten", |e| matches!(e, Event::Forgotten { .. }))
+            .event("forgotten", |e| match e {
+                Event::Forgotten { conns } => Some(conns.clone()),
+                _ => None,
+            })
             .await;
-        assert_eq!(
-            forgotten,
-            Event::Forgotten {
-                conns: vec![gone_conn.id]
-            }
-        );
+        assert_eq!(forgotten, [gone_conn.id]);
     }
     // A page that opens now neither knows the closed connection nor holds its history; the
     // open one is untouched.
@@ -379,5 +378,65 @@ async fn forgetting_closed_connections_frees_them_for_every_page() {
     assert!(snapshot.records.iter().all(|r| r.conn != gone_conn.id));
     stays.send(b"still here\n").await;
     page.traffic(stays_conn.id, Flow::Rx, 11).await;
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dialled_connection_carries_its_request_back() {
+    let bridge = start(&[]).await;
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut other, _) = Page::open(&bridge).await;
+    page.command(Command::Connect {
+        host: "127.0.0.1".into(),
+        port,
+        request: Some(0x5eed),
+    })
+    .await;
+    // Every page sees which request made it, so the one that asked can pick it out.
+    for page in [&mut page, &mut other] {
+        let conn = page.conn(ConnState::Connecting).await;
+        assert_eq!(conn.request, Some(0x5eed));
+    }
+    let (_accepted, _) = within("the dial", server.accept()).await.unwrap();
+    assert_eq!(page.conn(ConnState::Open).await.request, Some(0x5eed));
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn new_connections_read_in_the_encoding_the_bridge_was_given() {
+    let bridge = start(&["--encoding", "gbk"]).await;
+    let (_, snapshot) = Page::open(&bridge).await;
+    assert_eq!(snapshot.server.encoding, TextEncoding::Gbk);
+    bridge.shutdown().await;
+}
+
+/// A page counts records as they come and takes the larger of its count and a `conn` event's:
+/// that is only right if no `conn` event counts a record the page has not been sent yet.
+#[tokio::test]
+async fn a_conn_event_never_counts_a_record_not_yet_sent() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    for i in 0..20 {
+        page.send(Target::Conn(conn.id), format!("message {i}\n").into_bytes())
+            .await;
+    }
+    let mut records = 0;
+    while records < 20 {
+        match page.next().await {
+            ToClient::Record(r) if r.conn == conn.id => records += 1,
+            ToClient::Event(Event::Conn { conn: c }) if c.id == conn.id => {
+                assert!(
+                    c.tx_msgs <= records,
+                    "{} counted, {records} sent",
+                    c.tx_msgs
+                );
+            }
+            _ => {}
+        }
+    }
+    peer.receive(20 * 10).await;
     bridge.shutdown().await;
 }

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{accept_peer, start, within, Page, Peer};
-use protocol::{Command, ConnId, ConnInfo, ConnState, Event, Flow, Record, Target};
+use protocol::{
+    Command, ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, Record, Target,
+    ToClient,
+};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
@@ -26,10 +29,6 @@ fn chunk(i: u64) -> Vec<u8> {
     data
 }
 
-fn send(to: Target, data: Vec<u8>) -> Command {
-    Command::Send { to, data }
-}
-
 /// Waits at most a second: for what must happen at once, not eventually.
 async fn within_a_second<F: std::future::Future>(what: &str, future: F) -> F::Output {
     timeout(Duration::from_secs(1), future)
@@ -42,23 +41,21 @@ async fn record_from(page: &mut Page, addr: &str) -> Record {
     let mut id = None;
     loop {
         match page.next().await {
-            Event::Conn { conn } if conn.peer == addr => id = Some(conn.id),
-            Event::Record(r) if Some(r.conn) == id && r.flow == Flow::Rx => return r,
+            ToClient::Event(Event::Conn { conn }) if conn.peer == addr => id = Some(conn.id),
+            ToClient::Record(r) if Some(r.conn) == id && r.flow == Flow::Rx => return r,
             _ => {}
         }
     }
 }
 
 async fn closed(page: &mut Page, id: ConnId) -> ConnInfo {
-    match page
-        .expect("the connection to close", |e| {
-            matches!(e, Event::Conn { conn } if conn.id == id && conn.state == ConnState::Closed)
-        })
-        .await
-    {
-        Event::Conn { conn } => conn,
-        _ => unreachable!(),
-    }
+    page.event("the connection to close", |e| match e {
+        Event::Conn { conn } if conn.id == id && conn.state == ConnState::Closed => {
+            Some(conn.clone())
+        }
+        _ => None,
+    })
+    .await
 }
 
 /// The page's errors until the one that `marker` provokes (the session carries out a page's
@@ -90,19 +87,20 @@ async fn a_peer_that_does_not_read_holds_up_nothing() {
     let to_a = Target::Conn(a_conn.id);
     let flood = tokio::spawn(async move {
         for i in 0..1024 {
-            sender.command(send(to_a, chunk(i))).await;
+            sender.send(to_a, chunk(i)).await;
         }
         sender
     });
 
     // Once A's queue is full, a send is refused, naming the peer and what is waiting.
-    let (conn, message) = page.error().await;
-    assert_eq!(conn, Some(a_conn.id));
     let expected = format!(
         "{} is not reading: 4.0 MiB waiting to be written; this send was not queued",
         a.addr()
     );
-    assert_eq!(message, expected);
+    assert_eq!(
+        page.problem().await,
+        Problem::new(ProblemKind::NotReading, expected).on(a_conn.id)
+    );
 
     let mut b = Peer::connect(bridge.listen_addr.unwrap()).await;
     b.send(b"B says hello\n").await;
@@ -145,7 +143,7 @@ async fn sends_past_the_bound_are_refused_and_the_rest_arrive_whole_and_in_order
     const SENDS: u64 = 256; // 16 MiB: more than the socket buffers and the queue hold
     let flood = tokio::spawn(async move {
         for i in 0..SENDS {
-            sender.command(send(to_a, chunk(i))).await;
+            sender.send(to_a, chunk(i)).await;
         }
         sender.command(marker()).await;
         sender
@@ -173,7 +171,7 @@ async fn sends_past_the_bound_are_refused_and_the_rest_arrive_whole_and_in_order
     }
 
     // With the queue empty, a send is taken again.
-    sender.command(send(to_a, b"room again\n".to_vec())).await;
+    sender.send(to_a, b"room again\n".to_vec()).await;
     assert_eq!(a.receive(11).await, b"room again\n");
     bridge.shutdown().await;
 }
@@ -204,7 +202,7 @@ async fn send_to_all_reaches_every_peer_that_reads() {
     let flood = tokio::spawn(async move {
         for i in 0..SENDS {
             b_has.wait_for(|&has| has + 8 >= i).await.unwrap();
-            sender.command(send(Target::All, chunk(i))).await;
+            sender.send(Target::All, chunk(i)).await;
         }
         sender.command(marker()).await;
     });
@@ -247,11 +245,13 @@ async fn a_stalled_page_does_not_change_what_a_reading_page_receives() {
     let mut records = 0u64;
     while got < TOTAL {
         match reader.next().await {
-            Event::Record(r) if r.conn == conn.id => {
+            ToClient::Record(r) if r.conn == conn.id => {
                 got += r.data.len();
                 records += 1;
             }
-            Event::Hello { .. } => panic!("the reading page was re-synced after {got} bytes"),
+            ToClient::Event(Event::Hello { .. }) => {
+                panic!("the reading page was re-synced after {got} bytes")
+            }
             _ => {}
         }
         // Slower than the bridge can read: about a millisecond per record.
@@ -304,7 +304,7 @@ async fn a_page_joining_a_full_history_gets_it_exactly() {
     let mut seen: Vec<Record> = Vec::new();
     let mut seen_bytes = 0;
     while seen_bytes < total_bytes / 2 {
-        if let Event::Record(r) = watcher.next().await {
+        if let ToClient::Record(r) = watcher.next().await {
             seen_bytes += r.data.len();
             seen.push(r);
         }
@@ -313,7 +313,7 @@ async fn a_page_joining_a_full_history_gets_it_exactly() {
     let mut live: Vec<Record> = Vec::new();
     let mut live_bytes = 0;
     while seen_bytes < total_bytes {
-        if let Event::Record(r) = watcher.next().await {
+        if let ToClient::Record(r) = watcher.next().await {
             seen_bytes += r.data.len();
             seen.push(r);
         }
@@ -324,7 +324,7 @@ async fn a_page_joining_a_full_history_gets_it_exactly() {
         .map(|r| r.data.len())
         .sum();
     while live_bytes < after {
-        if let Event::Record(r) = joiner.next().await {
+        if let ToClient::Record(r) = joiner.next().await {
             live_bytes += r.data.len();
             live.push(r);
         }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{accept_peer, start, within, Page};
-use protocol::{ConnState, Event, Flow};
+use protocol::{ConnState, Event, Flow, ToClient};
 
 #[tokio::test]
 async fn a_later_page_gets_the_same_records_once() {
@@ -13,8 +13,8 @@ async fn a_later_page_gets_the_same_records_once() {
     let mut seen = Vec::new();
     for message in ["one\n", "two\n", "three\n"] {
         peer.send(message.as_bytes()).await;
-        let Event::Record(record) = first
-            .expect("a record", |e| matches!(e, Event::Record(_)))
+        let ToClient::Record(record) = first
+            .expect("a record", |e| matches!(e, ToClient::Record(_)))
             .await
         else {
             unreachable!()
@@ -30,8 +30,8 @@ async fn a_later_page_gets_the_same_records_once() {
     assert_eq!((info.rx_msgs, info.rx_bytes), (3, 14));
 
     peer.send(b"four\n").await;
-    let Event::Record(next) = second
-        .expect("the next record", |e| matches!(e, Event::Record(_)))
+    let ToClient::Record(next) = second
+        .expect("the next record", |e| matches!(e, ToClient::Record(_)))
         .await
     else {
         unreachable!()
@@ -78,21 +78,25 @@ async fn a_page_that_falls_behind_gets_a_fresh_snapshot() {
         peer.send(&chunk).await;
     }
     let hello = page
-        .expect("a fresh hello", |e| matches!(e, Event::Hello { .. }))
+        .expect("a fresh hello", |e| {
+            matches!(e, ToClient::Event(Event::Hello { .. }))
+        })
         .await;
-    let Event::Hello { seq, conns, .. } = hello else {
+    let ToClient::Event(Event::Hello { seq, conns, .. }) = hello else {
         unreachable!()
     };
     assert_eq!(conns[0].id, conn.id);
     assert!(conns[0].elided_msgs > 0, "{:?}", conns[0]);
     // The rest of that snapshot, then live records that follow it without a gap.
     let synced = page
-        .expect("synced", |e| matches!(e, Event::Synced { .. }))
+        .expect("synced", |e| {
+            matches!(e, ToClient::Event(Event::Synced { .. }))
+        })
         .await;
-    assert_eq!(synced, Event::Synced { seq });
+    assert_eq!(synced, ToClient::Event(Event::Synced { seq }));
     peer.send(b"after").await;
-    let Event::Record(next) = page
-        .expect("a live record", |e| matches!(e, Event::Record(_)))
+    let ToClient::Record(next) = page
+        .expect("a live record", |e| matches!(e, ToClient::Record(_)))
         .await
     else {
         unreachable!()
@@ -123,10 +127,12 @@ async fn a_stalled_page_slows_neither_peers_nor_other_pages() {
     let closed = within("the watcher to see the end", async {
         loop {
             match watcher.next().await {
-                Event::Conn { conn: c } if c.id == conn.id && c.state == ConnState::Closed => {
+                ToClient::Event(Event::Conn { conn: c })
+                    if c.id == conn.id && c.state == ConnState::Closed =>
+                {
                     return c
                 }
-                Event::Hello { conns, .. } => {
+                ToClient::Event(Event::Hello { conns, .. }) => {
                     if let Some(c) = conns.into_iter().find(|c| c.id == conn.id) {
                         if c.state == ConnState::Closed {
                             return c;
@@ -168,11 +174,13 @@ async fn a_page_that_keeps_reading_sees_every_byte_of_a_flood() {
     let mut got = 0;
     while got < LINES * line.len() {
         match page.next().await {
-            Event::Record(r) if r.conn == conn.id => {
+            ToClient::Record(r) if r.conn == conn.id => {
                 assert!(r.data.iter().all(|&b| b == b'z'));
                 got += r.data.len();
             }
-            Event::Hello { .. } => panic!("the page was re-synced after {got} bytes"),
+            ToClient::Event(Event::Hello { .. }) => {
+                panic!("the page was re-synced after {got} bytes")
+            }
             _ => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::{accept_peer, start, within, Page};
-use protocol::{Command, ConnState, Target};
+use protocol::{ConnState, Target};
 use serde_json::Value;
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -53,11 +53,7 @@ async fn every_byte_is_written_in_order_and_restarts_append() {
     for chunk in sent.chunks(100_000) {
         peer.send(chunk).await;
     }
-    page.command(Command::Send {
-        to: Target::Conn(conn.id),
-        data: b"hi\n".to_vec(),
-    })
-    .await;
+    page.send(Target::Conn(conn.id), b"hi\n".to_vec()).await;
     assert_eq!(peer.receive(3).await, b"hi\n");
     drop(peer);
     page.conn(ConnState::Closed).await;

@@ -3,7 +3,9 @@
 mod common;
 
 use common::{accept_peer, http_get, start, ws_request, Page};
-use protocol::{encode_send, Command, Target, SEND_HEADER_LEN, TAG_RECORD};
+use protocol::{
+    Bytes, Command, Problem, ProblemKind, Target, Transmit, TAG_RECORD, TRANSMIT_HEADER_LEN,
+};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
 use tokio_tungstenite::tungstenite::{Error, Message};
@@ -40,30 +42,27 @@ async fn malformed_messages_get_an_error_and_the_session_goes_on() {
     let (mut page, _) = Page::open(&bridge).await;
 
     page.raw(Message::text("{not json")).await;
-    let (conn, message) = page.error().await;
-    assert_eq!(conn, None);
-    assert!(message.starts_with("malformed message"), "{message}");
+    let problem = page.problem().await;
+    assert_eq!((problem.conn, problem.kind), (None, ProblemKind::Malformed));
+    assert!(
+        problem.message.starts_with("malformed message"),
+        "{problem:?}"
+    );
 
     page.raw(Message::text(r#"{"type":"launch"}"#)).await;
     assert!(page.error().await.1.contains("unknown variant `launch`"));
 
     page.raw(Message::binary(vec![TAG_RECORD; 30])).await;
-    assert!(page.error().await.1.contains("tag 0x01"));
+    let problem = page.problem().await;
+    assert_eq!(problem.kind, ProblemKind::Malformed);
+    assert!(problem.message.contains("tag 0x01"), "{problem:?}");
 
-    page.command(Command::Send {
-        to: Target::Conn(42),
-        data: b"hi".to_vec(),
-    })
-    .await;
+    page.send(Target::Conn(42), b"hi".to_vec()).await;
     assert_eq!(
-        page.error().await,
-        (Some(42), "there is no connection 42".into())
+        page.problem().await,
+        Problem::new(ProblemKind::NoSuchConnection, "there is no connection 42").on(42)
     );
-    page.command(Command::Send {
-        to: Target::All,
-        data: b"hi".to_vec(),
-    })
-    .await;
+    page.send(Target::All, b"hi".to_vec()).await;
     assert_eq!(
         page.error().await.1,
         "there is no open connection to send to"
@@ -137,15 +136,18 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
 
     // Over the protocol's limits: refused with the reason, nothing sent, the session goes on.
-    let mut big = encode_send(Target::Conn(conn.id), &vec![b'x'; (1 << 20) + 1]);
+    let big = Transmit {
+        to: Target::Conn(conn.id),
+        data: Bytes::from(vec![b'x'; (1 << 20) + 1]),
+    }
+    .encode();
     page.raw(Message::binary(big.clone())).await;
     assert_eq!(
-        page.error().await,
-        (
-            None,
+        page.problem().await,
+        Problem::new(
+            ProblemKind::TooLarge,
             "a send of 1048577 bytes is over the limit of 1048576 bytes per message; \
              nothing was sent"
-                .into()
         )
     );
     page.raw(Message::text(format!("\"{}\"", "y".repeat(100_000))))
@@ -155,8 +157,10 @@ async fn an_oversized_message_is_refused_with_the_reason() {
         .await
         .1
         .starts_with("a command of 100002 bytes is over the limit"));
-    big.truncate(SEND_HEADER_LEN + (1 << 20));
-    page.raw(Message::binary(big)).await;
+    page.raw(Message::binary(
+        big.slice(..TRANSMIT_HEADER_LEN + (1 << 20)),
+    ))
+    .await;
     assert_eq!(peer.receive(1 << 20).await, vec![b'x'; 1 << 20]);
 
     // (Beyond 16 MiB the WebSocket cannot be read past the message, and the session ends.)

@@ -1,20 +1,22 @@
 //! Binary frames: a fixed little-endian header, then the payload bytes, untouched.
 //!
 //! ```text
-//! record (bridge -> page): tag=0x01 | flow u8 (0 rx, 1 tx) | conn u64 | seq u64 | at i64 | payload
-//! send   (page -> bridge): tag=0x02 | reserved u8 (0)      | to u64 (u64::MAX = all)   | payload
+//! record   (bridge -> page): tag=0x01 | flow u8 (0 rx, 1 tx) | conn u64 | seq u64 | at i64 | payload
+//! transmit (page -> bridge): tag=0x02 | reserved u8 (0)      | to u64 (u64::MAX = all)   | payload
 //! ```
 //! A fixed header lets the bridge build a frame with a single copy of the payload, and lets a
 //! client in any language parse it with a few lines.
 
 use std::fmt;
 
+use bytes::Bytes;
+
 use crate::{ConnId, Flow, Micros, Record, Seq, Target};
 
 pub const TAG_RECORD: u8 = 0x01;
-pub const TAG_SEND: u8 = 0x02;
+pub const TAG_TRANSMIT: u8 = 0x02;
 pub const RECORD_HEADER_LEN: usize = 26;
-pub const SEND_HEADER_LEN: usize = 10;
+pub const TRANSMIT_HEADER_LEN: usize = 10;
 const TO_ALL: u64 = u64::MAX;
 
 /// Why a frame could not be understood. The message is meant to be shown to whoever sent it.
@@ -110,45 +112,51 @@ impl Record {
     }
 }
 
-/// The header of a send frame, without its payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SendHeader {
+/// Bytes a client asks the bridge to send, exactly as given: to one open connection, or to all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
     pub to: Target,
+    pub data: Bytes,
 }
 
-/// Builds a send frame.
-pub fn encode_send(to: Target, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SEND_HEADER_LEN + data.len());
-    out.push(TAG_SEND);
-    out.push(0);
-    let to = match to {
-        Target::Conn(id) => id,
-        Target::All => TO_ALL,
-    };
-    out.extend_from_slice(&to.to_le_bytes());
-    out.extend_from_slice(data);
-    out
-}
+impl Transmit {
+    /// The binary frame: a 10-byte header, then the payload.
+    pub fn encode(&self) -> Bytes {
+        let mut out = Vec::with_capacity(TRANSMIT_HEADER_LEN + self.data.len());
+        out.push(TAG_TRANSMIT);
+        out.push(0);
+        let to = match self.to {
+            Target::Conn(id) => id,
+            Target::All => TO_ALL,
+        };
+        out.extend_from_slice(&to.to_le_bytes());
+        out.extend_from_slice(&self.data);
+        out.into()
+    }
 
-/// Splits a send frame into its header and payload, without copying the payload.
-pub fn decode_send(frame: &[u8]) -> Result<(SendHeader, &[u8]), DecodeError> {
-    if frame.len() < SEND_HEADER_LEN {
-        return Err(DecodeError(format!(
-            "binary frame of {} bytes is shorter than a send header ({SEND_HEADER_LEN} bytes)",
-            frame.len()
-        )));
+    /// Reads a transmit frame; the payload is a slice of `frame`, not a copy.
+    pub fn decode(frame: &Bytes) -> Result<Transmit, DecodeError> {
+        if frame.len() < TRANSMIT_HEADER_LEN {
+            return Err(DecodeError(format!(
+                "binary frame of {} bytes is shorter than a send header ({TRANSMIT_HEADER_LEN} bytes)",
+                frame.len()
+            )));
+        }
+        if frame[0] != TAG_TRANSMIT {
+            return Err(DecodeError(format!(
+                "binary frame with tag {:#04x}: the only binary frame a client may send is a send (tag {TAG_TRANSMIT:#04x})",
+                frame[0]
+            )));
+        }
+        let to = match u64_at(frame, 2) {
+            TO_ALL => Target::All,
+            id => Target::Conn(id),
+        };
+        Ok(Transmit {
+            to,
+            data: frame.slice(TRANSMIT_HEADER_LEN..),
+        })
     }
-    if frame[0] != TAG_SEND {
-        return Err(DecodeError(format!(
-            "binary frame with tag {:#04x}: the only binary frame a client may send is a send (tag {TAG_SEND:#04x})",
-            frame[0]
-        )));
-    }
-    let to = match u64_at(frame, 2) {
-        TO_ALL => Target::All,
-        id => Target::Conn(id),
-    };
-    Ok((SendHeader { to }, &frame[SEND_HEADER_LEN..]))
 }
 
 fn u64_at(frame: &[u8], at: usize) -> u64 {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text_encoding::TextEncoding;
+
 /// Identifies one TCP connection for the life of the bridge process. Never reused.
 pub type ConnId = u64;
 
@@ -11,17 +13,23 @@ pub type Seq = u64;
 /// A moment, in microseconds since the Unix epoch (UTC).
 pub type Micros = i64;
 
+/// A number a client picks for a request, which the bridge echoes in what the request made. A
+/// client should pick them at random (or from a random start), since several clients share them.
+pub type RequestId = u64;
+
 /// What the page asks the bridge to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     /// Dial a TCP server. The new connection is announced with [`Event::Conn`], whether the dial
-    /// succeeds or not (a failed dial is a closed connection with its reason).
-    Connect { host: String, port: u16 },
-    /// Send bytes, exactly as given, to one open connection or to all of them.
-    /// Travels as a binary frame (see `binary.rs`), never as JSON.
-    #[serde(skip)]
-    Send { to: Target, data: Vec<u8> },
+    /// succeeds or not (a failed dial is a closed connection with its reason). The connection
+    /// carries `request` back ([`ConnInfo::request`]), so that the client knows which it is.
+    Connect {
+        host: String,
+        port: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
     /// Close one connection.
     Disconnect { conn: ConnId },
     /// Start the TCP listener on `addr` (`IP:PORT`; port 0 picks a free one), or move it there
@@ -79,9 +87,6 @@ pub enum Event {
     Synced { seq: Seq },
     /// A connection appeared or changed (state, counters). Carries the whole new state.
     Conn { conn: ConnInfo },
-    /// Bytes received from, or written to, a TCP peer. Travels as a binary frame, never as JSON.
-    #[serde(skip)]
-    Record(Record),
     /// The TCP listener started, stopped or moved: its bound address, or `None` if it is not
     /// listening. [`ServerInfo::listen`] in later snapshots says the same.
     Listener {
@@ -90,12 +95,68 @@ pub enum Event {
     },
     /// These closed connections are forgotten, their history freed (a page asked): drop them.
     Forgotten { conns: Vec<ConnId> },
-    /// A request could not be carried out. `conn` names the connection it concerned, if any.
-    Error {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        conn: Option<ConnId>,
-        message: String,
-    },
+    /// A request could not be carried out.
+    Error(Problem),
+    /// A send to all was queued for `queued` open connections, and refused by `refused` of them
+    /// (each refusal is its own [`Event::Error`]). Told to the client that sent it.
+    SentToAll { queued: u64, refused: u64 },
+}
+
+/// What went wrong: which connection it concerned, if any, what kind of problem it is (for a
+/// program to act on), and the reason in words (for a person).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<ConnId>,
+    #[serde(default)]
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+/// The kinds of [`Problem`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A message the bridge could not read: malformed JSON, an unknown `type`, a binary frame
+    /// that is not a send.
+    Malformed,
+    /// A message over the protocol's limits.
+    TooLarge,
+    /// No such connection (or no open one, for a send to all).
+    NoSuchConnection,
+    /// The connection is still dialling, or closed.
+    NotOpen,
+    /// The peer is not reading what it was sent: this send was not queued.
+    NotReading,
+    /// `--allow-dial` does not allow that address.
+    NotAllowed,
+    /// The bridge holds `--max-conns` connections already.
+    TooManyConnections,
+    /// A dial failed: refused, timed out, no such host.
+    DialFailed,
+    /// The listener could not be started or moved.
+    ListenFailed,
+    /// Anything else; also what a bridge that names no kind means.
+    #[default]
+    Other,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, message: impl Into<String>) -> Problem {
+        Problem {
+            conn: None,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The same problem, about connection `conn`.
+    pub fn on(self, conn: ConnId) -> Problem {
+        Problem {
+            conn: Some(conn),
+            ..self
+        }
+    }
 }
 
 /// Facts about the bridge that the page shows.
@@ -105,6 +166,13 @@ pub struct ServerInfo {
     pub listen: Option<String>,
     /// The message that ends a conversation (the seed's `exit`), or `None` when that is off.
     pub exit_word: Option<String>,
+    /// Why the listener is not running, when it could not start (the port was taken at start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_problem: Option<String>,
+    /// How new connections' text is read and written, until someone chooses otherwise
+    /// (`--encoding`).
+    #[serde(default)]
+    pub encoding: TextEncoding,
 }
 
 /// Who opened a connection.
@@ -178,6 +246,9 @@ pub struct ConnInfo {
     /// is not reading them (at most `--send-queue`). After the close, what was never written.
     #[serde(default)]
     pub waiting: u64,
+    /// The [`Command::Connect`] request that dialled it, if it carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
 }
 
 impl ConnInfo {
@@ -205,6 +276,7 @@ impl ConnInfo {
             elided_msgs: 0,
             elided_bytes: 0,
             waiting: 0,
+            request: None,
         }
     }
 }

@@ -279,10 +279,11 @@ fn is_identifier(name: &str) -> bool {
 
 fn encode_char(c: char, encoding: TextEncoding) -> Result<Vec<u8>, String> {
     let mut utf8 = [0; 4];
-    encoding.encode(c.encode_utf8(&mut utf8)).map_err(|c| {
+    encoding.encode(c.encode_utf8(&mut utf8)).map_err(|e| {
         format!(
-            "`{c}` cannot be written in {encoding}: choose another encoding, \
-             or write its bytes as `\\xHH` escapes"
+            "`{}` cannot be written in {encoding}: choose another encoding, \
+             or write its bytes as `\\xHH` escapes",
+            e.character
         )
     })
 }

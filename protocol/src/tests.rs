@@ -1,4 +1,5 @@
 use super::*;
+use crate::text_encoding::TextEncoding;
 
 fn conn(id: ConnId) -> ConnInfo {
     ConnInfo {
@@ -26,9 +27,9 @@ fn every_byte_value_round_trips_in_a_record() {
         at: -5,
         data: (0..=255u8).chain([0xff, 0x00, b'\n']).collect(),
     };
-    let frame = Event::Record(record.clone()).to_frame();
+    let frame = ToClient::Record(record.clone()).to_frame();
     assert!(matches!(frame, Frame::Binary(_)));
-    assert_eq!(Event::from_frame(&frame), Ok(Event::Record(record)));
+    assert_eq!(ToClient::from_frame(&frame), Ok(ToClient::Record(record)));
 }
 
 #[test]
@@ -46,13 +47,13 @@ fn empty_payload_round_trips() {
 #[test]
 fn send_round_trips_for_one_and_for_all() {
     for to in [Target::Conn(0), Target::Conn(42), Target::All] {
-        let cmd = Command::Send {
+        let transmit = ToBridge::Transmit(Transmit {
             to,
-            data: vec![0, 0xc3, 0x28, b'x'],
-        };
-        let frame = cmd.to_frame();
+            data: Bytes::from_static(&[0, 0xc3, 0x28, b'x']),
+        });
+        let frame = transmit.to_frame();
         assert!(matches!(frame, Frame::Binary(_)));
-        assert_eq!(Command::from_frame(&frame), Ok(cmd));
+        assert_eq!(ToBridge::from_frame(&frame), Ok(transmit));
     }
 }
 
@@ -61,18 +62,29 @@ fn control_messages_are_tagged_json() {
     let cmd = Command::Connect {
         host: "::1".into(),
         port: 7777,
+        request: None,
     };
     let Frame::Text(json) = cmd.to_frame() else {
         panic!("connect must be text")
     };
     assert_eq!(json, r#"{"type":"connect","host":"::1","port":7777}"#);
     assert_eq!(Command::from_json(&json), Ok(cmd));
+    let with_request = r#"{"type":"connect","host":"::1","port":7777,"request":42}"#;
+    assert!(matches!(
+        Command::from_json(with_request),
+        Ok(Command::Connect {
+            request: Some(42),
+            ..
+        })
+    ));
 
     let hello = Event::Hello {
         version: VERSION,
         server: ServerInfo {
             listen: Some("0.0.0.0:7777".into()),
             exit_word: Some("exit".into()),
+            listen_problem: None,
+            encoding: TextEncoding::Gbk,
         },
         conns: vec![conn(1)],
         seq: 9,
@@ -85,16 +97,27 @@ fn control_messages_are_tagged_json() {
         json.starts_with(r#"{"type":"hello","version":1,"#),
         "{json}"
     );
-    assert_eq!(Event::from_frame(&frame), Ok(hello));
+    assert!(json.contains(r#""encoding":"gbk""#), "{json}");
+    assert_eq!(ToClient::from_frame(&frame), Ok(ToClient::Event(hello)));
 
-    let err = Event::Error {
-        conn: None,
-        message: "nope".into(),
-    };
+    let err = Event::Error(Problem::new(ProblemKind::Other, "nope"));
     let Frame::Text(json) = err.to_frame() else {
         panic!()
     };
-    assert_eq!(json, r#"{"type":"error","message":"nope"}"#);
+    assert_eq!(json, r#"{"type":"error","kind":"other","message":"nope"}"#);
+    let refused = Event::Error(Problem::new(ProblemKind::NotReading, "full").on(3));
+    let Frame::Text(json) = refused.to_frame() else {
+        panic!()
+    };
+    assert_eq!(
+        json,
+        r#"{"type":"error","conn":3,"kind":"not_reading","message":"full"}"#
+    );
+    // A bridge that names no kind still reads.
+    assert_eq!(
+        Event::from_json(r#"{"type":"error","message":"nope"}"#),
+        Ok(Event::Error(Problem::new(ProblemKind::Other, "nope")))
+    );
 }
 
 #[test]
@@ -105,11 +128,12 @@ fn malformed_input_is_an_error_that_names_the_problem() {
     assert!(err.0.starts_with("malformed message"), "{err}");
     // A send must travel as binary: JSON cannot smuggle one in.
     assert!(Command::from_json(r#"{"type":"send","to":"all","data":[1]}"#).is_err());
-    let err = Command::from_frame(&Frame::Binary(vec![TAG_SEND, 0, 1])).unwrap_err();
+    let binary = |bytes: Vec<u8>| Frame::Binary(bytes.into());
+    let err = ToBridge::from_frame(&binary(vec![TAG_TRANSMIT, 0, 1])).unwrap_err();
     assert!(err.0.contains("shorter than a send header"), "{err}");
-    let err = Command::from_frame(&Frame::Binary(vec![TAG_RECORD; 40])).unwrap_err();
+    let err = ToBridge::from_frame(&binary(vec![TAG_RECORD; 40])).unwrap_err();
     assert!(err.0.contains("tag 0x01"), "{err}");
-    assert!(Event::from_frame(&Frame::Binary(vec![TAG_RECORD, 9, 0, 0])).is_err());
+    assert!(ToClient::from_frame(&binary(vec![TAG_RECORD, 9, 0, 0])).is_err());
     let mut bad_flow = Record {
         conn: 1,
         seq: 1,
@@ -139,7 +163,7 @@ fn protocol_md_examples_parse() {
         examples.len()
     );
     for line in &examples {
-        let as_event = serde_json::from_str::<Event>(line);
+        let as_event = Event::from_json(line);
         let as_command = Command::from_json(line);
         assert!(
             as_event.is_ok() || as_command.is_ok(),
@@ -167,7 +191,8 @@ fn listener_control_is_tagged_json() {
     );
     for listen in [None, Some("[::]:7777".to_string())] {
         let event = Event::Listener { listen };
-        assert_eq!(Event::from_frame(&event.to_frame()), Ok(event));
+        let again = ToClient::from_frame(&event.to_frame());
+        assert_eq!(again, Ok(ToClient::Event(event)));
     }
     assert_eq!(
         serde_json::from_str::<Event>(r#"{"type":"listener","listen":null}"#).unwrap(),

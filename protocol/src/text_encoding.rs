@@ -1,12 +1,14 @@
-//! The text encodings a rule may read and write: UTF-8 (the default), GBK and GB18030 (what
-//! Chinese devices and Windows programs send), and Latin-1 (every byte one character).
+//! The text encodings of a conversation, a rule, or the bridge's default: UTF-8, GBK and GB18030
+//! (what Chinese devices and Windows programs send), and Latin-1 (every byte one character).
 //!
-//! Rules match and write bytes; an encoding only says how the text a person typed becomes bytes,
-//! and how a received message becomes text for a regex.
+//! Bytes are the truth; an encoding only says how text a person typed becomes bytes, and how
+//! bytes are shown as text. Decoding never drops a byte: what is not valid in the encoding comes
+//! back as raw bytes ([`Segment::Invalid`]), which the page shows as `\xFF` escapes. Encoding
+//! never guesses: a character the encoding cannot write is an error naming it.
 
 use std::borrow::Cow;
 
-use encoding_rs::{EncoderResult, GB18030, GBK};
+use encoding_rs::{DecoderResult, EncoderResult, GB18030, GBK};
 use serde::{Deserialize, Serialize};
 
 /// A text encoding. Serialized as `"utf-8"`, `"gbk"`, `"gb18030"` or `"latin-1"`.
@@ -41,8 +43,20 @@ impl TextEncoding {
         }
     }
 
+    /// The encoding with this [`label`](TextEncoding::label).
+    pub fn from_label(label: &str) -> Option<TextEncoding> {
+        TextEncoding::ALL.into_iter().find(|e| e.label() == label)
+    }
+
     /// `text` in this encoding, or the first character it cannot write.
-    pub fn encode(self, text: &str) -> Result<Vec<u8>, char> {
+    pub fn encode(self, text: &str) -> Result<Vec<u8>, Unwritable> {
+        self.encode_or_char(text).map_err(|character| Unwritable {
+            character,
+            encoding: self,
+        })
+    }
+
+    fn encode_or_char(self, text: &str) -> Result<Vec<u8>, char> {
         match self {
             TextEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
             TextEncoding::Latin1 => text
@@ -77,19 +91,44 @@ impl TextEncoding {
 
     /// `text` in this encoding, with `?` for each character it cannot write.
     pub fn encode_lossy(self, text: &str) -> Vec<u8> {
-        match self.encode(text) {
+        match self.encode_or_char(text) {
             Ok(bytes) => bytes,
             Err(_) => {
                 let mut out = Vec::with_capacity(text.len());
                 let mut utf8 = [0; 4];
                 for c in text.chars() {
-                    match self.encode(c.encode_utf8(&mut utf8)) {
+                    match self.encode_or_char(c.encode_utf8(&mut utf8)) {
                         Ok(bytes) => out.extend_from_slice(&bytes),
                         Err(_) => out.push(b'?'),
                     }
                 }
                 out
             }
+        }
+    }
+
+    /// `bytes` as runs of text and of bytes that are not valid in this encoding, in order.
+    pub fn decode(self, bytes: &[u8]) -> Vec<Segment<'_>> {
+        match self {
+            TextEncoding::Utf8 => bytes
+                .utf8_chunks()
+                .flat_map(|chunk| {
+                    let text =
+                        (!chunk.valid().is_empty()).then(|| Segment::Text(chunk.valid().into()));
+                    let bad =
+                        (!chunk.invalid().is_empty()).then(|| Segment::Invalid(chunk.invalid()));
+                    text.into_iter().chain(bad)
+                })
+                .collect(),
+            // Every byte is a character: U+0000 to U+00FF.
+            TextEncoding::Latin1 => vec![Segment::Text(
+                bytes
+                    .iter()
+                    .map(|&b| char::from(b))
+                    .collect::<String>()
+                    .into(),
+            )],
+            TextEncoding::Gb18030 | TextEncoding::Gbk => decode_gb(bytes),
         }
     }
 
@@ -104,6 +143,75 @@ impl TextEncoding {
             }
         }
     }
+}
+
+/// A run of decoded text, or bytes that are not valid in the encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Text(Cow<'a, str>),
+    Invalid(&'a [u8]),
+}
+
+/// A character an encoding cannot write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unwritable {
+    pub character: char,
+    pub encoding: TextEncoding,
+}
+
+impl std::fmt::Display for Unwritable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "“{}” (U+{:04X}) cannot be written in {}: choose another encoding, or send it in hex.",
+            self.character,
+            u32::from(self.character),
+            self.encoding.label()
+        )
+    }
+}
+
+impl From<Unwritable> for String {
+    fn from(e: Unwritable) -> String {
+        e.to_string()
+    }
+}
+
+/// GB18030 decoding (which reads all of GBK too), malformed sequences kept as bytes.
+fn decode_gb(bytes: &[u8]) -> Vec<Segment<'_>> {
+    let mut decoder = GB18030.new_decoder_without_bom_handling();
+    let mut segments = Vec::new();
+    let mut at = 0;
+    let mut text = String::with_capacity(bytes.len());
+    loop {
+        let room = decoder
+            .max_utf8_buffer_length_without_replacement(bytes.len() - at)
+            .unwrap_or(bytes.len() * 3 + 16);
+        text.reserve(room);
+        let (result, read) =
+            decoder.decode_to_string_without_replacement(&bytes[at..], &mut text, true);
+        at += read;
+        match result {
+            DecoderResult::InputEmpty => break,
+            DecoderResult::OutputFull => continue,
+            DecoderResult::Malformed(bad, after) => {
+                let end = at - usize::from(after);
+                let start = end - usize::from(bad);
+                if !text.is_empty() {
+                    segments.push(Segment::Text(std::mem::take(&mut text).into()));
+                }
+                segments.push(Segment::Invalid(&bytes[start..end]));
+                // What the decoder read past the malformed sequence was not output: read it
+                // again, with a fresh decoder.
+                at = end;
+                decoder = GB18030.new_decoder_without_bom_handling();
+            }
+        }
+    }
+    if !text.is_empty() {
+        segments.push(Segment::Text(text.into()));
+    }
+    segments
 }
 
 impl std::fmt::Display for TextEncoding {
@@ -128,11 +236,20 @@ mod tests {
 
     #[test]
     fn what_an_encoding_cannot_write_is_named_or_replaced() {
-        assert_eq!(TextEncoding::Gbk.encode("a😀"), Err('😀'));
+        let err = TextEncoding::Gbk.encode("a😀").unwrap_err();
+        assert_eq!(err.character, '😀');
+        assert!(
+            err.to_string()
+                .starts_with("“😀” (U+1F600) cannot be written in GBK"),
+            "{err}"
+        );
         assert_eq!(TextEncoding::Gbk.encode_lossy("a😀b"), b"a?b");
         assert_eq!(TextEncoding::Gb18030.encode("😀").unwrap().len(), 4);
         assert_eq!(TextEncoding::Latin1.encode("é"), Ok(vec![0xE9]));
-        assert_eq!(TextEncoding::Latin1.encode("ĀB"), Err('Ā'));
+        assert_eq!(
+            TextEncoding::Latin1.encode("ĀB").unwrap_err().character,
+            'Ā'
+        );
         assert_eq!(TextEncoding::Latin1.encode_lossy("ĀB"), b"?B");
     }
 
@@ -153,5 +270,113 @@ mod tests {
         let latin1: TextEncoding = serde_json::from_str("\"latin1\"").unwrap();
         assert_eq!(latin1, TextEncoding::Latin1);
         assert_eq!(TextEncoding::Gb18030.to_string(), "GB18030");
+    }
+}
+
+#[cfg(test)]
+mod segments {
+    use super::*;
+
+    fn shown(encoding: TextEncoding, bytes: &[u8]) -> String {
+        encoding
+            .decode(bytes)
+            .into_iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.into_owned(),
+                Segment::Invalid(b) => b.iter().map(|b| format!("\\x{b:02X}")).collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chinese_in_gbk_and_gb18030() {
+        let gbk = [0xC4, 0xE3, 0xBA, 0xC3, 0x0A]; // 你好\n
+        assert_eq!(shown(TextEncoding::Gbk, &gbk), "你好\n");
+        assert_eq!(shown(TextEncoding::Gb18030, &gbk), "你好\n");
+        assert_eq!(TextEncoding::Gbk.encode("你好\n").unwrap(), gbk);
+        // Read as UTF-8, the same bytes are not text, and say so byte by byte.
+        assert_eq!(shown(TextEncoding::Utf8, &gbk), "\\xC4\\xE3\\xBA\\xC3\n");
+    }
+
+    #[test]
+    fn invalid_bytes_are_kept_in_place() {
+        assert_eq!(
+            shown(TextEncoding::Gbk, &[b'a', 0xFF, b'b', 0xC4, 0xE3]),
+            "a\\xFFb你"
+        );
+        assert_eq!(shown(TextEncoding::Gbk, &[0xC4]), "\\xC4");
+    }
+
+    #[test]
+    fn what_cannot_be_written_is_refused() {
+        let err = TextEncoding::Gbk.encode("ok 😀").unwrap_err().to_string();
+        assert!(
+            err.starts_with("“😀” (U+1F600) cannot be written in GBK"),
+            "{err}"
+        );
+        assert!(
+            TextEncoding::Gb18030.encode("ok 😀").is_ok(),
+            "GB18030 covers all of Unicode"
+        );
+        assert_eq!(TextEncoding::Latin1.encode("café").unwrap(), b"caf\xE9");
+        assert!(TextEncoding::Latin1
+            .encode("你")
+            .unwrap_err()
+            .to_string()
+            .contains("Latin-1"));
+        assert_eq!(shown(TextEncoding::Latin1, b"caf\xE9"), "café");
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        for e in TextEncoding::ALL {
+            assert_eq!(TextEncoding::from_label(e.label()), Some(e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn gb18030_round_trips_any_text(text in "\\PC{0,40}") {
+            let bytes = TextEncoding::Gb18030.encode(&text).unwrap();
+            let back: String = TextEncoding::Gb18030.decode(&bytes).into_iter().map(|s| match s {
+                Segment::Text(t) => t.into_owned(),
+                Segment::Invalid(b) => panic!("{b:?} from encoding {text:?}"),
+            }).collect();
+            prop_assert_eq!(back, text);
+        }
+
+        #[test]
+        fn decoding_keeps_every_byte(bytes in prop::collection::vec(any::<u8>(), 0..100)) {
+            // UTF-8 and Latin-1: the text, re-encoded, with the invalid bytes in place, is the
+            // input again.
+            for encoding in [TextEncoding::Utf8, TextEncoding::Latin1] {
+                let mut back = Vec::new();
+                for segment in encoding.decode(&bytes) {
+                    match segment {
+                        Segment::Text(t) => back.extend(encoding.encode(&t).unwrap()),
+                        Segment::Invalid(b) => back.extend_from_slice(b),
+                    }
+                }
+                prop_assert_eq!(&back, &bytes, "{:?}", encoding);
+            }
+            // GB18030 maps some byte sequences to characters it writes differently, so compare
+            // with the reference decoder instead: the same text, each invalid run in the place
+            // of one replacement character, and the invalid runs are the input's own bytes.
+            let segments = TextEncoding::Gb18030.decode(&bytes);
+            let ours: String = segments.iter().map(|s| match s {
+                Segment::Text(t) => t.to_string(),
+                Segment::Invalid(_) => "\u{FFFD}".to_string(),
+            }).collect();
+            let (reference, _) = encoding_rs::GB18030.decode_without_bom_handling(&bytes);
+            prop_assert_eq!(ours, reference.into_owned());
+        }
     }
 }

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use protocol::{
-    decode_send, encode_send, Command, Event, Flow, Frame, Record, RecordHeader, Target,
-    RECORD_HEADER_LEN, SEND_HEADER_LEN, TAG_RECORD, TAG_SEND,
+    Bytes, Command, Flow, Frame, Record, RecordHeader, Target, ToBridge, ToClient, Transmit,
+    RECORD_HEADER_LEN, TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
 };
 
 fn target() -> impl Strategy<Value = Target> {
@@ -22,7 +22,7 @@ fn flow() -> impl Strategy<Value = Flow> {
 /// Bytes that often look like a frame: a valid tag first, then anything.
 fn frame_like() -> impl Strategy<Value = Vec<u8>> {
     (
-        prop_oneof![Just(TAG_RECORD), Just(TAG_SEND), any::<u8>()],
+        prop_oneof![Just(TAG_RECORD), Just(TAG_TRANSMIT), any::<u8>()],
         prop::collection::vec(any::<u8>(), 0..64),
     )
         .prop_map(|(tag, rest)| {
@@ -37,6 +37,8 @@ fn json_like() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         Just(r#"{"type":"#.to_owned()),
         Just(r#""connect""#.to_owned()),
+        Just(r#""forget_closed""#.to_owned()),
+        Just(r#","request":"#.to_owned()),
         Just(r#""disconnect""#.to_owned()),
         Just(r#""send""#.to_owned()),
         Just(r#""listen""#.to_owned()),
@@ -58,13 +60,12 @@ proptest! {
 
     #[test]
     fn send_frames_round_trip(to in target(), data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let frame = encode_send(to, &data);
-        prop_assert_eq!(frame.len(), SEND_HEADER_LEN + data.len());
-        let (header, payload) = decode_send(&frame).unwrap();
-        prop_assert_eq!(header.to, to);
-        prop_assert_eq!(payload, &data[..]);
-        let command = Command::from_frame(&Frame::Binary(frame)).unwrap();
-        prop_assert_eq!(command, Command::Send { to, data });
+        let transmit = Transmit { to, data: Bytes::from(data) };
+        let frame = transmit.encode();
+        prop_assert_eq!(frame.len(), TRANSMIT_HEADER_LEN + transmit.data.len());
+        prop_assert_eq!(&Transmit::decode(&frame).unwrap(), &transmit);
+        let message = ToBridge::from_frame(&Frame::Binary(frame)).unwrap();
+        prop_assert_eq!(message, ToBridge::Transmit(transmit));
     }
 
     #[test]
@@ -76,36 +77,44 @@ proptest! {
         let frame = record.encode();
         prop_assert_eq!(frame.len(), RECORD_HEADER_LEN + record.data.len());
         prop_assert_eq!(RecordHeader::read(&frame).unwrap().0, record.header());
-        prop_assert_eq!(Event::from_frame(&Frame::Binary(frame)).unwrap(), Event::Record(record));
+        let message = ToClient::from_frame(&Frame::Binary(frame.into())).unwrap();
+        prop_assert_eq!(message, ToClient::Record(record));
     }
 
     #[test]
     fn binary_decoders_never_panic(frame in frame_like()) {
-        let _ = decode_send(&frame);
+        let frame = Bytes::from(frame);
+        let _ = Transmit::decode(&frame);
         let _ = RecordHeader::read(&frame);
-        let _ = Command::from_frame(&Frame::Binary(frame.clone()));
-        let _ = Event::from_frame(&Frame::Binary(frame));
+        let _ = ToBridge::from_frame(&Frame::Binary(frame.clone()));
+        let _ = ToClient::from_frame(&Frame::Binary(frame));
     }
 
     #[test]
     fn json_decoders_never_panic(text in json_like()) {
         if let Ok(command) = Command::from_json(&text) {
             // Whatever parses is a command the bridge can carry out, and re-encodes to itself.
-            prop_assert_eq!(Command::from_frame(&command.to_frame()).unwrap(), command);
+            let again = ToBridge::from_frame(&command.to_frame()).unwrap();
+            prop_assert_eq!(again, ToBridge::Command(command));
         }
-        let _ = Event::from_frame(&Frame::Text(text));
+        let _ = ToClient::from_frame(&Frame::Text(text));
     }
 
     #[test]
-    fn commands_round_trip(host in "[a-z0-9.:\\-\\[\\]]{1,40}", port in any::<u16>(), conn in any::<u64>()) {
+    fn commands_round_trip(
+        host in "[a-z0-9.:\\-\\[\\]]{1,40}", port in any::<u16>(), conn in any::<u64>(),
+        request in prop::option::of(any::<u64>()),
+    ) {
         let commands = [
-            Command::Connect { host: host.clone(), port },
+            Command::Connect { host: host.clone(), port, request },
             Command::Disconnect { conn },
             Command::Listen { addr: format!("{host}:{port}") },
             Command::StopListening,
+            Command::ForgetClosed,
         ];
         for command in commands {
-            prop_assert_eq!(Command::from_frame(&command.to_frame()).unwrap(), command);
+            let again = ToBridge::from_frame(&command.to_frame()).unwrap();
+            prop_assert_eq!(again, ToBridge::Command(command));
         }
     }
 }

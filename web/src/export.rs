@@ -2,10 +2,9 @@
 //! same fields as the bridge's `--transcript`). Pure, so it is tested natively; `save` hands the
 //! file to the browser.
 
-use protocol::Flow;
-use serde::Serialize;
+use protocol::jsonl::RecordLine;
+use protocol::{Flow, RecordHeader};
 
-use crate::bytes_view::hex::hex_compact;
 use crate::bytes_view::text::{render_text_in, Piece};
 use crate::bytes_view::time::format_time;
 use crate::encoding::{Encoding, Segment};
@@ -38,48 +37,28 @@ pub fn to_text(conv: &Conv) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct Line {
-    at: String,
-    conn: u64,
-    seq: u64,
-    dir: &'static str,
-    /// The bytes as text, when they are valid in the conversation's encoding.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
-    /// The encoding of `text`, unless it is UTF-8.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encoding: Option<&'static str>,
-    /// The exact bytes, unless `text` in UTF-8 is them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hex: Option<String>,
-}
-
-/// One JSON object per message, the same fields as the bridge's transcript: `text` when the
-/// bytes read as text, and `hex` whenever `text` alone would not give back the exact bytes.
+/// One JSON object per message, the bridge's transcript line ([`RecordLine`]): `text` when the
+/// bytes read as text in the conversation's encoding, and `hex` whenever `text` alone would not
+/// give back the exact bytes.
 pub fn to_jsonl(conv: &Conv) -> String {
     let mut out = String::new();
     for entry in conv.log.iter() {
         let Entry::Record(r) = entry else { continue };
-        let text = match conv.encoding.decode(&r.data).as_slice() {
-            [] => Some(String::new()),
-            [Segment::Text(t)] => Some(t.to_string()),
-            _ => None,
-        };
-        let exact = conv.encoding == Encoding::Utf8 && text.is_some();
-        let line = Line {
-            at: format_time(r.at, 0).machine,
+        let header = RecordHeader {
             conn: conv.info.id,
             seq: r.seq,
-            dir: match r.flow {
-                Flow::Rx => "rx",
-                Flow::Tx => "tx",
-            },
-            encoding: (text.is_some() && conv.encoding != Encoding::Utf8)
-                .then(|| conv.encoding.label()),
-            text,
-            hex: (!exact).then(|| hex_compact(&r.data)),
+            flow: r.flow,
+            at: r.at,
         };
+        let mut line = RecordLine::new(&header, &r.data);
+        if conv.encoding != Encoding::Utf8 {
+            let text = match conv.encoding.decode(&r.data).as_slice() {
+                [] => Some(String::new()),
+                [Segment::Text(t)] => Some(t.to_string()),
+                _ => None,
+            };
+            line = line.read_in(conv.encoding.label(), text, &r.data);
+        }
         out.push_str(&serde_json::to_string(&line).expect("plain fields serialize"));
         out.push('\n');
     }
@@ -124,9 +103,9 @@ mod tests {
             ConnState::Open,
             0,
         );
-        let mut events = vec![Event::Conn { conn: info }];
+        let mut events = vec![crate::wire::Incoming::Event(Event::Conn { conn: info })];
         for (i, (flow, data)) in records.iter().enumerate() {
-            events.push(Event::Record(Record {
+            events.push(crate::wire::Incoming::from(Record {
                 conn: 7,
                 seq: i as u64 + 1,
                 flow: *flow,
@@ -134,10 +113,6 @@ mod tests {
                 data: data.to_vec(),
             }));
         }
-        let events = events
-            .into_iter()
-            .map(crate::wire::Incoming::from)
-            .collect();
         let mut state = reduce(State::default(), Action::Events(events));
         state = reduce(state, Action::SetEncoding(7, encoding));
         (*state.conns[&7]).clone()

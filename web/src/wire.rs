@@ -26,20 +26,12 @@ pub enum Incoming {
     Event(Event),
     /// Bytes received from or written to a peer of connection `.0` (a binary frame).
     Record(ConnId, Rec),
-    /// The bridge forgot these closed connections and their history (`forgotten`).
-    Forgotten(Vec<ConnId>),
 }
 
-impl From<Event> for Incoming {
-    fn from(event: Event) -> Incoming {
-        match event {
-            Event::Record(r) => {
-                let (conn, rec) = split_record(r);
-                Incoming::Record(conn, rec)
-            }
-            Event::Forgotten { conns } => Incoming::Forgotten(conns),
-            event => Incoming::Event(event),
-        }
+impl From<Record> for Incoming {
+    fn from(r: Record) -> Incoming {
+        let (conn, rec) = split_record(r);
+        Incoming::Record(conn, rec)
     }
 }
 
@@ -56,9 +48,9 @@ pub fn split_record(r: Record) -> (ConnId, Rec) {
 
 /// Decodes a text frame.
 pub fn decode_text(text: &str) -> Result<Incoming, String> {
-    serde_json::from_str::<Event>(text)
-        .map(Incoming::from)
-        .map_err(|e| format!("malformed message: {e}"))
+    Event::from_json(text)
+        .map(Incoming::Event)
+        .map_err(|e| e.to_string())
 }
 
 /// Decodes a binary frame of `len` bytes, of which `head` holds at least the first
@@ -107,7 +99,7 @@ mod tests {
             out.copy_from_slice(&frame[RECORD_HEADER_LEN..])
         })
         .unwrap();
-        assert_eq!(got, Incoming::from(Event::Record(record)));
+        assert_eq!(got, Incoming::from(record));
 
         let err = decode_record(&frame[..10], 10, |_| {}).unwrap_err();
         assert!(err.contains("shorter than a record header"), "{err}");
@@ -133,11 +125,9 @@ mod tests {
         assert_eq!(decode_text(&text), Ok(Incoming::Event(event)));
         assert_eq!(
             decode_text(r#"{"type":"forgotten","conns":[3,4,9]}"#),
-            Ok(Incoming::Forgotten(vec![3, 4, 9]))
-        );
-        assert_eq!(
-            decode_text(r#"{ "conns": [ ], "type": "forgotten" }"#),
-            Ok(Incoming::Forgotten(vec![]))
+            Ok(Incoming::Event(Event::Forgotten {
+                conns: vec![3, 4, 9]
+            }))
         );
         assert!(decode_text(r#"{"type":"forgotten","conns":[3,x]}"#).is_err());
         let err = decode_text(r#"{"type":"launch"}"#).unwrap_err();

@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use bytes::Bytes;
-use protocol::{encode_send, ConnState, Target};
+use protocol::{ConnState, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{figure, progress, within, Suite};
 use crate::bridge_proc::BridgeProc;
 use crate::stats::median;
-use crate::ws_client::{Incoming, Session};
+use crate::ws_client::{transmit, Incoming, Session};
 
 /// Peers the filling sends go to: enough that the per-connection bound (1 MiB by default) does
 /// not cut the history short of the total (64 MiB).
@@ -189,7 +189,7 @@ async fn fill(bridge: &BridgeProc) -> Result<()> {
     }
     let frames: Vec<Bytes> = ids
         .iter()
-        .map(|&id| encode_send(Target::Conn(id), RECORD).into())
+        .map(|&id| transmit(Target::Conn(id), RECORD))
         .collect();
     let (mut sender, mut receiver) = filler.split();
     // Counted as the protocol's recipe keeps counters: exact across fresh snapshots, which this

@@ -56,6 +56,7 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<Vec<Duration>> {
         .command(&Command::Connect {
             host: "127.0.0.1".into(),
             port: echo.port(),
+            request: None,
         })
         .await?;
     let target = echo.to_string();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use protocol::{encode_send, ConnState, Target};
+use protocol::{ConnState, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::{figure, progress, within, Suite};
 use crate::bridge_proc::BridgeProc;
-use crate::ws_client::Session;
+use crate::ws_client::{transmit, Session};
 
 const PEERS: usize = 1_000;
 const PAGES: usize = 3;
@@ -113,13 +113,12 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
             let mut sent = 0u64;
             let mut i = p;
             let mut tick = tokio::time::interval(PAGE_EVERY);
-            let to_the_deaf: bytes::Bytes =
-                encode_send(Target::Conn(deaf_id), &[b'?'; TO_THE_DEAF]).into();
+            let to_the_deaf: bytes::Bytes = transmit(Target::Conn(deaf_id), &[b'?'; TO_THE_DEAF]);
             while Instant::now() < deadline {
                 tick.tick().await;
                 let line = format!("page {p} answers {i}\n");
-                let frame = encode_send(Target::Conn(ids[i % ids.len()]), line.as_bytes());
-                sender.send_frame(frame.into()).await?;
+                let frame = transmit(Target::Conn(ids[i % ids.len()]), line.as_bytes());
+                sender.send_frame(frame).await?;
                 sent += line.len() as u64;
                 i += PAGES;
                 if p == 0 {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use protocol::{encode_send, Flow, Target, SEND_HEADER_LEN};
+use protocol::{Flow, Target, TRANSMIT_HEADER_LEN};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,7 +18,7 @@ use crate::bridge_proc::BridgeProc;
 use crate::peer::{listen, read_stream, Checker, Pattern};
 use crate::stats::{mb_per_s, median};
 use crate::websocat::Websocat;
-use crate::ws_client::{Incoming, Session};
+use crate::ws_client::{transmit, Incoming, Session};
 
 /// The longest any one transfer may take.
 const PHASE: Duration = Duration::from_secs(120);
@@ -132,7 +132,7 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> 
     let frames: Vec<Bytes> = pattern
         .chunks(SEND_CHUNK)
         .take((1 << 20) / SEND_CHUNK)
-        .map(|chunk| encode_send(Target::Conn(conn.id), &chunk).into())
+        .map(|chunk| transmit(Target::Conn(conn.id), &chunk))
         .collect();
     let count = pattern.total.div_ceil(SEND_CHUNK as u64) as usize;
     let (mut sender, mut receiver) = session.split();
@@ -161,7 +161,7 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> 
         let mut sent = 0;
         for i in 0..count {
             let frame = &frames[i % frames.len()];
-            let len = (frame.len() - SEND_HEADER_LEN) as u64;
+            let len = (frame.len() - TRANSMIT_HEADER_LEN) as u64;
             written
                 .wait_for(|&written| sent + len - written <= SEND_WINDOW)
                 .await?;

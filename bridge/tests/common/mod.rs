@@ -9,7 +9,10 @@ use bridge::{Bridge, Config};
 use clap::Parser;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use protocol::{Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, Record};
+use protocol::{
+    Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, Problem, Record, ServerInfo, Target,
+    ToBridge, ToClient, Transmit,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -41,6 +44,8 @@ pub struct Snapshot {
     pub seq: u64,
     /// `hello.server.listen`: where the TCP listener is.
     pub listen: Option<String>,
+    /// The rest of `hello.server`.
+    pub server: ServerInfo,
     pub conns: Vec<ConnInfo>,
     pub records: Vec<Record>,
 }
@@ -83,21 +88,22 @@ impl Page {
 
     /// Reads a whole snapshot: `Hello`, records, `Synced`.
     pub async fn snapshot(&mut self) -> Snapshot {
-        let Event::Hello {
+        let ToClient::Event(Event::Hello {
             seq, conns, server, ..
-        } = self.next().await
+        }) = self.next().await
         else {
             panic!("a snapshot starts with hello");
         };
         let mut records = Vec::new();
         loop {
             match self.next().await {
-                Event::Record(record) => records.push(record),
-                Event::Synced { seq: synced } => {
+                ToClient::Record(record) => records.push(record),
+                ToClient::Event(Event::Synced { seq: synced }) => {
                     assert_eq!(synced, seq, "synced.seq equals hello.seq");
                     return Snapshot {
                         seq,
-                        listen: server.listen,
+                        listen: server.listen.clone(),
+                        server,
                         conns,
                         records,
                     };
@@ -107,8 +113,8 @@ impl Page {
         }
     }
 
-    /// The next event, whatever it is.
-    pub async fn next(&mut self) -> Event {
+    /// The next thing the bridge sends, whatever it is.
+    pub async fn next(&mut self) -> ToClient {
         loop {
             let message = within("an event", self.rx.next())
                 .await
@@ -116,16 +122,20 @@ impl Page {
                 .expect("WebSocket error");
             let frame = match message {
                 Message::Text(text) => Frame::Text(text.to_string()),
-                Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+                Message::Binary(bytes) => Frame::Binary(bytes),
                 Message::Close(close) => panic!("the bridge closed the WebSocket: {close:?}"),
                 _ => continue,
             };
-            return Event::from_frame(&frame).expect("a valid event");
+            return ToClient::from_frame(&frame).expect("a valid event or record");
         }
     }
 
-    /// Skips events until one matches, and returns it.
-    pub async fn expect(&mut self, what: &str, mut matches: impl FnMut(&Event) -> bool) -> Event {
+    /// Skips what the bridge sends until something matches, and returns it.
+    pub async fn expect(
+        &mut self,
+        what: &str,
+        mut matches: impl FnMut(&ToClient) -> bool,
+    ) -> ToClient {
         within(what, async {
             loop {
                 let event = self.next().await;
@@ -139,16 +149,11 @@ impl Page {
 
     /// Waits for a connection event in `state` and returns the connection.
     pub async fn conn(&mut self, state: ConnState) -> ConnInfo {
-        match self
-            .expect(
-                &format!("a connection {state:?}"),
-                |e| matches!(e, Event::Conn { conn } if conn.state == state),
-            )
-            .await
-        {
-            Event::Conn { conn } => conn,
-            _ => unreachable!(),
-        }
+        self.event(&format!("a connection {state:?}"), |e| match e {
+            Event::Conn { conn } if conn.state == state => Some(conn.clone()),
+            _ => None,
+        })
+        .await
     }
 
     /// Collects `flow` records of `conn` until they hold `len` bytes, and returns those bytes.
@@ -158,10 +163,10 @@ impl Page {
             let event = self
                 .expect(
                     "a record",
-                    |e| matches!(e, Event::Record(r) if r.conn == conn && r.flow == flow),
+                    |e| matches!(e, ToClient::Record(r) if r.conn == conn && r.flow == flow),
                 )
                 .await;
-            if let Event::Record(record) = event {
+            if let ToClient::Record(record) = event {
                 data.extend(record.data);
             }
         }
@@ -170,17 +175,40 @@ impl Page {
 
     /// Waits for an error event and returns its connection and message.
     pub async fn error(&mut self) -> (Option<ConnId>, String) {
-        match self
-            .expect("an error", |e| matches!(e, Event::Error { .. }))
-            .await
-        {
-            Event::Error { conn, message } => (conn, message),
-            _ => unreachable!(),
-        }
+        let problem = self.problem().await;
+        (problem.conn, problem.message)
+    }
+
+    /// Waits for an error event and returns the whole problem.
+    pub async fn problem(&mut self) -> Problem {
+        self.event("an error", |e| match e {
+            Event::Error(problem) => Some(problem.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for an event that `pick` picks something out of.
+    pub async fn event<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        within(what, async {
+            loop {
+                if let ToClient::Event(event) = self.next().await {
+                    if let Some(picked) = pick(&event) {
+                        return picked;
+                    }
+                }
+            }
+        })
+        .await
     }
 
     pub async fn command(&mut self, command: Command) {
-        send_command(self.sink(), command).await;
+        send_message(self.sink(), ToBridge::Command(command)).await;
+    }
+
+    /// Sends bytes to one connection or to all.
+    pub async fn send(&mut self, to: Target, data: impl Into<protocol::Bytes>) {
+        send_message(self.sink(), transmit(to, data)).await;
     }
 
     pub async fn raw(&mut self, message: Message) {
@@ -214,12 +242,24 @@ impl Page {
 
 impl PageSender {
     pub async fn command(&mut self, command: Command) {
-        send_command(&mut self.tx, command).await;
+        send_message(&mut self.tx, ToBridge::Command(command)).await;
+    }
+
+    /// Sends bytes to one connection or to all.
+    pub async fn send(&mut self, to: Target, data: impl Into<protocol::Bytes>) {
+        send_message(&mut self.tx, transmit(to, data)).await;
     }
 }
 
-async fn send_command(sink: &mut SplitSink<Socket, Message>, command: Command) {
-    let message = match command.to_frame() {
+fn transmit(to: Target, data: impl Into<protocol::Bytes>) -> ToBridge {
+    ToBridge::Transmit(Transmit {
+        to,
+        data: data.into(),
+    })
+}
+
+async fn send_message(sink: &mut SplitSink<Socket, Message>, message: ToBridge) {
+    let message = match message.to_frame() {
         Frame::Text(text) => Message::text(text),
         Frame::Binary(bytes) => Message::binary(bytes),
     };
@@ -287,13 +327,13 @@ pub async fn accept_peer(bridge: &Bridge, page: &mut Page) -> (Peer, ConnInfo) {
     let peer = Peer::connect(bridge.listen_addr.expect("listening")).await;
     let addr = peer.addr();
     let conn = page
-        .expect("the peer's connection", |e| {
-            matches!(e, Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open)
+        .event("the peer's connection", |e| match e {
+            Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open => {
+                Some(conn.clone())
+            }
+            _ => None,
         })
         .await;
-    let Event::Conn { conn } = conn else {
-        unreachable!()
-    };
     (peer, conn)
 }
 

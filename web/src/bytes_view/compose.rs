@@ -61,7 +61,7 @@ pub fn compose_text_in(
     encoding: Encoding,
 ) -> Result<Vec<u8>, String> {
     if ending == LineEnding::None {
-        return encoding.encode(text);
+        return Ok(encoding.encode(text)?);
     }
     let mut out = Vec::with_capacity(text.len() + 2);
     let normalized = text.replace("\r\n", "\n");

@@ -1,5 +1,5 @@
-//! Bytes as hex, both ways: the hex view and the JSON Lines download write it, hex input reads it.
-//! The one place the page spells bytes in hex.
+//! Hex as people type it and read it: hex input, parsed strictly, and the hex view, 16 bytes to a
+//! line (its digits from the protocol's one encoder, which the downloads use too).
 
 /// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
 ///
@@ -20,7 +20,7 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, String> {
                 "“{bad}” in “{token}” is not a hex digit (use 0-9 and a-f, e.g. 48 65 6c 6c 6f)."
             ));
         }
-        if digits.is_empty() || digits.len() % 2 != 0 {
+        if digits.is_empty() || !digits.len().is_multiple_of(2) {
             return Err(format!(
                 "“{token}” has an odd number of hex digits: each byte takes two (e.g. 0a, not a)."
             ));
@@ -36,32 +36,13 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
-
-fn push_byte(out: &mut String, b: u8) {
-    out.push(char::from(DIGITS[usize::from(b >> 4)]));
-    out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-}
-
 /// The hex view: two lowercase digits per byte, separated by spaces, 16 bytes to a line.
 pub fn hex_view(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, &b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(if i % 16 == 0 { '\n' } else { ' ' });
-        }
-        push_byte(&mut out, b);
-    }
-    out
-}
-
-/// Two lowercase digits per byte and nothing between them, as the transcript's `hex` field.
-pub fn hex_compact(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        push_byte(&mut out, b);
-    }
-    out
+    let lines: Vec<String> = bytes
+        .chunks(16)
+        .map(|line| protocol::hex::encode_with(line, " "))
+        .collect();
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -89,12 +70,6 @@ mod tests {
         assert!(parse_hex("  ").is_err());
         assert!(parse_hex("0x").is_err());
         assert!(parse_hex("héllo").is_err());
-    }
-
-    #[test]
-    fn compact_hex_is_pairs_without_spaces() {
-        assert_eq!(hex_compact(b"hi\xff\n"), "6869ff0a");
-        assert_eq!(hex_compact(b""), "");
     }
 
     #[test]

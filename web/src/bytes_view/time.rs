@@ -1,5 +1,6 @@
-//! Timestamps in a time zone, without the browser: the calendar maths behind every `<time>`.
+//! Timestamps in a time zone, as the page shows them (the calendar maths is the protocol's).
 
+use protocol::time::DateTime;
 use protocol::Micros;
 
 /// A timestamp in local time: the clock for the message list and the full date for its title.
@@ -15,40 +16,16 @@ pub struct LocalTime {
 
 /// Formats `at` (microseconds since the epoch, UTC) in a zone `offset_minutes` east of UTC.
 pub fn format_time(at: Micros, offset_minutes: i32) -> LocalTime {
-    let local_ms = at.div_euclid(1000) + i64::from(offset_minutes) * 60_000;
-    let days = local_ms.div_euclid(86_400_000);
-    let ms_of_day = local_ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s, ms) = (
-        ms_of_day / 3_600_000,
-        ms_of_day / 60_000 % 60,
-        ms_of_day / 1000 % 60,
-        ms_of_day % 1000,
-    );
+    let t = DateTime::at(at, offset_minutes);
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let off = offset_minutes.unsigned_abs();
     let (oh, om) = (off / 60, off % 60);
-    let clock = format!("{h:02}:{min:02}:{s:02}.{ms:03}");
+    let (date, clock) = (t.date(), t.clock_millis());
     LocalTime {
-        full: format!("{y:04}-{m:02}-{d:02} {clock} UTC{sign}{oh:02}:{om:02}"),
-        machine: format!("{y:04}-{m:02}-{d:02}T{clock}{sign}{oh:02}:{om:02}"),
+        full: format!("{date} {clock} UTC{sign}{oh:02}:{om:02}"),
+        machine: format!("{date}T{clock}{sign}{oh:02}:{om:02}"),
         clock,
     }
-}
-
-/// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The time between two messages: `+12 ms`, `+1.250 s`, `+3 min 05 s`.

@@ -2,10 +2,9 @@
 //! the composer in the middle. Holds the state (`use_reducer`) and the link to the bridge, and
 //! turns what the user does into actions and commands.
 
-use protocol::{Command, ConnState, Target};
+use protocol::{Command, ConnState, Target, ToBridge, Transmit};
 use yew::prelude::*;
 
-use crate::bytes_view::address::reachable_address;
 use crate::components::bridge::use_bridge;
 use crate::components::composer::{Composer, SendTarget};
 use crate::components::conn_list::ConnList;
@@ -40,11 +39,13 @@ pub fn App() -> Html {
         let command = command.clone();
         let dispatch = dispatch.clone();
         use_callback((), move |(host, port): (String, u16), _| {
+            let request = new_request_id();
             command.emit(Command::Connect {
-                host: host.clone(),
+                host,
                 port,
+                request: Some(request),
             })?;
-            dispatch.emit(Action::Dialling { host, port });
+            dispatch.emit(Action::Dialling(request));
             Ok(())
         })
     };
@@ -67,9 +68,10 @@ pub fn App() -> Html {
         })
     };
     let on_send = {
-        let command = command.clone();
+        let send = send.clone();
         use_callback((), move |(to, data): (Target, Vec<u8>), _| {
-            command.emit(Command::Send { to, data })
+            let data = data.into();
+            send.emit(ToBridge::Transmit(Transmit { to, data }).to_frame())
         })
     };
     let on_select = use_action(dispatch.clone(), Action::Select);
@@ -86,7 +88,7 @@ pub fn App() -> Html {
     let online = state.socket == SocketStatus::Open;
     let server = state.server.clone();
     let listen = server.as_ref().and_then(|s| s.listen.clone());
-    let nc_hint = listen.as_deref().and_then(reachable_address);
+    let nc_hint = listen.as_deref().and_then(protocol::address::reachable);
     let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
     let selected = state.selected_conv().cloned();
     // Both ends of one connection, when the bridge dialled its own listener.
@@ -128,6 +130,12 @@ pub fn App() -> Html {
             </div>
         </div>
     }
+}
+
+/// A request id of the page's own: random, since other pages pick theirs too (53 bits, what a
+/// JavaScript number holds exactly).
+fn new_request_id() -> protocol::RequestId {
+    (js_sys::Math::random() * (1u64 << 53) as f64) as protocol::RequestId
 }
 
 /// A callback that dispatches `make(input)`: the same callback on every render, so that the

@@ -6,8 +6,6 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::bytes_view::address::reachable_address;
-
 #[derive(Properties, PartialEq)]
 pub struct ListenerFormProps {
     /// Where the listener is bound, or `None` when it is stopped.
@@ -74,7 +72,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     let both_ends = props
         .listen
         .as_deref()
-        .and_then(reachable_address)
+        .and_then(protocol::address::reachable)
         .map(|(host, port)| {
             let on_connect = props.on_connect.clone();
             let report = report.clone();

@@ -5,14 +5,14 @@ use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin};
 use super::{Entry, Log, Rec, WINDOW};
 use crate::encoding::Encoding;
 
-/// The word for a connection's state, as the list and the conversation show it (and as the
-/// list's filter matches it).
-pub fn state_word(state: ConnState) -> &'static str {
-    match state {
-        ConnState::Connecting => "connecting",
-        ConnState::Open => "open",
-        ConnState::Closed => "closed",
-    }
+/// `4.0 MB waiting`, while a peer that is open has not read what was sent to it.
+pub fn waiting(info: &ConnInfo) -> Option<String> {
+    (info.waiting > 0 && info.state != ConnState::Closed).then(|| {
+        format!(
+            "{} waiting",
+            crate::bytes_view::size::format_size(info.waiting)
+        )
+    })
 }
 
 /// One connection and its conversation.

@@ -3,7 +3,7 @@
 
 use protocol::ConnId;
 
-use super::conv::{state_word, Conv};
+use super::conv::Conv;
 
 /// The order of the connection list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl ListView {
             return false;
         }
         self.query.split_whitespace().all(|word| {
-            state_word(info.state).eq_ignore_ascii_case(word)
+            info.state.as_str().eq_ignore_ascii_case(word)
                 || contains_ignoring_case(&info.peer, word)
                 || info
                     .local

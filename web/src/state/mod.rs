@@ -27,11 +27,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::encoding::Encoding;
-use crate::wire::{split_record, Incoming, SocketStatus};
+use crate::wire::{Incoming, SocketStatus};
 
-use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, Origin, Seq, ServerInfo, VERSION};
+use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, RequestId, Seq, ServerInfo, VERSION};
 
-pub use self::conv::{state_word, Conv};
+pub use self::conv::{waiting, Conv};
 pub use self::list::{ListView, RowKey, Sort};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;
@@ -67,11 +67,9 @@ pub enum Action {
     Dismiss(u64),
     /// A problem the page found itself (a frame it could not decode, a send that failed).
     Notice(String),
-    /// The user asked the bridge to dial `host:port`: select that connection when it appears.
-    Dialling {
-        host: String,
-        port: u16,
-    },
+    /// The user asked the bridge to dial, with this request id: select that connection when it
+    /// appears.
+    Dialling(RequestId),
 }
 
 /// A message shown at the top of the page until dismissed.
@@ -141,7 +139,9 @@ pub struct State {
     /// After a reconnect to the same bridge: records past this arrived while the page was away,
     /// so they are unread although they come as history.
     unread_after: Option<Seq>,
-    pending_dial: Option<String>,
+    pending_dial: Option<RequestId>,
+    /// What the last send to all reached: connections it was queued for, and that refused it.
+    pub sent_to_all: Option<(u64, u64)>,
     next_id: u64,
     limits: Limits,
 }
@@ -194,19 +194,10 @@ pub fn reduce(mut state: State, action: Action) -> State {
         }
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
-        Action::Dialling { host, port } => state.pending_dial = Some(address(&host, port)),
+        Action::Dialling(request) => state.pending_dial = Some(request),
     }
     state.settle();
     state
-}
-
-/// `host:port`, with IPv6 addresses in brackets as the bridge writes them.
-fn address(host: &str, port: u16) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 impl State {
@@ -228,9 +219,15 @@ impl State {
             last_seq: None,
             unread_after: None,
             pending_dial: None,
+            sent_to_all: None,
             next_id: 1,
             limits,
         }
+    }
+
+    /// How a new connection's text is read and written: the bridge's `--encoding`.
+    pub fn default_encoding(&self) -> Encoding {
+        self.server.as_ref().map(|s| s.encoding).unwrap_or_default()
     }
 
     pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
@@ -383,7 +380,6 @@ impl State {
         match incoming {
             Incoming::Event(event) => self.event(event),
             Incoming::Record(conn, rec) => self.record(conn, rec),
-            Incoming::Forgotten(ids) => self.forget(&ids),
         }
     }
 
@@ -397,19 +393,15 @@ impl State {
             } => self.hello(version, server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
-            Event::Record(r) => {
-                let (conn, rec) = split_record(r);
-                self.record(conn, rec);
-            }
-            Event::Error { conn, message } => self.error(conn, message),
+            Event::Error(problem) => self.error(problem.conn, problem.message),
             Event::Listener { listen } => {
                 if let Some(server) = &mut self.server {
                     server.listen = listen;
+                    server.listen_problem = None;
                 }
             }
-            // An event of a later protocol that this page does not know: nothing to show.
-            #[allow(unreachable_patterns)]
-            _ => {}
+            Event::Forgotten { conns } => self.forget(&conns),
+            Event::SentToAll { queued, refused } => self.sent_to_all = Some((queued, refused)),
         }
     }
 
@@ -426,8 +418,10 @@ impl State {
         // something else.
         let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
         let old = std::mem::take(&mut self.conns);
+        let encoding = server.encoding;
         for info in conns {
             let mut conv = Conv::new(info);
+            conv.encoding = encoding;
             if same_bridge {
                 if let Some(prev) = old.get(&conv.info.id) {
                     conv.unread = prev.unread;
@@ -485,12 +479,15 @@ impl State {
                 }
                 conv.info = merged;
             }
-            None => self.insert(Conv::new(info)),
+            None => {
+                let mut conv = Conv::new(info);
+                conv.encoding = self.default_encoding();
+                self.insert(conv);
+            }
         }
         let conv = &self.conns[&id];
-        let dialled_by_us = is_new
-            && conv.info.origin == Origin::Dialled
-            && self.pending_dial.as_deref() == Some(conv.info.peer.as_str());
+        let dialled_by_us =
+            is_new && conv.info.request.is_some() && conv.info.request == self.pending_dial;
         if dialled_by_us {
             self.pending_dial = None;
             self.select(id);
@@ -585,7 +582,7 @@ fn rank_max(a: ConnState, b: ConnState) -> ConnState {
 mod tests {
     use super::log::CHUNK;
     use super::*;
-    use protocol::Record;
+    use protocol::{Origin, Problem, ProblemKind, Record};
 
     fn info(id: ConnId, state: ConnState) -> ConnInfo {
         let peer = format!("127.0.0.1:{}", 50000 + id);
@@ -603,20 +600,26 @@ mod tests {
         c
     }
 
-    fn hello(conns: Vec<ConnInfo>, seq: Seq) -> Event {
-        Event::Hello {
-            version: VERSION,
-            server: ServerInfo {
-                listen: Some("0.0.0.0:7777".into()),
-                exit_word: Some("exit".into()),
-            },
-            conns,
-            seq,
+    fn server() -> ServerInfo {
+        ServerInfo {
+            listen: Some("0.0.0.0:7777".into()),
+            exit_word: Some("exit".into()),
+            listen_problem: None,
+            encoding: Encoding::Utf8,
         }
     }
 
-    fn rec(conn: ConnId, seq: Seq, flow: Flow, data: &str) -> Event {
-        Event::Record(Record {
+    fn hello(conns: Vec<ConnInfo>, seq: Seq) -> Incoming {
+        Incoming::Event(Event::Hello {
+            version: VERSION,
+            server: server(),
+            conns,
+            seq,
+        })
+    }
+
+    fn rec(conn: ConnId, seq: Seq, flow: Flow, data: &str) -> Incoming {
+        Incoming::from(Record {
             conn,
             seq,
             flow,
@@ -625,11 +628,25 @@ mod tests {
         })
     }
 
-    fn run(state: State, events: Vec<Event>) -> State {
-        reduce(
-            state,
-            Action::Events(events.into_iter().map(Incoming::from).collect()),
-        )
+    fn conn_event(conn: ConnInfo) -> Incoming {
+        Incoming::Event(Event::Conn { conn })
+    }
+
+    fn synced(seq: Seq) -> Incoming {
+        Incoming::Event(Event::Synced { seq })
+    }
+
+    fn error(conn: Option<ConnId>, message: &str) -> Incoming {
+        let problem = Problem::new(ProblemKind::Other, message);
+        Incoming::Event(Event::Error(Problem { conn, ..problem }))
+    }
+
+    fn forgotten(conns: Vec<ConnId>) -> Incoming {
+        Incoming::Event(Event::Forgotten { conns })
+    }
+
+    fn run(state: State, events: Vec<Incoming>) -> State {
+        reduce(state, Action::Events(events))
     }
 
     fn texts(state: &State, id: ConnId) -> Vec<String> {
@@ -651,7 +668,7 @@ mod tests {
                 hello(vec![with_counts(info(1, ConnState::Open), 6, 1, 4)], 2),
                 rec(1, 1, Flow::Rx, "hello\n"),
                 rec(1, 2, Flow::Tx, "hi!\n"),
-                Event::Synced { seq: 2 },
+                synced(2),
             ],
         )
     }
@@ -714,7 +731,7 @@ mod tests {
                 rec(1, 2, Flow::Tx, "hi!\n"),
                 rec(1, 3, Flow::Rx, "live\n"),
                 rec(2, 4, Flow::Rx, "new peer\n"),
-                Event::Synced { seq: 4 },
+                synced(4),
             ],
         );
         assert_eq!(texts(&s, 1), ["hello\n", "hi!\n", "live\n"]);
@@ -763,7 +780,7 @@ mod tests {
         // A Conn event that lags behind the record we already counted...
         let mut lagging = with_counts(info(1, ConnState::Open), 6, 1, 4);
         lagging.local = Some("127.0.0.1:7778".into());
-        let s = run(s, vec![Event::Conn { conn: lagging }]);
+        let s = run(s, vec![conn_event(lagging)]);
         let c = &s.conns[&1].info;
         assert_eq!((c.rx_bytes, c.rx_msgs), (12, 2));
         assert_eq!(
@@ -774,20 +791,18 @@ mod tests {
         // ...and one that is ahead (traffic this page has not seen as records).
         let s = run(
             s,
-            vec![Event::Conn {
-                conn: with_counts(info(1, ConnState::Closed), 100, 9, 50),
-            }],
+            vec![conn_event(with_counts(
+                info(1, ConnState::Closed),
+                100,
+                9,
+                50,
+            ))],
         );
         let c = &s.conns[&1].info;
         assert_eq!((c.rx_bytes, c.rx_msgs, c.tx_bytes), (100, 9, 50));
         assert_eq!(c.state, ConnState::Closed);
         // A state never moves backwards.
-        let s = run(
-            s,
-            vec![Event::Conn {
-                conn: info(1, ConnState::Open),
-            }],
-        );
+        let s = run(s, vec![conn_event(info(1, ConnState::Open))]);
         assert_eq!(s.conns[&1].info.state, ConnState::Closed);
     }
 
@@ -796,9 +811,7 @@ mod tests {
         let s = run(
             synced_page(),
             vec![
-                Event::Conn {
-                    conn: info(2, ConnState::Open),
-                },
+                conn_event(info(2, ConnState::Open)),
                 rec(2, 3, Flow::Rx, "a\n"),
                 rec(2, 4, Flow::Rx, "b\n"),
                 rec(2, 5, Flow::Tx, "sent, not unread\n"),
@@ -821,22 +834,13 @@ mod tests {
     fn the_first_connection_to_open_is_selected() {
         let s = run(State::default(), vec![hello(vec![], 0)]);
         assert_eq!(s.selected, None);
-        let s = run(
-            s,
-            vec![Event::Conn {
-                conn: info(1, ConnState::Connecting),
-            }],
-        );
+        let s = run(s, vec![conn_event(info(1, ConnState::Connecting))]);
         assert_eq!(s.selected, None, "not while it is still connecting");
         let s = run(
             s,
             vec![
-                Event::Conn {
-                    conn: info(1, ConnState::Open),
-                },
-                Event::Conn {
-                    conn: info(2, ConnState::Open),
-                },
+                conn_event(info(1, ConnState::Open)),
+                conn_event(info(2, ConnState::Open)),
             ],
         );
         assert_eq!(
@@ -865,22 +869,19 @@ mod tests {
     #[test]
     fn the_connection_we_dialled_is_selected() {
         let s = run(synced_page(), vec![]);
-        let s = reduce(
-            s,
-            Action::Dialling {
-                host: "127.0.0.1".into(),
-                port: 9000,
-            },
-        );
+        let s = reduce(s, Action::Dialling(0x5eed));
+        // Another page's dial to the same address: a different request.
         let mut other = info(2, ConnState::Connecting);
         other.origin = Origin::Dialled;
-        other.peer = "10.0.0.1:80".into();
+        other.peer = "127.0.0.1:9000".into();
+        other.request = Some(7);
         let mut ours = info(3, ConnState::Connecting);
         ours.origin = Origin::Dialled;
         ours.peer = "127.0.0.1:9000".into();
-        let s = run(s, vec![Event::Conn { conn: other }]);
+        ours.request = Some(0x5eed);
+        let s = run(s, vec![conn_event(other)]);
         assert_eq!(s.selected, Some(1));
-        let s = run(s, vec![Event::Conn { conn: ours }]);
+        let s = run(s, vec![conn_event(ours)]);
         assert_eq!(s.selected, Some(3));
     }
 
@@ -889,14 +890,8 @@ mod tests {
         let s = run(
             synced_page(),
             vec![
-                Event::Error {
-                    conn: Some(1),
-                    message: "connection 1 is closed".into(),
-                },
-                Event::Error {
-                    conn: None,
-                    message: "malformed message".into(),
-                },
+                error(Some(1), "connection 1 is closed"),
+                error(None, "malformed message"),
             ],
         );
         let notices: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
@@ -920,11 +915,8 @@ mod tests {
         let s = run(
             synced_page(),
             vec![
-                Event::Conn { conn: closed },
-                Event::Error {
-                    conn: Some(2),
-                    message: "connection refused by 127.0.0.1:9".into(),
-                },
+                conn_event(closed),
+                error(Some(2), "connection refused by 127.0.0.1:9"),
             ],
         );
         assert!(s.conns[&2].log.is_empty());
@@ -945,7 +937,7 @@ mod tests {
         assert_eq!(s.conns[&1].missing(), Some((1200, 48_000)));
         // The bridge eliding more later does not hide what this page still holds.
         c.elided_msgs = 5000;
-        let s = run(s, vec![Event::Conn { conn: c }]);
+        let s = run(s, vec![conn_event(c)]);
         assert_eq!(s.conns[&1].missing(), Some((1200, 48_000)));
         assert_eq!(synced_page().conns[&1].missing(), None);
     }
@@ -960,7 +952,7 @@ mod tests {
             State::with_limits(limits),
             vec![hello(vec![info(1, ConnState::Open)], 0)],
         );
-        let flood: Vec<Event> = (1..=3000)
+        let flood: Vec<Incoming> = (1..=3000)
             .map(|i| rec(1, i, Flow::Rx, "0123456789"))
             .collect();
         let s = run(s, flood);
@@ -1031,24 +1023,64 @@ mod tests {
         let mut real = info(9, ConnState::Open);
         real.rx_bytes = 6;
         real.rx_msgs = 1;
-        let s = run(s, vec![Event::Conn { conn: real }]);
+        let s = run(s, vec![conn_event(real)]);
         assert_eq!(s.conns[&9].info.peer, "127.0.0.1:50009");
         assert_eq!(texts(&s, 9), ["early\n"]);
+    }
+
+    #[test]
+    fn the_bridge_says_how_new_connections_read_and_why_it_does_not_listen() {
+        let gbk = ServerInfo {
+            listen: None,
+            listen_problem: Some("port 7777 is in use".into()),
+            encoding: Encoding::Gbk,
+            ..server()
+        };
+        let s = run(
+            State::default(),
+            vec![Incoming::Event(Event::Hello {
+                version: VERSION,
+                server: gbk,
+                conns: vec![info(1, ConnState::Open)],
+                seq: 0,
+            })],
+        );
+        assert_eq!(s.conns[&1].encoding, Encoding::Gbk);
+        let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
+        assert_eq!(s.conns[&2].encoding, Encoding::Gbk, "new ones too");
+        let problem = |s: &State| s.server.as_ref().unwrap().listen_problem.clone();
+        assert_eq!(problem(&s).as_deref(), Some("port 7777 is in use"));
+        let s = run(
+            s,
+            vec![Incoming::Event(Event::Listener {
+                listen: Some("127.0.0.1:7778".into()),
+            })],
+        );
+        assert_eq!(problem(&s), None, "a listener started: the problem is gone");
+    }
+
+    #[test]
+    fn a_send_to_all_says_how_many_it_reached() {
+        let s = run(
+            synced_page(),
+            vec![Incoming::Event(Event::SentToAll {
+                queued: 50,
+                refused: 1,
+            })],
+        );
+        assert_eq!(s.sent_to_all, Some((50, 1)));
     }
 
     #[test]
     fn an_unknown_protocol_version_is_reported() {
         let s = run(
             State::default(),
-            vec![Event::Hello {
+            vec![Incoming::Event(Event::Hello {
                 version: VERSION + 1,
-                server: ServerInfo {
-                    listen: None,
-                    exit_word: None,
-                },
+                server: server(),
                 conns: vec![],
                 seq: 0,
-            }],
+            })],
         );
         assert!(s.notices[0].text.contains("protocol version"));
     }
@@ -1079,15 +1111,11 @@ mod tests {
         let s = run(
             s,
             vec![
-                Event::Conn {
-                    conn: info(2, ConnState::Open),
-                },
+                conn_event(info(2, ConnState::Open)),
                 rec(2, 3, Flow::Rx, "a"),
                 rec(2, 4, Flow::Rx, "b"),
                 rec(7, 5, Flow::Rx, "before its conn event"),
-                Event::Conn {
-                    conn: info(1, ConnState::Closed),
-                },
+                conn_event(info(1, ConnState::Closed)),
             ],
         );
         let c = s.counts();
@@ -1131,7 +1159,7 @@ mod tests {
         other.local = Some("10.0.0.1:7777".into());
         let s = run(State::default(), vec![hello(vec![client, other], 0)]);
         assert!(s.twin_of(&s.conns[&1]).is_none(), "not there yet");
-        let s = run(s, vec![Event::Conn { conn: server }]);
+        let s = run(s, vec![conn_event(server)]);
         assert_eq!(s.twin_of(&s.conns[&1]).map(|c| c.info.id), Some(2));
         assert_eq!(s.twin_of(&s.conns[&2]).map(|c| c.info.id), Some(1));
         assert!(s.twin_of(&s.conns[&3]).is_none());
@@ -1166,12 +1194,7 @@ mod tests {
         assert_eq!(ids(&s), [1, 3]);
         let s = run(s, vec![rec(3, 2, Flow::Rx, "newer")]);
         assert_eq!(ids(&s), [3, 1]);
-        let s = run(
-            s,
-            vec![Event::Conn {
-                conn: info(3, ConnState::Closed),
-            }],
-        );
+        let s = run(s, vec![conn_event(info(3, ConnState::Closed))]);
         assert_eq!(ids(&s), [1]);
         let s = reduce(
             s,
@@ -1189,18 +1212,14 @@ mod tests {
         let s = run(
             synced_page(),
             vec![
-                Event::Conn {
-                    conn: info(2, ConnState::Closed),
-                },
-                Event::Conn {
-                    conn: info(3, ConnState::Closed),
-                },
+                conn_event(info(2, ConnState::Closed)),
+                conn_event(info(3, ConnState::Closed)),
                 rec(3, 3, Flow::Rx, "unread"),
             ],
         );
         let s = reduce(s, Action::Select(2));
         assert_eq!(s.counts().unread, 1);
-        let s = reduce(s, Action::Events(vec![Incoming::Forgotten(vec![2, 3, 99])]));
+        let s = reduce(s, Action::Events(vec![forgotten(vec![2, 3, 99])]));
         assert_eq!(s.conns.keys().copied().collect::<Vec<_>>(), [1]);
         assert_eq!(s.selected, None, "the selected one was forgotten");
         let c = s.counts();
@@ -1215,7 +1234,7 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
-        fn event() -> impl Strategy<Value = Event> {
+        fn event() -> impl Strategy<Value = Incoming> {
             let state = prop_oneof![
                 Just(ConnState::Connecting),
                 Just(ConnState::Open),
@@ -1225,7 +1244,7 @@ mod tests {
                 (1u64..12, state.clone(), 0u16..3).prop_map(|(id, st, peer)| {
                     let mut c = info(id, st);
                     c.peer = format!("10.0.0.{peer}:1");
-                    Event::Conn { conn: c }
+                    conn_event(c)
                 }),
                 (1u64..12, 1u64..200, any::<bool>()).prop_map(|(id, seq, rx)| {
                     rec(id, seq, if rx { Flow::Rx } else { Flow::Tx }, "x")
@@ -1239,20 +1258,17 @@ mod tests {
                         hello(conns, seq)
                     }
                 ),
-                (1u64..12).prop_map(|id| Event::Error {
-                    conn: Some(id),
-                    message: "e".into()
-                }),
+                (1u64..12).prop_map(|id| error(Some(id), "e")),
             ]
         }
 
         fn action() -> impl Strategy<Value = Action> {
             prop_oneof![
                 4 => prop::collection::vec(event(), 0..8)
-                    .prop_map(|e| Action::Events(e.into_iter().map(Incoming::from).collect())),
+                    .prop_map(Action::Events),
                 1 => (1u64..12).prop_map(Action::Select),
                 1 => prop::collection::vec(1u64..12, 0..4)
-                    .prop_map(|ids| Action::Events(vec![Incoming::Forgotten(ids)])),
+                    .prop_map(|ids| Action::Events(vec![forgotten(ids)])),
                 1 => (any::<bool>(), any::<bool>(), prop_oneof![Just(""), Just("closed"), Just(".1:")])
                     .prop_map(|(hide_closed, activity, query)| Action::SetList(ListView {
                         query: query.into(),

@@ -14,7 +14,7 @@ use yew::prelude::*;
 use self::bar::ListBar;
 use self::row::ConnRow;
 use self::virtual_rows::use_virtual_rows;
-use crate::state::{state_word, Conv, Counts, ListView, RowKey, Table};
+use crate::state::{Conv, Counts, ListView, RowKey, Table};
 
 /// Every row's height, in CSS pixels: the list's arithmetic and its style both use it.
 const ROW_PX: i32 = 52;
@@ -76,7 +76,7 @@ pub fn ConnList(props: &ConnListProps) -> Html {
                 let selected = props.selected == Some(id);
                 html! {
                     <li key={id} class={classes!("conn", selected.then_some("selected"))}
-                        data-state={state_word(conv.info.state)}
+                        data-state={conv.info.state.as_str()}
                         aria-posinset={(i + 1).to_string()} aria-setsize={count.to_string()}>
                         <ConnRow conv={conv.clone()} {selected} on_select={props.on_select.clone()} />
                     </li>

@@ -6,7 +6,8 @@ use protocol::{ConnId, Origin};
 use yew::prelude::*;
 
 use crate::bytes_view::size::{format_size, plural};
-use crate::state::{state_word, Conv};
+use crate::state::waiting;
+use crate::state::Conv;
 
 #[derive(Properties)]
 pub struct ConnRowProps {
@@ -29,18 +30,11 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
     let conv = &props.conv;
     let info = &conv.info;
     let id = info.id;
-    let state = state_word(info.state);
-    let (arrow, origin, origin_title) = match info.origin {
-        Origin::Accepted => (
-            "in",
-            "accepted",
-            "Accepted: this peer connected to the bridge",
-        ),
-        Origin::Dialled => (
-            "out",
-            "dialled",
-            "Dialled: the bridge connected to this server",
-        ),
+    let state = info.state.as_str();
+    let origin = info.origin.as_str();
+    let (arrow, origin_title) = match info.origin {
+        Origin::Accepted => ("in", "Accepted: this peer connected to the bridge"),
+        Origin::Dialled => ("out", "Dialled: the bridge connected to this server"),
     };
     let onclick = props.on_select.reform(move |_: MouseEvent| id);
     let unread = (conv.unread > 0).then(|| {
@@ -79,6 +73,12 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
                 <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, plural(info.tx_msgs, "message"))}>
                     { format!("tx {}", format_size(info.tx_bytes)) }
                 </span>
+                if let Some(waiting) = waiting(&conv.info) {
+                    { " " }
+                    <span class="waiting" title={format!("{} bytes sent to this peer wait to be written: it is not reading", info.waiting)}>
+                        { waiting }
+                    </span>
+                }
             </span>
         </button>
     }

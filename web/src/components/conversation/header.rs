@@ -10,11 +10,10 @@ use yew::prelude::*;
 
 use super::field_id;
 use super::message::local_time;
-use crate::bytes_view::address::split_address;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::rate_graph::RateGraph;
 use crate::encoding::Encoding;
-use crate::state::{state_word, Conv, ViewMode};
+use crate::state::{waiting, Conv, ViewMode};
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
@@ -33,7 +32,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
     let conv = &props.conv;
     let info = &conv.info;
     let id = info.id;
-    let state = state_word(info.state);
+    let state = info.state.as_str();
     let encoding = conv.encoding;
     let view = props.view;
     let on_encoding = props.on_encoding.reform(move |e: Event| {
@@ -57,9 +56,10 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         }
     });
     let redial = (info.state == ConnState::Closed && info.origin == Origin::Dialled)
-        .then(|| split_address(&info.peer))
+        .then(|| protocol::address::split(&info.peer))
         .flatten()
         .map(|(host, port)| {
+            let host = host.to_owned();
             let on_redial = props.on_redial.clone();
             let onclick = Callback::from(move |_: MouseEvent| {
                 let _ = on_redial.emit((host.clone(), port));
@@ -77,6 +77,11 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                     <span class={classes!("state", state)}>{ state }</span>
                 </h2>
                 <p class="conv-details">{ details(conv) }</p>
+                if let Some(waiting) = waiting(info) {
+                    <p class="conv-waiting" role="status">
+                        { format!("{waiting} to be written: the peer is not reading what you send") }
+                    </p>
+                }
             </div>
             <RateGraph conv={conv.clone()} />
             <div class="conv-tools">
@@ -101,10 +106,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
 /// `accepted 09:20:01.234 · local 127.0.0.1:7777 · last 09:21:00.000 · rx 12 B in 2 messages · ...`
 fn details(conv: &Conv) -> String {
     let info = &conv.info;
-    let origin = match info.origin {
-        Origin::Accepted => "accepted",
-        Origin::Dialled => "dialled",
-    };
+    let origin = info.origin.as_str();
     let mut details = vec![format!("{origin} {}", local_time(info.opened_at).clock)];
     if let Some(local) = &info.local {
         details.push(format!("local {local}"));
