@@ -55,6 +55,7 @@ pub async fn connect_ws(url: &str) -> Result<Ws> {
 pub fn transmit(to: Target, data: &[u8]) -> Bytes {
     Transmit {
         to,
+        file: false,
         data: Bytes::copy_from_slice(data),
     }
     .encode()
@@ -75,8 +76,9 @@ pub enum Incoming {
 pub fn parse(message: Message) -> Result<Option<Incoming>> {
     match message {
         Message::Binary(frame) => {
-            let (header, _) = RecordHeader::read(&frame)?;
-            let payload = frame.slice(RECORD_HEADER_LEN..);
+            let parts = RecordHeader::read(&frame)?;
+            let header = parts.header;
+            let payload = frame.slice(RECORD_HEADER_LEN..RECORD_HEADER_LEN + parts.payload.len());
             Ok(Some(Incoming::Record { header, payload }))
         }
         Message::Text(text) => {
@@ -155,7 +157,13 @@ impl Tally {
                 false
             }
             Incoming::Event(
-                Event::Synced { .. } | Event::Listener { .. } | Event::SentToAll { .. },
+                Event::Synced { .. }
+                | Event::Listener { .. }
+                | Event::SentToAll { .. }
+                | Event::Defaults { .. }
+                | Event::Rules { .. }
+                | Event::RuleHits { .. }
+                | Event::File { .. },
             ) => false,
         }
     }

@@ -1,5 +1,6 @@
-//! What a page can ask of the bridge, carried out: dial a server, send bytes, disconnect, start,
-//! move or stop the TCP listener, forget closed connections. Every command a page sends lands here, and a new command (or a
+//! What a page can ask of the bridge, carried out: dial a server, send bytes (or a file),
+//! disconnect, start, move or stop the TCP listener, forget closed connections, read connections
+//! another way (framing, checksum), set the auto-reply rules. Every command a page sends lands here, and a new command (or a
 //! new kind of connection to open) is added here: the session only decodes and answers.
 //!
 //! This module owns the TCP listener slot, so that moving the listener (bind the new address,
@@ -72,12 +73,16 @@ impl Commands {
                 self.relay.hub.forget_closed();
                 Ok(())
             }
+            Command::Configure { conn, settings } => self.relay.hub.configure(conn, settings),
+            Command::SetRules { rules } => self.relay.hub.set_rules(rules),
+            Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
         }
     }
 
-    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]).
-    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, Problem> {
-        self.relay.hub.send(to, data)
+    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]); `file`
+    /// if they are part of a file.
+    pub fn send(&self, to: Target, data: Bytes, file: bool) -> Result<Sent, Problem> {
+        self.relay.hub.send(to, data, file)
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when

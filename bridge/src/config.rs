@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use axum::http::Uri;
 use clap::Parser;
+use protocol::checksum::Checksum;
+use protocol::framing::{Delimiter, Framing};
 use protocol::text_encoding::TextEncoding;
 
 pub use crate::dial_rules::DialRule;
@@ -87,6 +89,22 @@ pub struct Config {
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
 
+    /// Auto-reply rules (and a framing) to start with, from a TOML file: the bridge answers peers
+    /// by itself, as the device it stands in for would. See `examples/` for rule files.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Where the messages of new connections end: `raw` (one per read), `lf`, `crlf`, `cr`,
+    /// `nul`, `delimiter:HEX` (e.g. delimiter:03), `fixed:N`, `length:W` (a W-byte big-endian
+    /// length first; `length:2le` little-endian), or `idle:MS` (after MS ms of silence).
+    #[arg(long, value_name = "FRAMING", value_parser = parse_framing)]
+    pub framing: Option<Framing>,
+
+    /// A checksum every message received must end with (new connections): crc16_modbus,
+    /// crc16_ccitt_false, crc32, xor8, sum8 or lrc. Messages that do not are marked.
+    #[arg(long, value_name = "CHECKSUM", value_parser = parse_checksum)]
+    pub checksum: Option<Checksum>,
+
     /// Access token the page must present (`?token=` in the URL printed at start). Required
     /// when --http is not a loopback address; one is generated then if not given.
     #[arg(long, value_name = "TOKEN", value_parser = parse_token)]
@@ -112,6 +130,65 @@ impl Config {
     pub fn dial_timeout(&self) -> Duration {
         Duration::from_secs(self.dial_timeout)
     }
+}
+
+/// Parses the short forms of `--framing` (see its help).
+fn parse_framing(text: &str) -> Result<Framing, String> {
+    let text = text.trim().to_ascii_lowercase();
+    let (kind, arg) = text.split_once(':').unwrap_or((&text, ""));
+    let number = |what: &str| -> Result<u32, String> {
+        arg.parse()
+            .map_err(|_| format!("`{text}`: write {kind}:{what}, a whole number"))
+    };
+    let framing = match kind {
+        "raw" => Framing::Raw,
+        "lf" | "crlf" | "cr" | "nul" => Framing::Delimiter {
+            delimiter: Delimiter::parse(kind)?,
+        },
+        "delimiter" => Framing::Delimiter {
+            delimiter: Delimiter::parse(arg)?,
+        },
+        "fixed" => Framing::Fixed {
+            len: number("BYTES")?,
+        },
+        "idle" => Framing::Idle {
+            gap_ms: number("MS")?,
+        },
+        "length" => {
+            let (width, little) = match arg.strip_suffix("le") {
+                Some(width) => (width, true),
+                None => (arg, false),
+            };
+            Framing::LengthPrefixed {
+                width: width.parse().map_err(|_| {
+                    format!("`{text}`: write length:2 or length:2le (1, 2 or 4 bytes)")
+                })?,
+                big_endian: !little,
+                offset: 0,
+                includes_header: false,
+            }
+        }
+        _ => {
+            return Err(format!(
+                "`{text}` is not a framing: use raw, lf, crlf, cr, nul, delimiter:HEX, fixed:N, \
+                 length:W or idle:MS"
+            ))
+        }
+    };
+    framing.validate()?;
+    Ok(framing)
+}
+
+/// Parses a checksum's name, as the rules files and the protocol write it.
+fn parse_checksum(text: &str) -> Result<Checksum, String> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_ascii_lowercase())).map_err(
+        |_| {
+            format!(
+                "`{text}` is not a checksum: use crc16_modbus, crc16_ccitt_false, crc32, xor8, \
+                 sum8 or lrc"
+            )
+        },
+    )
 }
 
 /// Parses `utf-8`, `gbk`, `gb18030` or `latin-1`, in any case.
@@ -211,6 +288,33 @@ mod tests {
         assert_eq!(config.listen_addr(), None);
         assert_eq!(config.token, None);
         assert!(config.allow_dial.is_empty());
+    }
+
+    #[test]
+    fn framings_and_checksums() {
+        let delimiter = |bytes: &[u8]| Framing::Delimiter {
+            delimiter: Delimiter(bytes.to_vec()),
+        };
+        assert_eq!(parse_framing("raw"), Ok(Framing::Raw));
+        assert_eq!(parse_framing("LF"), Ok(delimiter(b"\n")));
+        assert_eq!(parse_framing("crlf"), Ok(delimiter(b"\r\n")));
+        assert_eq!(parse_framing("delimiter:03"), Ok(delimiter(b"\x03")));
+        assert_eq!(parse_framing("fixed:8"), Ok(Framing::Fixed { len: 8 }));
+        assert_eq!(parse_framing("idle:20"), Ok(Framing::Idle { gap_ms: 20 }));
+        assert_eq!(
+            parse_framing("length:2le"),
+            Ok(Framing::LengthPrefixed {
+                width: 2,
+                big_endian: false,
+                offset: 0,
+                includes_header: false
+            })
+        );
+        assert!(parse_framing("fixed:0").is_err());
+        assert!(parse_framing("length:3").is_err());
+        assert!(parse_framing("lines").unwrap_err().contains("use raw, lf"));
+        assert_eq!(parse_checksum("CRC16_MODBUS"), Ok(Checksum::Crc16Modbus));
+        assert!(parse_checksum("md5").unwrap_err().contains("crc16_modbus"));
     }
 
     #[test]

@@ -95,11 +95,8 @@ impl Framer {
         })
     }
 
-    pub fn framing(&self) -> &Framing {
-        &self.framing
-    }
-
     /// How many bytes the framer holds, waiting for their message to end.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.buf.len()
     }
@@ -559,7 +556,7 @@ mod tests {
         // A new one hands the leftover over as unfinished, and frames what follows.
         let leftover = framer.set_framing(Framing::Fixed { len: 2 }).unwrap();
         assert_eq!(pieces(leftover), [piece(b"half", End::Unfinished, false)]);
-        assert_eq!(framer.framing(), &Framing::Fixed { len: 2 });
+        assert_eq!(framer.framing, Framing::Fixed { len: 2 });
         assert_eq!(
             frame_all(&mut framer, &[b"x\nyz"]),
             [
@@ -574,7 +571,7 @@ mod tests {
             "a fixed length of 0 bytes is not allowed: give 1 to 1048576"
         );
         assert_eq!(framer.pending(), 1);
-        assert_eq!(framer.framing(), &Framing::Fixed { len: 2 });
+        assert_eq!(framer.framing, Framing::Fixed { len: 2 });
         // From idle, the pending bytes did not get their silence: unfinished.
         let mut idle = Framer::new(Framing::Idle { gap_ms: 10 }).unwrap();
         idle.push(b"ab", at(0));

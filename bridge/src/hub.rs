@@ -17,19 +17,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use protocol::rules::Rule;
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Frame, Micros, Origin, Problem, ProblemKind,
-    RecordHeader, RequestId, Seq, ServerInfo, Target, RECORD_HEADER_LEN,
+    record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
+    Micros, Origin, Problem, ProblemKind, RecordHeader, RequestId, RuleHits, Seq, ServerInfo,
+    Target, RECORD_HEADER_LEN,
 };
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::history::{self, History};
 use crate::pacing::{Pacing, PageClock};
+use crate::rules::RuleSet;
 use crate::transcript::{self, Reserved, Transcript};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
@@ -53,6 +56,8 @@ pub struct HubConfig {
     pub shutdown: CancellationToken,
     /// `--transcript`, if given: fed every record and change of state, in order.
     pub transcript: Option<Transcript>,
+    /// The auto-reply rules at start (`--rules`), compiled; `server.rules` says the same.
+    pub rules: RuleSet,
 }
 
 #[derive(Clone)]
@@ -62,6 +67,8 @@ pub struct Hub {
 
 struct Inner {
     state: Mutex<State>,
+    /// The compiled auto-reply rules, read by every connection for every message.
+    rules: RwLock<Arc<RuleSet>>,
     events: broadcast::Sender<Frame>,
     pacing: Arc<Pacing>,
     send_queue: u64,
@@ -79,6 +86,8 @@ struct State {
     history: History,
     /// Connections whose `waiting` changed since pages last heard it.
     waiting_changed: BTreeSet<ConnId>,
+    /// The rules' hit counts pages last heard.
+    hits_told: Vec<u64>,
 }
 
 struct Conn {
@@ -90,15 +99,34 @@ struct Conn {
 
 struct Control {
     /// Unbounded as a channel, bounded in bytes by `--send-queue` (counted in `info.waiting`).
-    writes: mpsc::UnboundedSender<Bytes>,
+    writes: mpsc::UnboundedSender<Outgoing>,
+    /// How the connection is read; its task follows changes.
+    settings: watch::Sender<ConnSettings>,
     cancel: CancellationToken,
 }
 
-/// What a connection's task needs from the hub: its id, the sends to write, and the token that
-/// asks it to stop (a disconnect from the page, or shutdown).
+/// Bytes to write to a peer, and who sent them.
+pub struct Outgoing {
+    pub data: Bytes,
+    pub from: Sender,
+}
+
+/// Who sent bytes to a peer.
+#[derive(Clone, Debug)]
+pub enum Sender {
+    /// A page, through the send queue (counted in `waiting`); `file` if part of a file.
+    Page { file: bool },
+    /// An auto-reply rule, by its id.
+    Rule(Arc<str>),
+}
+
+/// What a connection's task needs from the hub: its id and origin, the sends to write, how to
+/// read it, and the token that asks it to stop (a disconnect from the page, or shutdown).
 pub struct Opened {
     pub id: ConnId,
-    pub writes: mpsc::UnboundedReceiver<Bytes>,
+    pub origin: Origin,
+    pub writes: mpsc::UnboundedReceiver<Outgoing>,
+    pub settings: watch::Receiver<ConnSettings>,
     pub cancel: CancellationToken,
 }
 
@@ -139,10 +167,12 @@ impl Hub {
             history: History::new(config.history_bytes, config.history_total)
                 .counting_overhead(RECORD_OVERHEAD),
             waiting_changed: BTreeSet::new(),
+            hits_told: Vec::new(),
         };
         Hub {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                rules: RwLock::new(Arc::new(config.rules)),
                 events,
                 pacing: Arc::default(),
                 send_queue: config.send_queue as u64,
@@ -170,10 +200,13 @@ impl Hub {
         let info = ConnInfo {
             local,
             request,
+            settings: s.server.defaults.clone(),
             ..ConnInfo::new(id, origin, peer, state, now())
         };
+        let (settings_tx, settings) = watch::channel(info.settings.clone());
         let control = Control {
             writes: writes_tx,
+            settings: settings_tx,
             cancel: cancel.clone(),
         };
         self.announce(&info);
@@ -184,7 +217,13 @@ impl Hub {
                 control: Some(control),
             },
         );
-        Opened { id, writes, cancel }
+        Opened {
+            id,
+            origin,
+            writes,
+            settings,
+            cancel,
+        }
     }
 
     /// A dialled connection is now connected.
@@ -200,10 +239,21 @@ impl Hub {
     }
 
     /// Records traffic. `frame` holds [`RECORD_HEADER_LEN`] bytes of headroom, then the
-    /// payload; the header is written in place, and the same bytes are kept and broadcast. A
-    /// `tx` record is what was written of the sends waiting for this connection.
-    pub fn record(&self, id: ConnId, flow: Flow, mut frame: BytesMut) {
+    /// payload; the header is written in place (and a rule's id appended), and the same bytes
+    /// are kept and broadcast. A `tx` record from a page is what was written of the sends
+    /// waiting for this connection.
+    pub fn record(
+        &self,
+        id: ConnId,
+        flow: Flow,
+        mut frame: BytesMut,
+        marks: Marks,
+        rule: Option<&str>,
+    ) {
         let len = (frame.len() - RECORD_HEADER_LEN) as u64;
+        let rule = rule.unwrap_or_default().as_bytes();
+        let rule_len = u8::try_from(rule.len()).expect("rule ids are at most 64 bytes");
+        frame.extend_from_slice(rule);
         let mut s = self.lock();
         let s = &mut *s;
         let Some(conn) = s.conns.get_mut(&id) else {
@@ -215,18 +265,22 @@ impl Hub {
             seq: s.seq,
             flow,
             at: now(),
+            marks,
         };
-        header.write(&mut frame[..RECORD_HEADER_LEN]);
+        header.write(&mut frame[..RECORD_HEADER_LEN], rule_len);
         let info = Arc::make_mut(&mut conn.info);
         let mut nothing_waits = false;
         match flow {
             Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
             Flow::Tx => {
                 (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
-                info.waiting = info.waiting.saturating_sub(len);
-                nothing_waits = info.waiting == 0;
-                if !nothing_waits {
-                    s.waiting_changed.insert(id);
+                // Rules' replies never waited in the send queue.
+                if rule_len == 0 {
+                    info.waiting = info.waiting.saturating_sub(len);
+                    nothing_waits = info.waiting == 0;
+                    if !nothing_waits {
+                        s.waiting_changed.insert(id);
+                    }
                 }
             }
         }
@@ -239,7 +293,7 @@ impl Hub {
             if let Some(conn) = conns.get_mut(&dropped) {
                 let info = Arc::make_mut(&mut conn.info);
                 info.elided_msgs += 1;
-                info.elided_bytes += (frame.len() - RECORD_HEADER_LEN) as u64;
+                info.elided_bytes += record_payload_len(frame) as u64;
             }
         });
         self.broadcast(Frame::Binary(frame));
@@ -352,7 +406,7 @@ impl Hub {
     /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
     /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
     /// nothing is queued for it.
-    pub fn send(&self, to: Target, data: Bytes) -> Result<Sent, Problem> {
+    pub fn send(&self, to: Target, data: Bytes, file: bool) -> Result<Sent, Problem> {
         let mut s = self.lock();
         let s = &mut *s;
         let targets: Vec<ConnId> = match to {
@@ -393,7 +447,11 @@ impl Hub {
                     .push(Problem::new(ProblemKind::NotReading, why).on(id));
                 continue;
             }
-            if control.writes.send(data.clone()).is_err() {
+            let outgoing = Outgoing {
+                data: data.clone(),
+                from: Sender::Page { file },
+            };
+            if control.writes.send(outgoing).is_err() {
                 continue; // its task has ended; the close is on its way
             }
             let info = Arc::make_mut(&mut conn.info);
@@ -410,15 +468,17 @@ impl Hub {
         Ok(sent)
     }
 
-    /// Tells pages, every [`WAITING_EVERY`], how many bytes wait to be written to the
-    /// connections where that changed. Runs until shutdown.
-    pub async fn publish_waiting(self) {
+    /// Tells pages, every [`WAITING_EVERY`], what changes too often to tell each time: how many
+    /// bytes wait to be written to the connections where that changed, and the rules' hits.
+    /// Runs until shutdown.
+    pub async fn publish_changes(self) {
         let mut tick = tokio::time::interval(WAITING_EVERY);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = self.inner.shutdown.cancelled() => return,
             }
+            let rules = self.rules();
             let mut s = self.lock();
             let s = &mut *s;
             for id in std::mem::take(&mut s.waiting_changed) {
@@ -426,7 +486,96 @@ impl Hub {
                     self.publish(&conn.info);
                 }
             }
+            let hits = rules.hits();
+            if hits.iter().map(|(_, n)| *n).ne(s.hits_told.iter().copied()) {
+                s.hits_told = hits.iter().map(|(_, n)| *n).collect();
+                let hits = hits
+                    .into_iter()
+                    .map(|(rule, hits)| RuleHits { rule, hits })
+                    .collect();
+                self.broadcast(Event::RuleHits { hits }.to_frame());
+            }
         }
+    }
+
+    /// What the pages are told about the bridge, now.
+    pub fn server(&self) -> ServerInfo {
+        self.lock().server.clone()
+    }
+
+    /// The auto-reply rules in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        let rules = self
+            .inner
+            .rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        rules.clone()
+    }
+
+    /// Replaces the auto-reply rules, and tells every page.
+    pub fn set_rules(&self, rules: Vec<Rule>) -> Result<(), Problem> {
+        let compiled =
+            RuleSet::compile(&rules).map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
+        let mut s = self.lock();
+        *self
+            .inner
+            .rules
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(compiled);
+        s.hits_told.clear();
+        s.server.rules.clone_from(&rules);
+        self.broadcast(Event::Rules { rules }.to_frame());
+        Ok(())
+    }
+
+    /// Reads connection `conn` another way from its next byte on, or, without `conn`, every
+    /// connection that opens from now on; and tells every page.
+    pub fn configure(&self, conn: Option<ConnId>, settings: ConnSettings) -> Result<(), Problem> {
+        settings.framing.validate().map_err(|why| {
+            Problem::new(
+                ProblemKind::InvalidSettings,
+                format!("cannot frame messages so: {why}"),
+            )
+        })?;
+        let mut s = self.lock();
+        let Some(id) = conn else {
+            s.server.defaults = settings.clone();
+            self.broadcast(Event::Defaults { settings }.to_frame());
+            return Ok(());
+        };
+        let conn = s.conns.get_mut(&id).ok_or_else(|| {
+            Problem::new(
+                ProblemKind::NoSuchConnection,
+                format!("there is no connection {id}"),
+            )
+            .on(id)
+        })?;
+        if let Some(control) = &conn.control {
+            control.settings.send_replace(settings.clone());
+        }
+        Arc::make_mut(&mut conn.info).settings = settings;
+        self.publish(&conn.info);
+        Ok(())
+    }
+
+    /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
+    pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
+        let s = self.lock();
+        let targets: Vec<ConnId> = match to {
+            Target::Conn(id) => vec![s.open_conn(id)?.info.id],
+            Target::All => s
+                .conns
+                .values()
+                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
+                .map(|c| c.info.id)
+                .collect(),
+        };
+        for conn in targets {
+            let name = name.to_owned();
+            self.broadcast(Event::File { conn, name, size }.to_frame());
+        }
+        Ok(())
     }
 
     /// Asks a connection (open or still dialling) to close.

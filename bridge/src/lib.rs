@@ -18,13 +18,13 @@ mod config;
 mod connection;
 mod dial_rules;
 mod dialer;
-pub mod framer;
+mod framer;
 mod history;
 mod hub;
 mod listener;
 mod pacing;
-pub mod rules;
-pub mod rules_file;
+mod rules;
+mod rules_file;
 mod session;
 mod shutdown;
 pub mod tls;
@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use protocol::ServerInfo;
+use protocol::{ConnSettings, ServerInfo};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -81,6 +81,7 @@ pub enum StartError {
     Http { addr: SocketAddr, source: io::Error },
     WebDir { dir: PathBuf },
     Transcript { path: PathBuf, source: io::Error },
+    Rules { path: PathBuf, why: String },
 }
 
 /// Binds the TCP listener and the HTTP server, and starts serving.
@@ -120,6 +121,31 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             })?),
             None => None,
         };
+    let rules_file = match &config.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| StartError::Rules {
+                path: path.clone(),
+                why: source.to_string(),
+            })?;
+            rules_file::parse_rules_file(&text).map_err(|why| StartError::Rules {
+                path: path.clone(),
+                why,
+            })?
+        }
+        None => rules_file::RulesFile::default(),
+    };
+    let rules = rules::RuleSet::compile(&rules_file.rules).map_err(|why| StartError::Rules {
+        path: config.rules.clone().unwrap_or_default(),
+        why,
+    })?;
+    let defaults = ConnSettings {
+        framing: config
+            .framing
+            .clone()
+            .or(rules_file.framing)
+            .unwrap_or_default(),
+        checksum: config.checksum,
+    };
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     let hub = Hub::new(HubConfig {
@@ -128,14 +154,17 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             exit_word: config.exit_word().map(str::to_owned),
             listen_problem: listen_problem.clone(),
             encoding: config.encoding,
+            defaults,
+            rules: rules_file.rules,
         },
         history_bytes: config.history_bytes,
         history_total: config.history_total,
         send_queue: config.send_queue,
         shutdown: shutdown.clone(),
         transcript,
+        rules,
     });
-    tasks.spawn(hub.clone().publish_waiting());
+    tasks.spawn(hub.clone().publish_changes());
     let relay = Relay {
         hub: hub.clone(),
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
@@ -250,6 +279,9 @@ impl fmt::Display for StartError {
             StartError::Transcript { path, source } => {
                 write!(f, "cannot open the transcript {}: {source}", path.display())
             }
+            StartError::Rules { path, why } => {
+                write!(f, "cannot use the rules in {}: {why}", path.display())
+            }
         }
     }
 }
@@ -260,7 +292,7 @@ impl std::error::Error for StartError {
             StartError::Listen { source, .. }
             | StartError::Http { source, .. }
             | StartError::Transcript { source, .. } => Some(source),
-            StartError::WebDir { .. } => None,
+            StartError::WebDir { .. } | StartError::Rules { .. } => None,
         }
     }
 }

@@ -207,7 +207,7 @@ async fn carry_out(commands: &Commands, message: Message) -> Vec<Event> {
         },
         // The payload is a slice of the frame as received: no copy.
         Message::Binary(frame) => match Transmit::decode(&frame) {
-            Ok(Transmit { to, data }) => match commands.send(to, data) {
+            Ok(Transmit { to, file, data }) => match commands.send(to, data, file) {
                 Ok(sent) if to == Target::All => {
                     let reached = Event::SentToAll {
                         queued: sent.queued as u64,

@@ -237,12 +237,12 @@ impl Writer {
     }
 
     fn record(&mut self, frame: &[u8]) -> io::Result<()> {
-        let Ok((header, payload)) = RecordHeader::read(frame) else {
+        let Ok(record) = RecordHeader::read(frame) else {
             return Ok(()); // the hub writes every frame it hands over: cannot happen
         };
         let line = RecordLine {
             run: Some(self.run.clone()),
-            ..RecordLine::new(&header, payload)
+            ..RecordLine::new(&record.header, record.payload, record.rule)
         };
         serde_json::to_writer(&mut self.out, &line)?;
         self.out.write_all(b"\n")

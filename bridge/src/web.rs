@@ -24,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::commands::Commands;
+use crate::rules_file::{to_toml, RulesFile};
 use crate::{assets, session};
+use protocol::framing::Framing;
 
 /// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
 /// the stream cannot be read past it. Messages over the protocol's own limits but under this
@@ -58,6 +60,7 @@ pub fn router(
     };
     Router::new()
         .route("/ws", get(upgrade))
+        .route("/rules.toml", get(rules_toml))
         .with_state(web)
         .merge(assets::router(web_dir))
         .layer(TraceLayer::new_for_http())
@@ -82,6 +85,34 @@ async fn upgrade(
         .max_frame_size(MAX_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| tasks.track_future(session::run(socket, commands, shutdown)))
+}
+
+/// The rules in force (and the default framing), as a rules file `--rules` reads: the page's
+/// "Export" downloads it.
+async fn rules_toml(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(reason) = web.access.check(&headers, query.as_deref()) {
+        return (StatusCode::FORBIDDEN, reason).into_response();
+    }
+    let server = web.sessions.commands.hub().server();
+    let file = RulesFile {
+        framing: (server.defaults.framing != Framing::Raw).then_some(server.defaults.framing),
+        rules: server.rules,
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/toml; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"rules.toml\"",
+            ),
+        ],
+        to_toml(&file),
+    )
+        .into_response()
 }
 
 /// Who may open the WebSocket.

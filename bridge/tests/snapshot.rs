@@ -43,7 +43,7 @@ async fn a_later_page_gets_the_same_records_once() {
 
 #[tokio::test]
 async fn history_is_bounded_and_says_what_it_dropped() {
-    // Each record is a 26-byte header and a 20-byte payload, and counts 96 bytes more for its
+    // Each record is a 28-byte header and a 20-byte payload, and counts 96 bytes more for its
     // bookkeeping: 300 bytes hold two.
     let bridge = start(&["--history-bytes", "300"]).await;
     let (mut first, _) = Page::open(&bridge).await;

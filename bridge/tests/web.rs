@@ -138,6 +138,7 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     // Over the protocol's limits: refused with the reason, nothing sent, the session goes on.
     let big = Transmit {
         to: Target::Conn(conn.id),
+        file: false,
         data: Bytes::from(vec![b'x'; (1 << 20) + 1]),
     }
     .encode();

@@ -1,21 +1,24 @@
 //! Binary frames: a fixed little-endian header, then the payload bytes, untouched.
 //!
 //! ```text
-//! record   (bridge -> page): tag=0x01 | flow u8 (0 rx, 1 tx) | conn u64 | seq u64 | at i64 | payload
-//! transmit (page -> bridge): tag=0x02 | reserved u8 (0)      | to u64 (u64::MAX = all)   | payload
+//! record   (bridge -> page): tag=0x01 | flow u8 | marks u8 | rule_len u8 | conn u64 | seq u64 | at i64
+//!                            | payload | rule id (rule_len bytes, UTF-8)
+//! transmit (page -> bridge): tag=0x02 | flags u8 (bit 0: part of a file) | to u64 (u64::MAX = all)
+//!                            | payload
 //! ```
 //! A fixed header lets the bridge build a frame with a single copy of the payload, and lets a
-//! client in any language parse it with a few lines.
+//! client in any language parse it with a few lines. The rule id of a record that a rule sent
+//! comes after the payload, so that the header stays fixed and a received record needs no copy.
 
 use std::fmt;
 
 use bytes::Bytes;
 
-use crate::{ConnId, Flow, Micros, Record, Seq, Target};
+use crate::{ConnId, Flow, Marks, Micros, Record, Seq, Target};
 
 pub const TAG_RECORD: u8 = 0x01;
 pub const TAG_TRANSMIT: u8 = 0x02;
-pub const RECORD_HEADER_LEN: usize = 26;
+pub const RECORD_HEADER_LEN: usize = 28;
 pub const TRANSMIT_HEADER_LEN: usize = 10;
 const TO_ALL: u64 = u64::MAX;
 
@@ -44,61 +47,117 @@ pub struct RecordHeader {
     pub seq: Seq,
     pub flow: Flow,
     pub at: Micros,
+    pub marks: Marks,
+}
+
+/// A record frame, read: its header, its payload, and the rule that sent it, if one did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordParts<'a> {
+    pub header: RecordHeader,
+    pub payload: &'a [u8],
+    pub rule: Option<&'a str>,
 }
 
 impl RecordHeader {
-    /// Writes the header into the first [`RECORD_HEADER_LEN`] bytes of `out`.
-    pub fn write(&self, out: &mut [u8]) {
+    /// Writes the header into the first [`RECORD_HEADER_LEN`] bytes of `out`, for a frame that
+    /// ends with a rule id of `rule_len` bytes (0: no rule sent it).
+    pub fn write(&self, out: &mut [u8], rule_len: u8) {
         out[0] = TAG_RECORD;
         out[1] = match self.flow {
             Flow::Rx => 0,
             Flow::Tx => 1,
         };
-        out[2..10].copy_from_slice(&self.conn.to_le_bytes());
-        out[10..18].copy_from_slice(&self.seq.to_le_bytes());
-        out[18..26].copy_from_slice(&self.at.to_le_bytes());
+        out[2] = self.marks.0;
+        out[3] = rule_len;
+        out[4..12].copy_from_slice(&self.conn.to_le_bytes());
+        out[12..20].copy_from_slice(&self.seq.to_le_bytes());
+        out[20..28].copy_from_slice(&self.at.to_le_bytes());
     }
 
-    /// Reads a record frame into its header and payload.
-    pub fn read(frame: &[u8]) -> Result<(RecordHeader, &[u8]), DecodeError> {
-        if frame.len() < RECORD_HEADER_LEN || frame[0] != TAG_RECORD {
+    /// Reads the header from the first [`RECORD_HEADER_LEN`] bytes of a record frame, and how
+    /// long the rule id at the frame's end is.
+    pub fn read_head(head: &[u8]) -> Result<(RecordHeader, usize), DecodeError> {
+        if head.len() < RECORD_HEADER_LEN || head[0] != TAG_RECORD {
             return Err(DecodeError(format!(
                 "not a record frame ({} bytes, tag {:?})",
-                frame.len(),
-                frame.first()
+                head.len(),
+                head.first()
             )));
         }
-        let flow = match frame[1] {
+        let flow = match head[1] {
             0 => Flow::Rx,
             1 => Flow::Tx,
             other => return Err(DecodeError(format!("unknown flow {other} in record frame"))),
         };
         let header = RecordHeader {
-            conn: u64_at(frame, 2),
-            seq: u64_at(frame, 10),
+            conn: u64_at(head, 4),
+            seq: u64_at(head, 12),
             flow,
-            at: u64_at(frame, 18) as i64,
+            at: u64_at(head, 20) as i64,
+            marks: Marks(head[2]),
         };
-        Ok((header, &frame[RECORD_HEADER_LEN..]))
+        Ok((header, usize::from(head[3])))
     }
+
+    /// Reads a whole record frame.
+    pub fn read(frame: &[u8]) -> Result<RecordParts<'_>, DecodeError> {
+        let (header, rule_len) = Self::read_head(frame)?;
+        let Some(end) = frame
+            .len()
+            .checked_sub(rule_len)
+            .filter(|&end| end >= RECORD_HEADER_LEN)
+        else {
+            return Err(DecodeError(format!(
+                "a record frame of {} bytes cannot end with a rule id of {rule_len}",
+                frame.len()
+            )));
+        };
+        let rule = match rule_len {
+            0 => None,
+            _ => Some(
+                std::str::from_utf8(&frame[end..])
+                    .map_err(|_| DecodeError("a record frame's rule id is not UTF-8".into()))?,
+            ),
+        };
+        Ok(RecordParts {
+            header,
+            payload: &frame[RECORD_HEADER_LEN..end],
+            rule,
+        })
+    }
+}
+
+/// The payload's length in a record frame the bridge wrote.
+pub fn record_payload_len(frame: &[u8]) -> usize {
+    let rule_len = frame.get(3).map_or(0, |&n| usize::from(n));
+    frame.len().saturating_sub(RECORD_HEADER_LEN + rule_len)
 }
 
 impl Record {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![0; RECORD_HEADER_LEN + self.data.len()];
-        self.header().write(&mut out);
-        out[RECORD_HEADER_LEN..].copy_from_slice(&self.data);
+        let rule = self.rule.as_deref().unwrap_or_default().as_bytes();
+        let rule_len = u8::try_from(rule.len()).expect("rule ids are at most 64 bytes");
+        let mut out = vec![0; RECORD_HEADER_LEN];
+        self.header().write(&mut out, rule_len);
+        out.extend_from_slice(&self.data);
+        out.extend_from_slice(rule);
         out
     }
 
     pub fn decode(frame: &[u8]) -> Result<Record, DecodeError> {
-        let (h, data) = RecordHeader::read(frame)?;
+        let RecordParts {
+            header: h,
+            payload,
+            rule,
+        } = RecordHeader::read(frame)?;
         Ok(Record {
             conn: h.conn,
             seq: h.seq,
             flow: h.flow,
             at: h.at,
-            data: data.to_vec(),
+            marks: h.marks,
+            rule: rule.map(str::to_owned),
+            data: payload.to_vec(),
         })
     }
 
@@ -108,6 +167,7 @@ impl Record {
             seq: self.seq,
             flow: self.flow,
             at: self.at,
+            marks: self.marks,
         }
     }
 }
@@ -116,6 +176,8 @@ impl Record {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
     pub to: Target,
+    /// Part of a file being sent: the records it makes are marked so ([`Marks::FILE`]).
+    pub file: bool,
     pub data: Bytes,
 }
 
@@ -124,7 +186,7 @@ impl Transmit {
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(TRANSMIT_HEADER_LEN + self.data.len());
         out.push(TAG_TRANSMIT);
-        out.push(0);
+        out.push(u8::from(self.file));
         let to = match self.to {
             Target::Conn(id) => id,
             Target::All => TO_ALL,
@@ -154,6 +216,7 @@ impl Transmit {
         };
         Ok(Transmit {
             to,
+            file: frame[1] & 1 != 0,
             data: frame.slice(TRANSMIT_HEADER_LEN..),
         })
     }

@@ -5,11 +5,12 @@
 //! {"at":"2026-11-24T20:11:32.103520Z","run":"2026-11-24T20:11:30.008112Z","conn":1,"seq":1,"dir":"rx","text":"你好\n"}
 //! {"at":"2026-11-24T20:11:33.200001Z","conn":1,"seq":2,"dir":"rx","hex":"ff00"}
 //! {"at":"2026-11-24T20:11:34.000000Z","conn":1,"seq":3,"dir":"tx","text":"你好","encoding":"GBK","hex":"c4e3bac3"}
+//! {"at":"2026-11-24T20:11:35.000000Z","conn":1,"seq":4,"dir":"tx","text":"ACME,1000\n","rule":"idn"}
 //! ```
 
 use serde::{Deserialize, Serialize};
 
-use crate::{hex, time, ConnId, Flow, RecordHeader, Seq};
+use crate::{hex, time, ConnId, Flow, Marks, RecordHeader, Seq};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordLine {
@@ -31,11 +32,30 @@ pub struct RecordLine {
     /// The exact bytes, whenever `text` alone would not give them back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
+    /// The auto-reply rule that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The message goes on in the next record (it was longer than the framing allows).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cut: bool,
+    /// The connection closed, or its framing changed, before the message ended.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unfinished: bool,
+    /// The message did not end with its checksum.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bad_checksum: bool,
+    /// Part of a file sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub file: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 impl RecordLine {
-    /// A record's line: `text` when its bytes are UTF-8, else `hex`.
-    pub fn new(header: &RecordHeader, data: &[u8]) -> RecordLine {
+    /// A record's line: `text` when its bytes are UTF-8, else `hex`; and what marks it.
+    pub fn new(header: &RecordHeader, data: &[u8], rule: Option<&str>) -> RecordLine {
         let (text, hex) = match std::str::from_utf8(data) {
             Ok(text) => (Some(text.to_owned()), None),
             Err(_) => (None, Some(hex::encode(data))),
@@ -49,6 +69,11 @@ impl RecordLine {
             text,
             encoding: None,
             hex,
+            rule: rule.map(str::to_owned),
+            cut: header.marks.contains(Marks::CUT),
+            unfinished: header.marks.contains(Marks::UNFINISHED),
+            bad_checksum: header.marks.contains(Marks::BAD_CHECKSUM),
+            file: header.marks.contains(Marks::FILE),
         }
     }
 
@@ -83,25 +108,38 @@ mod tests {
             seq: 2,
             flow,
             at: 1_700_000_000_123_456,
+            marks: Marks::NONE,
         }
     }
 
     #[test]
     fn text_when_utf8_else_hex_and_the_bytes_come_back() {
-        let line = RecordLine::new(&header(Flow::Rx), "你好\n".as_bytes());
+        let line = RecordLine::new(&header(Flow::Rx), "你好\n".as_bytes(), None);
         assert_eq!(
             serde_json::to_string(&line).unwrap(),
             r#"{"at":"2023-11-14T22:13:20.123456Z","conn":1,"seq":2,"dir":"rx","text":"你好\n"}"#
         );
-        let binary = RecordLine::new(&header(Flow::Tx), &[0xff, 0x00]);
+        let binary = RecordLine::new(&header(Flow::Tx), &[0xff, 0x00], None);
         assert_eq!(binary.hex.as_deref(), Some("ff00"));
         assert_eq!(binary.text, None);
-        let gbk = RecordLine::new(&header(Flow::Tx), &[0xc4, 0xe3]).read_in(
+        let gbk = RecordLine::new(&header(Flow::Tx), &[0xc4, 0xe3], None).read_in(
             "GBK",
             Some("你".into()),
             &[0xc4, 0xe3],
         );
-        for line in [line, binary, gbk] {
+        let replied = RecordLine::new(
+            &RecordHeader {
+                marks: Marks::CUT.with(Marks::BAD_CHECKSUM),
+                ..header(Flow::Tx)
+            },
+            b"OK",
+            Some("idn"),
+        );
+        assert_eq!(
+            serde_json::to_string(&replied).unwrap(),
+            r#"{"at":"2023-11-14T22:13:20.123456Z","conn":1,"seq":2,"dir":"tx","text":"OK","rule":"idn","cut":true,"bad_checksum":true}"#
+        );
+        for line in [line, binary, gbk, replied] {
             let json = serde_json::to_string(&line).unwrap();
             let back: RecordLine = serde_json::from_str(&json).unwrap();
             assert_eq!(back, line);
@@ -116,7 +154,7 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("//! {"))
             .collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         for line in lines {
             let parsed: RecordLine = serde_json::from_str(&format!("{{{line}")).unwrap();
             assert!(parsed.bytes().is_some(), "{line}");

@@ -24,15 +24,16 @@ pub mod text_encoding;
 pub mod time;
 
 pub use binary::{
-    DecodeError, RecordHeader, Transmit, RECORD_HEADER_LEN, TAG_RECORD, TAG_TRANSMIT,
-    TRANSMIT_HEADER_LEN,
+    record_payload_len, DecodeError, RecordHeader, RecordParts, Transmit, RECORD_HEADER_LEN,
+    TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
 };
 pub use bytes::Bytes;
 pub use message::*;
 
 /// The protocol version. The bridge announces it in [`Event::Hello`]; a client that does not know it
-/// should say so rather than guess.
-pub const VERSION: u32 = 1;
+/// should say so rather than guess. Version 2 gave records their marks and the id of the rule
+/// that sent them (two header bytes, and the id after the payload).
+pub const VERSION: u32 = 2;
 
 /// What one WebSocket frame carries, independent of any WebSocket library. A binary frame's bytes
 /// are shared, so that the bridge encodes a record once for every page.

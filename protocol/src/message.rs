@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checksum::Checksum;
+use crate::framing::Framing;
+use crate::rules::Rule;
 use crate::text_encoding::TextEncoding;
 
 /// Identifies one TCP connection for the life of the bridge process. Never reused.
@@ -43,6 +46,31 @@ pub enum Command {
     /// Forget every closed connection, and free its history. Answered with
     /// [`Event::Forgotten`] to every page.
     ForgetClosed,
+    /// Read one connection another way (from its next byte on), or, without `conn`, every
+    /// connection that opens from now on. Answered with [`Event::Conn`] or [`Event::Defaults`]
+    /// to every page.
+    Configure {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<ConnId>,
+        settings: ConnSettings,
+    },
+    /// Replace the auto-reply rules. Answered with [`Event::Rules`] to every page; a rule set
+    /// that does not check is refused whole, with the rule and the reason.
+    SetRules { rules: Vec<Rule> },
+    /// A file is about to be sent to `to`, in transmits marked as parts of a file: every page is
+    /// told ([`Event::File`]), so that it shows one entry for the file, not its chunks.
+    SendFile { to: Target, name: String, size: u64 },
+}
+
+/// How the bridge reads a connection: where its messages end, and the checksum each carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnSettings {
+    #[serde(default)]
+    pub framing: Framing,
+    /// Checked on every message received: a message whose last bytes are not its checksum is
+    /// marked ([`Marks::BAD_CHECKSUM`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
 }
 
 /// Where a send goes.
@@ -100,6 +128,27 @@ pub enum Event {
     /// A send to all was queued for `queued` open connections, and refused by `refused` of them
     /// (each refusal is its own [`Event::Error`]). Told to the client that sent it.
     SentToAll { queued: u64, refused: u64 },
+    /// How connections that open from now on are read ([`ServerInfo::defaults`] says the same
+    /// in later snapshots).
+    Defaults { settings: ConnSettings },
+    /// The auto-reply rules now in force ([`ServerInfo::rules`] in later snapshots).
+    Rules { rules: Vec<Rule> },
+    /// How many replies each rule has sent, while that changes (a few times a second at most).
+    RuleHits { hits: Vec<RuleHits> },
+    /// A file is being sent to connection `conn`: the records marked [`Marks::FILE`] that follow
+    /// are its bytes.
+    File {
+        conn: ConnId,
+        name: String,
+        size: u64,
+    },
+}
+
+/// How many replies a rule has sent since the rule set was last set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHits {
+    pub rule: String,
+    pub hits: u64,
 }
 
 /// What went wrong: which connection it concerned, if any, what kind of problem it is (for a
@@ -136,8 +185,16 @@ pub enum ProblemKind {
     DialFailed,
     /// The listener could not be started or moved.
     ListenFailed,
-    /// Anything else; also what a bridge that names no kind means.
+    /// Settings that do not check (a framing with length 0, say).
+    InvalidSettings,
+    /// A rule set that does not check; the message names the rule.
+    InvalidRules,
+    /// A rule answered more often than a connection may be answered: replies wait.
+    RateLimited,
+    /// Anything else; also what a bridge that names no kind means, and any kind a client does
+    /// not know yet.
     #[default]
+    #[serde(other)]
     Other,
 }
 
@@ -173,6 +230,12 @@ pub struct ServerInfo {
     /// (`--encoding`).
     #[serde(default)]
     pub encoding: TextEncoding,
+    /// How connections that open are read, until someone chooses otherwise.
+    #[serde(default)]
+    pub defaults: ConnSettings,
+    /// The auto-reply rules in force, in the order they are tried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
 }
 
 /// Who opened a connection.
@@ -249,6 +312,9 @@ pub struct ConnInfo {
     /// The [`Command::Connect`] request that dialled it, if it carried one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestId>,
+    /// How the bridge reads it.
+    #[serde(default)]
+    pub settings: ConnSettings,
 }
 
 impl ConnInfo {
@@ -277,6 +343,7 @@ impl ConnInfo {
             elided_bytes: 0,
             waiting: 0,
             request: None,
+            settings: ConnSettings::default(),
         }
     }
 }
@@ -301,12 +368,54 @@ impl Flow {
     }
 }
 
-/// One chunk of traffic: what one read returned, or what one send wrote.
+/// One message of a connection (as its framing cuts the stream), or one send written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub conn: ConnId,
     pub seq: Seq,
     pub flow: Flow,
     pub at: Micros,
+    pub marks: Marks,
+    /// The auto-reply rule that sent it.
+    pub rule: Option<String>,
     pub data: Vec<u8>,
+}
+
+impl Record {
+    /// A record with no marks, sent by no rule.
+    pub fn new(conn: ConnId, seq: Seq, flow: Flow, at: Micros, data: Vec<u8>) -> Record {
+        Record {
+            conn,
+            seq,
+            flow,
+            at,
+            marks: Marks::NONE,
+            rule: None,
+            data,
+        }
+    }
+}
+
+/// What a record says about itself beyond its bytes. On the wire, one byte of flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Marks(pub u8);
+
+impl Marks {
+    pub const NONE: Marks = Marks(0);
+    /// The message was longer than the framing's maximum: it goes on in the next record.
+    pub const CUT: Marks = Marks(1);
+    /// The connection closed, or its framing changed, before the message ended.
+    pub const UNFINISHED: Marks = Marks(2);
+    /// The message did not end with its checksum ([`ConnSettings::checksum`]).
+    pub const BAD_CHECKSUM: Marks = Marks(4);
+    /// Part of a file sent ([`Command::SendFile`]).
+    pub const FILE: Marks = Marks(8);
+
+    pub fn contains(self, other: Marks) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn with(self, other: Marks) -> Marks {
+        Marks(self.0 | other.0)
+    }
 }

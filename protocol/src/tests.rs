@@ -21,11 +21,15 @@ fn conn(id: ConnId) -> ConnInfo {
 #[test]
 fn every_byte_value_round_trips_in_a_record() {
     let record = Record {
-        conn: 7,
-        seq: u64::MAX - 1,
-        flow: Flow::Tx,
-        at: -5,
-        data: (0..=255u8).chain([0xff, 0x00, b'\n']).collect(),
+        marks: Marks::CUT.with(Marks::FILE),
+        rule: Some("a-rule.1".into()),
+        ..Record::new(
+            7,
+            u64::MAX - 1,
+            Flow::Tx,
+            -5,
+            (0..=255u8).chain([0xff, 0x00, b'\n']).collect(),
+        )
     };
     let frame = ToClient::Record(record.clone()).to_frame();
     assert!(matches!(frame, Frame::Binary(_)));
@@ -34,14 +38,14 @@ fn every_byte_value_round_trips_in_a_record() {
 
 #[test]
 fn empty_payload_round_trips() {
-    let record = Record {
-        conn: 0,
-        seq: 0,
-        flow: Flow::Rx,
-        at: 0,
-        data: vec![],
-    };
+    let record = Record::new(0, 0, Flow::Rx, 0, vec![]);
     assert_eq!(Record::decode(&record.encode()), Ok(record));
+    // A rule's id comes after the payload, even an empty one.
+    let replied = Record {
+        rule: Some("idn".into()),
+        ..Record::new(1, 2, Flow::Tx, 3, vec![])
+    };
+    assert_eq!(Record::decode(&replied.encode()), Ok(replied));
 }
 
 #[test]
@@ -49,6 +53,7 @@ fn send_round_trips_for_one_and_for_all() {
     for to in [Target::Conn(0), Target::Conn(42), Target::All] {
         let transmit = ToBridge::Transmit(Transmit {
             to,
+            file: to == Target::All,
             data: Bytes::from_static(&[0, 0xc3, 0x28, b'x']),
         });
         let frame = transmit.to_frame();
@@ -85,6 +90,8 @@ fn control_messages_are_tagged_json() {
             exit_word: Some("exit".into()),
             listen_problem: None,
             encoding: TextEncoding::Gbk,
+            defaults: ConnSettings::default(),
+            rules: vec![],
         },
         conns: vec![conn(1)],
         seq: 9,
@@ -94,7 +101,7 @@ fn control_messages_are_tagged_json() {
         panic!("hello must be text")
     };
     assert!(
-        json.starts_with(r#"{"type":"hello","version":1,"#),
+        json.starts_with(&format!(r#"{{"type":"hello","version":{VERSION},"#)),
         "{json}"
     );
     assert!(json.contains(r#""encoding":"gbk""#), "{json}");
@@ -134,19 +141,21 @@ fn malformed_input_is_an_error_that_names_the_problem() {
     let err = ToBridge::from_frame(&binary(vec![TAG_RECORD; 40])).unwrap_err();
     assert!(err.0.contains("tag 0x01"), "{err}");
     assert!(ToClient::from_frame(&binary(vec![TAG_RECORD, 9, 0, 0])).is_err());
-    let mut bad_flow = Record {
-        conn: 1,
-        seq: 1,
-        flow: Flow::Rx,
-        at: 1,
-        data: vec![],
-    }
-    .encode();
+    let mut bad_flow = Record::new(1, 1, Flow::Rx, 1, vec![]).encode();
     bad_flow[1] = 7;
     assert!(Record::decode(&bad_flow)
         .unwrap_err()
         .0
         .contains("unknown flow 7"));
+    // A rule id longer than the frame holds, or not UTF-8.
+    let mut bad_rule = Record::new(1, 1, Flow::Tx, 1, vec![0xff]).encode();
+    bad_rule[3] = 3;
+    assert!(Record::decode(&bad_rule).unwrap_err().0.contains("rule id"));
+    bad_rule[3] = 1;
+    assert!(Record::decode(&bad_rule)
+        .unwrap_err()
+        .0
+        .contains("not UTF-8"));
 }
 
 #[test]

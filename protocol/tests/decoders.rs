@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use protocol::{
-    Bytes, Command, Flow, Frame, Record, RecordHeader, Target, ToBridge, ToClient, Transmit,
+    Bytes, Command, Flow, Frame, Marks, Record, RecordHeader, Target, ToBridge, ToClient, Transmit,
     RECORD_HEADER_LEN, TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
 };
 
@@ -60,7 +60,7 @@ proptest! {
 
     #[test]
     fn send_frames_round_trip(to in target(), data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let transmit = Transmit { to, data: Bytes::from(data) };
+        let transmit = Transmit { to, file: data.len() % 2 == 1, data: Bytes::from(data) };
         let frame = transmit.encode();
         prop_assert_eq!(frame.len(), TRANSMIT_HEADER_LEN + transmit.data.len());
         prop_assert_eq!(&Transmit::decode(&frame).unwrap(), &transmit);
@@ -71,12 +71,18 @@ proptest! {
     #[test]
     fn record_frames_round_trip(
         conn in any::<u64>(), seq in any::<u64>(), flow in flow(), at in any::<i64>(),
-        data in prop::collection::vec(any::<u8>(), 0..512),
+        data in prop::collection::vec(any::<u8>(), 0..512), marks in any::<u8>(),
+        rule in prop::option::of("[a-z0-9._-]{1,64}"),
     ) {
-        let record = Record { conn, seq, flow, at, data };
+        let record = Record {
+            marks: Marks(marks),
+            rule: rule.clone(),
+            ..Record::new(conn, seq, flow, at, data)
+        };
         let frame = record.encode();
-        prop_assert_eq!(frame.len(), RECORD_HEADER_LEN + record.data.len());
-        prop_assert_eq!(RecordHeader::read(&frame).unwrap().0, record.header());
+        let rule_len = rule.as_ref().map_or(0, String::len);
+        prop_assert_eq!(frame.len(), RECORD_HEADER_LEN + record.data.len() + rule_len);
+        prop_assert_eq!(RecordHeader::read(&frame).unwrap().header, record.header());
         let message = ToClient::from_frame(&Frame::Binary(frame.into())).unwrap();
         prop_assert_eq!(message, ToClient::Record(record));
     }

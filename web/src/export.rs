@@ -49,8 +49,9 @@ pub fn to_jsonl(conv: &Conv) -> String {
             seq: r.seq,
             flow: r.flow,
             at: r.at,
+            marks: r.marks,
         };
-        let mut line = RecordLine::new(&header, &r.data);
+        let mut line = RecordLine::new(&header, &r.data, r.rule.as_deref());
         if conv.encoding != Encoding::Utf8 {
             let text = match conv.encoding.decode(&r.data).as_slice() {
                 [] => Some(String::new()),
@@ -105,13 +106,9 @@ mod tests {
         );
         let mut events = vec![crate::wire::Incoming::Event(Event::Conn { conn: info })];
         for (i, (flow, data)) in records.iter().enumerate() {
-            events.push(crate::wire::Incoming::from(Record {
-                conn: 7,
-                seq: i as u64 + 1,
-                flow: *flow,
-                at: 1_700_000_000_000_000 + i as i64 * 1000,
-                data: data.to_vec(),
-            }));
+            let at = 1_700_000_000_000_000 + i as i64 * 1000;
+            let record = Record::new(7, i as u64 + 1, *flow, at, data.to_vec());
+            events.push(crate::wire::Incoming::from(record));
         }
         let mut state = reduce(State::default(), Action::Events(events));
         state = reduce(state, Action::SetEncoding(7, encoding));

@@ -41,6 +41,8 @@ pub fn split_record(r: Record) -> (ConnId, Rec) {
         seq: r.seq,
         flow: r.flow,
         at: r.at,
+        marks: r.marks,
+        rule: r.rule.map(Rc::from),
         data: r.data.into(),
     };
     (r.conn, rec)
@@ -54,27 +56,41 @@ pub fn decode_text(text: &str) -> Result<Incoming, String> {
 }
 
 /// Decodes a binary frame of `len` bytes, of which `head` holds at least the first
-/// [`RECORD_HEADER_LEN`]; `fill` copies the rest (the payload) into the slice it is given.
+/// [`RECORD_HEADER_LEN`]; `copy(at, out)` copies the frame's bytes from offset `at` into `out`
+/// (the payload, and the rule id after it).
 pub fn decode_record(
     head: &[u8],
     len: usize,
-    fill: impl FnOnce(&mut [u8]),
+    copy: impl Fn(usize, &mut [u8]),
 ) -> Result<Incoming, String> {
     if len < RECORD_HEADER_LEN {
         return Err(format!(
             "a binary frame of {len} bytes is shorter than a record header"
         ));
     }
-    let (h, _) = RecordHeader::read(head).map_err(|e| e.to_string())?;
+    let (h, rule_len) = RecordHeader::read_head(head).map_err(|e| e.to_string())?;
+    let payload_len = len
+        .checked_sub(RECORD_HEADER_LEN + rule_len)
+        .ok_or("a record frame shorter than its rule id")?;
     // One allocation, filled in place: no intermediate vector.
-    let mut data: Rc<[u8]> = std::iter::repeat_n(0, len - RECORD_HEADER_LEN).collect();
-    fill(Rc::get_mut(&mut data).expect("a new Rc has one owner"));
+    let mut data: Rc<[u8]> = std::iter::repeat_n(0, payload_len).collect();
+    copy(
+        RECORD_HEADER_LEN,
+        Rc::get_mut(&mut data).expect("a new Rc has one owner"),
+    );
+    let rule = (rule_len > 0).then(|| {
+        let mut id = vec![0; rule_len];
+        copy(len - rule_len, &mut id);
+        Rc::from(String::from_utf8_lossy(&id))
+    });
     Ok(Incoming::Record(
         h.conn,
         Rec {
             seq: h.seq,
             flow: h.flow,
             at: h.at,
+            marks: h.marks,
+            rule,
             data,
         },
     ))
@@ -83,29 +99,25 @@ pub fn decode_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{ConnInfo, ConnState, Flow, Origin};
+    use protocol::{ConnInfo, ConnState, Flow, Marks, Origin};
 
     #[test]
     fn a_record_is_read_from_its_header_and_payload() {
         let record = Record {
-            conn: 7,
-            seq: 42,
-            flow: Flow::Tx,
-            at: 1_700_000_000_000_001,
-            data: b"hi\xff".to_vec(),
+            marks: Marks::CUT,
+            rule: Some("echo".into()),
+            ..Record::new(7, 42, Flow::Tx, 1_700_000_000_000_001, b"hi\xff".to_vec())
         };
         let frame = record.encode();
-        let got = decode_record(&frame[..RECORD_HEADER_LEN], frame.len(), |out| {
-            out.copy_from_slice(&frame[RECORD_HEADER_LEN..])
-        })
-        .unwrap();
+        let copy = |at: usize, out: &mut [u8]| out.copy_from_slice(&frame[at..at + out.len()]);
+        let got = decode_record(&frame[..RECORD_HEADER_LEN], frame.len(), copy).unwrap();
         assert_eq!(got, Incoming::from(record));
 
-        let err = decode_record(&frame[..10], 10, |_| {}).unwrap_err();
+        let err = decode_record(&frame[..10], 10, |_, _| {}).unwrap_err();
         assert!(err.contains("shorter than a record header"), "{err}");
         let mut bad = frame.clone();
         bad[1] = 9;
-        assert!(decode_record(&bad, bad.len(), |_| {}).is_err());
+        assert!(decode_record(&bad, bad.len(), |_, _| {}).is_err());
     }
 
     #[test]

@@ -173,10 +173,9 @@ impl Inner {
                     .subarray(0, RECORD_HEADER_LEN as u32)
                     .copy_to(&mut head);
             }
-            decode_record(&head, len as usize, |payload| {
-                frame
-                    .subarray(RECORD_HEADER_LEN as u32, len)
-                    .copy_to(payload)
+            decode_record(&head, len as usize, |at, out| {
+                let at = at as u32;
+                frame.subarray(at, at + out.len() as u32).copy_to(out)
             })
         } else {
             return;

@@ -25,9 +25,9 @@ use crate::ws_client::{transmit, Incoming, Session};
 /// Peers the filling sends go to: enough that the per-connection bound (1 MiB by default) does
 /// not cut the history short of the total (64 MiB).
 const SINKS: usize = 128;
-/// Each record: 20 bytes of payload, costing 142 bytes of history (frame and bookkeeping), so
+/// Each record: 20 bytes of payload, costing 144 bytes of history (frame and bookkeeping), so
 /// this many fill 64 MiB.
-const FILL: usize = (64 << 20) / 142 + 2_000;
+const FILL: usize = (64 << 20) / 144 + 2_000;
 const RECORD: &[u8; 20] = b"twenty bytes, fixed\n";
 const PROBE_EVERY: Duration = Duration::from_millis(1);
 const PHASE: Duration = Duration::from_secs(120);

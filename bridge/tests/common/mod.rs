@@ -173,6 +173,23 @@ impl Page {
         data
     }
 
+    /// Collects the next `count` records of `conn` that flow `flow`.
+    pub async fn records(&mut self, conn: ConnId, flow: Flow, count: usize) -> Vec<Record> {
+        let mut records = Vec::new();
+        while records.len() < count {
+            let event = self
+                .expect(
+                    "a record",
+                    |e| matches!(e, ToClient::Record(r) if r.conn == conn && r.flow == flow),
+                )
+                .await;
+            if let ToClient::Record(record) = event {
+                records.push(record);
+            }
+        }
+        records
+    }
+
     /// Waits for an error event and returns its connection and message.
     pub async fn error(&mut self) -> (Option<ConnId>, String) {
         let problem = self.problem().await;
@@ -254,6 +271,7 @@ impl PageSender {
 fn transmit(to: Target, data: impl Into<protocol::Bytes>) -> ToBridge {
     ToBridge::Transmit(Transmit {
         to,
+        file: false,
         data: data.into(),
     })
 }

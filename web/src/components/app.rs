@@ -71,7 +71,12 @@ pub fn App() -> Html {
         let send = send.clone();
         use_callback((), move |(to, data): (Target, Vec<u8>), _| {
             let data = data.into();
-            send.emit(ToBridge::Transmit(Transmit { to, data }).to_frame())
+            let transmit = Transmit {
+                to,
+                file: false,
+                data,
+            };
+            send.emit(ToBridge::Transmit(transmit).to_frame())
         })
     };
     let on_select = use_action(dispatch.clone(), Action::Select);

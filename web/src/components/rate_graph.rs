@@ -97,12 +97,7 @@ mod tests {
     use crate::state::Rec;
 
     fn rec(at: Micros, flow: Flow, len: usize) -> Entry {
-        Entry::Record(Rec {
-            seq: 0,
-            flow,
-            at,
-            data: vec![0; len].into(),
-        })
+        Entry::Record(Rec::new(0, flow, at, vec![0; len].into()))
     }
 
     #[test]

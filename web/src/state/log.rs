@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use protocol::{Flow, Micros, Seq};
+use protocol::{Flow, Marks, Micros, Seq};
 
 /// Entries per chunk: small enough that copying the last one on append is cheap, large enough
 /// that the list of chunks stays short.
@@ -32,7 +32,26 @@ pub struct Rec {
     pub seq: Seq,
     pub flow: Flow,
     pub at: Micros,
+    /// How the message ended, whether its checksum held, whether it is part of a file.
+    pub marks: Marks,
+    /// The auto-reply rule that sent it.
+    pub rule: Option<Rc<str>>,
     pub data: Rc<[u8]>,
+}
+
+impl Rec {
+    /// A message with no marks, sent by no rule.
+    #[cfg(test)]
+    pub fn new(seq: Seq, flow: Flow, at: Micros, data: Rc<[u8]>) -> Rec {
+        Rec {
+            seq,
+            flow,
+            at,
+            marks: Marks::NONE,
+            rule: None,
+            data,
+        }
+    }
 }
 
 /// A line of a conversation.
@@ -176,12 +195,7 @@ mod tests {
             let at = seq as Micros * 10;
             let flow = Flow::Rx;
             log.push(
-                Entry::Record(Rec {
-                    seq,
-                    flow,
-                    at,
-                    data,
-                }),
+                Entry::Record(Rec::new(seq, flow, at, data)),
                 Limits::default(),
             );
         }

@@ -142,6 +142,8 @@ pub struct State {
     pending_dial: Option<RequestId>,
     /// What the last send to all reached: connections it was queued for, and that refused it.
     pub sent_to_all: Option<(u64, u64)>,
+    /// How often each auto-reply rule has answered.
+    pub rule_hits: Vec<protocol::RuleHits>,
     next_id: u64,
     limits: Limits,
 }
@@ -220,6 +222,7 @@ impl State {
             unread_after: None,
             pending_dial: None,
             sent_to_all: None,
+            rule_hits: Vec::new(),
             next_id: 1,
             limits,
         }
@@ -402,6 +405,20 @@ impl State {
             }
             Event::Forgotten { conns } => self.forget(&conns),
             Event::SentToAll { queued, refused } => self.sent_to_all = Some((queued, refused)),
+            Event::Defaults { settings } => {
+                if let Some(server) = &mut self.server {
+                    server.defaults = settings;
+                }
+            }
+            Event::Rules { rules } => {
+                if let Some(server) = &mut self.server {
+                    server.rules = rules;
+                }
+                self.rule_hits.clear();
+            }
+            Event::RuleHits { hits } => self.rule_hits = hits,
+            // The file's chunks come as records marked as parts of a file.
+            Event::File { .. } => {}
         }
     }
 
@@ -606,6 +623,8 @@ mod tests {
             exit_word: Some("exit".into()),
             listen_problem: None,
             encoding: Encoding::Utf8,
+            defaults: protocol::ConnSettings::default(),
+            rules: Vec::new(),
         }
     }
 
@@ -619,13 +638,8 @@ mod tests {
     }
 
     fn rec(conn: ConnId, seq: Seq, flow: Flow, data: &str) -> Incoming {
-        Incoming::from(Record {
-            conn,
-            seq,
-            flow,
-            at: 1_700_000_000_000_000 + seq as i64,
-            data: data.as_bytes().to_vec(),
-        })
+        let at = 1_700_000_000_000_000 + seq as i64;
+        Incoming::from(Record::new(conn, seq, flow, at, data.as_bytes().to_vec()))
     }
 
     fn conn_event(conn: ConnInfo) -> Incoming {

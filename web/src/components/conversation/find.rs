@@ -124,12 +124,7 @@ mod tests {
     use protocol::Flow;
 
     fn push(log: &mut Log, seq: u64, text: &str) {
-        let rec = Rec {
-            seq,
-            flow: Flow::Rx,
-            at: 0,
-            data: text.as_bytes().into(),
-        };
+        let rec = Rec::new(seq, Flow::Rx, 0, text.as_bytes().into());
         log.push(Entry::Record(rec), Limits::default());
     }
 
@@ -145,12 +140,7 @@ mod tests {
 
     #[test]
     fn matches_ignore_case_and_follow_the_view() {
-        let rec = |text: &str| Rec {
-            seq: 1,
-            flow: Flow::Rx,
-            at: 0,
-            data: text.as_bytes().into(),
-        };
+        let rec = |text: &str| Rec::new(1, Flow::Rx, 0, text.as_bytes().into());
         let text = Search::new(" BET ", Encoding::Utf8, ViewMode::Text).unwrap();
         assert!(text.matches(&rec("alphabet")));
         assert!(!text.matches(&rec("gamma")));

@@ -1,0 +1,178 @@
+//! One task per TCP connection: a reader that records what the peer sends, cut into messages as
+//! the connection's framing says and answered by the auto-reply rules ([`reader`]), and a writer
+//! that writes and records what pages and rules send ([`writer`]), until either side ends the
+//! conversation.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{SockRef, TcpKeepalive};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, Opened};
+
+mod reader;
+mod writer;
+
+use reader::Reading;
+use writer::Sending;
+
+/// Silence after which TCP starts probing the peer...
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// ...how often it probes...
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and how many unanswered probes end the connection.
+const KEEPALIVE_RETRIES: u32 = 6;
+
+/// What every connection's task needs: the hub it reports to, the exit word, and the bridge's
+/// shutdown (which tells a shutdown from a page's disconnect).
+#[derive(Clone)]
+pub struct Relay {
+    pub hub: Hub,
+    pub exit_word: Option<Arc<[u8]>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Relay {
+    /// Why a connection's cancel token fired: shutdown cancels them all, a page one.
+    pub fn cancel_reason(&self) -> &'static str {
+        if self.shutdown.is_cancelled() {
+            "the bridge shut down"
+        } else {
+            "disconnected from the page"
+        }
+    }
+}
+
+/// One slot per open connection, accepted or dialled: `--max-conns`.
+#[derive(Clone)]
+pub struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+/// No slot is free.
+pub struct Full {
+    max: usize,
+}
+
+impl Slots {
+    pub fn new(max: usize) -> Slots {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        Slots {
+            free: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A slot, held for as long as the permit lives.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, Full> {
+        self.free
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Full { max: self.max })
+    }
+}
+
+impl fmt::Display for Full {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the bridge already holds {} connections (--max-conns)",
+            self.max
+        )
+    }
+}
+
+/// Runs a connected socket until it closes, then reports why. The permit counts it against
+/// `--max-conns` for as long as it lives.
+pub async fn run(relay: Relay, opened: Opened, stream: TcpStream, permit: OwnedSemaphorePermit) {
+    let id = opened.id;
+    // A peer that vanishes without a word (unplugged, powered off) is noticed within minutes.
+    let keepalive = TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_RETRIES);
+    let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+    let reason = converse(&relay, opened, stream).await;
+    relay.hub.close(id, reason);
+    drop(permit);
+}
+
+/// Relays both ways until one side stops, and returns the reason in words. The socket is
+/// closed when this returns, so the peer has seen its end before anyone hears of the close.
+async fn converse(relay: &Relay, opened: Opened, stream: TcpStream) -> String {
+    let Opened {
+        id,
+        origin,
+        writes,
+        settings,
+        cancel,
+    } = opened;
+    let (read_half, write_half) = stream.into_split();
+    let (replies, replied) = mpsc::unbounded_channel();
+    let mut reading = Reading::new(relay, id, origin, settings, replies);
+    let mut sending = Sending::default();
+    let reason = tokio::select! {
+        reason = reading.run(read_half) => reason,
+        reason = writer::write(relay, id, write_half, writes, replied, &mut sending) => reason,
+        () = cancel.cancelled() => relay.cancel_reason().into(),
+    };
+    // What the connection's end cut short is recorded still: a message not yet ended, and what
+    // the socket took of a send (the rest of it counts as waiting, and the close says so).
+    reading.finish().await;
+    sending.finish(relay, id);
+    reason
+}
+
+/// The seed's convention: a message equal to the exit word, less one trailing line ending.
+fn is_exit(message: &[u8], exit: Option<&[u8]>) -> bool {
+    let Some(word) = exit else {
+        return false;
+    };
+    let line = message
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.strip_suffix(b"\n"))
+        .or_else(|| message.strip_suffix(b"\r"))
+        .unwrap_or(message);
+    line == word
+}
+
+/// An I/O error on an open connection, in words.
+fn describe(doing: &str, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset => "the peer reset the connection".into(),
+        io::ErrorKind::BrokenPipe => "the peer is gone (broken pipe)".into(),
+        io::ErrorKind::ConnectionAborted => "the connection was aborted".into(),
+        io::ErrorKind::TimedOut => "the peer stopped answering (timed out)".into(),
+        _ => format!("error while {doing}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_exit;
+
+    #[test]
+    fn exit_word_matches_one_line_exactly() {
+        let exit = Some(&b"exit"[..]);
+        for yes in [&b"exit"[..], b"exit\n", b"exit\r\n", b"exit\r"] {
+            assert!(is_exit(yes, exit), "{yes:?}");
+        }
+        for no in [
+            &b"Exit"[..],
+            b"exit\n\n",
+            b" exit",
+            b"exit now",
+            b"",
+            b"hi\nexit\n",
+        ] {
+            assert!(!is_exit(no, exit), "{no:?}");
+        }
+        assert!(!is_exit(b"exit\n", None));
+    }
+}

@@ -1,0 +1,243 @@
+//! A connection's reading side: the peer's bytes, cut into messages as the connection's framing
+//! says, each checked against its checksum, recorded, and answered by the auto-reply rules.
+//!
+//! In raw framing (the default) a read is a message, and the reader reads straight into the
+//! buffer that becomes the record frame (header room first), so the bytes of a large read are
+//! never copied on their way to the history and the pages. With any other framing, the framer
+//! decides where messages end, and each message is copied into a frame of its own.
+
+use std::time::Instant;
+
+use bytes::{BufMut, BytesMut};
+use protocol::checksum::Checksum;
+use protocol::framing::Framing;
+use protocol::RECORD_HEADER_LEN;
+use protocol::{time, ConnId, ConnSettings, Flow, Marks, Origin, Problem, ProblemKind};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::{mpsc, watch};
+
+use super::{describe, is_exit, Relay};
+use crate::framer::{End, Frame, Framer};
+use crate::hub;
+use crate::rules::{Answer, Reply, Responder};
+
+/// Reads start this small, so that an idle connection holds little memory...
+const MIN_READ: usize = 4 * 1024;
+/// ...and grow, while reads fill them, up to this.
+const MAX_READ: usize = 64 * 1024;
+
+/// The reading side's state, which outlives the read loop: what it holds of a message not yet
+/// ended is still recorded when the connection closes ([`Reading::finish`]).
+pub(super) struct Reading<'a> {
+    relay: &'a Relay,
+    id: ConnId,
+    settings: watch::Receiver<ConnSettings>,
+    /// `None` in raw framing: each read is a message.
+    framer: Option<Framer>,
+    checksum: Option<Checksum>,
+    responder: Responder,
+    /// Rules' replies, for the writer.
+    replies: mpsc::UnboundedSender<Reply>,
+}
+
+impl<'a> Reading<'a> {
+    pub(super) fn new(
+        relay: &'a Relay,
+        id: ConnId,
+        origin: Origin,
+        settings: watch::Receiver<ConnSettings>,
+        replies: mpsc::UnboundedSender<Reply>,
+    ) -> Reading<'a> {
+        Reading {
+            relay,
+            id,
+            settings,
+            framer: None,
+            checksum: None,
+            responder: Responder::new(id, origin, Instant::now()),
+            replies,
+        }
+    }
+
+    /// Reads until the peer closes, the socket fails, or a message ends the conversation.
+    pub(super) async fn run(&mut self, mut stream: OwnedReadHalf) -> String {
+        let settings = self.settings.borrow_and_update().clone();
+        if let Some(reason) = self.apply(settings).await {
+            return reason;
+        }
+        let greeting =
+            self.responder
+                .on_connect(&self.relay.hub.rules(), Instant::now(), &rule_time);
+        self.answer(greeting);
+        let mut buf = BytesMut::new();
+        let mut want = MIN_READ;
+        loop {
+            // Reading waits, rather than anything received being lost, while pages that are
+            // still reading catch up, and (when recording) until the transcript has room.
+            self.relay.hub.pace().await;
+            buf.reserve(RECORD_HEADER_LEN + want);
+            buf.put_bytes(0, RECORD_HEADER_LEN);
+            let idle_end = self.framer.as_ref().and_then(Framer::next_deadline);
+            let mut room = (&mut buf).limit(want);
+            let read = tokio::select! {
+                read = stream.read_buf(&mut room) => read,
+                changed = self.settings.changed() => {
+                    buf.clear();
+                    if changed.is_ok() {
+                        let settings = self.settings.borrow_and_update().clone();
+                        if let Some(reason) = self.apply(settings).await {
+                            return reason;
+                        }
+                    }
+                    continue;
+                }
+                () = sleep_until(idle_end), if idle_end.is_some() => {
+                    buf.clear();
+                    let pending = self.framer.as_mut().and_then(|f| f.poll_idle(Instant::now()));
+                    if let Some(reason) = self.frames(pending).await {
+                        return reason;
+                    }
+                    continue;
+                }
+            };
+            let n = match read {
+                Ok(0) => return "the peer closed the connection".into(),
+                Ok(n) => n,
+                Err(e) => return describe("reading", &e),
+            };
+            want = if n == want {
+                (want * 2).min(MAX_READ)
+            } else if n < want / 4 {
+                (want / 2).max(MIN_READ)
+            } else {
+                want
+            };
+            let ended = match &mut self.framer {
+                None => {
+                    // A read that filled most of the buffer becomes the record as it is (`split`
+                    // hands over the filled part, with no copy). A short one is copied into a
+                    // frame of its own size: held in the history, it would otherwise pin the
+                    // whole buffer, 4 KiB or more, for every few bytes a chatty peer sends.
+                    let frame = if n >= want / 2 {
+                        buf.split()
+                    } else {
+                        let frame = BytesMut::from(&buf[..]);
+                        buf.clear();
+                        frame
+                    };
+                    self.message(frame, Marks::NONE, true).await
+                }
+                Some(framer) => {
+                    let frames = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
+                    buf.clear();
+                    self.frames(frames).await
+                }
+            };
+            if let Some(reason) = ended {
+                return reason;
+            }
+        }
+    }
+
+    /// The connection is over: what the framer holds of an unfinished message is recorded.
+    pub(super) async fn finish(&mut self) {
+        let rest = self.framer.as_mut().and_then(Framer::finish);
+        let _ = self.frames(rest).await;
+    }
+
+    /// Reads the connection as `settings` say, from the next byte on. What the framer held of
+    /// a message is recorded as it is (unfinished): the new framing starts afresh.
+    async fn apply(&mut self, settings: ConnSettings) -> Option<String> {
+        self.checksum = settings.checksum;
+        let rest = match (&mut self.framer, settings.framing) {
+            (None, Framing::Raw) => None,
+            (Some(framer), Framing::Raw) => {
+                let rest = framer.finish();
+                self.framer = None;
+                rest
+            }
+            (Some(framer), framing) => framer.set_framing(framing).unwrap_or_default(),
+            (None, framing) => {
+                // The hub checked it; a framing that does not check leaves the connection raw.
+                self.framer = Framer::new(framing).ok();
+                None
+            }
+        };
+        self.frames(rest).await
+    }
+
+    async fn frames(&mut self, frames: impl IntoIterator<Item = Frame>) -> Option<String> {
+        for frame in frames {
+            let marks = match frame.end {
+                End::Whole => Marks::NONE,
+                End::Cut => Marks::CUT,
+                End::Unfinished => Marks::UNFINISHED,
+            };
+            let whole = frame.is_message();
+            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + frame.bytes.len());
+            record.put_bytes(0, RECORD_HEADER_LEN);
+            record.extend_from_slice(&frame.bytes);
+            if let Some(reason) = self.message(record, marks, whole).await {
+                return Some(reason);
+            }
+        }
+        None
+    }
+
+    /// Records one received message (a frame with header room), and answers it. `whole` is
+    /// false for a piece of a message (cut, or unfinished): neither its checksum, nor the exit
+    /// word, nor the rules look at it. Returns why the conversation ends, if it does.
+    async fn message(&mut self, frame: BytesMut, mut marks: Marks, whole: bool) -> Option<String> {
+        let hub = &self.relay.hub;
+        let payload = &frame[RECORD_HEADER_LEN..];
+        let mut answer = Answer::Nothing;
+        let mut said_exit = false;
+        if whole {
+            if self.checksum.and_then(|c| c.verify(payload)) == Some(false) {
+                marks = marks.with(Marks::BAD_CHECKSUM);
+            }
+            said_exit = is_exit(payload, self.relay.exit_word.as_deref());
+            answer = self
+                .responder
+                .on_message(&hub.rules(), payload, Instant::now(), &rule_time);
+        }
+        let room = hub.transcript_room(frame.len()).await;
+        hub.record(self.id, Flow::Rx, frame, marks, None);
+        drop(room);
+        self.answer(answer);
+        said_exit.then(|| "the peer said exit".into())
+    }
+
+    /// Hands a rule's reply to the writer, or tells the pages that the rate limit holds replies
+    /// back.
+    fn answer(&self, answer: Answer) {
+        match answer {
+            Answer::Reply(reply) if !reply.bytes.is_empty() => {
+                let _ = self.replies.send(reply);
+            }
+            Answer::Limited { rule, first: true } => {
+                let why = format!(
+                    "rule `{rule}` would answer connection {} more than {} times a second; its \
+                     replies wait until the peer has been quiet for a second",
+                    self.id,
+                    crate::rules::REPLIES_PER_SECOND
+                );
+                let problem = Problem::new(ProblemKind::RateLimited, why).on(self.id);
+                self.relay.hub.error(problem);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `${time}` in a rule's reply: the bridge's clock, UTC.
+fn rule_time() -> String {
+    time::rfc3339_micros(hub::now())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
