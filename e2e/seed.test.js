@@ -113,3 +113,21 @@ test("the page dials the tutorial's server, and the server's `exit` ends it", as
     server.kill();
   }
 });
+
+test("a bridge started with only an echo device's rules answers the tutorial's client, with nobody at the page", async () => {
+  const rules = path.join(SEED, '..', '..', 'examples', 'echo-device.toml');
+  const device = await startBridge(['--rules', rules]);
+  const client = python('client.py', ['127.0.0.1', String(device.listenPort)]);
+  try {
+    await client.prints(/请输入你要发送的数据:/);
+    client.type('你好，设备');
+    await client.prints(/当前接受的信息是:你好，设备\n/);
+    client.type('hello again');
+    await client.prints(/当前接受的信息是:hello again\n/);
+    client.type('exit');
+    assert.equal(await client.exited(), 0);
+  } finally {
+    client.kill();
+    assert.equal(await device.stop(), 0);
+  }
+});

@@ -554,11 +554,16 @@ mod tests {
     }
 
     #[test]
-    fn the_echo_device_answers_every_line_with_itself() {
+    fn the_echo_device_answers_every_message_with_itself() {
         let file = parse_rules_file(ECHO).unwrap();
         assert_eq!(
-            device_answers(&file, b"hello\nsecond line\r\n", Origin::Accepted),
-            [b"hello\n".to_vec(), b"second line\r\n".to_vec()]
+            device_answers(&file, b"hello\n", Origin::Accepted),
+            [b"hello\n".to_vec()]
+        );
+        // The tutorial's client sends its text with no line ending.
+        assert_eq!(
+            device_answers(&file, "你好".as_bytes(), Origin::Accepted),
+            ["你好".as_bytes().to_vec()]
         );
     }
 
