@@ -56,6 +56,7 @@ pub fn transmit(to: Target, data: &[u8]) -> Bytes {
     Transmit {
         to,
         file: false,
+        broadcast: false,
         data: Bytes::copy_from_slice(data),
     }
     .encode()

@@ -1,32 +1,40 @@
-//! What a page can ask of the bridge, carried out: dial a server, send bytes (or a file),
-//! disconnect, start, move or stop the TCP listener, forget closed connections, read connections
-//! another way (framing, checksum), set the auto-reply rules. Every command a page sends lands here, and a new command (or a
-//! new kind of connection to open) is added here: the session only decodes and answers.
+//! What a page can ask of the bridge, carried out: dial a server (TCP, TLS or UDP), send bytes
+//! (or a file), disconnect, start, move or stop a listener (TCP, TLS, or the UDP socket), join
+//! and leave multicast groups, forget closed connections, read connections another way
+//! (framing, checksum), set the auto-reply rules. Every command a page sends lands here, and a
+//! new command (or a new kind of connection to open) is added here: the session only decodes
+//! and answers.
 //!
-//! This module owns the TCP listener slot, so that moving the listener (bind the new address,
-//! then close the old one) is one step that two pages cannot interleave.
+//! This module owns the listeners, so that moving one (bind the new address, then close the old
+//! one) is one step that two pages cannot interleave.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::{
-    address, Command, ConnId, ConnState, Origin, Problem, ProblemKind, RequestId, Target,
+    address, Command, ConnId, ConnState, Origin, Problem, ProblemKind, RequestId, Target, Transport,
 };
-use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{Relay, Slots};
 use crate::dial_rules::{self, DialRule};
-use crate::hub::{Hub, Sent};
+use crate::dialer::{self, Via};
+use crate::hub::{Hub, Opening, SendFlags, Sent};
 use crate::listener::{self, Listening};
-use crate::{dialer, explain_bind};
+use crate::tls::{Acceptor, Connector};
+use crate::{bind, udp};
 
-/// How dials are made: `--dial-timeout` and `--allow-dial` (empty allows any address).
+/// How dials are made: `--dial-timeout`, `--allow-dial` (empty allows any address), and how TLS
+/// servers are checked.
 pub struct DialPolicy {
     pub timeout: Duration,
     pub rules: Vec<DialRule>,
+    /// Verifies certificates (bundled roots, and `--tls-ca`).
+    pub tls: Connector,
+    /// Accepts any certificate, for a page that chose so.
+    pub tls_any: Connector,
 }
 
 /// The bridge as the pages command it.
@@ -34,19 +42,103 @@ pub struct Commands {
     relay: Relay,
     slots: Slots,
     dial: DialPolicy,
-    /// The TCP listener, while it runs.
-    listener: Mutex<Option<Listening>>,
+    listeners: Mutex<Listeners>,
     /// Every connection and listener task, so that shutdown can wait for them.
     tasks: TaskTracker,
 }
 
+/// The listeners that run, one of each kind at most, and the TLS listener's certificate.
+#[derive(Default)]
+struct Listeners {
+    tcp: Option<Listening>,
+    tls: Option<Listening>,
+    udp: Option<udp::Socket>,
+    /// From `--tls-cert` and `--tls-key`, or self-signed when a TLS listener first starts; the
+    /// same for the bridge's whole run, so that its fingerprint can be trusted once.
+    certificate: Option<Acceptor>,
+}
+
+/// A listener, running.
+enum Running {
+    Stream(Listening),
+    Datagram(udp::Socket),
+}
+
+impl Running {
+    async fn stop(self) {
+        match self {
+            Running::Stream(listening) => listening.stop().await,
+            Running::Datagram(socket) => socket.stop().await,
+        }
+    }
+}
+
+impl Listeners {
+    fn addr(&self, transport: Transport) -> Option<SocketAddr> {
+        match transport {
+            Transport::Tcp => self.tcp.as_ref().map(Listening::addr),
+            Transport::Tls => self.tls.as_ref().map(Listening::addr),
+            Transport::Udp => self.udp.as_ref().map(udp::Socket::addr),
+        }
+    }
+
+    /// Puts `running` in its slot; returns the listener it replaces.
+    fn replace(&mut self, transport: Transport, running: Running) -> Option<Running> {
+        match (transport, running) {
+            (Transport::Tcp, Running::Stream(l)) => self.tcp.replace(l).map(Running::Stream),
+            (Transport::Tls, Running::Stream(l)) => self.tls.replace(l).map(Running::Stream),
+            (Transport::Udp, Running::Datagram(s)) => self.udp.replace(s).map(Running::Datagram),
+            _ => unreachable!("a UDP socket listens for UDP, a stream listener for TCP or TLS"),
+        }
+    }
+
+    fn take(&mut self, transport: Transport) -> Option<Running> {
+        match transport {
+            Transport::Tcp => self.tcp.take().map(Running::Stream),
+            Transport::Tls => self.tls.take().map(Running::Stream),
+            Transport::Udp => self.udp.take().map(Running::Datagram),
+        }
+    }
+
+    /// The TLS certificate, made now (self-signed) if the bridge has none yet.
+    fn certificate(&mut self) -> Result<Acceptor, String> {
+        if self.certificate.is_none() {
+            self.certificate = Some(Acceptor::self_signed()?);
+        }
+        Ok(self.certificate.clone().expect("made above"))
+    }
+
+    /// The fingerprint of the TLS certificate, while the TLS listener runs.
+    fn fingerprint(&self) -> Option<String> {
+        self.tls.as_ref()?;
+        Some(self.certificate.as_ref()?.certificate().sha256.clone())
+    }
+
+    fn groups(&self) -> Vec<String> {
+        self.udp
+            .as_ref()
+            .map(udp::Socket::groups)
+            .unwrap_or_default()
+    }
+}
+
 impl Commands {
-    pub fn new(relay: Relay, slots: Slots, dial: DialPolicy, tasks: TaskTracker) -> Commands {
+    /// `certificate` is the TLS listener's, when given with `--tls-cert` and `--tls-key`.
+    pub fn new(
+        relay: Relay,
+        slots: Slots,
+        dial: DialPolicy,
+        tasks: TaskTracker,
+        certificate: Option<Acceptor>,
+    ) -> Commands {
         Commands {
             relay,
             slots,
             dial,
-            listener: Mutex::new(None),
+            listeners: Mutex::new(Listeners {
+                certificate,
+                ..Listeners::default()
+            }),
             tasks,
         }
     }
@@ -61,14 +153,28 @@ impl Commands {
             Command::Connect {
                 host,
                 port,
+                transport,
+                accept_any_certificate,
                 request,
-            } => self.connect(&host, port, request),
+            } => {
+                let via = match transport {
+                    Transport::Tcp => Via::Tcp,
+                    Transport::Udp => Via::Udp,
+                    Transport::Tls if accept_any_certificate => Via::Tls(self.dial.tls_any.clone()),
+                    Transport::Tls => Via::Tls(self.dial.tls.clone()),
+                };
+                self.connect(&host, port, via, request)
+            }
             Command::Disconnect { conn } => self.disconnect(conn),
-            Command::Listen { addr } => self.listen(&addr).await,
-            Command::StopListening => {
-                self.stop_listening().await;
+            Command::Listen { addr, transport } => self.listen(transport, &addr).await,
+            Command::StopListening { transport } => {
+                self.stop_listening(transport).await;
                 Ok(())
             }
+            Command::JoinGroup { group, interface } => {
+                self.join_group(&group, interface.as_deref()).await
+            }
+            Command::LeaveGroup { group } => self.leave_group(&group).await,
             Command::ForgetClosed => {
                 self.relay.hub.forget_closed();
                 Ok(())
@@ -79,10 +185,9 @@ impl Commands {
         }
     }
 
-    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]); `file`
-    /// if they are part of a file.
-    pub fn send(&self, to: Target, data: Bytes, file: bool) -> Result<Sent, Problem> {
-        self.relay.hub.send(to, data, file)
+    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]).
+    pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
+        self.relay.hub.send(to, data, flags)
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when
@@ -92,6 +197,7 @@ impl Commands {
         &self,
         host: &str,
         port: u16,
+        via: Via,
         request: Option<RequestId>,
     ) -> Result<(), Problem> {
         // People write IPv6 literals with brackets, as in a URL; the resolver wants them bare.
@@ -111,16 +217,18 @@ impl Commands {
                 format!("cannot dial {target}: {full}"),
             )
         })?;
-        let opened = self.relay.hub.open(
-            Origin::Dialled,
-            target,
-            None,
-            ConnState::Connecting,
+        let opened = self.relay.hub.open(Opening {
+            origin: Origin::Dialled,
+            transport: via.transport(),
+            peer: target,
+            local: None,
+            state: ConnState::Connecting,
             request,
-        );
+        });
         let dial = dialer::Dial {
             host,
             port,
+            via,
             timeout: self.dial.timeout,
         };
         self.tasks
@@ -133,59 +241,184 @@ impl Commands {
         self.relay.hub.disconnect(conn)
     }
 
-    /// Starts the TCP listener on `addr`, or moves it there: binds the new address, and only
-    /// then closes the listener it replaces, so that a failure leaves things as they were.
-    pub async fn listen(&self, addr: &str) -> Result<(), Problem> {
+    /// Starts a listener on `addr`, or moves it there: binds the new address, and only then
+    /// closes the listener it replaces, so that a failure leaves things as they were. `addr` may
+    /// be a port alone, for every interface (IPv6 and IPv4).
+    pub async fn listen(&self, transport: Transport, addr: &str) -> Result<(), Problem> {
         let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
-        let parsed: SocketAddr = addr.trim().parse().map_err(|_| {
-            failed(format!(
-                "cannot listen on `{addr}`: write IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777"
-            ))
-        })?;
-        let mut current = self.listener.lock().await;
-        if current.as_ref().is_some_and(|l| l.addr() == parsed) {
-            self.relay.hub.set_listen(Some(parsed.to_string()));
-            return Ok(());
+        let addr = addr.trim();
+        let parsed: SocketAddr = match addr.parse::<u16>() {
+            Ok(port) => SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port),
+            Err(_) => addr.parse().map_err(|_| {
+                failed(format!(
+                    "cannot listen on `{addr}`: write IP:PORT, e.g. [::]:7777 (every interface, \
+                     IPv6 and IPv4), 0.0.0.0:7777 or 127.0.0.1:7777, or a port alone"
+                ))
+            })?,
+        };
+        let label = transport.label();
+        let mut listeners = self.listeners.lock().await;
+        if listeners.addr(transport) != Some(parsed) {
+            let cannot =
+                |why: String| failed(format!("cannot listen for {label} on {parsed}: {why}"));
+            let running = self
+                .start(&mut listeners, transport, parsed)
+                .map_err(cannot)?;
+            if let Some(old) = listeners.replace(transport, running) {
+                old.stop().await;
+            }
+            let now = listeners.addr(transport).expect("just started");
+            tracing::info!(%now, "listening for {label} (asked by a page)");
         }
-        let cannot = |why: String| failed(format!("cannot listen for TCP on {parsed}: {why}"));
-        let bound = TcpListener::bind(parsed)
-            .await
-            .map_err(|e| cannot(explain_bind(&e)))?;
-        let running = self
-            .start_listening(bound)
-            .map_err(|e| cannot(e.to_string()))?;
-        let now = running.addr();
-        if let Some(old) = current.replace(running) {
-            old.stop().await;
-        }
-        tracing::info!(%now, "listening for TCP (asked by a page)");
-        self.relay.hub.set_listen(Some(now.to_string()));
+        self.announce(&listeners, transport);
         Ok(())
     }
 
-    /// Stops the TCP listener; connections it accepted stay open.
-    pub async fn stop_listening(&self) {
-        if let Some(old) = self.listener.lock().await.take() {
+    /// Stops a listener; connections it accepted stay open (except the UDP socket's, which
+    /// had no other way to their peers).
+    pub async fn stop_listening(&self, transport: Transport) {
+        let mut listeners = self.listeners.lock().await;
+        if let Some(old) = listeners.take(transport) {
             old.stop().await;
-            tracing::info!("stopped listening for TCP (asked by a page)");
+            tracing::info!(
+                "stopped listening for {} (asked by a page)",
+                transport.label()
+            );
         }
-        self.relay.hub.set_listen(None);
+        self.announce(&listeners, transport);
     }
 
-    /// Runs the listener bound at start.
-    pub async fn listen_on(&self, bound: TcpListener) -> std::io::Result<SocketAddr> {
-        let running = self.start_listening(bound)?;
-        let addr = running.addr();
-        *self.listener.lock().await = Some(running);
-        Ok(addr)
+    /// Joins a multicast group on the UDP socket.
+    pub async fn join_group(&self, group: &str, interface: Option<&str>) -> Result<(), Problem> {
+        let group = parse_group(group)?;
+        let mut listeners = self.listeners.lock().await;
+        let socket = listeners.udp.as_mut().ok_or_else(no_udp_socket)?;
+        socket
+            .join(group, interface)
+            .map_err(|why| Problem::new(ProblemKind::ListenFailed, why))?;
+        self.announce(&listeners, Transport::Udp);
+        Ok(())
     }
 
-    fn start_listening(&self, bound: TcpListener) -> std::io::Result<Listening> {
+    /// Leaves a multicast group the UDP socket joined.
+    pub async fn leave_group(&self, group: &str) -> Result<(), Problem> {
+        let group = parse_group(group)?;
+        let mut listeners = self.listeners.lock().await;
+        let socket = listeners.udp.as_mut().ok_or_else(no_udp_socket)?;
+        socket
+            .leave(group)
+            .map_err(|why| Problem::new(ProblemKind::ListenFailed, why))?;
+        self.announce(&listeners, Transport::Udp);
+        Ok(())
+    }
+
+    /// Starts a listener bound at start (so that a taken port fails the start).
+    pub async fn start_bound(&self, transport: Transport, bound: Bound) -> Result<(), String> {
+        let mut listeners = self.listeners.lock().await;
+        let running = match bound {
+            Bound::Stream(listener) => {
+                let tls = match transport {
+                    Transport::Tls => Some(listeners.certificate()?),
+                    _ => None,
+                };
+                Running::Stream(self.accept(listener, tls).map_err(|e| e.to_string())?)
+            }
+            Bound::Datagram(socket) => {
+                Running::Datagram(self.receive(socket).map_err(|e| e.to_string())?)
+            }
+        };
+        listeners.replace(transport, running);
+        self.announce(&listeners, transport);
+        Ok(())
+    }
+
+    /// The TLS listener's certificate fingerprint, once it runs.
+    pub async fn tls_fingerprint(&self) -> Option<String> {
+        self.listeners.lock().await.fingerprint()
+    }
+
+    /// Binds `addr` and starts accepting (or receiving) there.
+    fn start(
+        &self,
+        listeners: &mut Listeners,
+        transport: Transport,
+        addr: SocketAddr,
+    ) -> Result<Running, String> {
+        let started = match transport {
+            Transport::Tcp | Transport::Tls => {
+                let tls = match transport {
+                    Transport::Tls => Some(listeners.certificate()?),
+                    _ => None,
+                };
+                let bound = bind::tcp(addr).map_err(|e| bind::explain(&e))?;
+                self.accept(bound, tls).map(Running::Stream)
+            }
+            Transport::Udp => {
+                let bound = bind::udp(addr).map_err(|e| bind::explain(&e))?;
+                self.receive(bound).map(Running::Datagram)
+            }
+        };
+        started.map_err(|e| e.to_string())
+    }
+
+    fn accept(
+        &self,
+        bound: tokio::net::TcpListener,
+        tls: Option<Acceptor>,
+    ) -> std::io::Result<Listening> {
         let accepting = listener::Accepting {
             relay: self.relay.clone(),
             slots: self.slots.clone(),
             tasks: self.tasks.clone(),
+            tls,
         };
         Listening::spawn(accepting, bound)
     }
+
+    fn receive(&self, bound: tokio::net::UdpSocket) -> std::io::Result<udp::Socket> {
+        let accepting = udp::Accepting {
+            relay: self.relay.clone(),
+            slots: self.slots.clone(),
+            tasks: self.tasks.clone(),
+        };
+        udp::Socket::spawn(accepting, bound)
+    }
+
+    /// Tells every page where a listener is now.
+    fn announce(&self, listeners: &Listeners, transport: Transport) {
+        let listen = listeners.addr(transport).map(|a| a.to_string());
+        let (groups, fingerprint) = match transport {
+            Transport::Tcp => (Vec::new(), None),
+            Transport::Tls => (Vec::new(), listeners.fingerprint()),
+            Transport::Udp => (listeners.groups(), None),
+        };
+        self.relay
+            .hub
+            .set_listener(transport, listen, groups, fingerprint);
+    }
+}
+
+/// A socket bound at start, for [`Commands::start_bound`].
+pub enum Bound {
+    Stream(tokio::net::TcpListener),
+    Datagram(tokio::net::UdpSocket),
+}
+
+fn parse_group(group: &str) -> Result<IpAddr, Problem> {
+    group.trim().parse().map_err(|_| {
+        Problem::new(
+            ProblemKind::ListenFailed,
+            format!(
+                "`{group}` is not an IP address: a multicast group is written like 239.1.2.3 or \
+                 ff15::1"
+            ),
+        )
+    })
+}
+
+fn no_udp_socket() -> Problem {
+    Problem::new(
+        ProblemKind::ListenFailed,
+        "the UDP socket is not open: start it first (listen with UDP), then join the group",
+    )
 }

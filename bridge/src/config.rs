@@ -13,24 +13,49 @@ use protocol::text_encoding::TextEncoding;
 
 pub use crate::dial_rules::DialRule;
 
-/// The tutorial's port, on every interface, as its server listens.
+/// The tutorial's port, on every interface (IPv6 and IPv4), as its server listens.
 pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 7777);
+    SocketAddr::new(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), 7777);
 
-/// Relays TCP conversations to a web page: listens for TCP peers, dials TCP servers when the page
-/// asks, and shows every byte both ways in the browser.
+/// Relays TCP, TLS and UDP conversations to a web page: listens for peers, dials servers when
+/// the page asks, and shows every byte both ways in the browser.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "bridge", version)]
 pub struct Config {
     /// Address of the TCP listener that peers connect to (port 0 picks a free port)
-    /// [default: 0.0.0.0:7777, and if another program has that port, the bridge starts without
-    /// a listener and says so; an address given here must be free]
+    /// [default: [::]:7777, every interface, IPv6 and IPv4 (0.0.0.0:7777 on a machine without
+    /// IPv6); if another program has that port, the bridge starts without a listener and says
+    /// so; an address given here must be free]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
     /// Do not listen for TCP at all; the page can still dial out.
     #[arg(long, conflicts_with = "listen")]
     pub no_listen: bool,
+
+    /// Open a UDP socket on this address at start (e.g. [::]:7777): each address that sends to
+    /// it becomes a conversation. Off by default; the page can open one.
+    #[arg(long, value_name = "ADDR")]
+    pub udp: Option<SocketAddr>,
+
+    /// Listen for TLS clients on this address at start (e.g. [::]:7443). Off by default; the
+    /// page can start it. Its certificate is --tls-cert, or a self-signed one made at start.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// The TLS listener's certificate chain (PEM, leaf first). Without it, the bridge makes a
+    /// self-signed certificate, new at every start, and prints its SHA-256 fingerprint.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Certificate authorities (PEM) to trust when dialling with TLS, besides the bundled
+    /// Mozilla roots: a private CA, or a device's self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
 
     /// Address that serves the web app and its WebSocket. Keep it on loopback unless you trust
     /// everyone who can reach it: whoever opens the page can make the bridge dial out.
@@ -275,7 +300,7 @@ mod tests {
     #[test]
     fn defaults_and_switches() {
         let config = Config::parse_from(["bridge"]);
-        assert_eq!(config.listen_addr(), Some("0.0.0.0:7777".parse().unwrap()));
+        assert_eq!(config.listen_addr(), Some("[::]:7777".parse().unwrap()));
         assert_eq!(config.http, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.exit_word(), Some("exit"));
         assert_eq!(config.history_bytes, 1 << 20);

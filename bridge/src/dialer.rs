@@ -1,31 +1,52 @@
-//! Dials a TCP server for a page. The connection is announced at once, as connecting (see
-//! [`crate::commands`]), so the page sees its request taken; it then opens, or closes with the
-//! precise reason it failed.
+//! Dials a server for a page: TCP, TLS over TCP, or UDP. The connection is announced at once, as
+//! connecting (see [`crate::commands`]), so the page sees its request taken; it then opens, or
+//! closes with the precise reason it failed (for TLS: which check the certificate failed).
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use protocol::{address, Problem, ProblemKind};
+use protocol::{address, Problem, ProblemKind, Transport};
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::connection::{self, Relay};
+use crate::connection::{self, canonical, Relay};
 use crate::hub::Opened;
+use crate::tls::Connector;
+use crate::udp;
 
-/// Where to dial, and for how long to try.
+/// Where to dial, how, and for how long to try.
 pub struct Dial {
     /// A name or an IP literal, without brackets.
     pub host: String,
     pub port: u16,
+    pub via: Via,
     pub timeout: Duration,
+}
+
+/// How a dial speaks to its server.
+pub enum Via {
+    Tcp,
+    /// TLS over TCP, checking the server's certificate as the connector does.
+    Tls(Connector),
+    Udp,
+}
+
+impl Via {
+    pub fn transport(&self) -> Transport {
+        match self {
+            Via::Tcp => Transport::Tcp,
+            Via::Tls(_) => Transport::Tls,
+            Via::Udp => Transport::Udp,
+        }
+    }
 }
 
 /// Connects, then converses; or closes the connection with the reason it could not connect.
 pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphorePermit) {
     let id = opened.id;
     let target = address::join(&dial.host, dial.port);
-    let attempt = tokio::time::timeout(dial.timeout, connect(&dial.host, dial.port));
+    let attempt = tokio::time::timeout(dial.timeout, connect(&dial));
     let result = tokio::select! {
         result = attempt => result,
         () = opened.cancel.cancelled() => return relay.hub.close(id, relay.cancel_reason().into()),
@@ -36,10 +57,36 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
             dial.timeout.as_secs_f64()
         ),
         Ok(Err(failure)) => failure,
-        Ok(Ok(stream)) => match (stream.peer_addr(), stream.local_addr()) {
+        Ok(Ok(Connected::Udp(socket))) => match (socket.peer_addr(), socket.local_addr()) {
             (Ok(peer), Ok(local)) => {
-                relay.hub.connected(id, peer, local);
-                return connection::run(relay, opened, stream, permit).await;
+                relay
+                    .hub
+                    .connected(id, canonical(peer), canonical(local), None);
+                return udp::run_dialled(relay, opened, socket, permit).await;
+            }
+            (Err(e), _) | (_, Err(e)) => format!("lost {target} at once: {e}"),
+        },
+        Ok(Ok(Connected::Tcp(stream))) => match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(peer), Ok(local)) => {
+                let (peer, local) = (canonical(peer), canonical(local));
+                let Via::Tls(connector) = &dial.via else {
+                    relay.hub.connected(id, peer, local, None);
+                    return connection::run(relay, opened, stream, permit).await;
+                };
+                let handshake = tokio::select! {
+                    handshake = connector.connect(stream, &dial.host) => handshake,
+                    () = opened.cancel.cancelled() => {
+                        return relay.hub.close(id, relay.cancel_reason().into())
+                    }
+                };
+                match handshake {
+                    Ok((stream, info)) => {
+                        relay.hub.connected(id, peer, local, Some(info));
+                        let stream = tokio_rustls::TlsStream::Client(stream);
+                        return connection::run(relay, opened, stream, permit).await;
+                    }
+                    Err(failed) => failed.reason,
+                }
             }
             (Err(e), _) | (_, Err(e)) => format!("lost {target} at once: {e}"),
         },
@@ -50,9 +97,17 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
         .error(Problem::new(ProblemKind::DialFailed, failure).on(id));
 }
 
-/// Resolves `host` and tries each address in turn; on failure, says what happened at each.
-async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> = lookup_host((host, port))
+/// What a dial connected: a TCP stream (TLS is done over it next), or a UDP socket.
+enum Connected {
+    Tcp(TcpStream),
+    Udp(tokio::net::UdpSocket),
+}
+
+/// Resolves the host and tries each of its addresses in turn (IPv6 and IPv4 alike); on
+/// failure, says what happened at each.
+async fn connect(dial: &Dial) -> Result<Connected, String> {
+    let host = &dial.host;
+    let addrs: Vec<SocketAddr> = lookup_host((host.as_str(), dial.port))
         .await
         .map_err(|e| format!("no such host: {host} ({e})"))?
         .collect();
@@ -61,11 +116,15 @@ async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
     }
     let mut failures = Vec::new();
     for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
+        let connected = match dial.via {
+            Via::Udp => udp::connect(addr).await.map(Connected::Udp),
+            Via::Tcp | Via::Tls(_) => TcpStream::connect(addr).await.map(|stream| {
+                connection::tune(&stream);
+                Connected::Tcp(stream)
+            }),
+        };
+        match connected {
+            Ok(connected) => return Ok(connected),
             Err(e) => failures.push(describe(addr, &e)),
         }
     }
@@ -92,7 +151,15 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_host_is_named() {
-        let err = connect("no-such-host.invalid", 80).await.unwrap_err();
+        let dial = Dial {
+            host: "no-such-host.invalid".into(),
+            port: 80,
+            via: Via::Tcp,
+            timeout: Duration::from_secs(5),
+        };
+        let Err(err) = connect(&dial).await else {
+            panic!("it resolved");
+        };
         assert!(
             err.starts_with("no such host: no-such-host.invalid ("),
             "{err}"

@@ -22,10 +22,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use protocol::rules::Rule;
+use protocol::tls::TlsInfo;
 use protocol::{
     record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
     Micros, Origin, Problem, ProblemKind, RecordHeader, RequestId, RuleHits, Seq, ServerInfo,
-    Target, RECORD_HEADER_LEN,
+    Target, Transport, RECORD_HEADER_LEN,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -105,10 +106,24 @@ struct Control {
     cancel: CancellationToken,
 }
 
+/// What is known of a connection as it opens.
+pub struct Opening {
+    pub origin: Origin,
+    pub transport: Transport,
+    /// Its peer's address (or, while a dial resolves, `host:port` as the page wrote it).
+    pub peer: String,
+    pub local: Option<String>,
+    pub state: ConnState,
+    /// The page's request that dialled it, if any.
+    pub request: Option<RequestId>,
+}
+
 /// Bytes to write to a peer, and who sent them.
 pub struct Outgoing {
     pub data: Bytes,
     pub from: Sender,
+    /// UDP: the datagram may go to a broadcast address.
+    pub broadcast: bool,
 }
 
 /// Who sent bytes to a peer.
@@ -139,6 +154,17 @@ pub struct Subscription {
     pub events: broadcast::Receiver<Frame>,
     pub clock: PageClock,
 }
+
+/// How a page asked for a send: part of a file, or allowed to a broadcast address (UDP).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendFlags {
+    pub file: bool,
+    pub broadcast: bool,
+}
+
+/// The largest UDP payload (IPv4's; IPv6 allows a little more, but a datagram the bridge sends
+/// must fit either).
+pub const MAX_DATAGRAM: usize = 65_507;
 
 /// What became of a send.
 pub struct Sent {
@@ -182,16 +208,16 @@ impl Hub {
         }
     }
 
-    /// Registers a new connection and announces it; `request` is the page's request that dialled
-    /// it, if any.
-    pub fn open(
-        &self,
-        origin: Origin,
-        peer: String,
-        local: Option<String>,
-        state: ConnState,
-        request: Option<RequestId>,
-    ) -> Opened {
+    /// Registers a new connection and announces it.
+    pub fn open(&self, opening: Opening) -> Opened {
+        let Opening {
+            origin,
+            transport,
+            peer,
+            local,
+            state,
+            request,
+        } = opening;
         let (writes_tx, writes) = mpsc::unbounded_channel();
         let cancel = self.inner.shutdown.child_token();
         let mut s = self.lock();
@@ -200,6 +226,7 @@ impl Hub {
         let info = ConnInfo {
             local,
             request,
+            transport,
             settings: s.server.defaults.clone(),
             ..ConnInfo::new(id, origin, peer, state, now())
         };
@@ -226,14 +253,15 @@ impl Hub {
         }
     }
 
-    /// A dialled connection is now connected.
-    pub fn connected(&self, id: ConnId, peer: SocketAddr, local: SocketAddr) {
+    /// A connection that was connecting (a dial, or a TLS handshake) is now open.
+    pub fn connected(&self, id: ConnId, peer: SocketAddr, local: SocketAddr, tls: Option<TlsInfo>) {
         let mut s = self.lock();
         if let Some(conn) = s.conns.get_mut(&id) {
             let info = Arc::make_mut(&mut conn.info);
             info.state = ConnState::Open;
             info.peer = peer.to_string();
             info.local = Some(local.to_string());
+            info.tls = tls.map(Box::new);
             self.announce(info);
         }
     }
@@ -355,14 +383,30 @@ impl Hub {
         self.broadcast(Event::Forgotten { conns }.to_frame());
     }
 
-    /// Records where the TCP listener now is (`None`: not listening) and tells every page, under
-    /// the lock that snapshots take, so that every page learns it exactly once.
-    pub fn set_listen(&self, listen: Option<String>) {
+    /// Records where one of the listeners now is (`listen: None`: stopped), with the UDP
+    /// socket's multicast groups or the TLS listener's certificate fingerprint, and tells every
+    /// page, under the lock that snapshots take, so that every page learns it exactly once.
+    pub fn set_listener(
+        &self,
+        transport: Transport,
+        listen: Option<String>,
+        groups: Vec<String>,
+        fingerprint: Option<String>,
+    ) {
         let mut s = self.lock();
-        s.server.listen.clone_from(&listen);
-        // Whatever kept the listener from starting no longer matters: a page chose for it.
-        s.server.listen_problem = None;
-        self.broadcast(Event::Listener { listen }.to_frame());
+        s.server.set_listener(
+            transport,
+            listen.clone(),
+            groups.clone(),
+            fingerprint.clone(),
+        );
+        let event = Event::Listener {
+            listen,
+            transport,
+            groups,
+            fingerprint,
+        };
+        self.broadcast(event.to_frame());
     }
 
     /// Tells every page about a failure that no single page asked for.
@@ -390,7 +434,7 @@ impl Hub {
         };
         let hello = Event::Hello {
             version: protocol::VERSION,
-            server,
+            server: Box::new(server),
             conns: infos.iter().map(|info| ConnInfo::clone(info)).collect(),
             seq,
         };
@@ -406,7 +450,7 @@ impl Hub {
     /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
     /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
     /// nothing is queued for it.
-    pub fn send(&self, to: Target, data: Bytes, file: bool) -> Result<Sent, Problem> {
+    pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
         let mut s = self.lock();
         let s = &mut *s;
         let targets: Vec<ConnId> = match to {
@@ -447,9 +491,21 @@ impl Hub {
                     .push(Problem::new(ProblemKind::NotReading, why).on(id));
                 continue;
             }
+            if conn.info.transport == Transport::Udp && data.len() > MAX_DATAGRAM {
+                let why = format!(
+                    "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {} bytes \
+                     was not sent to {}",
+                    data.len(),
+                    conn.info.peer
+                );
+                sent.refused
+                    .push(Problem::new(ProblemKind::TooLarge, why).on(id));
+                continue;
+            }
             let outgoing = Outgoing {
                 data: data.clone(),
-                from: Sender::Page { file },
+                from: Sender::Page { file: flags.file },
+                broadcast: flags.broadcast,
             };
             if control.writes.send(outgoing).is_err() {
                 continue; // its task has ended; the close is on its way

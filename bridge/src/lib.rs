@@ -1,18 +1,21 @@
-//! The bridge: TCP peers on one side, web pages on the other, and the hub between them.
+//! The bridge: TCP, TLS and UDP peers on one side, web pages on the other, and the hub between
+//! them.
 //!
 //! ```text
-//! TCP peers <-> connection tasks <-> hub (state, history, fan-out) <-> WebSocket sessions <-> pages
-//!               (listener, dialer)                                      (commands)
+//! peers <-> connection tasks <-> hub (state, history, fan-out) <-> WebSocket sessions <-> pages
+//!           (listener, dialer, udp)                                 (commands)
 //! ```
 //! [`start`] binds both sockets and returns a [`Bridge`] handle; [`Bridge::shutdown`] closes
 //! every connection and session and stops the HTTP server. The binary is a thin wrapper around
 //! these two, and so are the integration tests.
 //!
-//! Where things are: a page's commands are carried out in `commands` (which owns the TCP
-//! listener); a connection's bytes go through `connection` (its task), `hub` (state and
-//! fan-out, with `history`, `pacing` and `transcript`), and `session` (one per WebSocket).
+//! Where things are: a page's commands are carried out in `commands` (which owns the
+//! listeners); a connection's bytes go through `connection` (a TCP or TLS stream's task) or
+//! `udp` (a datagram conversation's), `hub` (state and fan-out, with `history`, `pacing` and
+//! `transcript`), and `session` (one per WebSocket).
 
 mod assets;
+mod bind;
 mod commands;
 mod config;
 mod connection;
@@ -29,6 +32,7 @@ mod session;
 mod shutdown;
 pub mod tls;
 mod transcript;
+mod udp;
 mod web;
 
 use std::fmt;
@@ -39,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use protocol::{ConnSettings, ServerInfo};
+use protocol::{ConnSettings, ServerInfo, Transport};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -48,7 +52,7 @@ use tokio_util::task::TaskTracker;
 pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
 
-use commands::{Commands, DialPolicy};
+use commands::{Bound, Commands, DialPolicy};
 use connection::{Relay, Slots};
 use hub::{Hub, HubConfig};
 use transcript::Transcript;
@@ -63,6 +67,12 @@ pub struct Bridge {
     pub listen_addr: Option<SocketAddr>,
     /// Why there is no listener although one was wanted: the default port was taken.
     pub listen_problem: Option<String>,
+    /// Where the TLS listener was bound at start (`--tls-listen`).
+    pub tls_addr: Option<SocketAddr>,
+    /// The SHA-256 fingerprint of the TLS listener's certificate, when it runs.
+    pub tls_fingerprint: Option<String>,
+    /// Where the UDP socket was bound at start (`--udp`).
+    pub udp_addr: Option<SocketAddr>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
     /// The token the WebSocket requires, if it requires one (see [`access_token`]).
@@ -77,11 +87,27 @@ pub struct Bridge {
 /// Why the bridge could not start.
 #[derive(Debug)]
 pub enum StartError {
-    Listen { addr: SocketAddr, source: io::Error },
-    Http { addr: SocketAddr, source: io::Error },
-    WebDir { dir: PathBuf },
-    Transcript { path: PathBuf, source: io::Error },
-    Rules { path: PathBuf, why: String },
+    Listen {
+        transport: Transport,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    Tls(String),
+    Http {
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    WebDir {
+        dir: PathBuf,
+    },
+    Transcript {
+        path: PathBuf,
+        source: io::Error,
+    },
+    Rules {
+        path: PathBuf,
+        why: String,
+    },
 }
 
 /// Binds the TCP listener and the HTTP server, and starts serving.
@@ -93,16 +119,36 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     }
     let (listener, listen_problem) = match config.listen_addr() {
         None => (None, None),
-        Some(addr) => match TcpListener::bind(addr).await {
+        // The tutorial's own server may hold the tutorial's port: the bridge is still useful
+        // (it can dial that server), so it starts and says so. An address asked for by name
+        // must be had.
+        Some(addr) if config.listen.is_none() => match bind::tcp_or_ipv4(addr) {
             Ok(listener) => (Some(listener), None),
-            // The tutorial's own server may hold the tutorial's port: the bridge is still useful
-            // (it can dial that server), so it starts and says so. An address asked for by name
-            // must be had.
-            Err(source) if config.listen.is_none() => (None, Some(default_taken(addr, &source))),
-            Err(source) => return Err(StartError::Listen { addr, source }),
+            Err(source) => (None, Some(default_taken(addr, &source))),
+        },
+        Some(addr) => match bind::tcp(addr) {
+            Ok(listener) => (Some(listener), None),
+            Err(source) => return Err(listen_failed(Transport::Tcp, addr, source)),
         },
     };
     let listen_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+    let tls_listener = match config.tls_listen {
+        Some(addr) => Some(bind::tcp(addr).map_err(|e| listen_failed(Transport::Tls, addr, e))?),
+        None => None,
+    };
+    let udp_socket = match config.udp {
+        Some(addr) => Some(bind::udp(addr).map_err(|e| listen_failed(Transport::Udp, addr, e))?),
+        None => None,
+    };
+    let tls_addr = tls_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let udp_addr = udp_socket.as_ref().and_then(|s| s.local_addr().ok());
+    let certificate = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(tls::Acceptor::from_pem_files(cert, key).map_err(StartError::Tls)?)
+        }
+        _ => None,
+    };
+    let (tls_verifying, tls_any) = connectors(&config)?;
     let http = TcpListener::bind(config.http)
         .await
         .map_err(|source| StartError::Http {
@@ -150,12 +196,12 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     let tasks = TaskTracker::new();
     let hub = Hub::new(HubConfig {
         server: ServerInfo {
-            listen: listen_addr.map(|a| a.to_string()),
             exit_word: config.exit_word().map(str::to_owned),
             listen_problem: listen_problem.clone(),
             encoding: config.encoding,
             defaults,
             rules: rules_file.rules,
+            ..ServerInfo::default()
         },
         history_bytes: config.history_bytes,
         history_total: config.history_total,
@@ -173,22 +219,31 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     let dial = DialPolicy {
         timeout: config.dial_timeout(),
         rules: config.allow_dial.clone(),
+        tls: tls_verifying,
+        tls_any,
     };
     let commands = Arc::new(Commands::new(
         relay,
         Slots::new(config.max_conns),
         dial,
         tasks.clone(),
+        certificate,
     ));
-    if let Some(listener) = listener {
-        commands
-            .listen_on(listener)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: listen_addr.unwrap_or(config::DEFAULT_LISTEN),
-                source,
-            })?;
+    let bound = [
+        (Transport::Tcp, listener.map(Bound::Stream)),
+        (Transport::Tls, tls_listener.map(Bound::Stream)),
+        (Transport::Udp, udp_socket.map(Bound::Datagram)),
+    ];
+    for (transport, bound) in bound {
+        if let Some(bound) = bound {
+            // Only the certificate can fail here, the sockets being bound already.
+            commands
+                .start_bound(transport, bound)
+                .await
+                .map_err(StartError::Tls)?;
+        }
     }
+    let tls_fingerprint = commands.tls_fingerprint().await;
     let token = access_token(&config, http_addr);
     let app = web::router(
         web::Sessions {
@@ -214,6 +269,9 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     Ok(Bridge {
         listen_addr,
         listen_problem,
+        tls_addr,
+        tls_fingerprint,
+        udp_addr,
         http_addr,
         token,
         hub,
@@ -263,15 +321,28 @@ impl Bridge {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Listen { addr, source } => write!(
-                f,
-                "cannot listen for TCP on {addr}: {}; pick another with --listen",
-                explain_bind(source)
-            ),
+            StartError::Listen {
+                transport,
+                addr,
+                source,
+            } => {
+                let flag = match transport {
+                    Transport::Tcp => "--listen",
+                    Transport::Tls => "--tls-listen",
+                    Transport::Udp => "--udp",
+                };
+                write!(
+                    f,
+                    "cannot listen for {} on {addr}: {}; pick another with {flag}",
+                    transport.label(),
+                    bind::explain(source)
+                )
+            }
+            StartError::Tls(why) => f.write_str(why),
             StartError::Http { addr, source } => write!(
                 f,
                 "cannot serve HTTP on {addr}: {}; pick another with --http",
-                explain_bind(source)
+                bind::explain(source)
             ),
             StartError::WebDir { dir } => {
                 write!(f, "--web-dir {}: no such directory", dir.display())
@@ -292,7 +363,7 @@ impl std::error::Error for StartError {
             StartError::Listen { source, .. }
             | StartError::Http { source, .. }
             | StartError::Transcript { source, .. } => Some(source),
-            StartError::WebDir { .. } | StartError::Rules { .. } => None,
+            StartError::WebDir { .. } | StartError::Rules { .. } | StartError::Tls(_) => None,
         }
     }
 }
@@ -318,23 +389,44 @@ fn default_taken(addr: SocketAddr, e: &io::Error) -> String {
         ),
         _ => format!(
             "cannot listen for TCP on {addr}: {}; listen elsewhere from the page",
-            explain_bind(e)
+            bind::explain(e)
         ),
     }
 }
 
-/// Why binding an address failed, in words that say what to check.
-fn explain_bind(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::AddrInUse => "address already in use (another program has it)".into(),
-        io::ErrorKind::AddrNotAvailable => {
-            "address not available (it is not one of this machine's)".into()
-        }
-        io::ErrorKind::PermissionDenied => {
-            "permission denied (ports below 1024 need privileges)".into()
-        }
-        _ => e.to_string(),
+fn listen_failed(transport: Transport, addr: SocketAddr, source: io::Error) -> StartError {
+    StartError::Listen {
+        transport,
+        addr,
+        source,
     }
+}
+
+/// The two ways of dialling with TLS: verifying certificates (against the bundled roots and
+/// `--tls-ca`), and accepting any.
+fn connectors(config: &Config) -> Result<(tls::Connector, tls::Connector), StartError> {
+    let extra_roots_pem = match &config.tls_ca {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            StartError::Tls(format!("cannot read --tls-ca {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    let verifying = tls::ClientOptions {
+        extra_roots_pem,
+        ..tls::ClientOptions::default()
+    };
+    let any = tls::ClientOptions {
+        accept_any_certificate: true,
+        ..tls::ClientOptions::default()
+    };
+    let flag = |why: String| match &config.tls_ca {
+        Some(path) => StartError::Tls(format!("--tls-ca {}: {why}", path.display())),
+        None => StartError::Tls(why),
+    };
+    Ok((
+        tls::Connector::new(&verifying).map_err(flag)?,
+        tls::Connector::new(&any).map_err(flag)?,
+    ))
 }
 
 #[cfg(test)]

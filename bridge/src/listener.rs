@@ -1,16 +1,20 @@
-//! The accept loop: every peer that connects becomes a connection, up to `--max-conns`.
+//! The accept loop: every peer that connects becomes a connection, up to `--max-conns`. A TLS
+//! listener's connections open once their handshake is done, in their own tasks, so that a
+//! client that never finishes one holds up nobody.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use protocol::{ConnState, Origin, Problem, ProblemKind};
-use tokio::net::TcpListener;
+use protocol::{ConnState, Origin, Problem, ProblemKind, Transport};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::{self, Relay, Slots};
+use crate::connection::{self, canonical, Relay, Slots};
+use crate::hub::{Opened, Opening};
+use crate::tls::Acceptor;
 
 /// How long to pause after a failed accept (e.g. out of file descriptors), so that a condition
 /// that persists does not turn the loop into a busy spin.
@@ -22,6 +26,8 @@ pub struct Accepting {
     pub relay: Relay,
     pub slots: Slots,
     pub tasks: TaskTracker,
+    /// For a TLS listener: the bridge's certificate and key.
+    pub tls: Option<Acceptor>,
 }
 
 /// A listener's accept loop, running.
@@ -52,12 +58,35 @@ impl Listening {
     }
 }
 
+/// Accepts TLS on a connection just accepted, then converses; or closes it with the reason the
+/// handshake failed.
+async fn shake_hands(relay: Relay, acceptor: Acceptor, opened: Opened, stream: TcpStream) {
+    let id = opened.id;
+    let addrs = (stream.peer_addr(), stream.local_addr());
+    let handshake = tokio::select! {
+        handshake = acceptor.accept(stream) => handshake,
+        () = opened.cancel.cancelled() => return relay.hub.close(id, relay.cancel_reason().into()),
+    };
+    match (handshake, addrs) {
+        (Ok((stream, info)), (Ok(peer), Ok(local))) => {
+            relay
+                .hub
+                .connected(id, canonical(peer), canonical(local), Some(info));
+            let stream = tokio_rustls::TlsStream::Server(stream);
+            connection::converse_and_close(relay, opened, stream).await;
+        }
+        (Ok(_), (Err(e), _) | (_, Err(e))) => relay.hub.close(id, format!("lost at once: {e}")),
+        (Err(failed), _) => relay.hub.close(id, failed.reason),
+    }
+}
+
 /// Accepts until shutdown or `stop`.
 async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToken) {
     let Accepting {
         relay,
         slots,
         tasks,
+        tls,
     } = accepting;
     loop {
         let accepted = tokio::select! {
@@ -85,15 +114,35 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let local = stream.local_addr().ok().map(|a| a.to_string());
-        let opened = relay.hub.open(
-            Origin::Accepted,
-            peer.to_string(),
-            local,
-            ConnState::Open,
-            None,
-        );
-        tasks.spawn(connection::run(relay.clone(), opened, stream, permit));
+        connection::tune(&stream);
+        let local = stream.local_addr().ok().map(canonical);
+        let opening = Opening {
+            origin: Origin::Accepted,
+            transport: if tls.is_some() {
+                Transport::Tls
+            } else {
+                Transport::Tcp
+            },
+            peer: canonical(peer).to_string(),
+            local: local.map(|a| a.to_string()),
+            // A TLS connection opens once its handshake is done.
+            state: if tls.is_some() {
+                ConnState::Connecting
+            } else {
+                ConnState::Open
+            },
+            request: None,
+        };
+        let opened = relay.hub.open(opening);
+        match &tls {
+            None => tasks.spawn(connection::run(relay.clone(), opened, stream, permit)),
+            Some(acceptor) => {
+                let handshake = shake_hands(relay.clone(), acceptor.clone(), opened, stream);
+                tasks.spawn(async move {
+                    handshake.await;
+                    drop(permit);
+                })
+            }
+        };
     }
 }

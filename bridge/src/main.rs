@@ -32,6 +32,15 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         (None, Some(problem)) => println!("TCP listener not started: {problem}"),
         (None, None) => println!("TCP listener off (--no-listen)"),
     }
+    if let Some(addr) = bridge.tls_addr {
+        println!("TLS listener on {addr}");
+    }
+    if let Some(fingerprint) = &bridge.tls_fingerprint {
+        println!("  its certificate's SHA-256 fingerprint: {fingerprint}");
+    }
+    if let Some(addr) = bridge.udp_addr {
+        println!("UDP socket on {addr}");
+    }
     println!("Open {} in your browser", bridge.url());
     stop.await;
     bridge.shutdown().await;

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::Commands;
-use crate::hub::{Hub, Subscription};
+use crate::hub::{Hub, SendFlags, Subscription};
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -207,7 +207,12 @@ async fn carry_out(commands: &Commands, message: Message) -> Vec<Event> {
         },
         // The payload is a slice of the frame as received: no copy.
         Message::Binary(frame) => match Transmit::decode(&frame) {
-            Ok(Transmit { to, file, data }) => match commands.send(to, data, file) {
+            Ok(Transmit {
+                to,
+                file,
+                broadcast,
+                data,
+            }) => match commands.send(to, data, SendFlags { file, broadcast }) {
                 Ok(sent) if to == Target::All => {
                     let reached = Event::SentToAll {
                         queued: sent.queued as u64,

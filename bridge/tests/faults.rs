@@ -52,12 +52,7 @@ async fn a_dial_that_gets_no_answer_times_out_with_the_reason() {
     let (addr, _fillers) = unanswering_listener().await;
     let bridge = start(&["--dial-timeout", "1"]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port: addr.port(),
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", addr.port())).await;
     let closed = page.conn(ConnState::Closed).await;
     let reason = closed.close_reason.clone().unwrap();
     assert_eq!(reason, format!("timed out after 1 s connecting to {addr}"));

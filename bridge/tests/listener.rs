@@ -9,14 +9,18 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::{accept_peer, start, within, Page, Peer};
-use protocol::{Command, Event, ToClient};
+use protocol::{Command, Event, ToClient, Transport};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn listener_event(page: &mut Page) -> Option<String> {
     page.event("a listener event", |e| match e {
-        Event::Listener { listen } => Some(listen.clone()),
+        Event::Listener {
+            listen,
+            transport: Transport::Tcp,
+            ..
+        } => Some(listen.clone()),
         _ => None,
     })
     .await
@@ -29,7 +33,10 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     let (mut page, _) = Page::open(&bridge).await;
     let (mut old_peer, conn) = accept_peer(&bridge, &mut page).await;
 
-    page.command(Command::StopListening).await;
+    page.command(Command::StopListening {
+        transport: Transport::Tcp,
+    })
+    .await;
     assert_eq!(listener_event(&mut page).await, None);
     assert!(
         TcpStream::connect(first).await.is_err(),
@@ -47,6 +54,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
 
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
+        transport: Transport::Tcp,
     })
     .await;
     let moved: SocketAddr = listener_event(&mut page)
@@ -70,6 +78,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     let taken_addr = taken.local_addr().unwrap();
     page.command(Command::Listen {
         addr: taken_addr.to_string(),
+        transport: Transport::Tcp,
     })
     .await;
     let (_, message) = page.error().await;
@@ -79,6 +88,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
 
     page.command(Command::Listen {
         addr: "nowhere".into(),
+        transport: Transport::Tcp,
     })
     .await;
     let (_, message) = page.error().await;
@@ -87,6 +97,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     // Moving closes the old address once the new one is bound.
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
+        transport: Transport::Tcp,
     })
     .await;
     let third: SocketAddr = listener_event(&mut page).await.unwrap().parse().unwrap();
@@ -226,6 +237,7 @@ async fn the_default_port_taken_is_said_plainly_and_the_bridge_starts_anyway() {
 
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
+        transport: Transport::Tcp,
     })
     .await;
     assert!(listener_event(&mut page).await.is_some());

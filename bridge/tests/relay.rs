@@ -4,7 +4,9 @@ mod common;
 
 use common::{accept_peer, start, within, Page, Peer};
 use protocol::text_encoding::TextEncoding;
-use protocol::{Command, ConnState, Event, Flow, Origin, Problem, ProblemKind, Target, ToClient};
+use protocol::{
+    Command, ConnState, Event, Flow, Origin, Problem, ProblemKind, Target, ToClient, Transport,
+};
 use tokio::net::TcpListener;
 
 #[tokio::test]
@@ -54,12 +56,7 @@ async fn the_page_dials_a_server_and_talks_both_ways() {
     let port = server.local_addr().unwrap().port();
     let (mut page, _) = Page::open(&bridge).await;
 
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", port)).await;
     let connecting = page.conn(ConnState::Connecting).await;
     assert_eq!(connecting.origin, Origin::Dialled);
     assert_eq!(connecting.peer, format!("127.0.0.1:{port}"));
@@ -155,12 +152,7 @@ async fn a_refused_dial_says_so() {
         .unwrap();
     let port = closed.local_addr().unwrap().as_socket().unwrap().port();
     let (mut page, _) = Page::open(&bridge).await;
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", port)).await;
     let closed = page.conn(ConnState::Closed).await;
     let expected = format!("connection refused by 127.0.0.1:{port}");
     assert_eq!(closed.close_reason.as_deref(), Some(expected.as_str()));
@@ -186,12 +178,7 @@ async fn connections_beyond_the_limit_are_refused() {
     third.closed().await;
 
     // Dialling counts too.
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port: 9,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", 9)).await;
     let (_, message) = page.error().await;
     assert!(
         message.starts_with("cannot dial 127.0.0.1:9: "),
@@ -237,12 +224,7 @@ async fn dials_are_limited_to_the_allowed_addresses() {
     let bridge = start(&["--allow-dial", &rule, "--allow-dial", "*:9"]).await;
     let (mut page, _) = Page::open(&bridge).await;
 
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port: port + 1,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", port + 1)).await;
     let (conn, message) = page.error().await;
     assert_eq!(conn, None);
     assert_eq!(
@@ -254,24 +236,14 @@ async fn dials_are_limited_to_the_allowed_addresses() {
         )
     );
     // The name as written is what counts: localhost is not 127.0.0.1.
-    page.command(Command::Connect {
-        host: "localhost".into(),
-        port,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("localhost", port)).await;
     assert!(page
         .error()
         .await
         .1
         .starts_with("not allowed to dial localhost:"));
 
-    page.command(Command::Connect {
-        host: "127.0.0.1".into(),
-        port,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("127.0.0.1", port)).await;
     let open = page.conn(ConnState::Open).await;
     assert_eq!(open.peer, rule);
     within("the dial to arrive", server.accept()).await.unwrap();
@@ -331,12 +303,8 @@ async fn a_page_that_leaves_mid_flood_harms_nothing() {
 async fn a_name_that_does_not_resolve_is_reported() {
     let bridge = start(&[]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    page.command(Command::Connect {
-        host: "no-such-host.invalid".into(),
-        port: 7777,
-        request: None,
-    })
-    .await;
+    page.command(Command::dial("no-such-host.invalid", 7777))
+        .await;
     let closed = page.conn(ConnState::Closed).await;
     let reason = closed.close_reason.unwrap();
     assert!(
@@ -391,6 +359,8 @@ async fn a_dialled_connection_carries_its_request_back() {
     page.command(Command::Connect {
         host: "127.0.0.1".into(),
         port,
+        transport: Transport::Tcp,
+        accept_any_certificate: false,
         request: Some(0x5eed),
     })
     .await;

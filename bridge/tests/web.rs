@@ -139,6 +139,7 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     let big = Transmit {
         to: Target::Conn(conn.id),
         file: false,
+        broadcast: false,
         data: Bytes::from(vec![b'x'; (1 << 20) + 1]),
     }
     .encode();

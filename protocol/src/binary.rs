@@ -3,7 +3,7 @@
 //! ```text
 //! record   (bridge -> page): tag=0x01 | flow u8 | marks u8 | rule_len u8 | conn u64 | seq u64 | at i64
 //!                            | payload | rule id (rule_len bytes, UTF-8)
-//! transmit (page -> bridge): tag=0x02 | flags u8 (bit 0: part of a file) | to u64 (u64::MAX = all)
+//! transmit (page -> bridge): tag=0x02 | flags u8 (bit 0 file, bit 1 broadcast) | to u64 (MAX: all)
 //!                            | payload
 //! ```
 //! A fixed header lets the bridge build a frame with a single copy of the payload, and lets a
@@ -178,6 +178,8 @@ pub struct Transmit {
     pub to: Target,
     /// Part of a file being sent: the records it makes are marked so ([`Marks::FILE`]).
     pub file: bool,
+    /// UDP: this datagram may go to a broadcast address (the socket allows it for this send).
+    pub broadcast: bool,
     pub data: Bytes,
 }
 
@@ -186,7 +188,7 @@ impl Transmit {
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(TRANSMIT_HEADER_LEN + self.data.len());
         out.push(TAG_TRANSMIT);
-        out.push(u8::from(self.file));
+        out.push(u8::from(self.file) | u8::from(self.broadcast) << 1);
         let to = match self.to {
             Target::Conn(id) => id,
             Target::All => TO_ALL,
@@ -217,6 +219,7 @@ impl Transmit {
         Ok(Transmit {
             to,
             file: frame[1] & 1 != 0,
+            broadcast: frame[1] & 2 != 0,
             data: frame.slice(TRANSMIT_HEADER_LEN..),
         })
     }

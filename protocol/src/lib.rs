@@ -22,6 +22,7 @@ pub mod rules;
 pub mod template;
 pub mod text_encoding;
 pub mod time;
+pub mod tls;
 
 pub use binary::{
     record_payload_len, DecodeError, RecordHeader, RecordParts, Transmit, RECORD_HEADER_LEN,

@@ -6,6 +6,7 @@ use crate::checksum::Checksum;
 use crate::framing::Framing;
 use crate::rules::Rule;
 use crate::text_encoding::TextEncoding;
+use crate::tls::TlsInfo;
 
 /// Identifies one TCP connection for the life of the bridge process. Never reused.
 pub type ConnId = u64;
@@ -32,17 +33,42 @@ pub enum Command {
         port: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request: Option<RequestId>,
+        /// TCP (the default), TLS over TCP, or UDP (a conversation with that address).
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        /// With TLS: take whatever certificate the server presents (a device's self-signed
+        /// one, say) instead of checking it. Its details are still shown.
+        #[serde(default, skip_serializing_if = "is_false")]
+        accept_any_certificate: bool,
     },
     /// Close one connection.
     Disconnect { conn: ConnId },
     /// Start the TCP listener on `addr` (`IP:PORT`; port 0 picks a free one), or move it there
     /// if it is already listening. Connections it accepted before stay open. The outcome is an
     /// [`Event::Listener`] to every page; a failure (address in use, ...) is an [`Event::Error`]
-    /// to the page that asked, and the listener stays as it was.
-    Listen { addr: String },
-    /// Stop the TCP listener. Connections it accepted stay open. Answered with
-    /// [`Event::Listener`] (`listen: null`) to every page.
-    StopListening,
+    /// to the page that asked, and the listener stays as it was. `transport` says which of the
+    /// bridge's listeners: TCP (the default), TLS, or the UDP socket.
+    Listen {
+        addr: String,
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+    },
+    /// Stop a listener (TCP unless `transport` says otherwise). Connections it accepted stay
+    /// open. Answered with [`Event::Listener`] (`listen: null`) to every page.
+    StopListening {
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+    },
+    /// Join a multicast group on the UDP socket (IPv4 or IPv6), on the interface with this
+    /// address (IPv4) or index (IPv6), or the system's choice. Answered with
+    /// [`Event::Listener`] for UDP, whose groups say which are joined.
+    JoinGroup {
+        group: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interface: Option<String>,
+    },
+    /// Leave a multicast group the UDP socket joined.
+    LeaveGroup { group: String },
     /// Forget every closed connection, and free its history. Answered with
     /// [`Event::Forgotten`] to every page.
     ForgetClosed,
@@ -60,6 +86,46 @@ pub enum Command {
     /// A file is about to be sent to `to`, in transmits marked as parts of a file: every page is
     /// told ([`Event::File`]), so that it shows one entry for the file, not its chunks.
     SendFile { to: Target, name: String, size: u64 },
+}
+
+/// How a connection carries its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    #[default]
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// UDP: a conversation is the datagrams exchanged with one address.
+    Udp,
+}
+
+impl Transport {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Udp => "udp",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Udp => "UDP",
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        *self == Transport::Tcp
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// How the bridge reads a connection: where its messages end, and the checksum each carries.
@@ -105,7 +171,7 @@ pub enum Event {
     /// Starts a snapshot.
     Hello {
         version: u32,
-        server: ServerInfo,
+        server: Box<ServerInfo>,
         conns: Vec<ConnInfo>,
         /// The last sequence number this snapshot covers: the counters in `conns` include every
         /// record up to it, and the records that follow `Hello` have `seq <= seq`.
@@ -115,11 +181,19 @@ pub enum Event {
     Synced { seq: Seq },
     /// A connection appeared or changed (state, counters). Carries the whole new state.
     Conn { conn: ConnInfo },
-    /// The TCP listener started, stopped or moved: its bound address, or `None` if it is not
-    /// listening. [`ServerInfo::listen`] in later snapshots says the same.
+    /// A listener started, stopped or moved: its bound address, or `None` if it is not
+    /// listening; `transport` says which (TCP unless it says otherwise). [`ServerInfo`] in later
+    /// snapshots says the same. For UDP, `groups` are the multicast groups joined.
     Listener {
         #[serde(default)]
         listen: Option<String>,
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<String>,
+        /// For TLS: the SHA-256 fingerprint of the certificate the listener presents.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
     },
     /// These closed connections are forgotten, their history freed (a page asked): drop them.
     Forgotten { conns: Vec<ConnId> },
@@ -191,6 +265,8 @@ pub enum ProblemKind {
     InvalidRules,
     /// A rule answered more often than a connection may be answered: replies wait.
     RateLimited,
+    /// Nothing answers at that address (UDP: an ICMP "port unreachable" came back).
+    Unreachable,
     /// Anything else; also what a bridge that names no kind means, and any kind a client does
     /// not know yet.
     #[default]
@@ -217,7 +293,7 @@ impl Problem {
 }
 
 /// Facts about the bridge that the page shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
     /// The TCP listener's bound address, or `None` if it is not listening.
     pub listen: Option<String>,
@@ -236,6 +312,61 @@ pub struct ServerInfo {
     /// The auto-reply rules in force, in the order they are tried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// The TLS listener's bound address, if it is listening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_listen: Option<String>,
+    /// The SHA-256 fingerprint of the certificate the TLS listener presents, so that a client
+    /// can check it is talking to this bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
+    /// The UDP socket's bound address, if it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_listen: Option<String>,
+    /// The multicast groups the UDP socket joined.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl Command {
+    /// Dial `host:port` with plain TCP, for no request in particular: the plainest dial.
+    pub fn dial(host: impl Into<String>, port: u16) -> Command {
+        Command::Connect {
+            host: host.into(),
+            port,
+            transport: Transport::Tcp,
+            accept_any_certificate: false,
+            request: None,
+        }
+    }
+}
+
+impl ServerInfo {
+    /// Where one of the listeners now is (`listen: None`: stopped), with the UDP socket's
+    /// multicast groups or the TLS listener's certificate fingerprint: what an
+    /// [`Event::Listener`] says, applied. The bridge and every page keep it the same way.
+    pub fn set_listener(
+        &mut self,
+        transport: Transport,
+        listen: Option<String>,
+        groups: Vec<String>,
+        fingerprint: Option<String>,
+    ) {
+        match transport {
+            Transport::Tcp => {
+                self.listen = listen;
+                // Whatever kept the listener from starting no longer matters: someone chose.
+                self.listen_problem = None;
+            }
+            Transport::Tls => {
+                self.tls_listen = listen;
+                self.tls_fingerprint = fingerprint;
+            }
+            Transport::Udp => {
+                self.udp_listen = listen;
+                self.groups = groups;
+            }
+        }
+    }
 }
 
 /// Who opened a connection.
@@ -315,6 +446,12 @@ pub struct ConnInfo {
     /// How the bridge reads it.
     #[serde(default)]
     pub settings: ConnSettings,
+    /// TCP, TLS over TCP, or UDP.
+    #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+    pub transport: Transport,
+    /// The TLS conversation's details, once its handshake is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<TlsInfo>>,
 }
 
 impl ConnInfo {
@@ -344,6 +481,8 @@ impl ConnInfo {
             waiting: 0,
             request: None,
             settings: ConnSettings::default(),
+            transport: Transport::Tcp,
+            tls: None,
         }
     }
 }

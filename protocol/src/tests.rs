@@ -54,6 +54,7 @@ fn send_round_trips_for_one_and_for_all() {
         let transmit = ToBridge::Transmit(Transmit {
             to,
             file: to == Target::All,
+            broadcast: to == Target::All,
             data: Bytes::from_static(&[0, 0xc3, 0x28, b'x']),
         });
         let frame = transmit.to_frame();
@@ -68,6 +69,8 @@ fn control_messages_are_tagged_json() {
         host: "::1".into(),
         port: 7777,
         request: None,
+        transport: Transport::Tcp,
+        accept_any_certificate: false,
     };
     let Frame::Text(json) = cmd.to_frame() else {
         panic!("connect must be text")
@@ -85,14 +88,12 @@ fn control_messages_are_tagged_json() {
 
     let hello = Event::Hello {
         version: VERSION,
-        server: ServerInfo {
+        server: Box::new(ServerInfo {
             listen: Some("0.0.0.0:7777".into()),
             exit_word: Some("exit".into()),
-            listen_problem: None,
             encoding: TextEncoding::Gbk,
-            defaults: ConnSettings::default(),
-            rules: vec![],
-        },
+            ..ServerInfo::default()
+        }),
         conns: vec![conn(1)],
         seq: 9,
     };
@@ -188,24 +189,45 @@ fn protocol_md_examples_parse() {
 fn listener_control_is_tagged_json() {
     let listen = Command::Listen {
         addr: "127.0.0.1:7778".into(),
+        transport: Transport::Tcp,
     };
     let Frame::Text(json) = listen.to_frame() else {
         panic!("listen must be text")
     };
     assert_eq!(json, r#"{"type":"listen","addr":"127.0.0.1:7778"}"#);
+    let udp = r#"{"type":"listen","addr":"[::]:9000","transport":"udp"}"#;
+    assert!(matches!(
+        Command::from_json(udp),
+        Ok(Command::Listen {
+            transport: Transport::Udp,
+            ..
+        })
+    ));
     assert_eq!(Command::from_json(&json), Ok(listen));
     assert_eq!(
         Command::from_json(r#"{"type":"stop_listening"}"#),
-        Ok(Command::StopListening)
+        Ok(Command::StopListening {
+            transport: Transport::Tcp
+        })
     );
     for listen in [None, Some("[::]:7777".to_string())] {
-        let event = Event::Listener { listen };
+        let event = Event::Listener {
+            listen,
+            transport: Transport::Tcp,
+            groups: vec![],
+            fingerprint: None,
+        };
         let again = ToClient::from_frame(&event.to_frame());
         assert_eq!(again, Ok(ToClient::Event(event)));
     }
     assert_eq!(
         serde_json::from_str::<Event>(r#"{"type":"listener","listen":null}"#).unwrap(),
-        Event::Listener { listen: None }
+        Event::Listener {
+            listen: None,
+            transport: Transport::Tcp,
+            groups: vec![],
+            fingerprint: None,
+        }
     );
     assert!(Command::from_json(r#"{"type":"listen"}"#).is_err());
 }

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use protocol::{
     Bytes, Command, Flow, Frame, Marks, Record, RecordHeader, Target, ToBridge, ToClient, Transmit,
-    RECORD_HEADER_LEN, TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
+    Transport, RECORD_HEADER_LEN, TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
 };
 
 fn target() -> impl Strategy<Value = Target> {
@@ -60,7 +60,8 @@ proptest! {
 
     #[test]
     fn send_frames_round_trip(to in target(), data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let transmit = Transmit { to, file: data.len() % 2 == 1, data: Bytes::from(data) };
+        let (file, broadcast) = (data.len() % 2 == 1, data.len() % 3 == 1);
+        let transmit = Transmit { to, file, broadcast, data: Bytes::from(data) };
         let frame = transmit.encode();
         prop_assert_eq!(frame.len(), TRANSMIT_HEADER_LEN + transmit.data.len());
         prop_assert_eq!(&Transmit::decode(&frame).unwrap(), &transmit);
@@ -112,10 +113,16 @@ proptest! {
         request in prop::option::of(any::<u64>()),
     ) {
         let commands = [
-            Command::Connect { host: host.clone(), port, request },
+            Command::Connect {
+                host: host.clone(), port, request,
+                transport: [Transport::Tcp, Transport::Tls, Transport::Udp][port as usize % 3],
+                accept_any_certificate: port % 2 == 0,
+            },
             Command::Disconnect { conn },
-            Command::Listen { addr: format!("{host}:{port}") },
-            Command::StopListening,
+            Command::Listen { addr: format!("{host}:{port}"), transport: Transport::Tls },
+            Command::StopListening { transport: Transport::Udp },
+            Command::JoinGroup { group: host.clone(), interface: None },
+            Command::LeaveGroup { group: host.clone() },
             Command::ForgetClosed,
         ];
         for command in commands {

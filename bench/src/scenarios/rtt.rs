@@ -53,11 +53,7 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<Vec<Duration>> {
     let (echo, _server) = echo_server().await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
     session
-        .command(&Command::Connect {
-            host: "127.0.0.1".into(),
-            port: echo.port(),
-            request: None,
-        })
+        .command(&Command::dial("127.0.0.1", echo.port()))
         .await?;
     let target = echo.to_string();
     let conn = session.wait_open(PHASE, |c| c.peer == target).await?;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{SockRef, TcpKeepalive};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +20,8 @@ use crate::hub::{Hub, Opened};
 mod reader;
 mod writer;
 
-use reader::Reading;
+pub use reader::Reading;
+pub use writer::record_sent;
 use writer::Sending;
 
 /// Silence after which TCP starts probing the peer...
@@ -88,24 +91,65 @@ impl fmt::Display for Full {
     }
 }
 
-/// Runs a connected socket until it closes, then reports why. The permit counts it against
-/// `--max-conns` for as long as it lives.
-pub async fn run(relay: Relay, opened: Opened, stream: TcpStream, permit: OwnedSemaphorePermit) {
-    let id = opened.id;
-    // A peer that vanishes without a word (unplugged, powered off) is noticed within minutes.
+/// A byte stream a connection relays: plain TCP, or TLS over TCP. Splitting it gives a half to
+/// read and a half to write, which run side by side.
+pub trait Stream: Send + 'static {
+    type Read: AsyncRead + Send + Unpin;
+    type Write: AsyncWrite + Send + Unpin;
+    fn split(self) -> (Self::Read, Self::Write);
+}
+
+impl Stream for TcpStream {
+    type Read = OwnedReadHalf;
+    type Write = OwnedWriteHalf;
+    fn split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        self.into_split()
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for tokio_rustls::TlsStream<T> {
+    type Read = ReadHalf<Self>;
+    type Write = WriteHalf<Self>;
+    fn split(self) -> (ReadHalf<Self>, WriteHalf<Self>) {
+        tokio::io::split(self)
+    }
+}
+
+/// An address as people write it: an IPv4 peer of a dual-stack socket shows as IPv4, not as
+/// `[::ffff:a.b.c.d]`.
+pub fn canonical(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+/// Sets what every TCP connection needs, before TLS (if any) wraps it: no Nagle delay, and
+/// keepalive, so that a peer that vanishes without a word (unplugged, powered off) is noticed
+/// within minutes.
+pub fn tune(stream: &TcpStream) {
+    let _ = stream.set_nodelay(true);
     let keepalive = TcpKeepalive::new()
         .with_time(KEEPALIVE_IDLE)
         .with_interval(KEEPALIVE_INTERVAL)
         .with_retries(KEEPALIVE_RETRIES);
-    let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+    let _ = SockRef::from(stream).set_tcp_keepalive(&keepalive);
+}
+
+/// Runs a connected stream until it closes, then reports why. The permit counts it against
+/// `--max-conns` for as long as it lives.
+pub async fn run(relay: Relay, opened: Opened, stream: impl Stream, permit: OwnedSemaphorePermit) {
+    converse_and_close(relay, opened, stream).await;
+    drop(permit);
+}
+
+/// Relays until the conversation ends, then tells the hub why.
+pub async fn converse_and_close(relay: Relay, opened: Opened, stream: impl Stream) {
+    let id = opened.id;
     let reason = converse(&relay, opened, stream).await;
     relay.hub.close(id, reason);
-    drop(permit);
 }
 
 /// Relays both ways until one side stops, and returns the reason in words. The socket is
 /// closed when this returns, so the peer has seen its end before anyone hears of the close.
-async fn converse(relay: &Relay, opened: Opened, stream: TcpStream) -> String {
+async fn converse(relay: &Relay, opened: Opened, stream: impl Stream) -> String {
     let Opened {
         id,
         origin,
@@ -113,7 +157,7 @@ async fn converse(relay: &Relay, opened: Opened, stream: TcpStream) -> String {
         settings,
         cancel,
     } = opened;
-    let (read_half, write_half) = stream.into_split();
+    let (read_half, write_half) = stream.split();
     let (replies, replied) = mpsc::unbounded_channel();
     let mut reading = Reading::new(relay, id, origin, settings, replies);
     let mut sending = Sending::default();

@@ -13,8 +13,7 @@ use protocol::checksum::Checksum;
 use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
 use protocol::{time, ConnId, ConnSettings, Flow, Marks, Origin, Problem, ProblemKind};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, watch};
 
 use super::{describe, is_exit, Relay};
@@ -29,7 +28,7 @@ const MAX_READ: usize = 64 * 1024;
 
 /// The reading side's state, which outlives the read loop: what it holds of a message not yet
 /// ended is still recorded when the connection closes ([`Reading::finish`]).
-pub(super) struct Reading<'a> {
+pub struct Reading<'a> {
     relay: &'a Relay,
     id: ConnId,
     settings: watch::Receiver<ConnSettings>,
@@ -42,26 +41,27 @@ pub(super) struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    pub(super) fn new(
+    pub fn new(
         relay: &'a Relay,
         id: ConnId,
         origin: Origin,
         settings: watch::Receiver<ConnSettings>,
         replies: mpsc::UnboundedSender<Reply>,
     ) -> Reading<'a> {
+        let checksum = settings.borrow().checksum;
         Reading {
             relay,
             id,
             settings,
             framer: None,
-            checksum: None,
+            checksum,
             responder: Responder::new(id, origin, Instant::now()),
             replies,
         }
     }
 
     /// Reads until the peer closes, the socket fails, or a message ends the conversation.
-    pub(super) async fn run(&mut self, mut stream: OwnedReadHalf) -> String {
+    pub(super) async fn run(&mut self, mut stream: impl AsyncRead + Unpin) -> String {
         let settings = self.settings.borrow_and_update().clone();
         if let Some(reason) = self.apply(settings).await {
             return reason;
@@ -188,7 +188,12 @@ impl<'a> Reading<'a> {
     /// Records one received message (a frame with header room), and answers it. `whole` is
     /// false for a piece of a message (cut, or unfinished): neither its checksum, nor the exit
     /// word, nor the rules look at it. Returns why the conversation ends, if it does.
-    async fn message(&mut self, frame: BytesMut, mut marks: Marks, whole: bool) -> Option<String> {
+    pub async fn message(
+        &mut self,
+        frame: BytesMut,
+        mut marks: Marks,
+        whole: bool,
+    ) -> Option<String> {
         let hub = &self.relay.hub;
         let payload = &frame[RECORD_HEADER_LEN..];
         let mut answer = Answer::Nothing;

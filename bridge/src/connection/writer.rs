@@ -5,8 +5,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
 use protocol::{ConnId, Flow, Marks, RECORD_HEADER_LEN};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::time::DelayQueue;
 
@@ -37,7 +36,7 @@ impl Sending {
 pub(super) async fn write(
     relay: &Relay,
     id: ConnId,
-    mut socket: OwnedWriteHalf,
+    mut socket: impl AsyncWrite + Unpin,
     mut writes: mpsc::UnboundedReceiver<Outgoing>,
     mut replies: mpsc::UnboundedReceiver<Reply>,
     sending: &mut Sending,
@@ -52,6 +51,7 @@ pub(super) async fn write(
                 let out = Outgoing {
                     data: Bytes::from(reply.bytes),
                     from: Sender::Rule(reply.rule.into()),
+                    broadcast: false,
                 };
                 if !reply.delay.is_zero() {
                     delayed.insert(out, reply.delay);
@@ -90,7 +90,7 @@ pub(super) async fn write(
 }
 
 /// Records what was written to the peer, as a frame of its own (header room first).
-fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Sender) {
+pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Sender) {
     let (marks, rule) = match from {
         Sender::Page { file: true } => (Marks::FILE, None),
         Sender::Page { file: false } => (Marks::NONE, None),

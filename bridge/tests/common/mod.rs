@@ -103,7 +103,7 @@ impl Page {
                     return Snapshot {
                         seq,
                         listen: server.listen.clone(),
-                        server,
+                        server: *server,
                         conns,
                         records,
                     };
@@ -272,6 +272,7 @@ fn transmit(to: Target, data: impl Into<protocol::Bytes>) -> ToBridge {
     ToBridge::Transmit(Transmit {
         to,
         file: false,
+        broadcast: false,
         data: data.into(),
     })
 }

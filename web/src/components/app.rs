@@ -2,7 +2,7 @@
 //! the composer in the middle. Holds the state (`use_reducer`) and the link to the bridge, and
 //! turns what the user does into actions and commands.
 
-use protocol::{Command, ConnState, Target, ToBridge, Transmit};
+use protocol::{Command, ConnState, Target, ToBridge, Transmit, Transport};
 use yew::prelude::*;
 
 use crate::components::bridge::use_bridge;
@@ -43,6 +43,8 @@ pub fn App() -> Html {
             command.emit(Command::Connect {
                 host,
                 port,
+                transport: Transport::Tcp,
+                accept_any_certificate: false,
                 request: Some(request),
             })?;
             dispatch.emit(Action::Dialling(request));
@@ -62,8 +64,13 @@ pub fn App() -> Html {
         let command = command.clone();
         use_callback((), move |addr: Option<String>, _| {
             command.emit(match addr {
-                Some(addr) => Command::Listen { addr },
-                None => Command::StopListening,
+                Some(addr) => Command::Listen {
+                    addr,
+                    transport: Transport::Tcp,
+                },
+                None => Command::StopListening {
+                    transport: Transport::Tcp,
+                },
             })
         })
     };
@@ -74,6 +81,7 @@ pub fn App() -> Html {
             let transmit = Transmit {
                 to,
                 file: false,
+                broadcast: false,
                 data,
             };
             send.emit(ToBridge::Transmit(transmit).to_frame())

@@ -393,14 +393,18 @@ impl State {
                 server,
                 conns,
                 seq,
-            } => self.hello(version, server, conns, seq),
+            } => self.hello(version, *server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
             Event::Error(problem) => self.error(problem.conn, problem.message),
-            Event::Listener { listen } => {
+            Event::Listener {
+                listen,
+                transport,
+                groups,
+                fingerprint,
+            } => {
                 if let Some(server) = &mut self.server {
-                    server.listen = listen;
-                    server.listen_problem = None;
+                    server.set_listener(transport, listen, groups, fingerprint);
                 }
             }
             Event::Forgotten { conns } => self.forget(&conns),
@@ -623,15 +627,14 @@ mod tests {
             exit_word: Some("exit".into()),
             listen_problem: None,
             encoding: Encoding::Utf8,
-            defaults: protocol::ConnSettings::default(),
-            rules: Vec::new(),
+            ..ServerInfo::default()
         }
     }
 
     fn hello(conns: Vec<ConnInfo>, seq: Seq) -> Incoming {
         Incoming::Event(Event::Hello {
             version: VERSION,
-            server: server(),
+            server: Box::new(server()),
             conns,
             seq,
         })
@@ -1054,7 +1057,7 @@ mod tests {
             State::default(),
             vec![Incoming::Event(Event::Hello {
                 version: VERSION,
-                server: gbk,
+                server: Box::new(gbk),
                 conns: vec![info(1, ConnState::Open)],
                 seq: 0,
             })],
@@ -1068,6 +1071,9 @@ mod tests {
             s,
             vec![Incoming::Event(Event::Listener {
                 listen: Some("127.0.0.1:7778".into()),
+                transport: protocol::Transport::Tcp,
+                groups: vec![],
+                fingerprint: None,
             })],
         );
         assert_eq!(problem(&s), None, "a listener started: the problem is gone");
@@ -1091,7 +1097,7 @@ mod tests {
             State::default(),
             vec![Incoming::Event(Event::Hello {
                 version: VERSION + 1,
-                server: server(),
+                server: Box::new(server()),
                 conns: vec![],
                 seq: 0,
             })],
