@@ -159,7 +159,10 @@ impl Commands {
             } => {
                 let via = match transport {
                     Transport::Tcp => Via::Tcp,
-                    Transport::Udp => Via::Udp,
+                    Transport::Udp => {
+                        let listeners = self.listeners.lock().await;
+                        Via::Udp(listeners.udp.as_ref().map(udp::Socket::shared))
+                    }
                     Transport::Tls if accept_any_certificate => Via::Tls(self.dial.tls_any.clone()),
                     Transport::Tls => Via::Tls(self.dial.tls.clone()),
                 };

@@ -29,7 +29,8 @@ pub enum Via {
     Tcp,
     /// TLS over TCP, checking the server's certificate as the connector does.
     Tls(Connector),
-    Udp,
+    /// UDP: through the bridge's UDP socket while it is open, else from a socket of its own.
+    Udp(Option<udp::Shared>),
 }
 
 impl Via {
@@ -37,7 +38,7 @@ impl Via {
         match self {
             Via::Tcp => Transport::Tcp,
             Via::Tls(_) => Transport::Tls,
-            Via::Udp => Transport::Udp,
+            Via::Udp(_) => Transport::Udp,
         }
     }
 }
@@ -57,6 +58,15 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
             dial.timeout.as_secs_f64()
         ),
         Ok(Err(failure)) => failure,
+        Ok(Ok(Connected::Shared(to))) => {
+            let Via::Udp(Some(shared)) = dial.via else {
+                unreachable!("only a dial through the UDP socket connects so")
+            };
+            match shared.dial(opened, to, permit) {
+                Ok(()) => return,
+                Err(why) => why,
+            }
+        }
         Ok(Ok(Connected::Udp(socket))) => match (socket.peer_addr(), socket.local_addr()) {
             (Ok(peer), Ok(local)) => {
                 relay
@@ -97,10 +107,12 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
         .error(Problem::new(ProblemKind::DialFailed, failure).on(id));
 }
 
-/// What a dial connected: a TCP stream (TLS is done over it next), or a UDP socket.
+/// What a dial connected: a TCP stream (TLS is done over it next), a UDP socket of its own, or
+/// an address to reach through the bridge's UDP socket.
 enum Connected {
     Tcp(TcpStream),
-    Udp(tokio::net::UdpSocket),
+    Udp(udp::Connected),
+    Shared(SocketAddr),
 }
 
 /// Resolves the host and tries each of its addresses in turn (IPv6 and IPv4 alike); on
@@ -116,8 +128,15 @@ async fn connect(dial: &Dial) -> Result<Connected, String> {
     }
     let mut failures = Vec::new();
     for addr in addrs {
-        let connected = match dial.via {
-            Via::Udp => udp::connect(addr).await.map(Connected::Udp),
+        let connected = match &dial.via {
+            Via::Udp(Some(shared)) => match shared.reach(addr) {
+                Ok(to) => return Ok(Connected::Shared(to)),
+                Err(why) => {
+                    failures.push(why);
+                    continue;
+                }
+            },
+            Via::Udp(None) => udp::connect(addr).await.map(Connected::Udp),
             Via::Tcp | Via::Tls(_) => TcpStream::connect(addr).await.map(|stream| {
                 connection::tune(&stream);
                 Connected::Tcp(stream)

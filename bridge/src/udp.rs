@@ -3,19 +3,21 @@
 //! framing to do. The checksum check, the exit word and the rules see each datagram, as they see
 //! a TCP connection's messages.
 //!
-//! Two ways a conversation starts:
+//! Three ways a conversation starts:
 //! - the bridge's UDP socket ([`Socket`], `--udp` or the page's `listen`) receives from an address
 //!   it has no conversation with: that address is accepted, and replies go out through the same
 //!   socket;
-//! - a page dials with UDP ([`dial`]): the bridge opens a socket of the conversation's own,
-//!   connected to the address, so that an ICMP "port unreachable" comes back to it, and says
-//!   "nothing is listening".
+//! - a page dials with UDP while that socket is open: the conversation goes through it too
+//!   ([`Shared::dial`]), as from Packet Sender's bound port, so that answers to a broadcast (or
+//!   from anyone else) arrive as conversations of their own;
+//! - a page dials with UDP while it is closed: the conversation gets a socket of its own,
+//!   connected to the address ([`connect`]), so that an ICMP "port unreachable" comes back to
+//!   it and says "nothing is listening".
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
@@ -30,16 +32,33 @@ use tokio_util::time::DelayQueue;
 use crate::connection::{canonical, record_sent, Reading, Relay, Slots};
 use crate::hub::{Opened, Opening, Outgoing, Sender, MAX_DATAGRAM};
 
-/// Datagrams an accepted conversation may have waiting before the socket waits for it.
+/// Datagrams a conversation through the bridge's socket may have waiting before the socket
+/// waits for it.
 const INBOX: usize = 256;
 
 /// The bridge's UDP socket, running.
 pub struct Socket {
-    socket: Arc<UdpSocket>,
+    shared: Shared,
     addr: SocketAddr,
     stop: CancellationToken,
     task: JoinHandle<()>,
-    groups: Vec<IpAddr>,
+    groups: Vec<Membership>,
+}
+
+/// A multicast group joined, and on which interface: leaving must name the same one.
+#[derive(Clone, Copy, PartialEq)]
+enum Membership {
+    V4(Ipv4Addr, Ipv4Addr),
+    V6(std::net::Ipv6Addr, u32),
+}
+
+impl Membership {
+    fn group(self) -> IpAddr {
+        match self {
+            Membership::V4(group, _) => group.into(),
+            Membership::V6(group, _) => group.into(),
+        }
+    }
 }
 
 /// What the socket's task needs: where conversations report, how many may be open, and the
@@ -50,16 +69,42 @@ pub struct Accepting {
     pub tasks: TaskTracker,
 }
 
+/// The bridge's UDP socket as its conversations share it: the socket, and which conversation
+/// each address's datagrams go to.
+#[derive(Clone)]
+pub struct Shared {
+    socket: Arc<UdpSocket>,
+    /// Keyed by the address as the socket sees it (IPv4 peers of `[::]` as `::ffff:a.b.c.d`).
+    /// Locked only to look up or change an entry, never across an await; the hub's lock may be
+    /// taken while it is held, never the other way round.
+    peers: Arc<Mutex<HashMap<SocketAddr, Peer>>>,
+    relay: Relay,
+    tasks: TaskTracker,
+}
+
+/// One conversation, as the socket knows it.
+struct Peer {
+    inbox: mpsc::Sender<Bytes>,
+    /// Fired by the conversation when it ends, so that the address may start a new one.
+    over: CancellationToken,
+}
+
 impl Socket {
     /// Starts receiving on `socket`, until shutdown or [`Socket::stop`].
     pub fn spawn(accepting: Accepting, socket: UdpSocket) -> io::Result<Socket> {
         let addr = socket.local_addr()?;
-        let socket = Arc::new(socket);
+        let shared = Shared {
+            socket: Arc::new(socket),
+            peers: Arc::default(),
+            relay: accepting.relay.clone(),
+            tasks: accepting.tasks.clone(),
+        };
         let stop = accepting.relay.shutdown.child_token();
-        let tasks = accepting.tasks.clone();
-        let task = tasks.spawn(receive(accepting, socket.clone(), stop.clone()));
+        let task = accepting
+            .tasks
+            .spawn(receive(shared.clone(), accepting.slots, stop.clone()));
         Ok(Socket {
-            socket,
+            shared,
             addr,
             stop,
             task,
@@ -71,9 +116,14 @@ impl Socket {
         self.addr
     }
 
+    /// For dials through this socket.
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+
     /// The multicast groups joined, as the page shows them.
     pub fn groups(&self) -> Vec<String> {
-        self.groups.iter().map(IpAddr::to_string).collect()
+        self.groups.iter().map(|m| m.group().to_string()).collect()
     }
 
     /// Joins a multicast group, on the interface with address `interface` (IPv4) or index
@@ -81,9 +131,12 @@ impl Socket {
     pub fn join(&mut self, group: IpAddr, interface: Option<&str>) -> Result<(), String> {
         let cannot = |e: String| format!("cannot join {group}: {e}");
         if !group.is_multicast() {
-            return Err(cannot("it is not a multicast address".into()));
+            return Err(cannot(
+                "it is not a multicast address (224.0.0.0/4 or ff00::/8)".into(),
+            ));
         }
-        match group {
+        let socket = &self.shared.socket;
+        let membership = match group {
             IpAddr::V4(group) => {
                 let interface = match interface {
                     Some(text) => text.parse().map_err(|_| {
@@ -92,11 +145,9 @@ impl Socket {
                              join on)"
                         ))
                     })?,
-                    None => std::net::Ipv4Addr::UNSPECIFIED,
+                    None => Ipv4Addr::UNSPECIFIED,
                 };
-                self.socket
-                    .join_multicast_v4(group, interface)
-                    .map_err(|e| cannot(e.to_string()))?;
+                Membership::V4(group, interface)
             }
             IpAddr::V6(group) => {
                 let index = match interface {
@@ -105,30 +156,33 @@ impl Socket {
                     })?,
                     None => 0,
                 };
-                self.socket
-                    .join_multicast_v6(&group, index)
-                    .map_err(|e| cannot(e.to_string()))?;
+                Membership::V6(group, index)
             }
+        };
+        if self.groups.iter().any(|m| m.group() == group) {
+            return Err(cannot("the UDP socket has joined it already".into()));
         }
-        if !self.groups.contains(&group) {
-            self.groups.push(group);
-        }
+        let joined = match membership {
+            Membership::V4(group, interface) => socket.join_multicast_v4(group, interface),
+            Membership::V6(group, index) => socket.join_multicast_v6(&group, index),
+        };
+        joined.map_err(|e| cannot(e.to_string()))?;
+        self.groups.push(membership);
         Ok(())
     }
 
     /// Leaves a group joined with [`Socket::join`].
     pub fn leave(&mut self, group: IpAddr) -> Result<(), String> {
-        if !self.groups.contains(&group) {
+        let Some(at) = self.groups.iter().position(|m| m.group() == group) else {
             return Err(format!("the UDP socket has not joined {group}"));
-        }
-        let left = match group {
-            IpAddr::V4(g) => self
-                .socket
-                .leave_multicast_v4(g, std::net::Ipv4Addr::UNSPECIFIED),
-            IpAddr::V6(g) => self.socket.leave_multicast_v6(&g, 0),
+        };
+        let socket = &self.shared.socket;
+        let left = match self.groups[at] {
+            Membership::V4(group, interface) => socket.leave_multicast_v4(group, interface),
+            Membership::V6(group, index) => socket.leave_multicast_v6(&group, index),
         };
         left.map_err(|e| format!("cannot leave {group}: {e}"))?;
-        self.groups.retain(|g| *g != group);
+        self.groups.remove(at);
         Ok(())
     }
 
@@ -136,30 +190,88 @@ impl Socket {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        // Dialled conversations hold their inboxes' other ends only through the map.
+        self.shared.lock().clear();
     }
 }
 
-/// One accepted conversation, as the socket's task knows it.
-struct Peer {
-    inbox: mpsc::Sender<Bytes>,
-    /// Fired by the conversation when it ends, so that the address may start a new one.
-    over: CancellationToken,
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Peer>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `target` as this socket reaches it: an IPv4 address through `[::]` as `::ffff:a.b.c.d`.
+    /// Fails for an address of the other family the socket cannot reach.
+    pub fn reach(&self, target: SocketAddr) -> Result<SocketAddr, String> {
+        let local = self.socket.local_addr().map_err(|e| e.to_string())?;
+        match (local, target) {
+            (SocketAddr::V6(_), SocketAddr::V4(v4)) => Ok(SocketAddr::new(
+                IpAddr::V6(v4.ip().to_ipv6_mapped()),
+                v4.port(),
+            )),
+            (SocketAddr::V4(_), SocketAddr::V6(_)) => Err(format!(
+                "the UDP socket is on {local}, IPv4 only: it cannot send to {target} (open it on \
+                 [::] for both)"
+            )),
+            _ => Ok(target),
+        }
+    }
+
+    /// The socket's address, as the page shows it.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.socket.local_addr().ok().map(canonical)
+    }
+
+    /// Starts a dialled conversation with `to` (as [`Shared::reach`] gives it) through the
+    /// socket, and announces it open; fails if one is open with that address already.
+    pub fn dial(
+        &self,
+        opened: Opened,
+        to: SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), String> {
+        let mut peers = self.lock();
+        peers.retain(|_, peer| !peer.over.is_cancelled());
+        if peers.contains_key(&to) {
+            let why = format!(
+                "a conversation with {} is open already on the UDP socket: send in that one",
+                canonical(to)
+            );
+            return Err(why);
+        }
+        if let Some(local) = self.local() {
+            self.relay
+                .hub
+                .connected(opened.id, canonical(to), local, None);
+        }
+        let peer = self.start(opened, to, permit);
+        peers.insert(to, peer);
+        Ok(())
+    }
+
+    fn start(&self, opened: Opened, to: SocketAddr, permit: OwnedSemaphorePermit) -> Peer {
+        let (inbox, datagrams) = mpsc::channel(INBOX);
+        let over = CancellationToken::new();
+        let link = Link::Shared {
+            socket: self.socket.clone(),
+            peer: to,
+            datagrams,
+        };
+        let conversation = converse(self.relay.clone(), opened, link, permit, over.clone());
+        self.tasks.spawn(conversation);
+        Peer { inbox, over }
+    }
 }
 
 /// Receives until `stop`: each datagram goes to its address's conversation, which opens on the
 /// first one.
-async fn receive(accepting: Accepting, socket: Arc<UdpSocket>, stop: CancellationToken) {
-    let Accepting {
-        relay,
-        slots,
-        tasks,
-    } = accepting;
-    let local = socket.local_addr().ok().map(|a| canonical(a).to_string());
-    let mut peers: HashMap<SocketAddr, Peer> = HashMap::new();
+async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
+    let local = shared.local().map(|a| a.to_string());
+    let relay = shared.relay.clone();
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     loop {
         let received = tokio::select! {
-            received = socket.recv_from(&mut buf) => received,
+            received = shared.socket.recv_from(&mut buf) => received,
             () = stop.cancelled() => return,
         };
         let (n, from) = match received {
@@ -167,44 +279,42 @@ async fn receive(accepting: Accepting, socket: Arc<UdpSocket>, stop: Cancellatio
             // An ICMP error for an earlier send to some address: nothing to do for the socket.
             Err(_) => continue,
         };
-        let from = canonical(from);
         let datagram = Bytes::copy_from_slice(&buf[..n]);
-        peers.retain(|_, peer| !peer.over.is_cancelled());
-        let peer = match peers.entry(from) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(new) => {
-                let permit = match slots.take() {
-                    Ok(permit) => permit,
-                    Err(full) => {
-                        let why = format!("ignored a datagram from {from}: {full}");
-                        relay
-                            .hub
-                            .error(Problem::new(ProblemKind::TooManyConnections, why));
-                        continue;
-                    }
-                };
-                let opened = relay.hub.open(Opening {
-                    origin: Origin::Accepted,
-                    transport: Transport::Udp,
-                    peer: from.to_string(),
-                    local: local.clone(),
-                    state: ConnState::Open,
-                    request: None,
-                });
-                let (inbox, datagrams) = mpsc::channel(INBOX);
-                let over = CancellationToken::new();
-                let link = Link::Shared {
-                    socket: socket.clone(),
-                    peer: from,
-                    datagrams,
-                };
-                tasks.spawn(converse(relay.clone(), opened, link, permit, over.clone()));
-                new.insert(Peer { inbox, over })
+        let inbox = {
+            let mut peers = shared.lock();
+            peers.retain(|_, peer| !peer.over.is_cancelled());
+            match peers.get(&from) {
+                Some(peer) => peer.inbox.clone(),
+                None => {
+                    let permit = match slots.take() {
+                        Ok(permit) => permit,
+                        Err(full) => {
+                            let why =
+                                format!("ignored a datagram from {}: {full}", canonical(from));
+                            relay
+                                .hub
+                                .error(Problem::new(ProblemKind::TooManyConnections, why));
+                            continue;
+                        }
+                    };
+                    let opened = relay.hub.open(Opening {
+                        origin: Origin::Accepted,
+                        transport: Transport::Udp,
+                        peer: canonical(from).to_string(),
+                        local: local.clone(),
+                        state: ConnState::Open,
+                        request: None,
+                    });
+                    let peer = shared.start(opened, from, permit);
+                    let inbox = peer.inbox.clone();
+                    peers.insert(from, peer);
+                    inbox
+                }
             }
         };
         // A conversation that cannot keep up holds the socket, as a full socket buffer would:
         // the system then drops what arrives, as UDP allows.
-        let _ = peer.inbox.send(datagram).await;
+        let _ = inbox.send(datagram).await;
     }
 }
 
@@ -216,32 +326,40 @@ enum Link {
         peer: SocketAddr,
         datagrams: mpsc::Receiver<Bytes>,
     },
-    /// Through a socket of its own, connected to the peer.
-    Own(UdpSocket),
+    /// Through a socket of its own, connected to the peer; `broadcast` if the peer is a
+    /// broadcast address, which every send must allow.
+    Own { socket: UdpSocket, broadcast: bool },
 }
 
 impl Link {
     async fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
         match self {
             Link::Shared { datagrams, .. } => Ok(datagrams.recv().await),
-            Link::Own(socket) => {
+            Link::Own { socket, .. } => {
                 let n = socket.recv(buf).await?;
                 Ok(Some(Bytes::copy_from_slice(&buf[..n])))
             }
         }
     }
 
+    /// Sends one datagram; `broadcast` allows a broadcast address for this send only.
     async fn send(&self, data: &[u8], broadcast: bool) -> io::Result<()> {
         let socket = match self {
             Link::Shared { socket, .. } => &**socket,
-            Link::Own(socket) => socket,
+            Link::Own {
+                broadcast: true, ..
+            } if !broadcast => {
+                // Connected already, the socket would not ask again: the bridge does.
+                return Err(io::ErrorKind::PermissionDenied.into());
+            }
+            Link::Own { socket, .. } => socket,
         };
         if broadcast {
             socket.set_broadcast(true)?;
         }
         let sent = match self {
             Link::Shared { socket, peer, .. } => socket.send_to(data, *peer).await,
-            Link::Own(socket) => socket.send(data).await,
+            Link::Own { socket, .. } => socket.send(data).await,
         };
         if broadcast {
             let _ = socket.set_broadcast(false);
@@ -250,28 +368,55 @@ impl Link {
     }
 }
 
+/// A dialled conversation's own socket, connected to its peer.
+pub struct Connected {
+    socket: UdpSocket,
+    /// The peer is a broadcast address: every send must allow it. (Its answers come from each
+    /// host's own address, which this socket does not hear: the bridge's socket does.)
+    broadcast: bool,
+}
+
+impl Connected {
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.peer_addr()
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+}
+
 /// Dials `target` (resolved already) with UDP: a socket of its own, connected to it.
-pub async fn connect(target: SocketAddr) -> io::Result<UdpSocket> {
+pub async fn connect(target: SocketAddr) -> io::Result<Connected> {
     let any: SocketAddr = match target {
-        SocketAddr::V4(_) => "0.0.0.0:0".parse().expect("an address"),
-        SocketAddr::V6(_) => "[::]:0".parse().expect("an address"),
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(any).await?;
-    socket.connect(target).await?;
-    Ok(socket)
+    let broadcast = match socket.connect(target).await {
+        // A broadcast address: connecting to one needs the permission each send will ask for.
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            socket.set_broadcast(true)?;
+            socket.connect(target).await?;
+            true
+        }
+        connected => connected.map(|()| false)?,
+    };
+    Ok(Connected { socket, broadcast })
 }
 
 /// Runs a dialled UDP conversation on its own connected socket.
 pub async fn run_dialled(
     relay: Relay,
     opened: Opened,
-    socket: UdpSocket,
+    connected: Connected,
     permit: OwnedSemaphorePermit,
 ) {
+    let Connected { socket, broadcast } = connected;
     converse(
         relay,
         opened,
-        Link::Own(socket),
+        Link::Own { socket, broadcast },
         permit,
         CancellationToken::new(),
     )
@@ -295,8 +440,8 @@ async fn converse(
         cancel,
     } = opened;
     let peer = match &link {
-        Link::Shared { peer, .. } => peer.to_string(),
-        Link::Own(socket) => socket
+        Link::Shared { peer, .. } => canonical(*peer).to_string(),
+        Link::Own { socket, .. } => socket
             .peer_addr()
             .map_or_else(|_| "the peer".into(), |a| canonical(a).to_string()),
     };
@@ -354,8 +499,8 @@ async fn converse(
                         format!("nothing is listening on {peer} (port unreachable)")
                     }
                     io::ErrorKind::PermissionDenied if !out.broadcast => format!(
-                        "cannot send to {peer}: permission denied (a broadcast address? tick \
-                         Broadcast to allow it)"
+                        "{peer} is a broadcast address: tick Broadcast to send to it; nothing \
+                         was sent"
                     ),
                     _ => format!("cannot send to {peer}: {e}"),
                 };

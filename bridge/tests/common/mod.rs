@@ -228,6 +228,11 @@ impl Page {
         send_message(self.sink(), transmit(to, data)).await;
     }
 
+    /// Sends bytes with the flags of a [`Transmit`] (a file's part, a broadcast).
+    pub async fn transmit(&mut self, transmit: Transmit) {
+        send_message(self.sink(), ToBridge::Transmit(transmit)).await;
+    }
+
     pub async fn raw(&mut self, message: Message) {
         send_raw(self.sink(), message).await;
     }
