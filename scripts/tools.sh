@@ -82,6 +82,7 @@ ensure_test_tools() {
   apt_install chromium chromium-driver
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v python3 >/dev/null || apt_install python3 # the tutorial's own client and server
+  command -v openssl >/dev/null || apt_install openssl # a TLS client the bridge did not write
   if [ ! -d e2e/node_modules/playwright-core ]; then
     say "installing the browser-test driver (playwright-core, npm; it uses Debian's Chromium)"
     npm ci --silent --no-audit --no-fund --prefix e2e

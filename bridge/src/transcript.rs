@@ -16,7 +16,7 @@
 
 use bytes::Bytes;
 use protocol::jsonl::RecordLine;
-use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader};
+use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader, Transport};
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -259,6 +259,7 @@ impl Writer {
             conn: info.id,
             event: info.state.as_str(),
             origin: info.origin.as_str(),
+            transport: info.transport,
             peer: &info.peer,
             local: info.local.as_deref(),
             reason: info.close_reason.as_deref(),
@@ -290,6 +291,9 @@ struct ConnLine<'a> {
     conn: u64,
     event: &'static str,
     origin: &'static str,
+    /// TCP unless it says otherwise.
+    #[serde(skip_serializing_if = "Transport::is_tcp")]
+    transport: Transport,
     peer: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     local: Option<&'a str>,

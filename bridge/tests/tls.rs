@@ -9,12 +9,13 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use bridge::tls::{self, Acceptor, ClientOptions, HandshakeError, TlsInfo};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use common::tls_peers::{EchoServer, TestCa};
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 /// The longest any single wait may take before the test fails.
@@ -25,109 +26,6 @@ async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
     timeout(WAIT, fut)
         .await
         .unwrap_or_else(|_| panic!("{what} took longer than {WAIT:?}"))
-}
-
-/// A certificate authority that exists only for one test.
-struct TestCa {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-impl TestCa {
-    fn new() -> TestCa {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "Bridge Test CA");
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        TestCa {
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    /// A leaf for `names` (the first is its common name), valid from 1975 to 4096 unless
-    /// `years` says otherwise: its certificate and key as PEM.
-    fn leaf(&self, names: &[&str], years: Option<(i32, i32)>) -> (String, String) {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names.clone()).unwrap();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, names[0].as_str());
-        if let Some((from, to)) = years {
-            params.not_before = rcgen::date_time_ymd(from, 1, 1);
-            params.not_after = rcgen::date_time_ymd(to, 1, 1);
-        }
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// An acceptor that presents a leaf of this CA, loaded from PEM files as `--tls-cert` and
-    /// `--tls-key` would load it.
-    fn acceptor(&self, names: &[&str], years: Option<(i32, i32)>) -> Acceptor {
-        let (cert, key) = self.leaf(names, years);
-        let dir = tempfile::tempdir().unwrap();
-        let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        std::fs::write(&cert_file, cert).unwrap();
-        std::fs::write(&key_file, key).unwrap();
-        Acceptor::from_pem_files(&cert_file, &key_file).unwrap()
-    }
-
-    fn trusted(&self) -> ClientOptions {
-        ClientOptions {
-            extra_roots_pem: Some(self.pem.clone()),
-            ..ClientOptions::default()
-        }
-    }
-}
-
-/// A TLS echo server on loopback: every handshake's outcome comes out of `accepted`.
-struct EchoServer {
-    addr: SocketAddr,
-    accepted: mpsc::UnboundedReceiver<Result<TlsInfo, HandshakeError>>,
-}
-
-impl EchoServer {
-    async fn start(acceptor: Acceptor) -> EchoServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, accepted) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    match acceptor.accept(tcp).await {
-                        Ok((tls, info)) => {
-                            let _ = tx.send(Ok(info));
-                            let (mut from, mut to) = tokio::io::split(tls);
-                            let _ = tokio::io::copy(&mut from, &mut to).await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                        }
-                    }
-                });
-            }
-        });
-        EchoServer { addr, accepted }
-    }
-
-    /// The outcome of the next handshake the server saw.
-    async fn next(&mut self) -> Result<TlsInfo, HandshakeError> {
-        within("the server's handshake", self.accepted.recv())
-            .await
-            .expect("the server is running")
-    }
 }
 
 /// A server that does not speak TLS: `serve` gets each connection.

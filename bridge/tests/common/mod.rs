@@ -2,6 +2,8 @@
 //! WebSocket client speaking the protocol), TCP peers, and bounded waits for all of them.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod tls_peers;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -24,9 +26,16 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// The longest any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// Starts a bridge on `127.0.0.1:0` (both sockets) with extra flags.
+/// Starts a bridge on `127.0.0.1:0` (both sockets, unless `flags` say where to listen) with
+/// extra flags.
 pub async fn start(flags: &[&str]) -> Bridge {
-    let mut args = vec!["bridge", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"];
+    let mut args = vec!["bridge", "--http", "127.0.0.1:0"];
+    if !flags
+        .iter()
+        .any(|f| ["--listen", "--no-listen"].contains(f))
+    {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
     args.extend_from_slice(flags);
     let config = Config::try_parse_from(args).expect("flags parse");
     bridge::start(config).await.expect("bridge starts")
