@@ -28,7 +28,10 @@ use protocol::{
     Micros, Origin, Problem, ProblemKind, RecordHeader, RequestId, RuleHits, Seq, ServerInfo,
     Target, Transport, RECORD_HEADER_LEN,
 };
-use tokio::sync::{broadcast, mpsc, watch};
+// futures' channel, not tokio's: it allocates per message rather than a block of 32 up front,
+// and an idle connection's queue is its largest part.
+use futures::channel::mpsc;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::history::{self, History};
@@ -124,6 +127,20 @@ pub struct Outgoing {
     pub from: Sender,
     /// UDP: the datagram may go to a broadcast address.
     pub broadcast: bool,
+    /// How long a rule's reply waits before it is written (zero for pages' sends).
+    pub delay: Duration,
+}
+
+impl Outgoing {
+    /// A rule's reply, to write after its delay.
+    pub fn reply(reply: crate::rules::Reply) -> Outgoing {
+        Outgoing {
+            data: Bytes::from(reply.bytes),
+            from: Sender::Rule(reply.rule.into()),
+            broadcast: false,
+            delay: reply.delay,
+        }
+    }
 }
 
 /// Who sent bytes to a peer.
@@ -141,6 +158,9 @@ pub struct Opened {
     pub id: ConnId,
     pub origin: Origin,
     pub writes: mpsc::UnboundedReceiver<Outgoing>,
+    /// The same queue's other end, for the connection's own rules' replies: one queue (rather
+    /// than one each) keeps an idle connection small.
+    pub replies: mpsc::UnboundedSender<Outgoing>,
     pub settings: watch::Receiver<ConnSettings>,
     pub cancel: CancellationToken,
 }
@@ -218,7 +238,7 @@ impl Hub {
             state,
             request,
         } = opening;
-        let (writes_tx, writes) = mpsc::unbounded_channel();
+        let (writes_tx, writes) = mpsc::unbounded();
         let cancel = self.inner.shutdown.child_token();
         let mut s = self.lock();
         let id = s.next_id;
@@ -231,6 +251,7 @@ impl Hub {
             ..ConnInfo::new(id, origin, peer, state, now())
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
+        let replies = writes_tx.clone();
         let control = Control {
             writes: writes_tx,
             settings: settings_tx,
@@ -248,6 +269,7 @@ impl Hub {
             id,
             origin,
             writes,
+            replies,
             settings,
             cancel,
         }
@@ -506,8 +528,9 @@ impl Hub {
                 data: data.clone(),
                 from: Sender::Page { file: flags.file },
                 broadcast: flags.broadcast,
+                delay: Duration::ZERO,
             };
-            if control.writes.send(outgoing).is_err() {
+            if control.writes.unbounded_send(outgoing).is_err() {
                 continue; // its task has ended; the close is on its way
             }
             let info = Arc::make_mut(&mut conn.info);

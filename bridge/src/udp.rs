@@ -20,17 +20,15 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures::StreamExt;
 use protocol::{ConnState, Marks, Origin, Problem, ProblemKind, Transport, RECORD_HEADER_LEN};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tokio_util::time::DelayQueue;
 
-use crate::connection::{canonical, record_sent, Reading, Relay, Slots};
-use crate::hub::{Opened, Opening, Outgoing, Sender, MAX_DATAGRAM};
+use crate::connection::{canonical, record_sent, Outbox, Reading, Relay, Slots};
+use crate::hub::{Opened, Opening, MAX_DATAGRAM};
 
 /// Datagrams a conversation through the bridge's socket may have waiting before the socket
 /// waits for it.
@@ -435,7 +433,8 @@ async fn converse(
     let Opened {
         id,
         origin,
-        mut writes,
+        writes,
+        replies,
         settings,
         cancel,
     } = opened;
@@ -445,9 +444,8 @@ async fn converse(
             .peer_addr()
             .map_or_else(|_| "the peer".into(), |a| canonical(a).to_string()),
     };
-    let (replies, mut replied) = mpsc::unbounded_channel();
     let mut reading = Reading::new(&relay, id, origin, settings, replies);
-    let mut delayed = DelayQueue::new();
+    let mut outbox = Outbox::new(writes);
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     let mut told_unreachable = false;
     let reason: String = loop {
@@ -475,20 +473,7 @@ async fn converse(
                 }
                 Err(e) => break format!("error while receiving: {e}"),
             },
-            Some(out) = writes.recv() => out,
-            Some(reply) = replied.recv() => {
-                let out = Outgoing {
-                    data: Bytes::from(reply.bytes),
-                    from: Sender::Rule(reply.rule.into()),
-                    broadcast: false,
-                };
-                if !reply.delay.is_zero() {
-                    delayed.insert(out, reply.delay);
-                    continue;
-                }
-                out
-            }
-            Some(due) = delayed.next(), if !delayed.is_empty() => due.into_inner(),
+            out = outbox.next() => out,
             () = cancel.cancelled() => break relay.cancel_reason().into(),
         };
         match link.send(&out.data, out.broadcast).await {

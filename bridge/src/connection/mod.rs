@@ -12,7 +12,7 @@ use socket2::{SockRef, TcpKeepalive};
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Hub, Opened};
@@ -21,8 +21,8 @@ mod reader;
 mod writer;
 
 pub use reader::Reading;
-pub use writer::record_sent;
 use writer::Sending;
+pub use writer::{record_sent, Outbox};
 
 /// Silence after which TCP starts probing the peer...
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
@@ -154,16 +154,17 @@ async fn converse(relay: &Relay, opened: Opened, stream: impl Stream) -> String 
         id,
         origin,
         writes,
+        replies,
         settings,
         cancel,
     } = opened;
     let (read_half, write_half) = stream.split();
-    let (replies, replied) = mpsc::unbounded_channel();
     let mut reading = Reading::new(relay, id, origin, settings, replies);
+    let mut outbox = Outbox::new(writes);
     let mut sending = Sending::default();
     let reason = tokio::select! {
         reason = reading.run(read_half) => reason,
-        reason = writer::write(relay, id, write_half, writes, replied, &mut sending) => reason,
+        reason = writer::write(relay, id, write_half, &mut outbox, &mut sending) => reason,
         () = cancel.cancelled() => relay.cancel_reason().into(),
     };
     // What the connection's end cut short is recorded still: a message not yet ended, and what

@@ -9,17 +9,19 @@
 use std::time::Instant;
 
 use bytes::{BufMut, BytesMut};
+use futures::channel::mpsc;
 use protocol::checksum::Checksum;
 use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
 use protocol::{time, ConnId, ConnSettings, Flow, Marks, Origin, Problem, ProblemKind};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::{describe, is_exit, Relay};
 use crate::framer::{End, Frame, Framer};
 use crate::hub;
-use crate::rules::{Answer, Reply, Responder};
+use crate::hub::Outgoing;
+use crate::rules::{Answer, Responder};
 
 /// Reads start this small, so that an idle connection holds little memory...
 const MIN_READ: usize = 4 * 1024;
@@ -37,7 +39,7 @@ pub struct Reading<'a> {
     checksum: Option<Checksum>,
     responder: Responder,
     /// Rules' replies, for the writer.
-    replies: mpsc::UnboundedSender<Reply>,
+    replies: mpsc::UnboundedSender<Outgoing>,
 }
 
 impl<'a> Reading<'a> {
@@ -46,7 +48,7 @@ impl<'a> Reading<'a> {
         id: ConnId,
         origin: Origin,
         settings: watch::Receiver<ConnSettings>,
-        replies: mpsc::UnboundedSender<Reply>,
+        replies: mpsc::UnboundedSender<Outgoing>,
     ) -> Reading<'a> {
         let checksum = settings.borrow().checksum;
         Reading {
@@ -219,7 +221,7 @@ impl<'a> Reading<'a> {
     fn answer(&self, answer: Answer) {
         match answer {
             Answer::Reply(reply) if !reply.bytes.is_empty() => {
-                let _ = self.replies.send(reply);
+                let _ = self.replies.unbounded_send(Outgoing::reply(reply));
             }
             Answer::Limited { rule, first: true } => {
                 let why = format!(

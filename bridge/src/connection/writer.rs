@@ -2,16 +2,15 @@
 //! its rules give (from the reader, some after a delay), written in the order they are due, and
 //! each recorded once the socket has taken it.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
+use futures::channel::mpsc;
 use futures::StreamExt;
 use protocol::{ConnId, Flow, Marks, RECORD_HEADER_LEN};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::time::DelayQueue;
 
 use super::{describe, is_exit, Relay};
 use crate::hub::{Outgoing, Sender};
-use crate::rules::Reply;
 
 /// The send being written, and how much of it the socket has taken: what a disconnect in the
 /// middle of it must still record.
@@ -32,38 +31,53 @@ impl Sending {
     }
 }
 
+/// A connection's outgoing queue: pages' sends and rules' replies, in the order they are due.
+/// A reply with a delay waits it out apart, so a short delay may overtake a long one; the timer
+/// for that is made when the first such reply comes, since most connections never have one.
+pub struct Outbox {
+    queue: mpsc::UnboundedReceiver<Outgoing>,
+    delayed: Option<DelayQueue<Outgoing>>,
+}
+
+impl Outbox {
+    pub fn new(queue: mpsc::UnboundedReceiver<Outgoing>) -> Outbox {
+        Outbox {
+            queue,
+            delayed: None,
+        }
+    }
+
+    /// The next send that is due. Cancel-safe: nothing taken from the queue is lost.
+    pub async fn next(&mut self) -> Outgoing {
+        loop {
+            let waiting = self.delayed.as_mut().filter(|d| !d.is_empty());
+            tokio::select! {
+                Some(out) = self.queue.next() => {
+                    if out.delay.is_zero() {
+                        return out;
+                    }
+                    let delay = out.delay;
+                    self.delayed.get_or_insert_with(DelayQueue::new).insert(out, delay);
+                }
+                Some(due) = async { waiting?.next().await } => return due.into_inner(),
+                // The connection holds a sender of its own queue (for its rules' replies), so
+                // the queue never ends while it runs: nothing to do but wait.
+                else => std::future::pending().await,
+            }
+        }
+    }
+}
+
 /// Writes until the socket fails or a send ends the conversation.
 pub(super) async fn write(
     relay: &Relay,
     id: ConnId,
     mut socket: impl AsyncWrite + Unpin,
-    mut writes: mpsc::UnboundedReceiver<Outgoing>,
-    mut replies: mpsc::UnboundedReceiver<Reply>,
+    outbox: &mut Outbox,
     sending: &mut Sending,
 ) -> String {
-    // Replies waiting out their delay; each is written when due, so a short delay may overtake
-    // a long one.
-    let mut delayed = DelayQueue::new();
     loop {
-        let out = tokio::select! {
-            Some(out) = writes.recv() => out,
-            Some(reply) = replies.recv() => {
-                let out = Outgoing {
-                    data: Bytes::from(reply.bytes),
-                    from: Sender::Rule(reply.rule.into()),
-                    broadcast: false,
-                };
-                if !reply.delay.is_zero() {
-                    delayed.insert(out, reply.delay);
-                    continue;
-                }
-                out
-            }
-            Some(due) = delayed.next(), if !delayed.is_empty() => due.into_inner(),
-            // The hub drops the page's sending side only once this task has reported the
-            // close, and the reader's only when it stops: neither ends the conversation here.
-            else => std::future::pending().await,
-        };
+        let out = outbox.next().await;
         relay.hub.transcript_caught_up().await;
         *sending = Sending {
             out: Some(out),
