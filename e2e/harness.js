@@ -51,6 +51,13 @@ export async function startBridge(extraArgs = [], { http = '127.0.0.1:0', listen
       child.kill('SIGTERM');
       return withTimeout(exited, WAIT_MS, 'bridge did not stop after SIGTERM');
     },
+    /** Ends the bridge at once (SIGKILL), as a crash or a lost network would: it closes nothing. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await withTimeout(exited, WAIT_MS, 'bridge did not end after SIGKILL');
+    },
   };
 }
 

@@ -1,5 +1,6 @@
-//! Hex as people type it and read it: hex input, parsed strictly, and the hex view, 16 bytes to a
-//! line (its digits from the protocol's one encoder, which the downloads use too).
+//! Hex as people type it and read it: hex input, parsed strictly; the hex view, 16 bytes to a
+//! line (its digits from the protocol's one encoder, which the downloads use too); and a
+//! preview of the bytes about to be sent.
 
 /// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
 ///
@@ -45,9 +46,40 @@ pub fn hex_view(bytes: &[u8]) -> String {
     lines.join("\n")
 }
 
+/// Bytes a preview of what is about to be sent shows.
+const PREVIEW_BYTES: usize = 24;
+
+/// What the composer is about to send, in bytes: `7 bytes: 68 65 6c 6c 6f 0d 0a`, and only the
+/// first [`PREVIEW_BYTES`] of a longer message, followed by `…`.
+pub fn preview(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(PREVIEW_BYTES)];
+    let more = if shown.len() < bytes.len() {
+        " …"
+    } else {
+        ""
+    };
+    let count = match bytes.len() {
+        1 => "1 byte".to_string(),
+        n => format!("{} bytes", crate::bytes_view::size::grouped(n)),
+    };
+    format!("{count}: {}{more}", protocol::hex::encode_with(shown, " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_names_the_bytes_and_how_many() {
+        assert_eq!(preview(b"hello\r\n"), "7 bytes: 68 65 6c 6c 6f 0d 0a");
+        assert_eq!(preview(b"A"), "1 byte: 41");
+        let long = preview(&[0xab; 1000]);
+        assert!(
+            long.starts_with("1,000 bytes: ab ab") && long.ends_with("ab …"),
+            "{long}"
+        );
+        assert_eq!(long.matches("ab").count(), PREVIEW_BYTES);
+    }
 
     #[test]
     fn hex_input_accepts_common_spellings() {

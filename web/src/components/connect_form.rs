@@ -1,4 +1,5 @@
-//! The form that asks the bridge to dial a TCP server.
+//! The form that asks the bridge to dial a TCP server. It never rewrites what the user typed:
+//! the port starts as the bridge's listener's (or 7777) once, and stays as the user leaves it.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -20,8 +21,8 @@ enum Field {
 
 #[derive(Properties, PartialEq)]
 pub struct ConnectFormProps {
-    /// The port shown until the user types one (the bridge's own listener, or 7777).
-    pub default_port: u16,
+    /// The port to start with (the bridge's own listener's, or 7777), once known.
+    pub default_port: Option<u16>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
     /// Asks the bridge to dial; an error says why it could not be asked.
@@ -31,14 +32,19 @@ pub struct ConnectFormProps {
 #[component]
 pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     let host = use_state(|| "127.0.0.1".to_string());
-    // `None` until the user edits it, so that the default follows the bridge's listener.
+    // `None` until the default is known; then what the user leaves in it, never moved for them.
     let port = use_state(|| None::<String>);
+    {
+        let port = port.clone();
+        use_effect_with(props.default_port, move |default| {
+            if let (None, Some(default)) = (&*port, default) {
+                port.set(Some(default.to_string()));
+            }
+        });
+    }
     // The message, and whether it is about the host field (else the port, or the request).
     let error = use_state(|| None::<(Field, String)>);
-    let port_text = (*port)
-        .clone()
-        .unwrap_or_else(|| props.default_port.to_string());
-
+    let port_text = (*port).clone().unwrap_or_default();
     let on_host = {
         let host = host.clone();
         let error = error.clone();

@@ -1,15 +1,23 @@
 //! The bridge's TCP listener, from the page: where it listens, and the controls to stop it,
 //! start it again, move it to another address, or open a client to it from the bridge itself
 //! (so that one page shows both ends of one conversation, as the seed's "one computer works the
-//! same as two").
+//! same as two"). Stopped, it offers to listen again where it last listened.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+/// The address the form offers before the user types one: where the listener is or last was,
+/// else the default.
+pub fn offered_address(listen: Option<&str>, last: Option<&str>) -> String {
+    listen.or(last).unwrap_or("0.0.0.0:7777").to_string()
+}
 
 #[derive(Properties, PartialEq)]
 pub struct ListenerFormProps {
     /// Where the listener is bound, or `None` when it is stopped.
     pub listen: Option<String>,
+    /// Where it last listened, to start it there again.
+    pub last_listen: Option<String>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
     /// Asks the bridge to listen at an address (start or move), or to stop (`None`).
@@ -25,8 +33,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     let error = use_state(|| None::<String>);
     let addr = (*typed)
         .clone()
-        .or_else(|| props.listen.clone())
-        .unwrap_or_else(|| "0.0.0.0:7777".into());
+        .unwrap_or_else(|| offered_address(props.listen.as_deref(), props.last_listen.as_deref()));
 
     let on_input = {
         let typed = typed.clone();
@@ -88,15 +95,14 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
         });
     let listening = props.listen.is_some();
     let moved = props.listen.as_deref() != Some(addr.trim());
+    let state = match &props.listen {
+        Some(addr) => format!("Listening on {addr}"),
+        None => "Stopped".to_string(),
+    };
     html! {
         <form class="listener-form" aria-label="Listener" {onsubmit} novalidate=true>
             <h2 class="pane-title">{ "TCP listener" }</h2>
-            <p class="listener-state" role="status" aria-live="polite">{
-                match &props.listen {
-                    Some(addr) => format!("Listening on {addr}"),
-                    None => "Stopped".to_string(),
-                }
-            }</p>
+            <p class="listener-state" role="status" aria-live="polite">{ state }</p>
             <div class="listener-fields">
                 <div class="field">
                     <label for="listen-addr">{ "Listen address" }</label>
@@ -119,5 +125,24 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 <p id="listener-error" class="field-error" role="alert">{ msg }</p>
             }
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_offers_where_the_listener_is_or_was() {
+        assert_eq!(
+            offered_address(Some("127.0.0.1:27777"), None),
+            "127.0.0.1:27777"
+        );
+        assert_eq!(
+            offered_address(None, Some("127.0.0.1:27777")),
+            "127.0.0.1:27777",
+            "stopped: where it last listened"
+        );
+        assert_eq!(offered_address(None, None), "0.0.0.0:7777");
     }
 }

@@ -11,5 +11,6 @@ pub mod connect_form;
 pub mod conversation;
 pub mod listener_form;
 pub mod rate_graph;
+pub mod select;
 pub mod status;
 pub mod topbar;

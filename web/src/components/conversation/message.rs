@@ -31,11 +31,13 @@ pub struct MessageProps {
     pub gap: Option<Micros>,
 }
 
+/// A line of the log. Not a Tab stop, nor are its buttons: the log is one, and the arrow keys
+/// move within it (see `log_view`), so that Tab goes past a long conversation in one step.
 #[component]
 pub fn Message(props: &MessageProps) -> Html {
     match &props.entry {
         Entry::Note { text, .. } => html! {
-            <li class="msg sys note"><span class="sys-text">{ &**text }</span></li>
+            <li class="msg sys note" tabindex="-1"><span class="sys-text">{ &**text }</span></li>
         },
         Entry::Record(rec) => {
             html! { <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap} /> }
@@ -85,7 +87,7 @@ fn Record(props: &RecordProps) -> Html {
     let more = (rest > 0).then(|| {
         let full = full.clone();
         html! {
-            <button type="button" class="more" onclick={move |_| full.set(true)}>
+            <button type="button" class="more" tabindex="-1" onclick={move |_| full.set(true)}>
                 { format!("Show all {} ({} more)", format_size(rec.data.len() as u64), format_size(rest as u64)) }
             </button>
         }
@@ -102,14 +104,14 @@ fn Record(props: &RecordProps) -> Html {
         },
     };
     html! {
-        <li class={classes!("msg", class)}>
+        <li class={classes!("msg", class)} tabindex="-1">
             <div class="meta">
                 <span class="sr-only">{ who }{ " " }</span>
                 <time datetime={at.machine} title={at.full}>{ at.clock }</time>
                 { " " }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
                 { " " }
-                <button type="button" class="flip" onclick={flip}
+                <button type="button" class="flip" tabindex="-1" onclick={flip}
                         title="Show this message the other way">
                     { match view { ViewMode::Text => "hex", ViewMode::Hex => "text" } }
                 </button>
