@@ -48,18 +48,23 @@ const MAX_NOTICES: usize = 4;
 /// How a conversation's messages are shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ViewMode {
+    /// Text in bubbles, received on the left and sent on the right: for chatting.
     #[default]
     Text,
+    /// A line per message (time, direction, size, text): dense, for device traffic.
+    Log,
+    /// A hexdump per message: offsets, 16 bytes a row, and ASCII.
     Hex,
 }
 
 impl ViewMode {
-    pub const ALL: [ViewMode; 2] = [ViewMode::Text, ViewMode::Hex];
+    pub const ALL: [ViewMode; 3] = [ViewMode::Text, ViewMode::Log, ViewMode::Hex];
 
     /// The value of its option in the form.
     pub fn value(self) -> &'static str {
         match self {
             ViewMode::Text => "text",
+            ViewMode::Log => "log",
             ViewMode::Hex => "hex",
         }
     }
@@ -67,7 +72,8 @@ impl ViewMode {
     /// What the user reads in the menu.
     pub fn label(self) -> &'static str {
         match self {
-            ViewMode::Text => "Text",
+            ViewMode::Text => "Chat",
+            ViewMode::Log => "Log",
             ViewMode::Hex => "Hex",
         }
     }

@@ -1,10 +1,11 @@
 //! The head of a conversation: the peer and its state, what is known about the connection, its
-//! traffic of the last minute, and how to read it (encoding, text or hex), close it or dial it
-//! again.
+//! traffic of the last minute, and how to read it (encoding; chat, log or hex; line endings),
+//! close it or dial it again.
 
 use std::rc::Rc;
 
 use protocol::{ConnId, ConnState, Origin};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::field_id;
@@ -21,6 +22,9 @@ pub struct HeaderProps {
     pub twin: bool,
     /// The page is not connected to the bridge: the state may be out of date.
     pub stale: bool,
+    /// Whether line endings show as escapes.
+    pub ends: bool,
+    pub on_ends: Callback<bool>,
     pub online: bool,
     pub on_view: Callback<(ConnId, ViewMode)>,
     pub on_encoding: Callback<(ConnId, Encoding)>,
@@ -40,6 +44,9 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
     let on_view = props
         .on_view
         .reform(move |value: String| (id, ViewMode::from_value(&value).unwrap_or_default()));
+    let on_ends = props
+        .on_ends
+        .reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked());
     let encodings: Vec<_> = Encoding::ALL
         .iter()
         .map(|e| (e.label(), e.label()))
@@ -48,6 +55,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         .iter()
         .map(|v| (v.value(), v.label()))
         .collect();
+    let view_ends = conv.view != ViewMode::Hex;
     let disconnect = (info.state != ConnState::Closed).then(|| {
         let onclick = props.on_disconnect.reform(move |_: MouseEvent| id);
         html! {
@@ -89,7 +97,13 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                         options={encodings} onchange={on_encoding} />
                 <label for={field_id(props.twin, "view-mode")}>{ "View" }</label>
                 <Select id={field_id(props.twin, "view-mode")} value={conv.view.value()}
-                        options={views} onchange={on_view} />
+                        options={views} onchange={on_view}
+                        title="Chat: bubbles; Log: a line per message; Hex: a hexdump per message" />
+                <span class="control" title="Show \\r and \\n where a line ends">
+                    <input id={field_id(props.twin, "line-ends")} type="checkbox" checked={props.ends}
+                           onchange={on_ends} disabled={!view_ends} />
+                    <label for={field_id(props.twin, "line-ends")}>{ "Line ends" }</label>
+                </span>
                 { for disconnect }
                 { for redial }
             </div>

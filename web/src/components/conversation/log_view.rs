@@ -28,6 +28,8 @@ pub struct LogViewProps {
     pub conv: Rc<Conv>,
     pub pane: Pane,
     pub gaps: bool,
+    /// Whether line endings show as escapes.
+    pub ends: bool,
     /// The records Find found, when it is on.
     pub found: Option<Rc<Vec<Entry>>>,
     /// The last record cleared from view, when the view was cleared.
@@ -41,7 +43,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let info = &conv.info;
     let id = info.id;
     let (scroller, onscroll) = use_stick_to_bottom(id);
-    let (view, encoding, gaps) = (conv.view, conv.encoding, props.gaps);
+    let (view, encoding, gaps, ends) = (conv.view, conv.encoding, props.gaps, props.ends);
 
     let hidden = conv.hidden();
     let show_earlier = (hidden > 0).then(|| {
@@ -92,7 +94,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
             let key = chunk.first().map_or_else(String::new, |e| e.key());
             html! {
                 <LogChunk {key} chunk={chunk.clone()} {from} to={chunk.len()} {prev_at}
-                          {view} {encoding} {gaps} />
+                          {view} {encoding} {gaps} {ends} />
             }
         });
         html! { <>{ for chunks }</> }
@@ -103,10 +105,15 @@ pub fn LogView(props: &LogViewProps) -> Html {
     } else {
         "Messages"
     };
+    let view_class = match view {
+        ViewMode::Text => "view-chat",
+        ViewMode::Log => "view-log",
+        ViewMode::Hex => "view-hex",
+    };
     html! {
         <div class="log-scroll" ref={scroller} {onscroll}>
             { for show_earlier }
-            <ol class="log" role="log" aria-label={label} tabindex="0"
+            <ol class={classes!("log", view_class)} role="log" aria-label={label} tabindex="0"
                 onkeydown={Callback::from(move_in_log)}>
                 { for missing }
                 { items }
@@ -147,11 +154,11 @@ fn narrowed(props: &LogViewProps) -> Html {
         (true, false) => "Showing matches",
         _ => "The view was cleared; the history is kept",
     };
-    let (view, encoding) = (conv.view, conv.encoding);
+    let (view, encoding, ends) = (conv.view, conv.encoding, props.ends);
     let mut previous = None;
     let messages = shown.into_iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
     });
     html! {
         <>
@@ -184,6 +191,7 @@ struct LogChunkProps {
     view: ViewMode,
     encoding: Encoding,
     gaps: bool,
+    ends: bool,
 }
 
 /// The same chunk, as long as it was, renders the same: compared by pointer.
@@ -191,18 +199,19 @@ impl PartialEq for LogChunkProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.chunk, &other.chunk)
             && (self.from, self.to, self.prev_at) == (other.from, other.to, other.prev_at)
-            && (self.view, self.encoding, self.gaps) == (other.view, other.encoding, other.gaps)
+            && (self.view, self.encoding, self.gaps, self.ends)
+                == (other.view, other.encoding, other.gaps, other.ends)
     }
 }
 
 #[component]
 fn LogChunk(props: &LogChunkProps) -> Html {
-    let (view, encoding) = (props.view, props.encoding);
+    let (view, encoding, ends) = (props.view, props.encoding, props.ends);
     let mut previous = props.prev_at;
     let to = props.to.min(props.chunk.len());
     let messages = props.chunk[props.from.min(to)..to].iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
     });
     html! { <>{ for messages }</> }
 }

@@ -1,6 +1,6 @@
 //! The conversation of the selected connection: its header, the bar that narrows it, and its
-//! messages. When the bridge holds both ends of one connection, two of them side by side, each
-//! labelled by its side.
+//! messages (as a chat, a log, or a hexdump). When the bridge holds both ends of one connection,
+//! two of them side by side, each labelled by its side.
 
 mod filter_bar;
 mod find;
@@ -99,6 +99,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     // last record cleared from view (the bridge keeps them all; a refresh shows them again).
     let query = use_state(String::new);
     let gaps = use_state(|| false);
+    let ends = use_state(|| false);
     let cleared = use_state(HashMap::<ConnId, Seq>::new);
     let search = props
         .conv
@@ -171,6 +172,10 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         let gaps = gaps.clone();
         Callback::from(move |on| gaps.set(on))
     };
+    let on_ends = {
+        let ends = ends.clone();
+        Callback::from(move |on| ends.set(on))
+    };
     let (side, typing) = match props.pane {
         Pane::Single => (None, true),
         Pane::Side { side, typing } => (Some(side), typing),
@@ -188,13 +193,13 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     }
                 </p>
             }
-            <ConversationHeader conv={conv.clone()} {twin} stale={props.stale}
+            <ConversationHeader conv={conv.clone()} {twin} stale={props.stale} ends={*ends} {on_ends}
                                 online={props.online} on_view={props.on_view.clone()}
                                 on_encoding={props.on_encoding.clone()}
                                 on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()} />
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
                        {on_query} {on_gaps} {on_clear} {on_download} />
-            <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps}
+            <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}
                      found={search.is_some().then_some(found)} cleared={cleared_at}
                      on_show_earlier={props.on_show_earlier.clone()} />
         </section>
