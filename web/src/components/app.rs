@@ -114,6 +114,7 @@ pub fn App() -> Html {
     let stale = state.stale();
     let server = state.server.clone();
     let listen = server.as_ref().and_then(|s| s.listen.clone());
+    let problem = server.as_ref().and_then(|s| s.listen_problem.clone());
     let nc_hint = listen.as_deref().and_then(protocol::address::reachable);
     // Once the bridge is known: its listener's port, or the tutorial's.
     let default_port = server.as_ref().map(|_| {
@@ -178,7 +179,7 @@ pub fn App() -> Html {
                               counts={counts} list={state.list.clone()} {on_list}
                               {online} {on_forget} {nc_hint} on_select={on_pick.clone()} {stale} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
-                    <ListenerForm listen={listen.clone()} last_listen={state.last_listen.clone()}
+                    <ListenerForm listen={listen.clone()} last_listen={state.last_listen.clone()} {problem}
                                   enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>
                 <main class="main">

@@ -23,10 +23,17 @@ pub fn TopBar(props: &TopBarProps) -> Html {
             <h1 class="brand">{ PRODUCT }</h1>
             <div class="server-facts">
                 if let Some(server) = &props.server {
-                    <span class="listen">{ match &server.listen {
-                        Some(addr) => format!("Listening on {addr}"),
-                        None => "Not listening for TCP".to_string(),
-                    } }</span>
+                    <span class="listen" title={server.listen_problem.clone()}>{
+                        match (&server.listen, &server.listen_problem) {
+                            (Some(addr), _) => format!("Listening on {addr}"),
+                            // `port 7777 is in use`, less the advice the listener panel gives.
+                            (None, Some(problem)) => format!(
+                                "Not listening for TCP: {}",
+                                problem.split(" (").next().unwrap_or(problem)
+                            ),
+                            (None, None) => "Not listening for TCP".to_string(),
+                        }
+                    }</span>
                     if let Some(word) = &server.exit_word {
                         <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
                             <code>{ word }</code>{ " ends a conversation" }
