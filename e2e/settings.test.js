@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, openPage, startBridge,
+  Peer, composer, connections, eventually, launchBrowser, openPage, startBridge,
 } from './harness.js';
 
 let bridge;
@@ -169,6 +169,27 @@ test('while the page is not connected to the bridge, open conversations are not 
   assert.equal(await headerState.textContent(), 'unknown');
   assert.match(await headerState.getAttribute('title'), /was open when last heard of/);
   peer.close();
+  await page.close();
+});
+
+test('the host field fits an IPv6 address, and host:port pasted into it fills both fields', async () => {
+  const page = await openPage(browser, bridge.url);
+  const form = page.getByRole('form', { name: 'Connect' });
+  const host = form.getByLabel('Host');
+  for (const address of ['192.168.100.200', '2001:db8:85a3::8a2e:370:7334']) {
+    await host.fill(address);
+    assert.ok(await host.evaluate((el) => el.scrollWidth <= el.clientWidth), `${address} shows whole`);
+  }
+  await host.fill('');
+  await host.focus();
+  await host.evaluate((el) => {
+    const data = new DataTransfer();
+    data.setData('text/plain', '192.168.1.20:502');
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  });
+  await eventually(async () => (await host.inputValue()) === '192.168.1.20', 'the host alone in Host');
+  assert.equal(await form.getByLabel('Port').inputValue(), '502');
+  assert.deepEqual(browser.errors, []);
   await page.close();
 });
 
