@@ -193,6 +193,25 @@ test('the host field fits an IPv6 address, and host:port pasted into it fills bo
   await page.close();
 });
 
+test('a saved message is sent with one click; Shift+click puts it in the composer', async () => {
+  const page = await openPage(browser, bridge.url);
+  const peer = await Peer.connect(bridge.listenPort);
+  await rowOf(page, peer.address).click();
+  await composer(page).fill('AT+RST');
+  await sendForm(page).getByRole('button', { name: 'Save message' }).click();
+  await composer(page).fill('draft, kept');
+  const saved = sendForm(page).getByRole('list', { name: 'Saved messages' }).getByRole('button', { name: 'AT+RST', exact: true });
+  await saved.click();
+  await peer.receives('AT+RST\n');
+  assert.equal(await composer(page).inputValue(), 'draft, kept', 'a saved message does not take the draft\'s place');
+  await saved.click({ modifiers: ['Shift'] });
+  assert.equal(await composer(page).inputValue(), 'AT+RST', 'Shift+click puts it in the composer');
+  assert.equal(peer.received.toString(), 'AT+RST\n', 'and sends nothing');
+  await sendForm(page).getByRole('button', { name: 'Remove the saved message AT+RST' }).click();
+  peer.close();
+  await page.close();
+});
+
 test('when the conversation in view closes, the next peer to arrive is shown, unless the user chose the closed one', async () => {
   const page = await openPage(browser, bridge.url);
   const first = await Peer.connect(bridge.listenPort);

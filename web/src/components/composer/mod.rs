@@ -254,10 +254,16 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let error = error.clone();
         Callback::from(move |msg| error.set(Some(msg)))
     };
-    let on_use_saved = {
-        let text = text.clone();
-        Callback::from(move |saved| text.set(saved))
+    let on_fill_saved = {
+        let (text, area) = (text.clone(), area.clone());
+        Callback::from(move |saved| {
+            text.set(saved);
+            if let Some(area) = area.cast::<HtmlTextAreaElement>() {
+                let _ = area.focus();
+            }
+        })
     };
+    let on_send_saved = send_text.reform(|saved: String| saved);
 
     let placeholder = if disabled {
         String::new()
@@ -332,10 +338,15 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <RepeatControl {prepare} on_send={props.on_send.clone()} {on_error} {reachable} {disabled} />
                 <button type="submit" class="primary" {disabled}>{ send_label }</button>
             </div>
-            <SavedMessages text={(*text).clone()} on_use={on_use_saved} />
+            <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
             { hint }
         </form>
     }
+}
+
+/// Whether a click asked for the other thing than a plain click does (Shift, Alt, Ctrl or ⌘).
+pub fn modified(e: &MouseEvent) -> bool {
+    e.shift_key() || e.alt_key() || e.ctrl_key() || e.meta_key()
 }
 
 #[cfg(test)]
