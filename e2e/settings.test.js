@@ -77,6 +77,34 @@ test('each conversation\'s menus show its own settings, whichever way it was sel
   await page.close();
 });
 
+test('new connections start in the encoding chosen in the page, kept in the browser, else the bridge\'s', async () => {
+  const gbkBridge = await startBridge(['--encoding', 'gbk']);
+  try {
+    const page = await openPage(browser, gbkBridge.url);
+    const newConnections = page.getByRole('combobox', { name: 'New connections' });
+    const encoding = page.getByRole('combobox', { name: 'Encoding', exact: true });
+    assert.equal(await newConnections.locator('option:checked').textContent(), 'GBK (the bridge\'s)');
+    const first = await Peer.connect(gbkBridge.listenPort);
+    await rowOf(page, first.address).click();
+    assert.equal(await encoding.inputValue(), 'GBK', '--encoding gbk');
+
+    await newConnections.selectOption('GB18030');
+    await page.reload();
+    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+    assert.equal(await newConnections.inputValue(), 'GB18030', 'kept in this browser');
+    const second = await Peer.connect(gbkBridge.listenPort);
+    await rowOf(page, second.address).click();
+    await conversation(page).getByText(second.address).first().waitFor();
+    assert.equal(await encoding.inputValue(), 'GB18030');
+    await newConnections.selectOption({ label: 'GBK (the bridge\'s)' });
+    first.close();
+    second.close();
+    await page.close();
+  } finally {
+    assert.equal(await gbkBridge.stop(), 0);
+  }
+});
+
 test('stop, then listen: the listener comes back where it was, and the dial form keeps its port', async () => {
   const own = await startBridge();
   try {

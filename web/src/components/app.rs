@@ -17,14 +17,20 @@ use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;
 use crate::components::conversation::{Conversation, Pane, Side};
 use crate::components::listener_form::ListenerForm;
+use crate::components::page_encoding;
 use crate::components::status::Notices;
 use crate::components::topbar::{use_unread_title, TopBar};
-use crate::state::{Action, Conv, State};
+use crate::state::{reduce, Action, Conv, State};
 use crate::wire::SocketStatus;
 
 #[component]
 pub fn App() -> Html {
-    let state = use_reducer(State::default);
+    let state = use_reducer(|| {
+        reduce(
+            State::default(),
+            Action::SetPageEncoding(page_encoding::load()),
+        )
+    });
     let dispatch: Callback<Action> = state.dispatcher().into();
     let send = use_bridge(dispatch.clone());
     // Bumped when the composer should take the focus.
@@ -107,6 +113,13 @@ pub fn App() -> Html {
     });
     let on_to_all = use_action(dispatch.clone(), Action::SetToAll);
     let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
+    let on_page_encoding = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |choice, _| {
+            page_encoding::store(choice);
+            dispatch.emit(Action::SetPageEncoding(choice));
+        })
+    };
 
     use_unread_title(state.counts().unread);
 
@@ -171,7 +184,8 @@ pub fn App() -> Html {
 
     html! {
         <div class="app">
-            <TopBar {server} socket={state.socket} />
+            <TopBar {server} socket={state.socket} page_encoding={state.page_encoding}
+                    {on_page_encoding} />
             <Notices notices={state.notices.clone()} {on_dismiss} />
             <div class="layout">
                 <aside class="sidebar">

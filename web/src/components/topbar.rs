@@ -1,10 +1,13 @@
-//! The top of the page: the product, where the bridge listens and its exit word, and whether
-//! the page is connected to it. And the tab's title, which counts unread messages.
+//! The top of the page: the product, where the bridge listens and its exit word, the encoding
+//! of new connections, and whether the page is connected to the bridge. And the tab's title,
+//! which counts unread messages.
 
 use protocol::ServerInfo;
 use yew::prelude::*;
 
+use crate::components::page_encoding::PageEncoding;
 use crate::components::status::BridgeStatus;
+use crate::encoding::Encoding;
 use crate::wire::SocketStatus;
 
 const PRODUCT: &str = "TCP Bridge";
@@ -14,6 +17,9 @@ pub struct TopBarProps {
     /// What the bridge said about itself; `None` until it has.
     pub server: Option<ServerInfo>,
     pub socket: SocketStatus,
+    /// The page's own encoding for new connections, if chosen.
+    pub page_encoding: Option<Encoding>,
+    pub on_page_encoding: Callback<Option<Encoding>>,
 }
 
 #[component]
@@ -39,6 +45,8 @@ pub fn TopBar(props: &TopBarProps) -> Html {
                             <code>{ word }</code>{ " ends a conversation" }
                         </span>
                     }
+                    <PageEncoding page={props.page_encoding} bridge={server.encoding}
+                                  on_change={props.on_page_encoding.clone()} />
                 }
             </div>
             <BridgeStatus socket={props.socket} />

@@ -101,6 +101,9 @@ pub enum Action {
     SetCompose(Option<ConnId>, ComposeOptions),
     /// Send what is typed to every open connection, or to the selected one only.
     SetToAll(bool),
+    /// The page's own choice of encoding for new connections (kept in the browser), or `None`
+    /// for the bridge's (`--encoding`).
+    SetPageEncoding(Option<Encoding>),
     /// The page sent to all: the bridge will say how many it reached.
     SendingToAll,
     /// Show the connection list another way.
@@ -179,6 +182,8 @@ pub struct State {
     pub to_all: bool,
     /// How the composer writes when no conversation is selected (sending to all).
     pub compose_idle: ComposeOptions,
+    /// The page's own encoding for new connections, over the bridge's.
+    pub page_encoding: Option<Encoding>,
     /// How the connection list is shown, and its rows in that order.
     pub list: ListView,
     pub rows: Table<RowKey, ()>,
@@ -264,6 +269,7 @@ pub fn reduce(mut state: State, action: Action) -> State {
                 state.sent_to_all = None;
             }
         }
+        Action::SetPageEncoding(encoding) => state.page_encoding = encoding,
         Action::SendingToAll => state.sent_to_all = None,
         Action::SetList(list) => {
             if list != state.list {
@@ -294,6 +300,7 @@ impl State {
             last_listen: None,
             to_all: false,
             compose_idle: ComposeOptions::default(),
+            page_encoding: None,
             list: ListView::default(),
             rows: Table::default(),
             counts: Counts::default(),
@@ -309,9 +316,12 @@ impl State {
         }
     }
 
-    /// How a new connection's text is read and written: the bridge's `--encoding`.
+    /// How a new connection's text is read and written: the page's choice, else the bridge's
+    /// `--encoding`.
     pub fn default_encoding(&self) -> Encoding {
-        self.server.as_ref().map(|s| s.encoding).unwrap_or_default()
+        self.page_encoding
+            .or(self.server.as_ref().map(|s| s.encoding))
+            .unwrap_or_default()
     }
 
     pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
@@ -533,7 +543,7 @@ impl State {
         // something else.
         let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
         let old = std::mem::take(&mut self.conns);
-        let encoding = server.encoding;
+        let encoding = self.page_encoding.unwrap_or(server.encoding);
         for info in conns {
             let mut conv = Conv::new(info);
             conv.encoding = encoding;
@@ -1404,6 +1414,28 @@ mod tests {
         let s = reduce(s, Action::SetCompose(None, hex));
         assert_eq!(s.compose_idle, hex);
         assert_eq!(s.conns[&2].compose, ComposeOptions::default());
+    }
+
+    #[test]
+    fn new_connections_read_in_the_pages_encoding_else_the_bridges() {
+        let s = reduce(
+            State::default(),
+            Action::SetPageEncoding(Some(Encoding::Gbk)),
+        );
+        let s = run(s, vec![hello(vec![info(1, ConnState::Open)], 0)]);
+        assert_eq!(
+            s.conns[&1].encoding,
+            Encoding::Gbk,
+            "over the bridge's UTF-8"
+        );
+        let s = reduce(s, Action::SetPageEncoding(None));
+        let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
+        assert_eq!(s.conns[&2].encoding, Encoding::Utf8, "the bridge's again");
+        assert_eq!(
+            s.conns[&1].encoding,
+            Encoding::Gbk,
+            "the old one is as it was"
+        );
     }
 
     #[test]
