@@ -1,7 +1,7 @@
 //! The page: header, connection list and dial form on the side, the selected conversation (or
 //! both ends of one connection) and the composer in the middle. Holds the state
 //! (`use_reducer`) and the link to the bridge, and turns what the user does into actions and
-//! commands.
+//! commands. In a narrow window the side folds into tabs, the conversation first.
 
 use std::rc::Rc;
 
@@ -23,6 +23,24 @@ use crate::components::topbar::{use_unread_title, TopBar};
 use crate::state::{reduce, Action, Conv, State};
 use crate::wire::SocketStatus;
 
+/// What a narrow window shows; a wide one shows all three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Conversation,
+    Connections,
+    Setup,
+}
+
+impl Tab {
+    fn class(self) -> &'static str {
+        match self {
+            Tab::Conversation => "tab-conversation",
+            Tab::Connections => "tab-connections",
+            Tab::Setup => "tab-setup",
+        }
+    }
+}
+
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(|| {
@@ -33,9 +51,10 @@ pub fn App() -> Html {
     });
     let dispatch: Callback<Action> = state.dispatcher().into();
     let send = use_bridge(dispatch.clone());
+    let tab = use_state(|| Tab::Conversation);
     // Bumped when the composer should take the focus.
     let focus = use_state(|| 0u32);
-    use_focus_key();
+    use_focus_key(tab.setter());
 
     // Commands go to the bridge; what they change comes back as events.
     let command = {
@@ -53,6 +72,7 @@ pub fn App() -> Html {
     let on_connect = {
         let command = command.clone();
         let dispatch = dispatch.clone();
+        let tab = tab.setter();
         use_callback((), move |(host, port): (String, u16), _| {
             let request = new_request_id();
             command.emit(Command::Connect {
@@ -61,6 +81,7 @@ pub fn App() -> Html {
                 request: Some(request),
             })?;
             dispatch.emit(Action::Dialling(request));
+            tab.set(Tab::Conversation);
             Ok(())
         })
     };
@@ -96,9 +117,10 @@ pub fn App() -> Html {
     // The user chose a conversation: show it, and type into it.
     let on_pick = {
         let dispatch = dispatch.clone();
-        let focus = focus.clone();
+        let (tab, focus) = (tab.setter(), focus.clone());
         use_callback((), move |id: ConnId, _| {
             dispatch.emit(Action::Select(id));
+            tab.set(Tab::Conversation);
             focus.set(focus.wrapping_add(1));
         })
     };
@@ -181,13 +203,33 @@ pub fn App() -> Html {
         None => vec![(state.selected_conv().cloned(), Pane::Single)],
     };
     let counts = state.counts();
+    let tab_button = |which: Tab, label: Html| {
+        let tab = tab.clone();
+        html! {
+            <button type="button" aria-pressed={(*tab == which).to_string()}
+                    onclick={move |_| tab.set(which)}>{ label }</button>
+        }
+    };
 
     html! {
         <div class="app">
             <TopBar {server} socket={state.socket} page_encoding={state.page_encoding}
                     {on_page_encoding} />
             <Notices notices={state.notices.clone()} {on_dismiss} />
-            <div class="layout">
+            <nav class="narrow-tabs" aria-label="Parts of the page">
+                { tab_button(Tab::Conversation, html! { "Conversation" }) }
+                { tab_button(Tab::Connections, html! {
+                    <>
+                        { "Connections " }
+                        <span class="tab-count">{ counts.open }</span>
+                        if counts.unread > 0 {
+                            { " " }<span class="unread">{ counts.unread }<span class="sr-only">{ " unread" }</span></span>
+                        }
+                    </>
+                }) }
+                { tab_button(Tab::Setup, html! { "Dial & listen" }) }
+            </nav>
+            <div class={classes!("layout", tab.class())}>
                 <aside class="sidebar">
                     <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
                               counts={counts} list={state.list.clone()} {on_list}
@@ -236,9 +278,9 @@ fn use_action<IN: 'static>(dispatch: Callback<Action>, make: fn(IN) -> Action) -
 }
 
 /// [`FOCUS_KEY`], pressed anywhere but in a field that takes text, brings the focus to the
-/// composer.
+/// composer (and, in a narrow window, the conversation's tab).
 #[hook]
-fn use_focus_key() {
+fn use_focus_key(tab: UseStateSetter<Tab>) {
     use_effect_with((), move |_| {
         let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
             if e.key() != FOCUS_KEY || e.ctrl_key() || e.meta_key() || e.alt_key() {
@@ -257,7 +299,12 @@ fn use_focus_key() {
                 .and_then(|el| el.dyn_into::<HtmlElement>().ok());
             if let (false, Some(composer)) = (typing, composer) {
                 e.prevent_default();
-                let _ = composer.focus();
+                tab.set(Tab::Conversation);
+                // Once the tab shows it: a hidden field takes no focus.
+                gloo::timers::callback::Timeout::new(0, move || {
+                    let _ = composer.focus();
+                })
+                .forget();
             }
         });
         let window = web_sys::window();
