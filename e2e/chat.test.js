@@ -393,12 +393,13 @@ test('saved messages stay in the browser and fill the composer with one click', 
   const saved = send.getByRole('list', { name: 'Saved messages' });
   await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor();
 
-  // Still there after a reload, and one click puts it back in the composer.
+  // Still there after a reload, and one click with Shift puts it back in the composer (a plain
+  // click sends it: settings.test.js).
   await page.reload();
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   await composer(page).fill('');
-  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).click();
+  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).click({ modifiers: ['Shift'] });
   assert.equal(await composer(page).inputValue(), 'AT+GMR');
   await composer(page).press('Enter');
   await peer.receives('AT+GMR\n');

@@ -9,12 +9,15 @@ const WAIT_MS = 10_000;
 
 /**
  * Starts `bridge` on loopback (ephemeral ports unless `http` names one) and returns its URL and
- * listener address.
+ * listener address. With `listen: false` the bridge gets no `--listen` and tries its default
+ * (0.0.0.0:7777): `listenPort` is then `null` when it could not listen, and `listenProblem` the
+ * reason it printed.
  */
-export async function startBridge(extraArgs = [], { http = '127.0.0.1:0' } = {}) {
+export async function startBridge(extraArgs = [], { http = '127.0.0.1:0', listen = true } = {}) {
   const bin = process.env.BRIDGE_BIN;
   if (!bin) throw new Error('set BRIDGE_BIN to the bridge binary (scripts/test.sh does)');
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--http', http, ...extraArgs], {
+  const args = [...(listen ? ['--listen', '127.0.0.1:0'] : []), '--http', http, ...extraArgs];
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
@@ -28,9 +31,14 @@ export async function startBridge(extraArgs = [], { http = '127.0.0.1:0' } = {})
       stdout += d;
       const url = stdout.match(/(http:\/\/\S+)/);
       const listen = stdout.match(/TCP listener on (\S+)/);
-      if (url && listen) {
+      const problem = stdout.match(/TCP listener not started: (.*)\n/);
+      if (url && (listen || problem)) {
         clearTimeout(timer);
-        resolve({ url: url[1], listenPort: Number(listen[1].split(':').pop()) });
+        resolve({
+          url: url[1],
+          listenPort: listen ? Number(listen[1].split(':').pop()) : null,
+          listenProblem: problem ? problem[1] : null,
+        });
       }
     });
   });
@@ -42,6 +50,13 @@ export async function startBridge(extraArgs = [], { http = '127.0.0.1:0' } = {})
       const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       return withTimeout(exited, WAIT_MS, 'bridge did not stop after SIGTERM');
+    },
+    /** Ends the bridge at once (SIGKILL), as a crash or a lost network would: it closes nothing. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await withTimeout(exited, WAIT_MS, 'bridge did not end after SIGKILL');
     },
   };
 }
@@ -135,16 +150,28 @@ export async function startTcpServer() {
   };
 }
 
+/** Resolves once `check()` is true, looking every 20 ms; fails after a bounded wait. */
+export async function eventually(check, what) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`still not true: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export function withTimeout(promise, ms, message) {
   let timer;
   const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Saves a screenshot for the README when SCREENSHOT_DIR is set (scripts/screenshots.sh). */
+/**
+ * Saves `screenshot-NAME.png` for the README when SCREENSHOT_DIR is set (scripts/screenshots.sh
+ * sets it to docs/).
+ */
 export async function screenshot(page, name) {
   if (process.env.SCREENSHOT_DIR) {
-    await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, `${name}.png`) });
+    await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, `screenshot-${name}.png`) });
   }
 }
 

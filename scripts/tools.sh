@@ -1,7 +1,8 @@
 # Installs, when missing, what building and testing TCP Bridge needs, and puts it on PATH.
 # Sourced by run.sh and test.sh; every step is a no-op when its tool is already there.
 #   ensure_build_tools: wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
-#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, Python and the browser-test packages
+#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, a CJK font, Python and the
+#                       browser-test packages
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
@@ -79,7 +80,8 @@ ensure_build_tools() {
 
 ensure_test_tools() {
   ensure_build_tools
-  apt_install chromium chromium-driver
+  # A font with Chinese in it, so that the tests' Chinese (and the README's screenshots) render.
+  apt_install chromium chromium-driver fonts-wqy-microhei
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v python3 >/dev/null || apt_install python3 # the tutorial's own client and server
   command -v openssl >/dev/null || apt_install openssl # a TLS client the bridge did not write

@@ -1,7 +1,46 @@
 //! What the composer sends: typed text in the conversation's encoding, its line ending, and
-//! escapes for bytes a keyboard cannot type.
+//! escapes for bytes a keyboard cannot type; or bytes typed in hex.
 
+use crate::bytes_view::hex::parse_hex;
 use crate::encoding::Encoding;
+
+/// What the composer reads: text, or bytes in hex.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InputMode {
+    #[default]
+    Text,
+    Hex,
+}
+
+/// How a conversation's composer turns what was typed into bytes. Kept per conversation, so
+/// that the controls show what is in force for the one selected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComposeOptions {
+    pub mode: InputMode,
+    /// The ending chosen for text; hex input has none (see [`ComposeOptions::ending_in_force`]).
+    pub ending: LineEnding,
+    /// `\r`, `\xHH`, ... in text stand for their bytes.
+    pub escapes: bool,
+}
+
+impl ComposeOptions {
+    /// The line ending that goes out: hex is sent exactly as typed, so none.
+    pub fn ending_in_force(&self) -> LineEnding {
+        match self.mode {
+            InputMode::Hex => LineEnding::None,
+            InputMode::Text => self.ending,
+        }
+    }
+
+    /// The bytes `text` stands for, written in `encoding`; or why it stands for none.
+    pub fn compose(&self, text: &str, encoding: Encoding) -> Result<Vec<u8>, String> {
+        match self.mode {
+            InputMode::Hex => parse_hex(text),
+            InputMode::Text if self.escapes => compose_escaped(text, self.ending, encoding),
+            InputMode::Text => compose_text_in(text, self.ending, encoding),
+        }
+    }
+}
 
 /// What the composer appends to a message (and puts between its lines).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -155,6 +194,54 @@ mod tests {
         assert_eq!(compose_text("a\nb", LineEnding::None), b"a\nb");
         assert_eq!(compose_text("", LineEnding::Lf), b"\n");
         assert_eq!(compose_text("你好", LineEnding::Lf), "你好\n".as_bytes());
+    }
+
+    #[test]
+    fn options_choose_how_text_becomes_bytes() {
+        let text = ComposeOptions::default();
+        assert_eq!(text.compose("hi", Encoding::Utf8), Ok(b"hi\n".to_vec()));
+        let crlf = ComposeOptions {
+            ending: LineEnding::CrLf,
+            ..text
+        };
+        assert_eq!(
+            crlf.compose(r"a\x01", Encoding::Utf8),
+            Ok(b"a\\x01\r\n".to_vec())
+        );
+        let escapes = ComposeOptions {
+            escapes: true,
+            ..crlf
+        };
+        assert_eq!(
+            escapes.compose(r"a\x01", Encoding::Utf8),
+            Ok(b"a\x01\r\n".to_vec())
+        );
+        let hex = ComposeOptions {
+            mode: InputMode::Hex,
+            ..escapes
+        };
+        assert_eq!(hex.compose("41 0d", Encoding::Utf8), Ok(b"A\r".to_vec()));
+        assert!(hex
+            .compose("4", Encoding::Utf8)
+            .unwrap_err()
+            .contains("odd number"));
+        assert!(text.compose("😀", Encoding::Gbk).is_err());
+    }
+
+    #[test]
+    fn hex_input_has_no_line_ending_and_says_so() {
+        let hex = ComposeOptions {
+            mode: InputMode::Hex,
+            ending: LineEnding::CrLf,
+            escapes: false,
+        };
+        assert_eq!(hex.ending_in_force(), LineEnding::None);
+        assert_eq!(hex.compose("41", Encoding::Utf8), Ok(b"A".to_vec()));
+        let text = ComposeOptions {
+            mode: InputMode::Text,
+            ..hex
+        };
+        assert_eq!(text.ending_in_force(), LineEnding::CrLf, "kept for text");
     }
 
     #[test]

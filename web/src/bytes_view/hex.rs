@@ -1,5 +1,6 @@
-//! Hex as people type it and read it: hex input, parsed strictly, and the hex view, 16 bytes to a
-//! line (its digits from the protocol's one encoder, which the downloads use too).
+//! Hex as people type it and read it: hex input, parsed strictly; the hex view, 16 bytes to a
+//! line (its digits from the protocol's one encoder, which the downloads use too); and the
+//! hexdump, with offsets and an ASCII column, as `xxd` and hex editors show bytes.
 
 /// Parses hex input such as `48 65 6c 6c 6f`, `48656C6C6F` or `0x48, 0x65`.
 ///
@@ -45,9 +46,106 @@ pub fn hex_view(bytes: &[u8]) -> String {
     lines.join("\n")
 }
 
+/// Bytes a preview of what is about to be sent shows.
+const PREVIEW_BYTES: usize = 24;
+
+/// What the composer is about to send, in bytes: `7 bytes: 68 65 6c 6c 6f 0d 0a`, and only the
+/// first [`PREVIEW_BYTES`] of a longer message, followed by `…`.
+pub fn preview(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(PREVIEW_BYTES)];
+    let more = if shown.len() < bytes.len() {
+        " …"
+    } else {
+        ""
+    };
+    let count = match bytes.len() {
+        1 => "1 byte".to_string(),
+        n => format!("{} bytes", crate::bytes_view::size::grouped(n)),
+    };
+    format!("{count}: {}{more}", protocol::hex::encode_with(shown, " "))
+}
+
+/// Bytes per row of a hexdump.
+pub const DUMP_ROW: usize = 16;
+
+/// A hexdump in three columns, a line per row of [`DUMP_ROW`] bytes: the offset of the row, its
+/// bytes in hex (a wider gap after the eighth), and its bytes as ASCII (`.` for what is not
+/// printable). Columns, not lines, so that the page lays them side by side and a selection of
+/// the hex column copies only hex.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dump {
+    pub offsets: String,
+    pub hex: String,
+    pub ascii: String,
+}
+
+/// The hexdump of `bytes`, its offsets counted from `start`.
+pub fn hexdump(bytes: &[u8], start: usize) -> Dump {
+    let rows = bytes.len().div_ceil(DUMP_ROW);
+    let mut dump = Dump {
+        offsets: String::with_capacity(rows * 9),
+        hex: String::with_capacity(rows * 49),
+        ascii: String::with_capacity(rows * 17),
+    };
+    for (i, row) in bytes.chunks(DUMP_ROW).enumerate() {
+        if i > 0 {
+            dump.offsets.push('\n');
+            dump.hex.push('\n');
+            dump.ascii.push('\n');
+        }
+        dump.offsets
+            .push_str(&format!("{:08x}", start + i * DUMP_ROW));
+        let (left, right) = row.split_at(row.len().min(DUMP_ROW / 2));
+        dump.hex.push_str(&protocol::hex::encode_with(left, " "));
+        if !right.is_empty() {
+            dump.hex.push_str("  ");
+            dump.hex.push_str(&protocol::hex::encode_with(right, " "));
+        }
+        dump.ascii.extend(row.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+    }
+    dump
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_names_the_bytes_and_how_many() {
+        assert_eq!(preview(b"hello\r\n"), "7 bytes: 68 65 6c 6c 6f 0d 0a");
+        assert_eq!(preview(b"A"), "1 byte: 41");
+        let long = preview(&[0xab; 1000]);
+        assert!(
+            long.starts_with("1,000 bytes: ab ab") && long.ends_with("ab …"),
+            "{long}"
+        );
+        assert_eq!(long.matches("ab").count(), PREVIEW_BYTES);
+    }
+
+    #[test]
+    fn a_hexdump_has_offsets_sixteen_bytes_a_row_and_ascii() {
+        let bytes: Vec<u8> = b"AT+GMR\r\n".iter().copied().chain(0..12u8).collect();
+        let dump = hexdump(&bytes, 0);
+        assert_eq!(dump.offsets, "00000000\n00000010");
+        assert_eq!(
+            dump.hex,
+            "41 54 2b 47 4d 52 0d 0a  00 01 02 03 04 05 06 07\n08 09 0a 0b"
+        );
+        assert_eq!(dump.ascii, "AT+GMR..........\n....");
+        assert_eq!(hexdump(b"hi", 4096).offsets, "00001000");
+        assert_eq!(hexdump(b"", 0), Dump::default());
+        // Five bytes: no gap, as the e2e tests and people read them.
+        assert_eq!(
+            hexdump(&[0x41, 0x54, 1, 0x0d, 0x0a], 0).hex,
+            "41 54 01 0d 0a"
+        );
+    }
 
     #[test]
     fn hex_input_accepts_common_spellings() {

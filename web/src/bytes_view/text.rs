@@ -1,6 +1,7 @@
 //! The text view of a payload. Bytes are the truth; text is a view of them. The text view never
 //! drops or alters a byte silently: what is not valid in the encoding, and what a terminal would
-//! not print (`\r`, `\t`, NUL, ESC, ...), is shown as a visible escape.
+//! not print (`\r`, `\t`, NUL, ESC, ...), is shown as a visible escape. The one exception is the
+//! line ending that merely ends a line, which the page leaves quiet unless asked to show it.
 
 use std::fmt::Write as _;
 
@@ -24,13 +25,48 @@ pub fn render_text(bytes: &[u8]) -> Vec<Piece> {
 }
 
 /// [`render_text`], decoding `bytes` in `encoding`; what is not valid in it shows as `\xFF`.
+/// What Find searches and the text download writes.
 pub fn render_text_in(bytes: &[u8], encoding: Encoding) -> Vec<Piece> {
+    render(bytes, encoding, Ends::LastLf)
+}
+
+/// The text view of a message as the page shows it. Line endings that merely end a line are
+/// quiet: a trailing `\n` or `\r\n` is not shown, and a `\r\n` inside is a line break like a
+/// `\n`. With `show_ends`, every `\r` and `\n` shows as an escape (a `\n` still breaks the
+/// line). Everything else is as [`render_text_in`] shows it.
+pub fn render_lines_in(bytes: &[u8], encoding: Encoding, show_ends: bool) -> Vec<Piece> {
+    render(
+        bytes,
+        encoding,
+        if show_ends { Ends::Shown } else { Ends::Quiet },
+    )
+}
+
+/// Which line endings a text view leaves out or shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    /// One trailing `\n` is left out; every `\r` shows.
+    LastLf,
+    /// A trailing `\n` or `\r\n` is left out, and a `\r` before a `\n` too.
+    Quiet,
+    /// Every `\r` and `\n` shows.
+    Shown,
+}
+
+fn render(bytes: &[u8], encoding: Encoding, ends: Ends) -> Vec<Piece> {
     let mut pieces = Vec::new();
     if bytes.is_empty() {
         pieces.push(Piece::Escape("(empty)".into()));
         return pieces;
     }
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let body = match ends {
+        Ends::LastLf => bytes.strip_suffix(b"\n").unwrap_or(bytes),
+        Ends::Quiet => bytes
+            .strip_suffix(b"\r\n")
+            .or_else(|| bytes.strip_suffix(b"\n"))
+            .unwrap_or(bytes),
+        Ends::Shown => bytes,
+    };
     let mut text = String::new();
     let escape = |pieces: &mut Vec<Piece>, text: &mut String, esc: String| {
         if !text.is_empty() {
@@ -44,10 +80,20 @@ pub fn render_text_in(bytes: &[u8], encoding: Encoding) -> Vec<Piece> {
     for segment in encoding.decode(body) {
         match segment {
             Segment::Text(valid) => {
-                for c in valid.chars() {
-                    match char_escape(c) {
-                        Some(esc) => escape(&mut pieces, &mut text, esc),
-                        None => text.push(c),
+                let mut chars = valid.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match (c, ends) {
+                        ('\r', Ends::Quiet) if chars.peek() == Some(&'\n') => {}
+                        ('\n', Ends::Shown) => {
+                            escape(&mut pieces, &mut text, "\\n".into());
+                            if chars.peek().is_some() {
+                                text.push('\n');
+                            }
+                        }
+                        _ => match char_escape(c) {
+                            Some(esc) => escape(&mut pieces, &mut text, esc),
+                            None => text.push(c),
+                        },
                     }
                 }
             }
@@ -140,6 +186,35 @@ mod tests {
     }
 
     #[test]
+    fn line_endings_that_end_a_line_are_quiet_unless_asked_for() {
+        let quiet = |b: &[u8]| render_lines_in(b, Encoding::Utf8, false);
+        let shown = |b: &[u8]| render_lines_in(b, Encoding::Utf8, true);
+        assert_eq!(quiet(b"welcome\r\n"), vec![Piece::Text("welcome".into())]);
+        assert_eq!(quiet(b"AT\r\nOK\r\n"), vec![Piece::Text("AT\nOK".into())]);
+        assert_eq!(quiet(b"one\ntwo\n"), vec![Piece::Text("one\ntwo".into())]);
+        // A carriage return that does not end a line still shows.
+        assert_eq!(
+            quiet(b"50%\r60%"),
+            vec![
+                Piece::Text("50%".into()),
+                Piece::Escape("\\r".into()),
+                Piece::Text("60%".into())
+            ]
+        );
+        assert_eq!(quiet(b"\r\n"), vec![Piece::Text(String::new())]);
+        assert_eq!(
+            shown(b"AT\r\nOK\r\n"),
+            vec![
+                Piece::Text("AT".into()),
+                Piece::Escape("\\r\\n".into()),
+                Piece::Text("\nOK".into()),
+                Piece::Escape("\\r\\n".into()),
+            ]
+        );
+        assert_eq!(shown(b"\n"), vec![Piece::Escape("\\n".into())]);
+    }
+
+    #[test]
     fn control_characters_are_visible() {
         assert_eq!(
             render_text(b"welcome\r\n"),
@@ -196,6 +271,31 @@ mod properties {
             }
             let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
             prop_assert_eq!(&back[..], body);
+        }
+
+        /// Quiet line endings leave out only a line's ending: read back, the view is the bytes
+        /// less the last line ending, with `\r\n` as `\n`.
+        #[test]
+        fn quiet_endings_keep_every_other_byte(bytes in prop::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), any::<u8>()], 1..200)) {
+            let mut back = Vec::new();
+            for piece in render_lines_in(&bytes, Encoding::Utf8, false) {
+                match piece {
+                    Piece::Text(text) => back.extend_from_slice(text.as_bytes()),
+                    Piece::Escape(escape) => unescape(&escape, &mut back),
+                }
+            }
+            let body = bytes.strip_suffix(b"\r\n").or_else(|| bytes.strip_suffix(b"\n")).unwrap_or(&bytes);
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < body.len() {
+                if body[i] == b'\r' && body.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                    continue;
+                }
+                want.push(body[i]);
+                i += 1;
+            }
+            prop_assert_eq!(back, want);
         }
     }
 }

@@ -1,26 +1,60 @@
-//! The page: header, connection list and dial form on the side, the selected conversation and
-//! the composer in the middle. Holds the state (`use_reducer`) and the link to the bridge, and
-//! turns what the user does into actions and commands.
+//! The page: header, connection list and dial form on the side, the selected conversation (or
+//! both ends of one connection) and the composer in the middle. Holds the state
+//! (`use_reducer`) and the link to the bridge, and turns what the user does into actions and
+//! commands. In a narrow window the side folds into tabs, the conversation first.
 
-use protocol::{Command, ConnState, Target, ToBridge, Transmit, Transport};
+use std::rc::Rc;
+
+use protocol::{Command, ConnId, ConnState, Origin, Target, ToBridge, Transmit, Transport};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use crate::components::bridge::use_bridge;
-use crate::components::composer::{Composer, SendTarget};
+use crate::components::composer::{Composer, SendTarget, FOCUS_KEY};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::ConnectForm;
-use crate::components::conversation::Conversation;
+use crate::components::conversation::{Conversation, Pane, Side};
 use crate::components::listener_form::ListenerForm;
+use crate::components::page_encoding;
 use crate::components::status::Notices;
 use crate::components::topbar::{use_unread_title, TopBar};
-use crate::state::{Action, State};
+use crate::state::{reduce, Action, Conv, State};
 use crate::wire::SocketStatus;
+
+/// What a narrow window shows; a wide one shows all three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Conversation,
+    Connections,
+    Setup,
+}
+
+impl Tab {
+    fn class(self) -> &'static str {
+        match self {
+            Tab::Conversation => "tab-conversation",
+            Tab::Connections => "tab-connections",
+            Tab::Setup => "tab-setup",
+        }
+    }
+}
 
 #[component]
 pub fn App() -> Html {
-    let state = use_reducer(State::default);
+    let state = use_reducer(|| {
+        reduce(
+            State::default(),
+            Action::SetPageEncoding(page_encoding::load()),
+        )
+    });
     let dispatch: Callback<Action> = state.dispatcher().into();
     let send = use_bridge(dispatch.clone());
+    let tab = use_state(|| Tab::Conversation);
+    // Bumped when the composer should take the focus.
+    let focus = use_state(|| 0u32);
+    use_focus_key(tab.setter());
 
     // Commands go to the bridge; what they change comes back as events.
     let command = {
@@ -38,6 +72,7 @@ pub fn App() -> Html {
     let on_connect = {
         let command = command.clone();
         let dispatch = dispatch.clone();
+        let tab = tab.setter();
         use_callback((), move |(host, port): (String, u16), _| {
             let request = new_request_id();
             command.emit(Command::Connect {
@@ -48,6 +83,7 @@ pub fn App() -> Html {
                 request: Some(request),
             })?;
             dispatch.emit(Action::Dialling(request));
+            tab.set(Tab::Conversation);
             Ok(())
         })
     };
@@ -75,7 +111,7 @@ pub fn App() -> Html {
         })
     };
     let on_send = {
-        let send = send.clone();
+        let (send, dispatch) = (send.clone(), dispatch.clone());
         use_callback((), move |(to, data): (Target, Vec<u8>), _| {
             let data = data.into();
             let transmit = Transmit {
@@ -84,64 +120,160 @@ pub fn App() -> Html {
                 broadcast: false,
                 data,
             };
-            send.emit(ToBridge::Transmit(transmit).to_frame())
+            send.emit(ToBridge::Transmit(transmit).to_frame())?;
+            if to == Target::All {
+                dispatch.emit(Action::SendingToAll);
+            }
+            Ok(())
         })
     };
-    let on_select = use_action(dispatch.clone(), Action::Select);
+    // The user chose a conversation: show it, and type into it.
+    let on_pick = {
+        let dispatch = dispatch.clone();
+        let (tab, focus) = (tab.setter(), focus.clone());
+        use_callback((), move |id: ConnId, _| {
+            dispatch.emit(Action::Select(id));
+            tab.set(Tab::Conversation);
+            focus.set(focus.wrapping_add(1));
+        })
+    };
     let on_list = use_action(dispatch.clone(), Action::SetList);
     let on_show_earlier = use_action(dispatch.clone(), Action::ShowEarlier);
-    let on_view = use_action(dispatch.clone(), Action::SetView);
+    let on_view = use_action(dispatch.clone(), |(id, view)| Action::SetView(id, view));
     let on_encoding = use_action(dispatch.clone(), |(id, encoding)| {
         Action::SetEncoding(id, encoding)
     });
+    let on_compose = use_action(dispatch.clone(), |(id, options)| {
+        Action::SetCompose(id, options)
+    });
+    let on_to_all = use_action(dispatch.clone(), Action::SetToAll);
     let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
+    let on_page_encoding = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |choice, _| {
+            page_encoding::store(choice);
+            dispatch.emit(Action::SetPageEncoding(choice));
+        })
+    };
 
     use_unread_title(state.counts().unread);
 
     let online = state.socket == SocketStatus::Open;
+    let stale = state.stale();
     let server = state.server.clone();
     let listen = server.as_ref().and_then(|s| s.listen.clone());
+    let problem = server.as_ref().and_then(|s| s.listen_problem.clone());
     let nc_hint = listen.as_deref().and_then(protocol::address::reachable);
-    let default_port = nc_hint.as_ref().map_or(7777, |(_, port)| *port);
+    // Once the bridge is known: its listener's port, or the tutorial's.
+    let default_port = server.as_ref().map(|_| {
+        state
+            .last_listen
+            .as_deref()
+            .and_then(protocol::address::split)
+            .map_or(7777, |(_, port)| port)
+    });
     let selected = state.selected_conv().cloned();
-    // Both ends of one connection, when the bridge dialled its own listener.
-    let twin = selected
-        .as_ref()
-        .and_then(|sel| state.twin_of(sel).cloned());
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
         open: c.info.state == ConnState::Open,
         encoding: c.encoding,
+        compose: c.compose,
     });
+    // Both ends of one connection, when the bridge dialled its own listener: server side on
+    // the left, client side on the right, whichever is selected.
+    let both = selected.zip(state.twin_conv().cloned()).map(|(sel, twin)| {
+        let (server, client) = match side_of(&sel) {
+            Side::Server => (sel, twin),
+            Side::Client => (twin, sel),
+        };
+        let typing = |conv: &Conv| state.selected == Some(conv.info.id);
+        [
+            (
+                server.clone(),
+                Pane::Side {
+                    side: Side::Server,
+                    typing: typing(&server),
+                },
+            ),
+            (
+                client.clone(),
+                Pane::Side {
+                    side: Side::Client,
+                    typing: typing(&client),
+                },
+            ),
+        ]
+    });
+    let sides = both.as_ref().map(|[(server, _), (client, _)]| {
+        [
+            (server.info.id, Side::Server),
+            (client.info.id, Side::Client),
+        ]
+    });
+    let panes: Vec<(Option<Rc<Conv>>, Pane)> = match both {
+        Some(both) => both.into_iter().map(|(c, pane)| (Some(c), pane)).collect(),
+        None => vec![(state.selected_conv().cloned(), Pane::Single)],
+    };
+    let counts = state.counts();
+    let tab_button = |which: Tab, label: Html| {
+        let tab = tab.clone();
+        html! {
+            <button type="button" aria-pressed={(*tab == which).to_string()}
+                    onclick={move |_| tab.set(which)}>{ label }</button>
+        }
+    };
 
     html! {
         <div class="app">
-            <TopBar {server} socket={state.socket} />
+            <TopBar {server} socket={state.socket} page_encoding={state.page_encoding}
+                    {on_page_encoding} />
             <Notices notices={state.notices.clone()} {on_dismiss} />
-            <div class="layout">
+            <nav class="narrow-tabs" aria-label="Parts of the page">
+                { tab_button(Tab::Conversation, html! { "Conversation" }) }
+                { tab_button(Tab::Connections, html! {
+                    <>
+                        { "Connections " }
+                        <span class="tab-count">{ counts.open }</span>
+                        if counts.unread > 0 {
+                            { " " }<span class="unread">{ counts.unread }<span class="sr-only">{ " unread" }</span></span>
+                        }
+                    </>
+                }) }
+                { tab_button(Tab::Setup, html! { "Dial & listen" }) }
+            </nav>
+            <div class={classes!("layout", tab.class())}>
                 <aside class="sidebar">
                     <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
-                              counts={state.counts()} list={state.list.clone()} {on_list}
-                              {online} {on_forget} {nc_hint} {on_select} />
+                              counts={counts} list={state.list.clone()} {on_list}
+                              {online} {on_forget} {nc_hint} on_select={on_pick.clone()} {stale} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
-                    <ListenerForm listen={listen.clone()} enabled={online} {on_listen} on_connect={on_connect.clone()} />
+                    <ListenerForm listen={listen.clone()} last_listen={state.last_listen.clone()} {problem}
+                                  enabled={online} {on_listen} on_connect={on_connect.clone()} />
                 </aside>
                 <main class="main">
-                    <div class={classes!("conversations", twin.is_some().then_some("both-ends"))}>
-                        <Conversation conv={selected} view={state.view} on_view={on_view.clone()}
-                                      on_encoding={on_encoding.clone()} on_show_earlier={on_show_earlier.clone()}
-                                      on_redial={on_connect.clone()} on_disconnect={on_disconnect.clone()} {online} />
-                        if twin.is_some() {
-                            <Conversation conv={twin.clone()} twin=true view={state.view} {on_view}
-                                          {on_encoding} {on_show_earlier} on_redial={on_connect.clone()}
-                                          {on_disconnect} {online} />
-                        }
+                    <div class={classes!("conversations", sides.is_some().then_some("both-ends"))}>
+                        { for panes.into_iter().map(|(conv, pane)| html! {
+                            <Conversation {conv} {pane} {stale} on_view={on_view.clone()}
+                                          on_encoding={on_encoding.clone()} on_show_earlier={on_show_earlier.clone()}
+                                          on_redial={on_connect.clone()} on_disconnect={on_disconnect.clone()} {online} />
+                        }) }
                     </div>
-                    <Composer {target} open_count={state.open_count()} {online} {on_send} />
+                    <Composer {target} idle={state.compose_idle} default_encoding={state.default_encoding()}
+                              to_all={state.to_all} sent_to_all={state.sent_to_all} {sides}
+                              open_count={state.open_count()} {online} focus={*focus} {on_send}
+                              {on_compose} {on_to_all} on_side={on_pick} />
                 </main>
             </div>
         </div>
+    }
+}
+
+/// Which side of a connection the bridge is on.
+fn side_of(conv: &Conv) -> Side {
+    match conv.info.origin {
+        Origin::Accepted => Side::Server,
+        Origin::Dialled => Side::Client,
     }
 }
 
@@ -156,4 +288,49 @@ fn new_request_id() -> protocol::RequestId {
 #[hook]
 fn use_action<IN: 'static>(dispatch: Callback<Action>, make: fn(IN) -> Action) -> Callback<IN> {
     use_callback((), move |input: IN, _| dispatch.emit(make(input)))
+}
+
+/// [`FOCUS_KEY`], pressed anywhere but in a field that takes text, brings the focus to the
+/// composer (and, in a narrow window, the conversation's tab).
+#[hook]
+fn use_focus_key(tab: UseStateSetter<Tab>) {
+    use_effect_with((), move |_| {
+        let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+            if e.key() != FOCUS_KEY || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                return;
+            }
+            let typing = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        || el.closest("[contenteditable]").ok().flatten().is_some()
+                });
+            let composer = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("composer-text"))
+                .and_then(|el| el.dyn_into::<HtmlElement>().ok());
+            if let (false, Some(composer)) = (typing, composer) {
+                e.prevent_default();
+                tab.set(Tab::Conversation);
+                // Once the tab shows it: a hidden field takes no focus.
+                gloo::timers::callback::Timeout::new(0, move || {
+                    let _ = composer.focus();
+                })
+                .forget();
+            }
+        });
+        let window = web_sys::window();
+        if let Some(w) = &window {
+            let _ = w.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+        }
+        move || {
+            if let Some(w) = &window {
+                let _ = w.remove_event_listener_with_callback(
+                    "keydown",
+                    on_key.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    });
 }

@@ -1,6 +1,9 @@
-//! The form that asks the bridge to dial a TCP server.
+//! The form that asks the bridge to dial a TCP server. It never rewrites what the user typed:
+//! the port starts as the bridge's listener's (or 7777) once, and stays as the user leaves it;
+//! `host:port` in the host field, pasted or typed, is split into the two fields.
 
-use web_sys::HtmlInputElement;
+use wasm_bindgen::JsCast;
+use web_sys::{ClipboardEvent, HtmlInputElement};
 use yew::prelude::*;
 
 /// Checks the form's port field.
@@ -9,6 +12,13 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
         Ok(port) if (1..=65535).contains(&port) => Ok(port as u16),
         _ => Err("Port must be a whole number from 1 to 65535.".into()),
     }
+}
+
+/// `host:port` (or `[v6]:port`) as its host and port; `None` for a host alone (an IPv6 address
+/// without brackets is a host alone).
+pub fn split_host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = protocol::address::split(text)?;
+    Some((host.to_string(), port))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,8 +30,8 @@ enum Field {
 
 #[derive(Properties, PartialEq)]
 pub struct ConnectFormProps {
-    /// The port shown until the user types one (the bridge's own listener, or 7777).
-    pub default_port: u16,
+    /// The port to start with (the bridge's own listener's, or 7777), once known.
+    pub default_port: Option<u16>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
     /// Asks the bridge to dial; an error says why it could not be asked.
@@ -31,13 +41,31 @@ pub struct ConnectFormProps {
 #[component]
 pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     let host = use_state(|| "127.0.0.1".to_string());
-    // `None` until the user edits it, so that the default follows the bridge's listener.
+    // `None` until the default is known; then what the user leaves in it, never moved for them.
     let port = use_state(|| None::<String>);
+    {
+        let port = port.clone();
+        use_effect_with(props.default_port, move |default| {
+            if let (None, Some(default)) = (&*port, default) {
+                port.set(Some(default.to_string()));
+            }
+        });
+    }
     // The message, and whether it is about the host field (else the port, or the request).
     let error = use_state(|| None::<(Field, String)>);
-    let port_text = (*port)
-        .clone()
-        .unwrap_or_else(|| props.default_port.to_string());
+    let port_text = (*port).clone().unwrap_or_default();
+    // Puts `host:port` into the two fields; whether it was that.
+    let split = {
+        let (host, port) = (host.clone(), port.clone());
+        move |text: &str| match split_host_port(text) {
+            Some((h, p)) => {
+                host.set(h);
+                port.set(Some(p.to_string()));
+                true
+            }
+            None => false,
+        }
+    };
 
     let on_host = {
         let host = host.clone();
@@ -45,6 +73,25 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         Callback::from(move |e: InputEvent| {
             host.set(e.target_unchecked_into::<HtmlInputElement>().value());
             error.set(None);
+        })
+    };
+    let on_paste = {
+        let split = split.clone();
+        Callback::from(move |e: Event| {
+            let pasted = e
+                .dyn_ref::<ClipboardEvent>()
+                .and_then(|e| e.clipboard_data())
+                .and_then(|d| d.get_data("text").ok());
+            if pasted.is_some_and(|text| split(&text)) {
+                e.prevent_default();
+            }
+        })
+    };
+    // Typed rather than pasted: split when the user leaves the field.
+    let on_host_change = {
+        let split = split.clone();
+        Callback::from(move |e: Event| {
+            split(&e.target_unchecked_into::<HtmlInputElement>().value());
         })
     };
     let on_port = {
@@ -59,10 +106,17 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         let host = host.clone();
         let error = error.clone();
         let port_text = port_text.clone();
+        let split = split.clone();
         let on_connect = props.on_connect.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let h = host.trim().to_string();
+            let (h, port_text) = match split_host_port(&host) {
+                Some((h, p)) => {
+                    split(&host);
+                    (h, p.to_string())
+                }
+                None => (host.trim().to_string(), port_text.clone()),
+            };
             if h.is_empty() {
                 error.set(Some((
                     Field::Host,
@@ -97,6 +151,8 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                 <div class="field host">
                     <label for="connect-host">{ "Host" }</label>
                     <input id="connect-host" type="text" value={(*host).clone()} oninput={on_host}
+                           onpaste={on_paste} onchange={on_host_change}
+                           placeholder="name, IPv4 or IPv6; host:port fills both"
                            autocomplete="off" spellcheck="false"
                            aria-invalid={invalid(Field::Host)}
                            aria-describedby={described(Field::Host)} />
@@ -121,6 +177,25 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_and_port_come_apart() {
+        assert_eq!(
+            split_host_port("192.168.100.200:502"),
+            Some(("192.168.100.200".into(), 502))
+        );
+        assert_eq!(
+            split_host_port("[fe80::1]:7777"),
+            Some(("fe80::1".into(), 7777))
+        );
+        assert_eq!(
+            split_host_port(" device.local:23 "),
+            Some(("device.local".into(), 23))
+        );
+        for alone in ["192.168.100.200", "fe80::1:7777", "::1", "host:", "host:x"] {
+            assert_eq!(split_host_port(alone), None, "{alone}");
+        }
+    }
 
     #[test]
     fn ports_are_checked() {

@@ -10,6 +10,8 @@ pub mod conn_list;
 pub mod connect_form;
 pub mod conversation;
 pub mod listener_form;
+pub mod page_encoding;
 pub mod rate_graph;
+pub mod select;
 pub mod status;
 pub mod topbar;

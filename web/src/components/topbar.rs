@@ -1,10 +1,13 @@
-//! The top of the page: the product, where the bridge listens and its exit word, and whether
-//! the page is connected to it. And the tab's title, which counts unread messages.
+//! The top of the page: the product, where the bridge listens and its exit word, the encoding
+//! of new connections, and whether the page is connected to the bridge. And the tab's title,
+//! which counts unread messages.
 
 use protocol::ServerInfo;
 use yew::prelude::*;
 
+use crate::components::page_encoding::PageEncoding;
 use crate::components::status::BridgeStatus;
+use crate::encoding::Encoding;
 use crate::wire::SocketStatus;
 
 const PRODUCT: &str = "TCP Bridge";
@@ -14,6 +17,9 @@ pub struct TopBarProps {
     /// What the bridge said about itself; `None` until it has.
     pub server: Option<ServerInfo>,
     pub socket: SocketStatus,
+    /// The page's own encoding for new connections, if chosen.
+    pub page_encoding: Option<Encoding>,
+    pub on_page_encoding: Callback<Option<Encoding>>,
 }
 
 #[component]
@@ -23,15 +29,24 @@ pub fn TopBar(props: &TopBarProps) -> Html {
             <h1 class="brand">{ PRODUCT }</h1>
             <div class="server-facts">
                 if let Some(server) = &props.server {
-                    <span class="listen">{ match &server.listen {
-                        Some(addr) => format!("Listening on {addr}"),
-                        None => "Not listening for TCP".to_string(),
-                    } }</span>
+                    <span class="listen" title={server.listen_problem.clone()}>{
+                        match (&server.listen, &server.listen_problem) {
+                            (Some(addr), _) => format!("Listening on {addr}"),
+                            // `port 7777 is in use`, less the advice the listener panel gives.
+                            (None, Some(problem)) => format!(
+                                "Not listening for TCP: {}",
+                                problem.split(" (").next().unwrap_or(problem)
+                            ),
+                            (None, None) => "Not listening for TCP".to_string(),
+                        }
+                    }</span>
                     if let Some(word) = &server.exit_word {
                         <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
                             <code>{ word }</code>{ " ends a conversation" }
                         </span>
                     }
+                    <PageEncoding page={props.page_encoding} bridge={server.encoding}
+                                  on_change={props.on_page_encoding.clone()} />
                 }
             </div>
             <BridgeStatus socket={props.socket} />

@@ -2,7 +2,8 @@
 
 use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin};
 
-use super::{Entry, Log, Rec, WINDOW};
+use super::{Entry, Log, Rec, ViewMode, WINDOW};
+use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 
 /// `4.0 MB waiting`, while a peer that is open has not read what was sent to it.
@@ -29,6 +30,10 @@ pub struct Conv {
     pub window: usize,
     /// How this conversation's bytes are read and written as text.
     pub encoding: Encoding,
+    /// How its messages are shown: chat, log or hex.
+    pub view: ViewMode,
+    /// How what is typed for it becomes bytes.
+    pub compose: ComposeOptions,
     /// When anything last happened: the newest record, the close, or the opening.
     pub last_at: Micros,
 }
@@ -44,6 +49,8 @@ impl Conv {
             unread: 0,
             window: WINDOW,
             encoding: Encoding::default(),
+            view: ViewMode::default(),
+            compose: ComposeOptions::default(),
         }
     }
 
@@ -56,6 +63,31 @@ impl Conv {
             ConnState::Open,
             at,
         ))
+    }
+
+    /// Takes what the user chose for `prev` (the same connection, in an earlier snapshot): how
+    /// it is read, shown and written, and what was left unread.
+    pub(super) fn keep_choices_of(&mut self, prev: &Conv) {
+        self.unread = prev.unread;
+        self.window = prev.window;
+        self.encoding = prev.encoding;
+        self.view = prev.view;
+        self.compose = prev.compose;
+    }
+
+    /// The state word to show, and why when it is a guess: while the page is not connected to
+    /// the bridge (`stale`), a connection that was not closed may have closed since.
+    pub fn state_shown(&self, stale: bool) -> (&'static str, Option<String>) {
+        let state = self.info.state;
+        if stale && state != ConnState::Closed {
+            let title = format!(
+                "Not connected to the bridge: this was {} when last heard of",
+                state.as_str()
+            );
+            ("unknown", Some(title))
+        } else {
+            (state.as_str(), None)
+        }
     }
 
     /// Earlier messages that neither the bridge's snapshot nor this page holds any more:
@@ -96,5 +128,20 @@ impl Conv {
             },
             None => Some("Closed".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_not_heard_of_lately_is_unknown_unless_final() {
+        let conv = |state| Conv::new(ConnInfo::new(1, Origin::Accepted, "a:1".into(), state, 0));
+        assert_eq!(conv(ConnState::Open).state_shown(false), ("open", None));
+        let (word, why) = conv(ConnState::Open).state_shown(true);
+        assert_eq!(word, "unknown");
+        assert!(why.unwrap().contains("was open when last heard of"));
+        assert_eq!(conv(ConnState::Closed).state_shown(true), ("closed", None));
     }
 }

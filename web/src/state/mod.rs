@@ -7,7 +7,9 @@
 //! - a snapshot (`Hello`) replaces everything, so a reconnect never shows anything twice;
 //! - a record is applied at most once (by its sequence number);
 //! - counters count history once (the snapshot's) and live traffic once (ours);
-//! - a conversation that got data while not selected shows how many messages are unread.
+//! - a conversation that got data while not in view shows how many messages are unread;
+//! - each conversation keeps how it is read, shown and written (encoding, view, composer
+//!   options), so that the controls show what is in force for the one in view.
 //!
 //! The work of an action grows with what it changes, not with the number of connections, so that
 //! a page with 10,000 of them stays quick. The state is cloned on every action (Yew keeps the
@@ -26,6 +28,7 @@ mod table;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 use crate::wire::{Incoming, SocketStatus};
 
@@ -42,12 +45,42 @@ pub const WINDOW: usize = 500;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
 
-/// How payloads are shown.
+/// How a conversation's messages are shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ViewMode {
+    /// Text in bubbles, received on the left and sent on the right: for chatting.
     #[default]
     Text,
+    /// A line per message (time, direction, size, text): dense, for device traffic.
+    Log,
+    /// A hexdump per message: offsets, 16 bytes a row, and ASCII.
     Hex,
+}
+
+impl ViewMode {
+    pub const ALL: [ViewMode; 3] = [ViewMode::Text, ViewMode::Log, ViewMode::Hex];
+
+    /// The value of its option in the form.
+    pub fn value(self) -> &'static str {
+        match self {
+            ViewMode::Text => "text",
+            ViewMode::Log => "log",
+            ViewMode::Hex => "hex",
+        }
+    }
+
+    /// What the user reads in the menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            ViewMode::Text => "Chat",
+            ViewMode::Log => "Log",
+            ViewMode::Hex => "Hex",
+        }
+    }
+
+    pub fn from_value(value: &str) -> Option<ViewMode> {
+        ViewMode::ALL.into_iter().find(|v| v.value() == value)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,12 +88,24 @@ pub enum Action {
     Socket(SocketStatus),
     /// What the bridge said, in the order it arrived, applied as one update.
     Events(Vec<Incoming>),
+    /// The user chose this conversation.
     Select(ConnId),
     /// Reveal [`WINDOW`] more of the earlier messages of a conversation.
     ShowEarlier(ConnId),
-    SetView(ViewMode),
+    /// Show a conversation's messages another way.
+    SetView(ConnId, ViewMode),
     /// Read and write a conversation's text in another encoding.
     SetEncoding(ConnId, Encoding),
+    /// Turn what is typed into bytes another way: for a conversation, or, with none selected,
+    /// for what the composer sends to all.
+    SetCompose(Option<ConnId>, ComposeOptions),
+    /// Send what is typed to every open connection, or to the selected one only.
+    SetToAll(bool),
+    /// The page's own choice of encoding for new connections (kept in the browser), or `None`
+    /// for the bridge's (`--encoding`).
+    SetPageEncoding(Option<Encoding>),
+    /// The page sent to all: the bridge will say how many it reached.
+    SendingToAll,
     /// Show the connection list another way.
     SetList(ListView),
     /// Dismiss the notice with this id.
@@ -120,10 +165,25 @@ pub struct State {
     pub server: Option<ServerInfo>,
     pub conns: Table<ConnId, Rc<Conv>>,
     pub selected: Option<ConnId>,
+    /// The other end of the selected connection, when the bridge holds both: shown beside it.
+    pub twin: Option<ConnId>,
+    /// Whether the user chose the selected connection when it was already closed: then a new
+    /// peer does not take its place.
+    pinned: bool,
     pub notices: Vec<Notice>,
-    pub view: ViewMode,
     /// `true` between a snapshot's `Synced` and the socket closing.
     pub synced: bool,
+    /// `true` from a snapshot until the socket closes: what the page shows is the bridge's
+    /// present, not what it last heard.
+    fresh: bool,
+    /// Where the listener last listened, kept when it stops: where to start it again.
+    pub last_listen: Option<String>,
+    /// Whether the composer sends to every open connection.
+    pub to_all: bool,
+    /// How the composer writes when no conversation is selected (sending to all).
+    pub compose_idle: ComposeOptions,
+    /// The page's own encoding for new connections, over the bridge's.
+    pub page_encoding: Option<Encoding>,
     /// How the connection list is shown, and its rows in that order.
     pub list: ListView,
     pub rows: Table<RowKey, ()>,
@@ -169,6 +229,8 @@ pub fn reduce(mut state: State, action: Action) -> State {
             if status != SocketStatus::Open {
                 state.synced = false;
             }
+            // A new socket, or none: until its snapshot, what the page holds may be out of date.
+            state.fresh = false;
             state.socket = status;
         }
         Action::Events(events) => {
@@ -176,18 +238,41 @@ pub fn reduce(mut state: State, action: Action) -> State {
                 state.apply(incoming);
             }
         }
-        Action::Select(id) => state.select(id),
+        Action::Select(id) => {
+            if let Some(conv) = state.conns.get(&id) {
+                state.pinned = conv.info.state == ConnState::Closed;
+                state.select(id);
+            }
+        }
         Action::ShowEarlier(id) => {
             if let Some(conv) = state.conv_mut(id) {
                 conv.window = (conv.window + WINDOW).min(conv.log.len().max(WINDOW));
             }
         }
-        Action::SetView(view) => state.view = view,
+        Action::SetView(id, view) => {
+            if let Some(conv) = state.conv_mut(id) {
+                conv.view = view;
+            }
+        }
         Action::SetEncoding(id, encoding) => {
             if let Some(conv) = state.conv_mut(id) {
                 conv.encoding = encoding;
             }
         }
+        Action::SetCompose(Some(id), options) => {
+            if let Some(conv) = state.conv_mut(id) {
+                conv.compose = options;
+            }
+        }
+        Action::SetCompose(None, options) => state.compose_idle = options,
+        Action::SetToAll(on) => {
+            state.to_all = on;
+            if !on {
+                state.sent_to_all = None;
+            }
+        }
+        Action::SetPageEncoding(encoding) => state.page_encoding = encoding,
+        Action::SendingToAll => state.sent_to_all = None,
         Action::SetList(list) => {
             if list != state.list {
                 state.list = list;
@@ -209,9 +294,15 @@ impl State {
             server: None,
             conns: Table::default(),
             selected: None,
+            twin: None,
+            pinned: false,
             notices: Vec::new(),
-            view: ViewMode::Text,
             synced: false,
+            fresh: false,
+            last_listen: None,
+            to_all: false,
+            compose_idle: ComposeOptions::default(),
+            page_encoding: None,
             list: ListView::default(),
             rows: Table::default(),
             counts: Counts::default(),
@@ -228,13 +319,26 @@ impl State {
         }
     }
 
-    /// How a new connection's text is read and written: the bridge's `--encoding`.
+    /// How a new connection's text is read and written: the page's choice, else the bridge's
+    /// `--encoding`.
     pub fn default_encoding(&self) -> Encoding {
-        self.server.as_ref().map(|s| s.encoding).unwrap_or_default()
+        self.page_encoding
+            .or(self.server.as_ref().map(|s| s.encoding))
+            .unwrap_or_default()
     }
 
     pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
         self.selected.and_then(|id| self.conns.get(&id))
+    }
+
+    pub fn twin_conv(&self) -> Option<&Rc<Conv>> {
+        self.twin.and_then(|id| self.conns.get(&id))
+    }
+
+    /// Whether what the page shows of connections may be out of date: it is not connected to
+    /// the bridge, or has not had its snapshot since it connected again.
+    pub fn stale(&self) -> bool {
+        !self.fresh
     }
 
     pub fn open_count(&self) -> usize {
@@ -289,8 +393,26 @@ impl State {
         self.conns.insert(id, Rc::new(conv));
     }
 
-    /// Brings the totals and indexes up to date with what this action changed.
+    /// Brings the totals and indexes up to date with what this action changed, and finds the
+    /// other end of the selected connection, which is in view and so has nothing unread.
     fn settle(&mut self) {
+        self.settle_indexes();
+        let twin = self
+            .selected_conv()
+            .and_then(|sel| self.twin_of(sel))
+            .map(|c| c.info.id);
+        self.twin = twin;
+        if let Some(id) = twin {
+            if self.conns[&id].unread > 0 {
+                if let Some(conv) = self.conv_mut(id) {
+                    conv.unread = 0;
+                }
+                self.settle_indexes();
+            }
+        }
+    }
+
+    fn settle_indexes(&mut self) {
         for (id, before) in std::mem::take(&mut self.changed) {
             let after = self.conns.get(&id).cloned();
             if let Some(before) = &before {
@@ -403,6 +525,9 @@ impl State {
                 groups,
                 fingerprint,
             } => {
+                if transport == protocol::Transport::Tcp && listen.is_some() {
+                    self.last_listen = listen.clone();
+                }
                 if let Some(server) = &mut self.server {
                     server.set_listener(transport, listen, groups, fingerprint);
                 }
@@ -439,18 +564,20 @@ impl State {
         // something else.
         let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
         let old = std::mem::take(&mut self.conns);
-        let encoding = server.encoding;
+        let encoding = self.page_encoding.unwrap_or(server.encoding);
         for info in conns {
             let mut conv = Conv::new(info);
             conv.encoding = encoding;
             if same_bridge {
                 if let Some(prev) = old.get(&conv.info.id) {
-                    conv.unread = prev.unread;
-                    conv.window = prev.window;
-                    conv.encoding = prev.encoding;
+                    conv.keep_choices_of(prev);
                 }
             }
             self.conns.insert(conv.info.id, Rc::new(conv));
+        }
+        self.fresh = true;
+        if server.listen.is_some() {
+            self.last_listen = server.listen.clone();
         }
         self.reindex();
         self.unread_after = if same_bridge { self.last_seq } else { None };
@@ -481,6 +608,10 @@ impl State {
     fn conn(&mut self, info: ConnInfo) {
         let id = info.id;
         let is_new = !self.conns.contains_key(&id);
+        let was_open = self
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.info.state == ConnState::Open);
         match self.conv_mut(id) {
             Some(conv) => {
                 let old = &conv.info;
@@ -509,11 +640,21 @@ impl State {
         let conv = &self.conns[&id];
         let dialled_by_us =
             is_new && conv.info.request.is_some() && conv.info.request == self.pending_dial;
+        // A conversation that closed while the user looked at it gives way to a new peer,
+        // unless the user chose it once closed.
+        let selected_gone = !self.pinned
+            && self
+                .selected_conv()
+                .is_none_or(|c| c.info.state == ConnState::Closed);
         if dialled_by_us {
             self.pending_dial = None;
             self.select(id);
-        } else if self.selected.is_none() && conv.info.state == ConnState::Open {
+            self.pinned = false;
+        } else if conv.info.state == ConnState::Open
+            && (self.selected.is_none() || (!was_open && selected_gone))
+        {
             self.select(id);
+            self.pinned = false;
         }
     }
 
@@ -524,7 +665,8 @@ impl State {
         self.last_seq = Some(r.seq);
         let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
         let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
-        let selected = self.selected == Some(conn);
+        // The selected conversation and its other end beside it are in view: nothing unread.
+        let selected = self.selected == Some(conn) || self.twin == Some(conn);
         let limits = self.limits;
         if !self.conns.contains_key(&conn) {
             self.insert(Conv::placeholder(conn, r.at));
@@ -603,6 +745,7 @@ fn rank_max(a: ConnState, b: ConnState) -> ConnState {
 mod tests {
     use super::log::CHUNK;
     use super::*;
+    use crate::bytes_view::compose::InputMode;
     use protocol::{Origin, Problem, ProblemKind, Record};
 
     fn info(id: ConnId, state: ConnState) -> ConnInfo {
@@ -1248,6 +1391,163 @@ mod tests {
         // What the bridge says about them later brings them back, as anything new would.
         let s = run(s, vec![rec(3, 4, Flow::Rx, "late")]);
         assert_eq!(texts(&s, 3), ["late"]);
+    }
+
+    #[test]
+    fn each_conversation_keeps_how_it_is_read_shown_and_written() {
+        let s = run(synced_page(), vec![conn_event(info(2, ConnState::Open))]);
+        let hex = ComposeOptions {
+            mode: InputMode::Hex,
+            ..ComposeOptions::default()
+        };
+        let s = [
+            Action::SetEncoding(1, Encoding::Gbk),
+            Action::SetView(1, ViewMode::Hex),
+            Action::SetCompose(Some(1), hex),
+            Action::Select(2),
+        ]
+        .into_iter()
+        .fold(s, reduce);
+        let two = s.selected_conv().unwrap();
+        assert_eq!((two.encoding, two.view), (Encoding::Utf8, ViewMode::Text));
+        assert_eq!(two.compose, ComposeOptions::default());
+        let s = reduce(s, Action::Select(1));
+        let one = s.selected_conv().unwrap();
+        assert_eq!(
+            (one.encoding, one.view, one.compose),
+            (Encoding::Gbk, ViewMode::Hex, hex)
+        );
+        // A snapshot from the same bridge (a reconnect) keeps them.
+        let s = run(
+            s,
+            vec![hello(
+                vec![info(1, ConnState::Open), info(2, ConnState::Open)],
+                9,
+            )],
+        );
+        let one = &s.conns[&1];
+        assert_eq!(
+            (one.encoding, one.view, one.compose),
+            (Encoding::Gbk, ViewMode::Hex, hex)
+        );
+        // With nothing selected, the options are the composer's own.
+        let s = reduce(s, Action::SetCompose(None, hex));
+        assert_eq!(s.compose_idle, hex);
+        assert_eq!(s.conns[&2].compose, ComposeOptions::default());
+    }
+
+    #[test]
+    fn new_connections_read_in_the_pages_encoding_else_the_bridges() {
+        let s = reduce(
+            State::default(),
+            Action::SetPageEncoding(Some(Encoding::Gbk)),
+        );
+        let s = run(s, vec![hello(vec![info(1, ConnState::Open)], 0)]);
+        assert_eq!(
+            s.conns[&1].encoding,
+            Encoding::Gbk,
+            "over the bridge's UTF-8"
+        );
+        let s = reduce(s, Action::SetPageEncoding(None));
+        let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
+        assert_eq!(s.conns[&2].encoding, Encoding::Utf8, "the bridge's again");
+        assert_eq!(
+            s.conns[&1].encoding,
+            Encoding::Gbk,
+            "the old one is as it was"
+        );
+    }
+
+    #[test]
+    fn a_new_peer_takes_the_place_of_a_conversation_that_closed_in_view() {
+        let s = run(synced_page(), vec![conn_event(info(1, ConnState::Closed))]);
+        assert_eq!(s.selected, Some(1), "a close does not move the selection");
+        let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
+        assert_eq!(s.selected, Some(2), "the new peer is shown");
+        // Chosen once closed, a conversation stays while others arrive.
+        let s = reduce(s, Action::Select(1));
+        let s = run(s, vec![conn_event(info(3, ConnState::Open))]);
+        assert_eq!(s.selected, Some(1));
+        // An open one that the user looks at is never left for a newcomer.
+        let s = reduce(s, Action::Select(3));
+        let s = run(s, vec![conn_event(info(4, ConnState::Open))]);
+        assert_eq!(s.selected, Some(3));
+    }
+
+    #[test]
+    fn what_the_page_holds_is_stale_until_the_next_snapshot() {
+        let s = synced_page();
+        assert!(!s.stale());
+        let s = reduce(s, Action::Socket(SocketStatus::Closed { retry_in_ms: 250 }));
+        assert!(s.stale());
+        let s = reduce(s, Action::Socket(SocketStatus::Open));
+        assert!(s.stale(), "connected again, but not told yet");
+        let s = run(s, vec![hello(vec![info(1, ConnState::Open)], 2)]);
+        assert!(!s.stale());
+    }
+
+    #[test]
+    fn the_listener_address_is_remembered_when_it_stops() {
+        let s = synced_page();
+        assert_eq!(s.last_listen.as_deref(), Some("0.0.0.0:7777"));
+        let listener = |listen: Option<&str>| {
+            Incoming::Event(Event::Listener {
+                listen: listen.map(Into::into),
+                transport: protocol::Transport::Tcp,
+                groups: vec![],
+                fingerprint: None,
+            })
+        };
+        let s = run(s, vec![listener(Some("127.0.0.1:27777"))]);
+        let s = run(s, vec![listener(None)]);
+        assert_eq!(s.server.as_ref().unwrap().listen, None);
+        assert_eq!(s.last_listen.as_deref(), Some("127.0.0.1:27777"));
+    }
+
+    #[test]
+    fn the_other_end_in_view_has_nothing_unread() {
+        let mut client = info(1, ConnState::Open);
+        client.origin = Origin::Dialled;
+        client.peer = "127.0.0.1:7777".into();
+        client.local = Some("127.0.0.1:50002".into());
+        let server = info(2, ConnState::Open); // peer 127.0.0.1:50002, local 127.0.0.1:7777
+        let s = run(
+            State::default(),
+            vec![
+                hello(vec![client], 0),
+                conn_event(server),
+                rec(2, 1, Flow::Rx, "hi"),
+            ],
+        );
+        assert_eq!((s.selected, s.twin), (Some(1), Some(2)));
+        assert_eq!(s.conns[&2].unread, 0, "beside the selected one: read");
+        let s = run(s, vec![rec(2, 2, Flow::Rx, "again")]);
+        assert_eq!(s.counts().unread, 0);
+        check_indexes(&s);
+    }
+
+    #[test]
+    fn a_send_to_all_waits_for_its_own_answer() {
+        let s = reduce(synced_page(), Action::SetToAll(true));
+        let s = run(
+            s,
+            vec![Incoming::Event(Event::SentToAll {
+                queued: 3,
+                refused: 0,
+            })],
+        );
+        let s = reduce(s, Action::SendingToAll);
+        assert_eq!(s.sent_to_all, None, "the last answer is not this send's");
+        let s = run(
+            s,
+            vec![Incoming::Event(Event::SentToAll {
+                queued: 2,
+                refused: 1,
+            })],
+        );
+        assert_eq!(s.sent_to_all, Some((2, 1)));
+        let s = reduce(s, Action::SetToAll(false));
+        assert_eq!((s.to_all, s.sent_to_all), (false, None));
     }
 
     mod properties {

@@ -1,7 +1,8 @@
-//! The composer: type a message, choose how it becomes bytes, send it to one peer or to all.
+//! The composer: type a message, see the bytes it makes, send it to one peer or to all.
 //!
 //! Enter sends, Shift+Enter starts a new line, Up and Down walk the messages sent before (see
-//! [`history`]). The options, repeat-send and saved messages are components of their own.
+//! [`history`]). How text becomes bytes is the selected conversation's own choice, kept in the
+//! state; the options, repeat-send and saved messages are components of their own.
 
 mod history;
 mod options;
@@ -13,10 +14,17 @@ use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use self::history::use_send_history;
-use self::options::{InputMode, Options, OptionsBar};
+use self::options::OptionsBar;
 use self::repeat::RepeatControl;
 use self::saved::SavedMessages;
+use crate::bytes_view::compose::{ComposeOptions, InputMode};
+use crate::bytes_view::hex::preview;
+use crate::bytes_view::size::plural;
+use crate::components::conversation::Side;
 use crate::encoding::Encoding;
+
+/// The key that brings the focus to the composer from anywhere but a text field.
+pub const FOCUS_KEY: &str = "/";
 
 /// Where the composer sends, as far as the composer needs to know.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,25 +34,45 @@ pub struct SendTarget {
     pub open: bool,
     /// How the conversation's text is written.
     pub encoding: Encoding,
+    /// How what is typed for it becomes bytes.
+    pub compose: ComposeOptions,
 }
 
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
     /// The selected connection, if any.
     pub target: Option<SendTarget>,
+    /// How text becomes bytes when no connection is selected (sending to all).
+    pub idle: ComposeOptions,
+    /// The encoding of new connections, for sending to all with none selected.
+    pub default_encoding: Encoding,
+    /// Whether Enter sends to every open connection.
+    pub to_all: bool,
+    /// What the last send to all reached: `(queued, refused)`.
+    pub sent_to_all: Option<(u64, u64)>,
+    /// Both ends of one connection, server side first, when the page shows both: the composer
+    /// sends as the selected one, and switches.
+    pub sides: Option<[(ConnId, Side); 2]>,
     /// How many connections are open (for "Send to all").
     pub open_count: usize,
     /// Whether the page's socket to the bridge is open.
     pub online: bool,
+    /// Changes when the composer should take the focus (the user chose a conversation).
+    pub focus: u32,
     pub on_send: Callback<(Target, Vec<u8>), Result<(), String>>,
+    /// The user chose how text becomes bytes, for a conversation or for none.
+    pub on_compose: Callback<(Option<ConnId>, ComposeOptions)>,
+    pub on_to_all: Callback<bool>,
+    /// Send as the other side: select that connection.
+    pub on_side: Callback<ConnId>,
 }
 
 /// Why the composer cannot send now, if it cannot.
-fn blocked(props: &ComposerProps, to_all: bool) -> Option<String> {
+fn blocked(props: &ComposerProps) -> Option<String> {
     if !props.online {
         return Some("Not connected to the bridge.".into());
     }
-    if to_all {
+    if props.to_all {
         return (props.open_count == 0).then(|| "No connection is open.".into());
     }
     match &props.target {
@@ -55,8 +83,8 @@ fn blocked(props: &ComposerProps, to_all: bool) -> Option<String> {
 }
 
 /// What the empty composer says it is for.
-fn placeholder(options: Options, target: Option<&SendTarget>) -> String {
-    match (options.mode, options.to_all, target) {
+fn placeholder(options: ComposeOptions, to_all: bool, target: Option<&SendTarget>) -> String {
+    match (options.mode, to_all, target) {
         (InputMode::Hex, _, _) => {
             "Bytes in hex, e.g. 48 65 6c 6c 6f 0d 0a — sent exactly as typed".into()
         }
@@ -71,66 +99,110 @@ fn placeholder(options: Options, target: Option<&SendTarget>) -> String {
     }
 }
 
+/// What sending to all says: where the next Enter goes, and where the last one went.
+fn to_all_note(open: usize, sent: Option<(u64, u64)>) -> String {
+    let next = format!(
+        "Enter sends to all {} — untick “Send to all” to send to one.",
+        plural(open as u64, "open connection")
+    );
+    match sent {
+        None => next,
+        Some((queued, 0)) => format!("Sent to {}. {next}", plural(queued, "connection")),
+        Some((queued, refused)) => format!(
+            "Sent to {}; {} refused it (see the notices). {next}",
+            plural(queued, "connection"),
+            plural(refused, "connection")
+        ),
+    }
+}
+
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
     let text = use_state(String::new);
-    let options = use_state(Options::default);
     let error = use_state(|| None::<String>);
     let history = use_send_history();
+    let area = use_node_ref();
+    {
+        let area = area.clone();
+        use_effect_with(props.focus, move |focus| {
+            if *focus > 0 {
+                if let Some(area) = area.cast::<HtmlTextAreaElement>() {
+                    let _ = area.focus();
+                }
+            }
+        });
+    }
 
-    let blocked = blocked(props, options.to_all);
+    let options = props.target.as_ref().map_or(props.idle, |t| t.compose);
+    let encoding = props
+        .target
+        .as_ref()
+        .map_or(props.default_encoding, |t| t.encoding);
+    let blocked = blocked(props);
     let disabled = blocked.is_some();
     let reachable = props.online
-        && if options.to_all {
+        && if props.to_all {
             props.open_count > 0
         } else {
             props.target.as_ref().is_some_and(|t| t.open)
         };
+    let to = match (props.to_all, props.target.as_ref()) {
+        (true, _) => Some(Target::All),
+        (false, Some(t)) => Some(Target::Conn(t.id)),
+        (false, None) => None,
+    };
+    // The exact bytes Enter would send now, or why there are none.
+    let bytes = {
+        let text = (*text).clone();
+        use_memo((text, options, encoding), |(text, options, encoding)| {
+            options.compose(text, *encoding)
+        })
+    };
 
-    // What the composer holds, as bytes and where they go; or nothing, with the reason shown.
-    let prepare = {
-        let (text, options, error) = (text.clone(), options.clone(), error.clone());
-        let target = props.target.as_ref().map(|t| t.id);
-        let encoding = props
-            .target
-            .as_ref()
-            .map(|t| t.encoding)
-            .unwrap_or_default();
-        Callback::from(move |()| -> Option<(Target, Vec<u8>)> {
+    // What `typed` would send, and where; or nothing, with the reason shown.
+    let prepare_text = {
+        let error = error.clone();
+        Callback::from(move |typed: String| -> Option<(Target, Vec<u8>)> {
             if disabled {
                 return None;
             }
             let bytes = options
-                .compose(&text, encoding)
+                .compose(&typed, encoding)
                 .map_err(|msg| error.set(Some(msg)))
                 .ok()?;
-            let to = match (options.to_all, target) {
-                (true, _) => Target::All,
-                (false, Some(id)) => Target::Conn(id),
-                (false, None) => return None,
-            };
-            (!bytes.is_empty()).then_some((to, bytes))
+            Some((to?, bytes)).filter(|(_, b)| !b.is_empty())
         })
     };
-    let send = {
-        let (prepare, text, error, history) = (
-            prepare.clone(),
-            text.clone(),
-            error.clone(),
-            history.clone(),
-        );
+    let prepare = {
+        let (prepare_text, text) = (prepare_text.clone(), text.clone());
+        Callback::from(move |()| prepare_text.emit((*text).clone()))
+    };
+    // Sends `typed`; whether it went.
+    let send_text = {
+        let (error, history) = (error.clone(), history.clone());
         let on_send = props.on_send.clone();
-        move || {
-            let Some(message) = prepare.emit(()) else {
-                return;
+        Callback::from(move |typed: String| -> bool {
+            let Some(message) = prepare_text.emit(typed.clone()) else {
+                return false;
             };
             match on_send.emit(message) {
                 Ok(()) => {
-                    history.borrow_mut().push(&text);
-                    text.set(String::new());
+                    history.borrow_mut().push(&typed);
                     error.set(None);
+                    true
                 }
-                Err(msg) => error.set(Some(msg)),
+                Err(msg) => {
+                    error.set(Some(msg));
+                    false
+                }
+            }
+        })
+    };
+    let send = {
+        let (send_text, text) = (send_text.clone(), text.clone());
+        move || {
+            if send_text.emit((*text).clone()) {
+                text.set(String::new());
             }
         }
     };
@@ -168,27 +240,35 @@ pub fn Composer(props: &ComposerProps) -> Html {
         })
     };
     let on_options = {
-        let (options, error) = (options.clone(), error.clone());
-        Callback::from(move |next: Options| {
+        let error = error.clone();
+        let id = props.target.as_ref().map(|t| t.id);
+        let on_compose = props.on_compose.clone();
+        Callback::from(move |next: ComposeOptions| {
             if next.mode != options.mode || next.escapes != options.escapes {
                 error.set(None);
             }
-            options.set(next);
+            on_compose.emit((id, next));
         })
     };
     let on_error = {
         let error = error.clone();
         Callback::from(move |msg| error.set(Some(msg)))
     };
-    let on_use_saved = {
-        let text = text.clone();
-        Callback::from(move |saved| text.set(saved))
+    let on_fill_saved = {
+        let (text, area) = (text.clone(), area.clone());
+        Callback::from(move |saved| {
+            text.set(saved);
+            if let Some(area) = area.cast::<HtmlTextAreaElement>() {
+                let _ = area.focus();
+            }
+        })
     };
+    let on_send_saved = send_text.reform(|saved: String| saved);
 
     let placeholder = if disabled {
         String::new()
     } else {
-        placeholder(*options, props.target.as_ref())
+        placeholder(options, props.to_all, props.target.as_ref())
     };
     let hint = match (&*error, &blocked) {
         (Some(msg), _) => {
@@ -198,19 +278,89 @@ pub fn Composer(props: &ComposerProps) -> Html {
         (None, None) => html! {},
     };
     let described = (error.is_some() || blocked.is_some()).then_some("composer-hint");
+    // The bytes, once there is something to send; a hex digit short is not an error yet.
+    let shown_bytes = match (&*bytes, &*error, disabled) {
+        (_, Some(_), _) | (_, _, true) => None,
+        (Ok(b), _, _) => {
+            Some(html! { <span class="bytes">{ format!("Sends {}", preview(b)) }</span> })
+        }
+        (Err(why), _, _) if !text.trim().is_empty() => Some(
+            html! { <span class="bytes not-yet">{ format!("Not sendable yet: {why}") }</span> },
+        ),
+        (Err(_), _, _) => None,
+    };
+    let to_all_note = props
+        .to_all
+        .then(|| to_all_note(props.open_count, props.sent_to_all));
+    let sending_as = props.sides.map(|sides| {
+        let current = props.target.as_ref().map(|t| t.id);
+        let radios = sides.iter().map(|&(id, side)| {
+            let onchange = props.on_side.reform(move |_: Event| id);
+            let field = format!("sending-as-{}", side.origin());
+            html! {
+                <span class="control">
+                    <input type="radio" name="sending-as" id={field.clone()} checked={current == Some(id)}
+                           {onchange} />
+                    <label for={field}>{ side.name() }</label>
+                </span>
+            }
+        });
+        html! {
+            <div class="sending-as" role="radiogroup" aria-label="Sending as">
+                <span class="label" aria-hidden="true">{ "Sending as" }</span>
+                { for radios }
+            </div>
+        }
+    });
+    let send_label = if props.to_all {
+        format!("Send to all {}", props.open_count)
+    } else {
+        "Send".to_string()
+    };
 
     html! {
-        <form class="composer" aria-label="Send" {onsubmit}>
-            <textarea aria-label="Message" rows="2" value={(*text).clone()} {oninput} {onkeydown}
-                      {placeholder} {disabled} spellcheck="false" aria-describedby={described}
+        <form class={classes!("composer", props.to_all.then_some("to-all"))} aria-label="Send" {onsubmit}>
+            { for sending_as }
+            if let Some(note) = to_all_note {
+                <p class="to-all-note" role="status">{ note }</p>
+            }
+            <textarea ref={area} id="composer-text" aria-label="Message" rows="2" value={(*text).clone()}
+                      {oninput} {onkeydown} {placeholder} {disabled} spellcheck="false"
+                      aria-describedby={described} aria-keyshortcuts={FOCUS_KEY}
                       aria-invalid={error.is_some().then_some("true")} />
+            <p class="composer-preview">
+                { for shown_bytes }
+                <span class="shortcut"><kbd>{ FOCUS_KEY }</kbd>{ " anywhere types here" }</span>
+            </p>
             <div class="composer-controls">
-                <OptionsBar options={*options} on_change={on_options} />
+                <OptionsBar {options} on_change={on_options} to_all={props.to_all}
+                            on_to_all={props.on_to_all.clone()} />
                 <RepeatControl {prepare} on_send={props.on_send.clone()} {on_error} {reachable} {disabled} />
-                <button type="submit" class="primary" {disabled}>{ "Send" }</button>
+                <button type="submit" class="primary" {disabled}>{ send_label }</button>
             </div>
-            <SavedMessages text={(*text).clone()} on_use={on_use_saved} />
+            <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
             { hint }
         </form>
+    }
+}
+
+/// Whether a click asked for the other thing than a plain click does (Shift, Alt, Ctrl or ⌘).
+pub fn modified(e: &MouseEvent) -> bool {
+    e.shift_key() || e.alt_key() || e.ctrl_key() || e.meta_key()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sending_to_all_says_where_the_next_and_the_last_went() {
+        assert_eq!(
+            to_all_note(3, None),
+            "Enter sends to all 3 open connections — untick “Send to all” to send to one."
+        );
+        assert!(to_all_note(50, Some((50, 0))).starts_with("Sent to 50 connections. Enter"));
+        assert!(to_all_note(2, Some((1, 1)))
+            .starts_with("Sent to 1 connection; 1 connection refused it"));
     }
 }

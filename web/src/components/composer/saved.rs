@@ -1,6 +1,9 @@
-//! Saved quick messages: kept in this browser (local storage), one click from the composer.
+//! Saved quick messages: kept in this browser (local storage). A click sends one, as the
+//! composer would; a click with Shift (or Alt, Ctrl, ⌘) puts it in the composer to edit.
 
 use yew::prelude::*;
+
+use super::modified;
 
 /// Saved messages kept, and where the browser keeps them.
 const QUICK_MAX: usize = 12;
@@ -10,8 +13,12 @@ const QUICK_KEY: &str = "tcp-bridge.quick-messages";
 pub struct SavedProps {
     /// What the composer holds: what "Save message" saves.
     pub text: String,
+    /// Sends a saved message as the composer would.
+    pub on_send: Callback<String, bool>,
     /// Puts a saved message in the composer.
-    pub on_use: Callback<String>,
+    pub on_fill: Callback<String>,
+    /// Whether the composer cannot send now.
+    pub disabled: bool,
 }
 
 #[component]
@@ -25,7 +32,15 @@ pub fn SavedMessages(props: &SavedProps) -> Html {
     let items = saved.iter().enumerate().map(|(i, message)| {
         let use_it = {
             let message = message.clone();
-            props.on_use.reform(move |_: MouseEvent| message.clone())
+            let (on_send, on_fill) = (props.on_send.clone(), props.on_fill.clone());
+            let disabled = props.disabled;
+            Callback::from(move |e: MouseEvent| {
+                if modified(&e) || disabled {
+                    on_fill.emit(message.clone());
+                } else {
+                    on_send.emit(message.clone());
+                }
+            })
         };
         let remove = {
             let saved = saved.clone();
@@ -37,7 +52,8 @@ pub fn SavedMessages(props: &SavedProps) -> Html {
         };
         html! {
             <li class="quick-item">
-                <button type="button" class="quick-use" onclick={use_it} title="Put it in the composer">{ message }</button>
+                <button type="button" class="quick-use" onclick={use_it}
+                        title="Send it (Shift+click: put it in the composer to edit)">{ message }</button>
                 <button type="button" class="quick-remove" onclick={remove}
                         aria-label={format!("Remove the saved message {message}")}>{ "×" }</button>
             </li>
@@ -46,7 +62,7 @@ pub fn SavedMessages(props: &SavedProps) -> Html {
     html! {
         <div class="quick">
             <button type="button" onclick={on_save} disabled={props.text.trim().is_empty()}
-                    title="Keep this message in this browser, one click away">{ "Save message" }</button>
+                    title="Keep this message in this browser: a click sends it">{ "Save message" }</button>
             <ul class="quick-list" aria-label="Saved messages">{ for items }</ul>
         </div>
     }

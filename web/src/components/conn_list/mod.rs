@@ -1,6 +1,6 @@
 //! The list of connections. It may hold ten thousand: it renders the rows in view (a virtual
 //! list of fixed-height rows, see [`virtual_rows`]), and a row renders again only when its
-//! connection changed.
+//! connection changed. The list is one Tab stop; Up and Down move through it.
 
 mod bar;
 mod row;
@@ -9,6 +9,8 @@ mod virtual_rows;
 use std::rc::Rc;
 
 use protocol::ConnId;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use self::bar::ListBar;
@@ -36,7 +38,10 @@ pub struct ConnListProps {
     /// `host port` to connect to this bridge's listener, for the empty-state hint;
     /// `None` when the bridge is not listening or not yet known.
     pub nc_hint: Option<(String, u16)>,
+    /// The user chose a connection.
     pub on_select: Callback<ConnId>,
+    /// The page is not connected to the bridge: states may be out of date.
+    pub stale: bool,
 }
 
 #[component]
@@ -65,10 +70,13 @@ pub fn ConnList(props: &ConnListProps) -> Html {
             start as i64 * i64::from(ROW_PX),
             (count - end) as i64 * i64::from(ROW_PX),
         );
-        let items = props
-            .rows
-            .iter_from(start)
-            .take(end - start)
+        let rendered = || props.rows.iter_from(start).take(end - start);
+        // The one row Tab reaches: the selected one when it is rendered, else the first.
+        let tab_stop = props
+            .selected
+            .filter(|id| rendered().any(|(row, _)| row.id == *id))
+            .or_else(|| rendered().next().map(|(row, _)| row.id));
+        let items = rendered()
             .enumerate()
             .filter_map(|(i, (row, _))| Some((start + i, props.conns.get(&row.id)?)))
             .map(|(i, conv)| {
@@ -76,13 +84,16 @@ pub fn ConnList(props: &ConnListProps) -> Html {
                 let selected = props.selected == Some(id);
                 html! {
                     <li key={id} class={classes!("conn", selected.then_some("selected"))}
-                        data-state={conv.info.state.as_str()}
+                        data-state={conv.state_shown(props.stale).0}
                         aria-posinset={(i + 1).to_string()} aria-setsize={count.to_string()}>
-                        <ConnRow conv={conv.clone()} {selected} on_select={props.on_select.clone()} />
+                        <ConnRow conv={conv.clone()} {selected} stale={props.stale}
+                                 tab_stop={tab_stop == Some(id)} on_select={props.on_select.clone()} />
                     </li>
                 }
             });
-        html! { <ul class="conn-list" {style}>{ for items }</ul> }
+        html! {
+            <ul class="conn-list" {style} onkeydown={Callback::from(move_in_list)}>{ for items }</ul>
+        }
     };
     html! {
         <nav class="connections" aria-label="Connections">
@@ -96,5 +107,33 @@ pub fn ConnList(props: &ConnListProps) -> Html {
                 { body }
             </div>
         </nav>
+    }
+}
+
+/// Up and Down (Home, End) move the focus from row to row among those rendered; the list
+/// scrolls to follow, and renders more as it does.
+fn move_in_list(e: KeyboardEvent) {
+    // Yew hands events on from the page's root: find the list from what has the focus.
+    let row = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|f| f.closest("ul.conn-list > li").ok().flatten());
+    let Some(row) = row else { return };
+    let Some(list) = row.parent_element() else {
+        return;
+    };
+    let next = match e.key().as_str() {
+        "ArrowDown" => row.next_element_sibling(),
+        "ArrowUp" => row.previous_element_sibling(),
+        "Home" => list.first_element_child(),
+        "End" => list.last_element_child(),
+        _ => return,
+    };
+    e.prevent_default();
+    if let Some(button) = next
+        .and_then(|li| li.query_selector("button").ok().flatten())
+        .and_then(|b| b.dyn_into::<HtmlElement>().ok())
+    {
+        let _ = button.focus();
     }
 }

@@ -13,6 +13,10 @@ use crate::state::Conv;
 pub struct ConnRowProps {
     pub conv: Rc<Conv>,
     pub selected: bool,
+    /// The page is not connected to the bridge: the state may be out of date.
+    pub stale: bool,
+    /// Whether Tab reaches this row (the list is one Tab stop).
+    pub tab_stop: bool,
     pub on_select: Callback<ConnId>,
 }
 
@@ -20,7 +24,8 @@ pub struct ConnRowProps {
 impl PartialEq for ConnRowProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.conv, &other.conv)
-            && self.selected == other.selected
+            && (self.selected, self.stale, self.tab_stop)
+                == (other.selected, other.stale, other.tab_stop)
             && self.on_select == other.on_select
     }
 }
@@ -30,7 +35,7 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
     let conv = &props.conv;
     let info = &conv.info;
     let id = info.id;
-    let state = info.state.as_str();
+    let (state, state_title) = conv.state_shown(props.stale);
     let origin = info.origin.as_str();
     let (arrow, origin_title) = match info.origin {
         Origin::Accepted => ("in", "Accepted: this peer connected to the bridge"),
@@ -52,7 +57,7 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
         }
     });
     html! {
-        <button type="button" class="conn-button" {onclick}
+        <button type="button" class="conn-button" {onclick} tabindex={if props.tab_stop { "0" } else { "-1" }}
                 aria-current={props.selected.then_some("true")}>
             <span class={classes!("origin", origin)} title={origin_title}>
                 <span aria-hidden="true">{ arrow }</span>
@@ -63,7 +68,7 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
             { " " }
             { for unread }
             { " " }
-            <span class={classes!("state", state)}>{ state }</span>
+            <span class={classes!("state", state)} title={state_title}>{ state }</span>
             { " " }
             <span class="counts">
                 <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, plural(info.rx_msgs, "message"))}>

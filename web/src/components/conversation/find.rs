@@ -38,7 +38,7 @@ impl Search {
     pub fn matches(&self, rec: &Rec) -> bool {
         let shown = match self.view {
             ViewMode::Hex => hex_view(&rec.data),
-            ViewMode::Text => render_text_in(&rec.data, self.encoding)
+            ViewMode::Text | ViewMode::Log => render_text_in(&rec.data, self.encoding)
                 .into_iter()
                 .map(|p| match p {
                     Piece::Text(t) | Piece::Escape(t) => t,

@@ -1,17 +1,18 @@
 //! The head of a conversation: the peer and its state, what is known about the connection, its
-//! traffic of the last minute, and how to read it (encoding, text or hex), close it or dial it
-//! again.
+//! traffic of the last minute, and how to read it (encoding; chat, log or hex; line endings),
+//! close it or dial it again.
 
 use std::rc::Rc;
 
 use protocol::{ConnId, ConnState, Origin};
-use web_sys::HtmlSelectElement;
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::rate_graph::RateGraph;
+use crate::components::select::Select;
 use crate::encoding::Encoding;
 use crate::state::{waiting, Conv, ViewMode};
 
@@ -19,9 +20,13 @@ use crate::state::{waiting, Conv, ViewMode};
 pub struct HeaderProps {
     pub conv: Rc<Conv>,
     pub twin: bool,
-    pub view: ViewMode,
+    /// The page is not connected to the bridge: the state may be out of date.
+    pub stale: bool,
+    /// Whether line endings show as escapes.
+    pub ends: bool,
+    pub on_ends: Callback<bool>,
     pub online: bool,
-    pub on_view: Callback<ViewMode>,
+    pub on_view: Callback<(ConnId, ViewMode)>,
     pub on_encoding: Callback<(ConnId, Encoding)>,
     pub on_redial: Callback<(String, u16), Result<(), String>>,
     pub on_disconnect: Callback<ConnId>,
@@ -32,23 +37,25 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
     let conv = &props.conv;
     let info = &conv.info;
     let id = info.id;
-    let state = info.state.as_str();
-    let encoding = conv.encoding;
-    let view = props.view;
-    let on_encoding = props.on_encoding.reform(move |e: Event| {
-        let label = e.target_unchecked_into::<HtmlSelectElement>().value();
-        (id, Encoding::from_label(&label).unwrap_or_default())
-    });
-    let on_view = props.on_view.reform(|e: Event| {
-        match e
-            .target_unchecked_into::<HtmlSelectElement>()
-            .value()
-            .as_str()
-        {
-            "hex" => ViewMode::Hex,
-            _ => ViewMode::Text,
-        }
-    });
+    let (state, state_title) = conv.state_shown(props.stale);
+    let on_encoding = props
+        .on_encoding
+        .reform(move |label: String| (id, Encoding::from_label(&label).unwrap_or_default()));
+    let on_view = props
+        .on_view
+        .reform(move |value: String| (id, ViewMode::from_value(&value).unwrap_or_default()));
+    let on_ends = props
+        .on_ends
+        .reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked());
+    let encodings: Vec<_> = Encoding::ALL
+        .iter()
+        .map(|e| (e.label(), e.label()))
+        .collect();
+    let views: Vec<_> = ViewMode::ALL
+        .iter()
+        .map(|v| (v.value(), v.label()))
+        .collect();
+    let view_ends = conv.view != ViewMode::Hex;
     let disconnect = (info.state != ConnState::Closed).then(|| {
         let onclick = props.on_disconnect.reform(move |_: MouseEvent| id);
         html! {
@@ -74,7 +81,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                 <h2>
                     <span class="peer">{ &info.peer }</span>
                     { " " }
-                    <span class={classes!("state", state)}>{ state }</span>
+                    <span class={classes!("state", state)} title={state_title}>{ state }</span>
                 </h2>
                 <p class="conv-details">{ details(conv) }</p>
                 if let Some(waiting) = waiting(info) {
@@ -86,16 +93,17 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             <RateGraph conv={conv.clone()} />
             <div class="conv-tools">
                 <label for={field_id(props.twin, "encoding")}>{ "Encoding" }</label>
-                <select id={field_id(props.twin, "encoding")} onchange={on_encoding}>
-                    { for Encoding::ALL.iter().map(|e| html! {
-                        <option value={e.label()} selected={*e == encoding}>{ e.label() }</option>
-                    }) }
-                </select>
+                <Select id={field_id(props.twin, "encoding")} value={conv.encoding.label()}
+                        options={encodings} onchange={on_encoding} />
                 <label for={field_id(props.twin, "view-mode")}>{ "View" }</label>
-                <select id={field_id(props.twin, "view-mode")} onchange={on_view}>
-                    <option value="text" selected={view == ViewMode::Text}>{ "Text" }</option>
-                    <option value="hex" selected={view == ViewMode::Hex}>{ "Hex" }</option>
-                </select>
+                <Select id={field_id(props.twin, "view-mode")} value={conv.view.value()}
+                        options={views} onchange={on_view}
+                        title="Chat: bubbles; Log: a line per message; Hex: a hexdump per message" />
+                <span class="control" title="Show \\r and \\n where a line ends">
+                    <input id={field_id(props.twin, "line-ends")} type="checkbox" checked={props.ends}
+                           onchange={on_ends} disabled={!view_ends} />
+                    <label for={field_id(props.twin, "line-ends")}>{ "Line ends" }</label>
+                </span>
                 { for disconnect }
                 { for redial }
             </div>

@@ -3,14 +3,19 @@
 //! The window of newest messages renders a chunk of the log per component: a chunk that did not
 //! change (every one but the last, while messages arrive) is compared by pointer and not
 //! rendered again, nor are its messages.
+//!
+//! The log is one Tab stop: the arrow keys move from message to message, and to a message's
+//! buttons and back, so that the keyboard gets past a long conversation at once.
 
 use std::rc::Rc;
 
 use protocol::{ConnId, ConnState, Micros, Origin, Seq};
-use web_sys::Element;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::message::{local_time, Message};
+use super::Pane;
 use crate::bytes_view::size::{format_size, plural};
 use crate::encoding::Encoding;
 use crate::state::{Conv, Entry, ViewMode, WINDOW};
@@ -21,9 +26,10 @@ const STICK_PX: i32 = 32;
 #[derive(Properties, PartialEq)]
 pub struct LogViewProps {
     pub conv: Rc<Conv>,
-    pub twin: bool,
-    pub view: ViewMode,
+    pub pane: Pane,
     pub gaps: bool,
+    /// Whether line endings show as escapes.
+    pub ends: bool,
     /// The records Find found, when it is on.
     pub found: Option<Rc<Vec<Entry>>>,
     /// The last record cleared from view, when the view was cleared.
@@ -37,7 +43,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let info = &conv.info;
     let id = info.id;
     let (scroller, onscroll) = use_stick_to_bottom(id);
-    let (view, encoding, gaps) = (props.view, conv.encoding, props.gaps);
+    let (view, encoding, gaps, ends) = (conv.view, conv.encoding, props.gaps, props.ends);
 
     let hidden = conv.hidden();
     let show_earlier = (hidden > 0).then(|| {
@@ -88,22 +94,33 @@ pub fn LogView(props: &LogViewProps) -> Html {
             let key = chunk.first().map_or_else(String::new, |e| e.key());
             html! {
                 <LogChunk {key} chunk={chunk.clone()} {from} to={chunk.len()} {prev_at}
-                          {view} {encoding} {gaps} />
+                          {view} {encoding} {gaps} {ends} />
             }
         });
         html! { <>{ for chunks }</> }
     };
 
+    let label = if props.pane.other_end() {
+        "Messages at the other end"
+    } else {
+        "Messages"
+    };
+    let view_class = match view {
+        ViewMode::Text => "view-chat",
+        ViewMode::Log => "view-log",
+        ViewMode::Hex => "view-hex",
+    };
     html! {
         <div class="log-scroll" ref={scroller} {onscroll}>
             { for show_earlier }
-            <ol class="log" role="log" aria-label={if props.twin { "Messages at the other end" } else { "Messages" }}>
+            <ol class={classes!("log", view_class)} role="log" aria-label={label} tabindex="0"
+                onkeydown={Callback::from(move_in_log)}>
                 { for missing }
                 { items }
                 { for close_line }
             </ol>
             if empty {
-                <p class="log-empty">{ empty_hint(info.state, info.origin) }</p>
+                <p class="log-empty">{ empty_hint(info.state, info.origin, props.pane) }</p>
             }
         </div>
     }
@@ -137,11 +154,11 @@ fn narrowed(props: &LogViewProps) -> Html {
         (true, false) => "Showing matches",
         _ => "The view was cleared; the history is kept",
     };
-    let (view, encoding) = (props.view, conv.encoding);
+    let (view, encoding, ends) = (conv.view, conv.encoding, props.ends);
     let mut previous = None;
     let messages = shown.into_iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
     });
     html! {
         <>
@@ -174,6 +191,7 @@ struct LogChunkProps {
     view: ViewMode,
     encoding: Encoding,
     gaps: bool,
+    ends: bool,
 }
 
 /// The same chunk, as long as it was, renders the same: compared by pointer.
@@ -181,18 +199,19 @@ impl PartialEq for LogChunkProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.chunk, &other.chunk)
             && (self.from, self.to, self.prev_at) == (other.from, other.to, other.prev_at)
-            && (self.view, self.encoding, self.gaps) == (other.view, other.encoding, other.gaps)
+            && (self.view, self.encoding, self.gaps, self.ends)
+                == (other.view, other.encoding, other.gaps, other.ends)
     }
 }
 
 #[component]
 fn LogChunk(props: &LogChunkProps) -> Html {
-    let (view, encoding) = (props.view, props.encoding);
+    let (view, encoding, ends) = (props.view, props.encoding, props.ends);
     let mut previous = props.prev_at;
     let to = props.to.min(props.chunk.len());
     let messages = props.chunk[props.from.min(to)..to].iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
     });
     html! { <>{ for messages }</> }
 }
@@ -231,12 +250,72 @@ fn use_stick_to_bottom(id: ConnId) -> (NodeRef, Callback<Event>) {
     (scroller, onscroll)
 }
 
-fn empty_hint(state: ConnState, origin: Origin) -> &'static str {
-    match (state, origin) {
-        (ConnState::Connecting, _) => "Connecting…",
-        (_, Origin::Accepted) => {
-            "No messages yet. What the peer sends appears here; type below to answer."
+/// What an empty conversation says: what will appear in it, and what typing does.
+fn empty_hint(state: ConnState, origin: Origin, pane: Pane) -> String {
+    match (state, origin, pane) {
+        (ConnState::Connecting, _, _) => "Connecting…".into(),
+        (ConnState::Closed, _, _) => "No messages were exchanged.".into(),
+        (_, _, Pane::Side { side, typing: true }) => format!(
+            "No messages yet. What you type below is sent by the {} to the {}, and shows here \
+             as sent.",
+            side.name(),
+            side.other().name()
+        ),
+        (
+            _,
+            _,
+            Pane::Side {
+                side,
+                typing: false,
+            },
+        ) => format!(
+            "No messages yet. What the {} sends arrives here. To type as the {side}, choose it \
+             under “Sending as” below the conversations.",
+            side.other().name(),
+            side = side.name()
+        ),
+        (_, Origin::Accepted, Pane::Single) => {
+            "No messages yet. What the peer sends appears here; type below to answer.".into()
         }
-        (_, Origin::Dialled) => "No messages yet. Type below to talk to the server.",
+        (_, Origin::Dialled, Pane::Single) => {
+            "No messages yet. Type below to talk to the server.".into()
+        }
+    }
+}
+
+/// The arrow keys in the log: Up and Down (Home, End) move from message to message, Right to a
+/// message's buttons and Left back, Escape to the log itself. Tab leaves the log.
+fn move_in_log(e: KeyboardEvent) {
+    // Yew hands events on from the page's root: find the log from what has the focus.
+    let Some(focused) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+    else {
+        return;
+    };
+    let Some(log) = focused.closest("ol.log").ok().flatten() else {
+        return;
+    };
+    // The message that has the focus, or holds what has it.
+    let message = focused
+        .closest("li")
+        .ok()
+        .flatten()
+        .filter(|li| li.parent_element().as_ref() == Some(&log));
+    let on_button = focused.tag_name() == "BUTTON";
+    let target = match (e.key().as_str(), &message) {
+        ("ArrowDown", Some(li)) if !on_button => li.next_element_sibling(),
+        ("ArrowUp", Some(li)) if !on_button => li.previous_element_sibling(),
+        ("ArrowDown" | "ArrowUp", Some(li)) => Some(li.clone()),
+        ("ArrowDown" | "ArrowUp" | "End", None) | ("End", Some(_)) => log.last_element_child(),
+        ("Home", _) => log.first_element_child(),
+        ("ArrowRight", Some(li)) if !on_button => li.query_selector("button").ok().flatten(),
+        ("ArrowLeft", Some(li)) if on_button => Some(li.clone()),
+        ("Escape", Some(_)) => Some(log.clone()),
+        _ => None,
+    };
+    if let Some(el) = target.and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
+        e.prevent_default();
+        let _ = el.focus();
     }
 }

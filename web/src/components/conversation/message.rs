@@ -1,12 +1,13 @@
-//! One line of a conversation: a record (received on the left, sent on the right, each with its
-//! time, size, and a button to see it the other way), or a note from the bridge.
+//! One line of a conversation: a record, or a note from the bridge. A record shows with its
+//! time, size and a button to see it the other way (hex, or text), as the conversation's view
+//! has it: a bubble (received on the left, sent on the right), a line of a log, or a hexdump.
 
 use protocol::{Flow, Micros};
 use yew::prelude::*;
 
-use crate::bytes_view::hex::hex_view;
+use crate::bytes_view::hex::hexdump;
 use crate::bytes_view::size::format_size;
-use crate::bytes_view::text::{render_text_in, Piece};
+use crate::bytes_view::text::{render_lines_in, Piece};
 use crate::bytes_view::time::{format_gap, format_time, LocalTime};
 use crate::encoding::Encoding;
 use crate::state::{Entry, Rec, ViewMode};
@@ -29,17 +30,22 @@ pub struct MessageProps {
     pub encoding: Encoding,
     /// Time since the previous message, when gaps are shown.
     pub gap: Option<Micros>,
+    /// Whether line endings show as escapes.
+    pub ends: bool,
 }
 
+/// A line of the log. Not a Tab stop, nor are its buttons: the log is one, and the arrow keys
+/// move within it (see `log_view`), so that Tab goes past a long conversation in one step.
 #[component]
 pub fn Message(props: &MessageProps) -> Html {
     match &props.entry {
         Entry::Note { text, .. } => html! {
-            <li class="msg sys note"><span class="sys-text">{ &**text }</span></li>
+            <li class="msg sys note" tabindex="-1"><span class="sys-text">{ &**text }</span></li>
         },
-        Entry::Record(rec) => {
-            html! { <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap} /> }
-        }
+        Entry::Record(rec) => html! {
+            <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap}
+                    ends={props.ends} />
+        },
     }
 }
 
@@ -49,6 +55,7 @@ struct RecordProps {
     view: ViewMode,
     encoding: Encoding,
     gap: Option<Micros>,
+    ends: bool,
 }
 
 #[component]
@@ -62,18 +69,20 @@ fn Record(props: &RecordProps) -> Html {
         Some((base, own)) if base == props.view => own,
         _ => props.view,
     };
+    // Hex flips to the text of the conversation's view (a log line stays a line), and back.
+    let other = match (view, props.view) {
+        (ViewMode::Hex, ViewMode::Hex) => ViewMode::Text,
+        (ViewMode::Hex, base) => base,
+        _ => ViewMode::Hex,
+    };
     let flip = {
         let own_view = own_view.clone();
         let base = props.view;
-        let other = match view {
-            ViewMode::Text => ViewMode::Hex,
-            ViewMode::Hex => ViewMode::Text,
-        };
         Callback::from(move |_: MouseEvent| own_view.set(Some((base, other))))
     };
-    let (class, who) = match rec.flow {
-        Flow::Rx => ("rx", "Received"),
-        Flow::Tx => ("tx", "Sent"),
+    let (class, who, arrow) = match rec.flow {
+        Flow::Rx => ("rx", "Received", "←"),
+        Flow::Tx => ("tx", "Sent", "→"),
     };
     let at = local_time(rec.at);
     let shown = if *full {
@@ -85,33 +94,45 @@ fn Record(props: &RecordProps) -> Html {
     let more = (rest > 0).then(|| {
         let full = full.clone();
         html! {
-            <button type="button" class="more" onclick={move |_| full.set(true)}>
+            <button type="button" class="more" tabindex="-1" onclick={move |_| full.set(true)}>
                 { format!("Show all {} ({} more)", format_size(rec.data.len() as u64), format_size(rest as u64)) }
             </button>
         }
     });
     let body = match view {
-        ViewMode::Hex => html! { <pre class="body hex">{ hex_view(shown) }</pre> },
+        ViewMode::Hex => {
+            let dump = hexdump(shown, 0);
+            html! {
+                <pre class="body hex">
+                    <span class="dump-offsets">{ dump.offsets }</span>
+                    <span class="dump-hex">{ dump.hex }</span>
+                    <span class="dump-ascii">{ dump.ascii }</span>
+                </pre>
+            }
+        }
         ViewMode::Text => html! {
-            <pre class="body">
-                { for render_text_in(shown, props.encoding).into_iter().map(|p| match p {
-                    Piece::Text(t) => html! { { t } },
-                    Piece::Escape(e) => html! { <span class="esc">{ e }</span> },
-                }) }
-            </pre>
+            <pre class="body">{ for pieces(shown, props.encoding, props.ends, false) }</pre>
+        },
+        ViewMode::Log => html! {
+            <pre class="body">{ for pieces(shown, props.encoding, props.ends, true) }</pre>
         },
     };
+    let line = props.view == ViewMode::Log && view == ViewMode::Log;
     html! {
-        <li class={classes!("msg", class)}>
+        <li class={classes!("msg", class, view_class(props.view), line.then_some("line"))} tabindex="-1">
             <div class="meta">
                 <span class="sr-only">{ who }{ " " }</span>
                 <time datetime={at.machine} title={at.full}>{ at.clock }</time>
                 { " " }
+                if props.view != ViewMode::Text {
+                    <span class="dir" aria-hidden="true">{ arrow }</span>
+                    { " " }
+                }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
                 { " " }
-                <button type="button" class="flip" onclick={flip}
+                <button type="button" class="flip" tabindex="-1" onclick={flip}
                         title="Show this message the other way">
-                    { match view { ViewMode::Text => "hex", ViewMode::Hex => "text" } }
+                    { match view { ViewMode::Hex => "text", _ => "hex" } }
                 </button>
                 if let Some(gap) = props.gap {
                     { " " }
@@ -122,4 +143,42 @@ fn Record(props: &RecordProps) -> Html {
             { for more }
         </li>
     }
+}
+
+/// The class of a line in each view of the conversation.
+fn view_class(view: ViewMode) -> &'static str {
+    match view {
+        ViewMode::Text => "chat",
+        ViewMode::Log => "logline",
+        ViewMode::Hex => "dump",
+    }
+}
+
+/// The text of a message as nodes: escapes marked. On one line (`one_line`), a line break shows
+/// as a small mark, unless line endings already show as escapes.
+fn pieces(bytes: &[u8], encoding: Encoding, ends: bool, one_line: bool) -> Vec<Html> {
+    render_lines_in(bytes, encoding, ends)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Escape(e) => html! { <span class="esc">{ e }</span> },
+            Piece::Text(t) if one_line && t.contains('\n') => {
+                let mut parts = t.split('\n');
+                let first = parts.next().unwrap_or_default().to_string();
+                html! {
+                    <>
+                        { first }
+                        { for parts.map(|part| html! {
+                            <>
+                                if !ends {
+                                    <span class="nl" aria-hidden="true">{ "⏎" }</span>
+                                }
+                                { part.to_string() }
+                            </>
+                        }) }
+                    </>
+                }
+            }
+            Piece::Text(t) => html! { { t } },
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! The conversation of the selected connection: its header, the bar that narrows it, and its
-//! messages, received on the left, sent on the right.
+//! messages (as a chat, a log, or a hexdump). When the bridge holds both ends of one connection,
+//! two of them side by side, each labelled by its side.
 
 mod filter_bar;
 mod find;
@@ -21,15 +22,67 @@ use crate::encoding::Encoding;
 use crate::export;
 use crate::state::{Conv, ViewMode};
 
+/// Which side of a TCP connection a pane shows, when the page shows both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The connection the bridge's listener accepted: the bridge is its server.
+    Server,
+    /// The connection the bridge dialled: the bridge is its client.
+    Client,
+}
+
+impl Side {
+    /// `server side`, `client side`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Server => "server side",
+            Side::Client => "client side",
+        }
+    }
+
+    /// How the bridge came by that side's connection.
+    pub fn origin(self) -> &'static str {
+        match self {
+            Side::Server => "accepted",
+            Side::Client => "dialled",
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Server => Side::Client,
+            Side::Client => Side::Server,
+        }
+    }
+}
+
+/// What a conversation pane is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    /// The selected conversation, alone.
+    #[default]
+    Single,
+    /// One side of a connection shown with its other end; `typing` when it is the selected one,
+    /// the side the composer sends as.
+    Side { side: Side, typing: bool },
+}
+
+impl Pane {
+    /// Whether this pane is not the one the composer sends as: its field ids and names differ.
+    pub fn other_end(self) -> bool {
+        matches!(self, Pane::Side { typing: false, .. })
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ConversationProps {
     pub conv: Option<Rc<Conv>>,
-    /// The other end of the same TCP connection, when the bridge holds both (it dialled its own
-    /// listener): shown beside this one.
     #[prop_or_default]
-    pub twin: bool,
-    pub view: ViewMode,
-    pub on_view: Callback<ViewMode>,
+    pub pane: Pane,
+    /// The page is not connected to the bridge (or not caught up): states may be out of date.
+    #[prop_or_default]
+    pub stale: bool,
+    pub on_view: Callback<(ConnId, ViewMode)>,
     /// Asks the bridge to dial `host:port` (to dial a closed outbound connection again).
     pub on_redial: Callback<(String, u16), Result<(), String>>,
     /// The user chose another encoding for this conversation's text.
@@ -46,11 +99,13 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     // last record cleared from view (the bridge keeps them all; a refresh shows them again).
     let query = use_state(String::new);
     let gaps = use_state(|| false);
+    let ends = use_state(|| false);
     let cleared = use_state(HashMap::<ConnId, Seq>::new);
     let search = props
         .conv
         .as_ref()
-        .and_then(|c| Search::new(&query, c.encoding, props.view));
+        .and_then(|c| Search::new(&query, c.encoding, c.view));
+    let twin = props.pane.other_end();
     let log = props
         .conv
         .as_ref()
@@ -60,7 +115,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
 
     let Some(conv) = &props.conv else {
         return html! {
-            <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
+            <section class="conversation" aria-label={region(props.pane)}>
                 <div class="conv-empty">
                     <p>{ "Select a connection to see its conversation." }</p>
                 </div>
@@ -117,15 +172,34 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         let gaps = gaps.clone();
         Callback::from(move |on| gaps.set(on))
     };
+    let on_ends = {
+        let ends = ends.clone();
+        Callback::from(move |on| ends.set(on))
+    };
+    let (side, typing) = match props.pane {
+        Pane::Single => (None, true),
+        Pane::Side { side, typing } => (Some(side), typing),
+    };
 
     html! {
-        <section class={classes!("conversation", props.twin.then_some("twin"))} aria-label={region(props.twin)}>
-            <ConversationHeader conv={conv.clone()} twin={props.twin} view={props.view} online={props.online}
-                                on_view={props.on_view.clone()} on_encoding={props.on_encoding.clone()}
+        <section class={classes!("conversation", side.map(|s| s.origin()), typing.then_some("typing"))}
+                 aria-label={region(props.pane)}>
+            if let Some(side) = side {
+                <p class="pane-role">
+                    <span class="role-name">{ side.name() }</span>
+                    { ": " }{ side.origin() }
+                    if typing {
+                        <span class="typing-here">{ "you type as this side" }</span>
+                    }
+                </p>
+            }
+            <ConversationHeader conv={conv.clone()} {twin} stale={props.stale} ends={*ends} {on_ends}
+                                online={props.online} on_view={props.on_view.clone()}
+                                on_encoding={props.on_encoding.clone()}
                                 on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()} />
-            <FilterBar twin={props.twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
+            <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
                        {on_query} {on_gaps} {on_clear} {on_download} />
-            <LogView conv={conv.clone()} twin={props.twin} view={props.view} gaps={*gaps}
+            <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}
                      found={search.is_some().then_some(found)} cleared={cleared_at}
                      on_show_earlier={props.on_show_earlier.clone()} />
         </section>
@@ -141,11 +215,17 @@ fn field_id(twin: bool, name: &str) -> String {
     }
 }
 
-/// The conversation's accessible name: the selected one, or its other end beside it.
-fn region(twin: bool) -> &'static str {
-    if twin {
-        "Other end"
-    } else {
-        "Conversation"
+/// The pane's accessible name: the conversation the composer sends in, or its other end beside
+/// it; with both ends shown, which side each is.
+fn region(pane: Pane) -> String {
+    match pane {
+        Pane::Single => "Conversation".into(),
+        Pane::Side { side, typing: true } => {
+            format!("Conversation, {}: {}", side.name(), side.origin())
+        }
+        Pane::Side {
+            side,
+            typing: false,
+        } => format!("Other end, {}: {}", side.name(), side.origin()),
     }
 }
