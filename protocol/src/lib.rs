@@ -15,6 +15,7 @@ pub mod address;
 mod binary;
 pub mod checksum;
 pub mod framing;
+pub mod gb18030;
 pub mod hex;
 pub mod jsonl;
 mod message;

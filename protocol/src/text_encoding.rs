@@ -8,8 +8,9 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{DecoderResult, EncoderResult, GB18030, GBK};
 use serde::{Deserialize, Serialize};
+
+use crate::gb18030::{self, Piece};
 
 /// A text encoding. Serialized as `"utf-8"`, `"gbk"`, `"gb18030"` or `"latin-1"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,27 +65,13 @@ impl TextEncoding {
                 .map(|c| u8::try_from(u32::from(c)).map_err(|_| c))
                 .collect(),
             TextEncoding::Gbk | TextEncoding::Gb18030 => {
-                let encoding = if self == TextEncoding::Gbk {
-                    GBK
-                } else {
-                    GB18030
-                };
-                let mut encoder = encoding.new_encoder();
-                let room = encoder
-                    .max_buffer_length_from_utf8_without_replacement(text.len())
-                    .unwrap_or(text.len() * 4);
-                let mut out = vec![0; room];
-                let (result, _read, written) =
-                    encoder.encode_from_utf8_without_replacement(text, &mut out, true);
-                match result {
-                    EncoderResult::InputEmpty => {
-                        out.truncate(written);
-                        Ok(out)
-                    }
-                    EncoderResult::Unmappable(c) => Err(c),
-                    // `room` is the encoder's own worst case for this input.
-                    EncoderResult::OutputFull => unreachable!("the output has the worst-case room"),
+                let index = gb18030::index();
+                let gbk = self == TextEncoding::Gbk;
+                let mut out = Vec::with_capacity(text.len());
+                for c in text.chars() {
+                    index.encode_char(c, gbk, &mut out).ok_or(c)?;
                 }
+                Ok(out)
             }
         }
     }
@@ -137,10 +124,16 @@ impl TextEncoding {
         match self {
             TextEncoding::Utf8 => String::from_utf8_lossy(bytes),
             TextEncoding::Latin1 => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
-            // encoding_rs decodes GBK as GB18030, its superset, as browsers do.
-            TextEncoding::Gbk | TextEncoding::Gb18030 => {
-                GB18030.decode_without_bom_handling(bytes).0
-            }
+            // GBK is read as GB18030, its superset, as browsers do.
+            TextEncoding::Gbk | TextEncoding::Gb18030 => Cow::Owned(
+                decode_gb(bytes)
+                    .into_iter()
+                    .map(|segment| match segment {
+                        Segment::Text(text) => text,
+                        Segment::Invalid(_) => Cow::Borrowed("\u{FFFD}"),
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -179,32 +172,22 @@ impl From<Unwritable> for String {
 
 /// GB18030 decoding (which reads all of GBK too), malformed sequences kept as bytes.
 fn decode_gb(bytes: &[u8]) -> Vec<Segment<'_>> {
-    let mut decoder = GB18030.new_decoder_without_bom_handling();
+    let index = gb18030::index();
     let mut segments = Vec::new();
+    let mut text = String::new();
     let mut at = 0;
-    let mut text = String::with_capacity(bytes.len());
-    loop {
-        let room = decoder
-            .max_utf8_buffer_length_without_replacement(bytes.len() - at)
-            .unwrap_or(bytes.len() * 3 + 16);
-        text.reserve(room);
-        let (result, read) =
-            decoder.decode_to_string_without_replacement(&bytes[at..], &mut text, true);
-        at += read;
-        match result {
-            DecoderResult::InputEmpty => break,
-            DecoderResult::OutputFull => continue,
-            DecoderResult::Malformed(bad, after) => {
-                let end = at - usize::from(after);
-                let start = end - usize::from(bad);
+    while at < bytes.len() {
+        match gb18030::decode_next(index, &bytes[at..]) {
+            (Piece::Char(c), taken) => {
+                text.push(c);
+                at += taken;
+            }
+            (Piece::Invalid(n), _) => {
                 if !text.is_empty() {
                     segments.push(Segment::Text(std::mem::take(&mut text).into()));
                 }
-                segments.push(Segment::Invalid(&bytes[start..end]));
-                // What the decoder read past the malformed sequence was not output: read it
-                // again, with a fresh decoder.
-                at = end;
-                decoder = GB18030.new_decoder_without_bom_handling();
+                segments.push(Segment::Invalid(&bytes[at..at + n]));
+                at += n;
             }
         }
     }

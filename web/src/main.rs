@@ -12,5 +12,6 @@ mod wire;
 mod ws;
 
 fn main() {
+    protocol::gb18030::set_source(encoding::browser_gb18030);
     yew::Renderer::<components::app::App>::new().render();
 }
