@@ -53,6 +53,31 @@ async fn udp_listener(page: &mut Page) -> (Option<String>, Vec<String>) {
     .await
 }
 
+/// Opens (or moves) the bridge's UDP socket from the page, and waits for it to say so.
+async fn listen_udp(page: &mut Page, addr: &str) -> (Option<String>, Vec<String>) {
+    page.command(Command::Listen {
+        addr: addr.into(),
+        transport: Transport::Udp,
+    })
+    .await;
+    udp_listener(page).await
+}
+
+async fn join(page: &mut Page, group: &str, interface: Option<&str>) {
+    page.command(Command::JoinGroup {
+        group: group.into(),
+        interface: interface.map(Into::into),
+    })
+    .await;
+}
+
+async fn leave(page: &mut Page, group: &str) {
+    page.command(Command::LeaveGroup {
+        group: group.into(),
+    })
+    .await;
+}
+
 async fn open_udp(page: &mut Page) -> ConnInfo {
     let conn = page.conn(ConnState::Open).await;
     assert_eq!(conn.transport, Transport::Udp);
@@ -235,12 +260,7 @@ async fn the_page_opens_moves_and_closes_the_udp_socket() {
     let bridge = start(&[]).await;
     let (mut page, snapshot) = Page::open(&bridge).await;
     assert_eq!(snapshot.server.udp_listen, None, "off by default");
-    page.command(Command::Listen {
-        addr: "127.0.0.1:0".into(),
-        transport: Transport::Udp,
-    })
-    .await;
-    let (listen, groups) = udp_listener(&mut page).await;
+    let (listen, groups) = listen_udp(&mut page, "127.0.0.1:0").await;
     let socket: SocketAddr = listen.expect("open").parse().unwrap();
     assert!(groups.is_empty());
 
@@ -309,11 +329,7 @@ async fn broadcast_is_allowed_per_send_only() {
 async fn multicast_groups_are_joined_and_left_on_the_loopback_interface() {
     let bridge = start(&[]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    page.command(Command::JoinGroup {
-        group: "239.255.77.1".into(),
-        interface: Some("127.0.0.1".into()),
-    })
-    .await;
+    join(&mut page, "239.255.77.1", Some("127.0.0.1")).await;
     let problem = page.problem().await;
     assert!(
         problem.message.contains("the UDP socket is not open"),
@@ -321,26 +337,13 @@ async fn multicast_groups_are_joined_and_left_on_the_loopback_interface() {
         problem.message
     );
 
-    page.command(Command::Listen {
-        addr: "0.0.0.0:0".into(),
-        transport: Transport::Udp,
-    })
-    .await;
-    udp_listener(&mut page).await;
-    page.command(Command::JoinGroup {
-        group: "239.255.77.1".into(),
-        interface: Some("127.0.0.1".into()),
-    })
-    .await;
+    listen_udp(&mut page, "0.0.0.0:0").await;
+    join(&mut page, "239.255.77.1", Some("127.0.0.1")).await;
     assert_eq!(udp_listener(&mut page).await.1, ["239.255.77.1"]);
     let (_, snapshot) = Page::open(&bridge).await;
     assert_eq!(snapshot.server.groups, ["239.255.77.1"]);
 
-    page.command(Command::JoinGroup {
-        group: "10.0.0.1".into(),
-        interface: None,
-    })
-    .await;
+    join(&mut page, "10.0.0.1", None).await;
     let problem = page.problem().await;
     assert!(
         problem.message.contains("not a multicast address"),
@@ -348,15 +351,9 @@ async fn multicast_groups_are_joined_and_left_on_the_loopback_interface() {
         problem.message
     );
 
-    page.command(Command::LeaveGroup {
-        group: "239.255.77.1".into(),
-    })
-    .await;
+    leave(&mut page, "239.255.77.1").await;
     assert!(udp_listener(&mut page).await.1.is_empty());
-    page.command(Command::LeaveGroup {
-        group: "239.255.77.1".into(),
-    })
-    .await;
+    leave(&mut page, "239.255.77.1").await;
     let problem = page.problem().await;
     assert!(
         problem.message.contains("has not joined 239.255.77.1"),
@@ -368,22 +365,10 @@ async fn multicast_groups_are_joined_and_left_on_the_loopback_interface() {
     if std::net::UdpSocket::bind("[::1]:0").is_err() {
         return eprintln!("skipped the IPv6 group: this machine has no IPv6 loopback");
     }
-    page.command(Command::Listen {
-        addr: "[::1]:0".into(),
-        transport: Transport::Udp,
-    })
-    .await;
-    udp_listener(&mut page).await;
-    page.command(Command::JoinGroup {
-        group: "ff15::77".into(),
-        interface: Some("1".into()),
-    })
-    .await;
+    listen_udp(&mut page, "[::1]:0").await;
+    join(&mut page, "ff15::77", Some("1")).await;
     assert_eq!(udp_listener(&mut page).await.1, ["ff15::77"]);
-    page.command(Command::LeaveGroup {
-        group: "ff15::77".into(),
-    })
-    .await;
+    leave(&mut page, "ff15::77").await;
     assert!(udp_listener(&mut page).await.1.is_empty());
     bridge.shutdown().await;
 }
