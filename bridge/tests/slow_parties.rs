@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{accept_peer, start, within, Page, Peer};
+use common::{accept_peer, start, within, KillOnDrop, Page, Peer};
 use protocol::{
     Command, ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, Record, Target,
     ToClient,
@@ -404,14 +404,16 @@ async fn a_slow_transcript_bounds_memory_and_loses_nothing() {
             }
         }
     });
-    let mut bridge = Process::new(env!("CARGO_BIN_EXE_bridge"))
-        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .args(["--no-exit-word", "--history-total", "1M", "--transcript"])
-        .arg(&fifo)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut bridge = KillOnDrop(
+        Process::new(env!("CARGO_BIN_EXE_bridge"))
+            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--no-exit-word", "--history-total", "1M", "--transcript"])
+            .arg(&fifo)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut stdout = BufReader::new(bridge.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
