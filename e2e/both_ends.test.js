@@ -3,23 +3,12 @@
 // whichever is selected, the composer says which side it types as and switches, and a pane in
 // view is never marked unread.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  composer, connections, launchBrowser, openPage, startBridge,
+  composer, connections, openPage, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
+const fx = useBridge();
 
 /** The panes, left to right: their accessible names and the side each says it is. */
 const panes = (page) => page.locator('.conversations > section').evaluateAll((sections) => sections
@@ -36,10 +25,10 @@ const toolbarsOnOneRow = (page) => page.locator('.conversations > section').eval
   }));
 
 test('both ends: labelled by side, server left and client right, each with what typing does', async () => {
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const listener = page.getByRole('form', { name: 'Listener' });
   await listener.getByRole('button', { name: 'Open a client to it' }).click();
-  const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${bridge.listenPort}` });
+  const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${fx.bridge.listenPort}` });
   await client.waitFor();
   await page.locator('.conversations.both-ends').waitFor();
 
@@ -80,6 +69,6 @@ test('both ends: labelled by side, server left and client right, each with what 
   // Selecting the client side in the list: the same order.
   await client.getByRole('button').click();
   assert.equal((await panes(page))[0].role, 'server side');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });

@@ -2,29 +2,17 @@
 // with a TCP peer from the page, in server mode (a peer connects to the bridge) and in client mode
 // (the page dials a TCP server).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, messages, openPage, screenshot, startBridge, startTcpServer,
+  Peer, composer, connections, messages, openPage, screenshot, startBridge, startTcpServer, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  const code = await bridge?.stop();
-  assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
-});
+const fx = useBridge();
 
 
 test('server mode: a TCP client connects, the page reads it and answers', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
 
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.send('你好, bridge\n');
@@ -48,13 +36,13 @@ test('server mode: a TCP client connects, the page reads it and answers', async 
   peer.send('exit\n');
   await peer.closedByBridge();
   await connections(page).locator('li[data-state=closed]', { hasText: peer.address }).waitFor();
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
 
 test('client mode: the page dials a TCP server and chats with it', async () => {
   const server = await startTcpServer();
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
 
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
@@ -85,7 +73,7 @@ test('client mode: the page dials a TCP server and chats with it', async () => {
   again.send('welcome back\n');
   await messages(page).locator('li.msg.rx', { hasText: 'welcome back' }).waitFor();
   server.close();
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
 
@@ -93,7 +81,7 @@ test('a refused dial is reported with its reason', async () => {
   // Port 1 on loopback: nothing listens there, and unlike a port just freed, no other program
   // can be handed it for an outgoing connection in the meantime.
   const port = 1;
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
   await form.getByLabel('Port').fill(String(port));
@@ -104,8 +92,8 @@ test('a refused dial is reported with its reason', async () => {
 });
 
 test('a refresh and a second tab show the same conversation, once', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (let i = 1; i <= 5; i++) peer.send(`line ${i}\n`);
   await messages(page).locator('li.msg.rx', { hasText: 'line 5' }).waitFor();
@@ -119,7 +107,7 @@ test('a refresh and a second tab show the same conversation, once', async () => 
   await page.reload();
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
   const afterReload = await count(page);
-  const second = await openPage(browser, bridge.url);
+  const second = await openPage(fx.browser, fx.bridge.url);
   const inSecondTab = await count(second);
   assert.deepEqual(afterReload, before);
   assert.deepEqual(inSecondTab, before);
@@ -133,7 +121,7 @@ test('a refresh and a second tab show the same conversation, once', async () => 
 test('the page reconnects by itself when the bridge restarts', async () => {
   const first = await startBridge();
   const httpAddr = new URL(first.url).host;
-  const page = await browser.newPage();
+  const page = await fx.browser.newPage();
   await page.goto(first.url);
   const status = page.locator('[role=status]');
   await status.getByText(/^Connected$/).waitFor();
@@ -164,15 +152,15 @@ test('with an access token, the page opened from the printed URL works and a bar
   const guarded = await startBridge(['--token', 'e2e-secret-token']);
   try {
     assert.match(guarded.url, /\/\?token=e2e-secret-token$/);
-    const page = await openPage(browser, guarded.url);
+    const page = await openPage(fx.browser, guarded.url);
     await page.close();
 
-    const bare = await browser.newPage();
+    const bare = await fx.browser.newPage();
     await bare.goto(new URL(guarded.url).origin);
     await bare.locator('[role=status]', { hasText: /^Disconnected/ }).waitFor();
     await bare.close();
     // The bare page's browser logs its refused WebSockets: the expected outcome, not a fault.
-    const refused = browser.errors.splice(0);
+    const refused = fx.browser.errors.splice(0);
     assert.ok(refused.every((e) => e.includes('403')), refused.join('\n'));
   } finally {
     assert.equal(await guarded.stop(), 0);
@@ -181,18 +169,18 @@ test('with an access token, the page opened from the printed URL works and a bar
 
 test('the page opens a client to its own listener, then moves, stops and restarts the listener', async () => {
   // A bridge of its own: this test moves and stops the listener that other tests connect to.
-  const bridge = await startBridge();
-  const page = await openPage(browser, bridge.url);
+  const own = await startBridge();
+  const page = await openPage(fx.browser, own.url);
   const listener = page.getByRole('form', { name: 'Listener' });
   const state = listener.getByRole('status');
-  await state.getByText(`Listening on 127.0.0.1:${bridge.listenPort}`).waitFor();
+  await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
 
   // Both ends of one conversation in one page: the dialled client and the accepted server side.
   await listener.getByRole('button', { name: 'Open a client to it' }).click();
-  const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${bridge.listenPort}` });
+  const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${own.listenPort}` });
   await client.waitFor();
   const clientLocal = await client.getByRole('button').textContent();
-  const server = connections(page).locator('li[data-state=open]').filter({ hasNot: page.getByText(`127.0.0.1:${bridge.listenPort}`) }).last();
+  const server = connections(page).locator('li[data-state=open]').filter({ hasNot: page.getByText(`127.0.0.1:${own.listenPort}`) }).last();
   await server.getByRole('button').click();
   await composer(page).fill('hello from the server side');
   await composer(page).press('Enter');
@@ -206,7 +194,7 @@ test('the page opens a client to its own listener, then moves, stops and restart
   assert.ok(clientLocal.length > 0);
 
   // Move it: the new address is announced, and the old one refuses.
-  const oldPort = bridge.listenPort;
+  const oldPort = own.listenPort;
   await listener.getByLabel('Listen address').fill('127.0.0.1:0');
   await listener.getByRole('button', { name: 'Move' }).click();
   await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).and(page.locator(`:not(:text("127.0.0.1:${oldPort}"))`)).waitFor();
@@ -224,14 +212,14 @@ test('the page opens a client to its own listener, then moves, stops and restart
   await listener.getByLabel('Listen address').fill('127.0.0.1:0');
   await listener.getByRole('button', { name: 'Listen' }).click();
   await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).waitFor();
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   await page.close();
-  assert.equal(await bridge.stop(), 0);
+  assert.equal(await own.stop(), 0);
 });
 
 test('a GBK message reads correctly once its conversation is set to GBK, and replies go out in GBK', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.socket.write(Buffer.from('c4e3bac30a', 'hex')); // 你好\n in GBK
 
@@ -253,14 +241,14 @@ test('a GBK message reads correctly once its conversation is set to GBK, and rep
   await composer(page).press('Enter');
   await peer.until((p) => p.received.length > gbk.length, 'expected the next message');
   assert.equal(peer.received.toString('hex'), 'd4d9bcfb0a6f6b0a');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('hex input and escapes send exactly the bytes typed; bad hex is refused and sends nothing', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
 
@@ -291,14 +279,14 @@ test('hex input and escapes send exactly the bytes typed; bad hex is refused and
   await page.getByRole('combobox', { name: 'View' }).selectOption('hex');
   await messages(page).locator('li.msg.tx pre.body.hex', { hasText: '41 54 01 0d 0a' }).waitFor();
   await page.getByRole('combobox', { name: 'View' }).selectOption('text');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('find narrows the conversation, clear view hides it without losing it, gaps show the time between', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (const word of ['alpha', 'beta', 'gamma']) {
     peer.send(`${word}\n`);
@@ -324,14 +312,14 @@ test('find narrows the conversation, clear view hides it without losing it, gaps
   await page.getByRole('button', { name: 'Show all' }).click();
   await rx.filter({ hasText: 'alpha' }).waitFor();
   assert.equal(await rx.count(), 4);
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('the conversation downloads as text and as JSON Lines with the exact bytes', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.socket.write(Buffer.from([0x68, 0x69, 0xff, 0x0a])); // "hi", a byte that is not UTF-8, LF
   await messages(page).locator('li.msg.rx', { hasText: 'hi\\xFF' }).waitFor();
@@ -356,14 +344,14 @@ test('the conversation downloads as text and as JSON Lines with the exact bytes'
   assert.equal(lines.length, 1);
   assert.equal(lines[0].dir, 'rx');
   assert.equal(lines[0].hex, '6869ff0a');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('repeat-send sends at its interval until stopped', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
   await composer(page).fill('ping');
@@ -378,14 +366,14 @@ test('repeat-send sends at its interval until stopped', async () => {
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.ok(count() <= stopped + 1, `${count() - stopped} pings after the stop`);
   assert.equal(peer.received.toString(), 'ping\n'.repeat(count()));
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('saved messages stay in the browser and fill the composer with one click', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   const send = page.getByRole('form', { name: 'Send' });
   await composer(page).fill('AT+GMR');
@@ -406,14 +394,14 @@ test('saved messages stay in the browser and fill the composer with one click', 
 
   await saved.getByRole('button', { name: 'Remove the saved message AT+GMR' }).click();
   await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor({ state: 'detached' });
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('each conversation shows its traffic of the last minute', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   peer.send('x'.repeat(2000));
   await messages(page).locator('li.msg.rx').first().waitFor();
@@ -426,11 +414,11 @@ test('each conversation shows its traffic of the last minute', async () => {
 });
 
 test('a narrow window, driven by the keyboard alone, still chats', async () => {
-  const page = await browser.newPage();
+  const page = await fx.browser.newPage();
   await page.setViewportSize({ width: 600, height: 800 });
-  await page.goto(bridge.url);
+  await page.goto(fx.bridge.url);
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
-  const peer = await Peer.connect(bridge.listenPort);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   const entry = connections(page).getByRole('button', { name: new RegExp(peer.address) });
   await entry.waitFor();
 
@@ -446,7 +434,7 @@ test('a narrow window, driven by the keyboard alone, still chats', async () => {
   await page.keyboard.press('Enter');
   await peer.receives('typed, not clicked\n');
   assert.ok(await composer(page).isVisible());
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });

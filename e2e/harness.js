@@ -1,8 +1,10 @@
 // What every end-to-end test needs: the real bridge binary, Debian's headless Chromium, and TCP
 // peers on loopback. Every wait is bounded, every process is stopped when its test ends.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const WAIT_MS = 10_000;
@@ -150,6 +152,25 @@ export async function startTcpServer() {
   };
 }
 
+/**
+ * One bridge (started with `extraArgs`) and one browser for the whole test file: started before
+ * its first test, stopped after its last. The bridge must exit cleanly on SIGTERM unless
+ * `cleanExit` is false. Read `.bridge` and `.browser` inside tests.
+ */
+export function useBridge(extraArgs = [], { cleanExit = true, ...options } = {}) {
+  const fixture = { bridge: null, browser: null };
+  before(async () => {
+    fixture.bridge = await startBridge(extraArgs, options);
+    fixture.browser = await launchBrowser();
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    const code = await fixture.bridge?.stop();
+    if (cleanExit) assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
+  });
+  return fixture;
+}
+
 /** Resolves once `check()` is true, looking every 20 ms; fails after a bounded wait. */
 export async function eventually(check, what) {
   const deadline = Date.now() + WAIT_MS;
@@ -179,6 +200,10 @@ export async function screenshot(page, name) {
 export const messages = (page) => page.getByRole('log', { name: 'Messages', exact: true });
 export const connections = (page) => page.getByRole('navigation', { name: 'Connections' });
 export const composer = (page) => page.getByRole('textbox', { name: 'Message' });
+export const conversation = (page) => page.getByRole('region', { name: 'Conversation' });
+export const sendForm = (page) => page.getByRole('form', { name: 'Send' });
+/** A connection's row in the list, found by its peer's address. */
+export const rowOf = (page, address) => connections(page).getByRole('button', { name: new RegExp(address) });
 
 /** Opens the bridge's page in a new tab and waits until it is connected to the bridge. */
 export async function openPage(browser, url) {

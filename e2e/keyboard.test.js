@@ -2,23 +2,12 @@
 // keys move through the connection list and within the log, and choosing a conversation puts
 // the caret in the composer.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, messages, openPage, startBridge,
+  Peer, composer, connections, messages, openPage, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge(['--no-exit-word']);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
+const fx = useBridge(['--no-exit-word']);
 
 const focused = (page) => page.evaluate(() => {
   const el = document.activeElement;
@@ -27,8 +16,8 @@ const focused = (page) => page.evaluate(() => {
 const composerFocused = (page) => composer(page).evaluate((el) => el === document.activeElement);
 
 test('in a conversation of 200 messages, the composer is a few keys away', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   const row = connections(page).getByRole('button', { name: new RegExp(peer.address) });
   await row.waitFor();
   for (let i = 1; i <= 200; i++) {
@@ -65,14 +54,14 @@ test('in a conversation of 200 messages, the composer is a few keys away', async
   await page.keyboard.type('typed after /');
   await page.keyboard.press('Enter');
   await peer.receives('typed after /\n');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('the arrow keys move within the log, to a message\'s buttons and back', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (const word of ['first', 'second', 'third']) {
     peer.send(`${word}\n`);
@@ -94,15 +83,15 @@ test('the arrow keys move within the log, to a message\'s buttons and back', asy
   assert.ok(await second.evaluate((el) => el === document.activeElement), 'back on the message');
   await page.keyboard.press('Home');
   assert.match(await active(), /first/);
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('the arrow keys move through the connection list, which is one Tab stop', async () => {
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const peers = [];
-  for (let i = 0; i < 3; i++) peers.push(await Peer.connect(bridge.listenPort));
+  for (let i = 0; i < 3; i++) peers.push(await Peer.connect(fx.bridge.listenPort));
   const rowOf = (p) => connections(page).getByRole('button', { name: new RegExp(p.address) });
   await rowOf(peers[2]).waitFor();
   await rowOf(peers[0]).click();

@@ -1,28 +1,18 @@
 // The connection list with many connections: its counts, its filter, hiding closed ones, the
 // order by last activity, and rows rendered only where the list is scrolled to.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Peer, connections, launchBrowser, messages, openPage, startBridge } from './harness.js';
+import { test } from 'node:test';
+import {
+  Peer, connections, messages, openPage, rowOf, startBridge, useBridge,
+} from './harness.js';
 
-let bridge;
-let browser;
+const fx = useBridge();
 
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
-
-const rowOf = (page, address) => connections(page).getByRole('button', { name: new RegExp(address) });
 const counts = (page) => connections(page).locator('.conn-counts');
 
 test('the list counts its connections, filters them, hides closed ones and sorts by activity', async () => {
-  const page = await openPage(browser, bridge.url);
-  const [a, b, c] = [await Peer.connect(bridge.listenPort), await Peer.connect(bridge.listenPort), await Peer.connect(bridge.listenPort)];
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const [a, b, c] = [await Peer.connect(fx.bridge.listenPort), await Peer.connect(fx.bridge.listenPort), await Peer.connect(fx.bridge.listenPort)];
   const [aAt, bAt, cAt] = [a.address, b.address, c.address]; // a closed socket forgets its port
   await rowOf(page, cAt).waitFor();
   c.close();
@@ -51,7 +41,7 @@ test('the list counts its connections, filters them, hides closed ones and sorts
   b.send('then b\n');
   await connections(page).locator('li', { hasText: bAt }).locator('.rx', { hasText: 'rx 7 B' }).waitFor();
   assert.deepEqual(await order(), [bAt, aAt]);
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   a.close();
   b.close();
   await page.close();
@@ -59,7 +49,7 @@ test('the list counts its connections, filters them, hides closed ones and sorts
 
 test('a long list renders the rows in view, and scrolling brings the others', async () => {
   const own = await startBridge();
-  const page = await openPage(browser, own.url);
+  const page = await openPage(fx.browser, own.url);
   const peers = [];
   try {
     for (let i = 0; i < 400; i++) peers.push(await Peer.connect(own.listenPort));
@@ -75,7 +65,7 @@ test('a long list renders the rows in view, and scrolling brings the others', as
     await messages(page).locator('li.msg.rx', { hasText: 'from the bottom of the list' }).waitFor();
     assert.equal(await rowOf(page, peers[0].address).count(), 0, 'the first row is gone once scrolled away');
     assert.equal(await connections(page).locator('li[aria-setsize="400"][aria-posinset="400"]').count(), 1);
-    assert.deepEqual(browser.errors, []);
+    assert.deepEqual(fx.browser.errors, []);
   } finally {
     for (const p of peers) p.close();
     await page.close();
@@ -86,9 +76,9 @@ test('a long list renders the rows in view, and scrolling brings the others', as
 // Needs the bridge's `forget_closed` command; until the bridge has it, the page shows the
 // bridge's refusal and this test is reported as to do.
 test('forget closed drops the closed connections from the list', async () => {
-  const page = await openPage(browser, bridge.url);
-  const open = await Peer.connect(bridge.listenPort);
-  const closed = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const open = await Peer.connect(fx.bridge.listenPort);
+  const closed = await Peer.connect(fx.bridge.listenPort);
   const closedAt = closed.address;
   await rowOf(page, closedAt).waitFor();
   closed.close();

@@ -2,23 +2,12 @@
 // screen; the connection list, the dial form and the listener are a tab away; no control is too
 // small to use, and nothing scrolls the page itself.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, messages, screenshot, startBridge,
+  Peer, composer, connections, messages, screenshot, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
+const fx = useBridge();
 
 /** Controls in view narrower or lower than a finger can use, or reaching past the screen. */
 const cramped = (page) => page.evaluate(() => [...document.querySelectorAll('button, select, input, textarea')]
@@ -31,11 +20,11 @@ const cramped = (page) => page.evaluate(() => [...document.querySelectorAll('but
   .map(({ el, r }) => `${el.tagName} ${el.id || el.textContent.trim() || el.getAttribute('aria-label')}: ${Math.round(r.width)}x${Math.round(r.height)} at ${Math.round(r.left)}`));
 
 test('at 420 px the conversation and composer come first, and the rest is a tab away', async () => {
-  const page = await browser.newPage();
+  const page = await fx.browser.newPage();
   await page.setViewportSize({ width: 420, height: 800 });
-  await page.goto(bridge.url);
+  await page.goto(fx.bridge.url);
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
-  const peer = await Peer.connect(bridge.listenPort);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   const tabs = page.getByRole('navigation', { name: 'Parts of the page' });
 
   // The first peer is shown at once: its conversation and the composer, on screen.
@@ -68,7 +57,7 @@ test('at 420 px the conversation and composer come first, and the rest is a tab 
   await page.getByRole('form', { name: 'Listener' }).getByLabel('Listen address').waitFor();
   assert.equal(await composer(page).isVisible(), false);
   assert.deepEqual(await cramped(page), []);
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });

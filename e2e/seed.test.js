@@ -4,27 +4,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  connections, composer, launchBrowser, messages, openPage, startBridge, withTimeout,
+  connections, composer, messages, openPage, startBridge, withTimeout, useBridge,
 } from './harness.js';
 
 const SEED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed');
 const WAIT_MS = 10_000;
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
+const fx = useBridge();
 
 /** A Python program from `seed/`, typed into through stdin, read through stdout. */
 function python(script, args) {
@@ -58,8 +47,8 @@ function python(script, args) {
 
 
 test("the tutorial's client chats with the page in Chinese, and `exit` ends it", async () => {
-  const page = await openPage(browser, bridge.url);
-  const client = python('client.py', ['127.0.0.1', String(bridge.listenPort)]);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const client = python('client.py', ['127.0.0.1', String(fx.bridge.listenPort)]);
   try {
     await client.prints(/请输入你要发送的数据:/);
     client.type('你好，服务器');
@@ -85,7 +74,7 @@ test("the page dials the tutorial's server, and the server's `exit` ends it", as
   const server = python('server.py', ['127.0.0.1', '0']);
   try {
     const port = (await server.prints(/listening on (\d+)/))[1];
-    const page = await openPage(browser, bridge.url);
+    const page = await openPage(fx.browser, fx.bridge.url);
     const form = page.getByRole('form', { name: 'Connect' });
     await form.getByLabel('Host').fill('127.0.0.1');
     await form.getByLabel('Port').fill(port);

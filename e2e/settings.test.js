@@ -2,32 +2,18 @@
 // view, the forms keep what the user typed or last used, and the page says what a send to all
 // reached and when what it shows may be out of date (issue 12, its numbered defects).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, eventually, launchBrowser, openPage, startBridge,
+  Peer, composer, connections, conversation, eventually, openPage, rowOf, sendForm, startBridge, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
+const fx = useBridge();
 
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
-
-const rowOf = (page, address) => connections(page).getByRole('button', { name: new RegExp(address) });
-const conversation = (page) => page.getByRole('region', { name: 'Conversation' });
-const sendForm = (page) => page.getByRole('form', { name: 'Send' });
 
 test('each conversation\'s menus show its own settings, whichever way it was selected', async () => {
-  const page = await openPage(browser, bridge.url);
-  const a = await Peer.connect(bridge.listenPort);
-  const b = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const a = await Peer.connect(fx.bridge.listenPort);
+  const b = await Peer.connect(fx.bridge.listenPort);
   const encoding = page.getByRole('combobox', { name: 'Encoding', exact: true });
   const view = page.getByRole('combobox', { name: 'View' });
   const input = sendForm(page).getByRole('combobox', { name: 'Input' });
@@ -71,16 +57,16 @@ test('each conversation\'s menus show its own settings, whichever way it was sel
   await a.until((p) => p.received.equals(Buffer.from('bac30abac30d0a', 'hex')), 'expected 好 in GBK, then CRLF');
   await show(b);
   assert.equal(await input.inputValue(), 'hex', 'B kept hex');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   a.close();
   b.close();
   await page.close();
 });
 
-test('new connections start in the encoding chosen in the page, kept in the browser, else the bridge\'s', async () => {
+test('new connections start in the encoding chosen in the page, kept in the fx.browser, else the bridge\'s', async () => {
   const gbkBridge = await startBridge(['--encoding', 'gbk']);
   try {
-    const page = await openPage(browser, gbkBridge.url);
+    const page = await openPage(fx.browser, gbkBridge.url);
     const newConnections = page.getByRole('combobox', { name: 'New connections' });
     const encoding = page.getByRole('combobox', { name: 'Encoding', exact: true });
     assert.equal(await newConnections.locator('option:checked').textContent(), 'GBK (the bridge\'s)');
@@ -108,7 +94,7 @@ test('new connections start in the encoding chosen in the page, kept in the brow
 test('stop, then listen: the listener comes back where it was, and the dial form keeps its port', async () => {
   const own = await startBridge();
   try {
-    const page = await openPage(browser, own.url);
+    const page = await openPage(fx.browser, own.url);
     const listener = page.getByRole('form', { name: 'Listener' });
     const state = listener.getByRole('status');
     const address = listener.getByLabel('Listen address');
@@ -123,7 +109,7 @@ test('stop, then listen: the listener comes back where it was, and the dial form
     await listener.getByRole('button', { name: 'Listen' }).click();
     await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
     await Peer.connect(own.listenPort).then((p) => p.close());
-    assert.deepEqual(browser.errors, []);
+    assert.deepEqual(fx.browser.errors, []);
     await page.close();
   } finally {
     assert.equal(await own.stop(), 0);
@@ -131,8 +117,8 @@ test('stop, then listen: the listener comes back where it was, and the dial form
 });
 
 test('with hex input the line ending shows none, and the composer previews the exact bytes', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await rowOf(page, peer.address).click();
   const ending = sendForm(page).getByRole('combobox', { name: 'Line ending' });
   const preview = sendForm(page).locator('.composer-preview');
@@ -149,7 +135,7 @@ test('with hex input the line ending shows none, and the composer previews the e
   assert.equal(await ending.inputValue(), 'CRLF', 'text keeps its ending');
   await composer(page).fill('AT');
   await preview.getByText('Sends 4 bytes: 41 54 0d 0a').waitFor();
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
@@ -158,7 +144,7 @@ test('a send to all says how many it reached, and that the next Enter goes to al
   const own = await startBridge();
   const peers = [];
   try {
-    const page = await openPage(browser, own.url);
+    const page = await openPage(fx.browser, own.url);
     for (let i = 0; i < 3; i++) peers.push(await Peer.connect(own.listenPort));
     await connections(page).locator('.conn-counts').getByText('3 open · 3 in all').waitFor();
     await sendForm(page).getByLabel('Send to all').check();
@@ -171,7 +157,7 @@ test('a send to all says how many it reached, and that the next Enter goes to al
     for (const p of peers) await p.receives('to everyone\n');
     await note.getByText(/^Sent to 3 connections\. Enter sends to all 3 open connections/).waitFor();
     assert.ok(await sendForm(page).getByLabel('Send to all').isChecked(), 'still on, and it says so');
-    assert.deepEqual(browser.errors, []);
+    assert.deepEqual(fx.browser.errors, []);
     await page.close();
   } finally {
     for (const p of peers) p.close();
@@ -181,7 +167,7 @@ test('a send to all says how many it reached, and that the next Enter goes to al
 
 test('while the page is not connected to the bridge, open conversations are not said to be open', async () => {
   const own = await startBridge();
-  const page = await openPage(browser, own.url);
+  const page = await openPage(fx.browser, own.url);
   const peer = await Peer.connect(own.listenPort);
   const row = connections(page).locator('li', { hasText: peer.address });
   await row.and(page.locator('[data-state=open]')).waitFor();
@@ -201,7 +187,7 @@ test('while the page is not connected to the bridge, open conversations are not 
 });
 
 test('the host field fits an IPv6 address, and host:port pasted into it fills both fields', async () => {
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const form = page.getByRole('form', { name: 'Connect' });
   const host = form.getByLabel('Host');
   for (const address of ['192.168.100.200', '2001:db8:85a3::8a2e:370:7334']) {
@@ -217,13 +203,13 @@ test('the host field fits an IPv6 address, and host:port pasted into it fills bo
   });
   await eventually(async () => (await host.inputValue()) === '192.168.1.20', 'the host alone in Host');
   assert.equal(await form.getByLabel('Port').inputValue(), '502');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
 
 test('a saved message is sent with one click; Shift+click puts it in the composer', async () => {
-  const page = await openPage(browser, bridge.url);
-  const peer = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await rowOf(page, peer.address).click();
   await composer(page).fill('AT+RST');
   await sendForm(page).getByRole('button', { name: 'Save message' }).click();
@@ -241,18 +227,18 @@ test('a saved message is sent with one click; Shift+click puts it in the compose
 });
 
 test('when the conversation in view closes, the next peer to arrive is shown, unless the user chose the closed one', async () => {
-  const page = await openPage(browser, bridge.url);
-  const first = await Peer.connect(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const first = await Peer.connect(fx.bridge.listenPort);
   const firstAt = first.address;
   await rowOf(page, firstAt).click();
   first.send('exit\n');
   await connections(page).locator('li[data-state=closed]', { hasText: firstAt }).waitFor();
-  const second = await Peer.connect(bridge.listenPort);
+  const second = await Peer.connect(fx.bridge.listenPort);
   await conversation(page).locator('.conv-title .peer', { hasText: second.address }).waitFor();
 
   // Chosen once closed, it stays while another arrives.
   await rowOf(page, firstAt).click();
-  const third = await Peer.connect(bridge.listenPort);
+  const third = await Peer.connect(fx.bridge.listenPort);
   await rowOf(page, third.address).waitFor();
   third.send('hello\n');
   await connections(page).locator('li', { hasText: third.address }).locator('.unread').waitFor();

@@ -3,24 +3,13 @@
 // goes on: another peer's line still arrives.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, messages, openPage, startBridge, withTimeout,
+  Peer, composer, connections, messages, openPage, withTimeout, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  // A small bound, so that a few sends from the page reach it.
-  bridge = await startBridge(['--send-queue', '64K']);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await bridge?.stop();
-});
+// A small bound, so that a few sends from the page reach it.
+const fx = useBridge(['--send-queue', '64K'], { cleanExit: false });
 
 /**
  * A peer that connects and never reads, with a receive buffer so small that the bridge's own
@@ -43,8 +32,8 @@ async function deafPeer(port) {
 }
 
 test('a peer that does not read shows what waits for it; a send past the bound is refused with the reason', async () => {
-  const page = await openPage(browser, bridge.url);
-  const deaf = await deafPeer(bridge.listenPort);
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const deaf = await deafPeer(fx.bridge.listenPort);
   try {
     const row = connections(page).getByRole('button', { name: new RegExp(deaf.address) });
     await row.click();
@@ -63,12 +52,12 @@ test('a peer that does not read shows what waits for it; a send past the bound i
     await page.locator('.conv-waiting', { hasText: 'the peer is not reading' }).waitFor();
 
     // Another peer is not held up: its line reaches the page.
-    const other = await Peer.connect(bridge.listenPort);
+    const other = await Peer.connect(fx.bridge.listenPort);
     await connections(page).getByRole('button', { name: new RegExp(other.address) }).click();
     other.send('still heard\n');
     await messages(page).locator('li.msg.rx', { hasText: 'still heard' }).waitFor();
     other.close();
-    assert.deepEqual(browser.errors, []);
+    assert.deepEqual(fx.browser.errors, []);
   } finally {
     deaf.close();
     await page.close();

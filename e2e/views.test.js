@@ -2,29 +2,18 @@
 // (offsets, 16 bytes a row, ASCII) for one message or the whole conversation, and line endings
 // that merely end a line left quiet unless asked for.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Peer, composer, connections, launchBrowser, messages, openPage, screenshot, startBridge,
+  Peer, composer, connections, messages, openPage, screenshot, useBridge,
 } from './harness.js';
 
-let bridge;
-let browser;
-
-before(async () => {
-  bridge = await startBridge();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.equal(await bridge?.stop(), 0);
-});
+const fx = useBridge();
 
 const view = (page) => page.getByRole('combobox', { name: 'View' });
 
 /** A peer whose messages arrive one by one (each waited for), so that each is a record. */
 async function talkingPeer(page, lines) {
-  const peer = await Peer.connect(bridge.listenPort);
+  const peer = await Peer.connect(fx.bridge.listenPort);
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   for (const line of lines) {
     peer.send(line);
@@ -43,7 +32,7 @@ const wholeInView = (page) => page.evaluate(() => {
 });
 
 test('the log view shows a line per message, about 30 at 1280x800, and line endings stay quiet', async () => {
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const lines = Array.from({ length: 45 }, (_, i) => `+CSQ: ${10 + i},99\r\n`);
   const peer = await talkingPeer(page, lines);
   peer.send(Buffer.from('c9e8b1b8d2d1c1acbdd30d0a', 'hex')); // 设备已连接\r\n in GBK
@@ -73,13 +62,13 @@ test('the log view shows a line per message, about 30 at 1280x800, and line endi
   await line.locator('.esc', { hasText: '\\r\\n' }).waitFor();
   await page.getByRole('checkbox', { name: 'Line ends' }).uncheck();
   await view(page).selectOption('text');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
 
 test('the hex view is a hexdump: offsets, 16 bytes a row, an ASCII column; for one message or all', async () => {
-  const page = await openPage(browser, bridge.url);
+  const page = await openPage(fx.browser, fx.bridge.url);
   const peer = await talkingPeer(page, ['AT+GMR\r\n']);
   const bytes = Buffer.concat([Buffer.from('AT+GMR\r\n'), Buffer.from([0, 1, 2, 0xff, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46])]);
   peer.send(bytes);
@@ -103,7 +92,7 @@ test('the hex view is a hexdump: offsets, 16 bytes a row, an ASCII column; for o
   assert.equal(await messages(page).locator('li.msg.rx pre.body.hex').count(), 2);
   assert.equal(await messages(page).locator('li.msg.rx .dump-ascii').first().textContent(), 'AT+GMR..');
   await view(page).selectOption('text');
-  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
 });
