@@ -100,6 +100,12 @@ pub struct Config {
     #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_size)]
     pub send_queue: usize,
 
+    /// Seconds a page's WebSocket may take nothing at all (a frozen tab, a paused debugger)
+    /// before the bridge lets it go and frees what it held for it; the page re-syncs when it
+    /// comes back.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub page_timeout: u64,
+
     /// Another origin whose pages may use the WebSocket (e.g. https://bridge.example.com); may
     /// be repeated. The bridge's own origin is always allowed; any other is refused.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
@@ -154,6 +160,10 @@ impl Config {
 
     pub fn dial_timeout(&self) -> Duration {
         Duration::from_secs(self.dial_timeout)
+    }
+
+    pub fn page_timeout(&self) -> Duration {
+        Duration::from_secs(self.page_timeout)
     }
 }
 
@@ -306,6 +316,7 @@ mod tests {
         assert_eq!(config.history_bytes, 1 << 20);
         assert_eq!(config.history_total, 64 << 20);
         assert_eq!(config.send_queue, 4 << 20);
+        assert_eq!(config.page_timeout(), Duration::from_secs(60));
         assert_eq!(config.encoding, TextEncoding::Utf8);
         assert_eq!(config.listen, None, "the default is not asked for by name");
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);

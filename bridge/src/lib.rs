@@ -250,6 +250,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             commands,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
+            page_timeout: config.page_timeout(),
         },
         &config.allow_origin,
         token.clone(),

@@ -44,19 +44,66 @@ enum Ending {
     Shutdown,
 }
 
-/// The page went away, or the socket failed: either way the session is over.
+/// The page went away, or the socket failed, or it took nothing for too long: either way the
+/// session is over.
 struct Gone;
 
-/// Runs one page's session until it leaves or `shutdown`.
-pub async fn run(socket: WebSocket, commands: Arc<Commands>, shutdown: CancellationToken) {
-    let (mut sink, stream) = socket.split();
+/// The sending half of a page's socket. A send that waits longer than `timeout` for the page
+/// to take anything ends the session: until then, the session holds what it was sending (a
+/// snapshot may share the whole history as it was), so a frozen tab must not hold it forever.
+/// The page re-syncs when it comes back.
+struct Page {
+    sink: Sink,
+    timeout: Duration,
+}
+
+impl Page {
+    async fn feed(&mut self, message: Message) -> Result<(), Gone> {
+        self.within(|sink| sink.feed(message)).await
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), Gone> {
+        self.within(|sink| sink.send(message)).await
+    }
+
+    async fn flush(&mut self) -> Result<(), Gone> {
+        self.within(|sink| sink.flush()).await
+    }
+
+    async fn within<'a, F>(&'a mut self, write: impl FnOnce(&'a mut Sink) -> F) -> Result<(), Gone>
+    where
+        F: std::future::Future<Output = Result<(), axum::Error>>,
+    {
+        let timeout = self.timeout;
+        match tokio::time::timeout(timeout, write(&mut self.sink)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Gone),
+            Err(_) => {
+                tracing::info!("let go of a page that took nothing for {timeout:?}");
+                Err(Gone)
+            }
+        }
+    }
+}
+
+/// Runs one page's session until it leaves or `shutdown`; a page whose socket takes nothing
+/// for `timeout` is let go.
+pub async fn run(
+    socket: WebSocket,
+    commands: Arc<Commands>,
+    shutdown: CancellationToken,
+    timeout: Duration,
+) {
+    let (sink, stream) = socket.split();
+    let mut page = Page { sink, timeout };
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
         ending = obey(&commands, stream, answers) => ending,
-        _ = inform(commands.hub(), &mut sink, answered) => Ending::Gone,
+        _ = inform(commands.hub(), &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
+    let mut sink = page.sink;
     let goodbye = async {
         match ending {
             Ending::Gone => {}
@@ -100,23 +147,23 @@ async fn obey(
 /// Sends the snapshot, then live events and answers, until the page or its socket is gone.
 async fn inform(
     hub: &Hub,
-    sink: &mut Sink,
+    page: &mut Page,
     mut answered: mpsc::Receiver<Frame>,
 ) -> Result<(), Gone> {
     let mut live = hub.subscribe();
-    send_snapshot(sink, &live).await?;
+    send_snapshot(page, &live).await?;
     loop {
         tokio::select! {
             event = live.events.recv() => match event {
                 Ok(frame) => {
-                    if let Behind::Yes = forward(sink, frame, &mut live).await? {
-                        resync(hub, sink, &mut live).await?;
+                    if let Behind::Yes = forward(page, frame, &mut live).await? {
+                        resync(hub, page, &mut live).await?;
                     }
                 }
-                Err(RecvError::Lagged(_)) => resync(hub, sink, &mut live).await?,
+                Err(RecvError::Lagged(_)) => resync(hub, page, &mut live).await?,
                 Err(RecvError::Closed) => return Err(Gone),
             },
-            Some(frame) = answered.recv() => sink.send(message(frame)).await.map_err(|_| Gone)?,
+            Some(frame) = answered.recv() => page.send(message(frame)).await?,
         }
     }
 }
@@ -130,8 +177,8 @@ enum Behind {
 /// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, then flushes
 /// once. Pacing hears of the progress as frames are taken: a socket that takes them is a page
 /// that reads. A batch is bounded so that answers to the page are not held up by a flood.
-async fn forward(sink: &mut Sink, first: Frame, live: &mut Subscription) -> Result<Behind, Gone> {
-    sink.feed(message(first)).await.map_err(|_| Gone)?;
+async fn forward(page: &mut Page, first: Frame, live: &mut Subscription) -> Result<Behind, Gone> {
+    page.feed(message(first)).await?;
     let mut unreported = 1;
     let mut fed = 1;
     let behind = loop {
@@ -141,7 +188,7 @@ async fn forward(sink: &mut Sink, first: Frame, live: &mut Subscription) -> Resu
         match live.events.try_recv() {
             Ok(frame) => {
                 tokio::task::consume_budget().await;
-                sink.feed(message(frame)).await.map_err(|_| Gone)?;
+                page.feed(message(frame)).await?;
                 (fed, unreported) = (fed + 1, unreported + 1);
                 if unreported == REPORT_EVERY {
                     live.clock.delivered(unreported);
@@ -153,38 +200,34 @@ async fn forward(sink: &mut Sink, first: Frame, live: &mut Subscription) -> Resu
             Err(TryRecvError::Closed) => return Err(Gone),
         }
     };
-    sink.flush().await.map_err(|_| Gone)?;
+    page.flush().await?;
     live.clock.delivered(unreported);
     Ok(behind)
 }
 
 /// Too far behind to catch up frame by frame: start over from a fresh snapshot.
-async fn resync(hub: &Hub, sink: &mut Sink, live: &mut Subscription) -> Result<(), Gone> {
+async fn resync(hub: &Hub, page: &mut Page, live: &mut Subscription) -> Result<(), Gone> {
     *live = hub.subscribe();
-    send_snapshot(sink, live).await
+    send_snapshot(page, live).await
 }
 
 /// `hello`, every held record, `synced`, telling pacing as it goes that this page is reading.
-async fn send_snapshot(sink: &mut Sink, live: &Subscription) -> Result<(), Gone> {
-    sink.feed(message(live.hello.clone()))
-        .await
-        .map_err(|_| Gone)?;
+async fn send_snapshot(page: &mut Page, live: &Subscription) -> Result<(), Gone> {
+    page.feed(message(live.hello.clone())).await?;
     let mut fed = 1;
     for frame in live.history.frames() {
         // Hundreds of thousands of records may go out without the socket ever making the task
         // wait: give the other tasks on this thread their turn as they would have it anyway.
         tokio::task::consume_budget().await;
-        sink.feed(Message::Binary(frame)).await.map_err(|_| Gone)?;
+        page.feed(Message::Binary(frame)).await?;
         fed += 1;
         if fed == REPORT_EVERY {
             live.clock.progressed(fed);
             fed = 0;
         }
     }
-    sink.feed(message(live.synced.clone()))
-        .await
-        .map_err(|_| Gone)?;
-    sink.flush().await.map_err(|_| Gone)?;
+    page.feed(message(live.synced.clone())).await?;
+    page.flush().await?;
     live.clock.progressed(fed + 1);
     Ok(())
 }

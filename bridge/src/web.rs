@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::uri::Authority;
@@ -40,6 +41,8 @@ pub struct Sessions {
     pub shutdown: CancellationToken,
     /// Sessions join it, so that shutdown waits for them.
     pub tasks: TaskTracker,
+    /// `--page-timeout`: how long a page's socket may take nothing before it is let go.
+    pub page_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -80,11 +83,14 @@ async fn upgrade(
         commands,
         shutdown,
         tasks,
+        page_timeout,
     } = web.sessions;
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| tasks.track_future(session::run(socket, commands, shutdown)))
+        .on_upgrade(move |socket| {
+            tasks.track_future(session::run(socket, commands, shutdown, page_timeout))
+        })
 }
 
 /// The rules in force (and the default framing), as a rules file `--rules` reads: the page's

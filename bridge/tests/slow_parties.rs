@@ -264,6 +264,53 @@ async fn a_stalled_page_does_not_change_what_a_reading_page_receives() {
     bridge.shutdown().await;
 }
 
+/// A page that takes nothing at all for `--page-timeout` (a frozen tab) is let go, so that what
+/// the bridge was sending it (a snapshot may share the whole history as it was) is freed; a page
+/// that keeps reading is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_takes_nothing_is_let_go() {
+    let _serial = SERIAL.lock().await;
+    let bridge = start(&["--page-timeout", "1"]).await;
+    let (mut frozen, _) = Page::open(&bridge).await;
+    let (mut reader, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut reader).await;
+    // Far more than the socket buffers between the bridge and the frozen page hold.
+    const TOTAL: usize = 64 << 20;
+    let stream = tokio::spawn(async move {
+        let data = vec![b'f'; 1 << 20];
+        for _ in 0..TOTAL >> 20 {
+            peer.send(&data).await;
+        }
+        peer
+    });
+    let mut got = 0;
+    while got < TOTAL {
+        if let ToClient::Record(r) = reader.next().await {
+            if r.conn == conn.id {
+                got += r.data.len();
+            }
+        }
+    }
+    let peer = within("the stream to end", stream).await.unwrap();
+    // Frozen for longer than the timeout, then it wakes up: it reads what its socket buffers
+    // held, then finds the socket closed. A page that was not let go would be sent the rest
+    // (by a re-sync) and stay open.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    within("the frozen page's socket to close", async {
+        while frozen.next_message().await.is_some() {}
+    })
+    .await;
+    // The page that kept reading was not let go: it still hears the peer.
+    let mut peer = peer;
+    peer.send(b"still here\n").await;
+    reader
+        .expect("the reading page to hear the peer", |m| {
+            matches!(m, ToClient::Record(r) if r.conn == conn.id && r.data == b"still here\n"[..])
+        })
+        .await;
+    bridge.shutdown().await;
+}
+
 /// A page that joins while peers chat and the history is full (so records are being dropped all
 /// the while) gets a snapshot that is exactly the history at `hello.seq`: each connection's
 /// newest records, without holes, counted as the counters say; then every later record, once.

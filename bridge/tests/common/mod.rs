@@ -124,18 +124,21 @@ impl Page {
 
     /// The next thing the bridge sends, whatever it is.
     pub async fn next(&mut self) -> ToClient {
+        self.next_message()
+            .await
+            .expect("the bridge closed the WebSocket")
+    }
+
+    /// The next thing the bridge sends, or `None` once it has closed the WebSocket.
+    pub async fn next_message(&mut self) -> Option<ToClient> {
         loop {
-            let message = within("an event", self.rx.next())
-                .await
-                .expect("the bridge closed the WebSocket")
-                .expect("WebSocket error");
-            let frame = match message {
-                Message::Text(text) => Frame::Text(text.to_string()),
-                Message::Binary(bytes) => Frame::Binary(bytes),
-                Message::Close(close) => panic!("the bridge closed the WebSocket: {close:?}"),
-                _ => continue,
+            let frame = match within("an event", self.rx.next()).await {
+                Some(Ok(Message::Text(text))) => Frame::Text(text.to_string()),
+                Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                Some(Ok(_)) => continue,
             };
-            return ToClient::from_frame(&frame).expect("a valid event or record");
+            return Some(ToClient::from_frame(&frame).expect("a valid event or record"));
         }
     }
 
