@@ -36,6 +36,17 @@ async fn within_a_second<F: std::future::Future>(what: &str, future: F) -> F::Ou
         .unwrap_or_else(|_| panic!("{what} took more than a second"))
 }
 
+/// Has `peer` send `mib` MiB, a MiB at a time, in a task of its own that gives it back.
+fn stream_mib(mut peer: Peer, mib: usize) -> tokio::task::JoinHandle<Peer> {
+    tokio::spawn(async move {
+        let data = vec![b's'; 1 << 20];
+        for _ in 0..mib {
+            peer.send(&data).await;
+        }
+        peer
+    })
+}
+
 /// Reads events until the connection from `addr` has sent a record, and returns it.
 async fn record_from(page: &mut Page, addr: &str) -> Record {
     let mut id = None;
@@ -232,15 +243,9 @@ async fn a_stalled_page_does_not_change_what_a_reading_page_receives() {
     let bridge = start(&[]).await;
     let (_stalled, _) = Page::open(&bridge).await; // reads nothing, ever
     let (mut reader, _) = Page::open(&bridge).await;
-    let (mut peer, conn) = accept_peer(&bridge, &mut reader).await;
+    let (peer, conn) = accept_peer(&bridge, &mut reader).await;
     const TOTAL: usize = 128 << 20;
-    let stream = tokio::spawn(async move {
-        let data = vec![b's'; 1 << 20];
-        for _ in 0..TOTAL >> 20 {
-            peer.send(&data).await;
-        }
-        peer
-    });
+    let stream = stream_mib(peer, TOTAL >> 20);
     let mut got = 0;
     let mut records = 0u64;
     while got < TOTAL {
@@ -273,16 +278,10 @@ async fn a_page_that_takes_nothing_is_let_go() {
     let bridge = start(&["--page-timeout", "1"]).await;
     let (mut frozen, _) = Page::open(&bridge).await;
     let (mut reader, _) = Page::open(&bridge).await;
-    let (mut peer, conn) = accept_peer(&bridge, &mut reader).await;
+    let (peer, conn) = accept_peer(&bridge, &mut reader).await;
     // Far more than the socket buffers between the bridge and the frozen page hold.
     const TOTAL: usize = 64 << 20;
-    let stream = tokio::spawn(async move {
-        let data = vec![b'f'; 1 << 20];
-        for _ in 0..TOTAL >> 20 {
-            peer.send(&data).await;
-        }
-        peer
-    });
+    let stream = stream_mib(peer, TOTAL >> 20);
     let mut got = 0;
     while got < TOTAL {
         if let ToClient::Record(r) = reader.next().await {
@@ -291,7 +290,7 @@ async fn a_page_that_takes_nothing_is_let_go() {
             }
         }
     }
-    let peer = within("the stream to end", stream).await.unwrap();
+    let mut peer = within("the stream to end", stream).await.unwrap();
     // Frozen for longer than the timeout, then it wakes up: it reads what its socket buffers
     // held, then finds the socket closed. A page that was not let go would be sent the rest
     // (by a re-sync) and stay open.
@@ -301,7 +300,6 @@ async fn a_page_that_takes_nothing_is_let_go() {
     })
     .await;
     // The page that kept reading was not let go: it still hears the peer.
-    let mut peer = peer;
     peer.send(b"still here\n").await;
     reader
         .expect("the reading page to hear the peer", |m| {
