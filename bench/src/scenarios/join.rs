@@ -7,6 +7,8 @@
 //! joined: from its stamp to its record's `at`, the bridge's own time of reading (both clocks are
 //! this machine's wall clock). `join_delivery` is the longest it took to reach the watching page.
 //! The `_idle` figures are the same over a second with nobody joining: the machine's own noise.
+//! `join_full_history_rss` is the bridge's RSS with that history full: what `--history-total`
+//! really costs when it is made of the smallest records.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +37,7 @@ const PHASE: Duration = Duration::from_secs(120);
 pub async fn run(suite: &Suite) -> Result<()> {
     let runs = suite.plan.runs.min(3);
     let (mut stalls, mut idles, mut joins, mut held) = (vec![], vec![], vec![], 0);
+    let mut full_rss = vec![];
     let (mut deliveries, mut idle_deliveries) = (vec![], vec![]);
     for run in 1..=runs {
         progress(
@@ -48,8 +51,14 @@ pub async fn run(suite: &Suite) -> Result<()> {
         idle_deliveries.push(once.idle.delivery.as_secs_f64() * 1e3);
         joins.push(once.join.as_secs_f64() * 1e3);
         held = once.held;
+        full_rss.push(once.full_rss_kib as f64);
     }
     figure("join_records", held, "");
+    figure(
+        "join_full_history_rss",
+        format!("{:.0}", median(&full_rss)),
+        "KiB",
+    );
     figure("join_snapshot_time", format!("{:.0}", median(&joins)), "ms");
     figure("join_stall", format!("{:.2}", median(&stalls)), "ms");
     figure("join_stall_idle", format!("{:.2}", median(&idles)), "ms");
@@ -65,6 +74,8 @@ pub async fn run(suite: &Suite) -> Result<()> {
 struct Once {
     /// Records in the joining page's snapshot.
     held: usize,
+    /// The bridge's RSS with the history full, before the page joins.
+    full_rss_kib: u64,
     join: Duration,
     stall: Waits,
     idle: Waits,
@@ -110,6 +121,7 @@ async fn once(suite: &Suite) -> Result<Once> {
     });
     // The watcher first catches up with the filling, then the machine's noise is measured.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let full_rss_kib = bridge.rss_kib()?;
     let idle_from = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let join_from = Instant::now();
@@ -136,6 +148,7 @@ async fn once(suite: &Suite) -> Result<Once> {
     }
     Ok(Once {
         held,
+        full_rss_kib,
         join,
         stall,
         idle,

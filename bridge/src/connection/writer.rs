@@ -110,7 +110,10 @@ pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Sender) {
         Sender::Page { file: false } => (Marks::NONE, None),
         Sender::Rule(rule) => (Marks::NONE, Some(&**rule)),
     };
-    let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len() + 64);
+    // Exactly the room the record takes (the hub appends the rule's id): spare capacity would
+    // be held in the history without being counted against its bounds.
+    let rule_len = rule.map_or(0, str::len);
+    let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len() + rule_len);
     frame.put_bytes(0, RECORD_HEADER_LEN);
     frame.extend_from_slice(data);
     relay.hub.record(id, Flow::Tx, frame, marks, rule);
