@@ -15,8 +15,11 @@ pub fn unverified(info: &ConnInfo) -> bool {
 /// The badge for `info`: none for plain TCP. A plain function: it holds no state.
 pub fn transport_badge(info: &ConnInfo) -> Html {
     let unverified = unverified(info);
+    // No handshake (yet, or ever): TLS was asked for, nothing is encrypted so far.
+    let pending = info.transport == Transport::Tls && info.tls.is_none();
     let title = match (info.transport, unverified) {
         (Transport::Tcp, _) => return html! {},
+        (Transport::Tls, _) if pending => "TLS, no handshake done: nothing encrypted yet",
         (Transport::Tls, false) => "TLS: encrypted",
         (Transport::Tls, true) => {
             "TLS, certificate not verified (dialled with \u{201c}accept any certificate\u{201d}): \
@@ -25,7 +28,7 @@ pub fn transport_badge(info: &ConnInfo) -> Html {
         (Transport::Udp, _) => "UDP: each message is one datagram",
     };
     html! {
-        <span class={classes!("transport", info.transport.as_str(), unverified.then_some("unverified"))} {title}>
+        <span class={classes!("transport", info.transport.as_str(), unverified.then_some("unverified"), pending.then_some("pending"))} {title}>
             { info.transport.label() }
             if unverified {
                 <span class="unverified-mark" aria-hidden="true">{ "!" }</span>
