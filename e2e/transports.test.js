@@ -81,6 +81,11 @@ test('the page dials a TLS server, accepting any certificate, chats both ways an
   await dial(page, 'TLS', port);
   await conversation(page).getByText(/accept any certificate/).first().waitFor();
   assert.equal(accepted.length, 0, 'no conversation reached the server');
+  const notice = page.locator('.notices .notice', { hasText: /accept any certificate/ });
+  await notice.getByRole('button', { name: 'Dismiss' }).click();
+  const refused = rowOf(page, `127.0.0.1:${port}`).locator('.transport.tls.pending');
+  await refused.waitFor();
+  assert.match(await refused.getAttribute('title'), /no handshake/, 'no green light for a handshake that failed');
 
   await dial(page, 'TLS', port, { acceptAny: true });
   await eventually(() => accepted.length === 1, 'the server accepted the bridge');
@@ -132,7 +137,8 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   await composer(page).press('Enter');
   await composer(page).fill('two');
   await composer(page).press('Enter');
-  const first = await peer.nth(2).then(() => peer.received[0]);
+  await peer.nth(2);
+  const first = peer.received[0];
   assert.equal(first.data.toString(), 'one\n');
   assert.equal(peer.received[1].data.toString(), 'two\n');
 
@@ -147,10 +153,18 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   assert.match(await rx.nth(0).locator('.body').textContent(), /^alpha$/);
   assert.match(await rx.nth(1).locator('.body').textContent(), /^beta$/);
 
-  // Broadcast is offered for UDP, and a send without it to loopback's broadcast address is
-  // refused with the reason, in the conversation.
+  // Broadcast is offered for UDP, off until ticked.
   const broadcast = sendForm(page).getByRole('checkbox', { name: 'Broadcast' });
   assert.equal(await broadcast.isChecked(), false);
+
+  // A send no datagram can hold is refused with the reason, in the conversation, nothing sent.
+  await composer(page).fill('x'.repeat(65_507));
+  await composer(page).press('Enter');
+  await messages(page).getByText(/a UDP datagram holds at most 65507 bytes/).waitFor();
+  await composer(page).fill('three');
+  await composer(page).press('Enter');
+  await peer.nth(3);
+  assert.equal(peer.received[2].data.toString(), 'three\n', 'the one too large never went');
   peer.close();
   assert.deepEqual(fx.browser.errors, []);
   await page.close();
