@@ -165,7 +165,12 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   await composer(page).press('Enter');
   await peer.nth(3);
   assert.equal(peer.received[2].data.toString(), 'three\n', 'the one too large never went');
+
+  // Nothing listens there any more: the port's "unreachable" is said in the conversation.
   peer.close();
+  await composer(page).fill('anyone?');
+  await composer(page).press('Enter');
+  await conversation(page).getByText(/nothing is listening on 127\.0\.0\.1/).first().waitFor();
   assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
