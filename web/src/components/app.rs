@@ -14,13 +14,13 @@ use yew::prelude::*;
 use crate::components::bridge::use_bridge;
 use crate::components::composer::{Composer, SendTarget, FOCUS_KEY};
 use crate::components::conn_list::ConnList;
-use crate::components::connect_form::ConnectForm;
+use crate::components::connect_form::{ConnectForm, Dial};
 use crate::components::conversation::{Conversation, Pane, Side};
 use crate::components::listener_form::ListenerForm;
 use crate::components::page_encoding;
 use crate::components::status::Notices;
 use crate::components::topbar::{use_unread_title, TopBar};
-use crate::state::{reduce, Action, Conv, State};
+use crate::state::{reduce, Action, Asked, Conv, State};
 use crate::wire::SocketStatus;
 
 /// What a narrow window shows; a wide one shows all three.
@@ -73,15 +73,9 @@ pub fn App() -> Html {
         let command = command.clone();
         let dispatch = dispatch.clone();
         let tab = tab.setter();
-        use_callback((), move |(host, port): (String, u16), _| {
+        use_callback((), move |dial: Dial, _| {
             let request = new_request_id();
-            command.emit(Command::Connect {
-                host,
-                port,
-                transport: Transport::Tcp,
-                accept_any_certificate: false,
-                request: Some(request),
-            })?;
+            command.emit(dial.command(request))?;
             dispatch.emit(Action::Dialling(request));
             tab.set(Tab::Conversation);
             Ok(())
@@ -96,28 +90,28 @@ pub fn App() -> Html {
             }
         })
     };
-    let on_listen = {
-        let command = command.clone();
-        use_callback((), move |addr: Option<String>, _| {
-            command.emit(match addr {
-                Some(addr) => Command::Listen {
-                    addr,
-                    transport: Transport::Tcp,
-                },
-                None => Command::StopListening {
-                    transport: Transport::Tcp,
-                },
-            })
+    // A listener command: a failure that comes back is shown at that listener.
+    let on_listener = {
+        let (command, dispatch) = (command.clone(), dispatch.clone());
+        use_callback((), move |cmd: Command, _| {
+            if let Some(asked) = Asked::of(&cmd) {
+                dispatch.emit(Action::AskListener(asked));
+            }
+            command.emit(cmd)
         })
     };
+    // The state as last rendered, for what a send reads when it goes (its broadcast flag).
+    let latest = use_mut_ref(|| state.clone());
+    *latest.borrow_mut() = state.clone();
     let on_send = {
         let (send, dispatch) = (send.clone(), dispatch.clone());
+        let latest = latest.clone();
         use_callback((), move |(to, data): (Target, Vec<u8>), _| {
             let data = data.into();
             let transmit = Transmit {
                 to,
                 file: false,
-                broadcast: false,
+                broadcast: latest.borrow().broadcast_for(to),
                 data,
             };
             send.emit(ToBridge::Transmit(transmit).to_frame())?;
@@ -148,6 +142,7 @@ pub fn App() -> Html {
     });
     let on_to_all = use_action(dispatch.clone(), Action::SetToAll);
     let on_dismiss = use_action(dispatch.clone(), Action::Dismiss);
+    let on_broadcast = use_action(dispatch.clone(), Action::SetBroadcast);
     let on_page_encoding = {
         let dispatch = dispatch.clone();
         use_callback((), move |choice, _| {
@@ -173,6 +168,21 @@ pub fn App() -> Html {
             .map_or(7777, |(_, port)| port)
     });
     let selected = state.selected_conv().cloned();
+    let broadcast = match (&selected, state.to_all) {
+        (_, true) => Some(state.broadcast_all),
+        (Some(c), false) if c.info.transport == Transport::Udp => Some(c.broadcast),
+        _ => None,
+    };
+    let listeners = &state.listeners;
+    let listen_failure = |asked| listeners.error(asked).cloned();
+    let tls_listen = server.as_ref().and_then(|s| s.tls_listen.clone());
+    let udp_listen = server.as_ref().and_then(|s| s.udp_listen.clone());
+    let last = |t| listeners.last(t).map(String::from);
+    let fingerprint = server.as_ref().and_then(|s| s.tls_fingerprint.clone());
+    let groups = server
+        .as_ref()
+        .map(|s| s.groups.clone())
+        .unwrap_or_default();
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
@@ -249,12 +259,21 @@ pub fn App() -> Html {
                               {online} {on_forget} {nc_hint} on_select={on_pick.clone()} {stale} />
                     <ConnectForm {default_port} enabled={online} on_connect={on_connect.clone()} />
                     <ListenerForm listen={listen.clone()} last_listen={state.last_listen.clone()} {problem}
-                                  enabled={online} {on_listen} on_connect={on_connect.clone()} />
+                                  failure={listen_failure(Asked::Listen(Transport::Tcp))}
+                                  enabled={online} on_command={on_listener.clone()} on_connect={on_connect.clone()} />
+                    <ListenerForm transport={Transport::Tls} listen={tls_listen} last_listen={last(Transport::Tls)}
+                                  beside={state.last_listen.clone()} failure={listen_failure(Asked::Listen(Transport::Tls))}
+                                  enabled={online} on_command={on_listener.clone()} fingerprint={fingerprint.clone()} />
+                    <ListenerForm transport={Transport::Udp} listen={udp_listen} last_listen={last(Transport::Udp)}
+                                  beside={state.last_listen.clone()} failure={listen_failure(Asked::Listen(Transport::Udp))}
+                                  enabled={online} on_command={on_listener} {groups}
+                                  groups_failure={listen_failure(Asked::Groups)} />
                 </aside>
                 <main class="main">
                     <div class={classes!("conversations", sides.is_some().then_some("both-ends"))}>
                         { for panes.into_iter().map(|(conv, pane)| html! {
                             <Conversation {conv} {pane} {stale} on_view={on_view.clone()}
+                                          bridge_fingerprint={fingerprint.clone().map(AttrValue::from)}
                                           on_encoding={on_encoding.clone()} on_show_earlier={on_show_earlier.clone()}
                                           on_redial={on_connect.clone()} on_disconnect={on_disconnect.clone()} {online} />
                         }) }
@@ -262,7 +281,7 @@ pub fn App() -> Html {
                     <Composer {target} idle={state.compose_idle} default_encoding={state.default_encoding()}
                               to_all={state.to_all} sent_to_all={state.sent_to_all} {sides}
                               open_count={state.open_count()} {online} focus={*focus} {on_send}
-                              {on_compose} {on_to_all} on_side={on_pick} />
+                              {on_compose} {on_to_all} on_side={on_pick} {broadcast} {on_broadcast} />
                 </main>
             </div>
         </div>

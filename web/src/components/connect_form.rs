@@ -1,10 +1,61 @@
-//! The form that asks the bridge to dial a TCP server. It never rewrites what the user typed:
-//! the port starts as the bridge's listener's (or 7777) once, and stays as the user leaves it;
-//! `host:port` in the host field, pasted or typed, is split into the two fields.
+//! The form that asks the bridge to dial a server, over TCP, TLS or UDP. It never rewrites what
+//! the user typed: the port starts as the bridge's listener's (or 7777) once, and stays as the
+//! user leaves it; `host:port` in the host field, pasted or typed, is split into the two fields.
+//! With TLS, "accept any certificate" is offered, and says plainly that it skips verification.
 
+use protocol::{Command, ConnInfo, Origin, RequestId, Transport};
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlInputElement};
 use yew::prelude::*;
+
+use crate::components::select::Select;
+
+/// The form's choice of transport: `(value, label)`.
+const TRANSPORTS: [(&str, &str); 3] = [("tcp", "TCP"), ("tls", "TLS"), ("udp", "UDP")];
+
+/// A dial the page asks the bridge for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dial {
+    pub host: String,
+    pub port: u16,
+    pub transport: Transport,
+    /// With TLS: connect whatever certificate the server presents.
+    pub accept_any_certificate: bool,
+}
+
+impl Dial {
+    /// Plain TCP to `host:port`.
+    pub fn tcp(host: impl Into<String>, port: u16) -> Dial {
+        Dial {
+            host: host.into(),
+            port,
+            transport: Transport::Tcp,
+            accept_any_certificate: false,
+        }
+    }
+
+    /// The same dial again, for a closed connection the bridge dialled: the same transport,
+    /// and for TLS the same trust (a server taken unverified is taken so again).
+    pub fn again(info: &ConnInfo) -> Option<Dial> {
+        let (host, port) = protocol::address::split(&info.peer)?;
+        (info.origin == Origin::Dialled).then(|| Dial {
+            accept_any_certificate: crate::components::transport_badge::unverified(info),
+            transport: info.transport,
+            ..Dial::tcp(host, port)
+        })
+    }
+
+    /// The command that asks for it, with the page's `request` id.
+    pub fn command(self, request: RequestId) -> Command {
+        Command::Connect {
+            host: self.host,
+            port: self.port,
+            request: Some(request),
+            accept_any_certificate: self.accept_any_certificate && self.transport == Transport::Tls,
+            transport: self.transport,
+        }
+    }
+}
 
 /// Checks the form's port field.
 pub fn parse_port(text: &str) -> Result<u16, String> {
@@ -35,7 +86,7 @@ pub struct ConnectFormProps {
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
     /// Asks the bridge to dial; an error says why it could not be asked.
-    pub on_connect: Callback<(String, u16), Result<(), String>>,
+    pub on_connect: Callback<Dial, Result<(), String>>,
 }
 
 #[component]
@@ -43,6 +94,8 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     let host = use_state(|| "127.0.0.1".to_string());
     // `None` until the default is known; then what the user leaves in it, never moved for them.
     let port = use_state(|| None::<String>);
+    let transport = use_state(|| Transport::Tcp);
+    let accept_any = use_state(|| false);
     {
         let port = port.clone();
         use_effect_with(props.default_port, move |default| {
@@ -108,6 +161,7 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         let port_text = port_text.clone();
         let split = split.clone();
         let on_connect = props.on_connect.clone();
+        let (transport, accept_any) = (*transport, *accept_any);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (h, port_text) = match split_host_port(&host) {
@@ -131,7 +185,12 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                     return;
                 }
             };
-            match on_connect.emit((h, p)) {
+            let dial = Dial {
+                transport,
+                accept_any_certificate: accept_any,
+                ..Dial::tcp(h, p)
+            };
+            match on_connect.emit(dial) {
                 Ok(()) => error.set(None),
                 Err(msg) => error.set(Some((Field::Form, msg))),
             }
@@ -144,9 +203,25 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
             .then_some("true")
     };
     let described = |field: Field| invalid(field).map(|_| "connect-error");
+    let on_transport = {
+        let transport = transport.setter();
+        Callback::from(move |value: String| {
+            transport.set(match value.as_str() {
+                "tls" => Transport::Tls,
+                "udp" => Transport::Udp,
+                _ => Transport::Tcp,
+            })
+        })
+    };
+    let on_accept_any = {
+        let accept_any = accept_any.setter();
+        Callback::from(move |e: Event| {
+            accept_any.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+        })
+    };
     html! {
         <form class="connect-form" aria-label="Connect" {onsubmit} novalidate=true>
-            <h2 class="pane-title">{ "Dial a TCP server" }</h2>
+            <h2 class="pane-title">{ "Dial a server" }</h2>
             <div class="connect-fields">
                 <div class="field host">
                     <label for="connect-host">{ "Host" }</label>
@@ -156,6 +231,11 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                            autocomplete="off" spellcheck="false"
                            aria-invalid={invalid(Field::Host)}
                            aria-describedby={described(Field::Host)} />
+                </div>
+                <div class="field protocol">
+                    <label for="connect-protocol">{ "Protocol" }</label>
+                    <Select id="connect-protocol" value={transport.as_str()} options={TRANSPORTS.to_vec()}
+                            onchange={on_transport} />
                 </div>
                 <div class="field port">
                     <label for="connect-port">{ "Port" }</label>
@@ -167,6 +247,14 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                 <button type="submit" class="primary" disabled={!props.enabled}
                         title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>
             </div>
+            if *transport == Transport::Tls {
+                <div class={classes!("accept-any", accept_any.then_some("on"))}
+                     title="For a device with a self-signed certificate: encrypted, but anyone in the middle could pose as the server">
+                    <input id="dial-accept-any" type="checkbox" checked={*accept_any}
+                           onchange={on_accept_any} />
+                    <label for="dial-accept-any">{ "Accept any certificate (skips verification)" }</label>
+                </div>
+            }
             if let Some((_, msg)) = &*error {
                 <p id="connect-error" class="field-error" role="alert">{ msg }</p>
             }
@@ -195,6 +283,58 @@ mod tests {
         for alone in ["192.168.100.200", "fe80::1:7777", "::1", "host:", "host:x"] {
             assert_eq!(split_host_port(alone), None, "{alone}");
         }
+    }
+
+    #[test]
+    fn a_dial_again_keeps_its_transport_and_its_trust() {
+        use protocol::tls::TlsInfo;
+        use protocol::ConnState;
+        let mut info = ConnInfo::new(
+            3,
+            Origin::Dialled,
+            "[::1]:8443".into(),
+            ConnState::Closed,
+            0,
+        );
+        info.transport = Transport::Tls;
+        info.tls = Some(Box::new(TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher_suite: "TLS_AES_128_GCM_SHA256".into(),
+            key_exchange: None,
+            alpn: None,
+            server_name: Some("::1".into()),
+            peer_verified: false,
+            peer_certificate: None,
+        }));
+        let again = Dial::again(&info).unwrap();
+        assert_eq!((again.host.as_str(), again.port), ("::1", 8443));
+        assert_eq!(again.transport, Transport::Tls);
+        assert!(again.accept_any_certificate);
+        info.origin = Origin::Accepted;
+        assert_eq!(
+            Dial::again(&info),
+            None,
+            "a peer that called us is not dialled"
+        );
+    }
+
+    #[test]
+    fn accept_any_goes_only_with_tls() {
+        let udp = Dial {
+            transport: Transport::Udp,
+            accept_any_certificate: true,
+            ..Dial::tcp("127.0.0.1", 9)
+        };
+        assert_eq!(
+            udp.command(7),
+            Command::Connect {
+                host: "127.0.0.1".into(),
+                port: 9,
+                request: Some(7),
+                transport: Transport::Udp,
+                accept_any_certificate: false,
+            }
+        );
     }
 
     #[test]

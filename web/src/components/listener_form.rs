@@ -1,11 +1,23 @@
-//! The bridge's TCP listener, from the page: where it listens, and the controls to stop it,
-//! start it again, move it to another address, or open a client to it from the bridge itself
-//! (so that one page shows both ends of one conversation, as the seed's "one computer works the
-//! same as two"). When the bridge could not listen at start (the tutorial's port was taken, by
-//! the learner's own server as often as not), it says why and offers both ways on.
+//! One of the bridge's listeners, from the page: where it listens, and the controls to stop it,
+//! start it again, or move it to another address. The TCP listener also opens a client to
+//! itself from the bridge (so that one page shows both ends of one conversation, as the seed's
+//! "one computer works the same as two"), and when the bridge could not listen at start (the
+//! tutorial's port was taken, by the learner's own server as often as not), it says why and
+//! offers both ways on. The TLS listener and the UDP socket, which most sessions never need,
+//! are folded under a line that says where they listen, with what is their own (the
+//! certificate's fingerprint, the multicast groups) below their controls.
+//!
+//! One component for the three: each costs the page's download its code only once.
 
+use std::rc::Rc;
+
+use protocol::{Command, Transport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::components::connect_form::Dial;
+use crate::components::multicast_groups::multicast_groups;
+use crate::components::tls_details::listener_fingerprint;
 
 /// The bridge's default listener port, the tutorial's.
 const DEFAULT_PORT: u16 = 7777;
@@ -31,20 +43,61 @@ pub fn offered_address(listen: Option<&str>, last: Option<&str>, problem: Option
     }
 }
 
+/// The address a TLS listener or UDP socket is offered at before the user types one: where it
+/// is, or last was; failing that, the default port on the TCP listener's address (what the user
+/// chose to listen on), or on every interface.
+pub fn offered(listen: Option<&str>, last: Option<&str>, tcp: Option<&str>, port: u16) -> String {
+    if let Some(addr) = listen.or(last) {
+        return addr.to_string();
+    }
+    let host = tcp
+        .and_then(protocol::address::split)
+        .map_or("::", |(host, _)| host);
+    protocol::address::join(host, port)
+}
+
+/// The command that starts `transport`'s listener at `addr` (or moves it), or stops it.
+pub fn command(transport: Transport, addr: Option<String>) -> Command {
+    match addr {
+        Some(addr) => Command::Listen { addr, transport },
+        None => Command::StopListening { transport },
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ListenerFormProps {
+    /// Which listener: TCP (the default), TLS, or the UDP socket.
+    #[prop_or_default]
+    pub transport: Transport,
     /// Where the listener is bound, or `None` when it is stopped.
     pub listen: Option<String>,
     /// Where it last listened, to start it there again.
     pub last_listen: Option<String>,
     /// Why it is not listening although it was meant to (its port was taken at start).
+    #[prop_or_default]
     pub problem: Option<String>,
+    /// The TCP listener's address, to offer the others beside it.
+    #[prop_or_default]
+    pub beside: Option<String>,
+    /// Why the bridge refused the page's last request to it.
+    #[prop_or_default]
+    pub failure: Option<Rc<str>>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
-    /// Asks the bridge to listen at an address (start or move), or to stop (`None`).
-    pub on_listen: Callback<Option<String>, Result<(), String>>,
-    /// Asks the bridge to dial an address: here, its own listener.
-    pub on_connect: Callback<(String, u16), Result<(), String>>,
+    /// Asks the bridge to start, move or stop the listener.
+    pub on_command: Callback<Command, Result<(), String>>,
+    /// Asks the bridge to dial an address: here, its own listener (TCP's panel only).
+    #[prop_or_else(|| Callback::from(|_| Ok(())))]
+    pub on_connect: Callback<Dial, Result<(), String>>,
+    /// The TLS listener's certificate fingerprint, once known.
+    #[prop_or_default]
+    pub fingerprint: Option<String>,
+    /// The multicast groups the UDP socket joined.
+    #[prop_or_default]
+    pub groups: Vec<String>,
+    /// Why the page's last join or leave of a group failed.
+    #[prop_or_default]
+    pub groups_failure: Option<Rc<str>>,
 }
 
 #[component]
@@ -52,13 +105,30 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     // `None` until the user edits it, so that the field follows the listener's address.
     let typed = use_state(|| None::<String>);
     let error = use_state(|| None::<String>);
-    let addr = (*typed).clone().unwrap_or_else(|| {
-        offered_address(
-            props.listen.as_deref(),
-            props.last_listen.as_deref(),
-            props.problem.as_deref(),
-        )
+    let transport = props.transport;
+    let tcp = transport == Transport::Tcp;
+    let (listen, last) = (props.listen.as_deref(), props.last_listen.as_deref());
+    let addr = (*typed).clone().unwrap_or_else(|| match transport {
+        Transport::Tcp => offered_address(listen, last, props.problem.as_deref()),
+        Transport::Tls => offered(listen, last, props.beside.as_deref(), 7443),
+        Transport::Udp => offered(listen, last, props.beside.as_deref(), DEFAULT_PORT),
     });
+    // Element ids and names, distinct for each listener.
+    let (title, name, field, error_id) = match transport {
+        Transport::Tcp => ("TCP listener", "Listener", "listen-addr", "listener-error"),
+        Transport::Tls => (
+            "TLS listener",
+            "Listen with TLS",
+            "tls-listen-addr",
+            "tls-listener-error",
+        ),
+        Transport::Udp => (
+            "UDP socket",
+            "Open the UDP socket",
+            "udp-listen-addr",
+            "udp-listener-error",
+        ),
+    };
 
     let on_input = {
         let typed = typed.clone();
@@ -80,7 +150,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
         }
     };
     let onsubmit = {
-        let on_listen = props.on_listen.clone();
+        let on_command = props.on_command.clone();
         let addr = addr.clone();
         let report = report.clone();
         let error = error.clone();
@@ -93,23 +163,22 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 ));
                 return;
             }
-            report(on_listen.emit(Some(addr)));
+            report(on_command.emit(command(transport, Some(addr))));
         })
     };
     let on_stop = {
-        let on_listen = props.on_listen.clone();
+        let on_command = props.on_command.clone();
         let report = report.clone();
-        Callback::from(move |_: MouseEvent| report(on_listen.emit(None)))
+        Callback::from(move |_: MouseEvent| report(on_command.emit(command(transport, None))))
     };
-    let both_ends = props
-        .listen
-        .as_deref()
+    let both_ends = listen
+        .filter(|_| tcp)
         .and_then(protocol::address::reachable)
         .map(|(host, port)| {
             let on_connect = props.on_connect.clone();
             let report = report.clone();
             let onclick = Callback::from(move |_: MouseEvent| {
-                report(on_connect.emit((host.clone(), port)));
+                report(on_connect.emit(Dial::tcp(host.clone(), port)));
             });
             html! {
                 <button type="button" {onclick} disabled={!props.enabled}
@@ -124,7 +193,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
         let on_connect = props.on_connect.clone();
         let report = report.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
-            report(on_connect.emit(("127.0.0.1".to_string(), port)));
+            report(on_connect.emit(Dial::tcp("127.0.0.1", port)));
         });
         html! {
             <button type="button" {onclick} disabled={!props.enabled}
@@ -133,25 +202,34 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
             </button>
         }
     });
+    let failed = error.is_some() || props.failure.is_some();
     let listening = props.listen.is_some();
     let moved = props.listen.as_deref() != Some(addr.trim());
     let state = match (&props.listen, &props.problem) {
+        (Some(addr), _) if transport == Transport::Udp => format!("Open on {addr}"),
         (Some(addr), _) => format!("Listening on {addr}"),
         (None, Some(problem)) => format!("Not listening: {problem}."),
         (None, None) => "Stopped".to_string(),
     };
-    html! {
-        <form class="listener-form" aria-label="Listener" {onsubmit} novalidate=true>
-            <h2 class="pane-title">{ "TCP listener" }</h2>
-            <p class={classes!("listener-state", props.problem.is_some().then_some("problem"))}
-               role="status" aria-live="polite">{ state }</p>
+    // A paragraph in the form; in a folded panel's summary, a span.
+    let state = html! {
+        <@{if tcp { "p" } else { "span" }} class={classes!("listener-state", props.problem.is_some().then_some("problem"))}
+           role="status" aria-live="polite">{ state }</@>
+    };
+    let heading = html! { <h2 class="pane-title">{ title }</h2> };
+    let form = html! {
+        <form class="listener-form" aria-label={name} {onsubmit} novalidate=true>
+            if tcp {
+                { heading.clone() }
+                { state.clone() }
+            }
             <div class="listener-fields">
                 <div class="field">
-                    <label for="listen-addr">{ "Listen address" }</label>
-                    <input id="listen-addr" type="text" value={addr} oninput={on_input}
+                    <label for={field}>{ "Listen address" }</label>
+                    <input id={field} type="text" value={addr} oninput={on_input}
                            autocomplete="off" spellcheck="false"
-                           aria-invalid={error.is_some().then_some("true")}
-                           aria-describedby={error.is_some().then_some("listener-error")} />
+                           aria-invalid={failed.then_some("true")}
+                           aria-describedby={failed.then_some(error_id)} />
                 </div>
                 <button type="submit" disabled={!props.enabled || (listening && !moved)}>
                     { if listening { "Move" } else { "Listen" } }
@@ -164,16 +242,66 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 { for both_ends }
                 { for dial_taken }
             </div>
-            if let Some(msg) = &*error {
-                <p id="listener-error" class="field-error" role="alert">{ msg }</p>
+            if let Some(msg) = (*error).clone().or(props.failure.as_deref().map(String::from)) {
+                <p id={error_id} class="field-error" role="alert">{ msg }</p>
             }
         </form>
+    };
+    if tcp {
+        return form;
+    }
+    html! {
+        <details class="listener-panel" aria-label={title}>
+            <summary>{ heading }{ state }</summary>
+            { form }
+            if transport == Transport::Tls {
+                { listener_fingerprint(props.fingerprint.as_deref()) }
+            } else {
+                { multicast_groups(&props.groups, listening, props.groups_failure.as_deref(),
+                                   props.enabled, &props.on_command) }
+            }
+        </details>
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_others_are_offered_where_they_are_or_were_else_beside_the_tcp_listener() {
+        assert_eq!(
+            offered(Some("[::]:7443"), Some("x:1"), None, 7443),
+            "[::]:7443"
+        );
+        assert_eq!(
+            offered(None, Some("127.0.0.1:9000"), None, 7777),
+            "127.0.0.1:9000"
+        );
+        assert_eq!(
+            offered(None, None, Some("127.0.0.1:35681"), 7443),
+            "127.0.0.1:7443"
+        );
+        assert_eq!(offered(None, None, Some("[::1]:7777"), 7443), "[::1]:7443");
+        assert_eq!(offered(None, None, None, 7777), "[::]:7777");
+    }
+
+    #[test]
+    fn listen_and_stop_name_their_listener() {
+        assert_eq!(
+            command(Transport::Udp, Some("[::]:9".into())),
+            Command::Listen {
+                addr: "[::]:9".into(),
+                transport: Transport::Udp
+            }
+        );
+        assert_eq!(
+            command(Transport::Tls, None),
+            Command::StopListening {
+                transport: Transport::Tls
+            }
+        );
+    }
 
     #[test]
     fn the_form_offers_where_the_listener_is_or_was() {

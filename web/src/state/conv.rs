@@ -34,6 +34,8 @@ pub struct Conv {
     pub view: ViewMode,
     /// How what is typed for it becomes bytes.
     pub compose: ComposeOptions,
+    /// Whether its sends may go to a broadcast address (UDP's send flag).
+    pub broadcast: bool,
     /// When anything last happened: the newest record, the close, or the opening.
     pub last_at: Micros,
 }
@@ -51,6 +53,7 @@ impl Conv {
             encoding: Encoding::default(),
             view: ViewMode::default(),
             compose: ComposeOptions::default(),
+            broadcast: false,
         }
     }
 
@@ -73,6 +76,7 @@ impl Conv {
         self.encoding = prev.encoding;
         self.view = prev.view;
         self.compose = prev.compose;
+        self.broadcast = prev.broadcast;
     }
 
     /// The state word to show, and why when it is a guess: while the page is not connected to

@@ -34,8 +34,8 @@ impl Sort {
 /// Which connections the list shows, and in what order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListView {
-    /// Words that each must match the peer's or the local address (part of it) or the state
-    /// (all of it), in any case: `closed 10.0.0.`.
+    /// Words that each must match the peer's or the local address (part of it), or the state
+    /// or the transport (all of it), in any case: `closed 10.0.0.`, `udp`.
     pub query: String,
     pub hide_closed: bool,
     pub sort: Sort,
@@ -87,6 +87,7 @@ impl ListView {
         }
         self.query.split_whitespace().all(|word| {
             info.state.as_str().eq_ignore_ascii_case(word)
+                || info.transport.as_str().eq_ignore_ascii_case(word)
                 || contains_ignoring_case(&info.peer, word)
                 || info
                     .local
@@ -153,6 +154,18 @@ mod tests {
         };
         assert_eq!(shown(&hide), [1]);
         assert!(hide.narrowed() && view(" x ").narrowed() && !view("  ").narrowed());
+        let mut udp = conv(3, "10.0.0.9:53", ConnState::Open, 0);
+        udp.info.transport = protocol::Transport::Udp;
+        let by_transport = |q: &str| {
+            [&a, &udp]
+                .iter()
+                .filter(|c| view(q).key(c).is_some())
+                .map(|c| c.info.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by_transport("UDP"), [3]);
+        assert_eq!(by_transport("tcp"), [1], "TCP is a transport too");
+        assert_eq!(by_transport("ud"), Vec::<ConnId>::new(), "matched whole");
     }
 
     #[test]

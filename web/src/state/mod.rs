@@ -22,6 +22,7 @@
 
 mod conv;
 mod list;
+mod listeners;
 mod log;
 mod table;
 
@@ -32,10 +33,14 @@ use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 use crate::wire::{Incoming, SocketStatus};
 
-use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, RequestId, Seq, ServerInfo, VERSION};
+use protocol::{
+    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, RequestId, Seq, ServerInfo,
+    Target, Transport, VERSION,
+};
 
 pub use self::conv::{waiting, Conv};
 pub use self::list::{ListView, RowKey, Sort};
+pub use self::listeners::{Asked, Listeners};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;
 
@@ -115,6 +120,12 @@ pub enum Action {
     /// The user asked the bridge to dial, with this request id: select that connection when it
     /// appears.
     Dialling(RequestId),
+    /// The page asked something of one of the bridge's listeners (start, move, stop, join or
+    /// leave a group): a failure that comes back is that listener's.
+    AskListener(Asked),
+    /// Sends to the conversation in view (or, while sending to all, to all) may go to a
+    /// broadcast address: the UDP send flag, on every send while it is on.
+    SetBroadcast(bool),
 }
 
 /// A message shown at the top of the page until dismissed.
@@ -178,6 +189,11 @@ pub struct State {
     fresh: bool,
     /// Where the listener last listened, kept when it stops: where to start it again.
     pub last_listen: Option<String>,
+    /// The TLS listener's and the UDP socket's last addresses, and failures of the page's
+    /// requests to any listener.
+    pub listeners: Listeners,
+    /// Whether a send to all carries the broadcast flag.
+    pub broadcast_all: bool,
     /// Whether the composer sends to every open connection.
     pub to_all: bool,
     /// How the composer writes when no conversation is selected (sending to all).
@@ -282,6 +298,13 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling(request) => state.pending_dial = Some(request),
+        Action::AskListener(asked) => state.listeners.ask(asked),
+        Action::SetBroadcast(on) if state.to_all => state.broadcast_all = on,
+        Action::SetBroadcast(on) => {
+            if let Some(conv) = state.selected.and_then(|id| state.conv_mut(id)) {
+                conv.broadcast = on;
+            }
+        }
     }
     state.settle();
     state
@@ -300,6 +323,8 @@ impl State {
             synced: false,
             fresh: false,
             last_listen: None,
+            listeners: Listeners::default(),
+            broadcast_all: false,
             to_all: false,
             compose_idle: ComposeOptions::default(),
             page_encoding: None,
@@ -325,6 +350,15 @@ impl State {
         self.page_encoding
             .or(self.server.as_ref().map(|s| s.encoding))
             .unwrap_or_default()
+    }
+
+    /// Whether a send to `to` carries the broadcast flag, as the composer shows it for that
+    /// conversation (or for sending to all).
+    pub fn broadcast_for(&self, to: Target) -> bool {
+        match to {
+            Target::Conn(id) => self.conns.get(&id).is_some_and(|c| c.broadcast),
+            Target::All => self.broadcast_all,
+        }
     }
 
     pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
@@ -518,6 +552,11 @@ impl State {
             } => self.hello(version, *server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
+            Event::Error(Problem {
+                conn: None,
+                kind: ProblemKind::ListenFailed,
+                message,
+            }) if self.listeners.failed(&message) => {}
             Event::Error(problem) => self.error(problem.conn, problem.message),
             Event::Listener {
                 listen,
@@ -528,6 +567,7 @@ impl State {
                 if transport == protocol::Transport::Tcp && listen.is_some() {
                     self.last_listen = listen.clone();
                 }
+                self.listeners.heard(transport, listen.as_deref());
                 if let Some(server) = &mut self.server {
                     server.set_listener(transport, listen, groups, fingerprint);
                 }
@@ -578,6 +618,14 @@ impl State {
         self.fresh = true;
         if server.listen.is_some() {
             self.last_listen = server.listen.clone();
+        }
+        for (transport, listen) in [
+            (Transport::Tls, &server.tls_listen),
+            (Transport::Udp, &server.udp_listen),
+        ] {
+            if listen.is_some() {
+                self.listeners.heard(transport, listen.as_deref());
+            }
         }
         self.reindex();
         self.unread_after = if same_bridge { self.last_seq } else { None };
@@ -1548,6 +1596,118 @@ mod tests {
         assert_eq!(s.sent_to_all, Some((2, 1)));
         let s = reduce(s, Action::SetToAll(false));
         assert_eq!((s.to_all, s.sent_to_all), (false, None));
+    }
+
+    fn listen_failed(message: &str) -> Incoming {
+        Incoming::Event(Event::Error(Problem::new(
+            ProblemKind::ListenFailed,
+            message,
+        )))
+    }
+
+    fn listener(transport: Transport, listen: Option<&str>, groups: &[&str]) -> Incoming {
+        Incoming::Event(Event::Listener {
+            listen: listen.map(Into::into),
+            transport,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            fingerprint: (transport == Transport::Tls).then(|| "AB:CD".into()),
+        })
+    }
+
+    #[test]
+    fn a_listener_failure_is_shown_at_the_listener_the_page_asked() {
+        const UDP: Asked = Asked::Listen(Transport::Udp);
+        let s = reduce(synced_page(), Action::AskListener(UDP));
+        let s = run(
+            s,
+            vec![listen_failed(
+                "cannot listen for UDP on 127.0.0.1:9: in use",
+            )],
+        );
+        assert!(s.notices.is_empty(), "not at the top of the page");
+        assert_eq!(
+            s.listeners.error(UDP).map(|e| &**e),
+            Some("cannot listen for UDP on 127.0.0.1:9: in use")
+        );
+        // Started after all: the failure is over, and the socket is the bridge's word.
+        let s = reduce(s, Action::AskListener(UDP));
+        let s = run(
+            s,
+            vec![listener(
+                Transport::Udp,
+                Some("127.0.0.1:9000"),
+                &["239.1.2.3"],
+            )],
+        );
+        assert_eq!(s.listeners.error(UDP), None);
+        let server = s.server.as_ref().unwrap();
+        assert_eq!(server.udp_listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(server.groups, ["239.1.2.3"]);
+        // Stopped: where it was is kept, to start it there again.
+        let s = run(s, vec![listener(Transport::Udp, None, &[])]);
+        assert_eq!(s.server.as_ref().unwrap().udp_listen, None);
+        assert_eq!(s.listeners.last(Transport::Udp), Some("127.0.0.1:9000"));
+        // The TLS listener's fingerprint comes with it.
+        let s = run(s, vec![listener(Transport::Tls, Some("[::]:7443"), &[])]);
+        let server = s.server.as_ref().unwrap();
+        assert_eq!(server.tls_listen.as_deref(), Some("[::]:7443"));
+        assert_eq!(server.tls_fingerprint.as_deref(), Some("AB:CD"));
+    }
+
+    #[test]
+    fn a_listener_failure_nobody_asked_for_is_a_notice() {
+        let s = run(synced_page(), vec![listen_failed("cannot listen")]);
+        assert_eq!(&*s.notices[0].text, "cannot listen");
+    }
+
+    #[test]
+    fn a_snapshot_tells_where_the_tls_and_udp_listeners_are() {
+        let s = run(
+            State::default(),
+            vec![Incoming::Event(Event::Hello {
+                version: VERSION,
+                server: Box::new(ServerInfo {
+                    tls_listen: Some("[::]:7443".into()),
+                    udp_listen: Some("0.0.0.0:9000".into()),
+                    ..server()
+                }),
+                conns: vec![],
+                seq: 0,
+            })],
+        );
+        assert_eq!(s.listeners.last(Transport::Tls), Some("[::]:7443"));
+        assert_eq!(s.listeners.last(Transport::Udp), Some("0.0.0.0:9000"));
+    }
+
+    #[test]
+    fn broadcast_is_each_conversations_own_and_sending_to_alls() {
+        let s = run(synced_page(), vec![conn_event(info(2, ConnState::Open))]);
+        assert_eq!(s.selected, Some(1));
+        let s = reduce(s, Action::SetBroadcast(true));
+        assert!(
+            s.broadcast_for(Target::Conn(1)),
+            "the conversation in view's"
+        );
+        assert!(!s.broadcast_for(Target::Conn(2)));
+        assert!(!s.broadcast_for(Target::Conn(99)));
+        assert!(!s.broadcast_for(Target::All));
+        // While sending to all, the choice is sending to all's.
+        let s = reduce(s, Action::SetToAll(true));
+        let s = reduce(s, Action::SetBroadcast(true));
+        let s = reduce(s, Action::SetToAll(false));
+        let s = reduce(s, Action::SetBroadcast(false));
+        assert!(s.broadcast_for(Target::All));
+        assert!(!s.broadcast_for(Target::Conn(1)));
+        let s = reduce(s, Action::SetBroadcast(true));
+        // A reconnect to the same bridge keeps it, as it keeps the composer's options.
+        let s = run(
+            s,
+            vec![hello(
+                vec![info(1, ConnState::Open), info(2, ConnState::Open)],
+                9,
+            )],
+        );
+        assert!(s.broadcast_for(Target::Conn(1)));
     }
 
     mod properties {

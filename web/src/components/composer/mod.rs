@@ -4,6 +4,7 @@
 //! [`history`]). How text becomes bytes is the selected conversation's own choice, kept in the
 //! state; the options, repeat-send and saved messages are components of their own.
 
+mod broadcast;
 mod history;
 mod options;
 mod repeat;
@@ -13,6 +14,7 @@ use protocol::{ConnId, Target};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+use self::broadcast::broadcast;
 use self::history::use_send_history;
 use self::options::OptionsBar;
 use self::repeat::RepeatControl;
@@ -65,6 +67,12 @@ pub struct ComposerProps {
     pub on_to_all: Callback<bool>,
     /// Send as the other side: select that connection.
     pub on_side: Callback<ConnId>,
+    /// Whether sends carry UDP's broadcast flag, when that is a choice here (a UDP
+    /// conversation, or sending to all); `None` hides it.
+    #[prop_or_default]
+    pub broadcast: Option<bool>,
+    #[prop_or_default]
+    pub on_broadcast: Callback<bool>,
 }
 
 /// Why the composer cannot send now, if it cannot.
@@ -335,6 +343,9 @@ pub fn Composer(props: &ComposerProps) -> Html {
             <div class="composer-controls">
                 <OptionsBar {options} on_change={on_options} to_all={props.to_all}
                             on_to_all={props.on_to_all.clone()} />
+                if let Some(on) = props.broadcast {
+                    { broadcast(on, &props.on_broadcast) }
+                }
                 <RepeatControl {prepare} on_send={props.on_send.clone()} {on_error} {reachable} {disabled} />
                 <button type="submit" class="primary" {disabled}>{ send_label }</button>
             </div>

@@ -6,6 +6,7 @@ use protocol::{ConnId, Origin};
 use yew::prelude::*;
 
 use crate::bytes_view::size::{format_size, plural};
+use crate::components::transport_badge::transport_badge;
 use crate::state::waiting;
 use crate::state::Conv;
 
@@ -65,6 +66,8 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
             </span>
             { " " }
             <span class="peer">{ &info.peer }</span>
+            { " " }
+            { transport_badge(info) }
             { " " }
             { for unread }
             { " " }

@@ -4,15 +4,17 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState, Origin};
+use protocol::{ConnId, ConnState};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
+use crate::components::connect_form::Dial;
 use crate::components::rate_graph::RateGraph;
 use crate::components::select::Select;
+use crate::components::transport_badge::transport_badge;
 use crate::encoding::Encoding;
 use crate::state::{waiting, Conv, ViewMode};
 
@@ -28,7 +30,7 @@ pub struct HeaderProps {
     pub online: bool,
     pub on_view: Callback<(ConnId, ViewMode)>,
     pub on_encoding: Callback<(ConnId, Encoding)>,
-    pub on_redial: Callback<(String, u16), Result<(), String>>,
+    pub on_redial: Callback<Dial, Result<(), String>>,
     pub on_disconnect: Callback<ConnId>,
 }
 
@@ -62,14 +64,13 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             <button type="button" class="danger" {onclick} disabled={!props.online}>{ "Disconnect" }</button>
         }
     });
-    let redial = (info.state == ConnState::Closed && info.origin == Origin::Dialled)
-        .then(|| protocol::address::split(&info.peer))
+    let redial = (info.state == ConnState::Closed)
+        .then(|| Dial::again(info))
         .flatten()
-        .map(|(host, port)| {
-            let host = host.to_owned();
+        .map(|dial| {
             let on_redial = props.on_redial.clone();
             let onclick = Callback::from(move |_: MouseEvent| {
-                let _ = on_redial.emit((host.clone(), port));
+                let _ = on_redial.emit(dial.clone());
             });
             html! {
                 <button type="button" class="primary" {onclick} disabled={!props.online}>{ "Dial again" }</button>
@@ -80,6 +81,8 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             <div class="conv-title">
                 <h2>
                     <span class="peer">{ &info.peer }</span>
+                    { " " }
+                    { transport_badge(info) }
                     { " " }
                     <span class={classes!("state", state)} title={state_title}>{ state }</span>
                 </h2>

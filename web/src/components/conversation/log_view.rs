@@ -9,7 +9,7 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState, Micros, Origin, Seq};
+use protocol::{ConnId, ConnState, Micros, Origin, Seq, Transport};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
@@ -44,6 +44,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let id = info.id;
     let (scroller, onscroll) = use_stick_to_bottom(id);
     let (view, encoding, gaps, ends) = (conv.view, conv.encoding, props.gaps, props.ends);
+    let datagrams = info.transport == Transport::Udp;
 
     let hidden = conv.hidden();
     let show_earlier = (hidden > 0).then(|| {
@@ -94,7 +95,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
             let key = chunk.first().map_or_else(String::new, |e| e.key());
             html! {
                 <LogChunk {key} chunk={chunk.clone()} {from} to={chunk.len()} {prev_at}
-                          {view} {encoding} {gaps} {ends} />
+                          {view} {encoding} {gaps} {ends} {datagrams} />
             }
         });
         html! { <>{ for chunks }</> }
@@ -155,10 +156,11 @@ fn narrowed(props: &LogViewProps) -> Html {
         _ => "The view was cleared; the history is kept",
     };
     let (view, encoding, ends) = (conv.view, conv.encoding, props.ends);
+    let datagrams = conv.info.transport == Transport::Udp;
     let mut previous = None;
     let messages = shown.into_iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} {datagrams} /> }
     });
     html! {
         <>
@@ -192,6 +194,8 @@ struct LogChunkProps {
     encoding: Encoding,
     gaps: bool,
     ends: bool,
+    /// Each message is a datagram (UDP).
+    datagrams: bool,
 }
 
 /// The same chunk, as long as it was, renders the same: compared by pointer.
@@ -199,19 +203,31 @@ impl PartialEq for LogChunkProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.chunk, &other.chunk)
             && (self.from, self.to, self.prev_at) == (other.from, other.to, other.prev_at)
-            && (self.view, self.encoding, self.gaps, self.ends)
-                == (other.view, other.encoding, other.gaps, other.ends)
+            && (
+                self.view,
+                self.encoding,
+                self.gaps,
+                self.ends,
+                self.datagrams,
+            ) == (
+                other.view,
+                other.encoding,
+                other.gaps,
+                other.ends,
+                other.datagrams,
+            )
     }
 }
 
 #[component]
 fn LogChunk(props: &LogChunkProps) -> Html {
-    let (view, encoding, ends) = (props.view, props.encoding, props.ends);
+    let (view, encoding, ends, datagrams) =
+        (props.view, props.encoding, props.ends, props.datagrams);
     let mut previous = props.prev_at;
     let to = props.to.min(props.chunk.len());
     let messages = props.chunk[props.from.min(to)..to].iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} {datagrams} /> }
     });
     html! { <>{ for messages }</> }
 }

@@ -32,6 +32,9 @@ pub struct MessageProps {
     pub gap: Option<Micros>,
     /// Whether line endings show as escapes.
     pub ends: bool,
+    /// Each message is a datagram (UDP), which may be empty.
+    #[prop_or_default]
+    pub datagrams: bool,
 }
 
 /// A line of the log. Not a Tab stop, nor are its buttons: the log is one, and the arrow keys
@@ -44,7 +47,7 @@ pub fn Message(props: &MessageProps) -> Html {
         },
         Entry::Record(rec) => html! {
             <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap}
-                    ends={props.ends} />
+                    ends={props.ends} datagrams={props.datagrams} />
         },
     }
 }
@@ -56,6 +59,7 @@ struct RecordProps {
     encoding: Encoding,
     gap: Option<Micros>,
     ends: bool,
+    datagrams: bool,
 }
 
 #[component]
@@ -100,6 +104,10 @@ fn Record(props: &RecordProps) -> Html {
         }
     });
     let body = match view {
+        // Visible in every view: a datagram of no bytes is a message all the same.
+        _ if rec.data.is_empty() => html! {
+            <pre class="body"><span class="esc">{ if props.datagrams { "empty datagram" } else { "(empty)" } }</span></pre>
+        },
         ViewMode::Hex => {
             let dump = hexdump(shown, 0);
             html! {

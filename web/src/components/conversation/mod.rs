@@ -18,6 +18,8 @@ use self::filter_bar::{Download, FilterBar};
 use self::find::{use_find, Search};
 use self::header::ConversationHeader;
 use self::log_view::LogView;
+use crate::components::connect_form::Dial;
+use crate::components::tls_details::tls_details;
 use crate::encoding::Encoding;
 use crate::export;
 use crate::state::{Conv, ViewMode};
@@ -83,8 +85,12 @@ pub struct ConversationProps {
     #[prop_or_default]
     pub stale: bool,
     pub on_view: Callback<(ConnId, ViewMode)>,
-    /// Asks the bridge to dial `host:port` (to dial a closed outbound connection again).
-    pub on_redial: Callback<(String, u16), Result<(), String>>,
+    /// Asks the bridge to dial (to dial a closed outbound connection again).
+    pub on_redial: Callback<Dial, Result<(), String>>,
+    /// The fingerprint of the certificate the bridge's TLS listener presents: what a client it
+    /// accepted saw.
+    #[prop_or_default]
+    pub bridge_fingerprint: Option<AttrValue>,
     /// The user chose another encoding for this conversation's text.
     pub on_encoding: Callback<(ConnId, Encoding)>,
     pub on_show_earlier: Callback<ConnId>,
@@ -197,6 +203,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                                 online={props.online} on_view={props.on_view.clone()}
                                 on_encoding={props.on_encoding.clone()}
                                 on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()} />
+            { tls_details(conv, props.bridge_fingerprint.as_deref()) }
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
                        {on_query} {on_gaps} {on_clear} {on_download} />
             <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}

@@ -1,0 +1,168 @@
+//! What the page remembers about the bridge's TLS listener and UDP socket, beyond what the
+//! bridge says of them ([`protocol::ServerInfo`] holds where each is and what it joined): where
+//! each last listened, to start it there again, and why the page's last request to one of
+//! them failed, to say so beside its controls rather than at the top of the page.
+//!
+//! The bridge answers a listener command that fails with an error of kind `listen_failed`
+//! that names no listener, and only to the page that asked: this page's last listener command
+//! is the one it answers.
+
+use std::rc::Rc;
+
+use protocol::{Command, Transport};
+
+/// What a listener command is about: where a listener listens, or the UDP socket's groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    Listen(Transport),
+    Groups,
+}
+
+impl Asked {
+    /// What `command` asks of the listeners, if anything.
+    pub fn of(command: &Command) -> Option<Asked> {
+        match command {
+            Command::Listen { transport, .. } | Command::StopListening { transport } => {
+                Some(Asked::Listen(*transport))
+            }
+            Command::JoinGroup { .. } | Command::LeaveGroup { .. } => Some(Asked::Groups),
+            _ => None,
+        }
+    }
+
+    fn slot(self) -> usize {
+        match self {
+            Asked::Listen(Transport::Tcp) => 0,
+            Asked::Listen(Transport::Tls) => 1,
+            Asked::Listen(Transport::Udp) => 2,
+            Asked::Groups => 3,
+        }
+    }
+
+    fn transport(self) -> Transport {
+        match self {
+            Asked::Listen(transport) => transport,
+            Asked::Groups => Transport::Udp,
+        }
+    }
+}
+
+/// The listeners' memory (TCP's address is `State::last_listen`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listeners {
+    /// Where each last listened, kept when it stops, by [`Asked::slot`].
+    last: [Option<String>; 3],
+    /// Why this page's last request of each kind failed, until it succeeds or is asked again.
+    errors: [Option<Rc<str>>; 4],
+    /// What this page asked of the listeners last.
+    asked: Option<Asked>,
+}
+
+impl Listeners {
+    /// Where `transport`'s listener last listened, if it ever did while the page watched.
+    pub fn last(&self, transport: Transport) -> Option<&str> {
+        self.last[Asked::Listen(transport).slot()].as_deref()
+    }
+
+    /// Why the page's last request of this kind failed, if it did.
+    pub fn error(&self, asked: Asked) -> Option<&Rc<str>> {
+        self.errors[asked.slot()].as_ref()
+    }
+
+    /// The page asks something of the listeners: an earlier failure of the kind no longer
+    /// stands.
+    pub(super) fn ask(&mut self, asked: Asked) {
+        self.asked = Some(asked);
+        self.errors[asked.slot()] = None;
+    }
+
+    /// A listener command failed with `message`: kept for the listener last asked, if any.
+    /// Whether it found its place (else it is the page's notice to show).
+    pub(super) fn failed(&mut self, message: &str) -> bool {
+        match self.asked {
+            Some(asked) => {
+                self.errors[asked.slot()] = Some(message.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The bridge says where `transport`'s listener now is: whatever was asked of it is done.
+    pub(super) fn heard(&mut self, transport: Transport, listen: Option<&str>) {
+        if let Some(addr) = listen {
+            self.last[Asked::Listen(transport).slot()] = Some(addr.to_string());
+        }
+        if let Some(asked) = self.asked.filter(|a| a.transport() == transport) {
+            self.errors[asked.slot()] = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_belongs_to_the_listener_last_asked_until_it_answers() {
+        const UDP: Asked = Asked::Listen(Transport::Udp);
+        let mut l = Listeners::default();
+        assert!(
+            !l.failed("cannot listen"),
+            "nothing asked: not ours to place"
+        );
+        l.ask(UDP);
+        assert!(l.failed("cannot listen for UDP on 127.0.0.1:1: in use"));
+        assert_eq!(
+            l.error(UDP).map(|e| &**e),
+            Some("cannot listen for UDP on 127.0.0.1:1: in use")
+        );
+        assert_eq!(l.error(Asked::Listen(Transport::Tls)), None);
+        assert_eq!(l.error(Asked::Groups), None);
+        // Asking again clears it; so does the bridge's word that the socket moved.
+        l.ask(UDP);
+        assert_eq!(l.error(UDP), None);
+        l.failed("again");
+        l.heard(Transport::Udp, Some("127.0.0.1:9000"));
+        assert_eq!(l.error(UDP), None);
+        assert_eq!(l.last(Transport::Udp), Some("127.0.0.1:9000"));
+        // A stop keeps where it was, to start there again.
+        l.heard(Transport::Udp, None);
+        assert_eq!(l.last(Transport::Udp), Some("127.0.0.1:9000"));
+        assert_eq!(l.last(Transport::Tls), None);
+    }
+
+    #[test]
+    fn news_of_another_listener_leaves_a_failure_in_place() {
+        let mut l = Listeners::default();
+        l.ask(Asked::Listen(Transport::Tls));
+        l.failed("cannot listen for TLS on [::]:7443: in use");
+        l.heard(Transport::Udp, Some("[::]:7777"));
+        assert!(l.error(Asked::Listen(Transport::Tls)).is_some());
+    }
+
+    #[test]
+    fn a_group_that_could_not_be_joined_is_the_groups_failure() {
+        let join = Command::JoinGroup {
+            group: "10.0.0.1".into(),
+            interface: None,
+        };
+        let asked = Asked::of(&join).unwrap();
+        assert_eq!(asked, Asked::Groups);
+        let mut l = Listeners::default();
+        l.ask(asked);
+        l.failed("10.0.0.1 is not a multicast address");
+        assert!(l.error(Asked::Groups).is_some());
+        assert_eq!(l.error(Asked::Listen(Transport::Udp)), None);
+        // Joined after all: the socket's news clears it.
+        l.heard(Transport::Udp, Some("[::]:7777"));
+        assert_eq!(l.error(Asked::Groups), None);
+        assert_eq!(
+            Asked::of(&Command::StopListening {
+                transport: Transport::Tls
+            }),
+            Some(Asked::Listen(Transport::Tls))
+        );
+        assert_eq!(Asked::of(&Command::ForgetClosed), None);
+    }
+}
