@@ -82,6 +82,7 @@ test('the page dials a TLS server, accepting any certificate, chats both ways an
   await conversation(page).getByText(/accept any certificate/).first().waitFor();
   assert.equal(accepted.length, 0, 'no conversation reached the server');
   const notice = page.locator('.notices .notice', { hasText: /accept any certificate/ });
+  assert.doesNotMatch(await notice.textContent(), /Other\(|Error\(/, 'the reason is in words, not rustls\' enum');
   await notice.getByRole('button', { name: 'Dismiss' }).click();
   const refused = rowOf(page, `127.0.0.1:${port}`).locator('.transport.tls.pending');
   await refused.waitFor();

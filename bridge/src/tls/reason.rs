@@ -230,6 +230,19 @@ fn certificate(host: &str, error: &CertificateError, seen: Option<&CertificateIn
             "the certificate of {host} has a critical extension the bridge does not understand; \
              {ACCEPT_ANY}"
         ),
+        CertificateError::Other(other)
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        {
+            format!(
+                "the certificate of {host} is a CA's certificate, which no client accepts as a \
+                 server's own (`openssl req -x509` makes one unless told `-addext \
+                 basicConstraints=critical,CA:FALSE`); make the server a certificate that is not \
+                 a CA's, or {ACCEPT_ANY}"
+            )
+        }
         other => format!(
             "the certificate of {host} was rejected: {}; {ACCEPT_ANY}",
             Error::InvalidCertificate(other.clone())
@@ -381,6 +394,7 @@ fn unix(time: &rustls::pki_types::UnixTime) -> i64 {
 mod tests {
     use super::*;
     use rustls::pki_types::UnixTime;
+    use std::sync::Arc;
 
     const HOST: Side<'static> = Side::Dialled {
         host: "device.local",
@@ -407,6 +421,21 @@ mod tests {
         assert_eq!(
             alert_name(&AlertDescription::ProtocolVersion),
             "protocol_version"
+        );
+    }
+
+    #[test]
+    fn a_ca_certificate_used_as_a_server_s_own_says_how_to_make_one_that_is_not() {
+        let webpki_error = Arc::new(webpki::Error::CaUsedAsEndEntity);
+        let e = cert_error(CertificateError::Other(rustls::OtherError(webpki_error)));
+        let reason = explain(HOST, &e, None);
+        assert!(
+            reason.starts_with("the certificate of device.local is a CA's certificate"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("CA:FALSE") && reason.ends_with("to connect anyway"),
+            "{reason}"
         );
     }
 
