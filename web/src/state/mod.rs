@@ -21,8 +21,12 @@
 //! connection was, and [`State::settle`] brings the totals and indexes along once per action.
 
 mod conv;
+mod files;
 mod list;
 mod log;
+pub mod pacing;
+pub mod reading;
+pub mod rule_draft;
 mod table;
 
 use std::collections::HashMap;
@@ -32,9 +36,13 @@ use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 use crate::wire::{Incoming, SocketStatus};
 
-use protocol::{ConnId, ConnInfo, ConnState, Event, Flow, RequestId, Seq, ServerInfo, VERSION};
+use protocol::{
+    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, RequestId, Seq, ServerInfo,
+    VERSION,
+};
 
 pub use self::conv::{waiting, Conv};
+pub use self::files::{FilePart, FileSend};
 pub use self::list::{ListView, RowKey, Sort};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;
@@ -115,6 +123,11 @@ pub enum Action {
     /// The user asked the bridge to dial, with this request id: select that connection when it
     /// appears.
     Dialling(RequestId),
+    /// The page asked for other settings (for a connection, or for new ones): what the bridge
+    /// said of the last ones no longer applies.
+    Configuring,
+    /// The page sent a rule set: likewise.
+    SavingRules,
 }
 
 /// A message shown at the top of the page until dismissed.
@@ -204,6 +217,11 @@ pub struct State {
     pub sent_to_all: Option<(u64, u64)>,
     /// How often each auto-reply rule has answered.
     pub rule_hits: Vec<protocol::RuleHits>,
+    /// Why the bridge refused the last rule set this page saved, until a rule set is in force.
+    pub rules_problem: Option<Rc<str>>,
+    /// Why the bridge refused the last settings this page chose, for a connection or (`None`)
+    /// for new ones, until settings change.
+    pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
     next_id: u64,
     limits: Limits,
 }
@@ -282,6 +300,8 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling(request) => state.pending_dial = Some(request),
+        Action::Configuring => state.settings_problem = None,
+        Action::SavingRules => state.rules_problem = None,
     }
     state.settle();
     state
@@ -314,6 +334,8 @@ impl State {
             pending_dial: None,
             sent_to_all: None,
             rule_hits: Vec::new(),
+            rules_problem: None,
+            settings_problem: None,
             next_id: 1,
             limits,
         }
@@ -505,6 +527,7 @@ impl State {
         match incoming {
             Incoming::Event(event) => self.event(event),
             Incoming::Record(conn, rec) => self.record(conn, rec),
+            Incoming::FilePart(conn, part) => self.file_part(conn, part),
         }
     }
 
@@ -518,7 +541,7 @@ impl State {
             } => self.hello(version, *server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
-            Event::Error(problem) => self.error(problem.conn, problem.message),
+            Event::Error(problem) => self.problem(problem),
             Event::Listener {
                 listen,
                 transport,
@@ -538,16 +561,19 @@ impl State {
                 if let Some(server) = &mut self.server {
                     server.defaults = settings;
                 }
+                if matches!(self.settings_problem, Some((None, _))) {
+                    self.settings_problem = None;
+                }
             }
             Event::Rules { rules } => {
                 if let Some(server) = &mut self.server {
                     server.rules = rules;
                 }
                 self.rule_hits.clear();
+                self.rules_problem = None;
             }
             Event::RuleHits { hits } => self.rule_hits = hits,
-            // The file's chunks come as records marked as parts of a file.
-            Event::File { .. } => {}
+            Event::File { conn, name, size } => self.file_announced(conn, name, size),
         }
     }
 
@@ -612,6 +638,17 @@ impl State {
             .conns
             .get(&id)
             .is_some_and(|c| c.info.state == ConnState::Open);
+        if self
+            .settings_problem
+            .as_ref()
+            .is_some_and(|(c, _)| *c == Some(id))
+            && self
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.info.settings != info.settings)
+        {
+            self.settings_problem = None;
+        }
         match self.conv_mut(id) {
             Some(conv) => {
                 let old = &conv.info;
@@ -704,6 +741,25 @@ impl State {
             .is_some_and(|id| !self.conns.contains_key(&id))
         {
             self.selected = None;
+        }
+    }
+
+    /// A problem the bridge reported. Settings and rules it refused are shown where they were
+    /// chosen; a send it refused is counted on its connection; the rest are notices.
+    fn problem(&mut self, problem: Problem) {
+        match problem.kind {
+            ProblemKind::InvalidRules => self.rules_problem = Some(problem.message.into()),
+            ProblemKind::InvalidSettings => {
+                self.settings_problem = Some((problem.conn, problem.message.into()));
+            }
+            kind => {
+                if let (ProblemKind::NotReading, Some(id)) = (kind, problem.conn) {
+                    if let Some(conv) = self.conv_mut(id) {
+                        conv.refused += 1;
+                    }
+                }
+                self.error(problem.conn, problem.message);
+            }
         }
     }
 
@@ -816,6 +872,7 @@ mod tests {
             .map(|e| match e {
                 Entry::Record(r) => String::from_utf8_lossy(&r.data).into_owned(),
                 Entry::Note { text, .. } => format!("note: {text}"),
+                Entry::File(f) => format!("file: {}", f.written),
             })
             .collect()
     }
@@ -1130,7 +1187,7 @@ mod tests {
             .visible()
             .map(|e| match e {
                 Entry::Record(r) => r.seq,
-                Entry::Note { .. } => 0,
+                Entry::Note { .. } | Entry::File(_) => 0,
             })
             .collect();
         assert_eq!(visible.len(), WINDOW);

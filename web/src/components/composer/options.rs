@@ -1,5 +1,5 @@
 //! The composer's controls for how what is typed becomes bytes (text or hex, the line ending,
-//! escapes) and where it goes (one connection or all). They show the selected conversation's
+//! escapes, a checksum appended) and where it goes (one connection or all). They show the selected conversation's
 //! options, which the state keeps per conversation.
 
 use web_sys::HtmlInputElement;
@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::bytes_view::compose::{ComposeOptions, InputMode, LineEnding};
 use crate::components::select::Select;
+use crate::state::reading::{checksum_of, checksum_options, checksum_value};
 
 #[derive(Properties, PartialEq)]
 pub struct OptionsBarProps {
@@ -35,6 +36,10 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
         escapes: checked(&e),
         ..options
     });
+    let on_checksum = props.on_change.reform(move |value: String| ComposeOptions {
+        checksum: checksum_of(&value),
+        ..options
+    });
     let on_all = props.on_to_all.reform(|e: Event| checked(&e));
     let hex = options.mode == InputMode::Hex;
     let modes = vec![("text", "Text"), ("hex", "Hex")];
@@ -55,6 +60,11 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
                 <Select id="line-ending" value={options.ending_in_force().label()} options={endings}
                         onchange={on_ending} disabled={hex}
                         title={hex.then_some("Hex input is sent exactly as typed: no line ending")} />
+            </span>
+            <span class="control" title="A checksum of the message, appended after it">
+                <label for="send-checksum">{ "Checksum" }</label>
+                <Select id="send-checksum" value={checksum_value(options.checksum)}
+                        options={checksum_options()} onchange={on_checksum} />
             </span>
             <span class="control" title={r"\r \n \t \0 \\ and \xHH in the text stand for their bytes"}>
                 <input id="escapes" type="checkbox" checked={options.escapes && !hex}
