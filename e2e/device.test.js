@@ -149,6 +149,15 @@ test('a rule made from a received message answers the next one, with nobody typi
   await editor.getByRole('textbox', { name: 'Reply', exact: true }).fill('01 03 02 00 2a');
   await editor.getByRole('button', { name: 'Save rule' }).click();
   await eventually(async () => (await rows.count()) === 2, 'two rules in force');
+  // A regex only the bridge can check: its refusal names the rule, at the rule.
+  await panel.getByRole('button', { name: 'Add rule' }).click();
+  await editor.getByRole('textbox', { name: 'Id' }).fill('broken');
+  await editor.getByRole('combobox', { name: 'When' }).selectOption('regex');
+  await editor.getByRole('textbox', { name: /^Pattern/ }).fill('MEAS(');
+  await editor.getByRole('button', { name: 'Save rule' }).click();
+  await editor.getByRole('alert').filter({ hasText: 'rule `broken`' }).waitFor();
+  await editor.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await rows.count(), 2, 'the set in force is unchanged');
   peer.socket.write(Buffer.from('010300000001840a', 'hex'));
   // 01 03 02 00 2a and its CRC-16/MODBUS, 39 9b.
   await peer.until((p) => p.received.includes(Buffer.from('010302002a399b', 'hex')), 'the hex reply with its CRC');
@@ -233,4 +242,72 @@ test('a file of several MiB sent from the page arrives whole, paced, shown as on
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a file being sent stops at Cancel', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'device-file-'));
+  try {
+    const size = 16 * 1024 * 1024;
+    const file = path.join(dir, 'big.bin');
+    writeFileSync(file, randomBytes(size));
+    const page = await openPage(fx.browser, fx.bridge.url);
+    const peer = await Peer.connect(fx.bridge.listenPort);
+    await show(page, peer);
+    peer.socket.pause();
+    await sendForm(page).locator('input[type=file]').setInputFiles(file);
+    const status = sendForm(page).locator('.file-send');
+    await status.filter({ hasText: 'Sending big.bin' }).waitFor();
+    assert.ok(await sendForm(page).getByRole('button', { name: 'Send a file…' }).isDisabled(), 'one file at a time');
+    await status.getByRole('button', { name: 'Cancel' }).click();
+    await status.filter({ hasText: 'big.bin was not sent whole: cancelled, after' }).waitFor();
+    peer.socket.resume();
+    // What was handed to the bridge still arrives; the rest never does.
+    const entry = messages(page).locator('.msg.file', { hasText: 'big.bin' });
+    await entry.waitFor();
+    const handed = async () => Number(await entry.locator('progress').getAttribute('value'));
+    await eventually(async () => peer.received.length > 0 && peer.received.length === await handed(), 'the parts sent, written');
+    assert.ok(peer.received.length < size, `${peer.received.length} of ${size} bytes`);
+    await sendForm(page).locator('.file-send').getByRole('button', { name: 'Dismiss' }).click();
+    assert.ok(await sendForm(page).getByRole('button', { name: 'Send a file…' }).isEnabled());
+    peer.close();
+    assert.deepEqual(fx.browser.errors, []);
+    await page.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the reading of new connections is chosen in the sidebar, and a new connection starts with it', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const section = page.getByRole('region', { name: 'Standing in for a device' });
+  const toggle = section.getByRole('button', { name: /^Reading: / });
+  assert.equal(await toggle.innerText(), 'Reading: raw');
+  await toggle.click();
+  const form = section.getByRole('form', { name: 'Reading of new connections' });
+  await form.getByRole('combobox', { name: 'Framing' }).selectOption('length');
+  await form.getByRole('combobox', { name: 'Length field' }).selectOption('2');
+  await form.getByRole('combobox', { name: 'Byte order' }).selectOption('le');
+  await form.getByRole('textbox', { name: 'After (bytes)' }).fill('x');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await form.getByRole('alert').filter({ hasText: 'The offset is a whole number of bytes' }).waitFor();
+  await form.getByRole('textbox', { name: 'After (bytes)' }).fill('1');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await eventually(async () => (await toggle.innerText()) === 'Reading: length 2 B LE', 'the default in force');
+  await form.getByRole('status').filter({ hasText: 'In force: length-prefixed' }).waitFor();
+
+  const peer = await Peer.connect(fx.bridge.listenPort);
+  await show(page, peer);
+  const reading = conversation(page).getByRole('button', { name: /^Reading: / });
+  assert.equal(await reading.innerText(), 'Reading: length 2 B LE', 'the new connection reads as chosen');
+  // A type byte, a 2-byte little-endian length, then that many bytes: two messages in one write.
+  peer.socket.write(Buffer.from('a103004142437a01005a', 'hex'));
+  await eventually(async () => (await received(page)).length === 2, 'two messages');
+
+  // Back to raw, for the tests after this one.
+  await form.getByRole('combobox', { name: 'Framing' }).selectOption('raw');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await eventually(async () => (await toggle.innerText()) === 'Reading: raw', 'raw again');
+  peer.close();
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
 });
