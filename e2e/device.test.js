@@ -267,6 +267,7 @@ test('a file being sent stops at Cancel', async () => {
     const handed = async () => Number(await entry.locator('progress').getAttribute('value'));
     await eventually(async () => peer.received.length > 0 && peer.received.length === await handed(), 'the parts sent, written');
     assert.ok(peer.received.length < size, `${peer.received.length} of ${size} bytes`);
+    assert.equal(await entry.locator('.file-state').innerText(), 'stopped before its end');
     await sendForm(page).locator('.file-send').getByRole('button', { name: 'Dismiss' }).click();
     assert.ok(await sendForm(page).getByRole('button', { name: 'Send a file…' }).isEnabled());
     peer.close();

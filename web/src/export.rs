@@ -44,9 +44,14 @@ pub fn file_line(f: &FileSend) -> String {
     let name = f.name.as_deref().unwrap_or("sent before this page joined");
     match f.size {
         Some(size) => format!(
-            "file {name}: {} of {} sent",
+            "file {name}: {} of {} sent{}",
             format_size(f.written),
-            format_size(size)
+            format_size(size),
+            if f.stopped && !f.done() {
+                ", stopped"
+            } else {
+                ""
+            }
         ),
         None => format!("file ({name}): {} sent", format_size(f.written)),
     }

@@ -367,6 +367,12 @@ fn use_device(
             .filter(|c| c.info.state == ConnState::Open);
         open.map(|c| c.info.id).collect()
     });
+    let file_stopped = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |conns, _| {
+            dispatch.emit(Action::FileStopped(conns))
+        })
+    };
     let configure = {
         let (command, dispatch) = (command, dispatch);
         use_callback((), move |(conn, settings), _| {
@@ -382,6 +388,7 @@ fn use_device(
         frame: send,
         probe,
         open_conns,
+        file_stopped,
     };
     (device_ctx, rules_open)
 }

@@ -30,6 +30,8 @@ pub struct DeviceCtx {
     pub probe: Callback<ConnId, Option<Probe>>,
     /// The open connections now, for a file sent to all.
     pub open_conns: Callback<(), Vec<ConnId>>,
+    /// A file sent to these connections stopped before its end.
+    pub file_stopped: Callback<Vec<ConnId>>,
 }
 
 impl DeviceCtx {

@@ -4,6 +4,11 @@
 //! its size. Parts the page sees without an announcement (a page that joined during or after
 //! the send) gather in an entry of their own, whose name and size the page never heard.
 //!
+//! A file announced after another one that is not yet whole ends it: the page sends one file
+//! at a time, so the earlier one was cancelled (the bridge is not told: it only passes parts
+//! on). The page that cancels it says so at once ([`super::Action::FileStopped`]); parts of it
+//! already on their way still count.
+//!
 //! A part is counted, not kept: its bytes are not held by the page (the peer has them, and the
 //! bridge's transcript).
 
@@ -35,6 +40,8 @@ pub struct FileSend {
     pub parts: u64,
     pub first_at: Option<Micros>,
     pub last_at: Option<Micros>,
+    /// Whether it stopped before its end: no more of it is coming.
+    pub stopped: bool,
 }
 
 impl FileSend {
@@ -57,11 +64,12 @@ impl State {
     pub(super) fn file_announced(&mut self, conn: ConnId, name: String, size: u64) {
         let id = self.next_id();
         let limits = self.limits;
+        // Parts that came unannounced belong to an earlier file, and an announced one not yet
+        // whole was cancelled: this one starts afresh.
+        self.files_stopped(conn, true);
         let Some(conv) = self.conv_mut(conn) else {
             return;
         };
-        // Parts that came unannounced belong to an earlier file: this one starts afresh.
-        conv.files.retain(|&(_, announced)| announced);
         let file = FileSend {
             id,
             name: Some(name.into()),
@@ -70,11 +78,33 @@ impl State {
             parts: 0,
             first_at: None,
             last_at: None,
+            stopped: false,
         };
         if size > 0 {
             conv.files.push((id, true));
         }
         conv.log.push(Entry::File(file), limits);
+    }
+
+    /// The files of `conn` not yet whole stopped: their entries say so. With `forget`, parts
+    /// that follow are no longer theirs.
+    pub(super) fn files_stopped(&mut self, conn: ConnId, forget: bool) {
+        let Some(conv) = self.conv_mut(conn) else {
+            return;
+        };
+        for &(file, _) in &conv.files {
+            conv.log.update_rev(
+                |e| matches!(e, Entry::File(f) if f.id == file),
+                |e| {
+                    if let Entry::File(f) = e {
+                        f.stopped = true;
+                    }
+                },
+            );
+        }
+        if forget {
+            conv.files.clear();
+        }
     }
 
     /// A part of a file was written to `conn`: counted, and added to its file's entry.
@@ -128,6 +158,7 @@ impl State {
             parts: 0,
             first_at: None,
             last_at: None,
+            stopped: false,
         };
         file.add(&part);
         conv.files.push((id, false));
@@ -226,16 +257,16 @@ mod tests {
     }
 
     #[test]
-    fn parts_fill_files_in_the_order_announced_around_other_messages() {
+    fn parts_fill_files_in_turn_around_other_messages() {
         let s = run(
             State::default(),
             vec![
                 hello(0),
                 announced("a", 300),
                 part(1, 200),
+                part(2, 100),
                 announced("b", 100),
-                record(2, "peer talks meanwhile"),
-                part(3, 100),
+                record(3, "peer talks meanwhile"),
                 part(4, 100),
                 part(5, 7), // nobody announced this one
             ],
@@ -249,9 +280,65 @@ mod tests {
             ]
         );
         assert_eq!(s.conns[&1].log.len(), 4);
+        assert!(stopped(&s).iter().all(|&stopped| !stopped));
         // A part seen twice is counted once.
         let again = run(s.clone(), vec![part(5, 7)]);
         assert_eq!(again.conns[&1].info.tx_bytes, s.conns[&1].info.tx_bytes);
+    }
+
+    fn stopped(state: &State) -> Vec<bool> {
+        state.conns[&1]
+            .log
+            .iter()
+            .filter_map(|e| match e {
+                Entry::File(f) => Some(f.stopped),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cancelled_file_stops_and_the_next_one_gets_its_own_parts() {
+        let s = run(
+            State::default(),
+            vec![hello(0), announced("a", 1000), part(1, 100)],
+        );
+        let s = reduce(s, Action::FileStopped(vec![1, 99]));
+        assert_eq!(stopped(&s), [true]);
+        // A part already on its way when it was cancelled still counts.
+        let s = run(s, vec![part(2, 100)]);
+        assert_eq!(files(&s), [(Some("a".into()), Some(1000), 200, 2)]);
+        let s = run(s, vec![announced("b", 50), part(3, 50)]);
+        assert_eq!(
+            files(&s),
+            [
+                (Some("a".into()), Some(1000), 200, 2),
+                (Some("b".into()), Some(50), 50, 1)
+            ]
+        );
+        assert_eq!(stopped(&s), [true, false]);
+    }
+
+    #[test]
+    fn a_file_announced_before_the_last_one_is_whole_ends_it() {
+        let s = run(
+            State::default(),
+            vec![
+                hello(0),
+                announced("a", 1000),
+                part(1, 100),
+                announced("b", 10),
+            ],
+        );
+        let s = run(s, vec![part(2, 10)]);
+        assert_eq!(
+            files(&s),
+            [
+                (Some("a".into()), Some(1000), 100, 1),
+                (Some("b".into()), Some(10), 10, 1)
+            ]
+        );
+        assert_eq!(stopped(&s), [true, false]);
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub enum Action {
     Configuring,
     /// The page sent a rule set: likewise.
     SavingRules,
+    /// A file this page was sending to these connections stopped before its end (cancelled,
+    /// or refused): its entries say so.
+    FileStopped(Vec<ConnId>),
 }
 
 /// A message shown at the top of the page until dismissed.
@@ -302,6 +305,11 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::Dialling(request) => state.pending_dial = Some(request),
         Action::Configuring => state.settings_problem = None,
         Action::SavingRules => state.rules_problem = None,
+        Action::FileStopped(conns) => {
+            for conn in conns {
+                state.files_stopped(conn, false);
+            }
+        }
     }
     state.settle();
     state

@@ -104,10 +104,20 @@ impl FileSender {
             Target::Conn(id) => vec![id],
             Target::All => ctx.open_conns.emit(()),
         };
-        let targets = targets
+        let targets: Vec<_> = targets
             .into_iter()
             .filter_map(|id| Some((id, ctx.probe.emit(id)?)))
             .collect();
+        let ids: Vec<_> = targets.iter().map(|(id, _)| *id).collect();
+        // The file's entries say it stopped, and the sender says why.
+        let stopped = |why: &str, written: u64| {
+            ctx.file_stopped.emit(ids.clone());
+            Ok(Some(format!(
+                "{why}, after {} of {}",
+                format_size(written),
+                format_size(size)
+            )))
+        };
         let mut pacer = Pacer::new(size, targets);
         let probe = |id| ctx.probe.emit(id);
         let announce = Command::SendFile {
@@ -119,11 +129,7 @@ impl FileSender {
         loop {
             let written = pacer.written(probe);
             if self.cancel.get() {
-                return Ok(Some(format!(
-                    "cancelled, after {} of {}",
-                    format_size(written),
-                    format_size(size)
-                )));
+                return stopped("cancelled", written);
             }
             self.progress.set(Some(Progress::Sending {
                 name: name.clone(),
@@ -134,25 +140,24 @@ impl FileSender {
             match pacer.next(probe) {
                 Pace::Go => {
                     let end = pacer.sent + pacer.part();
-                    let data = read(file, pacer.sent, end).await?;
+                    let data = match read(file, pacer.sent, end).await {
+                        Ok(data) => data,
+                        Err(why) => return stopped(&why, written),
+                    };
                     let transmit = Transmit {
                         to: target.to,
                         file: true,
                         broadcast: false,
                         data: data.into(),
                     };
-                    ctx.frame.emit(ToBridge::Transmit(transmit).to_frame())?;
+                    if let Err(why) = ctx.frame.emit(ToBridge::Transmit(transmit).to_frame()) {
+                        return stopped(&why, written);
+                    }
                     pacer.sent = end;
                 }
                 Pace::Wait => sleep(15).await,
                 Pace::Done => return Ok(None),
-                Pace::Stop(why) => {
-                    return Ok(Some(format!(
-                        "{why}, after {} of {}",
-                        format_size(written),
-                        format_size(size)
-                    )))
-                }
+                Pace::Stop(why) => return stopped(&why, written),
             }
         }
     }

@@ -61,16 +61,17 @@ fn file_entry(file: &FileSend) -> Html {
         Some(size) => (size.max(1), file.written.min(size)),
         None => (1, 1),
     };
-    let state = match (file.done(), file.size) {
-        (true, _) => format!(
+    let state = match (file.done(), file.size, file.stopped) {
+        (true, ..) => format!(
             "sent, in {}",
             crate::bytes_view::size::plural(file.parts, "part")
         ),
-        (false, Some(_)) => "sending…".into(),
-        (false, None) => "parts of a file".into(),
+        (false, Some(_), true) => "stopped before its end".into(),
+        (false, Some(_), false) => "sending…".into(),
+        (false, None, _) => "parts of a file".into(),
     };
     html! {
-        <li class={classes!("msg", "tx", "file", file.done().then_some("done"))} tabindex="-1">
+        <li class={classes!("msg", "tx", "file", file.done().then_some("done"), (file.stopped && !file.done()).then_some("stopped"))} tabindex="-1">
             <div class="meta">
                 <span class="sr-only">{ "Sent " }</span>
                 if let Some(at) = at {
