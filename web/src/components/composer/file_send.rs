@@ -253,8 +253,8 @@ pub fn file_send(
     };
     html! {
         <>
-            <input ref={input} id="send-file" type="file" class="sr-only" tabindex="-1"
-                   aria-hidden="true" {onchange} />
+            // Hidden: "Send a file…" opens it.
+            <input ref={input} id="send-file" type="file" hidden=true {onchange} />
             <button type="button" class="send-file" onclick={on_pick} {title}
                     disabled={target.is_none() || running}>{ "Send a file…" }</button>
             if let Some(status) = status {

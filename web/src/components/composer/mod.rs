@@ -17,7 +17,7 @@ use yew::prelude::*;
 
 use self::file_send::{file_send, first_file, use_file_sender, FileTarget};
 use self::history::use_send_history;
-use self::options::OptionsBar;
+use self::options::{ChecksumChoice, OptionsBar};
 use self::repeat::RepeatControl;
 use self::saved::SavedMessages;
 use crate::bytes_view::compose::{ComposeOptions, InputMode};
@@ -400,12 +400,13 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <span class="shortcut"><kbd>{ FOCUS_KEY }</kbd>{ " anywhere types here" }</span>
             </p>
             <div class="composer-controls">
-                <OptionsBar {options} on_change={on_options} to_all={props.to_all}
+                <OptionsBar {options} on_change={on_options.clone()} to_all={props.to_all}
                             on_to_all={props.on_to_all.clone()} />
                 <RepeatControl {prepare} on_send={props.on_send.clone()} {on_error} {reachable} {disabled} />
                 <button type="submit" class="primary" {disabled}>{ send_label }</button>
             </div>
             <div class="composer-extras">
+                <ChecksumChoice {options} on_change={on_options.clone()} />
                 <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
                 { file_send(&files, file_target.as_ref(), file_input, on_file) }
             </div>

@@ -1,6 +1,6 @@
 //! The composer's controls for how what is typed becomes bytes (text or hex, the line ending,
-//! escapes, a checksum appended) and where it goes (one connection or all). They show the selected conversation's
-//! options, which the state keeps per conversation.
+//! escapes, a checksum appended) and where it goes (one connection or all). They show the
+//! selected conversation's options, which the state keeps per conversation.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -36,10 +36,6 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
         escapes: checked(&e),
         ..options
     });
-    let on_checksum = props.on_change.reform(move |value: String| ComposeOptions {
-        checksum: checksum_of(&value),
-        ..options
-    });
     let on_all = props.on_to_all.reform(|e: Event| checked(&e));
     let hex = options.mode == InputMode::Hex;
     let modes = vec![("text", "Text"), ("hex", "Hex")];
@@ -61,11 +57,6 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
                         onchange={on_ending} disabled={hex}
                         title={hex.then_some("Hex input is sent exactly as typed: no line ending")} />
             </span>
-            <span class="control" title="A checksum of the message, appended after it">
-                <label for="send-checksum">{ "Checksum" }</label>
-                <Select id="send-checksum" value={checksum_value(options.checksum)}
-                        options={checksum_options()} onchange={on_checksum} />
-            </span>
             <span class="control" title={r"\r \n \t \0 \\ and \xHH in the text stand for their bytes"}>
                 <input id="escapes" type="checkbox" checked={options.escapes && !hex}
                        onchange={on_escapes} disabled={hex} />
@@ -81,4 +72,28 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
 
 fn checked(e: &Event) -> bool {
     e.target_unchecked_into::<HtmlInputElement>().checked()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ChecksumChoiceProps {
+    pub options: ComposeOptions,
+    pub on_change: Callback<ComposeOptions>,
+}
+
+/// The checksum appended to what is sent: beside the composer's other extras, so that the row
+/// of options above keeps to one line.
+#[component]
+pub fn ChecksumChoice(props: &ChecksumChoiceProps) -> Html {
+    let options = props.options;
+    let on_checksum = props.on_change.reform(move |value: String| ComposeOptions {
+        checksum: checksum_of(&value),
+        ..options
+    });
+    html! {
+        <span class="control" title="A checksum of the message, appended after it">
+            <label for="send-checksum">{ "Checksum" }</label>
+            <Select id="send-checksum" value={checksum_value(options.checksum)}
+                    options={checksum_options()} onchange={on_checksum} />
+        </span>
+    }
 }
