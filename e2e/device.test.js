@@ -312,3 +312,37 @@ test('the reading of new connections is chosen in the sidebar, and a new connect
   assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
+
+test('a file dropped on the composer with "Send to all" ticked reaches every open connection', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const a = await Peer.connect(fx.bridge.listenPort);
+  const b = await Peer.connect(fx.bridge.listenPort);
+  await show(page, a);
+  await sendForm(page).getByRole('checkbox', { name: 'Send to all' }).check();
+  // 700 KiB made in the page, then dropped on the composer as a user drops a file.
+  const size = 700 * 1024;
+  await sendForm(page).evaluate((form, size) => {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i += 1) bytes[i] = (i * 7 + (i >> 10)) & 0xff;
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'dropped.bin'));
+    form.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+    form.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, size);
+  const expected = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 1) expected[i] = (i * 7 + (i >> 10)) & 0xff;
+  await sendForm(page).locator('.file-send', { hasText: /^Sent dropped\.bin .* to all 2 open connections\./ }).waitFor();
+  for (const peer of [a, b]) {
+    await peer.until((p) => p.received.length >= size, `expected ${size} bytes`);
+    assert.ok(peer.received.equals(expected), 'the file arrived whole');
+    await show(page, peer);
+    const entry = messages(page).locator('.msg.file', { hasText: 'dropped.bin' });
+    await entry.locator('.file-state', { hasText: /^sent, in 3 parts$/ }).waitFor();
+    assert.equal(await messages(page).locator('.msg.file').count(), 1);
+  }
+  await sendForm(page).getByRole('checkbox', { name: 'Send to all' }).uncheck();
+  a.close();
+  b.close();
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});
