@@ -8,7 +8,7 @@ use protocol::{Flow, RecordHeader};
 use crate::bytes_view::text::{render_text_in, Piece};
 use crate::bytes_view::time::format_time;
 use crate::encoding::{Encoding, Segment};
-use crate::state::{Conv, Entry};
+use crate::state::{Conv, Entry, FileSend};
 
 /// One line per message: time (UTC), direction, and the text with escapes as the page shows it.
 pub fn to_text(conv: &Conv) -> String {
@@ -32,9 +32,29 @@ pub fn to_text(conv: &Conv) -> String {
                 ));
             }
             Entry::Note { text, .. } => out.push_str(&format!("# {text}\n")),
+            Entry::File(f) => out.push_str(&format!("# {}\n", file_line(f))),
         }
     }
     out
+}
+
+/// A file sent, in words (its bytes are not held): `file firmware.bin: 8.0 MB of 8.0 MB sent`.
+pub fn file_line(f: &FileSend) -> String {
+    use crate::bytes_view::size::format_size;
+    let name = f.name.as_deref().unwrap_or("sent before this page joined");
+    match f.size {
+        Some(size) => format!(
+            "file {name}: {} of {} sent{}",
+            format_size(f.written),
+            format_size(size),
+            if f.stopped && !f.done() {
+                ", stopped"
+            } else {
+                ""
+            }
+        ),
+        None => format!("file ({name}): {} sent", format_size(f.written)),
+    }
 }
 
 /// One JSON object per message, the bridge's transcript line ([`RecordLine`]): `text` when the

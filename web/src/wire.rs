@@ -2,14 +2,15 @@
 //! frames. Pure, so it is tested natively; [`crate::ws`] does the browser's part.
 //!
 //! A record's payload is copied once, from the browser's buffer straight into the `Rc<[u8]>`
-//! the conversation keeps: the header is read from its own 26 bytes, so the frame is never
-//! copied whole.
+//! the conversation keeps: the header is read from its own 28 bytes, so the frame is never
+//! copied whole. A part of a file is not copied at all: the page counts it, and shows the file
+//! as one entry.
 
 use std::rc::Rc;
 
-use protocol::{ConnId, Event, Record, RecordHeader, RECORD_HEADER_LEN};
+use protocol::{ConnId, Event, Marks, Record, RecordHeader, RECORD_HEADER_LEN};
 
-use crate::state::Rec;
+use crate::state::{FilePart, Rec};
 
 /// The page's WebSocket to the bridge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,10 +27,21 @@ pub enum Incoming {
     Event(Event),
     /// Bytes received from or written to a peer of connection `.0` (a binary frame).
     Record(ConnId, Rec),
+    /// A part of a file written to a peer of connection `.0`: its size, not its bytes.
+    FilePart(ConnId, FilePart),
 }
 
 impl From<Record> for Incoming {
     fn from(r: Record) -> Incoming {
+        if r.marks.contains(Marks::FILE) {
+            let part = FilePart {
+                seq: r.seq,
+                flow: r.flow,
+                at: r.at,
+                len: r.data.len() as u64,
+            };
+            return Incoming::FilePart(r.conn, part);
+        }
         let (conn, rec) = split_record(r);
         Incoming::Record(conn, rec)
     }
@@ -72,6 +84,15 @@ pub fn decode_record(
     let payload_len = len
         .checked_sub(RECORD_HEADER_LEN + rule_len)
         .ok_or("a record frame shorter than its rule id")?;
+    if h.marks.contains(Marks::FILE) {
+        let part = FilePart {
+            seq: h.seq,
+            flow: h.flow,
+            at: h.at,
+            len: payload_len as u64,
+        };
+        return Ok(Incoming::FilePart(h.conn, part));
+    }
     // One allocation, filled in place: no intermediate vector.
     let mut data: Rc<[u8]> = std::iter::repeat_n(0, payload_len).collect();
     copy(
@@ -118,6 +139,25 @@ mod tests {
         let mut bad = frame.clone();
         bad[1] = 9;
         assert!(decode_record(&bad, bad.len(), |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn a_part_of_a_file_is_counted_not_copied() {
+        let record = Record {
+            marks: Marks::FILE,
+            ..Record::new(3, 9, Flow::Tx, 5, vec![7; 1000])
+        };
+        let frame = record.encode();
+        let copy = |_: usize, _: &mut [u8]| panic!("a file's bytes are not copied");
+        let got = decode_record(&frame[..RECORD_HEADER_LEN], frame.len(), copy).unwrap();
+        let part = FilePart {
+            seq: 9,
+            flow: Flow::Tx,
+            at: 5,
+            len: 1000,
+        };
+        assert_eq!(got, Incoming::FilePart(3, part));
+        assert_eq!(Incoming::from(record), got);
     }
 
     #[test]

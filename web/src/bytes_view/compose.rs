@@ -1,5 +1,8 @@
 //! What the composer sends: typed text in the conversation's encoding, its line ending, and
-//! escapes for bytes a keyboard cannot type; or bytes typed in hex.
+//! escapes for bytes a keyboard cannot type; or bytes typed in hex. Then, if chosen, a
+//! checksum of all that, computed by the protocol's own code (the bridge's, for its rules).
+
+use protocol::checksum::Checksum;
 
 use crate::bytes_view::hex::parse_hex;
 use crate::encoding::Encoding;
@@ -21,6 +24,8 @@ pub struct ComposeOptions {
     pub ending: LineEnding,
     /// `\r`, `\xHH`, ... in text stand for their bytes.
     pub escapes: bool,
+    /// Appended to every message, after its line ending.
+    pub checksum: Option<Checksum>,
 }
 
 impl ComposeOptions {
@@ -32,13 +37,18 @@ impl ComposeOptions {
         }
     }
 
-    /// The bytes `text` stands for, written in `encoding`; or why it stands for none.
+    /// The bytes `text` stands for, written in `encoding`, with the checksum; or why it
+    /// stands for none.
     pub fn compose(&self, text: &str, encoding: Encoding) -> Result<Vec<u8>, String> {
-        match self.mode {
+        let mut bytes = match self.mode {
             InputMode::Hex => parse_hex(text),
             InputMode::Text if self.escapes => compose_escaped(text, self.ending, encoding),
             InputMode::Text => compose_text_in(text, self.ending, encoding),
+        }?;
+        if let (Some(checksum), false) = (self.checksum, bytes.is_empty()) {
+            checksum.append(&mut bytes);
         }
+        Ok(bytes)
     }
 }
 
@@ -234,6 +244,7 @@ mod tests {
             mode: InputMode::Hex,
             ending: LineEnding::CrLf,
             escapes: false,
+            checksum: None,
         };
         assert_eq!(hex.ending_in_force(), LineEnding::None);
         assert_eq!(hex.compose("41", Encoding::Utf8), Ok(b"A".to_vec()));
@@ -242,6 +253,34 @@ mod tests {
             ..hex
         };
         assert_eq!(text.ending_in_force(), LineEnding::CrLf, "kept for text");
+    }
+
+    #[test]
+    fn a_checksum_ends_what_is_sent() {
+        let modbus = ComposeOptions {
+            mode: InputMode::Hex,
+            checksum: Some(Checksum::Crc16Modbus),
+            ..ComposeOptions::default()
+        };
+        // Read 10 holding registers from slave 1: the well-known C5 CD.
+        assert_eq!(
+            modbus.compose("01 03 00 00 00 0a", Encoding::Utf8),
+            Ok(vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x0a, 0xc5, 0xcd])
+        );
+        let text = ComposeOptions {
+            checksum: Some(Checksum::Xor8),
+            ..ComposeOptions::default()
+        };
+        assert_eq!(text.compose("AB", Encoding::Utf8), Ok(b"AB\n\x09".to_vec()));
+        let bare = ComposeOptions {
+            ending: LineEnding::None,
+            ..text
+        };
+        assert_eq!(
+            bare.compose("", Encoding::Utf8),
+            Ok(vec![]),
+            "nothing to check"
+        );
     }
 
     #[test]

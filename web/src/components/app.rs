@@ -1,10 +1,13 @@
 //! The page: header, connection list and dial form on the side, the selected conversation (or
 //! both ends of one connection) and the composer in the middle. Holds the state
 //! (`use_reducer`) and the link to the bridge, and turns what the user does into actions and
-//! commands. In a narrow window the side folds into tabs, the conversation first.
+//! commands. In a narrow window the side folds into tabs, the conversation first. The device
+//! simulator's views (reading forms, rules, files) reach the bridge through the contexts of
+//! [`crate::components::device`], and the rules panel opens over the page.
 
 use std::rc::Rc;
 
+use protocol::rules::Rule;
 use protocol::{Command, ConnId, ConnState, Origin, Target, ToBridge, Transmit, Transport};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -16,11 +19,16 @@ use crate::components::composer::{Composer, SendTarget, FOCUS_KEY};
 use crate::components::conn_list::ConnList;
 use crate::components::connect_form::{ConnectForm, Dial};
 use crate::components::conversation::{Conversation, Pane, Side};
+use crate::components::device::DeviceCtx;
+use crate::components::device_section::device_section;
 use crate::components::listener_form::ListenerForm;
 use crate::components::page_encoding;
+use crate::components::rules::RulesPanel;
 use crate::components::status::Notices;
 use crate::components::topbar::{use_unread_title, TopBar};
-use crate::state::{reduce, Action, Asked, Conv, State};
+use crate::state::pacing::Probe;
+use crate::state::rule_draft::like_message;
+use crate::state::{reduce, Action, Asked, Conv, State, Table};
 use crate::wire::SocketStatus;
 
 /// What a narrow window shows; a wide one shows all three.
@@ -150,6 +158,28 @@ pub fn App() -> Html {
             dispatch.emit(Action::SetPageEncoding(choice));
         })
     };
+    let (device_ctx, rules_open) =
+        use_device(&state, dispatch.clone(), command.clone(), send.clone());
+    let defaults_open = use_state(|| false);
+    let on_defaults = {
+        let defaults_open = defaults_open.clone();
+        Callback::from(move |()| defaults_open.set(!*defaults_open))
+    };
+    let on_rules = {
+        let rules_open = rules_open.clone();
+        use_callback((), move |(), _| rules_open.set(Some((0, None))))
+    };
+    let on_rules_close = {
+        let rules_open = rules_open.clone();
+        use_callback((), move |(), _| rules_open.set(None))
+    };
+    let on_save_rules = {
+        let (command, dispatch) = (command.clone(), dispatch.clone());
+        use_callback((), move |rules: Vec<Rule>, _| {
+            dispatch.emit(Action::SavingRules);
+            command.emit(Command::SetRules { rules })
+        })
+    };
 
     use_unread_title(state.counts().unread);
 
@@ -226,6 +256,20 @@ pub fn App() -> Html {
         None => vec![(state.selected_conv().cloned(), Pane::Single)],
     };
     let counts = state.counts();
+    let rules = server.as_ref().map(|s| s.rules.clone()).unwrap_or_default();
+    let replies: u64 = state.rule_hits.iter().map(|h| h.hits).sum();
+    let defaults = server
+        .as_ref()
+        .map(|s| s.defaults.clone())
+        .unwrap_or_default();
+    let rules_panel = (*rules_open).clone().map(|(key, draft)| {
+        html! {
+            <RulesPanel {key} rules={rules.clone()} hits={state.rule_hits.clone()}
+                        problem={state.rules_problem.clone()} {online} {draft}
+                        selected={state.selected} default_encoding={state.default_encoding()}
+                        on_save={on_save_rules} on_close={on_rules_close} />
+        }
+    });
     let tab_button = |which: Tab, label: Html| {
         let tab = tab.clone();
         html! {
@@ -235,6 +279,7 @@ pub fn App() -> Html {
     };
 
     html! {
+        <ContextProvider<DeviceCtx> context={device_ctx}>
         <div class="app">
             <TopBar {server} socket={state.socket} page_encoding={state.page_encoding}
                     {on_page_encoding} />
@@ -268,6 +313,7 @@ pub fn App() -> Html {
                                   beside={state.last_listen.clone()} failure={listen_failure(Asked::Listen(Transport::Udp))}
                                   enabled={online} on_command={on_listener} {groups}
                                   groups_failure={listen_failure(Asked::Groups)} />
+                    { device_section(&defaults, (rules.len(), replies), online, (*defaults_open, on_defaults), &on_rules) }
                 </aside>
                 <main class="main">
                     <div class={classes!("conversations", sides.is_some().then_some("both-ends"))}>
@@ -284,8 +330,86 @@ pub fn App() -> Html {
                               {on_compose} {on_to_all} on_side={on_pick} {broadcast} {on_broadcast} />
                 </main>
             </div>
+            { for rules_panel }
         </div>
+        </ContextProvider<DeviceCtx>>
     }
+}
+
+/// The rules panel: closed, or open (its key, to start afresh each time it opens, and the rule
+/// to edit at once).
+type RulesOpen = UseStateHandle<Option<(u32, Option<Rule>)>>;
+
+/// The context of the device simulator's views, and the rules panel's state. What a file's
+/// sender reads (connections' counters, the rules for a new rule's id) is kept as of the last
+/// render, for callbacks that run between renders.
+#[hook]
+fn use_device(
+    state: &State,
+    dispatch: Callback<Action>,
+    command: Callback<Command, Result<(), String>>,
+    send: Callback<protocol::Frame, Result<(), String>>,
+) -> (DeviceCtx, RulesOpen) {
+    let rules_open: RulesOpen = use_state(|| None);
+    let latest = use_mut_ref(|| (Table::<ConnId, Rc<Conv>>::default(), Vec::<Rule>::new()));
+    let rules = state
+        .server
+        .as_ref()
+        .map(|s| s.rules.clone())
+        .unwrap_or_default();
+    *latest.borrow_mut() = (state.conns.clone(), rules.clone());
+    let opened = use_mut_ref(|| 0u32);
+    let on_reply_like = {
+        let (latest, rules_open) = (latest.clone(), rules_open.clone());
+        use_callback((), move |(bytes, encoding): (Rc<[u8]>, _), _| {
+            let rule = like_message(&bytes, encoding, &latest.borrow().1);
+            *opened.borrow_mut() += 1;
+            rules_open.set(Some((*opened.borrow(), Some(rule))));
+        })
+    };
+    let probe = {
+        let latest = latest.clone();
+        use_callback((), move |id: ConnId, _| {
+            latest.borrow().0.get(&id).map(|c| Probe {
+                state: c.info.state,
+                tx_bytes: c.info.tx_bytes,
+                waiting: c.info.waiting,
+                refused: c.refused,
+            })
+        })
+    };
+    let open_conns = use_callback((), move |(), _| {
+        let latest = latest.borrow();
+        let open = latest
+            .0
+            .values()
+            .filter(|c| c.info.state == ConnState::Open);
+        open.map(|c| c.info.id).collect()
+    });
+    let file_stopped = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |conns, _| {
+            dispatch.emit(Action::FileStopped(conns))
+        })
+    };
+    let configure = {
+        let (command, dispatch) = (command, dispatch);
+        use_callback((), move |(conn, settings), _| {
+            dispatch.emit(Action::Configuring);
+            command.emit(Command::Configure { conn, settings })
+        })
+    };
+    let device_ctx = DeviceCtx {
+        rules: Rc::new(rules),
+        on_reply_like,
+        configure,
+        settings_problem: state.settings_problem.clone(),
+        frame: send,
+        probe,
+        open_conns,
+        file_stopped,
+    };
+    (device_ctx, rules_open)
 }
 
 /// Which side of a connection the bridge is on.

@@ -38,6 +38,11 @@ pub struct Conv {
     pub broadcast: bool,
     /// When anything last happened: the newest record, the close, or the opening.
     pub last_at: Micros,
+    /// Files whose parts are still to come, oldest first: their entries' ids, and whether the
+    /// page saw them announced (see `files.rs`).
+    pub(super) files: Vec<(u64, bool)>,
+    /// Sends the bridge refused because the peer was not reading: a file being sent watches it.
+    pub refused: u32,
 }
 
 impl Conv {
@@ -54,6 +59,8 @@ impl Conv {
             view: ViewMode::default(),
             compose: ComposeOptions::default(),
             broadcast: false,
+            files: Vec::new(),
+            refused: 0,
         }
     }
 
@@ -110,7 +117,7 @@ impl Conv {
     pub fn last_record(&self) -> Option<&Rec> {
         self.log.iter_rev().find_map(|e| match e {
             Entry::Record(r) => Some(r),
-            Entry::Note { .. } => None,
+            Entry::Note { .. } | Entry::File(_) => None,
         })
     }
 

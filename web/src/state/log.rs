@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use protocol::{Flow, Marks, Micros, Seq};
 
+use super::files::FileSend;
+
 /// Entries per chunk: small enough that copying the last one on append is cheap, large enough
 /// that the list of chunks stays short.
 pub(crate) const CHUNK: usize = 256;
@@ -63,6 +65,8 @@ pub enum Entry {
         id: u64,
         text: Rc<str>,
     },
+    /// A file sent to the peer: one entry for all its parts.
+    File(FileSend),
 }
 
 impl Entry {
@@ -71,6 +75,7 @@ impl Entry {
         match self {
             Entry::Record(r) => format!("r{}", r.seq),
             Entry::Note { id, .. } => format!("n{id}"),
+            Entry::File(f) => format!("f{}", f.id),
         }
     }
 }
@@ -177,6 +182,20 @@ impl Log {
     /// Newest first: for what looks back only a little way (the last record, the last minute).
     pub fn iter_rev(&self) -> impl Iterator<Item = &Entry> + '_ {
         self.chunks.iter().rev().flat_map(|c| c.iter().rev())
+    }
+
+    /// Changes the newest entry that `find` picks, if there is one: copies only its chunk.
+    pub fn update_rev<R>(
+        &mut self,
+        mut find: impl FnMut(&Entry) -> bool,
+        change: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
+        for chunk in self.chunks.iter_mut().rev() {
+            if let Some(at) = chunk.iter().rposition(&mut find) {
+                return Some(change(&mut Rc::make_mut(chunk)[at]));
+            }
+        }
+        None
     }
 
     pub fn last(&self) -> Option<&Entry> {

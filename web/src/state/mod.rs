@@ -21,9 +21,13 @@
 //! connection was, and [`State::settle`] brings the totals and indexes along once per action.
 
 mod conv;
+mod files;
 mod list;
 mod listeners;
 mod log;
+pub mod pacing;
+pub mod reading;
+pub mod rule_draft;
 mod table;
 
 use std::collections::HashMap;
@@ -39,6 +43,7 @@ use protocol::{
 };
 
 pub use self::conv::{waiting, Conv};
+pub use self::files::{FilePart, FileSend};
 pub use self::list::{ListView, RowKey, Sort};
 pub use self::listeners::{Asked, Listeners};
 pub use self::log::{Entry, Limits, Log, Rec};
@@ -126,6 +131,14 @@ pub enum Action {
     /// Sends to the conversation in view (or, while sending to all, to all) may go to a
     /// broadcast address: the UDP send flag, on every send while it is on.
     SetBroadcast(bool),
+    /// The page asked for other settings (for a connection, or for new ones): what the bridge
+    /// said of the last ones no longer applies.
+    Configuring,
+    /// The page sent a rule set: likewise.
+    SavingRules,
+    /// A file this page was sending to these connections stopped before its end (cancelled,
+    /// or refused): its entries say so.
+    FileStopped(Vec<ConnId>),
 }
 
 /// A message shown at the top of the page until dismissed.
@@ -220,6 +233,11 @@ pub struct State {
     pub sent_to_all: Option<(u64, u64)>,
     /// How often each auto-reply rule has answered.
     pub rule_hits: Vec<protocol::RuleHits>,
+    /// Why the bridge refused the last rule set this page saved, until a rule set is in force.
+    pub rules_problem: Option<Rc<str>>,
+    /// Why the bridge refused the last settings this page chose, for a connection or (`None`)
+    /// for new ones, until settings change.
+    pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
     next_id: u64,
     limits: Limits,
 }
@@ -305,6 +323,13 @@ pub fn reduce(mut state: State, action: Action) -> State {
                 conv.broadcast = on;
             }
         }
+        Action::Configuring => state.settings_problem = None,
+        Action::SavingRules => state.rules_problem = None,
+        Action::FileStopped(conns) => {
+            for conn in conns {
+                state.files_stopped(conn, false);
+            }
+        }
     }
     state.settle();
     state
@@ -339,6 +364,8 @@ impl State {
             pending_dial: None,
             sent_to_all: None,
             rule_hits: Vec::new(),
+            rules_problem: None,
+            settings_problem: None,
             next_id: 1,
             limits,
         }
@@ -539,6 +566,7 @@ impl State {
         match incoming {
             Incoming::Event(event) => self.event(event),
             Incoming::Record(conn, rec) => self.record(conn, rec),
+            Incoming::FilePart(conn, part) => self.file_part(conn, part),
         }
     }
 
@@ -557,7 +585,7 @@ impl State {
                 kind: ProblemKind::ListenFailed,
                 message,
             }) if self.listeners.failed(&message) => {}
-            Event::Error(problem) => self.error(problem.conn, problem.message),
+            Event::Error(problem) => self.problem(problem),
             Event::Listener {
                 listen,
                 transport,
@@ -578,16 +606,19 @@ impl State {
                 if let Some(server) = &mut self.server {
                     server.defaults = settings;
                 }
+                if matches!(self.settings_problem, Some((None, _))) {
+                    self.settings_problem = None;
+                }
             }
             Event::Rules { rules } => {
                 if let Some(server) = &mut self.server {
                     server.rules = rules;
                 }
                 self.rule_hits.clear();
+                self.rules_problem = None;
             }
             Event::RuleHits { hits } => self.rule_hits = hits,
-            // The file's chunks come as records marked as parts of a file.
-            Event::File { .. } => {}
+            Event::File { conn, name, size } => self.file_announced(conn, name, size),
         }
     }
 
@@ -660,6 +691,17 @@ impl State {
             .conns
             .get(&id)
             .is_some_and(|c| c.info.state == ConnState::Open);
+        if self
+            .settings_problem
+            .as_ref()
+            .is_some_and(|(c, _)| *c == Some(id))
+            && self
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.info.settings != info.settings)
+        {
+            self.settings_problem = None;
+        }
         match self.conv_mut(id) {
             Some(conv) => {
                 let old = &conv.info;
@@ -752,6 +794,25 @@ impl State {
             .is_some_and(|id| !self.conns.contains_key(&id))
         {
             self.selected = None;
+        }
+    }
+
+    /// A problem the bridge reported. Settings and rules it refused are shown where they were
+    /// chosen; a send it refused is counted on its connection; the rest are notices.
+    fn problem(&mut self, problem: Problem) {
+        match problem.kind {
+            ProblemKind::InvalidRules => self.rules_problem = Some(problem.message.into()),
+            ProblemKind::InvalidSettings => {
+                self.settings_problem = Some((problem.conn, problem.message.into()));
+            }
+            kind => {
+                if let (ProblemKind::NotReading, Some(id)) = (kind, problem.conn) {
+                    if let Some(conv) = self.conv_mut(id) {
+                        conv.refused += 1;
+                    }
+                }
+                self.error(problem.conn, problem.message);
+            }
         }
     }
 
@@ -864,6 +925,7 @@ mod tests {
             .map(|e| match e {
                 Entry::Record(r) => String::from_utf8_lossy(&r.data).into_owned(),
                 Entry::Note { text, .. } => format!("note: {text}"),
+                Entry::File(f) => format!("file: {}", f.written),
             })
             .collect()
     }
@@ -1178,7 +1240,7 @@ mod tests {
             .visible()
             .map(|e| match e {
                 Entry::Record(r) => r.seq,
-                Entry::Note { .. } => 0,
+                Entry::Note { .. } | Entry::File(_) => 0,
             })
             .collect();
         assert_eq!(visible.len(), WINDOW);

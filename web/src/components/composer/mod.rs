@@ -2,9 +2,11 @@
 //!
 //! Enter sends, Shift+Enter starts a new line, Up and Down walk the messages sent before (see
 //! [`history`]). How text becomes bytes is the selected conversation's own choice, kept in the
-//! state; the options, repeat-send and saved messages are components of their own.
+//! state; the options, repeat-send, saved messages and file sending are components of their
+//! own. A file dropped on the composer is sent as a file.
 
 mod broadcast;
+mod file_send;
 mod history;
 mod options;
 mod repeat;
@@ -15,14 +17,16 @@ use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use self::broadcast::broadcast;
+use self::file_send::{file_send, first_file, use_file_sender, FileTarget};
 use self::history::use_send_history;
-use self::options::OptionsBar;
+use self::options::{ChecksumChoice, OptionsBar};
 use self::repeat::RepeatControl;
 use self::saved::SavedMessages;
 use crate::bytes_view::compose::{ComposeOptions, InputMode};
 use crate::bytes_view::hex::preview;
 use crate::bytes_view::size::plural;
 use crate::components::conversation::Side;
+use crate::components::device::DeviceCtx;
 use crate::encoding::Encoding;
 
 /// The key that brings the focus to the composer from anywhere but a text field.
@@ -130,6 +134,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let error = use_state(|| None::<String>);
     let history = use_send_history();
     let area = use_node_ref();
+    let files = use_file_sender();
+    let file_input = use_node_ref();
+    let dropping = use_state(|| false);
+    let device = use_context::<DeviceCtx>();
     {
         let area = area.clone();
         use_effect_with(props.focus, move |focus| {
@@ -159,6 +167,51 @@ pub fn Composer(props: &ComposerProps) -> Html {
         (false, Some(t)) => Some(Target::Conn(t.id)),
         (false, None) => None,
     };
+    let file_target = to.filter(|_| !disabled).map(|to| FileTarget {
+        to,
+        label: match (to, props.target.as_ref()) {
+            (Target::Conn(_), Some(t)) => t.peer.clone(),
+            _ => format!("all {}", plural(props.open_count as u64, "open connection")),
+        },
+    });
+    // A file dropped on the composer is sent as one.
+    let ondragover = {
+        let (dropping, can) = (dropping.clone(), file_target.is_some());
+        Callback::from(move |e: DragEvent| {
+            if can {
+                e.prevent_default();
+                dropping.set(true);
+            }
+        })
+    };
+    let ondragleave = {
+        let dropping = dropping.clone();
+        Callback::from(move |_: DragEvent| dropping.set(false))
+    };
+    // A file picked or dropped: sent, if there is where to.
+    let start_file = {
+        let (files, target) = (files.clone(), file_target.clone());
+        Callback::from(move |file: Option<web_sys::File>| {
+            if let (Some(file), Some(target), Some(device)) = (file, target.clone(), device.clone())
+            {
+                files.start(file, target, device);
+            }
+        })
+    };
+    let ondrop = {
+        let (dropping, start_file) = (dropping.clone(), start_file.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dropping.set(false);
+            start_file.emit(first_file(e.data_transfer().and_then(|d| d.files())));
+        })
+    };
+    let on_file = Callback::from(move |e: Event| {
+        let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+        start_file.emit(first_file(input.files()));
+        // The same file may be picked again.
+        input.set_value("");
+    });
     // The exact bytes Enter would send now, or why there are none.
     let bytes = {
         let text = (*text).clone();
@@ -290,7 +343,20 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let shown_bytes = match (&*bytes, &*error, disabled) {
         (_, Some(_), _) | (_, _, true) => None,
         (Ok(b), _, _) => {
-            Some(html! { <span class="bytes">{ format!("Sends {}", preview(b)) }</span> })
+            let check = options.checksum.filter(|_| !b.is_empty()).map(|c| {
+                let end = &b[b.len() - c.size()..];
+                html! {
+                    <span class="check" title="Appended to what is sent">
+                        { format!("{} {}", c.label(), protocol::hex::encode_with(end, " ")) }
+                    </span>
+                }
+            });
+            Some(html! {
+                <>
+                    <span class="bytes">{ format!("Sends {}", preview(b)) }</span>
+                    { for check }
+                </>
+            })
         }
         (Err(why), _, _) if !text.trim().is_empty() => Some(
             html! { <span class="bytes not-yet">{ format!("Not sendable yet: {why}") }</span> },
@@ -327,7 +393,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
     };
 
     html! {
-        <form class={classes!("composer", props.to_all.then_some("to-all"))} aria-label="Send" {onsubmit}>
+        <form class={classes!("composer", props.to_all.then_some("to-all"), dropping.then_some("dropping"))}
+              aria-label="Send" {onsubmit} {ondragover} {ondragleave} {ondrop}>
             { for sending_as }
             if let Some(note) = to_all_note {
                 <p class="to-all-note" role="status">{ note }</p>
@@ -341,7 +408,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <span class="shortcut"><kbd>{ FOCUS_KEY }</kbd>{ " anywhere types here" }</span>
             </p>
             <div class="composer-controls">
-                <OptionsBar {options} on_change={on_options} to_all={props.to_all}
+                <OptionsBar {options} on_change={on_options.clone()} to_all={props.to_all}
                             on_to_all={props.on_to_all.clone()} />
                 if let Some(on) = props.broadcast {
                     { broadcast(on, &props.on_broadcast) }
@@ -349,7 +416,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <RepeatControl {prepare} on_send={props.on_send.clone()} {on_error} {reachable} {disabled} />
                 <button type="submit" class="primary" {disabled}>{ send_label }</button>
             </div>
-            <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
+            <div class="composer-extras">
+                <ChecksumChoice {options} on_change={on_options.clone()} />
+                <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
+                { file_send(&files, file_target.as_ref(), file_input, on_file) }
+            </div>
             { hint }
         </form>
     }

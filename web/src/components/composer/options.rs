@@ -1,12 +1,13 @@
 //! The composer's controls for how what is typed becomes bytes (text or hex, the line ending,
-//! escapes) and where it goes (one connection or all). They show the selected conversation's
-//! options, which the state keeps per conversation.
+//! escapes, a checksum appended) and where it goes (one connection or all). They show the
+//! selected conversation's options, which the state keeps per conversation.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::bytes_view::compose::{ComposeOptions, InputMode, LineEnding};
 use crate::components::select::Select;
+use crate::state::reading::{checksum_of, checksum_options, checksum_value};
 
 #[derive(Properties, PartialEq)]
 pub struct OptionsBarProps {
@@ -71,4 +72,28 @@ pub fn OptionsBar(props: &OptionsBarProps) -> Html {
 
 fn checked(e: &Event) -> bool {
     e.target_unchecked_into::<HtmlInputElement>().checked()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ChecksumChoiceProps {
+    pub options: ComposeOptions,
+    pub on_change: Callback<ComposeOptions>,
+}
+
+/// The checksum appended to what is sent: beside the composer's other extras, so that the row
+/// of options above keeps to one line.
+#[component]
+pub fn ChecksumChoice(props: &ChecksumChoiceProps) -> Html {
+    let options = props.options;
+    let on_checksum = props.on_change.reform(move |value: String| ComposeOptions {
+        checksum: checksum_of(&value),
+        ..options
+    });
+    html! {
+        <span class="control" title="A checksum of the message, appended after it">
+            <label for="send-checksum">{ "Checksum" }</label>
+            <Select id="send-checksum" value={checksum_value(options.checksum)}
+                    options={checksum_options()} onchange={on_checksum} />
+        </span>
+    }
 }

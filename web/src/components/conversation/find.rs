@@ -133,7 +133,7 @@ mod tests {
             .iter()
             .map(|e| match e {
                 Entry::Record(r) => r.seq,
-                Entry::Note { .. } => 0,
+                Entry::Note { .. } | Entry::File(_) => 0,
             })
             .collect()
     }

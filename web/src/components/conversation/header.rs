@@ -1,6 +1,7 @@
 //! The head of a conversation: the peer and its state, what is known about the connection, its
-//! traffic of the last minute, and how to read it (encoding; chat, log or hex; line endings),
-//! close it or dial it again.
+//! traffic of the last minute, and how to read it (its framing and checksum, which the button
+//! before its details shows and opens; encoding; chat, log or hex; line endings), close it or
+//! dial it again.
 
 use std::rc::Rc;
 
@@ -13,9 +14,11 @@ use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::connect_form::Dial;
 use crate::components::rate_graph::RateGraph;
+use crate::components::reading_form::in_force;
 use crate::components::select::Select;
 use crate::components::transport_badge::transport_badge;
 use crate::encoding::Encoding;
+use crate::state::reading::summary;
 use crate::state::{waiting, Conv, ViewMode};
 
 #[derive(Properties, PartialEq)]
@@ -32,6 +35,9 @@ pub struct HeaderProps {
     pub on_encoding: Callback<(ConnId, Encoding)>,
     pub on_redial: Callback<Dial, Result<(), String>>,
     pub on_disconnect: Callback<ConnId>,
+    /// Whether the reading form (framing, checksum) is open.
+    pub reading: bool,
+    pub on_reading: Callback<()>,
 }
 
 #[component]
@@ -86,7 +92,14 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                     { " " }
                     <span class={classes!("state", state)} title={state_title}>{ state }</span>
                 </h2>
-                <p class="conv-details">{ details(conv) }</p>
+                <p class="conv-details">
+                    <button type="button" class="reading-toggle" aria-expanded={props.reading.to_string()}
+                            onclick={props.on_reading.reform(|_: MouseEvent| ())}
+                            title={format!("How the bridge reads this connection: {}", in_force(&info.settings))}>
+                        { "Reading: " }{ summary(&info.settings) }
+                    </button>
+                    { " " }{ details(conv) }
+                </p>
                 if let Some(waiting) = waiting(info) {
                     <p class="conv-waiting" role="status">
                         { format!("{waiting} to be written: the peer is not reading what you send") }

@@ -178,7 +178,7 @@ fn gap_of(entry: &Entry, previous: &mut Option<Micros>) -> Option<Micros> {
             *previous = Some(r.at);
             gap
         }
-        Entry::Note { .. } => None,
+        Entry::Note { .. } | Entry::File(_) => None,
     }
 }
 
@@ -300,7 +300,7 @@ fn empty_hint(state: ConnState, origin: Origin, pane: Pane) -> String {
 }
 
 /// The arrow keys in the log: Up and Down (Home, End) move from message to message, Right to a
-/// message's buttons and Left back, Escape to the log itself. Tab leaves the log.
+/// message's buttons (and on to the next) and Left back, Escape to the log itself. Tab leaves the log.
 fn move_in_log(e: KeyboardEvent) {
     // Yew hands events on from the page's root: find the log from what has the focus.
     let Some(focused) = web_sys::window()
@@ -326,6 +326,10 @@ fn move_in_log(e: KeyboardEvent) {
         ("ArrowDown" | "ArrowUp" | "End", None) | ("End", Some(_)) => log.last_element_child(),
         ("Home", _) => log.first_element_child(),
         ("ArrowRight", Some(li)) if !on_button => li.query_selector("button").ok().flatten(),
+        // The message's next button (its "auto-reply…" after its "hex").
+        ("ArrowRight", Some(_)) => focused
+            .next_element_sibling()
+            .filter(|el| el.tag_name() == "BUTTON"),
         ("ArrowLeft", Some(li)) if on_button => Some(li.clone()),
         ("Escape", Some(_)) => Some(log.clone()),
         _ => None,

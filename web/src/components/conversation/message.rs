@@ -1,16 +1,20 @@
-//! One line of a conversation: a record, or a note from the bridge. A record shows with its
-//! time, size and a button to see it the other way (hex, or text), as the conversation's view
-//! has it: a bubble (received on the left, sent on the right), a line of a log, or a hexdump.
+//! One line of a conversation: a record, a note from the bridge, or a file sent. A record shows
+//! with its time, size and a button to see it the other way (hex, or text), as the
+//! conversation's view has it: a bubble (received on the left, sent on the right), a line of a
+//! log, or a hexdump. Its marks say what framing and checksum found (cut, unfinished, a bad
+//! checksum) and which rule sent it; a received one offers to make a rule for its like.
 
-use protocol::{Flow, Micros};
+use protocol::{Flow, Marks, Micros};
 use yew::prelude::*;
 
 use crate::bytes_view::hex::hexdump;
 use crate::bytes_view::size::format_size;
 use crate::bytes_view::text::{render_lines_in, Piece};
 use crate::bytes_view::time::{format_gap, format_time, LocalTime};
+use crate::components::device::DeviceCtx;
 use crate::encoding::Encoding;
-use crate::state::{Entry, Rec, ViewMode};
+use crate::export::file_line;
+use crate::state::{Entry, FileSend, Rec, ViewMode};
 
 /// Bytes of a message shown until the user asks for all of it: a flood arrives in records of up
 /// to 64 KiB, and hundreds of those in full would make every render of the page slow.
@@ -49,7 +53,87 @@ pub fn Message(props: &MessageProps) -> Html {
             <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap}
                     ends={props.ends} datagrams={props.datagrams} />
         },
+        Entry::File(file) => file_entry(file),
     }
+}
+
+/// A file sent: its name, and how much of it the peer has.
+fn file_entry(file: &FileSend) -> Html {
+    let at = file.first_at.map(local_time);
+    let (max, value) = match file.size {
+        Some(size) => (size.max(1), file.written.min(size)),
+        None => (1, 1),
+    };
+    let state = match (file.done(), file.size, file.stopped) {
+        (true, ..) => format!(
+            "sent, in {}",
+            crate::bytes_view::size::plural(file.parts, "part")
+        ),
+        (false, Some(_), true) => "stopped before its end".into(),
+        (false, Some(_), false) => "sending…".into(),
+        (false, None, _) => "parts of a file".into(),
+    };
+    html! {
+        <li class={classes!("msg", "tx", "file", file.done().then_some("done"), (file.stopped && !file.done()).then_some("stopped"))} tabindex="-1">
+            <div class="meta">
+                <span class="sr-only">{ "Sent " }</span>
+                if let Some(at) = at {
+                    <time datetime={at.machine} title={at.full}>{ at.clock }</time>
+                    { " " }
+                }
+                <span class="mark file-mark">{ "file" }</span>
+                { " " }
+                <span class="file-state">{ state }</span>
+            </div>
+            <div class="body file-body">
+                <span class="file-line">{ file_line(file) }</span>
+                <progress max={max.to_string()} value={value.to_string()} aria-label="Written to the peer"></progress>
+            </div>
+        </li>
+    }
+}
+
+/// The marks a record may carry: its bit, its class and word, and what it means.
+const MARKS: [(Marks, &str, &str, &str); 3] = [
+    (
+        Marks::CUT,
+        "cut",
+        "cut",
+        "Longer than the framing allows (1 MiB): it goes on in the next message",
+    ),
+    (
+        Marks::UNFINISHED,
+        "unfinished",
+        "unfinished",
+        "The connection closed, or its framing changed, before the message ended",
+    ),
+    (
+        Marks::BAD_CHECKSUM,
+        "bad-checksum",
+        "bad checksum",
+        "It does not end with the checksum this connection checks",
+    ),
+];
+
+/// What a record's marks and rule say about it, as small labels.
+fn marks(rec: &Rec, ctx: Option<&DeviceCtx>) -> Vec<Html> {
+    let rule = rec.rule.as_deref().map(|id| {
+        let name = ctx.map_or_else(|| id.to_owned(), |c| c.rule_name(id));
+        (
+            "auto",
+            format!("auto: {name}"),
+            format!("Sent by the auto-reply rule `{id}`"),
+        )
+    });
+    MARKS
+        .iter()
+        .filter(|(bit, ..)| rec.marks.contains(*bit))
+        .map(|(_, class, text, title)| (*class, text.to_string(), title.to_string()))
+        .chain(rule)
+        .map(|(class, text, title)| {
+            html! { <>{ " " }<span class={classes!("mark", class)} {title}>{ text }</span></> }
+        })
+        .collect()
 }
 
 #[derive(Properties, PartialEq)]
@@ -65,6 +149,7 @@ struct RecordProps {
 #[component]
 fn Record(props: &RecordProps) -> Html {
     let full = use_state(|| false);
+    let rules = use_context::<DeviceCtx>();
     // This message's own view, when the user flipped it, and the conversation's view it was
     // flipped from: choosing another view for the whole conversation undoes the flip.
     let own_view = use_state(|| None::<(ViewMode, ViewMode)>);
@@ -126,6 +211,20 @@ fn Record(props: &RecordProps) -> Html {
         },
     };
     let line = props.view == ViewMode::Log && view == ViewMode::Log;
+    let reply_like = (rec.flow == Flow::Rx).then(|| rules.clone()).flatten().map(|ctx| {
+        let (data, encoding) = (rec.data.clone(), props.encoding);
+        let onclick = ctx.on_reply_like.reform(move |_: MouseEvent| (data.clone(), encoding));
+        html! {
+            <>
+                { " " }
+                <button type="button" class="flip reply-like" tabindex="-1" {onclick}
+                        aria-label="Reply to messages like this"
+                        title="Reply to messages like this: make an auto-reply rule that matches it">
+                    { "auto-reply…" }
+                </button>
+            </>
+        }
+    });
     html! {
         <li class={classes!("msg", class, view_class(props.view), line.then_some("line"))} tabindex="-1">
             <div class="meta">
@@ -137,11 +236,13 @@ fn Record(props: &RecordProps) -> Html {
                     { " " }
                 }
                 <span class="size">{ format_size(rec.data.len() as u64) }</span>
+                { for marks(rec, rules.as_ref()) }
                 { " " }
                 <button type="button" class="flip" tabindex="-1" onclick={flip}
                         title="Show this message the other way">
                     { match view { ViewMode::Hex => "text", _ => "hex" } }
                 </button>
+                { for reply_like }
                 if let Some(gap) = props.gap {
                     { " " }
                     <span class="gap" title="Time since the previous message">{ format_gap(gap) }</span>

@@ -19,6 +19,7 @@ use self::find::{use_find, Search};
 use self::header::ConversationHeader;
 use self::log_view::LogView;
 use crate::components::connect_form::Dial;
+use crate::components::reading_form::ReadingForm;
 use crate::components::tls_details::tls_details;
 use crate::encoding::Encoding;
 use crate::export;
@@ -107,6 +108,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     let gaps = use_state(|| false);
     let ends = use_state(|| false);
     let cleared = use_state(HashMap::<ConnId, Seq>::new);
+    let reading = use_state(|| false);
     let search = props
         .conv
         .as_ref()
@@ -182,6 +184,10 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         let ends = ends.clone();
         Callback::from(move |on| ends.set(on))
     };
+    let on_reading = {
+        let reading = reading.clone();
+        Callback::from(move |()| reading.set(!*reading))
+    };
     let (side, typing) = match props.pane {
         Pane::Single => (None, true),
         Pane::Side { side, typing } => (Some(side), typing),
@@ -202,8 +208,13 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             <ConversationHeader conv={conv.clone()} {twin} stale={props.stale} ends={*ends} {on_ends}
                                 online={props.online} on_view={props.on_view.clone()}
                                 on_encoding={props.on_encoding.clone()}
-                                on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()} />
+                                on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()}
+                                reading={*reading} on_reading={on_reading.clone()} />
             { tls_details(conv, props.bridge_fingerprint.as_deref()) }
+            if *reading {
+                <ReadingForm key={id} conn={Some(id)} settings={conv.info.settings.clone()}
+                             online={props.online} on_close={on_reading} />
+            }
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
                        {on_query} {on_gaps} {on_clear} {on_download} />
             <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}

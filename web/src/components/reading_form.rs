@@ -1,0 +1,158 @@
+//! How the bridge reads a connection, or every connection that opens from now on: where the
+//! peer's messages end (the framing) and the checksum each must end with. The form starts from
+//! the settings in force and follows them when they change (here or in another page); what
+//! does not check is refused here, with the reason, and what the bridge refuses is shown here.
+
+use protocol::{ConnId, ConnSettings};
+use yew::prelude::*;
+
+use crate::components::device::DeviceCtx;
+use crate::components::fields::{check, menu, text, OnField};
+use crate::state::reading::{checksum_options, checksum_value, ReadingDraft, DELIMITERS, MODES};
+
+const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 bytes")];
+const ORDERS: [(&str, &str); 2] = [("be", "big-endian"), ("le", "little-endian")];
+
+#[derive(Properties, PartialEq)]
+pub struct ReadingFormProps {
+    /// The connection it reads; `None`: the connections that open from now on.
+    pub conn: Option<ConnId>,
+    /// The settings in force.
+    pub settings: ConnSettings,
+    pub online: bool,
+    pub on_close: Callback<()>,
+}
+
+/// The settings in force, in words: `delimiter \r\n; checks CRC-16/MODBUS`.
+pub fn in_force(settings: &ConnSettings) -> String {
+    match settings.checksum {
+        Some(checksum) => format!("{}; checks {}", settings.framing, checksum.label()),
+        None => settings.framing.to_string(),
+    }
+}
+
+#[component]
+pub fn ReadingForm(props: &ReadingFormProps) -> Html {
+    let ctx = use_context::<DeviceCtx>().expect("the device context");
+    let draft = use_state(|| ReadingDraft::of(&props.settings));
+    let error = use_state(|| None::<String>);
+    {
+        let (draft, error) = (draft.clone(), error.clone());
+        use_effect_with(props.settings.clone(), move |settings| {
+            draft.set(ReadingDraft::of(settings));
+            error.set(None);
+        });
+    }
+    let conn = props.conn;
+    let on: OnField = {
+        let (draft, error) = (draft.clone(), error.clone());
+        Callback::from(move |(field, value)| {
+            let mut next = (*draft).clone();
+            next.set(field, value);
+            draft.set(next);
+            error.set(None);
+        })
+    };
+    let onsubmit = {
+        let (draft, error) = (draft.clone(), error.clone());
+        let configure = ctx.configure.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match draft.settings() {
+                Ok(settings) => error.set(configure.emit((conn, settings)).err()),
+                Err(why) => error.set(Some(why)),
+            }
+        })
+    };
+    let prefix = conn.map_or_else(|| "reading-new".to_owned(), |c| format!("reading-{c}"));
+    let id = |name: &str| format!("{prefix}-{name}");
+    let d = &*draft;
+    let mut fields = vec![menu(&id("mode"), "mode", "Framing", d.mode, &MODES, &on)];
+    match d.mode {
+        "delimiter" => {
+            fields.push(menu(
+                &id("delimiter"),
+                "delimiter",
+                "Delimiter",
+                d.delimiter,
+                &DELIMITERS,
+                &on,
+            ));
+            if d.delimiter == "hex" {
+                fields.push(text(&id("hex"), "hex", "Bytes (hex)", &d.hex, &on));
+            }
+        }
+        "fixed" => fields.push(text(&id("len"), "len", "Length (bytes)", &d.len, &on)),
+        "length" => {
+            let width = d.width.to_string();
+            let order = if d.big_endian { "be" } else { "le" };
+            fields.push(menu(
+                &id("width"),
+                "width",
+                "Length field",
+                &width,
+                &WIDTHS,
+                &on,
+            ));
+            fields.push(menu(
+                &id("order"),
+                "order",
+                "Byte order",
+                order,
+                &ORDERS,
+                &on,
+            ));
+            fields.push(text(
+                &id("offset"),
+                "offset",
+                "After (bytes)",
+                &d.offset,
+                &on,
+            ));
+            fields.push(check(
+                &id("header"),
+                "header",
+                "Length counts the header",
+                d.includes_header,
+                &on,
+            ));
+        }
+        "idle" => fields.push(text(&id("gap"), "gap", "Silence (ms)", &d.gap_ms, &on)),
+        _ => {}
+    }
+    let checksum = checksum_value(d.checksum);
+    fields.push(menu(
+        &id("checksum"),
+        "checksum",
+        "Checksum to check",
+        checksum,
+        &checksum_options(),
+        &on,
+    ));
+    let problem = ctx
+        .settings_problem
+        .as_ref()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, why)| why.to_string());
+    let shown_error = (*error).clone().or(problem);
+    let label = if conn.is_some() {
+        "Reading"
+    } else {
+        "Reading of new connections"
+    };
+    html! {
+        <form class="reading-form" aria-label={label} {onsubmit} novalidate=true>
+            <div class="reading-fields">{ for fields }</div>
+            <div class="reading-actions">
+                <button type="submit" class="primary" disabled={!props.online}>{ "Apply" }</button>
+                <button type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+                <span class="reading-in-force" role="status">
+                    { "In force: " }{ in_force(&props.settings) }
+                </span>
+            </div>
+            if let Some(why) = shown_error {
+                <p class="field-error" role="alert">{ why }</p>
+            }
+        </form>
+    }
+}

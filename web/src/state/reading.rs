@@ -1,0 +1,401 @@
+//! How the bridge reads a connection (its framing, and the checksum each message must end
+//! with), as a form holds it: what is in force, turned into fields; the fields, checked and
+//! turned back into settings, or refused with the reason before anything is sent.
+
+use protocol::checksum::Checksum;
+use protocol::framing::{Delimiter, Framing};
+use protocol::ConnSettings;
+
+/// The framings the form offers: `(value, label)`.
+pub const MODES: [(&str, &str); 5] = [
+    ("raw", "Raw: a message per read"),
+    ("delimiter", "Delimiter"),
+    ("fixed", "Fixed length"),
+    ("length", "Length prefix"),
+    ("idle", "Idle gap"),
+];
+
+/// The delimiters with a name, and `hex` for any other bytes: `(value, label)`.
+pub const DELIMITERS: [(&str, &str); 5] = [
+    ("lf", "LF \\n"),
+    ("crlf", "CRLF \\r\\n"),
+    ("cr", "CR \\r"),
+    ("nul", "NUL \\0"),
+    ("hex", "Hex bytes"),
+];
+
+/// The form's fields, as typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadingDraft {
+    /// One of [`MODES`]' values.
+    pub mode: &'static str,
+    /// One of [`DELIMITERS`]' values.
+    pub delimiter: &'static str,
+    /// The delimiter's bytes in hex, when `delimiter` is `hex`.
+    pub hex: String,
+    pub len: String,
+    pub width: u8,
+    pub big_endian: bool,
+    pub offset: String,
+    pub includes_header: bool,
+    pub gap_ms: String,
+    pub checksum: Option<Checksum>,
+}
+
+impl Default for ReadingDraft {
+    fn default() -> Self {
+        ReadingDraft::of(&ConnSettings::default())
+    }
+}
+
+impl ReadingDraft {
+    /// The fields that show `settings`; the other framings' fields keep sensible starts.
+    pub fn of(settings: &ConnSettings) -> ReadingDraft {
+        let mut draft = ReadingDraft {
+            mode: "raw",
+            delimiter: "lf",
+            hex: String::new(),
+            len: "8".into(),
+            width: 2,
+            big_endian: true,
+            offset: "0".into(),
+            includes_header: false,
+            gap_ms: "20".into(),
+            checksum: settings.checksum,
+        };
+        match &settings.framing {
+            Framing::Raw => {}
+            Framing::Delimiter { delimiter } => {
+                draft.mode = "delimiter";
+                let name = delimiter.to_string();
+                match DELIMITERS.iter().find(|(value, _)| *value == name) {
+                    Some((value, _)) => draft.delimiter = value,
+                    None => {
+                        draft.delimiter = "hex";
+                        draft.hex = protocol::hex::encode_with(delimiter.bytes(), " ");
+                    }
+                }
+            }
+            Framing::Fixed { len } => {
+                draft.mode = "fixed";
+                draft.len = len.to_string();
+            }
+            Framing::LengthPrefixed {
+                width,
+                big_endian,
+                offset,
+                includes_header,
+            } => {
+                draft.mode = "length";
+                draft.width = *width;
+                draft.big_endian = *big_endian;
+                draft.offset = offset.to_string();
+                draft.includes_header = *includes_header;
+            }
+            Framing::Idle { gap_ms } => {
+                draft.mode = "idle";
+                draft.gap_ms = gap_ms.to_string();
+            }
+        }
+        draft
+    }
+
+    /// A field changed (its name in the form, and its value).
+    pub fn set(&mut self, field: &str, value: String) {
+        match field {
+            "mode" => self.mode = pick(&MODES, &value),
+            "delimiter" => self.delimiter = pick(&DELIMITERS, &value),
+            "hex" => self.hex = value,
+            "len" => self.len = value,
+            "width" => self.width = value.parse().unwrap_or(2),
+            "order" => self.big_endian = value != "le",
+            "offset" => self.offset = value,
+            "header" => self.includes_header = value == "true",
+            "gap" => self.gap_ms = value,
+            "checksum" => self.checksum = checksum_of(&value),
+            _ => {}
+        }
+    }
+
+    /// The settings the fields say, or why they say none.
+    pub fn settings(&self) -> Result<ConnSettings, String> {
+        let framing = match self.mode {
+            "delimiter" => Framing::Delimiter {
+                delimiter: match self.delimiter {
+                    "hex" if self.hex.trim().is_empty() => {
+                        return Err("Type the delimiter's bytes in hex, e.g. 03 or 0d 0a.".into())
+                    }
+                    "hex" => Delimiter::parse(self.hex.trim()).map_err(|_| {
+                        format!(
+                            "“{}” is not bytes in hex: write each byte as two digits, \
+                             e.g. 03 or 0d 0a.",
+                            self.hex.trim()
+                        )
+                    })?,
+                    name => Delimiter::parse(name)?,
+                },
+            },
+            "fixed" => Framing::Fixed {
+                len: number(&self.len, "The length", "bytes")?,
+            },
+            "length" => Framing::LengthPrefixed {
+                width: self.width,
+                big_endian: self.big_endian,
+                offset: number(&self.offset, "The offset", "bytes")?,
+                includes_header: self.includes_header,
+            },
+            "idle" => Framing::Idle {
+                gap_ms: number(&self.gap_ms, "The gap", "milliseconds")?,
+            },
+            _ => Framing::Raw,
+        };
+        framing.validate().map_err(|why| capitalized(&why))?;
+        Ok(ConnSettings {
+            framing,
+            checksum: self.checksum,
+        })
+    }
+}
+
+/// The option of `options` whose value is `value`, else the first.
+pub fn pick(options: &[(&'static str, &'static str)], value: &str) -> &'static str {
+    options
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or(options[0].0, |(v, _)| v)
+}
+
+fn number(text: &str, what: &str, unit: &str) -> Result<u32, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "{what} is a whole number of {unit}: “{}” is not one.",
+            text.trim()
+        )
+    })
+}
+
+/// A reason as a sentence: its first letter upper-case (ASCII: the reasons are English, and
+/// Unicode's case tables would cost the page more than they give), a full stop at the end.
+fn capitalized(text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    out + "."
+}
+
+/// The settings in a few words, for the button that opens the form: `delimiter \r\n`,
+/// `fixed 8 B · CRC-16/MODBUS`.
+pub fn summary(settings: &ConnSettings) -> String {
+    let framing = match &settings.framing {
+        Framing::Raw => "raw".to_string(),
+        Framing::Delimiter { delimiter } => format!("delimiter {}", delimiter.escaped()),
+        Framing::Fixed { len } => format!("fixed {len} B"),
+        Framing::LengthPrefixed {
+            width, big_endian, ..
+        } => format!(
+            "length {width} B{}",
+            match (width, big_endian) {
+                (1, _) => "",
+                (_, true) => " BE",
+                (_, false) => " LE",
+            }
+        ),
+        Framing::Idle { gap_ms } => format!("idle {gap_ms} ms"),
+    };
+    match settings.checksum {
+        Some(checksum) => format!("{framing} · {}", checksum.label()),
+        None => framing,
+    }
+}
+
+/// The checksums a menu offers, `none` first: `(value, label)`.
+pub fn checksum_options() -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("none", "None"))
+        .chain(
+            Checksum::ALL
+                .iter()
+                .map(|c| (checksum_value(Some(*c)), c.label())),
+        )
+        .collect()
+}
+
+/// A checksum's value in a menu.
+pub fn checksum_value(checksum: Option<Checksum>) -> &'static str {
+    match checksum {
+        None => "none",
+        Some(Checksum::Crc16Modbus) => "crc16_modbus",
+        Some(Checksum::Crc16CcittFalse) => "crc16_ccitt_false",
+        Some(Checksum::Crc32) => "crc32",
+        Some(Checksum::Xor8) => "xor8",
+        Some(Checksum::Sum8) => "sum8",
+        Some(Checksum::Lrc) => "lrc",
+    }
+}
+
+/// The checksum a menu's value names (`none`, or anything else: none).
+pub fn checksum_of(value: &str) -> Option<Checksum> {
+    Checksum::ALL
+        .into_iter()
+        .find(|c| checksum_value(Some(*c)) == value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(framing: Framing, checksum: Option<Checksum>) -> ConnSettings {
+        ConnSettings { framing, checksum }
+    }
+
+    #[test]
+    fn every_framing_reads_back_from_its_fields() {
+        let cases = [
+            settings(Framing::Raw, None),
+            settings(
+                Framing::Delimiter {
+                    delimiter: Delimiter::crlf(),
+                },
+                Some(Checksum::Crc16Modbus),
+            ),
+            settings(
+                Framing::Delimiter {
+                    delimiter: Delimiter(vec![0x03, 0x7e]),
+                },
+                None,
+            ),
+            settings(Framing::Fixed { len: 8 }, Some(Checksum::Lrc)),
+            settings(
+                Framing::LengthPrefixed {
+                    width: 4,
+                    big_endian: false,
+                    offset: 3,
+                    includes_header: true,
+                },
+                None,
+            ),
+            settings(Framing::Idle { gap_ms: 50 }, Some(Checksum::Crc32)),
+        ];
+        for case in cases {
+            assert_eq!(ReadingDraft::of(&case).settings(), Ok(case.clone()));
+        }
+        let hex = ReadingDraft::of(&cases_hex());
+        assert_eq!((hex.delimiter, hex.hex.as_str()), ("hex", "03 7e"));
+    }
+
+    fn cases_hex() -> ConnSettings {
+        settings(
+            Framing::Delimiter {
+                delimiter: Delimiter(vec![0x03, 0x7e]),
+            },
+            None,
+        )
+    }
+
+    /// The draft after the fields changed as the form reports them.
+    fn typed(fields: &[(&str, &str)]) -> ReadingDraft {
+        let mut d = ReadingDraft::default();
+        for (field, value) in fields {
+            d.set(field, value.to_string());
+        }
+        d
+    }
+
+    #[test]
+    fn each_field_sets_its_part() {
+        let d = typed(&[
+            ("mode", "length"),
+            ("width", "4"),
+            ("order", "le"),
+            ("offset", "3"),
+            ("header", "true"),
+            ("checksum", "crc32"),
+        ]);
+        assert_eq!(
+            d.settings(),
+            Ok(settings(
+                Framing::LengthPrefixed {
+                    width: 4,
+                    big_endian: false,
+                    offset: 3,
+                    includes_header: true
+                },
+                Some(Checksum::Crc32)
+            ))
+        );
+        let d = typed(&[
+            ("mode", "delimiter"),
+            ("delimiter", "hex"),
+            ("hex", "0d 0a"),
+        ]);
+        assert_eq!(
+            d.settings().unwrap(),
+            settings(
+                Framing::Delimiter {
+                    delimiter: Delimiter::crlf()
+                },
+                None
+            )
+        );
+        let d = typed(&[("mode", "idle"), ("gap", "5"), ("checksum", "none")]);
+        assert_eq!(
+            d.settings().unwrap(),
+            settings(Framing::Idle { gap_ms: 5 }, None)
+        );
+        assert_eq!(typed(&[("mode", "nonsense")]).mode, "raw");
+    }
+
+    #[test]
+    fn what_does_not_check_is_refused_with_the_reason() {
+        let refused = |fields: &[(&str, &str)]| typed(fields).settings().unwrap_err();
+        assert_eq!(
+            refused(&[("mode", "fixed"), ("len", "0")]),
+            "A fixed length of 0 bytes is not allowed: give 1 to 1048576."
+        );
+        assert!(refused(&[("mode", "fixed"), ("len", "eight")]).contains("“eight” is not one"));
+        assert!(refused(&[("mode", "idle"), ("gap", "0")]).contains("1 to 60000 ms"));
+        assert!(
+            refused(&[("mode", "delimiter"), ("delimiter", "hex"), ("hex", "0d0")])
+                .contains("is not bytes in hex")
+        );
+        assert!(refused(&[("mode", "delimiter"), ("delimiter", "hex")])
+            .starts_with("Type the delimiter's bytes"));
+        assert!(refused(&[("mode", "length"), ("offset", "-1")])
+            .contains("The offset is a whole number"));
+    }
+
+    #[test]
+    fn the_summary_is_short() {
+        assert_eq!(summary(&ConnSettings::default()), "raw");
+        assert_eq!(
+            summary(&settings(
+                Framing::Delimiter {
+                    delimiter: Delimiter::crlf()
+                },
+                Some(Checksum::Crc16Modbus)
+            )),
+            "delimiter \\r\\n · CRC-16/MODBUS"
+        );
+        assert_eq!(
+            summary(&settings(
+                Framing::LengthPrefixed {
+                    width: 2,
+                    big_endian: false,
+                    offset: 0,
+                    includes_header: false
+                },
+                None
+            )),
+            "length 2 B LE"
+        );
+    }
+
+    #[test]
+    fn checksum_menus_name_each_checksum_once() {
+        let options = checksum_options();
+        assert_eq!(options.len(), 7);
+        for (value, _) in options {
+            assert_eq!(checksum_value(checksum_of(value)), value);
+        }
+    }
+}
