@@ -597,11 +597,13 @@ impl Hub {
         let compiled =
             RuleSet::compile(&rules).map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
         let mut s = self.lock();
-        *self
+        let mut in_force = self
             .inner
             .rules
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(compiled);
+            .unwrap_or_else(PoisonError::into_inner);
+        *in_force = Arc::new(compiled.keep_hits_of(&in_force));
+        drop(in_force);
         s.hits_told.clear();
         s.server.rules.clone_from(&rules);
         self.broadcast(Event::Rules { rules }.to_frame());

@@ -76,8 +76,20 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
-    /// How many replies each rule has given since this set was compiled, on every connection,
-    /// in the rules' order.
+    /// Carries over the replies counted by the rules of `old` that are still here (by id), so
+    /// that switching one rule off or moving it does not zero every count.
+    pub fn keep_hits_of(self, old: &RuleSet) -> RuleSet {
+        for compiled in &self.rules {
+            if let Some(was) = old.rules.iter().find(|o| o.rule.id == compiled.rule.id) {
+                compiled
+                    .hits
+                    .store(was.hits.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        self
+    }
+
+    /// How many replies each rule has given, on every connection, in the rules' order.
     pub fn hits(&self) -> Vec<(String, u64)> {
         self.rules
             .iter()
@@ -726,6 +738,26 @@ mod tests {
         ]);
         assert_eq!(reply(&mut r, &second, b"x"), Some(b"2".to_vec()));
         assert_eq!(second.hits()[1], ("n".into(), 1));
+    }
+
+    #[test]
+    fn hits_survive_a_new_rule_set_for_the_rules_still_in_it() {
+        let first = set(vec![text("a", exact("a"), "A"), text("b", exact("b"), "B")]);
+        let mut r = responder();
+        reply(&mut r, &first, b"a");
+        reply(&mut r, &first, b"b");
+        reply(&mut r, &first, b"b");
+        // `a` switched off and moved after `b`; `c` is new.
+        let mut off = text("a", exact("a"), "A");
+        off.enabled = false;
+        let second =
+            RuleSet::compile(&[text("b", exact("b"), "B"), text("c", exact("c"), "C"), off])
+                .unwrap()
+                .keep_hits_of(&first);
+        assert_eq!(
+            second.hits(),
+            [("b".into(), 2), ("c".into(), 0), ("a".into(), 1)]
+        );
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                             <span class="field-error" role="alert">{ why }</span>
                         }
                     </div>
-                    <span class="rule-hits" title="Replies sent since the rules were last saved">{ replies(hits) }</span>
+                    <span class="rule-hits" title="Replies this rule has sent since the bridge started (or since it was added)">{ replies(hits) }</span>
                     <span class="rule-buttons">
                         { op_button(&on_op, Op::Up, at, "↑", format!("Move {label} up"), off || at == 0) }
                         { op_button(&on_op, Op::Down, at, "↓", format!("Move {label} down"), off || at + 1 == n) }
