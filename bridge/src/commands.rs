@@ -250,15 +250,12 @@ impl Commands {
     pub async fn listen(&self, transport: Transport, addr: &str) -> Result<(), Problem> {
         let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
         let addr = addr.trim();
-        let parsed: SocketAddr = match addr.parse::<u16>() {
-            Ok(port) => SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port),
-            Err(_) => addr.parse().map_err(|_| {
-                failed(format!(
-                    "cannot listen on `{addr}`: write IP:PORT, e.g. [::]:7777 (every interface, \
-                     IPv6 and IPv4), 0.0.0.0:7777 or 127.0.0.1:7777, or a port alone"
-                ))
-            })?,
-        };
+        let parsed = protocol::address::listen_address(addr).ok_or_else(|| {
+            failed(format!(
+                "cannot listen on `{addr}`: write IP:PORT, e.g. [::]:7777 (every interface, IPv6 \
+                 and IPv4), 0.0.0.0:7777 or 127.0.0.1:7777, or a port alone"
+            ))
+        })?;
         let label = transport.label();
         let mut listeners = self.listeners.lock().await;
         if listeners.addr(transport) != Some(parsed) {

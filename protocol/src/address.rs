@@ -46,9 +46,34 @@ pub fn reachable(listen: &str) -> Option<(String, u16)> {
     Some((host.to_owned(), port))
 }
 
+/// An address to listen on, as the page and `listen` take it: IP:PORT, or a port alone for
+/// every interface (`[::]`, IPv6 and IPv4 where the system allows).
+pub fn listen_address(text: &str) -> Option<std::net::SocketAddr> {
+    let text = text.trim();
+    match text.parse::<u16>() {
+        Ok(port) => Some((std::net::Ipv6Addr::UNSPECIFIED, port).into()),
+        Err(_) => text.parse().ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listen_address_is_ip_and_port_or_a_port_alone() {
+        let ok = |s: &str| listen_address(s).map(|a| a.to_string());
+        assert_eq!(ok("127.0.0.1:7777").as_deref(), Some("127.0.0.1:7777"));
+        assert_eq!(ok(" [::1]:80 ").as_deref(), Some("[::1]:80"));
+        assert_eq!(ok("7777").as_deref(), Some("[::]:7777"));
+        assert_eq!(
+            ok("localhost:7777"),
+            None,
+            "a name is not an address to bind"
+        );
+        assert_eq!(ok("70000"), None);
+        assert_eq!(ok(""), None);
+    }
 
     #[test]
     fn join_and_split_agree() {

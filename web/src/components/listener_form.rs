@@ -157,9 +157,10 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let addr = addr.trim().to_string();
-            if addr.parse::<std::net::SocketAddr>().is_err() {
+            if protocol::address::listen_address(&addr).is_none() {
                 error.set(Some(
-                    "Write the address as IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777.".into(),
+                    "Write the address as IP:PORT, e.g. 0.0.0.0:7777 or [::]:7777, or a port alone."
+                        .into(),
                 ));
                 return;
             }
