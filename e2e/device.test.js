@@ -188,8 +188,12 @@ test('a rule made from a received message answers the next one, with nobody typi
   const before = peer.received.length;
   peer.send('*IDN?\n');
   await messages(page).locator('.msg.rx', { hasText: '*IDN?' }).nth(3).waitFor();
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(peer.received.length, before, 'a rule that is off does not answer');
+  // A message the rule still on answers: replies leave in the order their messages came, so
+  // once its answer is here, an answer to *IDN? would have come before it.
+  peer.socket.write(Buffer.from('010300000001840a', 'hex'));
+  const modbus = Buffer.from('010302002a399b', 'hex');
+  await peer.until((p) => p.received.subarray(before).includes(modbus), 'the hex rule\'s answer');
+  assert.deepEqual(peer.received.subarray(before), modbus, 'a rule that is off does not answer');
 
   // Deleted, both: the panel says there are none.
   await rows.nth(1).getByRole('button', { name: /^Delete/ }).click();
