@@ -38,6 +38,11 @@ pub struct Config {
     #[arg(long, value_name = "ADDR")]
     pub udp: Option<SocketAddr>,
 
+    /// Seconds a conversation that the UDP socket accepted lasts with no datagram either way;
+    /// then it ends, and frees its place under --max-conns (UDP has no close of its own).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub udp_idle: u64,
+
     /// Listen for TLS clients on this address at start (e.g. [::]:7443). Off by default; the
     /// page can start it. Its certificate is --tls-cert, or a self-signed one made at start.
     #[arg(long, value_name = "ADDR")]
@@ -160,6 +165,10 @@ impl Config {
 
     pub fn dial_timeout(&self) -> Duration {
         Duration::from_secs(self.dial_timeout)
+    }
+
+    pub fn udp_idle(&self) -> Duration {
+        Duration::from_secs(self.udp_idle)
     }
 
     pub fn page_timeout(&self) -> Duration {
@@ -317,6 +326,7 @@ mod tests {
         assert_eq!(config.history_total, 64 << 20);
         assert_eq!(config.send_queue, 4 << 20);
         assert_eq!(config.page_timeout(), Duration::from_secs(60));
+        assert_eq!(config.udp_idle(), Duration::from_secs(300));
         assert_eq!(config.encoding, TextEncoding::Utf8);
         assert_eq!(config.listen, None, "the default is not asked for by name");
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);

@@ -215,6 +215,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         hub: hub.clone(),
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
         shutdown: shutdown.clone(),
+        udp_idle: config.udp_idle(),
     };
     let dial = DialPolicy {
         timeout: config.dial_timeout(),

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::{ConnState, Marks, Origin, Problem, ProblemKind, Transport, RECORD_HEADER_LEN};
@@ -448,7 +449,15 @@ async fn converse(
     let mut outbox = Outbox::new(writes);
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     let mut told_unreachable = false;
+    // An accepted conversation has no close of its own: it ends after a silence, or it would
+    // hold its place under --max-conns for good. A dialled one lasts until the page ends it.
+    let idle = (origin == Origin::Accepted).then_some(relay.udp_idle);
+    let silence = tokio::time::sleep(idle.unwrap_or(Duration::MAX));
+    tokio::pin!(silence);
     let reason: String = loop {
+        if let Some(idle) = idle {
+            silence.as_mut().reset(tokio::time::Instant::now() + idle);
+        }
         let out = tokio::select! {
             received = link.recv(&mut buf) => match received {
                 Ok(Some(datagram)) => {
@@ -475,6 +484,12 @@ async fn converse(
             },
             out = outbox.next() => out,
             () = cancel.cancelled() => break relay.cancel_reason().into(),
+            () = &mut silence, if idle.is_some() => {
+                break format!(
+                    "no datagram either way for {} s (--udp-idle)",
+                    relay.udp_idle.as_secs()
+                );
+            }
         };
         match link.send(&out.data, out.broadcast).await {
             Ok(()) => record_sent(&relay, id, &out.data, &out.from),

@@ -128,6 +128,41 @@ async fn each_address_is_a_conversation_and_each_datagram_a_record() {
     bridge.shutdown().await;
 }
 
+/// UDP has no close: an accepted conversation ends after `--udp-idle` of silence either way,
+/// freeing its place, and the address's next datagram starts a new one. Traffic keeps it.
+#[tokio::test]
+async fn an_accepted_conversation_ends_after_a_silence_and_the_next_datagram_starts_another() {
+    let bridge = start(&["--udp", "127.0.0.1:0", "--udp-idle", "1"]).await;
+    let socket = bridge.udp_addr.expect("the UDP socket is open");
+    let (mut page, _) = Page::open(&bridge).await;
+    let peer = peer().await;
+    peer.send_to(b"hello", socket).await.unwrap();
+    let first = open_udp(&mut page).await;
+    // Sends count as traffic: one every 400 ms keeps it open past the idle time.
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        page.send(Target::Conn(first.id), b"still here".to_vec())
+            .await;
+        receive(&peer).await;
+    }
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(closed.id, first.id);
+    let reason = closed.close_reason.unwrap();
+    assert!(
+        reason.contains("no datagram either way for 1 s"),
+        "{reason}"
+    );
+    assert_eq!(closed.tx_msgs, 4, "open until 1 s after its last send");
+    peer.send_to(b"again", socket).await.unwrap();
+    let second = open_udp(&mut page).await;
+    assert_ne!(second.id, first.id);
+    assert_eq!(
+        page.records(second.id, Flow::Rx, 1).await[0].data,
+        b"again"[..]
+    );
+    bridge.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_page_dials_with_udp_from_a_socket_of_its_own() {
     let bridge = start(&[]).await;

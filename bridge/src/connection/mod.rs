@@ -38,6 +38,8 @@ pub struct Relay {
     pub hub: Hub,
     pub exit_word: Option<Arc<[u8]>>,
     pub shutdown: CancellationToken,
+    /// `--udp-idle`: how long an accepted UDP conversation lasts with no datagram either way.
+    pub udp_idle: Duration,
 }
 
 impl Relay {
