@@ -257,8 +257,10 @@ test('a file being sent stops at Cancel', async () => {
     const file = path.join(dir, 'big.bin');
     writeFileSync(file, randomBytes(size));
     const page = await openPage(fx.browser, fx.bridge.url);
+    const watcher = await openPage(fx.browser, fx.bridge.url);
     const peer = await Peer.connect(fx.bridge.listenPort);
     await show(page, peer);
+    await show(watcher, peer);
     peer.socket.pause();
     await sendForm(page).locator('input[type=file]').setInputFiles(file);
     const status = sendForm(page).locator('.file-send');
@@ -274,6 +276,9 @@ test('a file being sent stops at Cancel', async () => {
     await eventually(async () => peer.received.length > 0 && peer.received.length === await handed(), 'the parts sent, written');
     assert.ok(peer.received.length < size, `${peer.received.length} of ${size} bytes`);
     assert.equal(await entry.locator('.file-state').innerText(), 'stopped before its end');
+    // Another page watching the conversation is told too, by the bridge.
+    await messages(watcher).locator('.msg.file .file-state', { hasText: 'stopped before its end' }).waitFor();
+    await watcher.close();
     await sendForm(page).locator('.file-send').getByRole('button', { name: 'Dismiss' }).click();
     assert.ok(await sendForm(page).getByRole('button', { name: 'Send a file…' }).isEnabled());
     peer.close();

@@ -164,7 +164,8 @@ impl Tally {
                 | Event::Defaults { .. }
                 | Event::Rules { .. }
                 | Event::RuleHits { .. }
-                | Event::File { .. },
+                | Event::File { .. }
+                | Event::FileStopped { .. },
             ) => false,
         }
     }

@@ -185,6 +185,7 @@ impl Commands {
             Command::Configure { conn, settings } => self.relay.hub.configure(conn, settings),
             Command::SetRules { rules } => self.relay.hub.set_rules(rules),
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
+            Command::StopFile { to } => self.relay.hub.file_stopped(to),
         }
     }
 

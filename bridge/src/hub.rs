@@ -642,19 +642,22 @@ impl Hub {
 
     /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
     pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
-        let s = self.lock();
-        let targets: Vec<ConnId> = match to {
-            Target::Conn(id) => vec![s.open_conn(id)?.info.id],
-            Target::All => s
-                .conns
-                .values()
-                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
-                .map(|c| c.info.id)
-                .collect(),
-        };
-        for conn in targets {
+        for conn in self.lock().file_targets(to)? {
             let name = name.to_owned();
             self.broadcast(Event::File { conn, name, size }.to_frame());
+        }
+        Ok(())
+    }
+
+    /// Tells every page that the file being sent to `to` stopped before its end.
+    pub fn file_stopped(&self, to: Target) -> Result<(), Problem> {
+        let targets = match to {
+            // It may have stopped because the connection closed: no error for that.
+            Target::Conn(id) => vec![self.lock().conn(id)?.info.id],
+            Target::All => self.lock().file_targets(to)?,
+        };
+        for conn in targets {
+            self.broadcast(Event::FileStopped { conn }.to_frame());
         }
         Ok(())
     }
@@ -741,6 +744,19 @@ impl State {
                 format!("there is no connection {id}"),
             )
             .on(id)
+        })
+    }
+
+    /// Where a file sent to `to` goes: the connection named, if open, or every open one.
+    fn file_targets(&self, to: Target) -> Result<Vec<ConnId>, Problem> {
+        Ok(match to {
+            Target::Conn(id) => vec![self.open_conn(id)?.info.id],
+            Target::All => self
+                .conns
+                .values()
+                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
+                .map(|c| c.info.id)
+                .collect(),
         })
     }
 

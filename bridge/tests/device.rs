@@ -8,7 +8,9 @@ use common::{accept_peer, http_get, start, Page, Peer};
 use protocol::checksum::Checksum;
 use protocol::framing::{Delimiter, Framing};
 use protocol::rules::{ReplyBody, Rule, Scope, Trigger};
-use protocol::{Command, ConnId, ConnSettings, Event, Flow, Marks, ProblemKind, Record};
+use protocol::{
+    Command, ConnId, ConnSettings, Event, Flow, Marks, ProblemKind, Record, Target, Transmit,
+};
 
 fn lines() -> Framing {
     Framing::Delimiter {
@@ -453,4 +455,65 @@ async fn the_exit_word_and_the_transcript_see_messages() {
             ("rx", Some("exit\n"), None)
         ]
     );
+}
+
+/// A file is announced to every page, its parts are records marked as a file, and a stop is
+/// told to every page too, so that none shows it as still being sent.
+#[tokio::test]
+async fn a_file_is_announced_sent_in_marked_parts_and_its_stop_told_to_every_page() {
+    let bridge = start(&[]).await;
+    let (mut sender, _) = Page::open(&bridge).await;
+    let (mut other, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut sender).await;
+    let to = Target::Conn(conn.id);
+    let (name, size) = ("readings.bin".to_owned(), 6);
+    sender
+        .command(Command::SendFile {
+            to,
+            name: name.clone(),
+            size,
+        })
+        .await;
+    let announced = other
+        .event("the file's announcement", |e| match e {
+            Event::File { conn, name, size } => Some((*conn, name.clone(), *size)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(announced, (conn.id, name, size));
+    let part = |data: &[u8]| Transmit {
+        to,
+        file: true,
+        broadcast: false,
+        data: data.to_vec().into(),
+    };
+    sender.transmit(part(b"abc")).await;
+    assert_eq!(peer.receive(3).await, b"abc");
+    let record = other.records(conn.id, Flow::Tx, 1).await.remove(0);
+    assert_eq!((record.marks, &record.data[..]), (Marks::FILE, &b"abc"[..]));
+
+    sender.command(Command::StopFile { to }).await;
+    let stopped = other
+        .event("the file's stop", |e| match e {
+            Event::FileStopped { conn } => Some(*conn),
+            _ => None,
+        })
+        .await;
+    assert_eq!(stopped, conn.id);
+    // A file may stop because its connection closed: that stop is told too, with no error
+    // (the page's next error is the one a disconnect of no connection provokes).
+    peer.half_close().await;
+    other.conn(protocol::ConnState::Closed).await;
+    sender.command(Command::StopFile { to }).await;
+    sender.command(Command::Disconnect { conn: 999_999 }).await;
+    let after_close = other
+        .event("the stop after the close", |e| match e {
+            Event::FileStopped { conn } => Some(*conn),
+            _ => None,
+        })
+        .await;
+    let (_, first_error) = sender.error().await;
+    assert_eq!(first_error, "there is no connection 999999");
+    assert_eq!(after_close, conn.id);
+    bridge.shutdown().await;
 }

@@ -86,6 +86,10 @@ pub enum Command {
     /// A file is about to be sent to `to`, in transmits marked as parts of a file: every page is
     /// told ([`Event::File`]), so that it shows one entry for the file, not its chunks.
     SendFile { to: Target, name: String, size: u64 },
+    /// The file being sent to `to` stops before its end (the user cancelled it, or a send was
+    /// refused): every page is told ([`Event::FileStopped`]), so that none shows it as still
+    /// being sent.
+    StopFile { to: Target },
 }
 
 /// How a connection carries its bytes.
@@ -216,6 +220,8 @@ pub enum Event {
         name: String,
         size: u64,
     },
+    /// The file being sent to connection `conn` stopped before its end ([`Command::StopFile`]).
+    FileStopped { conn: ConnId },
 }
 
 /// How many replies a rule has sent since the rule set was last set.

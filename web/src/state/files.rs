@@ -320,6 +320,25 @@ mod tests {
     }
 
     #[test]
+    fn another_page_stopping_a_file_or_its_connection_closing_ends_its_entry() {
+        let s = run(
+            State::default(),
+            vec![hello(0), announced("a", 1000), part(1, 100)],
+        );
+        // Told by the bridge that the page sending it stopped: parts on their way still count.
+        let s = run(s, vec![Incoming::Event(Event::FileStopped { conn: 1 })]);
+        assert_eq!(stopped(&s), [true]);
+        let s = run(s, vec![part(2, 100)]);
+        assert_eq!(files(&s), [(Some("a".into()), Some(1000), 200, 2)]);
+        // A connection that closes is written no more.
+        let s = run(s, vec![announced("b", 500), part(3, 10)]);
+        let mut closed = s.conns[&1].info.clone();
+        closed.state = ConnState::Closed;
+        let s = run(s, vec![Incoming::Event(Event::Conn { conn: closed })]);
+        assert_eq!(stopped(&s), [true, true]);
+    }
+
+    #[test]
     fn a_file_announced_before_the_last_one_is_whole_ends_it() {
         let s = run(
             State::default(),

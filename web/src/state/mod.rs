@@ -619,6 +619,8 @@ impl State {
             }
             Event::RuleHits { hits } => self.rule_hits = hits,
             Event::File { conn, name, size } => self.file_announced(conn, name, size),
+            // Parts handed to the bridge before the stop are still written, and still its own.
+            Event::FileStopped { conn } => self.files_stopped(conn, false),
         }
     }
 
@@ -720,6 +722,10 @@ impl State {
                     conv.last_at = conv.last_at.max(closed);
                 }
                 conv.info = merged;
+                if conv.info.state == ConnState::Closed {
+                    // Nothing more is written to it: a file not yet whole never will be.
+                    self.files_stopped(id, true);
+                }
             }
             None => {
                 let mut conv = Conv::new(info);

@@ -112,6 +112,10 @@ impl FileSender {
         // The file's entries say it stopped, and the sender says why.
         let stopped = |why: &str, written: u64| {
             ctx.file_stopped.emit(ids.clone());
+            // Every other page is told too; a connection that closed meanwhile needs no telling.
+            let _ = ctx
+                .frame
+                .emit(Command::StopFile { to: target.to }.to_frame());
             Ok(Some(format!(
                 "{why}, after {} of {}",
                 format_size(written),
