@@ -157,16 +157,10 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         })?;
     let http_addr = http.local_addr().unwrap_or(config.http);
 
-    let transcript =
-        match &config.transcript {
-            Some(path) => Some(Transcript::open(path, hub::now()).map_err(|source| {
-                StartError::Transcript {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
+    let transcript = match &config.transcript {
+        Some(path) => Some(open_transcript(path.clone()).await?),
+        None => None,
+    };
     let rules_file = match &config.rules {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| StartError::Rules {
@@ -373,6 +367,24 @@ impl std::error::Error for StartError {
 /// The token the WebSocket requires: the one given with `--token`, else a fresh random one when
 /// the page is served beyond loopback, where anyone who reaches the port could otherwise make the
 /// bridge dial out. On loopback the `Origin` and `Host` checks suffice.
+/// Opens the transcript on a thread of its own: a FIFO's open waits for a program to read it,
+/// and meanwhile the bridge must still hear Ctrl-C and SIGTERM.
+async fn open_transcript(path: PathBuf) -> Result<Transcript, StartError> {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_fifo()) {
+        tracing::warn!(
+            "the transcript {} is a FIFO: waiting for a program to read it (`cat {0}`, say)",
+            path.display()
+        );
+    }
+    let run = hub::now();
+    let opening = path.clone();
+    tokio::task::spawn_blocking(move || Transcript::open(&opening, run))
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+        .map_err(|source| StartError::Transcript { path, source })
+}
+
 fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
     if config.token.is_some() || http_addr.ip().is_loopback() {
         return config.token.clone();

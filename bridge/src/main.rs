@@ -26,7 +26,13 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let stop =
         bridge::stop_signal().map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
-    let bridge = bridge::start(config).await?;
+    tokio::pin!(stop);
+    let bridge = tokio::select! {
+        started = bridge::start(config) => started?,
+        // Stopped while starting (waiting for a FIFO's reader, say): nothing to close yet, and
+        // a thread may still wait in that open, which the runtime would wait for at exit.
+        () = &mut stop => std::process::exit(0),
+    };
     match (bridge.listen_addr, &bridge.listen_problem) {
         (Some(addr), _) => println!("TCP listener on {addr}"),
         (None, Some(problem)) => println!("TCP listener not started: {problem}"),

@@ -55,3 +55,47 @@ fn it_prints_where_to_go_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     assert_eq!(exit_within(&mut child, WAIT).code(), Some(0));
 }
+
+/// A transcript that is a FIFO waits for its reader, saying so; Ctrl-C or SIGTERM meanwhile
+/// still stops the bridge.
+#[test]
+fn waiting_for_a_transcript_fifo_s_reader_it_still_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("bridge-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("transcript");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut child = bridge(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--transcript",
+        fifo.to_str().unwrap(),
+    ]);
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let said = lines.recv_timeout(WAIT).expect("a line on stderr");
+    assert!(
+        said.contains("is a FIFO: waiting for a program to read it"),
+        "{said}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = exit_within(&mut child, WAIT);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(status.code(), Some(0));
+}
