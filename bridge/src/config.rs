@@ -90,7 +90,7 @@ pub struct Config {
     pub max_conns: usize,
 
     /// Memory for the history of each connection, in bytes (K, M, G suffixes allowed): each
-    /// message counts its size plus 96 bytes of bookkeeping. The oldest messages beyond
+    /// message counts its size plus 160 bytes of bookkeeping. The oldest messages beyond
     /// it are dropped from the history that new pages receive (the transcript keeps them).
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     pub history_bytes: usize,

@@ -43,9 +43,9 @@ async fn a_later_page_gets_the_same_records_once() {
 
 #[tokio::test]
 async fn history_is_bounded_and_says_what_it_dropped() {
-    // Each record is a 28-byte header and a 20-byte payload, and counts 96 bytes more for its
-    // bookkeeping: 300 bytes hold two.
-    let bridge = start(&["--history-bytes", "300"]).await;
+    // Each record is a 28-byte header and a 20-byte payload, and counts 160 bytes more for its
+    // bookkeeping: 450 bytes hold two.
+    let bridge = start(&["--history-bytes", "450"]).await;
     let (mut first, _) = Page::open(&bridge).await;
     let (mut peer, conn) = accept_peer(&bridge, &mut first).await;
     let messages: Vec<Vec<u8>> = (0..10)

@@ -27,9 +27,9 @@ use crate::ws_client::{transmit, Incoming, Session};
 /// Peers the filling sends go to: enough that the per-connection bound (1 MiB by default) does
 /// not cut the history short of the total (64 MiB).
 const SINKS: usize = 128;
-/// Each record: 20 bytes of payload, costing 144 bytes of history (frame and bookkeeping), so
-/// this many fill 64 MiB.
-const FILL: usize = (64 << 20) / 144 + 2_000;
+/// Each record: 20 bytes of payload, costing 208 bytes of history (a 48-byte frame and 160 of
+/// bookkeeping), so this many fill 64 MiB.
+const FILL: usize = (64 << 20) / 208 + 2_000;
 const RECORD: &[u8; 20] = b"twenty bytes, fixed\n";
 const PROBE_EVERY: Duration = Duration::from_millis(1);
 const PHASE: Duration = Duration::from_secs(120);
