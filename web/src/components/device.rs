@@ -7,11 +7,13 @@
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{ConnId, ConnSettings, Frame};
+use protocol::{Command, ConnId, ConnSettings, ConnState, Frame};
 use yew::prelude::*;
 
 use crate::encoding::Encoding;
 use crate::state::pacing::Probe;
+use crate::state::rule_draft::like_message;
+use crate::state::{Action, Conv, State, Table};
 
 #[derive(Clone, PartialEq)]
 pub struct DeviceCtx {
@@ -42,4 +44,80 @@ impl DeviceCtx {
             .find(|r| r.id == id && !r.name.is_empty())
             .map_or_else(|| id.to_owned(), |r| r.name.clone())
     }
+}
+
+/// The rules panel: closed, or open (its key, to start afresh each time it opens, and the rule
+/// to edit at once).
+pub type RulesOpen = UseStateHandle<Option<(u32, Option<Rule>)>>;
+
+/// The context of the device simulator's views, and the rules panel's state. What a file's
+/// sender reads (connections' counters, the rules for a new rule's id) is kept as of the last
+/// render, for callbacks that run between renders.
+#[hook]
+pub fn use_device(
+    state: &State,
+    dispatch: Callback<Action>,
+    command: Callback<Command, Result<(), String>>,
+    send: Callback<protocol::Frame, Result<(), String>>,
+) -> (DeviceCtx, RulesOpen) {
+    let rules_open: RulesOpen = use_state(|| None);
+    let latest = use_mut_ref(|| (Table::<ConnId, Rc<Conv>>::default(), Vec::<Rule>::new()));
+    let rules = state
+        .server
+        .as_ref()
+        .map(|s| s.rules.clone())
+        .unwrap_or_default();
+    *latest.borrow_mut() = (state.conns.clone(), rules.clone());
+    let opened = use_mut_ref(|| 0u32);
+    let on_reply_like = {
+        let (latest, rules_open) = (latest.clone(), rules_open.clone());
+        use_callback((), move |(bytes, encoding): (Rc<[u8]>, _), _| {
+            let rule = like_message(&bytes, encoding, &latest.borrow().1);
+            *opened.borrow_mut() += 1;
+            rules_open.set(Some((*opened.borrow(), Some(rule))));
+        })
+    };
+    let probe = {
+        let latest = latest.clone();
+        use_callback((), move |id: ConnId, _| {
+            latest.borrow().0.get(&id).map(|c| Probe {
+                state: c.info.state,
+                tx_bytes: c.info.tx_bytes,
+                waiting: c.info.waiting,
+                refused: c.refused,
+            })
+        })
+    };
+    let open_conns = use_callback((), move |(), _| {
+        let latest = latest.borrow();
+        let open = latest
+            .0
+            .values()
+            .filter(|c| c.info.state == ConnState::Open);
+        open.map(|c| c.info.id).collect()
+    });
+    let file_stopped = {
+        let dispatch = dispatch.clone();
+        use_callback((), move |conns, _| {
+            dispatch.emit(Action::FileStopped(conns))
+        })
+    };
+    let configure = {
+        let (command, dispatch) = (command, dispatch);
+        use_callback((), move |(conn, settings), _| {
+            dispatch.emit(Action::Configuring);
+            command.emit(Command::Configure { conn, settings })
+        })
+    };
+    let device_ctx = DeviceCtx {
+        rules: Rc::new(rules),
+        on_reply_like,
+        configure,
+        settings_problem: state.settings_problem.clone(),
+        frame: send,
+        probe,
+        open_conns,
+        file_stopped,
+    };
+    (device_ctx, rules_open)
 }
