@@ -477,15 +477,7 @@ impl Hub {
     pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
         let mut s = self.lock();
         let s = &mut *s;
-        let targets: Vec<ConnId> = match to {
-            Target::Conn(id) => vec![s.open_conn(id)?.info.id],
-            Target::All => s
-                .conns
-                .values()
-                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
-                .map(|c| c.info.id)
-                .collect(),
-        };
+        let targets = s.targets(to)?;
         if targets.is_empty() {
             return Err(Problem::new(
                 ProblemKind::NoSuchConnection,
@@ -644,7 +636,7 @@ impl Hub {
 
     /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
     pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
-        for conn in self.lock().file_targets(to)? {
+        for conn in self.lock().targets(to)? {
             let name = name.to_owned();
             self.broadcast(Event::File { conn, name, size }.to_frame());
         }
@@ -656,7 +648,7 @@ impl Hub {
         let targets = match to {
             // It may have stopped because the connection closed: no error for that.
             Target::Conn(id) => vec![self.lock().conn(id)?.info.id],
-            Target::All => self.lock().file_targets(to)?,
+            Target::All => self.lock().targets(to)?,
         };
         for conn in targets {
             self.broadcast(Event::FileStopped { conn }.to_frame());
@@ -749,8 +741,8 @@ impl State {
         })
     }
 
-    /// Where a file sent to `to` goes: the connection named, if open, or every open one.
-    fn file_targets(&self, to: Target) -> Result<Vec<ConnId>, Problem> {
+    /// Where a send (or a file) to `to` goes: the connection named, if open, or every open one.
+    fn targets(&self, to: Target) -> Result<Vec<ConnId>, Problem> {
         Ok(match to {
             Target::Conn(id) => vec![self.open_conn(id)?.info.id],
             Target::All => self

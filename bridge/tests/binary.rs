@@ -17,6 +17,26 @@ fn bridge(args: &[&str]) -> Child {
         .expect("the bridge binary starts")
 }
 
+/// The lines `from` writes, as they come, read on a thread of their own.
+fn lines_of(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    lines
+}
+
+/// Sends SIGTERM, as `kill` and service managers do.
+fn terminate(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+}
+
 /// Waits for the process to exit, at most `limit`.
 fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
@@ -35,24 +55,14 @@ fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
 #[test]
 fn it_prints_where_to_go_and_stops_cleanly_on_sigterm() {
     let mut child = bridge(&["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]);
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = lines_of(child.stdout.take().unwrap());
     let first = lines.recv_timeout(WAIT).expect("a first line");
     assert!(first.starts_with("TCP listener on 127.0.0.1:"), "{first}");
     let second = lines.recv_timeout(WAIT).expect("a second line");
     assert!(second.starts_with("Open http://127.0.0.1:"), "{second}");
     assert!(second.ends_with(" in your browser"), "{second}");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    terminate(&child);
     assert_eq!(exit_within(&mut child, WAIT).code(), Some(0));
 }
 
@@ -77,24 +87,14 @@ fn waiting_for_a_transcript_fifo_s_reader_it_still_stops_on_sigterm() {
         "--transcript",
         fifo.to_str().unwrap(),
     ]);
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = lines_of(child.stderr.take().unwrap());
     let said = lines.recv_timeout(WAIT).expect("a line on stderr");
     assert!(
         said.contains("is a FIFO: waiting for a program to read it"),
         "{said}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    terminate(&child);
     let status = exit_within(&mut child, WAIT);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(status.code(), Some(0));
