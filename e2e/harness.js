@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before } from 'node:test';
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const WAIT_MS = 10_000;
@@ -73,13 +73,20 @@ export async function launchBrowser() {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const errors = [];
+  // The last console lines of any kind, to print when a test fails.
+  const log = [];
   context.on('weberror', (e) => errors.push(String(e.error())));
   return {
     context,
     errors,
+    log,
     async newPage() {
       const page = await context.newPage();
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+        log.push(`${m.type()}: ${m.text()}`);
+        if (log.length > 50) log.shift();
+      });
       return page;
     },
     async close() {
@@ -163,12 +170,37 @@ export function useBridge(extraArgs = [], { cleanExit = true, ...options } = {})
     fixture.bridge = await startBridge(extraArgs, options);
     fixture.browser = await launchBrowser();
   });
+  afterEach(async (t) => {
+    if (!t.passed) await describeFailure(fixture.browser);
+  });
   after(async () => {
     await fixture.browser?.close();
     const code = await fixture.bridge?.stop();
     if (cleanExit) assert.equal(code, 0, 'the bridge exits cleanly on SIGTERM');
   });
   return fixture;
+}
+
+/**
+ * After a failed test, what each page still open showed: its status, notices and connection
+ * list, and the browser's last console lines; a failure in CI can then be read, not guessed.
+ */
+async function describeFailure(browser) {
+  if (!browser) return;
+  for (const page of browser.context.pages()) {
+    const text = async (selector) => {
+      try {
+        return (await page.locator(selector).allInnerTexts()).join(' | ').replace(/\s+/g, ' ');
+      } catch (e) {
+        return `(${e.message.split('\n')[0]})`;
+      }
+    };
+    console.log(`page ${page.url()}`);
+    console.log(`  status: ${await text('[role=status]')}`);
+    console.log(`  notices: ${await text('.notices')}`);
+    console.log(`  connections: ${await text('nav[aria-label=Connections] li')}`);
+  }
+  for (const line of browser.log) console.log(`  console ${line}`);
 }
 
 /** Resolves once `check()` is true, looking every 20 ms; fails after a bounded wait. */

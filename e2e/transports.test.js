@@ -189,28 +189,31 @@ test('a send to a broadcast address needs Broadcast ticked, and then goes', asyn
     return;
   }
   const page = await openPage(fx.browser, fx.bridge.url);
-  const form = page.getByRole('form', { name: 'Connect' });
-  await form.getByLabel('Host').fill('127.255.255.255');
-  await form.getByLabel('Port').fill(String(receiver.address().port));
-  await form.getByRole('combobox', { name: 'Protocol' }).selectOption('UDP');
-  await form.getByRole('button', { name: 'Connect' }).click();
-  await header(page).locator('.peer', { hasText: '127.255.255.255' }).waitFor();
-  await header(page).locator('.transport.udp').waitFor();
+  try {
+    const form = page.getByRole('form', { name: 'Connect' });
+    await form.getByLabel('Host').fill('127.255.255.255');
+    await form.getByLabel('Port').fill(String(receiver.address().port));
+    await form.getByRole('combobox', { name: 'Protocol' }).selectOption('UDP');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    await header(page).locator('.peer', { hasText: '127.255.255.255' }).waitFor();
+    await header(page).locator('.transport.udp').waitFor();
 
-  await composer(page).fill('to all?');
-  await composer(page).press('Enter');
-  await messages(page).getByText(/tick Broadcast/).waitFor();
-  assert.deepEqual(got, [], 'nothing went');
+    await composer(page).fill('to all?');
+    await composer(page).press('Enter');
+    await messages(page).getByText(/tick Broadcast/).waitFor();
+    assert.deepEqual(got, [], 'nothing went');
 
-  const broadcast = sendForm(page).getByRole('checkbox', { name: 'Broadcast' });
-  await broadcast.check();
-  await composer(page).fill('to all');
-  await composer(page).press('Enter');
-  await eventually(() => got.length === 1, 'the broadcast arrived');
-  assert.equal(got[0], 'to all\n');
-  assert.equal(await broadcast.isChecked(), true, 'the choice stays for this conversation');
-  receiver.close();
-  await page.close();
+    const broadcast = sendForm(page).getByRole('checkbox', { name: 'Broadcast' });
+    await broadcast.check();
+    await composer(page).fill('to all');
+    await composer(page).press('Enter');
+    await eventually(() => got.length === 1, 'the broadcast arrived');
+    assert.equal(got[0], 'to all\n');
+    assert.equal(await broadcast.isChecked(), true, 'the choice stays for this conversation');
+  } finally {
+    receiver.close();
+    await page.close();
+  }
 });
 
 test('the listener panel opens the UDP socket, a peer\'s datagrams become a UDP conversation, and groups are joined and left', async () => {

@@ -18,5 +18,6 @@ build_web
 say "building the release bridge, with the web app embedded"
 cargo build --release --locked -p bridge
 say "end-to-end tests (headless Chromium)"
+# --test-force-exit: a failed test that leaves a socket open must not keep its file running.
 BRIDGE_BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/bridge" \
-  node --test --test-concurrency=1 e2e/
+  node --test --test-concurrency=1 --test-force-exit e2e/
