@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, connections, conversation, eventually, openPage, rowOf, sendForm, startBridge, useBridge,
+  Peer, composer, connections, conversation, eventually, openPage, rowOf, sendForm, startBridge, startTcpServer, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -246,4 +246,36 @@ test('when the conversation in view closes, the next peer to arrive is shown, un
   second.close();
   third.close();
   await page.close();
+});
+
+/**
+ * Sets fields and submits in one task of the page, as a quick user does while the page is busy
+ * drawing: the page has not yet redrawn after the fields changed when the submit runs.
+ */
+const typeAndSubmit = (page, fields, submit) => page.evaluate(({ fields, submit }) => {
+  for (const [id, value] of Object.entries(fields)) {
+    const el = document.getElementById(id);
+    el.value = value;
+    el.dispatchEvent(new InputEvent('input', { bubbles: true }));
+  }
+  const target = document.querySelector(submit);
+  if (target instanceof HTMLFormElement) target.requestSubmit();
+  else target.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+}, { fields, submit });
+
+test('a form sends what its fields hold, even before the page has drawn the last keystroke', async () => {
+  const server = await startTcpServer();
+  const page = await openPage(fx.browser, fx.bridge.url);
+  try {
+    await typeAndSubmit(page, { 'connect-host': '127.0.0.1', 'connect-port': String(server.port) },
+      'form[aria-label=Connect]');
+    const peer = await server.nextPeer();
+    await conversation(page).locator('.conv-title .peer', { hasText: `127.0.0.1:${server.port}` }).waitFor();
+    await typeAndSubmit(page, { 'composer-text': 'typed fast' }, '#composer-text');
+    await peer.receives('typed fast\n');
+    assert.deepEqual(fx.browser.errors, []);
+  } finally {
+    server.close();
+    await page.close();
+  }
 });

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::components::live::use_live;
 use crate::components::select::Select;
 
 /// The form's choice of transport: `(value, label)`.
@@ -91,22 +92,22 @@ pub struct ConnectFormProps {
 
 #[component]
 pub fn ConnectForm(props: &ConnectFormProps) -> Html {
-    let host = use_state(|| "127.0.0.1".to_string());
+    let host = use_live(|| "127.0.0.1".to_string());
     // `None` until the default is known; then what the user leaves in it, never moved for them.
-    let port = use_state(|| None::<String>);
-    let transport = use_state(|| Transport::Tcp);
-    let accept_any = use_state(|| false);
+    let port = use_live(|| None::<String>);
+    let transport = use_live(|| Transport::Tcp);
+    let accept_any = use_live(|| false);
     {
         let port = port.clone();
         use_effect_with(props.default_port, move |default| {
-            if let (None, Some(default)) = (&*port, default) {
+            if let (None, Some(default)) = (port.get(), default) {
                 port.set(Some(default.to_string()));
             }
         });
     }
     // The message, and whether it is about the host field (else the port, or the request).
     let error = use_state(|| None::<(Field, String)>);
-    let port_text = (*port).clone().unwrap_or_default();
+    let port_text = port.get().unwrap_or_default();
     // Puts `host:port` into the two fields; whether it was that.
     let split = {
         let (host, port) = (host.clone(), port.clone());
@@ -156,14 +157,16 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         })
     };
     let onsubmit = {
-        let host = host.clone();
+        let (host, port) = (host.clone(), port.clone());
         let error = error.clone();
-        let port_text = port_text.clone();
         let split = split.clone();
         let on_connect = props.on_connect.clone();
-        let (transport, accept_any) = (*transport, *accept_any);
+        let (transport, accept_any) = (transport.clone(), accept_any.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            // What the fields hold now, even if the page has not drawn the last keystroke yet.
+            let (host, port_text) = (host.get(), port.get().unwrap_or_default());
+            let (transport, accept_any) = (transport.get(), accept_any.get());
             let (h, port_text) = match split_host_port(&host) {
                 Some((h, p)) => {
                     split(&host);
@@ -204,7 +207,7 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     };
     let described = |field: Field| invalid(field).map(|_| "connect-error");
     let on_transport = {
-        let transport = transport.setter();
+        let transport = transport.clone();
         Callback::from(move |value: String| {
             transport.set(match value.as_str() {
                 "tls" => Transport::Tls,
@@ -214,7 +217,7 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         })
     };
     let on_accept_any = {
-        let accept_any = accept_any.setter();
+        let accept_any = accept_any.clone();
         Callback::from(move |e: Event| {
             accept_any.set(e.target_unchecked_into::<HtmlInputElement>().checked());
         })
@@ -225,7 +228,7 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
             <div class="connect-fields">
                 <div class="field host">
                     <label for="connect-host">{ "Host" }</label>
-                    <input id="connect-host" type="text" value={(*host).clone()} oninput={on_host}
+                    <input id="connect-host" type="text" value={host.get()} oninput={on_host}
                            onpaste={on_paste} onchange={on_host_change}
                            placeholder="name, IPv4 or IPv6; host:port fills both"
                            autocomplete="off" spellcheck="false"
@@ -234,7 +237,7 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                 </div>
                 <div class="field protocol">
                     <label for="connect-protocol">{ "Protocol" }</label>
-                    <Select id="connect-protocol" value={transport.as_str()} options={TRANSPORTS.to_vec()}
+                    <Select id="connect-protocol" value={transport.get().as_str()} options={TRANSPORTS.to_vec()}
                             onchange={on_transport} />
                 </div>
                 <div class="field port">
@@ -247,10 +250,10 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                 <button type="submit" class="primary" disabled={!props.enabled}
                         title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>
             </div>
-            if *transport == Transport::Tls {
-                <div class={classes!("accept-any", accept_any.then_some("on"))}
+            if transport.get() == Transport::Tls {
+                <div class={classes!("accept-any", accept_any.get().then_some("on"))}
                      title="For a device with a self-signed certificate: encrypted, but anyone in the middle could pose as the server">
-                    <input id="dial-accept-any" type="checkbox" checked={*accept_any}
+                    <input id="dial-accept-any" type="checkbox" checked={accept_any.get()}
                            onchange={on_accept_any} />
                     <label for="dial-accept-any">{ "Accept any certificate (skips verification)" }</label>
                 </div>

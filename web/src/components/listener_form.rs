@@ -16,6 +16,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::components::connect_form::Dial;
+use crate::components::live::use_live;
 use crate::components::multicast_groups::multicast_groups;
 use crate::components::tls_details::listener_fingerprint;
 
@@ -103,16 +104,17 @@ pub struct ListenerFormProps {
 #[component]
 pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     // `None` until the user edits it, so that the field follows the listener's address.
-    let typed = use_state(|| None::<String>);
+    let typed = use_live(|| None::<String>);
     let error = use_state(|| None::<String>);
     let transport = props.transport;
     let tcp = transport == Transport::Tcp;
     let (listen, last) = (props.listen.as_deref(), props.last_listen.as_deref());
-    let addr = (*typed).clone().unwrap_or_else(|| match transport {
+    let offered = match transport {
         Transport::Tcp => offered_address(listen, last, props.problem.as_deref()),
         Transport::Tls => offered(listen, last, props.beside.as_deref(), 7443),
         Transport::Udp => offered(listen, last, props.beside.as_deref(), DEFAULT_PORT),
-    });
+    };
+    let addr = typed.get().unwrap_or_else(|| offered.clone());
     // Element ids and names, distinct for each listener.
     let (title, name, field, error_id) = match transport {
         Transport::Tcp => ("TCP listener", "Listener", "listen-addr", "listener-error"),
@@ -151,11 +153,12 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     };
     let onsubmit = {
         let on_command = props.on_command.clone();
-        let addr = addr.clone();
+        let typed = typed.clone();
         let report = report.clone();
         let error = error.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let addr = typed.get().unwrap_or_else(|| offered.clone());
             let addr = addr.trim().to_string();
             if protocol::address::listen_address(&addr).is_none() {
                 error.set(Some(

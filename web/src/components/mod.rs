@@ -14,6 +14,7 @@ pub mod device;
 pub mod device_section;
 pub mod fields;
 pub mod listener_form;
+pub mod live;
 pub mod multicast_groups;
 pub mod page_encoding;
 pub mod rate_graph;

@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::components::device::DeviceCtx;
 use crate::components::fields::{check, menu, text, OnField};
+use crate::components::live::use_live;
 use crate::state::reading::{checksum_options, checksum_value, ReadingDraft, DELIMITERS, MODES};
 
 const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 bytes")];
@@ -34,7 +35,7 @@ pub fn in_force(settings: &ConnSettings) -> String {
 #[component]
 pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     let ctx = use_context::<DeviceCtx>().expect("the device context");
-    let draft = use_state(|| ReadingDraft::of(&props.settings));
+    let draft = use_live(|| ReadingDraft::of(&props.settings));
     let error = use_state(|| None::<String>);
     {
         let (draft, error) = (draft.clone(), error.clone());
@@ -47,7 +48,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     let on: OnField = {
         let (draft, error) = (draft.clone(), error.clone());
         Callback::from(move |(field, value)| {
-            let mut next = (*draft).clone();
+            let mut next = draft.get();
             next.set(field, value);
             draft.set(next);
             error.set(None);
@@ -58,7 +59,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
         let configure = ctx.configure.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            match draft.settings() {
+            match draft.get().settings() {
                 Ok(settings) => error.set(configure.emit((conn, settings)).err()),
                 Err(why) => error.set(Some(why)),
             }
@@ -66,7 +67,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     };
     let prefix = conn.map_or_else(|| "reading-new".to_owned(), |c| format!("reading-{c}"));
     let id = |name: &str| format!("{prefix}-{name}");
-    let d = &*draft;
+    let d = &draft.get();
     let mut fields = vec![menu(&id("mode"), "mode", "Framing", d.mode, &MODES, &on)];
     match d.mode {
         "delimiter" => {

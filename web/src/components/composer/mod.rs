@@ -27,6 +27,7 @@ use crate::bytes_view::hex::preview;
 use crate::bytes_view::size::plural;
 use crate::components::conversation::Side;
 use crate::components::device::DeviceCtx;
+use crate::components::live::use_live;
 use crate::encoding::Encoding;
 
 /// The key that brings the focus to the composer from anywhere but a text field.
@@ -130,7 +131,7 @@ fn to_all_note(open: usize, sent: Option<(u64, u64)>) -> String {
 
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
-    let text = use_state(String::new);
+    let text = use_live(String::new);
     let error = use_state(|| None::<String>);
     let history = use_send_history();
     let area = use_node_ref();
@@ -214,7 +215,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     });
     // The exact bytes Enter would send now, or why there are none.
     let bytes = {
-        let text = (*text).clone();
+        let text = text.get();
         use_memo((text, options, encoding), |(text, options, encoding)| {
             options.compose(text, *encoding)
         })
@@ -236,7 +237,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     };
     let prepare = {
         let (prepare_text, text) = (prepare_text.clone(), text.clone());
-        Callback::from(move |()| prepare_text.emit((*text).clone()))
+        Callback::from(move |()| prepare_text.emit(text.get()))
     };
     // Sends `typed`; whether it went.
     let send_text = {
@@ -262,7 +263,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let send = {
         let (send_text, text) = (send_text.clone(), text.clone());
         move || {
-            if send_text.emit((*text).clone()) {
+            if send_text.emit(text.get()) {
                 text.set(String::new());
             }
         }
@@ -358,7 +359,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 </>
             })
         }
-        (Err(why), _, _) if !text.trim().is_empty() => Some(
+        (Err(why), _, _) if !text.get().trim().is_empty() => Some(
             html! { <span class="bytes not-yet">{ format!("Not sendable yet: {why}") }</span> },
         ),
         (Err(_), _, _) => None,
@@ -399,7 +400,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
             if let Some(note) = to_all_note {
                 <p class="to-all-note" role="status">{ note }</p>
             }
-            <textarea ref={area} id="composer-text" aria-label="Message" rows="2" value={(*text).clone()}
+            <textarea ref={area} id="composer-text" aria-label="Message" rows="2" value={text.get()}
                       {oninput} {onkeydown} {placeholder} {disabled} spellcheck="false"
                       aria-describedby={described} aria-keyshortcuts={FOCUS_KEY}
                       aria-invalid={error.is_some().then_some("true")} />
@@ -418,7 +419,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
             </div>
             <div class="composer-extras">
                 <ChecksumChoice {options} on_change={on_options.clone()} />
-                <SavedMessages text={(*text).clone()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
+                <SavedMessages text={text.get()} on_send={on_send_saved} on_fill={on_fill_saved} {disabled} />
                 { file_send(&files, file_target.as_ref(), file_input, on_file) }
             </div>
             { hint }

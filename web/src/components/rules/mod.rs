@@ -17,6 +17,7 @@ use yew::prelude::*;
 use self::editor::{rule_editor, EditorState};
 use crate::bytes_view::size::plural;
 use crate::components::fields::OnField;
+use crate::components::live::use_live;
 use crate::state::rule_draft::{
     blank, moved, named_rule, summary, toggled, with_rule, without, RuleDraft,
 };
@@ -112,7 +113,7 @@ fn op_button(
 
 #[component]
 pub fn RulesPanel(props: &RulesPanelProps) -> Html {
-    let editing = use_state(|| {
+    let editing = use_live(|| {
         props.draft.as_ref().map(|rule| Editing {
             reply_first: true,
             ..Editing::new(rule, None, props.selected)
@@ -125,7 +126,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
     {
         let (form, open) = (
             form.clone(),
-            editing.as_ref().map(|e| (e.was.clone(), e.reply_first)),
+            editing.get().map(|e| (e.was.clone(), e.reply_first)),
         );
         use_effect_with(open, move |open| {
             let field = match open {
@@ -145,7 +146,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
         let editing = editing.clone();
         let deps = (props.rules.clone(), props.problem.clone());
         use_effect_with(deps, move |(rules, problem)| {
-            if let Some(e) = editing.as_ref() {
+            if let Some(e) = editing.get() {
                 match (&e.saving, problem) {
                     (Some(sent), _) if rules.contains(sent) => editing.set(None),
                     (Some(_), Some(problem)) => editing.set(Some(Editing {
@@ -179,7 +180,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
     let refused = props
         .problem
         .as_deref()
-        .filter(|_| editing.is_none())
+        .filter(|_| editing.get().is_none())
         .map(|p| (named_rule(p).map(str::to_owned), p.to_owned()));
     let off = !props.online;
     let n = rules.len();
@@ -224,23 +225,27 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             }
         })
         .collect();
-    let editor = editing.as_ref().map(|e| {
+    let editor = editing.get().map(|e| {
         let on: OnField = {
-            let (editing, e) = (editing.clone(), e.clone());
+            let editing = editing.clone();
+            // From the draft as it is now: two quick edits must not undo each other.
             Callback::from(move |(field, value)| {
+                let Some(e) = editing.get() else { return };
                 let mut draft = e.draft.clone();
                 draft.set(field, value);
                 editing.set(Some(Editing {
                     draft,
                     error: None,
-                    ..e.clone()
+                    ..e
                 }))
             })
         };
         let on_save = {
-            let (editing, e, rules) = (editing.clone(), e.clone(), rules.clone());
+            let (editing, rules) = (editing.clone(), rules.clone());
             let on_save = props.on_save.clone();
             Callback::from(move |()| {
+                // What the fields hold now, even if the page has not drawn the last keystroke.
+                let Some(e) = editing.get() else { return };
                 let sent = e.draft.rule().and_then(|rule| {
                     let set = with_rule(&rules, e.was.as_deref(), rule.clone());
                     if set == rules {
