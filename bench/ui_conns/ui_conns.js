@@ -17,16 +17,15 @@
 // The peers live in this process: it needs an open-file limit above PEERS (`ulimit -n`).
 import net from 'node:net';
 import { composer, connections, launchBrowser, openPage, startBridge } from '../../e2e/harness.js';
+import { RUNS, longestTask, median, watchLongTasks } from '../page_tasks.js';
 
 const PEERS = Number(process.env.PEERS ?? 10_000);
-const RUNS = Number(process.env.RUNS ?? 3);
 /** Connections being set up at once: enough to be quick, few enough for the listen backlog. */
 const IN_FLIGHT = 200;
 /** Time between keystrokes while the peers arrive. */
 const KEY_EVERY_MS = 150;
 const LIST_TIMEOUT_MS = 180_000;
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens `count` peers to `port`, at most IN_FLIGHT at a time; each sends a line, and another a second later. */
@@ -57,12 +56,7 @@ async function once() {
   const sockets = [];
   try {
     const page = await openPage(browser, bridge.url);
-    await page.evaluate(() => {
-      window.__longest = 0;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-      }).observe({ type: 'longtask', buffered: false });
-    });
+    await watchLongTasks(page);
 
     const started = performance.now();
     let sent = false;
@@ -98,7 +92,7 @@ async function once() {
     await page.waitForFunction((n) => window.__keys.length >= n, typed.length);
     if ((await area.inputValue()) !== typed) throw new Error('the composer lost a keystroke');
     const delays = await page.evaluate(() => window.__keys);
-    const longest = await page.evaluate(() => window.__longest);
+    const longest = await longestTask(page);
     return { listedAfter, longest, slowestKey: Math.max(...delays), medianKey: median(delays), keys: delays.length };
   } finally {
     for (const s of sockets) s.destroy();

@@ -6,12 +6,10 @@
 //
 //   BRIDGE_BIN=target/release/bridge RUNS=3 node bench/ui_flood/ui_flood.js
 import { Peer, connections, launchBrowser, openPage, startBridge } from '../../e2e/harness.js';
+import { RUNS, longestTask, median, watchLongTasks } from '../page_tasks.js';
 
 const TOTAL = 10 * 1000 * 1000;
 const LINE = 'the quick brown fox jumps over the lazy dog 0123456789\n'; // 55 bytes
-
-const RUNS = Number(process.env.RUNS ?? 3);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
 /** One run: the flood, then what the page did with it. */
 async function once() {
@@ -19,12 +17,7 @@ async function once() {
   const browser = await launchBrowser();
   try {
     const page = await openPage(browser, bridge.url);
-    await page.evaluate(() => {
-      window.__longest = 0;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-      }).observe({ type: 'longtask', buffered: false });
-    });
+    await watchLongTasks(page);
 
     const peer = await Peer.connect(bridge.listenPort);
     await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
@@ -45,7 +38,7 @@ async function once() {
     const t0 = Date.now();
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
     const nextFrame = Date.now() - t0;
-    const longest = await page.evaluate(() => window.__longest);
+    const longest = await longestTask(page);
     peer.close();
     return { bytes, lines, shownAfter, nextFrame, longest };
   } finally {

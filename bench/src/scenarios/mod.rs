@@ -4,6 +4,7 @@
 //! Every scenario starts a fresh bridge per run: a run's memory figures must not carry the
 //! previous run's history, and a crash in one run must not poison the next.
 
+pub mod browser;
 pub mod fanout;
 pub mod idle;
 pub mod join;

@@ -1,55 +1,11 @@
 //! `ui_flood`: the page itself under a flood, in headless Chromium. The browser side is a Node.js
-//! script (`bench/ui_flood/ui_flood.js`, driving Chromium with the end-to-end tests' packages);
-//! this runs it against the same bridge binary and passes its figures on.
+//! script (`bench/ui_flood/ui_flood.js`), run by [`browser::run_script`].
 
-use std::path::Path;
-use std::process::Stdio;
+use anyhow::Result;
 
-use anyhow::{bail, Context as _, Result};
-use tokio::process::Command;
-
-use super::{figure, progress, Suite};
-
-const SCRIPT: &str = "bench/ui_flood/ui_flood.js";
+use super::{browser, Suite};
 
 pub async fn run(suite: &Suite) -> Result<()> {
-    let missing = [
-        (
-            Path::new(SCRIPT),
-            "the script (run from the repository's root)",
-        ),
-        (
-            Path::new("e2e/node_modules/playwright-core"),
-            "the e2e packages (scripts/test.sh installs them)",
-        ),
-        (
-            Path::new("/usr/bin/chromium"),
-            "Chromium (scripts/test.sh installs it)",
-        ),
-    ]
-    .into_iter()
-    .find(|(path, _)| !path.exists());
-    if let Some((_, what)) = missing {
-        progress("ui_flood", format!("skipped: no {what}"));
-        figure("ui_flood", "skipped", "");
-        return Ok(());
-    }
-    progress(
-        "ui_flood",
-        format!("{} runs in headless Chromium", suite.plan.runs),
-    );
-    let output = Command::new("node")
-        .arg(SCRIPT)
-        .env("BRIDGE_BIN", &suite.bridge)
-        .env("RUNS", suite.plan.runs.to_string())
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .await
-        .context("cannot run node")?;
-    if !output.status.success() {
-        bail!("{SCRIPT} failed ({})", output.status);
-    }
-    print!("{}", String::from_utf8_lossy(&output.stdout));
-    Ok(())
+    let what = format!("{} runs in headless Chromium", suite.plan.runs);
+    browser::run_script(suite, "ui_flood", "bench/ui_flood/ui_flood.js", &[], what).await
 }
