@@ -6,6 +6,7 @@ use std::rc::Rc;
 use protocol::{Flow, Marks, Micros, Seq};
 
 use super::files::FileSend;
+use super::table::locate;
 
 /// Entries per chunk: small enough that copying the last one on append is cheap, large enough
 /// that the list of chunks stays short.
@@ -147,28 +148,14 @@ impl Log {
 
     /// The entries from index `start` (0 is the oldest held) to the end.
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &Entry> + '_ {
-        let mut skip = start;
-        let mut first = 0;
-        while first < self.chunks.len() && skip >= self.chunks[first].len() {
-            skip -= self.chunks[first].len();
-            first += 1;
-        }
-        self.chunks[first..]
-            .iter()
-            .flat_map(|c| c.iter())
-            .skip(skip)
+        self.chunks_from(start).flat_map(|(c, skip)| &c[skip..])
     }
 
     /// The chunks from the one that holds entry `start` on, each with the index in it to begin
     /// at: to render or search a chunk at a time, so that a chunk that did not change need not
     /// be done again.
     pub fn chunks_from(&self, start: usize) -> impl Iterator<Item = (&Rc<Vec<Entry>>, usize)> {
-        let mut skip = start;
-        let mut first = 0;
-        while first < self.chunks.len() && skip >= self.chunks[first].len() {
-            skip -= self.chunks[first].len();
-            first += 1;
-        }
+        let (first, skip) = locate(&self.chunks, start);
         self.chunks[first..]
             .iter()
             .enumerate()

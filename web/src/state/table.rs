@@ -74,12 +74,7 @@ impl<K, V> Table<K, V> {
     /// Entries in key order from the `start`-th on: the cost is the number of chunks skipped,
     /// not the entries.
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&K, &V)> + '_ {
-        let mut skip = start;
-        let mut first = 0;
-        while first < self.chunks.len() && skip >= self.chunks[first].len() {
-            skip -= self.chunks[first].len();
-            first += 1;
-        }
+        let (first, skip) = locate(&self.chunks, start);
         self.chunks[first..]
             .iter()
             .flat_map(|c| c.iter().map(|(k, v)| (k, v)))
@@ -193,6 +188,17 @@ impl<K: Ord + Clone, V: Clone> Index<&K> for Table<K, V> {
     fn index(&self, key: &K) -> &V {
         self.get(key).expect("no such key in the table")
     }
+}
+
+/// Where the `start`-th item of `chunks` is: the chunk that holds it, and its index in that
+/// chunk; past the end, `(chunks.len(), ...)`. The cost is the number of chunks skipped.
+pub(super) fn locate<T>(chunks: &[Rc<Vec<T>>], start: usize) -> (usize, usize) {
+    let (mut first, mut skip) = (0, start);
+    while first < chunks.len() && skip >= chunks[first].len() {
+        skip -= chunks[first].len();
+        first += 1;
+    }
+    (first, skip)
 }
 
 #[cfg(test)]
