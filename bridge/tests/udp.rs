@@ -84,6 +84,14 @@ async fn open_udp(page: &mut Page) -> ConnInfo {
     conn
 }
 
+/// A UDP peer on loopback, and the conversation the page dials to it.
+async fn dial_a_peer(page: &mut Page) -> (UdpSocket, ConnInfo) {
+    let server = peer().await;
+    page.command(dial_udp(server.local_addr().unwrap().port()))
+        .await;
+    (server, open_udp(page).await)
+}
+
 #[tokio::test]
 async fn each_address_is_a_conversation_and_each_datagram_a_record() {
     let bridge = start(&["--udp", "127.0.0.1:0"]).await;
@@ -167,10 +175,7 @@ async fn an_accepted_conversation_ends_after_a_silence_and_the_next_datagram_sta
 async fn a_page_dials_with_udp_from_a_socket_of_its_own() {
     let bridge = start(&[]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    let server = peer().await;
-    page.command(dial_udp(server.local_addr().unwrap().port()))
-        .await;
-    let conn = open_udp(&mut page).await;
+    let (server, conn) = dial_a_peer(&mut page).await;
     assert_eq!(conn.origin, Origin::Dialled);
     assert_eq!(conn.peer, server.local_addr().unwrap().to_string());
 
@@ -191,10 +196,8 @@ async fn with_the_socket_open_a_dial_goes_through_it_and_others_answer_apart() {
     let bridge = start(&["--udp", "127.0.0.1:0"]).await;
     let socket = bridge.udp_addr.unwrap();
     let (mut page, _) = Page::open(&bridge).await;
-    let server = peer().await;
+    let (server, conn) = dial_a_peer(&mut page).await;
     let server_addr = server.local_addr().unwrap();
-    page.command(dial_udp(server_addr.port())).await;
-    let conn = open_udp(&mut page).await;
     let conn_id = conn.id;
     assert_eq!(conn.local, Some(socket.to_string()));
 
@@ -229,10 +232,7 @@ async fn with_the_socket_open_a_dial_goes_through_it_and_others_answer_apart() {
 async fn an_oversized_datagram_is_refused_and_nothing_is_sent() {
     let bridge = start(&[]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    let server = peer().await;
-    page.command(dial_udp(server.local_addr().unwrap().port()))
-        .await;
-    let conn = open_udp(&mut page).await;
+    let (server, conn) = dial_a_peer(&mut page).await;
     page.send(Target::Conn(conn.id), vec![b'x'; 65_508]).await;
     let problem = page.problem().await;
     assert_eq!(problem.kind, ProblemKind::TooLarge);

@@ -172,32 +172,30 @@ impl Page {
     pub async fn traffic(&mut self, conn: ConnId, flow: Flow, len: usize) -> Vec<u8> {
         let mut data = Vec::new();
         while data.len() < len {
-            let event = self
-                .expect(
-                    "a record",
-                    |e| matches!(e, ToClient::Record(r) if r.conn == conn && r.flow == flow),
-                )
-                .await;
-            if let ToClient::Record(record) = event {
-                data.extend(record.data);
-            }
+            data.extend(self.record(conn, flow).await.data);
         }
         data
     }
 
+    /// The next record of `conn` that flows `flow`.
+    pub async fn record(&mut self, conn: ConnId, flow: Flow) -> Record {
+        let event = self
+            .expect(
+                "a record",
+                |e| matches!(e, ToClient::Record(r) if r.conn == conn && r.flow == flow),
+            )
+            .await;
+        let ToClient::Record(record) = event else {
+            unreachable!("expect returns what matched")
+        };
+        record
+    }
+
     /// Collects the next `count` records of `conn` that flow `flow`.
     pub async fn records(&mut self, conn: ConnId, flow: Flow, count: usize) -> Vec<Record> {
-        let mut records = Vec::new();
+        let mut records = Vec::with_capacity(count);
         while records.len() < count {
-            let event = self
-                .expect(
-                    "a record",
-                    |e| matches!(e, ToClient::Record(r) if r.conn == conn && r.flow == flow),
-                )
-                .await;
-            if let ToClient::Record(record) = event {
-                records.push(record);
-            }
+            records.push(self.record(conn, flow).await);
         }
         records
     }
