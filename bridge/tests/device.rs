@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{accept_peer, http_get, start, Page, Peer};
+use common::{accept_peer, http_get, start, start_error, Page, Peer};
 use protocol::checksum::Checksum;
 use protocol::framing::{Delimiter, Framing};
 use protocol::rules::{ReplyBody, Rule, Scope, Trigger};
@@ -394,20 +394,7 @@ async fn a_rules_file_that_does_not_read_is_a_start_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[[rule]]\nid = \"x\"\ntriger = { on = \"any\" }\n").unwrap();
-    let config = <bridge::Config as clap::Parser>::try_parse_from([
-        "bridge",
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--rules",
-        path.to_str().unwrap(),
-    ])
-    .unwrap();
-    let Err(e) = bridge::start(config).await else {
-        panic!("the bridge should not start");
-    };
-    let e = e.to_string();
+    let e = start_error(&["--rules", path.to_str().unwrap()]).await;
     assert!(e.starts_with("cannot use the rules in "), "{e}");
     assert!(e.contains("line 3"), "{e}");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{accept_peer, start, within, Page};
+use common::{accept_peer, start, start_error, within, Page};
 use protocol::{ConnState, Target};
 use serde_json::Value;
 
@@ -104,23 +104,8 @@ async fn every_byte_is_written_in_order_and_restarts_append() {
 async fn a_transcript_that_cannot_be_opened_is_a_start_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no-such-dir").join("traffic.jsonl");
-    let config = <bridge::Config as clap::Parser>::try_parse_from([
-        "bridge",
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--transcript",
-        path.to_str().unwrap(),
-    ])
-    .unwrap();
-    let Err(e) = bridge::start(config).await else {
-        panic!("the bridge should not start");
-    };
-    assert!(
-        e.to_string().starts_with("cannot open the transcript "),
-        "{e}"
-    );
+    let e = start_error(&["--transcript", path.to_str().unwrap()]).await;
+    assert!(e.starts_with("cannot open the transcript "), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

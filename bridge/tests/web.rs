@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{accept_peer, http_get, start, ws_request, Page};
+use common::{accept_peer, http_get, start, start_error, ws_request, Page};
 use protocol::{
     Bytes, Command, Problem, ProblemKind, Target, Transmit, TAG_RECORD, TRANSMIT_HEADER_LEN,
 };
@@ -116,17 +116,8 @@ async fn the_built_in_app_or_a_page_saying_how_to_build_it() {
 
 #[tokio::test]
 async fn a_missing_web_dir_is_a_start_error() {
-    let config = <bridge::Config as clap::Parser>::parse_from([
-        "bridge",
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--web-dir",
-        "/no/such/dir",
-    ]);
-    let err = bridge::start(config).await.err().expect("an error");
-    assert_eq!(err.to_string(), "--web-dir /no/such/dir: no such directory");
+    let err = start_error(&["--web-dir", "/no/such/dir"]).await;
+    assert_eq!(err, "--web-dir /no/such/dir: no such directory");
 }
 
 #[tokio::test]

@@ -29,6 +29,18 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// Starts a bridge on `127.0.0.1:0` (both sockets, unless `flags` say where to listen) with
 /// extra flags.
 pub async fn start(flags: &[&str]) -> Bridge {
+    bridge::start(config(flags)).await.expect("bridge starts")
+}
+
+/// What a bridge started as [`start`] does says when it cannot start.
+pub async fn start_error(flags: &[&str]) -> String {
+    match bridge::start(config(flags)).await {
+        Ok(_) => panic!("the bridge should not start with {flags:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn config(flags: &[&str]) -> Config {
     let mut args = vec!["bridge", "--http", "127.0.0.1:0"];
     if !flags
         .iter()
@@ -37,8 +49,7 @@ pub async fn start(flags: &[&str]) -> Bridge {
         args.extend(["--listen", "127.0.0.1:0"]);
     }
     args.extend_from_slice(flags);
-    let config = Config::try_parse_from(args).expect("flags parse");
-    bridge::start(config).await.expect("bridge starts")
+    Config::try_parse_from(args).expect("flags parse")
 }
 
 pub async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
