@@ -16,6 +16,7 @@
 
 mod assets;
 mod bind;
+mod clock;
 mod commands;
 mod config;
 mod connection;
@@ -377,7 +378,7 @@ async fn open_transcript(path: PathBuf) -> Result<Transcript, StartError> {
             path.display()
         );
     }
-    let run = hub::now();
+    let run = clock::now();
     let opening = path.clone();
     tokio::task::spawn_blocking(move || Transcript::open(&opening, run))
         .await

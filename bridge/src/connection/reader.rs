@@ -18,8 +18,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
 use super::{describe, is_exit, Relay};
+use crate::clock;
 use crate::framer::{End, Frame, Framer};
-use crate::hub;
 use crate::hub::Outgoing;
 use crate::rules::{Answer, Responder};
 
@@ -240,7 +240,7 @@ impl<'a> Reading<'a> {
 
 /// `${time}` in a rule's reply: the bridge's clock, UTC.
 fn rule_time() -> String {
-    time::rfc3339_micros(hub::now())
+    time::rfc3339_micros(clock::now())
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

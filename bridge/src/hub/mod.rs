@@ -14,19 +14,23 @@
 //! Nothing here waits for a slow party. A send is queued for its connection if that connection
 //! holds less than `--send-queue` unwritten, and refused with the reason otherwise; pacing
 //! ([`crate::pacing`]) waits only for pages that are still reading.
+//!
+//! This file owns the lock and the connections' life: open, connected, record, close, forget,
+//! and a page's subscription. The rest of the hub takes the same lock, through [`Hub::lock`],
+//! under the rules above: `send.rs` admits pages' sends to connections' queues (and tells of
+//! files), `server.rs` keeps what pages are told of the bridge as a whole (listeners, rules,
+//! how connections are read), and `ticker.rs` tells what changes too often to tell each time.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
-use protocol::rules::Rule;
+use bytes::BytesMut;
 use protocol::tls::TlsInfo;
 use protocol::{
     record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
-    Micros, Origin, Problem, ProblemKind, RecordHeader, RequestId, RuleHits, Seq, ServerInfo,
-    Target, Transport, RECORD_HEADER_LEN,
+    Origin, Problem, ProblemKind, RecordHeader, RequestId, Seq, ServerInfo, Transport,
+    RECORD_HEADER_LEN,
 };
 // futures' channel, not tokio's: it allocates per message rather than a block of 32 up front,
 // and an idle connection's queue is its largest part.
@@ -34,10 +38,18 @@ use futures::channel::mpsc;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now;
 use crate::history::{self, History};
 use crate::pacing::{Pacing, PageClock};
 use crate::rules::RuleSet;
 use crate::transcript::{self, Reserved, Transcript};
+
+mod send;
+mod server;
+mod ticker;
+
+use send::human_size;
+pub use send::{Outgoing, SendFlags, Sender, Sent, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const BROADCAST_CAPACITY: usize = 1024;
@@ -48,8 +60,6 @@ const BROADCAST_CAPACITY: usize = 1024;
 const RECORD_OVERHEAD: usize = 160;
 /// Closed connections remembered (with their history) for pages that open later.
 const CLOSED_KEPT: usize = 1000;
-/// How often pages hear how many bytes wait to be written to a peer, while that changes.
-pub const WAITING_EVERY: Duration = Duration::from_millis(250);
 
 /// Limits and facts the hub is created with.
 pub struct HubConfig {
@@ -123,37 +133,6 @@ pub struct Opening {
     pub request: Option<RequestId>,
 }
 
-/// Bytes to write to a peer, and who sent them.
-pub struct Outgoing {
-    pub data: Bytes,
-    pub from: Sender,
-    /// UDP: the datagram may go to a broadcast address.
-    pub broadcast: bool,
-    /// How long a rule's reply waits before it is written (zero for pages' sends).
-    pub delay: Duration,
-}
-
-impl Outgoing {
-    /// A rule's reply, to write after its delay.
-    pub fn reply(reply: crate::rules::Reply) -> Outgoing {
-        Outgoing {
-            data: Bytes::from(reply.bytes),
-            from: Sender::Rule(reply.rule.into()),
-            broadcast: false,
-            delay: reply.delay,
-        }
-    }
-}
-
-/// Who sent bytes to a peer.
-#[derive(Clone, Debug)]
-pub enum Sender {
-    /// A page, through the send queue (counted in `waiting`); `file` if part of a file.
-    Page { file: bool },
-    /// An auto-reply rule, by its id.
-    Rule(Arc<str>),
-}
-
 /// What a connection's task needs from the hub: its id and origin, the sends to write, how to
 /// read it, and the token that asks it to stop (a disconnect from the page, or shutdown).
 pub struct Opened {
@@ -175,32 +154,6 @@ pub struct Subscription {
     pub synced: Frame,
     pub events: broadcast::Receiver<Frame>,
     pub clock: PageClock,
-}
-
-/// How a page asked for a send: part of a file, or allowed to a broadcast address (UDP).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SendFlags {
-    pub file: bool,
-    pub broadcast: bool,
-}
-
-/// The largest UDP payload (IPv4's; IPv6 allows a little more, but a datagram the bridge sends
-/// must fit either).
-pub const MAX_DATAGRAM: usize = 65_507;
-
-/// What became of a send.
-pub struct Sent {
-    /// How many connections it was queued for.
-    pub queued: usize,
-    /// Why the connections that refused it did.
-    pub refused: Vec<Problem>,
-}
-
-/// The current time, as the protocol counts it.
-pub fn now() -> Micros {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as Micros)
 }
 
 impl Hub {
@@ -407,32 +360,6 @@ impl Hub {
         self.broadcast(Event::Forgotten { conns }.to_frame());
     }
 
-    /// Records where one of the listeners now is (`listen: None`: stopped), with the UDP
-    /// socket's multicast groups or the TLS listener's certificate fingerprint, and tells every
-    /// page, under the lock that snapshots take, so that every page learns it exactly once.
-    pub fn set_listener(
-        &self,
-        transport: Transport,
-        listen: Option<String>,
-        groups: Vec<String>,
-        fingerprint: Option<String>,
-    ) {
-        let mut s = self.lock();
-        s.server.set_listener(
-            transport,
-            listen.clone(),
-            groups.clone(),
-            fingerprint.clone(),
-        );
-        let event = Event::Listener {
-            listen,
-            transport,
-            groups,
-            fingerprint,
-        };
-        self.broadcast(event.to_frame());
-    }
-
     /// Tells every page about a failure that no single page asked for.
     pub fn error(&self, problem: Problem) {
         tracing::warn!(conn = problem.conn, "{}", problem.message);
@@ -469,191 +396,6 @@ impl Hub {
             events,
             clock,
         }
-    }
-
-    /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
-    /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
-    /// nothing is queued for it.
-    pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
-        let mut s = self.lock();
-        let s = &mut *s;
-        let targets = s.targets(to)?;
-        if targets.is_empty() {
-            return Err(Problem::new(
-                ProblemKind::NoSuchConnection,
-                "there is no open connection to send to",
-            ));
-        }
-        let mut sent = Sent {
-            queued: 0,
-            refused: Vec::new(),
-        };
-        let len = data.len() as u64;
-        for id in targets {
-            let Some(conn) = s.conns.get_mut(&id) else {
-                continue;
-            };
-            let Some(control) = &conn.control else {
-                continue;
-            };
-            let waiting = conn.info.waiting;
-            if waiting > 0 && waiting + len > self.inner.send_queue {
-                let why = format!(
-                    "{} is not reading: {} waiting to be written; this send was not queued",
-                    conn.info.peer,
-                    human_size(waiting)
-                );
-                sent.refused
-                    .push(Problem::new(ProblemKind::NotReading, why).on(id));
-                continue;
-            }
-            if conn.info.transport == Transport::Udp && data.len() > MAX_DATAGRAM {
-                let why = format!(
-                    "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {} bytes \
-                     was not sent to {}",
-                    data.len(),
-                    conn.info.peer
-                );
-                sent.refused
-                    .push(Problem::new(ProblemKind::TooLarge, why).on(id));
-                continue;
-            }
-            let outgoing = Outgoing {
-                data: data.clone(),
-                from: Sender::Page { file: flags.file },
-                broadcast: flags.broadcast,
-                delay: Duration::ZERO,
-            };
-            if control.writes.unbounded_send(outgoing).is_err() {
-                continue; // its task has ended; the close is on its way
-            }
-            let info = Arc::make_mut(&mut conn.info);
-            info.waiting += len;
-            if waiting == 0 {
-                // Pages hear at once that something waits...
-                self.publish(info);
-            } else {
-                // ...and how much, a few times a second while it changes.
-                s.waiting_changed.insert(id);
-            }
-            sent.queued += 1;
-        }
-        Ok(sent)
-    }
-
-    /// Tells pages, every [`WAITING_EVERY`], what changes too often to tell each time: how many
-    /// bytes wait to be written to the connections where that changed, and the rules' hits.
-    /// Runs until shutdown.
-    pub async fn publish_changes(self) {
-        let mut tick = tokio::time::interval(WAITING_EVERY);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = self.inner.shutdown.cancelled() => return,
-            }
-            let rules = self.rules();
-            let mut s = self.lock();
-            let s = &mut *s;
-            for id in std::mem::take(&mut s.waiting_changed) {
-                if let Some(conn) = s.conns.get(&id) {
-                    self.publish(&conn.info);
-                }
-            }
-            let hits = rules.hits();
-            if hits.iter().map(|(_, n)| *n).ne(s.hits_told.iter().copied()) {
-                s.hits_told = hits.iter().map(|(_, n)| *n).collect();
-                let hits = hits
-                    .into_iter()
-                    .map(|(rule, hits)| RuleHits { rule, hits })
-                    .collect();
-                self.broadcast(Event::RuleHits { hits }.to_frame());
-            }
-        }
-    }
-
-    /// What the pages are told about the bridge, now.
-    pub fn server(&self) -> ServerInfo {
-        self.lock().server.clone()
-    }
-
-    /// The auto-reply rules in force.
-    pub fn rules(&self) -> Arc<RuleSet> {
-        let rules = self
-            .inner
-            .rules
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        rules.clone()
-    }
-
-    /// Replaces the auto-reply rules, and tells every page.
-    pub fn set_rules(&self, rules: Vec<Rule>) -> Result<(), Problem> {
-        let compiled =
-            RuleSet::compile(&rules).map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
-        let mut s = self.lock();
-        let mut in_force = self
-            .inner
-            .rules
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *in_force = Arc::new(compiled.keep_hits_of(&in_force));
-        drop(in_force);
-        s.hits_told.clear();
-        s.server.rules.clone_from(&rules);
-        self.broadcast(Event::Rules { rules }.to_frame());
-        Ok(())
-    }
-
-    /// Reads connection `conn` another way from its next byte on, or, without `conn`, every
-    /// connection that opens from now on; and tells every page.
-    pub fn configure(&self, conn: Option<ConnId>, settings: ConnSettings) -> Result<(), Problem> {
-        settings.framing.validate().map_err(|why| {
-            Problem::new(
-                ProblemKind::InvalidSettings,
-                format!("cannot frame messages so: {why}"),
-            )
-        })?;
-        let mut s = self.lock();
-        let Some(id) = conn else {
-            s.server.defaults = settings.clone();
-            self.broadcast(Event::Defaults { settings }.to_frame());
-            return Ok(());
-        };
-        let conn = s.conns.get_mut(&id).ok_or_else(|| {
-            Problem::new(
-                ProblemKind::NoSuchConnection,
-                format!("there is no connection {id}"),
-            )
-            .on(id)
-        })?;
-        if let Some(control) = &conn.control {
-            control.settings.send_replace(settings.clone());
-        }
-        Arc::make_mut(&mut conn.info).settings = settings;
-        self.publish(&conn.info);
-        Ok(())
-    }
-
-    /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
-    pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
-        for conn in self.lock().targets(to)? {
-            let name = name.to_owned();
-            self.broadcast(Event::File { conn, name, size }.to_frame());
-        }
-        Ok(())
-    }
-
-    /// Tells every page that the file being sent to `to` stopped before its end.
-    pub fn file_stopped(&self, to: Target) -> Result<(), Problem> {
-        let targets = match to {
-            // It may have stopped because the connection closed: no error for that.
-            Target::Conn(id) => vec![self.lock().conn(id)?.info.id],
-            Target::All => self.lock().targets(to)?,
-        };
-        for conn in targets {
-            self.broadcast(Event::FileStopped { conn }.to_frame());
-        }
-        Ok(())
     }
 
     /// Asks a connection (open or still dialling) to close.
@@ -739,52 +481,5 @@ impl State {
             )
             .on(id)
         })
-    }
-
-    /// Where a send (or a file) to `to` goes: the connection named, if open, or every open one.
-    fn targets(&self, to: Target) -> Result<Vec<ConnId>, Problem> {
-        Ok(match to {
-            Target::Conn(id) => vec![self.open_conn(id)?.info.id],
-            Target::All => self
-                .conns
-                .values()
-                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
-                .map(|c| c.info.id)
-                .collect(),
-        })
-    }
-
-    fn open_conn(&self, id: ConnId) -> Result<&Conn, Problem> {
-        let conn = self.conn(id)?;
-        let why = match conn.info.state {
-            ConnState::Open if conn.control.is_some() => return Ok(conn),
-            ConnState::Connecting => format!("connection {id} is not open yet"),
-            _ => format!("connection {id} is closed"),
-        };
-        Err(Problem::new(ProblemKind::NotOpen, why).on(id))
-    }
-}
-
-/// A byte count for people, as the messages use it: `512 bytes`, `64.0 KiB`, `4.0 MiB`.
-pub fn human_size(n: u64) -> String {
-    match n {
-        1 => "1 byte".into(),
-        0..1024 => format!("{n} bytes"),
-        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
-        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_size;
-
-    #[test]
-    fn sizes_in_messages() {
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(64 << 10), "64.0 KiB");
-        assert_eq!(human_size(4 << 20), "4.0 MiB");
-        assert_eq!(human_size((4 << 20) - 1), "4.0 MiB");
     }
 }

@@ -1,0 +1,205 @@
+//! Sends: what a page queues for connections (admitted, or refused with the reason, never
+//! waited for), and the file events around them. The queue itself is the connection's own
+//! ([`Outgoing`]s, unbounded as a channel and bounded in bytes by `--send-queue`); the
+//! connection's rules' replies join it there.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use protocol::{ConnId, ConnState, Event, Problem, ProblemKind, Target, Transport};
+
+use super::{Conn, Hub, State};
+
+/// Bytes to write to a peer, and who sent them.
+pub struct Outgoing {
+    pub data: Bytes,
+    pub from: Sender,
+    /// UDP: the datagram may go to a broadcast address.
+    pub broadcast: bool,
+    /// How long a rule's reply waits before it is written (zero for pages' sends).
+    pub delay: Duration,
+}
+
+impl Outgoing {
+    /// A rule's reply, to write after its delay.
+    pub fn reply(reply: crate::rules::Reply) -> Outgoing {
+        Outgoing {
+            data: Bytes::from(reply.bytes),
+            from: Sender::Rule(reply.rule.into()),
+            broadcast: false,
+            delay: reply.delay,
+        }
+    }
+}
+
+/// Who sent bytes to a peer.
+#[derive(Clone, Debug)]
+pub enum Sender {
+    /// A page, through the send queue (counted in `waiting`); `file` if part of a file.
+    Page { file: bool },
+    /// An auto-reply rule, by its id.
+    Rule(Arc<str>),
+}
+
+/// How a page asked for a send: part of a file, or allowed to a broadcast address (UDP).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendFlags {
+    pub file: bool,
+    pub broadcast: bool,
+}
+
+/// The largest UDP payload (IPv4's; IPv6 allows a little more, but a datagram the bridge sends
+/// must fit either).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// What became of a send.
+pub struct Sent {
+    /// How many connections it was queued for.
+    pub queued: usize,
+    /// Why the connections that refused it did.
+    pub refused: Vec<Problem>,
+}
+
+impl Hub {
+    /// Queues `data` for writing to one open connection, or to every open one. Never waits: a
+    /// connection that already holds `--send-queue` unwritten refuses it, with the reason, and
+    /// nothing is queued for it.
+    pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let targets = s.targets(to)?;
+        if targets.is_empty() {
+            return Err(Problem::new(
+                ProblemKind::NoSuchConnection,
+                "there is no open connection to send to",
+            ));
+        }
+        let mut sent = Sent {
+            queued: 0,
+            refused: Vec::new(),
+        };
+        let len = data.len() as u64;
+        for id in targets {
+            let Some(conn) = s.conns.get_mut(&id) else {
+                continue;
+            };
+            let Some(control) = &conn.control else {
+                continue;
+            };
+            let waiting = conn.info.waiting;
+            if waiting > 0 && waiting + len > self.inner.send_queue {
+                let why = format!(
+                    "{} is not reading: {} waiting to be written; this send was not queued",
+                    conn.info.peer,
+                    human_size(waiting)
+                );
+                sent.refused
+                    .push(Problem::new(ProblemKind::NotReading, why).on(id));
+                continue;
+            }
+            if conn.info.transport == Transport::Udp && data.len() > MAX_DATAGRAM {
+                let why = format!(
+                    "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {} bytes \
+                     was not sent to {}",
+                    data.len(),
+                    conn.info.peer
+                );
+                sent.refused
+                    .push(Problem::new(ProblemKind::TooLarge, why).on(id));
+                continue;
+            }
+            let outgoing = Outgoing {
+                data: data.clone(),
+                from: Sender::Page { file: flags.file },
+                broadcast: flags.broadcast,
+                delay: Duration::ZERO,
+            };
+            if control.writes.unbounded_send(outgoing).is_err() {
+                continue; // its task has ended; the close is on its way
+            }
+            let info = Arc::make_mut(&mut conn.info);
+            info.waiting += len;
+            if waiting == 0 {
+                // Pages hear at once that something waits...
+                self.publish(info);
+            } else {
+                // ...and how much, a few times a second while it changes.
+                s.waiting_changed.insert(id);
+            }
+            sent.queued += 1;
+        }
+        Ok(sent)
+    }
+
+    /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
+    pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
+        for conn in self.lock().targets(to)? {
+            let name = name.to_owned();
+            self.broadcast(Event::File { conn, name, size }.to_frame());
+        }
+        Ok(())
+    }
+
+    /// Tells every page that the file being sent to `to` stopped before its end.
+    pub fn file_stopped(&self, to: Target) -> Result<(), Problem> {
+        let targets = match to {
+            // It may have stopped because the connection closed: no error for that.
+            Target::Conn(id) => vec![self.lock().conn(id)?.info.id],
+            Target::All => self.lock().targets(to)?,
+        };
+        for conn in targets {
+            self.broadcast(Event::FileStopped { conn }.to_frame());
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    /// Where a send (or a file) to `to` goes: the connection named, if open, or every open one.
+    fn targets(&self, to: Target) -> Result<Vec<ConnId>, Problem> {
+        Ok(match to {
+            Target::Conn(id) => vec![self.open_conn(id)?.info.id],
+            Target::All => self
+                .conns
+                .values()
+                .filter(|c| c.info.state == ConnState::Open && c.control.is_some())
+                .map(|c| c.info.id)
+                .collect(),
+        })
+    }
+
+    fn open_conn(&self, id: ConnId) -> Result<&Conn, Problem> {
+        let conn = self.conn(id)?;
+        let why = match conn.info.state {
+            ConnState::Open if conn.control.is_some() => return Ok(conn),
+            ConnState::Connecting => format!("connection {id} is not open yet"),
+            _ => format!("connection {id} is closed"),
+        };
+        Err(Problem::new(ProblemKind::NotOpen, why).on(id))
+    }
+}
+
+/// A byte count for people, as the messages use it: `512 bytes`, `64.0 KiB`, `4.0 MiB`.
+pub fn human_size(n: u64) -> String {
+    match n {
+        1 => "1 byte".into(),
+        0..1024 => format!("{n} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_in_messages() {
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(1023), "1023 bytes");
+        assert_eq!(human_size(64 << 10), "64.0 KiB");
+        assert_eq!(human_size(4 << 20), "4.0 MiB");
+        assert_eq!(human_size((4 << 20) - 1), "4.0 MiB");
+    }
+}

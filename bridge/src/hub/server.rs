@@ -1,0 +1,102 @@
+//! What pages are told about the bridge as a whole, and may change: where the listeners are,
+//! the auto-reply rules in force, and how connections are read (their framing and checksum).
+//! Each change is made and told under the hub's lock, so that every page learns it exactly once.
+
+use std::sync::{Arc, PoisonError};
+
+use protocol::rules::Rule;
+use protocol::{ConnId, ConnSettings, Event, Problem, ProblemKind, ServerInfo, Transport};
+
+use super::Hub;
+use crate::rules::RuleSet;
+
+impl Hub {
+    /// Records where one of the listeners now is (`listen: None`: stopped), with the UDP
+    /// socket's multicast groups or the TLS listener's certificate fingerprint, and tells every
+    /// page, under the lock that snapshots take, so that every page learns it exactly once.
+    pub fn set_listener(
+        &self,
+        transport: Transport,
+        listen: Option<String>,
+        groups: Vec<String>,
+        fingerprint: Option<String>,
+    ) {
+        let mut s = self.lock();
+        s.server.set_listener(
+            transport,
+            listen.clone(),
+            groups.clone(),
+            fingerprint.clone(),
+        );
+        let event = Event::Listener {
+            listen,
+            transport,
+            groups,
+            fingerprint,
+        };
+        self.broadcast(event.to_frame());
+    }
+
+    /// What the pages are told about the bridge, now.
+    pub fn server(&self) -> ServerInfo {
+        self.lock().server.clone()
+    }
+
+    /// The auto-reply rules in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        let rules = self
+            .inner
+            .rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        rules.clone()
+    }
+
+    /// Replaces the auto-reply rules, and tells every page.
+    pub fn set_rules(&self, rules: Vec<Rule>) -> Result<(), Problem> {
+        let compiled =
+            RuleSet::compile(&rules).map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
+        let mut s = self.lock();
+        let mut in_force = self
+            .inner
+            .rules
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *in_force = Arc::new(compiled.keep_hits_of(&in_force));
+        drop(in_force);
+        s.hits_told.clear();
+        s.server.rules.clone_from(&rules);
+        self.broadcast(Event::Rules { rules }.to_frame());
+        Ok(())
+    }
+
+    /// Reads connection `conn` another way from its next byte on, or, without `conn`, every
+    /// connection that opens from now on; and tells every page.
+    pub fn configure(&self, conn: Option<ConnId>, settings: ConnSettings) -> Result<(), Problem> {
+        settings.framing.validate().map_err(|why| {
+            Problem::new(
+                ProblemKind::InvalidSettings,
+                format!("cannot frame messages so: {why}"),
+            )
+        })?;
+        let mut s = self.lock();
+        let Some(id) = conn else {
+            s.server.defaults = settings.clone();
+            self.broadcast(Event::Defaults { settings }.to_frame());
+            return Ok(());
+        };
+        let conn = s.conns.get_mut(&id).ok_or_else(|| {
+            Problem::new(
+                ProblemKind::NoSuchConnection,
+                format!("there is no connection {id}"),
+            )
+            .on(id)
+        })?;
+        if let Some(control) = &conn.control {
+            control.settings.send_replace(settings.clone());
+        }
+        Arc::make_mut(&mut conn.info).settings = settings;
+        self.publish(&conn.info);
+        Ok(())
+    }
+}

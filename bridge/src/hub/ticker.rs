@@ -1,0 +1,43 @@
+//! What changes too often to tell pages each time it changes, told a few times a second
+//! instead: the bytes waiting to be written to a connection, and the rules' hit counts.
+
+use std::time::Duration;
+
+use protocol::{Event, RuleHits};
+
+use super::Hub;
+
+/// How often pages hear how many bytes wait to be written to a peer, while that changes.
+pub const WAITING_EVERY: Duration = Duration::from_millis(250);
+
+impl Hub {
+    /// Tells pages, every [`WAITING_EVERY`], what changes too often to tell each time: how many
+    /// bytes wait to be written to the connections where that changed, and the rules' hits.
+    /// Runs until shutdown.
+    pub async fn publish_changes(self) {
+        let mut tick = tokio::time::interval(WAITING_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.inner.shutdown.cancelled() => return,
+            }
+            let rules = self.rules();
+            let mut s = self.lock();
+            let s = &mut *s;
+            for id in std::mem::take(&mut s.waiting_changed) {
+                if let Some(conn) = s.conns.get(&id) {
+                    self.publish(&conn.info);
+                }
+            }
+            let hits = rules.hits();
+            if hits.iter().map(|(_, n)| *n).ne(s.hits_told.iter().copied()) {
+                s.hits_told = hits.iter().map(|(_, n)| *n).collect();
+                let hits = hits
+                    .into_iter()
+                    .map(|(rule, hits)| RuleHits { rule, hits })
+                    .collect();
+                self.broadcast(Event::RuleHits { hits }.to_frame());
+            }
+        }
+    }
+}
