@@ -18,7 +18,7 @@ use protocol::{
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::{Relay, Slots};
+use crate::conversation::{Relay, Slots};
 use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
 use crate::hub::{Hub, Opening, SendFlags, Sent};
@@ -43,6 +43,8 @@ pub struct Commands {
     slots: Slots,
     dial: DialPolicy,
     listeners: Mutex<Listeners>,
+    /// `--udp-idle`, for the UDP socket's accepted conversations.
+    udp_idle: Duration,
     /// Every connection and listener task, so that shutdown can wait for them.
     tasks: TaskTracker,
 }
@@ -128,6 +130,7 @@ impl Commands {
         relay: Relay,
         slots: Slots,
         dial: DialPolicy,
+        udp_idle: Duration,
         tasks: TaskTracker,
         certificate: Option<Acceptor>,
     ) -> Commands {
@@ -135,6 +138,7 @@ impl Commands {
             relay,
             slots,
             dial,
+            udp_idle,
             listeners: Mutex::new(Listeners {
                 certificate,
                 ..Listeners::default()
@@ -377,12 +381,13 @@ impl Commands {
     }
 
     fn receive(&self, bound: tokio::net::UdpSocket) -> std::io::Result<udp::Socket> {
-        let accepting = udp::Accepting {
+        let receiving = udp::Receiving {
             relay: self.relay.clone(),
             slots: self.slots.clone(),
             tasks: self.tasks.clone(),
+            idle: self.udp_idle,
         };
-        udp::Socket::spawn(accepting, bound)
+        udp::Socket::spawn(receiving, bound)
     }
 
     /// Tells every page where a listener is now.

@@ -10,7 +10,7 @@ use protocol::{address, Problem, ProblemKind, Transport};
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::connection::{self, canonical, Relay};
+use crate::conversation::{canonical, datagram, stream, Relay};
 use crate::hub::Opened;
 use crate::tls::Connector;
 use crate::udp;
@@ -58,30 +58,25 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
             dial.timeout.as_secs_f64()
         ),
         Ok(Err(failure)) => failure,
-        Ok(Ok(Connected::Shared(to))) => {
-            let Via::Udp(Some(shared)) = dial.via else {
-                unreachable!("only a dial through the UDP socket connects so")
-            };
-            match shared.dial(opened, to, permit) {
-                Ok(()) => return,
-                Err(why) => why,
-            }
-        }
-        Ok(Ok(Connected::Udp(socket))) => match (socket.peer_addr(), socket.local_addr()) {
+        Ok(Ok(Reached::Shared(shared, to))) => match shared.dial(opened, to, permit) {
+            Ok(()) => return,
+            Err(why) => why,
+        },
+        Ok(Ok(Reached::Udp(socket))) => match (socket.peer_addr(), socket.local_addr()) {
             (Ok(peer), Ok(local)) => {
                 relay
                     .hub
                     .connected(id, canonical(peer), canonical(local), None);
-                return udp::run_dialled(relay, opened, socket, permit).await;
+                return datagram::run_own(relay, opened, socket, permit).await;
             }
             (Err(e), _) | (_, Err(e)) => format!("lost {target} at once: {e}"),
         },
-        Ok(Ok(Connected::Tcp(stream))) => match (stream.peer_addr(), stream.local_addr()) {
+        Ok(Ok(Reached::Tcp(stream))) => match (stream.peer_addr(), stream.local_addr()) {
             (Ok(peer), Ok(local)) => {
                 let (peer, local) = (canonical(peer), canonical(local));
                 let Via::Tls(connector) = &dial.via else {
                     relay.hub.connected(id, peer, local, None);
-                    return connection::run(relay, opened, stream, permit).await;
+                    return stream::run(relay, opened, stream, permit).await;
                 };
                 let handshake = tokio::select! {
                     handshake = connector.connect(stream, &dial.host) => handshake,
@@ -93,7 +88,7 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
                     Ok((stream, info)) => {
                         relay.hub.connected(id, peer, local, Some(info));
                         let stream = tokio_rustls::TlsStream::Client(stream);
-                        return connection::run(relay, opened, stream, permit).await;
+                        return stream::run(relay, opened, stream, permit).await;
                     }
                     Err(failed) => failed.reason,
                 }
@@ -107,17 +102,17 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
         .error(Problem::new(ProblemKind::DialFailed, failure).on(id));
 }
 
-/// What a dial connected: a TCP stream (TLS is done over it next), a UDP socket of its own, or
+/// What a dial reached: a TCP stream (TLS is done over it next), a UDP socket of its own, or
 /// an address to reach through the bridge's UDP socket.
-enum Connected {
+enum Reached {
     Tcp(TcpStream),
-    Udp(udp::Connected),
-    Shared(SocketAddr),
+    Udp(udp::OwnSocket),
+    Shared(udp::Shared, SocketAddr),
 }
 
 /// Resolves the host and tries each of its addresses in turn (IPv6 and IPv4 alike); on
 /// failure, says what happened at each.
-async fn connect(dial: &Dial) -> Result<Connected, String> {
+async fn connect(dial: &Dial) -> Result<Reached, String> {
     let host = &dial.host;
     let addrs: Vec<SocketAddr> = lookup_host((host.as_str(), dial.port))
         .await
@@ -130,16 +125,16 @@ async fn connect(dial: &Dial) -> Result<Connected, String> {
     for addr in addrs {
         let connected = match &dial.via {
             Via::Udp(Some(shared)) => match shared.reach(addr) {
-                Ok(to) => return Ok(Connected::Shared(to)),
+                Ok(to) => return Ok(Reached::Shared(shared.clone(), to)),
                 Err(why) => {
                     failures.push(why);
                     continue;
                 }
             },
-            Via::Udp(None) => udp::connect(addr).await.map(Connected::Udp),
+            Via::Udp(None) => udp::connect(addr).await.map(Reached::Udp),
             Via::Tcp | Via::Tls(_) => TcpStream::connect(addr).await.map(|stream| {
-                connection::tune(&stream);
-                Connected::Tcp(stream)
+                stream::tune(&stream);
+                Reached::Tcp(stream)
             }),
         };
         match connected {

@@ -10,16 +10,16 @@
 //! these two, and so are the integration tests.
 //!
 //! Where things are: a page's commands are carried out in `commands` (which owns the
-//! listeners); a connection's bytes go through `connection` (a TCP or TLS stream's task) or
-//! `udp` (a datagram conversation's), `hub` (state and fan-out, with `history`, `pacing` and
-//! `transcript`), and `session` (one per WebSocket).
+//! listeners); a conversation's bytes go through `conversation` (its sides' reading and writing,
+//! over a stream, TCP or TLS, or datagrams, UDP, whose sockets are `udp`'s), `hub` (state and
+//! fan-out, with `history`, `pacing` and `transcript`), and `session` (one per WebSocket).
 
 mod assets;
 mod bind;
 mod clock;
 mod commands;
 mod config;
-mod connection;
+mod conversation;
 mod dial_rules;
 mod dialer;
 mod framer;
@@ -54,7 +54,7 @@ pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
 
 use commands::{Bound, Commands, DialPolicy};
-use connection::{Relay, Slots};
+use conversation::{Relay, Slots};
 use hub::{Hub, HubConfig};
 use transcript::Transcript;
 
@@ -210,7 +210,6 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         hub: hub.clone(),
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
         shutdown: shutdown.clone(),
-        udp_idle: config.udp_idle(),
     };
     let dial = DialPolicy {
         timeout: config.dial_timeout(),
@@ -222,6 +221,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         relay,
         Slots::new(config.max_conns),
         dial,
+        config.udp_idle(),
         tasks.clone(),
         certificate,
     ));

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::{self, canonical, Relay, Slots};
+use crate::conversation::{canonical, stream, Relay, Slots};
 use crate::hub::{Opened, Opening};
 use crate::tls::Acceptor;
 
@@ -73,7 +73,7 @@ async fn shake_hands(relay: Relay, acceptor: Acceptor, opened: Opened, stream: T
                 .hub
                 .connected(id, canonical(peer), canonical(local), Some(info));
             let stream = tokio_rustls::TlsStream::Server(stream);
-            connection::converse_and_close(relay, opened, stream).await;
+            stream::converse_and_close(relay, opened, stream).await;
         }
         (Ok(_), (Err(e), _) | (_, Err(e))) => relay.hub.close(id, format!("lost at once: {e}")),
         (Err(failed), _) => relay.hub.close(id, failed.reason),
@@ -114,7 +114,7 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
                 continue;
             }
         };
-        connection::tune(&stream);
+        stream::tune(&stream);
         let local = stream.local_addr().ok().map(canonical);
         let opening = Opening {
             origin: Origin::Accepted,
@@ -135,7 +135,7 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
         };
         let opened = relay.hub.open(opening);
         match &tls {
-            None => tasks.spawn(connection::run(relay.clone(), opened, stream, permit)),
+            None => tasks.spawn(stream::run(relay.clone(), opened, stream, permit)),
             Some(acceptor) => {
                 let handshake = shake_hands(relay.clone(), acceptor.clone(), opened, stream);
                 tasks.spawn(async move {

@@ -1,7 +1,5 @@
-//! UDP conversations: a conversation is the datagrams exchanged with one address. One datagram is
-//! one record, its boundaries kept exactly (an empty datagram is a record too); there is no
-//! framing to do. The checksum check, the exit word and the rules see each datagram, as they see
-//! a TCP connection's messages.
+//! UDP sockets: a conversation is the datagrams exchanged with one address (run by
+//! [`crate::conversation::datagram`]); this module gives it a socket to talk through.
 //!
 //! Three ways a conversation starts:
 //! - the bridge's UDP socket ([`Socket`], `--udp` or the page's `listen`) receives from an address
@@ -20,15 +18,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use protocol::{ConnState, Marks, Origin, Problem, ProblemKind, Transport, RECORD_HEADER_LEN};
+use bytes::Bytes;
+use protocol::{ConnState, Origin, Problem, ProblemKind, Transport};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::{canonical, record_sent, Outbox, Reading, Relay, Slots};
+use crate::conversation::datagram::{self, Link};
+use crate::conversation::{canonical, Relay, Slots};
 use crate::hub::{Opened, Opening, MAX_DATAGRAM};
 
 /// Datagrams a conversation through the bridge's socket may have waiting before the socket
@@ -60,12 +59,14 @@ impl Membership {
     }
 }
 
-/// What the socket's task needs: where conversations report, how many may be open, and the
-/// tracker their tasks join.
-pub struct Accepting {
+/// What the socket's task needs: where conversations report, how many may be open, the
+/// tracker their tasks join, and how long an accepted conversation may be silent.
+pub struct Receiving {
     pub relay: Relay,
     pub slots: Slots,
     pub tasks: TaskTracker,
+    /// `--udp-idle`: how long an accepted conversation lasts with no datagram either way.
+    pub idle: Duration,
 }
 
 /// The bridge's UDP socket as its conversations share it: the socket, and which conversation
@@ -79,6 +80,8 @@ pub struct Shared {
     peers: Arc<Mutex<HashMap<SocketAddr, Peer>>>,
     relay: Relay,
     tasks: TaskTracker,
+    /// `--udp-idle`.
+    idle: Duration,
 }
 
 /// One conversation, as the socket knows it.
@@ -90,18 +93,19 @@ struct Peer {
 
 impl Socket {
     /// Starts receiving on `socket`, until shutdown or [`Socket::stop`].
-    pub fn spawn(accepting: Accepting, socket: UdpSocket) -> io::Result<Socket> {
+    pub fn spawn(receiving: Receiving, socket: UdpSocket) -> io::Result<Socket> {
         let addr = socket.local_addr()?;
         let shared = Shared {
             socket: Arc::new(socket),
             peers: Arc::default(),
-            relay: accepting.relay.clone(),
-            tasks: accepting.tasks.clone(),
+            relay: receiving.relay.clone(),
+            tasks: receiving.tasks.clone(),
+            idle: receiving.idle,
         };
-        let stop = accepting.relay.shutdown.child_token();
-        let task = accepting
+        let stop = receiving.relay.shutdown.child_token();
+        let task = receiving
             .tasks
-            .spawn(receive(shared.clone(), accepting.slots, stop.clone()));
+            .spawn(receive(shared.clone(), receiving.slots, stop.clone()));
         Ok(Socket {
             shared,
             addr,
@@ -256,7 +260,11 @@ impl Shared {
             peer: to,
             datagrams,
         };
-        let conversation = converse(self.relay.clone(), opened, link, permit, over.clone());
+        // An accepted conversation has no close of its own: it ends after a silence, or it would
+        // hold its place under --max-conns for good. A dialled one lasts until the page ends it.
+        let idle = (opened.origin == Origin::Accepted).then_some(self.idle);
+        let relay = self.relay.clone();
+        let conversation = datagram::run(relay, opened, link, idle, permit, over.clone());
         self.tasks.spawn(conversation);
         Peer { inbox, over }
     }
@@ -317,65 +325,15 @@ async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
     }
 }
 
-/// How a conversation's datagrams come and go.
-enum Link {
-    /// Through the bridge's UDP socket, which hands this conversation its address's datagrams.
-    Shared {
-        socket: Arc<UdpSocket>,
-        peer: SocketAddr,
-        datagrams: mpsc::Receiver<Bytes>,
-    },
-    /// Through a socket of its own, connected to the peer; `broadcast` if the peer is a
-    /// broadcast address, which every send must allow.
-    Own { socket: UdpSocket, broadcast: bool },
-}
-
-impl Link {
-    async fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
-        match self {
-            Link::Shared { datagrams, .. } => Ok(datagrams.recv().await),
-            Link::Own { socket, .. } => {
-                let n = socket.recv(buf).await?;
-                Ok(Some(Bytes::copy_from_slice(&buf[..n])))
-            }
-        }
-    }
-
-    /// Sends one datagram; `broadcast` allows a broadcast address for this send only.
-    async fn send(&self, data: &[u8], broadcast: bool) -> io::Result<()> {
-        let socket = match self {
-            Link::Shared { socket, .. } => &**socket,
-            Link::Own {
-                broadcast: true, ..
-            } if !broadcast => {
-                // Connected already, the socket would not ask again: the bridge does.
-                return Err(io::ErrorKind::PermissionDenied.into());
-            }
-            Link::Own { socket, .. } => socket,
-        };
-        if broadcast {
-            socket.set_broadcast(true)?;
-        }
-        let sent = match self {
-            Link::Shared { socket, peer, .. } => socket.send_to(data, *peer).await,
-            Link::Own { socket, .. } => socket.send(data).await,
-        };
-        if broadcast {
-            let _ = socket.set_broadcast(false);
-        }
-        sent.map(drop)
-    }
-}
-
 /// A dialled conversation's own socket, connected to its peer.
-pub struct Connected {
-    socket: UdpSocket,
+pub struct OwnSocket {
+    pub(crate) socket: UdpSocket,
     /// The peer is a broadcast address: every send must allow it. (Its answers come from each
     /// host's own address, which this socket does not hear: the bridge's socket does.)
-    broadcast: bool,
+    pub(crate) broadcast: bool,
 }
 
-impl Connected {
+impl OwnSocket {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.socket.peer_addr()
     }
@@ -386,7 +344,7 @@ impl Connected {
 }
 
 /// Dials `target` (resolved already) with UDP: a socket of its own, connected to it.
-pub async fn connect(target: SocketAddr) -> io::Result<Connected> {
+pub async fn connect(target: SocketAddr) -> io::Result<OwnSocket> {
     let any: SocketAddr = match target {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -401,117 +359,5 @@ pub async fn connect(target: SocketAddr) -> io::Result<Connected> {
         }
         connected => connected.map(|()| false)?,
     };
-    Ok(Connected { socket, broadcast })
-}
-
-/// Runs a dialled UDP conversation on its own connected socket.
-pub async fn run_dialled(
-    relay: Relay,
-    opened: Opened,
-    connected: Connected,
-    permit: OwnedSemaphorePermit,
-) {
-    let Connected { socket, broadcast } = connected;
-    converse(
-        relay,
-        opened,
-        Link::Own { socket, broadcast },
-        permit,
-        CancellationToken::new(),
-    )
-    .await;
-}
-
-/// Relays one UDP conversation until the page disconnects it, its socket stops, or a datagram
-/// ends it (the exit word); then reports the close and fires `over`.
-async fn converse(
-    relay: Relay,
-    opened: Opened,
-    mut link: Link,
-    permit: OwnedSemaphorePermit,
-    over: CancellationToken,
-) {
-    let Opened {
-        id,
-        origin,
-        writes,
-        replies,
-        settings,
-        cancel,
-    } = opened;
-    let peer = match &link {
-        Link::Shared { peer, .. } => canonical(*peer).to_string(),
-        Link::Own { socket, .. } => socket
-            .peer_addr()
-            .map_or_else(|_| "the peer".into(), |a| canonical(a).to_string()),
-    };
-    let mut reading = Reading::new(&relay, id, origin, settings, replies);
-    let mut outbox = Outbox::new(writes);
-    let mut buf = vec![0; MAX_DATAGRAM + 1];
-    let mut told_unreachable = false;
-    // An accepted conversation has no close of its own: it ends after a silence, or it would
-    // hold its place under --max-conns for good. A dialled one lasts until the page ends it.
-    let idle = (origin == Origin::Accepted).then_some(relay.udp_idle);
-    let silence = tokio::time::sleep(idle.unwrap_or(Duration::MAX));
-    tokio::pin!(silence);
-    let reason: String = loop {
-        if let Some(idle) = idle {
-            silence.as_mut().reset(tokio::time::Instant::now() + idle);
-        }
-        let out = tokio::select! {
-            received = link.recv(&mut buf) => match received {
-                Ok(Some(datagram)) => {
-                    told_unreachable = false;
-                    let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + datagram.len());
-                    frame.put_bytes(0, RECORD_HEADER_LEN);
-                    frame.extend_from_slice(&datagram);
-                    match reading.message(frame, Marks::NONE, true).await {
-                        Some(reason) => break reason,
-                        None => continue,
-                    }
-                }
-                Ok(None) => break "the bridge's UDP socket closed".into(),
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    // An ICMP "port unreachable" for a datagram sent: said once until it answers.
-                    if !told_unreachable {
-                        told_unreachable = true;
-                        let why = format!("nothing is listening on {peer} (port unreachable)");
-                        relay.hub.error(Problem::new(ProblemKind::Unreachable, why).on(id));
-                    }
-                    continue;
-                }
-                Err(e) => break format!("error while receiving: {e}"),
-            },
-            out = outbox.next() => out,
-            () = cancel.cancelled() => break relay.cancel_reason().into(),
-            () = &mut silence, if idle.is_some() => {
-                break format!(
-                    "no datagram either way for {} s (--udp-idle)",
-                    relay.udp_idle.as_secs()
-                );
-            }
-        };
-        match link.send(&out.data, out.broadcast).await {
-            Ok(()) => record_sent(&relay, id, &out.data, &out.from),
-            Err(e) => {
-                let why = match e.kind() {
-                    io::ErrorKind::ConnectionRefused => {
-                        format!("nothing is listening on {peer} (port unreachable)")
-                    }
-                    io::ErrorKind::PermissionDenied if !out.broadcast => format!(
-                        "{peer} is a broadcast address: tick Broadcast to send to it; nothing \
-                         was sent"
-                    ),
-                    _ => format!("cannot send to {peer}: {e}"),
-                };
-                relay
-                    .hub
-                    .error(Problem::new(ProblemKind::Unreachable, why).on(id));
-            }
-        }
-    };
-    drop(reading);
-    relay.hub.close(id, reason);
-    over.cancel();
-    drop(permit);
+    Ok(OwnSocket { socket, broadcast })
 }

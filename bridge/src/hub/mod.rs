@@ -185,25 +185,18 @@ impl Hub {
 
     /// Registers a new connection and announces it.
     pub fn open(&self, opening: Opening) -> Opened {
-        let Opening {
-            origin,
-            transport,
-            peer,
-            local,
-            state,
-            request,
-        } = opening;
+        let origin = opening.origin;
         let (writes_tx, writes) = mpsc::unbounded();
         let cancel = self.inner.shutdown.child_token();
         let mut s = self.lock();
         let id = s.next_id;
         s.next_id += 1;
         let info = ConnInfo {
-            local,
-            request,
-            transport,
+            local: opening.local,
+            request: opening.request,
+            transport: opening.transport,
             settings: s.server.defaults.clone(),
-            ..ConnInfo::new(id, origin, peer, state, now())
+            ..ConnInfo::new(id, origin, opening.peer, opening.state, now())
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
         let replies = writes_tx.clone();

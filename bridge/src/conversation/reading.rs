@@ -1,4 +1,4 @@
-//! A connection's reading side: the peer's bytes, cut into messages as the connection's framing
+//! A side's reading: the peer's bytes, cut into messages as the connection's framing
 //! says, each checked against its checksum, recorded, and answered by the auto-reply rules.
 //!
 //! In raw framing (the default) a read is a message, and the reader reads straight into the
@@ -17,7 +17,8 @@ use protocol::{time, ConnId, ConnSettings, Flow, Marks, Origin, Problem, Problem
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
-use super::{describe, is_exit, Relay};
+use super::stream::describe;
+use super::{is_exit, Relay};
 use crate::clock;
 use crate::framer::{End, Frame, Framer};
 use crate::hub::Outgoing;

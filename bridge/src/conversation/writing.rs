@@ -1,4 +1,4 @@
-//! A connection's writing side: the sends pages queue for it (through the hub) and the replies
+//! A side's writing: the sends pages queue for it (through the hub) and the replies
 //! its rules give (from the reader, some after a delay), written in the order they are due, and
 //! each recorded once the socket has taken it.
 
@@ -9,7 +9,8 @@ use protocol::{ConnId, Flow, Marks, RECORD_HEADER_LEN};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::time::DelayQueue;
 
-use super::{describe, is_exit, Relay};
+use super::stream::describe;
+use super::{is_exit, Relay};
 use crate::hub::{Outgoing, Sender};
 
 /// The send being written, and how much of it the socket has taken: what a disconnect in the

@@ -1,0 +1,169 @@
+//! A conversation: one id in the hub, and the socket that carries it, read and written by the
+//! same parts whatever its kind. Its [`Side`] is the socket's part: its reading ([`reading`]:
+//! the bytes cut into messages as the conversation's framing says, checked against their
+//! checksum, recorded, and answered by the auto-reply rules) and its queue of sends
+//! ([`writing`]: pages' sends and rules' replies, written in the order they are due and recorded
+//! once written). Only how bytes come and go differs by kind:
+//! - [`stream`]: TCP, or TLS over TCP: a read half and a write half, side by side;
+//! - [`datagram`]: UDP: one datagram is one message, through the bridge's UDP socket or a
+//!   socket of the conversation's own.
+//!
+//! A conversation ends when its side does (the peer closes, the socket fails, the exit word) or
+//! when its token is cancelled (a page's disconnect, shutdown); then the hub hears why.
+//!
+//! A conversation with two sockets (a proxy's: a client side and a server side) is the same
+//! [`Opened`] with two [`Side`]s: each side reads its socket as above, its records marked with
+//! its side, and hands what it reads to the other side's queue, as a rule's reply is handed to
+//! its own side's queue now; the task waits on both sides and the token, and the first to end
+//! ends the conversation. Nothing in a side asks which kind of socket it has, or which side it
+//! is.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use protocol::ConnId;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, Opened};
+
+pub mod datagram;
+mod reading;
+pub mod stream;
+mod writing;
+
+use reading::Reading;
+use writing::{record_sent, Outbox};
+
+/// What every connection's task needs: the hub it reports to, the exit word, and the bridge's
+/// shutdown (which tells a shutdown from a page's disconnect).
+#[derive(Clone)]
+pub struct Relay {
+    pub hub: Hub,
+    pub exit_word: Option<Arc<[u8]>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Relay {
+    /// Why a connection's cancel token fired: shutdown cancels them all, a page one.
+    pub fn cancel_reason(&self) -> &'static str {
+        if self.shutdown.is_cancelled() {
+            "the bridge shut down"
+        } else {
+            "disconnected from the page"
+        }
+    }
+}
+
+/// One slot per open connection, accepted or dialled: `--max-conns`.
+#[derive(Clone)]
+pub struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+/// No slot is free.
+pub struct Full {
+    max: usize,
+}
+
+impl Slots {
+    pub fn new(max: usize) -> Slots {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        Slots {
+            free: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A slot, held for as long as the permit lives.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, Full> {
+        self.free
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Full { max: self.max })
+    }
+}
+
+impl fmt::Display for Full {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the bridge already holds {} connections (--max-conns)",
+            self.max
+        )
+    }
+}
+
+/// One socket's part in a conversation: what reads it, and the queue of what to write to it.
+pub struct Side<'a> {
+    pub reading: Reading<'a>,
+    pub outbox: Outbox,
+}
+
+/// A conversation as its task holds it: its id, its side, and the token that ends it.
+pub struct Conversation<'a> {
+    pub id: ConnId,
+    pub side: Side<'a>,
+    pub cancel: CancellationToken,
+}
+
+impl<'a> Conversation<'a> {
+    /// What the hub opened, taken apart into the conversation's parts (the one place that does).
+    pub fn new(relay: &'a Relay, opened: Opened) -> Conversation<'a> {
+        let id = opened.id;
+        let reading = Reading::new(relay, id, opened.origin, opened.settings, opened.replies);
+        Conversation {
+            id,
+            side: Side {
+                reading,
+                outbox: Outbox::new(opened.writes),
+            },
+            cancel: opened.cancel,
+        }
+    }
+}
+
+/// An address as people write it: an IPv4 peer of a dual-stack socket shows as IPv4, not as
+/// `[::ffff:a.b.c.d]`.
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+/// The seed's convention: a message equal to the exit word, less one trailing line ending.
+fn is_exit(message: &[u8], exit: Option<&[u8]>) -> bool {
+    let Some(word) = exit else {
+        return false;
+    };
+    let line = message
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.strip_suffix(b"\n"))
+        .or_else(|| message.strip_suffix(b"\r"))
+        .unwrap_or(message);
+    line == word
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_exit;
+
+    #[test]
+    fn exit_word_matches_one_line_exactly() {
+        let exit = Some(&b"exit"[..]);
+        for yes in [&b"exit"[..], b"exit\n", b"exit\r\n", b"exit\r"] {
+            assert!(is_exit(yes, exit), "{yes:?}");
+        }
+        for no in [
+            &b"Exit"[..],
+            b"exit\n\n",
+            b" exit",
+            b"exit now",
+            b"",
+            b"hi\nexit\n",
+        ] {
+            assert!(!is_exit(no, exit), "{no:?}");
+        }
+        assert!(!is_exit(b"exit\n", None));
+    }
+}
