@@ -24,7 +24,7 @@ use crate::dialer::{self, Via};
 use crate::hub::{Hub, Opening, SendFlags, Sent};
 use crate::listener::{self, Listening};
 use crate::tls::{Acceptor, Connector};
-use crate::{bind, udp};
+use crate::{bind, rules, udp};
 
 /// How dials are made: `--dial-timeout`, `--allow-dial` (empty allows any address), and how TLS
 /// servers are checked.
@@ -187,7 +187,14 @@ impl Commands {
                 Ok(())
             }
             Command::Configure { conn, settings } => self.relay.hub.configure(conn, settings),
-            Command::SetRules { rules } => self.relay.hub.set_rules(rules),
+            Command::SetRules { rules } => {
+                // Compiling takes a while for a large set: not on the async workers.
+                let (rules, compiled) = rules::compile_apart(rules).await;
+                let compiled =
+                    compiled.map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
+                self.relay.hub.set_rules(rules, compiled);
+                Ok(())
+            }
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
         }

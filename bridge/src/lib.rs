@@ -26,6 +26,7 @@ mod framer;
 mod history;
 mod hub;
 mod listener;
+mod matching;
 mod pacing;
 mod rules;
 mod rules_file;

@@ -18,6 +18,16 @@
 //! ([`Answer::Limited`], with `first` set once, so that the page is told once), and the
 //! connection stays silent until its allowance has refilled completely (one second without
 //! replies), then answers again.
+//!
+//! **What a rule set may cost.** A regex is compiled with a size limit
+//! ([`REGEX_SIZE_LIMIT`]) and a bounded lazy-DFA cache ([`REGEX_CACHE`]), and a whole set may
+//! take at most [`RULE_SET_BUDGET`] of memory, counting each regex with a cache for each thread
+//! that matches ([`crate::matching::THREADS`]). A set over either bound is refused, naming the
+//! rule. Compiling and matching regexes takes time: both run off the async workers
+//! ([`compile_apart`], [`crate::matching`]); [`RuleSet::find`] stops before a regex rule once
+//! its deadline has passed. A message that cannot match costs little: the regex engine looks
+//! for the literals every match must hold (`q0` in `\w{40}z\w{40}q0`) before running its
+//! automata.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,11 +37,28 @@ use protocol::rules::{validate_rules, Matcher, Rule};
 use protocol::template::{HexPattern, Part, Template};
 use protocol::text_encoding::TextEncoding;
 use protocol::{ConnId, Origin};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::{Input, PatternID};
+use tokio::sync::Semaphore;
+
+use crate::hub::human_size;
 
 /// Replies a connection may send at once...
 pub const BURST: u32 = 20;
 /// ...and each second after that.
 pub const REPLIES_PER_SECOND: u32 = 20;
+
+/// The most one rule's regex may take once compiled (its automata, forward and reverse). A
+/// Unicode class is large: `\w` alone takes about 5 KiB, so `\w{40}z\w{40}` is over it.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// The most the lazy DFA of one regex may cache, on each thread that matches.
+pub const REGEX_CACHE: usize = 128 << 10;
+/// The most a whole rule set may take: its regexes, each with a cache per matching thread.
+pub const RULE_SET_BUDGET: usize = 96 << 20;
+
+/// One rule set compiles at a time, so that pages sending rule sets cannot take every thread.
+static COMPILING: Semaphore = Semaphore::const_new(1);
 
 /// A compiled rule set, shared by every connection.
 #[derive(Debug, Default)]
@@ -57,23 +84,62 @@ enum Test {
     Exact(Vec<u8>),
     Prefix(Vec<u8>),
     Contains(Vec<u8>),
-    /// A UTF-8 regex, run on the bytes themselves, so that a message that is not valid UTF-8
-    /// can still match (`(?-u:.)` matches any byte).
-    Bytes(regex::bytes::Regex),
-    /// A regex in another encoding, run on the message decoded.
-    Text(regex::Regex),
+    /// A regex: in UTF-8, run on the bytes themselves, so that a message that is not valid
+    /// UTF-8 can still match (`(?-u:.)` matches any byte); in another encoding, run on the
+    /// message decoded. `groups` is set when the reply uses the regex's groups: otherwise
+    /// knowing that it matches is enough, and cheaper.
+    Regex {
+        regex: Regex,
+        encoding: TextEncoding,
+        groups: bool,
+    },
     Hex(HexPattern),
 }
 
+impl Test {
+    /// What matching it may cost: regexes, by far the most.
+    fn is_regex(&self) -> bool {
+        matches!(self, Test::Regex { .. })
+    }
+}
+
+/// Which rule answers an event, as [`RuleSet::find`] found it.
+#[derive(Debug)]
+pub enum Found {
+    Nothing,
+    /// The rule at this index, with its capture groups.
+    Rule(usize, Groups),
+    /// The deadline passed before the rule at this index (a regex) was tried: it and the rules
+    /// after it were skipped.
+    OutOfTime(usize),
+}
+
+/// A match's capture groups by number (the first is the whole match, when there is one).
+pub type Groups = Vec<Option<Vec<u8>>>;
+
 impl RuleSet {
-    /// Checks and compiles `rules`. The error names the rule and says what to fix.
+    /// Checks and compiles `rules`. The error names the rule and says what to fix. Compiling a
+    /// regex takes time: off the async workers, call [`compile_apart`].
     pub fn compile(rules: &[Rule]) -> Result<RuleSet, String> {
         validate_rules(rules)?;
-        let rules = rules
-            .iter()
-            .map(compile_rule)
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(RuleSet { rules })
+        let mut cost = 0;
+        let mut compiled = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let one = compile_rule(rule)?;
+            cost += one.cost();
+            if cost > RULE_SET_BUDGET {
+                return Err(format!(
+                    "{}: the rule set would take more than the {} of memory a rule set may take \
+                     ({} with this rule, counting a cache for each matching thread): use fewer \
+                     regexes, or simpler ones",
+                    rule.label(),
+                    human_size(RULE_SET_BUDGET as u64),
+                    human_size(cost as u64),
+                ));
+            }
+            compiled.push(one);
+        }
+        Ok(RuleSet { rules: compiled })
     }
 
     /// Carries over the replies counted by the rules of `old` that are still here (by id), so
@@ -89,12 +155,67 @@ impl RuleSet {
         self
     }
 
+    /// Whether any of these rules is a regex: matching them must not hold up the async workers.
+    pub fn costly(&self, eligible: &[usize]) -> bool {
+        eligible.iter().any(|&i| self.rules[i].test.is_regex())
+    }
+
+    /// The first of the `eligible` rules (indices, in order) whose trigger matches the event
+    /// (`None`: the connection opened). Past `deadline`, no regex rule is tried any more.
+    pub fn find(
+        &self,
+        eligible: &[usize],
+        message: Option<&[u8]>,
+        deadline: Option<Instant>,
+    ) -> Found {
+        for &index in eligible {
+            let test = &self.rules[index].test;
+            if test.is_regex() && deadline.is_some_and(|d| Instant::now() >= d) {
+                return Found::OutOfTime(index);
+            }
+            if let Some(groups) = captures(test, message) {
+                return Found::Rule(index, groups);
+            }
+        }
+        Found::Nothing
+    }
+
+    /// The id of the rule at `index`.
+    pub fn id(&self, index: usize) -> &str {
+        &self.rules[index].rule.id
+    }
+
     /// How many replies each rule has given, on every connection, in the rules' order.
     pub fn hits(&self) -> Vec<(String, u64)> {
         self.rules
             .iter()
             .map(|c| (c.rule.id.clone(), c.hits.load(Ordering::Relaxed)))
             .collect()
+    }
+}
+
+/// Compiles `rules` on a thread of their own, one set at a time: a large set takes a while.
+pub async fn compile_apart(rules: Vec<Rule>) -> (Vec<Rule>, Result<RuleSet, String>) {
+    let _turn = COMPILING.acquire().await;
+    tokio::task::spawn_blocking(move || {
+        let compiled = RuleSet::compile(&rules);
+        (rules, compiled)
+    })
+    .await
+    .expect("compiling rules does not panic")
+}
+
+impl Compiled {
+    /// The memory it may take: a regex's automata, and its caches on each matching thread
+    /// (the lazy DFA's, bounded, and the rest's, about the size of the automata).
+    fn cost(&self) -> usize {
+        match &self.test {
+            Test::Regex { regex, .. } => {
+                let size = regex.memory_usage();
+                size + crate::matching::THREADS * (REGEX_CACHE + size)
+            }
+            _ => 0,
+        }
     }
 }
 
@@ -109,19 +230,19 @@ fn compile_rule(rule: &Rule) -> Result<Compiled, String> {
         Matcher::Contains(text) => Test::Contains(text),
         Matcher::Hex(pattern) => Test::Hex(pattern),
         Matcher::Regex(pattern) => {
-            let not_compiled = |e: regex::Error| fail(format!("its regex does not compile: {e}"));
-            let (test, names): (Test, Vec<Option<String>>) = if rule.encoding == TextEncoding::Utf8
-            {
-                let re = regex::bytes::Regex::new(&pattern).map_err(not_compiled)?;
-                let names = re.capture_names().map(|n| n.map(str::to_owned)).collect();
-                (Test::Bytes(re), names)
-            } else {
-                let re = regex::Regex::new(&pattern).map_err(not_compiled)?;
-                let names = re.capture_names().map(|n| n.map(str::to_owned)).collect();
-                (Test::Text(re), names)
-            };
+            let regex = build_regex(&pattern, rule.encoding).map_err(fail)?;
+            let names: Vec<Option<String>> = regex
+                .group_info()
+                .pattern_names(PatternID::ZERO)
+                .map(|n| n.map(str::to_owned))
+                .collect();
             resolve_groups(&mut template, &names).map_err(fail)?;
-            test
+            let groups = template.parts.iter().any(|p| matches!(p, Part::Group(_)));
+            Test::Regex {
+                regex,
+                encoding: rule.encoding,
+                groups,
+            }
         }
     };
     Ok(Compiled {
@@ -130,6 +251,34 @@ fn compile_rule(rule: &Rule) -> Result<Compiled, String> {
         template,
         hits: AtomicU64::new(0),
     })
+}
+
+/// A rule's regex, within [`REGEX_SIZE_LIMIT`] and [`REGEX_CACHE`]. In UTF-8 it runs on the
+/// message's bytes, so it may match bytes that are not UTF-8 (as `regex::bytes` does); in
+/// another encoding, on the decoded text.
+fn build_regex(pattern: &str, encoding: TextEncoding) -> Result<Regex, String> {
+    let on_text = encoding != TextEncoding::Utf8;
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
+                .dfa_size_limit(Some(REGEX_CACHE))
+                .hybrid_cache_capacity(REGEX_CACHE)
+                .utf8_empty(on_text),
+        )
+        .syntax(syntax::Config::new().utf8(on_text))
+        .build(pattern)
+        .map_err(|e| match (e.syntax_error(), e.size_limit()) {
+            (Some(syntax), _) => format!("its regex does not compile: {syntax}"),
+            (None, Some(limit)) => format!(
+                "its regex is too large once compiled: over the {} a rule's regex may take. \
+                 A Unicode class repeated is large (`\\w{{40}}` is 200 KiB): write \
+                 `(?-u:\\w)` or `[A-Za-z0-9_]` to match ASCII only, or repeat less",
+                human_size(limit as u64)
+            ),
+            (None, None) => format!("its regex does not compile: {e}"),
+        })
 }
 
 /// Checks that the template's groups exist in a regex with these group names (the first is
@@ -172,6 +321,11 @@ pub enum Answer {
     /// Rule `rule` matched, but the rate limit held its reply back. `first` is set for the
     /// first reply held back since the connection last answered: the moment to tell the page.
     Limited { rule: String, first: bool },
+    /// Matching ran out of time before rule `rule` was tried: it and the rules after it were
+    /// skipped for this message; `by_connection` when the connection's budget ran out rather
+    /// than the message's (see [`crate::matching`]). Said once until a message is matched in
+    /// full again.
+    Skipped { rule: String, by_connection: bool },
 }
 
 /// A reply to send.
@@ -220,7 +374,9 @@ impl Responder {
         self.answer(rules, None, now, local_time)
     }
 
-    /// The connection received `message` (one frame): the reply, if a rule gives one.
+    /// The connection received `message` (one frame): the reply, if a rule gives one, matched
+    /// here and now without a budget (the bridge matches through [`crate::matching`]).
+    #[cfg(test)]
     pub fn on_message(
         &mut self,
         rules: &RuleSet,
@@ -238,19 +394,42 @@ impl Responder {
         now: Instant,
         local_time: &dyn Fn() -> String,
     ) -> Answer {
-        let found = rules.rules.iter().find_map(|compiled| {
-            let rule = &compiled.rule;
-            if !rule.enabled
-                || !rule.scope.includes(self.conn, self.origin)
-                || (rule.once && self.fired.contains(&rule.id))
-            {
-                return None;
-            }
-            captures(&compiled.test, rule.encoding, message).map(|groups| (compiled, groups))
-        });
-        let Some((compiled, groups)) = found else {
+        let found = rules.find(&self.eligible(rules), message, None);
+        self.settle(rules, found, message, now, local_time)
+    }
+
+    /// The indices of the rules that may answer on this connection now, in order: enabled, in
+    /// scope, and not a `once` rule that already answered here.
+    pub fn eligible(&self, rules: &RuleSet) -> Vec<usize> {
+        rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, compiled)| {
+                let rule = &compiled.rule;
+                rule.enabled
+                    && rule.scope.includes(self.conn, self.origin)
+                    && !(rule.once && self.fired.contains(&rule.id))
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// The answer to `message` (`None`: the connection opened) once `found` says which rule
+    /// matched: the reply, or the rate limit holding it back. A rule skipped for want of time
+    /// answers nothing here: [`crate::matching`] tells the page.
+    pub fn settle(
+        &mut self,
+        rules: &RuleSet,
+        found: Found,
+        message: Option<&[u8]>,
+        now: Instant,
+        local_time: &dyn Fn() -> String,
+    ) -> Answer {
+        let Found::Rule(index, groups) = found else {
             return Answer::Nothing;
         };
+        let compiled = &rules.rules[index];
         let rule = &compiled.rule;
         if let Err(first) = self.limit.take(now) {
             return Answer::Limited {
@@ -285,11 +464,7 @@ impl Responder {
 
 /// A rule's capture groups if its trigger matches the event (`None` for the connection
 /// opening), by number (the first is the whole match, when there is one).
-fn captures(
-    test: &Test,
-    encoding: TextEncoding,
-    message: Option<&[u8]>,
-) -> Option<Vec<Option<Vec<u8>>>> {
+fn captures(test: &Test, message: Option<&[u8]>) -> Option<Groups> {
     let Some(message) = message else {
         return matches!(test, Test::Connect).then(Vec::new);
     };
@@ -301,16 +476,34 @@ fn captures(
         Test::Exact(text) => yes(message == text.as_slice() || line == text.as_slice()),
         Test::Prefix(text) => yes(message.starts_with(text)),
         Test::Contains(text) => yes(message.windows(text.len()).any(|w| w == text.as_slice())),
-        Test::Bytes(re) => re.captures(line).map(|caps| {
-            caps.iter()
-                .map(|group| group.map(|m| m.as_bytes().to_vec()))
-                .collect()
-        }),
-        Test::Text(re) => {
-            let text = encoding.decode_lossy(line);
-            re.captures(&text).map(|caps| {
-                caps.iter()
-                    .map(|group| group.map(|m| encoding.encode_lossy(m.as_str())))
+        Test::Regex {
+            regex,
+            encoding,
+            groups,
+        } => {
+            let text;
+            let hay = if *encoding == TextEncoding::Utf8 {
+                line
+            } else {
+                text = encoding.decode_lossy(line);
+                text.as_bytes()
+            };
+            if !groups {
+                return yes(regex.is_match(Input::new(hay)));
+            }
+            let mut caps = regex.create_captures();
+            regex.search_captures(&Input::new(hay), &mut caps);
+            caps.is_match().then(|| {
+                (0..caps.group_len())
+                    .map(|n| {
+                        let group = &hay[caps.get_group(n)?.range()];
+                        Some(if *encoding == TextEncoding::Utf8 {
+                            group.to_vec()
+                        } else {
+                            // The groups of a regex on text are text: back to the encoding.
+                            encoding.encode_lossy(&String::from_utf8_lossy(group))
+                        })
+                    })
                     .collect()
             })
         }

@@ -542,7 +542,7 @@ mod tests {
         let mut answer = |a: Answer| match a {
             Answer::Reply(reply) => answers.push(reply.bytes),
             Answer::Nothing => {}
-            Answer::Limited { .. } => panic!("rate-limited"),
+            limited => panic!("{limited:?}"),
         };
         answer(responder.on_connect(&rules, start, &clock));
         let mut frames = framer.push(input, start);

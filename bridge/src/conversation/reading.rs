@@ -22,6 +22,7 @@ use super::{is_exit, Relay};
 use crate::clock;
 use crate::framer::{End, Frame, Framer};
 use crate::hub::Outgoing;
+use crate::matching::{self, Matcher};
 use crate::rules::{Answer, Responder};
 
 /// Reads start this small, so that an idle connection holds little memory...
@@ -38,7 +39,7 @@ pub struct Reading<'a> {
     /// `None` in raw framing: each read is a message.
     framer: Option<Framer>,
     checksum: Option<Checksum>,
-    responder: Responder,
+    matcher: Matcher,
     /// Rules' replies, for the writer.
     replies: mpsc::UnboundedSender<Outgoing>,
 }
@@ -58,7 +59,7 @@ impl<'a> Reading<'a> {
             settings,
             framer: None,
             checksum,
-            responder: Responder::new(id, origin, Instant::now()),
+            matcher: Matcher::new(Responder::new(id, origin, Instant::now()), Instant::now()),
             replies,
         }
     }
@@ -69,9 +70,7 @@ impl<'a> Reading<'a> {
         if let Some(reason) = self.apply(settings).await {
             return reason;
         }
-        let greeting =
-            self.responder
-                .on_connect(&self.relay.hub.rules(), Instant::now(), &rule_time);
+        let greeting = self.matcher.on_connect(&self.relay.hub.rules(), &rule_time);
         self.answer(greeting);
         let mut buf = BytesMut::new();
         let mut want = MIN_READ;
@@ -190,7 +189,9 @@ impl<'a> Reading<'a> {
 
     /// Records one received message (a frame with header room), and answers it. `whole` is
     /// false for a piece of a message (cut, or unfinished): neither its checksum, nor the exit
-    /// word, nor the rules look at it. Returns why the conversation ends, if it does.
+    /// word, nor the rules look at it. The message is recorded before regex rules look at it,
+    /// so that pages see it however long they take. Returns why the conversation ends, if it
+    /// does.
     pub async fn message(
         &mut self,
         frame: BytesMut,
@@ -199,20 +200,23 @@ impl<'a> Reading<'a> {
     ) -> Option<String> {
         let hub = &self.relay.hub;
         let payload = &frame[RECORD_HEADER_LEN..];
-        let mut answer = Answer::Nothing;
+        let mut answer = Ok(Answer::Nothing);
         let mut said_exit = false;
+        let rules = hub.rules();
         if whole {
             if self.checksum.and_then(|c| c.verify(payload)) == Some(false) {
                 marks = marks.with(Marks::BAD_CHECKSUM);
             }
             said_exit = is_exit(payload, self.relay.exit_word.as_deref());
-            answer = self
-                .responder
-                .on_message(&hub.rules(), payload, Instant::now(), &rule_time);
+            answer = self.matcher.at_once(&rules, payload, &rule_time);
         }
         let room = hub.transcript_room(frame.len()).await;
         hub.record(self.id, Flow::Rx, frame, marks, None);
         drop(room);
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(pending) => self.matcher.apart(rules, pending, rule_time).await,
+        };
         self.answer(answer);
         said_exit.then(|| "the peer said exit".into())
     }
@@ -231,6 +235,32 @@ impl<'a> Reading<'a> {
                     self.id,
                     crate::rules::REPLIES_PER_SECOND
                 );
+                let problem = Problem::new(ProblemKind::RateLimited, why).on(self.id);
+                self.relay.hub.error(problem);
+            }
+            Answer::Skipped {
+                rule,
+                by_connection,
+            } => {
+                let why = if by_connection {
+                    format!(
+                        "connection {} has used the {} s of rule matching its messages may take \
+                         at once: rule `{rule}` and the rules after it are skipped on its \
+                         messages until it has been quieter (it regains {} ms a second)",
+                        self.id,
+                        matching::CONNECTION_BUDGET.as_secs(),
+                        (matching::REFILL * 1000.0) as u32,
+                    )
+                } else {
+                    format!(
+                        "matching a message from connection {} took more than the {} ms a \
+                         message may take: rule `{rule}` and the rules after it were skipped \
+                         for it (a regex slow on long messages?); said once until a message is \
+                         matched in full",
+                        self.id,
+                        matching::MESSAGE_BUDGET.as_millis(),
+                    )
+                };
                 let problem = Problem::new(ProblemKind::RateLimited, why).on(self.id);
                 self.relay.hub.error(problem);
             }

@@ -48,7 +48,7 @@ mod send;
 mod server;
 mod ticker;
 
-use send::human_size;
+pub use send::human_size;
 pub use send::{Outgoing, SendFlags, Sender, Sent, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.

@@ -52,10 +52,8 @@ impl Hub {
         rules.clone()
     }
 
-    /// Replaces the auto-reply rules, and tells every page.
-    pub fn set_rules(&self, rules: Vec<Rule>) -> Result<(), Problem> {
-        let compiled =
-            RuleSet::compile(&rules).map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
+    /// Replaces the auto-reply rules with `rules`, compiled, and tells every page.
+    pub fn set_rules(&self, rules: Vec<Rule>, compiled: RuleSet) {
         let mut s = self.lock();
         let mut in_force = self
             .inner
@@ -67,7 +65,6 @@ impl Hub {
         s.hits_told.clear();
         s.server.rules.clone_from(&rules);
         self.broadcast(Event::Rules { rules }.to_frame());
-        Ok(())
     }
 
     /// Reads connection `conn` another way from its next byte on, or, without `conn`, every

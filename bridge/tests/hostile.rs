@@ -1,0 +1,174 @@
+//! Hostile load: rules, requests and floods that must neither hold the bridge up nor make it
+//! lie. Each test puts a figure (a stall, a memory growth) in its message; the bounds are
+//! generous enough for a loaded two-core machine.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{accept_peer, http_get, start, start_error, Page};
+use protocol::framing::{Delimiter, Framing};
+use protocol::rules::{ReplyBody, Rule, Trigger};
+use protocol::{Command, ConnSettings, Event, Flow, ProblemKind};
+
+fn regex_rules(count: usize, pattern: impl Fn(usize) -> String) -> Vec<Rule> {
+    (0..count)
+        .map(|i| {
+            Rule::new(
+                format!("r{i}"),
+                Trigger::Regex {
+                    pattern: pattern(i),
+                },
+                ReplyBody::Text("matched".into()),
+            )
+        })
+        .collect()
+}
+
+/// A MiB of short words, each with `q` and a digit: every rule below must look at all of it.
+fn words_line() -> Vec<u8> {
+    let mut line = Vec::with_capacity(1 << 20);
+    let mut i = 0u32;
+    while line.len() < (1 << 20) - 32 {
+        line.extend_from_slice(format!("z{i:x}abcdefghijklq{} ", i % 10).as_bytes());
+        i += 1;
+    }
+    line.push(b'\n');
+    line
+}
+
+/// The bridge's resident memory, in MiB (the bridge runs in this process).
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    kib / 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_rule_holds_up_no_other_peer_nor_the_page() {
+    let bridge = start(&["--no-exit-word"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let settings = ConnSettings {
+        framing: Framing::Delimiter {
+            delimiter: Delimiter::lf(),
+        },
+        checksum: None,
+    };
+    page.command(Command::Configure {
+        conn: None,
+        settings,
+    })
+    .await;
+    // Rules slow on long lines of words: each tens of milliseconds per MiB, or more.
+    let rules = regex_rules(64, |i| format!(r"(?-u:\w{{40}}z\w{{40}}q{})", i % 10));
+    page.command(Command::SetRules { rules }).await;
+    page.event("the rules", |e| {
+        matches!(e, Event::Rules { .. }).then_some(())
+    })
+    .await;
+    let (mut hostile, _) = accept_peer(&bridge, &mut page).await;
+    let (mut other, other_conn) = accept_peer(&bridge, &mut page).await;
+
+    hostile.send(&words_line()).await;
+    // Give the bridge the time to start matching the long line.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    other.send(b"hello\n").await;
+    let record = page.record(other_conn.id, Flow::Rx).await;
+    let stall = start.elapsed();
+    assert_eq!(&record.data[..], b"hello\n");
+    let start = Instant::now();
+    // The app, or the page saying how to build it: either way, an answer.
+    let (status, _, _) = http_get(bridge.http_addr, "/").await;
+    let page_stall = start.elapsed();
+    assert!(status == 200 || status == 503, "{status}");
+    assert!(
+        stall < Duration::from_secs(1) && page_stall < Duration::from_secs(1),
+        "another peer's 6-byte line took {} ms to reach the page, and GET / {} ms, while a \
+         MiB line was matched against 64 slow rules",
+        stall.as_millis(),
+        page_stall.as_millis()
+    );
+    // The page is told that the long line's rules were cut short.
+    let problem = page.problem().await;
+    assert_eq!(problem.kind, ProblemKind::RateLimited, "{problem:?}");
+    assert!(
+        problem
+            .message
+            .contains("took more than the 200 ms a message may take"),
+        "{}",
+        problem.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_set_over_its_bounds_is_refused_quickly_naming_the_rule() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let before = rss_mib();
+    let start = Instant::now();
+    // 256 Unicode regexes, each of several MiB once compiled: 26 KB of JSON.
+    let huge = regex_rules(256, |i| format!(r"\w{{40}}z\w{{40}}q{}", i % 10));
+    page.command(Command::SetRules { rules: huge }).await;
+    let problem = page.problem().await;
+    let took = start.elapsed();
+    let grew = rss_mib().saturating_sub(before);
+    assert_eq!(problem.kind, ProblemKind::InvalidRules, "{problem:?}");
+    assert!(
+        problem
+            .message
+            .starts_with("rule `r0`: its regex is too large once compiled: over the 1.0 MiB"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        took < Duration::from_secs(2) && grew < 100,
+        "refusing 256 huge regexes took {} ms, and memory grew by {grew} MiB",
+        took.as_millis()
+    );
+    // Each regex within its own bound, but too many of them together.
+    let many = regex_rules(200, |i| format!(r"(\w+) (\w+) {i}$"));
+    page.command(Command::SetRules { rules: many }).await;
+    let problem = page.problem().await;
+    assert!(
+        problem
+            .message
+            .contains("the rule set would take more than the 96.0 MiB of memory a rule set"),
+        "{}",
+        problem.message
+    );
+    let grew = rss_mib().saturating_sub(before);
+    assert!(grew < 200, "memory grew by {grew} MiB");
+}
+
+#[tokio::test]
+async fn a_rules_file_over_its_bounds_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let mut text = String::new();
+    for i in 0..256 {
+        text += &format!(
+            "[[rule]]\nid = 'r{i}'\ntrigger = {{ on = 'regex', pattern = '\\w{{40}}z\\w{{40}}q{}' }}\n\
+             reply = {{ text = 'x' }}\n\n",
+            i % 10
+        );
+    }
+    std::fs::write(&path, &text).unwrap();
+    let start = Instant::now();
+    let error = start_error(&["--rules", path.to_str().unwrap()]).await;
+    let took = start.elapsed();
+    assert!(
+        error.contains("rule `r0`: its regex is too large"),
+        "{error}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "a rules file of {} KB took {} ms to refuse",
+        text.len() / 1000,
+        took.as_millis()
+    );
+}
