@@ -1,9 +1,9 @@
-//! What a page can ask of the bridge, carried out: dial a server (TCP, TLS or UDP), send bytes
-//! (or a file), disconnect, start, move or stop a listener (TCP, TLS, or the UDP socket), join
+//! What a page can ask of the bridge, carried out: dial a server (TCP, TLS or UDP), announce or
+//! stop a file, disconnect, start, move or stop a listener (TCP, TLS, or the UDP socket), join
 //! and leave multicast groups, forget closed connections, read connections another way
 //! (framing, checksum), set the auto-reply rules. Every command a page sends lands here, and a
 //! new command (or a new kind of connection to open) is added here: the session only decodes
-//! and answers.
+//! and answers. (A page's sends are bytes, not commands: the session queues them with the hub.)
 //!
 //! This module owns the listeners, so that moving one (bind the new address, then close the old
 //! one) is one step that two pages cannot interleave.
@@ -11,17 +11,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use bytes::Bytes;
-use protocol::{
-    address, Command, ConnId, ConnState, Origin, Problem, ProblemKind, RequestId, Target, Transport,
-};
+use protocol::{address, Command, ConnState, Origin, Problem, ProblemKind, RequestId, Transport};
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
 use crate::conversation::{Relay, Slots};
 use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
-use crate::hub::{Hub, Opening, SendFlags, Sent};
+use crate::hub::Opening;
 use crate::listener::{self, Listening};
 use crate::tls::{Acceptor, Connector};
 use crate::{bind, rules, udp};
@@ -147,10 +144,6 @@ impl Commands {
         }
     }
 
-    pub fn hub(&self) -> &Hub {
-        &self.relay.hub
-    }
-
     /// Carries out a control command; what went wrong is told to the page that sent it.
     pub async fn carry_out(&self, command: Command) -> Result<(), Problem> {
         match command {
@@ -172,7 +165,7 @@ impl Commands {
                 };
                 self.connect(&host, port, via, request)
             }
-            Command::Disconnect { conn } => self.disconnect(conn),
+            Command::Disconnect { conn } => self.relay.hub.disconnect(conn),
             Command::Listen { addr, transport } => self.listen(transport, &addr).await,
             Command::StopListening { transport } => {
                 self.stop_listening(transport).await;
@@ -198,11 +191,6 @@ impl Commands {
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
         }
-    }
-
-    /// Queues bytes for one open connection, or for every open one (see [`Hub::send`]).
-    pub fn send(&self, to: Target, data: Bytes, flags: SendFlags) -> Result<Sent, Problem> {
-        self.relay.hub.send(to, data, flags)
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when
@@ -249,11 +237,6 @@ impl Commands {
         self.tasks
             .spawn(dialer::run(self.relay.clone(), dial, opened, permit));
         Ok(())
-    }
-
-    /// Asks a connection (open or still dialling) to close.
-    pub fn disconnect(&self, conn: ConnId) -> Result<(), Problem> {
-        self.relay.hub.disconnect(conn)
     }
 
     /// Starts a listener on `addr`, or moves it there: binds the new address, and only then

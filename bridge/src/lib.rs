@@ -243,8 +243,9 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
     let tls_fingerprint = commands.tls_fingerprint().await;
     let token = access_token(&config, http_addr);
     let app = web::router(
-        web::Sessions {
+        session::Sessions {
             commands,
+            hub: hub.clone(),
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
             page_timeout: config.page_timeout(),

@@ -16,6 +16,7 @@ use protocol::{
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::commands::Commands;
 use crate::hub::{Hub, SendFlags, Subscription};
@@ -86,21 +87,36 @@ impl Page {
     }
 }
 
-/// Runs one page's session until it leaves or `shutdown`; a page whose socket takes nothing
-/// for `timeout` is let go.
-pub async fn run(
-    socket: WebSocket,
-    commands: Arc<Commands>,
-    shutdown: CancellationToken,
-    timeout: Duration,
-) {
+/// What a page's session is started with.
+#[derive(Clone)]
+pub struct Sessions {
+    pub commands: Arc<Commands>,
+    /// Where the session subscribes, and where a page's sends are queued.
+    pub hub: Hub,
+    pub shutdown: CancellationToken,
+    /// Sessions join it, so that shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// `--page-timeout`: how long a page's socket may take nothing before it is let go.
+    pub page_timeout: Duration,
+}
+
+/// Runs one page's session until it leaves or shutdown; a page whose socket takes nothing for
+/// `--page-timeout` is let go.
+pub async fn run(socket: WebSocket, sessions: Sessions) {
+    let Sessions {
+        commands,
+        hub,
+        shutdown,
+        page_timeout: timeout,
+        ..
+    } = sessions;
     let (sink, stream) = socket.split();
     let mut page = Page { sink, timeout };
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
-        ending = obey(&commands, stream, answers) => ending,
-        _ = inform(commands.hub(), &mut page, answered) => Ending::Gone,
+        ending = obey(&commands, &hub, stream, answers) => ending,
+        _ = inform(&hub, &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
     let mut sink = page.sink;
@@ -122,6 +138,7 @@ pub async fn run(
 /// Carries out the page's messages, in order, until it leaves; problems go to `answers`.
 async fn obey(
     commands: &Commands,
+    hub: &Hub,
     mut stream: SplitStream<WebSocket>,
     answers: mpsc::Sender<Frame>,
 ) -> Ending {
@@ -136,7 +153,7 @@ async fn obey(
                 return Ending::BadFrame(Problem::new(ProblemKind::TooLarge, why));
             }
         };
-        for event in carry_out(commands, message).await {
+        for event in carry_out(commands, hub, message).await {
             if answers.send(event.to_frame()).await.is_err() {
                 return Ending::Gone;
             }
@@ -234,7 +251,7 @@ async fn send_snapshot(page: &mut Page, live: &Subscription) -> Result<(), Gone>
 
 /// Carries out one message from the page, and returns what to answer, to this page alone: what
 /// went wrong, and how many a send to all reached.
-async fn carry_out(commands: &Commands, message: Message) -> Vec<Event> {
+async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Event> {
     if let Some(problem) = oversized(&message) {
         return vec![Event::Error(problem)];
     }
@@ -255,7 +272,7 @@ async fn carry_out(commands: &Commands, message: Message) -> Vec<Event> {
                 file,
                 broadcast,
                 data,
-            }) => match commands.send(to, data, SendFlags { file, broadcast }) {
+            }) => match hub.send(to, data, SendFlags { file, broadcast }) {
                 Ok(sent) if to == Target::All => {
                     let reached = Event::SentToAll {
                         queued: sent.queued as u64,

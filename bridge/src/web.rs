@@ -11,22 +11,19 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::extract::{Request, State, WebSocketUpgrade};
 use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use crate::commands::Commands;
+use crate::assets;
 use crate::rules_file::{to_toml, RulesFile};
-use crate::{assets, session};
+use crate::session::{self, Sessions};
 use protocol::framing::Framing;
 
 /// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
@@ -34,76 +31,43 @@ use protocol::framing::Framing;
 /// one are refused with an error, and the session goes on (see `session`).
 const MAX_MESSAGE: usize = 16 << 20;
 
-/// What a page's session is started with.
-#[derive(Clone)]
-pub struct Sessions {
-    pub commands: Arc<Commands>,
-    pub shutdown: CancellationToken,
-    /// Sessions join it, so that shutdown waits for them.
-    pub tasks: TaskTracker,
-    /// `--page-timeout`: how long a page's socket may take nothing before it is let go.
-    pub page_timeout: Duration,
-}
-
-#[derive(Clone)]
-struct Web {
-    sessions: Sessions,
-    access: Arc<Access>,
-}
-
 pub fn router(
     sessions: Sessions,
     allow_origins: &[String],
     token: Option<String>,
     web_dir: Option<&Path>,
 ) -> Router {
-    let web = Web {
-        sessions,
-        access: Arc::new(Access::new(allow_origins, token)),
-    };
+    let access = Arc::new(Access::new(allow_origins, token));
     Router::new()
         .route("/ws", get(upgrade))
         .route("/rules.toml", get(rules_toml))
-        .with_state(web)
+        .route_layer(middleware::from_fn_with_state(access, guard))
+        .with_state(sessions)
         .merge(assets::router(web_dir))
         .layer(TraceLayer::new_for_http())
 }
 
-async fn upgrade(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    ws: WebSocketUpgrade,
-) -> Response {
-    if let Err(reason) = web.access.check(&headers, query.as_deref()) {
-        tracing::warn!("refused a WebSocket: {reason}");
+/// Lets through only the requests [`Access`] allows: every route but the web app's files.
+async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    if let Err(reason) = access.check(request.headers(), request.uri().query()) {
+        tracing::warn!("refused {}: {reason}", request.uri().path());
         return (StatusCode::FORBIDDEN, reason).into_response();
     }
-    let Sessions {
-        commands,
-        shutdown,
-        tasks,
-        page_timeout,
-    } = web.sessions;
+    next.run(request).await
+}
+
+async fn upgrade(State(sessions): State<Sessions>, ws: WebSocketUpgrade) -> Response {
+    let tasks = sessions.tasks.clone();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| {
-            tasks.track_future(session::run(socket, commands, shutdown, page_timeout))
-        })
+        .on_upgrade(move |socket| tasks.track_future(session::run(socket, sessions)))
 }
 
 /// The rules in force (and the default framing), as a rules file `--rules` reads: the page's
 /// "Export" downloads it.
-async fn rules_toml(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Err(reason) = web.access.check(&headers, query.as_deref()) {
-        return (StatusCode::FORBIDDEN, reason).into_response();
-    }
-    let server = web.sessions.commands.hub().server();
+async fn rules_toml(State(sessions): State<Sessions>) -> Response {
+    let server = sessions.hub.server();
     let file = RulesFile {
         framing: (server.defaults.framing != Framing::Raw).then_some(server.defaults.framing),
         rules: server.rules,

@@ -49,7 +49,7 @@ mod server;
 mod ticker;
 
 pub use send::human_size;
-pub use send::{Outgoing, SendFlags, Sender, Sent, MAX_DATAGRAM};
+pub use send::{Outgoing, SendFlags, Sender, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const BROADCAST_CAPACITY: usize = 1024;
