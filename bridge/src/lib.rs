@@ -32,12 +32,12 @@ mod rules;
 mod rules_file;
 mod session;
 mod shutdown;
+mod start_error;
 pub mod tls;
 mod transcript;
 mod udp;
 mod web;
 
-use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -46,15 +46,16 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use protocol::{ConnSettings, ServerInfo, Transport};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{Config, DialRule};
 pub use shutdown::stop_signal;
+pub use start_error::StartError;
 
-use commands::{Bound, Commands, DialPolicy};
+use commands::{Commands, DialPolicy};
 use conversation::{Relay, Slots};
 use hub::{Hub, HubConfig};
 use transcript::Transcript;
@@ -86,32 +87,6 @@ pub struct Bridge {
     server: JoinHandle<()>,
 }
 
-/// Why the bridge could not start.
-#[derive(Debug)]
-pub enum StartError {
-    Listen {
-        transport: Transport,
-        addr: SocketAddr,
-        source: io::Error,
-    },
-    Tls(String),
-    Http {
-        addr: SocketAddr,
-        source: io::Error,
-    },
-    WebDir {
-        dir: PathBuf,
-    },
-    Transcript {
-        path: PathBuf,
-        source: io::Error,
-    },
-    Rules {
-        path: PathBuf,
-        why: String,
-    },
-}
-
 /// Binds the TCP listener and the HTTP server, and starts serving.
 pub async fn start(config: Config) -> Result<Bridge, StartError> {
     if let Some(dir) = &config.web_dir {
@@ -119,38 +94,14 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             return Err(StartError::WebDir { dir: dir.clone() });
         }
     }
-    let (listener, listen_problem) = match config.listen_addr() {
-        None => (None, None),
-        // The tutorial's own server may hold the tutorial's port: the bridge is still useful
-        // (it can dial that server), so it starts and says so. An address asked for by name
-        // must be had.
-        Some(addr) if config.listen.is_none() => match bind::tcp_or_ipv4(addr) {
-            Ok(listener) => (Some(listener), None),
-            Err(source) => (None, Some(default_taken(addr, &source))),
-        },
-        Some(addr) => match bind::tcp(addr) {
-            Ok(listener) => (Some(listener), None),
-            Err(source) => return Err(listen_failed(Transport::Tcp, addr, source)),
-        },
-    };
-    let listen_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
-    let tls_listener = match config.tls_listen {
-        Some(addr) => Some(bind::tcp(addr).map_err(|e| listen_failed(Transport::Tls, addr, e))?),
-        None => None,
-    };
-    let udp_socket = match config.udp {
-        Some(addr) => Some(bind::udp(addr).map_err(|e| listen_failed(Transport::Udp, addr, e))?),
-        None => None,
-    };
-    let tls_addr = tls_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let udp_addr = udp_socket.as_ref().and_then(|s| s.local_addr().ok());
+    let sockets = Sockets::bind(&config)?;
     let certificate = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             Some(tls::Acceptor::from_pem_files(cert, key).map_err(StartError::Tls)?)
         }
         _ => None,
     };
-    let (tls_verifying, tls_any) = connectors(&config)?;
+    let dial = dial_policy(&config)?;
     let http = TcpListener::bind(config.http)
         .await
         .map_err(|source| StartError::Http {
@@ -158,11 +109,137 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             source,
         })?;
     let http_addr = http.local_addr().unwrap_or(config.http);
-
     let transcript = match &config.transcript {
         Some(path) => Some(open_transcript(path.clone()).await?),
         None => None,
     };
+    let rules = read_rules(&config)?;
+
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let problem = sockets.listen_problem.clone();
+    let hub = Hub::new(hub_config(&config, problem, rules, transcript, &shutdown));
+    tasks.spawn(hub.clone().publish_changes());
+    let relay = Relay {
+        hub: hub.clone(),
+        exit_word: config.exit_word().map(|w| w.as_bytes().into()),
+        shutdown: shutdown.clone(),
+    };
+    let commands = Arc::new(Commands::new(
+        relay,
+        Slots::new(config.max_conns),
+        dial,
+        config.udp_idle(),
+        tasks.clone(),
+        certificate,
+    ));
+    let bound = sockets.start(&commands).await?;
+    let token = access_token(&config, http_addr);
+    let sessions = session::Sessions {
+        commands: commands.clone(),
+        hub: hub.clone(),
+        shutdown: shutdown.clone(),
+        tasks: tasks.clone(),
+        page_timeout: config.page_timeout(),
+    };
+    let server = serve(&config, http, sessions, token.clone());
+    tracing::info!(listen_addr = ?bound.listen_addr, %http_addr, "bridge started");
+    Ok(Bridge {
+        listen_addr: bound.listen_addr,
+        listen_problem: bound.listen_problem,
+        tls_addr: bound.tls_addr,
+        tls_fingerprint: commands.tls_fingerprint().await,
+        udp_addr: bound.udp_addr,
+        http_addr,
+        token,
+        hub,
+        tasks,
+        shutdown,
+        server,
+    })
+}
+
+/// The listeners' sockets, bound before anything runs, so that a taken port fails the start.
+struct Sockets {
+    tcp: Option<TcpListener>,
+    /// Why there is no TCP listener although one was wanted: the default port was taken.
+    listen_problem: Option<String>,
+    tls: Option<TcpListener>,
+    udp: Option<UdpSocket>,
+}
+
+/// Where the listeners run, once started.
+struct Bound {
+    listen_addr: Option<SocketAddr>,
+    listen_problem: Option<String>,
+    tls_addr: Option<SocketAddr>,
+    udp_addr: Option<SocketAddr>,
+}
+
+impl Sockets {
+    fn bind(config: &Config) -> Result<Sockets, StartError> {
+        let (tcp, listen_problem) = match config.listen_addr() {
+            None => (None, None),
+            // The tutorial's own server may hold the tutorial's port: the bridge is still useful
+            // (it can dial that server), so it starts and says so. An address asked for by name
+            // must be had.
+            Some(addr) if config.listen.is_none() => match bind::tcp_or_ipv4(addr) {
+                Ok(listener) => (Some(listener), None),
+                Err(source) => (None, Some(default_taken(addr, &source))),
+            },
+            Some(addr) => match bind::tcp(addr) {
+                Ok(listener) => (Some(listener), None),
+                Err(source) => return Err(StartError::listen(Transport::Tcp, addr, source)),
+            },
+        };
+        let tls = match config.tls_listen {
+            Some(addr) => {
+                Some(bind::tcp(addr).map_err(|e| StartError::listen(Transport::Tls, addr, e))?)
+            }
+            None => None,
+        };
+        let udp = match config.udp {
+            Some(addr) => {
+                Some(bind::udp(addr).map_err(|e| StartError::listen(Transport::Udp, addr, e))?)
+            }
+            None => None,
+        };
+        Ok(Sockets {
+            tcp,
+            listen_problem,
+            tls,
+            udp,
+        })
+    }
+
+    /// Starts accepting and receiving on every socket bound, and says where.
+    async fn start(self, commands: &Commands) -> Result<Bound, StartError> {
+        let started = Bound {
+            listen_addr: self.tcp.as_ref().and_then(|l| l.local_addr().ok()),
+            listen_problem: self.listen_problem,
+            tls_addr: self.tls.as_ref().and_then(|l| l.local_addr().ok()),
+            udp_addr: self.udp.as_ref().and_then(|s| s.local_addr().ok()),
+        };
+        let sockets = [
+            (Transport::Tcp, self.tcp.map(commands::Bound::Stream)),
+            (Transport::Tls, self.tls.map(commands::Bound::Stream)),
+            (Transport::Udp, self.udp.map(commands::Bound::Datagram)),
+        ];
+        for (transport, socket) in sockets {
+            if let Some(socket) = socket {
+                // Only the certificate can fail here, the sockets being bound already.
+                commands
+                    .start_bound(transport, socket)
+                    .await
+                    .map_err(StartError::Tls)?;
+            }
+        }
+        Ok(started)
+    }
+}
+
+/// The rules file (`--rules`), read and compiled; none without the flag.
+fn read_rules(config: &Config) -> Result<(rules_file::RulesFile, rules::RuleSet), StartError> {
     let rules_file = match &config.rules {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| StartError::Rules {
@@ -180,6 +257,19 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         path: config.rules.clone().unwrap_or_default(),
         why,
     })?;
+    Ok((rules_file, rules))
+}
+
+/// The hub's limits, and what pages are first told about the bridge: its exit word, encoding,
+/// how connections are read (the flags, else the rules file's framing), the rules, and why there
+/// is no listener, if so.
+fn hub_config(
+    config: &Config,
+    listen_problem: Option<String>,
+    (rules_file, rules): (rules_file::RulesFile, rules::RuleSet),
+    transcript: Option<Transcript>,
+    shutdown: &CancellationToken,
+) -> HubConfig {
     let defaults = ConnSettings {
         framing: config
             .framing
@@ -188,95 +278,47 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             .unwrap_or_default(),
         checksum: config.checksum,
     };
-    let shutdown = CancellationToken::new();
-    let tasks = TaskTracker::new();
-    let hub = Hub::new(HubConfig {
-        server: ServerInfo {
-            exit_word: config.exit_word().map(str::to_owned),
-            listen_problem: listen_problem.clone(),
-            encoding: config.encoding,
-            defaults,
-            rules: rules_file.rules,
-            ..ServerInfo::default()
-        },
+    let server = ServerInfo {
+        exit_word: config.exit_word().map(str::to_owned),
+        listen_problem,
+        encoding: config.encoding,
+        defaults,
+        rules: rules_file.rules,
+        ..ServerInfo::default()
+    };
+    HubConfig {
+        server,
         history_bytes: config.history_bytes,
         history_total: config.history_total,
         send_queue: config.send_queue,
         shutdown: shutdown.clone(),
         transcript,
         rules,
-    });
-    tasks.spawn(hub.clone().publish_changes());
-    let relay = Relay {
-        hub: hub.clone(),
-        exit_word: config.exit_word().map(|w| w.as_bytes().into()),
-        shutdown: shutdown.clone(),
-    };
-    let dial = DialPolicy {
-        timeout: config.dial_timeout(),
-        rules: config.allow_dial.clone(),
-        tls: tls_verifying,
-        tls_any,
-    };
-    let commands = Arc::new(Commands::new(
-        relay,
-        Slots::new(config.max_conns),
-        dial,
-        config.udp_idle(),
-        tasks.clone(),
-        certificate,
-    ));
-    let bound = [
-        (Transport::Tcp, listener.map(Bound::Stream)),
-        (Transport::Tls, tls_listener.map(Bound::Stream)),
-        (Transport::Udp, udp_socket.map(Bound::Datagram)),
-    ];
-    for (transport, bound) in bound {
-        if let Some(bound) = bound {
-            // Only the certificate can fail here, the sockets being bound already.
-            commands
-                .start_bound(transport, bound)
-                .await
-                .map_err(StartError::Tls)?;
-        }
     }
-    let tls_fingerprint = commands.tls_fingerprint().await;
-    let token = access_token(&config, http_addr);
+}
+
+/// Serves the web app and its WebSocket on `http` until shutdown.
+fn serve(
+    config: &Config,
+    http: TcpListener,
+    sessions: session::Sessions,
+    token: Option<String>,
+) -> JoinHandle<()> {
+    let stopped = sessions.shutdown.clone().cancelled_owned();
     let app = web::router(
-        session::Sessions {
-            commands,
-            hub: hub.clone(),
-            shutdown: shutdown.clone(),
-            tasks: tasks.clone(),
-            page_timeout: config.page_timeout(),
-        },
+        sessions,
         &config.allow_origin,
-        token.clone(),
+        token,
         config.web_dir.as_deref(),
     );
-    let stopped = shutdown.clone().cancelled_owned();
     // Without TCP_NODELAY, a keystroke's record can wait for the browser's delayed ACK: 40 ms.
     let http = http.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    let server = tokio::spawn(async move {
+    tokio::spawn(async move {
         if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stopped).await {
             tracing::error!("the HTTP server failed: {e}");
         }
-    });
-    tracing::info!(?listen_addr, %http_addr, "bridge started");
-    Ok(Bridge {
-        listen_addr,
-        listen_problem,
-        tls_addr,
-        tls_fingerprint,
-        udp_addr,
-        http_addr,
-        token,
-        hub,
-        tasks,
-        shutdown,
-        server,
     })
 }
 
@@ -317,59 +359,6 @@ impl Bridge {
     }
 }
 
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Listen {
-                transport,
-                addr,
-                source,
-            } => {
-                let flag = match transport {
-                    Transport::Tcp => "--listen",
-                    Transport::Tls => "--tls-listen",
-                    Transport::Udp => "--udp",
-                };
-                write!(
-                    f,
-                    "cannot listen for {} on {addr}: {}; pick another with {flag}",
-                    transport.label(),
-                    bind::explain(source)
-                )
-            }
-            StartError::Tls(why) => f.write_str(why),
-            StartError::Http { addr, source } => write!(
-                f,
-                "cannot serve HTTP on {addr}: {}; pick another with --http",
-                bind::explain(source)
-            ),
-            StartError::WebDir { dir } => {
-                write!(f, "--web-dir {}: no such directory", dir.display())
-            }
-            StartError::Transcript { path, source } => {
-                write!(f, "cannot open the transcript {}: {source}", path.display())
-            }
-            StartError::Rules { path, why } => {
-                write!(f, "cannot use the rules in {}: {why}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for StartError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            StartError::Listen { source, .. }
-            | StartError::Http { source, .. }
-            | StartError::Transcript { source, .. } => Some(source),
-            StartError::WebDir { .. } | StartError::Rules { .. } | StartError::Tls(_) => None,
-        }
-    }
-}
-
-/// The token the WebSocket requires: the one given with `--token`, else a fresh random one when
-/// the page is served beyond loopback, where anyone who reaches the port could otherwise make the
-/// bridge dial out. On loopback the `Origin` and `Host` checks suffice.
 /// Opens the transcript on a thread of its own: a FIFO's open waits for a program to read it,
 /// and meanwhile the bridge must still hear Ctrl-C and SIGTERM.
 async fn open_transcript(path: PathBuf) -> Result<Transcript, StartError> {
@@ -388,6 +377,9 @@ async fn open_transcript(path: PathBuf) -> Result<Transcript, StartError> {
         .map_err(|source| StartError::Transcript { path, source })
 }
 
+/// The token the WebSocket requires: the one given with `--token`, else a fresh random one when
+/// the page is served beyond loopback, where anyone who reaches the port could otherwise make the
+/// bridge dial out. On loopback the `Origin` and `Host` checks suffice.
 fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
     if config.token.is_some() || http_addr.ip().is_loopback() {
         return config.token.clone();
@@ -411,17 +403,9 @@ fn default_taken(addr: SocketAddr, e: &io::Error) -> String {
     }
 }
 
-fn listen_failed(transport: Transport, addr: SocketAddr, source: io::Error) -> StartError {
-    StartError::Listen {
-        transport,
-        addr,
-        source,
-    }
-}
-
-/// The two ways of dialling with TLS: verifying certificates (against the bundled roots and
-/// `--tls-ca`), and accepting any.
-fn connectors(config: &Config) -> Result<(tls::Connector, tls::Connector), StartError> {
+/// How dials are made: `--dial-timeout`, `--allow-dial`, and the two ways of dialling with TLS:
+/// verifying certificates (against the bundled roots and `--tls-ca`), and accepting any.
+fn dial_policy(config: &Config) -> Result<DialPolicy, StartError> {
     let extra_roots_pem = match &config.tls_ca {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
             StartError::Tls(format!("cannot read --tls-ca {}: {e}", path.display()))
@@ -440,10 +424,12 @@ fn connectors(config: &Config) -> Result<(tls::Connector, tls::Connector), Start
         Some(path) => StartError::Tls(format!("--tls-ca {}: {why}", path.display())),
         None => StartError::Tls(why),
     };
-    Ok((
-        tls::Connector::new(&verifying).map_err(flag)?,
-        tls::Connector::new(&any).map_err(flag)?,
-    ))
+    Ok(DialPolicy {
+        timeout: config.dial_timeout(),
+        rules: config.allow_dial.clone(),
+        tls: tls::Connector::new(&verifying).map_err(flag)?,
+        tls_any: tls::Connector::new(&any).map_err(flag)?,
+    })
 }
 
 #[cfg(test)]
