@@ -8,8 +8,16 @@
 //! connection waits for room for what it read before recording it ([`Transcript::reserve`]),
 //! reading nothing more meanwhile, which loses nothing, since TCP holds the bytes. A send waits
 //! for room before it is written ([`Transcript::room`]), so at most one send per connection is
-//! in flight past the bound. The writer flushes whenever the queue runs dry, so the file is
+//! in flight past the bound. The writer writes whenever the queue runs dry, so the file is
 //! current when traffic pauses, and once more at shutdown.
+//!
+//! **Whole lines only.** Lines are written in batches of whole lines, each batch one write, so
+//! that a crash (even `kill -9`) loses at most the last lines, never leaves half of one. A
+//! write that fails part way (a full disk) is cut back to the last whole line, and what was
+//! lost is told at once, on stderr and to every page ([`Transcript::news`]): which lines, of
+//! which connections; and again when the file is written again. Shutdown waits at most
+//! [`FINISH_WAIT`] for the last lines (a FIFO whose reader stopped reading never takes them),
+//! and then says how many are not in the file.
 //!
 //! Connection ids restart at 1 with each run of the bridge; every line carries the run's start
 //! time (`run`), so that a file appended to across restarts stays unambiguous.
@@ -18,13 +26,16 @@ use bytes::Bytes;
 use protocol::jsonl::RecordLine;
 use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader, Transport};
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use tokio::sync::{mpsc, Notify};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::hub::human_size;
 
 /// Memory the queue may hold before connections stop reading from their peers.
 pub const MAX_BACKLOG: usize = 8 << 20;
@@ -33,12 +44,20 @@ pub const MAX_BACKLOG: usize = 8 << 20;
 const LINE_OVERHEAD: usize = 128;
 /// What a queued change of state costs, strings included.
 const CONN_LINE_COST: usize = 512;
+/// Whole lines are written in batches of about this much, each batch one write.
+const BATCH: usize = 256 << 10;
+/// How long shutdown waits for the last lines to be written.
+pub const FINISH_WAIT: Duration = Duration::from_secs(3);
+/// While the file cannot be written, how often the lines lost meanwhile are told.
+const LOSS_EVERY: Duration = Duration::from_secs(5);
 
 /// The transcript of one run of the bridge.
 pub struct Transcript {
     queue: mpsc::UnboundedSender<Line>,
     shared: Arc<Shared>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Fires when the writer has stopped, every line written or lost.
+    stopped: Mutex<Option<oneshot::Receiver<()>>>,
+    path: String,
 }
 
 struct Shared {
@@ -47,6 +66,10 @@ struct Shared {
     /// Connections waiting for room; the writer wakes them only when there are some.
     waiting: AtomicUsize,
     room: Notify,
+    /// Lines queued and not yet written (or lost).
+    unwritten: AtomicUsize,
+    /// What pages are to be told about the file, oldest first.
+    news: Mutex<Vec<String>>,
 }
 
 enum Line {
@@ -73,25 +96,39 @@ impl Transcript {
     /// Opens `path` for appending (creating it if needed) and starts the writer.
     pub fn open(path: &Path, run: Micros) -> io::Result<Transcript> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
         let (queue, lines) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             backlog: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             room: Notify::new(),
+            unwritten: AtomicUsize::new(0),
+            news: Mutex::new(Vec::new()),
         });
+        let path = path.display().to_string();
         let writer = Writer {
-            out: BufWriter::with_capacity(256 << 10, file),
+            file,
+            path: path.clone(),
+            len,
+            batch: Vec::with_capacity(BATCH),
+            batch_lines: 0,
+            batch_conns: BTreeSet::new(),
             run: time::rfc3339_micros(run),
             shared: shared.clone(),
-            failed: false,
+            loss: None,
         };
-        let thread = std::thread::Builder::new()
+        let (stop, stopped) = oneshot::channel();
+        std::thread::Builder::new()
             .name("transcript".into())
-            .spawn(move || writer.run(lines))?;
+            .spawn(move || {
+                writer.run(lines);
+                let _ = stop.send(());
+            })?;
         Ok(Transcript {
             queue,
             shared,
-            writer: Mutex::new(Some(thread)),
+            stopped: Mutex::new(Some(stopped)),
+            path,
         })
     }
 
@@ -99,6 +136,7 @@ impl Transcript {
     pub fn record(&self, frame: &Bytes) {
         let cost = record_cost(frame.len());
         self.shared.backlog.fetch_add(cost, Ordering::SeqCst);
+        self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
         let _ = self.queue.send(Line::Record(frame.clone()));
     }
 
@@ -107,6 +145,7 @@ impl Transcript {
         self.shared
             .backlog
             .fetch_add(CONN_LINE_COST, Ordering::SeqCst);
+        self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
         let _ = self.queue.send(Line::Conn(Box::new(info.clone())));
     }
 
@@ -146,12 +185,38 @@ impl Transcript {
             .await;
     }
 
-    /// Writes out everything queued, flushes, and stops the writer.
+    /// What pages are to hear about the file since last asked: lines that could not be
+    /// written, and the file written again.
+    pub fn news(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .shared
+                .news
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Writes out everything queued and stops the writer, waiting at most [`FINISH_WAIT`];
+    /// past it, says on stderr how many lines are not in the file.
     pub async fn finish(&self) {
         let _ = self.queue.send(Line::End);
-        let thread = self.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        let stopped = self
+            .stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(stopped) = stopped else {
+            return;
+        };
+        if tokio::time::timeout(FINISH_WAIT, stopped).await.is_err() {
+            tracing::error!(
+                "the transcript {} could not be written within {} s (is its reader still \
+                 reading?): its last {} lines are not in it",
+                self.path,
+                FINISH_WAIT.as_secs(),
+                self.shared.unwritten.load(Ordering::SeqCst),
+            );
         }
     }
 }
@@ -202,11 +267,29 @@ impl Drop for Reserved<'_> {
 }
 
 struct Writer {
-    out: BufWriter<File>,
+    file: File,
+    path: String,
+    /// The file's length after the last whole line written: a write that fails part way is cut
+    /// back to it.
+    len: u64,
+    /// Whole lines not yet written, how many, and of which connections.
+    batch: Vec<u8>,
+    batch_lines: usize,
+    batch_conns: BTreeSet<u64>,
     run: String,
     shared: Arc<Shared>,
-    /// Set after the first write error, which is logged once.
-    failed: bool,
+    /// Lines lost since the file last took a write.
+    loss: Option<Loss>,
+}
+
+/// Lines lost while the file cannot be written.
+struct Loss {
+    error: String,
+    lines: usize,
+    bytes: usize,
+    conns: BTreeSet<u64>,
+    /// When pages were last told.
+    told: Instant,
 }
 
 impl Writer {
@@ -215,28 +298,43 @@ impl Writer {
             let mut next = Some(line);
             while let Some(line) = next.take() {
                 if matches!(line, Line::End) {
-                    return self.flush();
+                    return self.write_batch();
                 }
-                self.write(line);
+                self.add(line);
+                if self.batch.len() >= BATCH {
+                    self.write_batch();
+                }
                 next = lines.try_recv().ok();
             }
-            self.flush();
+            self.write_batch();
         }
-        self.flush();
+        self.write_batch();
     }
 
-    fn write(&mut self, line: Line) {
-        let (result, cost) = match &line {
-            Line::Record(frame) => (self.record(frame), record_cost(frame.len())),
-            Line::Conn(info) => (self.conn(info), CONN_LINE_COST),
-            Line::End => (Ok(()), 0),
+    /// Adds one whole line to the batch.
+    fn add(&mut self, line: Line) {
+        let start = self.batch.len();
+        let (written, cost, conn) = match &line {
+            Line::Record(frame) => {
+                let conn = RecordHeader::read(frame).map(|r| r.header.conn).ok();
+                (self.record(frame), record_cost(frame.len()), conn)
+            }
+            Line::Conn(info) => (self.conn(info), CONN_LINE_COST, Some(info.id)),
+            Line::End => return,
         };
         drop(line);
         self.shared.release(cost);
-        self.check(result);
+        if written.is_ok() {
+            self.batch_lines += 1;
+            self.batch_conns.extend(conn);
+        } else {
+            // Cannot happen (a line serializes into memory), but never half a line.
+            self.batch.truncate(start);
+            self.shared.unwritten.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
-    fn record(&mut self, frame: &[u8]) -> io::Result<()> {
+    fn record(&mut self, frame: &[u8]) -> serde_json::Result<()> {
         let Ok(record) = RecordHeader::read(frame) else {
             return Ok(()); // the hub writes every frame it hands over: cannot happen
         };
@@ -244,11 +342,12 @@ impl Writer {
             run: Some(self.run.clone()),
             ..RecordLine::new(&record.header, record.payload, record.rule)
         };
-        serde_json::to_writer(&mut self.out, &line)?;
-        self.out.write_all(b"\n")
+        serde_json::to_writer(&mut self.batch, &line)?;
+        self.batch.push(b'\n');
+        Ok(())
     }
 
-    fn conn(&mut self, info: &ConnInfo) -> io::Result<()> {
+    fn conn(&mut self, info: &ConnInfo) -> serde_json::Result<()> {
         let at = match info.state {
             ConnState::Closed => info.closed_at.unwrap_or(info.opened_at),
             ConnState::Connecting | ConnState::Open => info.opened_at,
@@ -264,23 +363,98 @@ impl Writer {
             local: info.local.as_deref(),
             reason: info.close_reason.as_deref(),
         };
-        serde_json::to_writer(&mut self.out, &line)?;
-        self.out.write_all(b"\n")
+        serde_json::to_writer(&mut self.batch, &line)?;
+        self.batch.push(b'\n');
+        Ok(())
     }
 
-    fn flush(&mut self) {
-        let result = self.out.flush();
-        self.check(result);
-    }
-
-    fn check(&mut self, result: io::Result<()>) {
-        if let Err(e) = result {
-            if !self.failed {
-                tracing::error!("cannot write the transcript: {e}; traffic goes on without it");
-                self.failed = true;
+    /// Writes the batch in one write. If the file takes only part of it, it is cut back to its
+    /// last whole line, and the batch's lines are lost, and told.
+    fn write_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        match self.file.write_all(&self.batch) {
+            Ok(()) => {
+                self.len += self.batch.len() as u64;
+                if let Some(loss) = self.loss.take() {
+                    self.tell(format!(
+                        "the transcript {} is written again; {} were lost while it could not be \
+                         ({})",
+                        self.path,
+                        lines_of(loss.lines, loss.bytes, &loss.conns),
+                        loss.error
+                    ));
+                }
+            }
+            Err(e) => {
+                // A FIFO cannot be cut back, but then nothing of a failed write reached it.
+                let _ = self.file.set_len(self.len);
+                let first = self.loss.is_none();
+                let loss = self.loss.get_or_insert_with(|| Loss {
+                    error: e.to_string(),
+                    lines: 0,
+                    bytes: 0,
+                    conns: BTreeSet::new(),
+                    told: Instant::now(),
+                });
+                loss.lines += self.batch_lines;
+                loss.bytes += self.batch.len();
+                loss.conns.append(&mut self.batch_conns);
+                if first || loss.told.elapsed() >= LOSS_EVERY {
+                    let news = if first {
+                        format!(
+                            "cannot write the transcript {}: {e}; {} were lost. Traffic goes \
+                             on, and the bridge keeps trying: free some space, and it says \
+                             what was lost in all",
+                            self.path,
+                            lines_of(loss.lines, loss.bytes, &loss.conns),
+                        )
+                    } else {
+                        format!(
+                            "the transcript {} still cannot be written ({e}): {} lost so far",
+                            self.path,
+                            lines_of(loss.lines, loss.bytes, &loss.conns),
+                        )
+                    };
+                    loss.told = Instant::now();
+                    self.tell(news);
+                }
             }
         }
+        self.shared
+            .unwritten
+            .fetch_sub(self.batch_lines, Ordering::SeqCst);
+        self.batch.clear();
+        self.batch_lines = 0;
+        self.batch_conns.clear();
     }
+
+    /// Says it on stderr at once, and to every page within a quarter of a second.
+    fn tell(&self, news: String) {
+        tracing::error!("{news}");
+        self.shared
+            .news
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(news);
+    }
+}
+
+/// `12 lines (4.0 KiB, of connections 1, 2)`, as a loss is told.
+fn lines_of(lines: usize, bytes: usize, conns: &BTreeSet<u64>) -> String {
+    const NAMED: usize = 8;
+    let mut ids: Vec<String> = conns.iter().take(NAMED).map(u64::to_string).collect();
+    if conns.len() > NAMED {
+        ids.push(format!("{} more", conns.len() - NAMED));
+    }
+    format!(
+        "{lines} line{} ({}, of connection{} {})",
+        if lines == 1 { "" } else { "s" },
+        human_size(bytes as u64),
+        if conns.len() == 1 { "" } else { "s" },
+        ids.join(", ")
+    )
 }
 
 /// A connection's change of state.

@@ -151,3 +151,34 @@ async fn a_flood_with_a_stalled_page_loses_nothing_and_marks_what_memory_dropped
         "the transcript holds the flood exactly"
     );
 }
+
+#[tokio::test]
+async fn a_transcript_that_cannot_be_written_is_told_to_every_page_with_what_was_lost() {
+    // /dev/full refuses every write: a full disk.
+    let bridge = start(&["--transcript", "/dev/full"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    peer.send(b"hello\n").await;
+    let problem = page.problem().await;
+    assert!(
+        problem
+            .message
+            .starts_with("cannot write the transcript /dev/full: No space left on device"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        problem.message.contains("were lost. Traffic goes on"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        problem.message.contains(&format!("connection {}", conn.id))
+            || problem
+                .message
+                .contains(&format!("connections {}", conn.id)),
+        "{}",
+        problem.message
+    );
+    bridge.shutdown().await;
+}

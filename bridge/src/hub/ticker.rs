@@ -1,9 +1,11 @@
 //! What changes too often to tell pages each time it changes, told a few times a second
-//! instead: the bytes waiting to be written to a connection, and the rules' hit counts.
+//! instead: the bytes waiting to be written to a connection, and the rules' hit counts; and
+//! what the transcript's writer has to tell (lines it could not write), which it cannot tell
+//! pages itself.
 
 use std::time::Duration;
 
-use protocol::{Event, RuleHits};
+use protocol::{Event, Problem, ProblemKind, RuleHits};
 
 use super::Hub;
 
@@ -23,6 +25,10 @@ impl Hub {
             }
             let rules = self.rules();
             let mut s = self.lock();
+            // Already on stderr: the writer said it there at once.
+            for news in self.inner.transcript.iter().flat_map(|t| t.news()) {
+                self.broadcast(Event::Error(Problem::new(ProblemKind::Other, news)).to_frame());
+            }
             let s = &mut *s;
             for id in std::mem::take(&mut s.waiting_changed) {
                 if let Some(conn) = s.conns.get(&id) {
