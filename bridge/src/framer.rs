@@ -6,19 +6,19 @@
 //! as deterministic as the rest).
 //!
 //! **The stream is never changed**: the framer only decides where to cut it. Concatenating every
-//! [`Frame`] it returns (from [`Framer::push`], [`Framer::poll_idle`], [`Framer::set_framing`] and
-//! [`Framer::finish`]) gives exactly the bytes fed to it, in order. Each frame says how it ends:
+//! [`Piece`] it returns (from [`Framer::push`], [`Framer::poll_idle`], [`Framer::set_framing`] and
+//! [`Framer::finish`]) gives exactly the bytes fed to it, in order. Each piece says how it ends:
 //!
 //! - [`End::Whole`]: where the framing says a message ends (or a raw read ends);
 //! - [`End::Cut`]: at [`MAX_MESSAGE`] bytes, because the message is longer: the rest follows in
-//!   the next frame, which has `continues` set. A peer that never sends a delimiter therefore
+//!   the next piece, which has `continues` set. A peer that never sends a delimiter therefore
 //!   costs at most that much memory, and nothing is lost;
 //! - [`End::Unfinished`]: the connection closed ([`Framer::finish`]) or the framing changed
 //!   ([`Framer::set_framing`]) before the message ended.
 //!
-//! A frame with `continues` set is the rest of a message that was cut: whole or not, it is not a
-//! message on its own, so rules and the exit word should look only at frames that are
-//! [`Frame::is_message`].
+//! A piece with `continues` set is the rest of a message that was cut: whole or not, it is not a
+//! message on its own, so rules and the exit word should look only at pieces that are
+//! [`Piece::is_whole`].
 //!
 //! Idle framing needs time: [`Framer::next_deadline`] says when the pending bytes will have been
 //! silent long enough, and [`Framer::poll_idle`] at or after it hands them over. A read that
@@ -30,12 +30,12 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use protocol::framing::{Framing, MAX_MESSAGE};
 
-/// How a frame ends.
+/// How a piece ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
     /// Where the framing says a message ends.
     Whole,
-    /// At the maximum size; the message goes on in the next frame.
+    /// At the maximum size; the message goes on in the next piece.
     Cut,
     /// The connection closed, or the framing changed, before the message ended.
     Unfinished,
@@ -43,16 +43,16 @@ pub enum End {
 
 /// A piece of the stream: a message, or part of one (see [`End`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
+pub struct Piece {
     pub bytes: Bytes,
     pub end: End,
-    /// This frame goes on from a frame that was [`End::Cut`].
+    /// This piece goes on from a piece that was [`End::Cut`].
     pub continues: bool,
 }
 
-impl Frame {
-    /// Whether this frame is one whole message, from its first byte to its last.
-    pub fn is_message(&self) -> bool {
+impl Piece {
+    /// Whether this piece is one whole message, from its first byte to its last.
+    pub fn is_whole(&self) -> bool {
         self.end == End::Whole && !self.continues
     }
 }
@@ -61,7 +61,7 @@ impl Frame {
 #[derive(Debug)]
 pub struct Framer {
     framing: Framing,
-    /// The longest frame: [`MAX_MESSAGE`], smaller in tests.
+    /// The longest piece: [`MAX_MESSAGE`], smaller in tests.
     max: usize,
     /// Bytes received and not yet handed over.
     buf: BytesMut,
@@ -72,7 +72,7 @@ pub struct Framer {
     scanned: usize,
     /// Idle: when the last byte arrived.
     last: Option<Instant>,
-    /// The last frame handed over was cut.
+    /// The last piece handed over was cut.
     after_cut: bool,
 }
 
@@ -101,8 +101,8 @@ impl Framer {
         self.buf.len()
     }
 
-    /// Feeds the bytes of one read, received at `now`; returns the frames they complete.
-    pub fn push(&mut self, bytes: &[u8], now: Instant) -> Vec<Frame> {
+    /// Feeds the bytes of one read, received at `now`; returns the pieces they complete.
+    pub fn push(&mut self, bytes: &[u8], now: Instant) -> Vec<Piece> {
         let mut out = Vec::new();
         // Silence long enough ended the pending message, whether or not it was polled in time.
         out.extend(self.poll_idle(now));
@@ -118,7 +118,7 @@ impl Framer {
                     } else {
                         End::Whole
                     };
-                    out.push(self.frame(Bytes::copy_from_slice(chunk), end));
+                    out.push(self.piece(Bytes::copy_from_slice(chunk), end));
                 }
             }
             Framing::Idle { .. } => {
@@ -142,7 +142,7 @@ impl Framer {
     }
 
     /// Idle framing: the pending message, if it has been silent for the gap by `now`.
-    pub fn poll_idle(&mut self, now: Instant) -> Option<Frame> {
+    pub fn poll_idle(&mut self, now: Instant) -> Option<Piece> {
         let deadline = self.next_deadline()?;
         (now >= deadline).then(|| self.split(self.buf.len(), End::Whole))
     }
@@ -157,9 +157,9 @@ impl Framer {
         }
     }
 
-    /// The connection closed: the leftover, if any, as an [`End::Unfinished`] frame. In idle
+    /// The connection closed: the leftover, if any, as an [`End::Unfinished`] piece. In idle
     /// framing the close ends the message as silence would, so it is [`End::Whole`].
-    pub fn finish(&mut self) -> Option<Frame> {
+    pub fn finish(&mut self) -> Option<Piece> {
         let end = match self.framing {
             Framing::Idle { .. } => End::Whole,
             _ => End::Unfinished,
@@ -167,11 +167,11 @@ impl Framer {
         self.flush(end)
     }
 
-    /// Frames the bytes that follow with `framing`. The leftover, framed the old way, is not
-    /// re-read the new way: it is returned as an [`End::Unfinished`] frame, so the change
+    /// Cuts the bytes that follow with `framing`. The leftover, framed the old way, is not
+    /// re-read the new way: it is returned as an [`End::Unfinished`] piece, so the change
     /// applies exactly from the next byte on. Setting the framing already in force changes
     /// nothing (the leftover stays). An invalid framing is refused and the old one stays.
-    pub fn set_framing(&mut self, framing: Framing) -> Result<Option<Frame>, String> {
+    pub fn set_framing(&mut self, framing: Framing) -> Result<Option<Piece>, String> {
         framing.validate()?;
         if framing == self.framing {
             return Ok(None);
@@ -181,26 +181,26 @@ impl Framer {
         Ok(leftover)
     }
 
-    /// Hands over whatever is pending as one frame ending with `end`, and starts afresh.
-    fn flush(&mut self, end: End) -> Option<Frame> {
-        let frame = (!self.buf.is_empty()).then(|| self.split(self.buf.len(), end));
+    /// Hands over whatever is pending as one piece ending with `end`, and starts afresh.
+    fn flush(&mut self, end: End) -> Option<Piece> {
+        let piece = (!self.buf.is_empty()).then(|| self.split(self.buf.len(), end));
         self.remaining = None;
         self.scanned = 0;
         self.last = None;
         self.after_cut = false;
-        frame
+        piece
     }
 
-    /// The first `n` bytes of `buf` as a frame.
-    fn split(&mut self, n: usize, end: End) -> Frame {
+    /// The first `n` bytes of `buf` as a piece.
+    fn split(&mut self, n: usize, end: End) -> Piece {
         self.scanned = 0;
         let bytes = self.buf.split_to(n).freeze();
-        self.frame(bytes, end)
+        self.piece(bytes, end)
     }
 
-    fn frame(&mut self, bytes: Bytes, end: End) -> Frame {
+    fn piece(&mut self, bytes: Bytes, end: End) -> Piece {
         let continues = std::mem::replace(&mut self.after_cut, end == End::Cut);
-        Frame {
+        Piece {
             bytes,
             end,
             continues,
@@ -209,7 +209,7 @@ impl Framer {
 
     /// Delimiter framing: a message ends with the first delimiter that ends within `max` bytes
     /// of its start; without one, it is cut at `max`.
-    fn drain_delimited(&mut self, out: &mut Vec<Frame>) {
+    fn drain_delimited(&mut self, out: &mut Vec<Piece>) {
         let Framing::Delimiter { delimiter } = &self.framing else {
             return;
         };
@@ -229,7 +229,7 @@ impl Framer {
 
     /// Fixed and length-prefixed framing: once a message's length is known, hand it over when
     /// it is all here, or in pieces of `max` while it is longer than that.
-    fn drain_counted(&mut self, out: &mut Vec<Frame>) {
+    fn drain_counted(&mut self, out: &mut Vec<Piece>) {
         loop {
             let Some(remaining) = self.remaining.or_else(|| self.message_len()) else {
                 return;
@@ -328,21 +328,22 @@ mod tests {
     }
 
     /// What a frame is, in a form that is easy to compare.
-    type Piece = (Vec<u8>, End, bool);
+    /// A piece, flattened for comparison: its bytes, its end, whether it continues.
+    type Flat = (Vec<u8>, End, bool);
 
-    fn pieces(frames: impl IntoIterator<Item = Frame>) -> Vec<Piece> {
+    fn pieces(frames: impl IntoIterator<Item = Piece>) -> Vec<Flat> {
         frames
             .into_iter()
             .map(|f| (f.bytes.to_vec(), f.end, f.continues))
             .collect()
     }
 
-    fn piece(bytes: &[u8], end: End, continues: bool) -> Piece {
+    fn piece(bytes: &[u8], end: End, continues: bool) -> Flat {
         (bytes.to_vec(), end, continues)
     }
 
     /// Feeds `reads` at time 0, then finishes.
-    fn frame_all(framer: &mut Framer, reads: &[&[u8]]) -> Vec<Piece> {
+    fn frame_all(framer: &mut Framer, reads: &[&[u8]]) -> Vec<Flat> {
         let mut frames = Vec::new();
         for read in reads {
             frames.extend(framer.push(read, at(0)));
@@ -508,7 +509,7 @@ mod tests {
         assert_eq!(framer.poll_idle(at(34)), None);
         let frame = framer.poll_idle(at(35)).unwrap();
         assert_eq!(&frame.bytes[..], b"AT+X");
-        assert!(frame.is_message());
+        assert!(frame.is_whole());
         assert_eq!(framer.next_deadline(), None);
         assert_eq!(framer.poll_idle(at(100)), None);
 
@@ -652,7 +653,7 @@ mod tests {
     }
 
     /// Delimiter framing, restated plainly over the whole stream.
-    fn reference_delimited(stream: &[u8], delim: &[u8], max: usize) -> Vec<Piece> {
+    fn reference_delimited(stream: &[u8], delim: &[u8], max: usize) -> Vec<Flat> {
         let mut out = Vec::new();
         let (mut pos, mut after_cut) = (0, false);
         while pos < stream.len() {
@@ -672,7 +673,7 @@ mod tests {
     }
 
     /// Fixed and length-prefixed framing, restated plainly over the whole stream.
-    fn reference_counted(stream: &[u8], framing: &Framing, max: usize) -> Vec<Piece> {
+    fn reference_counted(stream: &[u8], framing: &Framing, max: usize) -> Vec<Flat> {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos < stream.len() {
@@ -727,7 +728,7 @@ mod tests {
         out
     }
 
-    fn concat(pieces: &[Piece]) -> Vec<u8> {
+    fn concat(pieces: &[Flat]) -> Vec<u8> {
         pieces.iter().flat_map(|p| p.0.clone()).collect()
     }
 
@@ -762,7 +763,7 @@ mod tests {
             let mut framer = Framer::with_max(Framing::Raw, max).unwrap();
             let frames = frame_all(&mut framer, &reads);
             prop_assert_eq!(concat(&frames), stream.clone());
-            let expected: Vec<Piece> = reads
+            let expected: Vec<Flat> = reads
                 .iter()
                 .filter(|r| !r.is_empty())
                 .flat_map(|read| {
@@ -816,7 +817,7 @@ mod tests {
             let frames = pieces(frames);
             let stream: Vec<u8> = reads.iter().flat_map(|(r, _)| r.clone()).collect();
             prop_assert_eq!(concat(&frames), stream);
-            let expected: Vec<Piece> = bursts
+            let expected: Vec<Flat> = bursts
                 .iter()
                 .flat_map(|burst| {
                     let n = burst.len().div_ceil(max);

@@ -547,7 +547,7 @@ mod tests {
         answer(responder.on_connect(&rules, start, &clock));
         let mut frames = framer.push(input, start);
         frames.extend(framer.poll_idle(start + Duration::from_secs(1)));
-        for frame in frames.iter().filter(|f| f.is_message()) {
+        for frame in frames.iter().filter(|f| f.is_whole()) {
             answer(responder.on_message(&rules, &frame.bytes, start, &clock));
         }
         answers

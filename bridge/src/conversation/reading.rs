@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::stream::describe;
 use super::{is_exit, Relay};
 use crate::clock;
-use crate::framer::{End, Frame, Framer};
+use crate::framer::{End, Framer, Piece};
 use crate::hub::Outgoing;
 use crate::matching::{self, Matcher};
 use crate::rules::{Answer, Responder};
@@ -97,7 +97,7 @@ impl<'a> Reading<'a> {
                 () = sleep_until(idle_end), if idle_end.is_some() => {
                     buf.clear();
                     let pending = self.framer.as_mut().and_then(|f| f.poll_idle(Instant::now()));
-                    if let Some(reason) = self.frames(pending).await {
+                    if let Some(reason) = self.pieces(pending).await {
                         return reason;
                     }
                     continue;
@@ -131,9 +131,9 @@ impl<'a> Reading<'a> {
                     self.message(frame, Marks::NONE, true).await
                 }
                 Some(framer) => {
-                    let frames = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
+                    let pieces = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
                     buf.clear();
-                    self.frames(frames).await
+                    self.pieces(pieces).await
                 }
             };
             if let Some(reason) = ended {
@@ -145,7 +145,7 @@ impl<'a> Reading<'a> {
     /// The connection is over: what the framer holds of an unfinished message is recorded.
     pub(super) async fn finish(&mut self) {
         let rest = self.framer.as_mut().and_then(Framer::finish);
-        let _ = self.frames(rest).await;
+        let _ = self.pieces(rest).await;
     }
 
     /// Reads the connection as `settings` say, from the next byte on. What the framer held of
@@ -166,20 +166,21 @@ impl<'a> Reading<'a> {
                 None
             }
         };
-        self.frames(rest).await
+        self.pieces(rest).await
     }
 
-    async fn frames(&mut self, frames: impl IntoIterator<Item = Frame>) -> Option<String> {
-        for frame in frames {
-            let marks = match frame.end {
+    /// Records each piece the framer cut, as a frame of its own.
+    async fn pieces(&mut self, pieces: impl IntoIterator<Item = Piece>) -> Option<String> {
+        for piece in pieces {
+            let marks = match piece.end {
                 End::Whole => Marks::NONE,
                 End::Cut => Marks::CUT,
                 End::Unfinished => Marks::UNFINISHED,
             };
-            let whole = frame.is_message();
-            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + frame.bytes.len());
+            let whole = piece.is_whole();
+            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
             record.put_bytes(0, RECORD_HEADER_LEN);
-            record.extend_from_slice(&frame.bytes);
+            record.extend_from_slice(&piece.bytes);
             if let Some(reason) = self.message(record, marks, whole).await {
                 return Some(reason);
             }
