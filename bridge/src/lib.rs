@@ -12,9 +12,10 @@
 //! Where things are: a page's commands are carried out in `commands` (which owns the
 //! listeners); a conversation's bytes go through `conversation` (its sides' reading and writing,
 //! over a stream, TCP or TLS, or datagrams, UDP, whose sockets are `udp`'s), `hub` (state and
-//! fan-out, with `history`, `pacing` and `transcript`), and `session` (one per WebSocket).
+//! fan-out, with `history`, `backpressure` and `transcript`), and `session` (one per WebSocket).
 
 mod assets;
+mod backpressure;
 mod bind;
 mod clock;
 mod commands;
@@ -27,7 +28,6 @@ mod history;
 mod hub;
 mod listener;
 mod matching;
-mod pacing;
 mod rules;
 mod rules_file;
 mod session;
@@ -133,7 +133,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         tasks.clone(),
         certificate,
     ));
-    let bound = sockets.start(&commands).await?;
+    let started = sockets.start(&commands).await?;
     let token = access_token(&config, http_addr);
     let sessions = session::Sessions {
         commands: commands.clone(),
@@ -143,13 +143,13 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         page_timeout: config.page_timeout(),
     };
     let server = serve(&config, http, sessions, token.clone());
-    tracing::info!(listen_addr = ?bound.listen_addr, %http_addr, "bridge started");
+    tracing::info!(listen_addr = ?started.listen_addr, %http_addr, "bridge started");
     Ok(Bridge {
-        listen_addr: bound.listen_addr,
-        listen_problem: bound.listen_problem,
-        tls_addr: bound.tls_addr,
+        listen_addr: started.listen_addr,
+        listen_problem: started.listen_problem,
+        tls_addr: started.tls_addr,
         tls_fingerprint: commands.tls_fingerprint().await,
-        udp_addr: bound.udp_addr,
+        udp_addr: started.udp_addr,
         http_addr,
         token,
         hub,
@@ -169,7 +169,7 @@ struct Sockets {
 }
 
 /// Where the listeners run, once started.
-struct Bound {
+struct Started {
     listen_addr: Option<SocketAddr>,
     listen_problem: Option<String>,
     tls_addr: Option<SocketAddr>,
@@ -213,8 +213,8 @@ impl Sockets {
     }
 
     /// Starts accepting and receiving on every socket bound, and says where.
-    async fn start(self, commands: &Commands) -> Result<Bound, StartError> {
-        let started = Bound {
+    async fn start(self, commands: &Commands) -> Result<Started, StartError> {
+        let started = Started {
             listen_addr: self.tcp.as_ref().and_then(|l| l.local_addr().ok()),
             listen_problem: self.listen_problem,
             tls_addr: self.tls.as_ref().and_then(|l| l.local_addr().ok()),

@@ -33,7 +33,7 @@ const MAX_COMMAND: usize = 64 << 10;
 const ANSWERS: usize = 256;
 /// Frames sent to a page between two looks at its answers.
 const BATCH: u64 = 256;
-/// Frames taken between two reports of progress to pacing.
+/// Frames taken between two reports of progress to backpressure.
 const REPORT_EVERY: u64 = 32;
 
 /// Why a session ends.
@@ -185,14 +185,14 @@ async fn inform(
     }
 }
 
-/// Whether the page fell behind the broadcast and missed frames.
+/// Whether the page fell behind the fan-out and missed frames.
 enum Behind {
     Yes,
     No,
 }
 
 /// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, then flushes
-/// once. Pacing hears of the progress as frames are taken: a socket that takes them is a page
+/// once. Backpressure hears of the progress as frames are taken: a socket that takes them is a page
 /// that reads. A batch is bounded so that answers to the page are not held up by a flood.
 async fn forward(page: &mut Page, first: Frame, live: &mut Subscription) -> Result<Behind, Gone> {
     page.feed(message(first)).await?;
@@ -228,7 +228,7 @@ async fn resync(hub: &Hub, page: &mut Page, live: &mut Subscription) -> Result<(
     send_snapshot(page, live).await
 }
 
-/// `hello`, every held record, `synced`, telling pacing as it goes that this page is reading.
+/// `hello`, every held record, `synced`, telling backpressure as it goes that this page is reading.
 async fn send_snapshot(page: &mut Page, live: &Subscription) -> Result<(), Gone> {
     page.feed(message(live.hello.clone())).await?;
     let mut fed = 1;

@@ -236,7 +236,7 @@ async fn send_to_all_reaches_every_peer_that_reads() {
 }
 
 /// One page never reads; another reads slowly but steadily. A peer's 64 MiB reach the reading
-/// page whole, live, with no re-sync: pacing follows each page, not the slowest of all.
+/// page whole, live, with no re-sync: backpressure follows each page, not the slowest of all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_page_does_not_change_what_a_reading_page_receives() {
     let _serial = SERIAL.lock().await;

@@ -162,7 +162,7 @@ async fn a_page_that_keeps_reading_sees_every_byte_of_a_flood() {
     let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
     // Many small writes, as fast as the peer can make them, to a page that reads slowly but
     // steadily: it must see every byte, live, without being re-synced. (The benchmark's
-    // 256 MiB relay is what shows the pacing at work: unpaced, its client is left behind.)
+    // 256 MiB relay is what shows backpressure at work: without it, its client is left behind.)
     const LINES: usize = 20_000;
     let line = [b'z'; 100];
     let flood = tokio::spawn(async move {

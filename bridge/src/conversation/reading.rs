@@ -77,7 +77,7 @@ impl<'a> Reading<'a> {
         loop {
             // Reading waits, rather than anything received being lost, while pages that are
             // still reading catch up, and (when recording) until the transcript has room.
-            self.relay.hub.pace().await;
+            self.relay.hub.wait_for_pages().await;
             buf.reserve(RECORD_HEADER_LEN + want);
             buf.put_bytes(0, RECORD_HEADER_LEN);
             let idle_end = self.framer.as_ref().and_then(Framer::next_deadline);

@@ -11,7 +11,7 @@ use tokio_util::time::DelayQueue;
 
 use super::stream::describe;
 use super::{is_exit, Relay};
-use crate::hub::{Outgoing, Sender};
+use crate::hub::{Author, Outgoing};
 
 /// The send being written, and how much of it the socket has taken: what a disconnect in the
 /// middle of it must still record.
@@ -105,11 +105,11 @@ pub(super) async fn write(
 }
 
 /// Records what was written to the peer, as a frame of its own (header room first).
-pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Sender) {
+pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Author) {
     let (marks, rule) = match from {
-        Sender::Page { file: true } => (Marks::FILE, None),
-        Sender::Page { file: false } => (Marks::NONE, None),
-        Sender::Rule(rule) => (Marks::NONE, Some(&**rule)),
+        Author::Page { file: true } => (Marks::FILE, None),
+        Author::Page { file: false } => (Marks::NONE, None),
+        Author::Rule(rule) => (Marks::NONE, Some(&**rule)),
     };
     // Exactly the room the record takes (the hub appends the rule's id): spare capacity would
     // be held in the history without being counted against its bounds.

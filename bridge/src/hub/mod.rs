@@ -2,7 +2,7 @@
 //!
 //! Everything that changes the state (a record, a connection opening or closing, a send being
 //! queued) happens under one lock, which also assigns the record's sequence number and hands the
-//! encoded frame to the broadcast channel. So the order of the broadcast is the order of `seq`,
+//! encoded frame to the fan-out to pages. So the order of the fan-out is the order of `seq`,
 //! and a subscriber that takes its snapshot under the same lock misses nothing and sees nothing
 //! twice. The lock is a std mutex, never held across an `.await`, and never held for work that
 //! grows with the history: a snapshot shares the held records and connection states, and is
@@ -12,8 +12,8 @@
 //! hub knows nothing about WebSockets: it speaks the protocol's [`Frame`]s.
 //!
 //! Nothing here waits for a slow party. A send is queued for its connection if that connection
-//! holds less than `--send-queue` unwritten, and refused with the reason otherwise; pacing
-//! ([`crate::pacing`]) waits only for pages that are still reading.
+//! holds less than `--send-queue` unwritten, and refused with the reason otherwise; backpressure
+//! ([`crate::backpressure`]) waits only for pages that are still reading.
 //!
 //! This file owns the lock and the connections' life: open, connected, record, close, forget,
 //! and a page's subscription. The rest of the hub takes the same lock, through [`Hub::lock`],
@@ -38,9 +38,9 @@ use futures::channel::mpsc;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::backpressure::{Backpressure, PageClock};
 use crate::clock::now;
 use crate::history::{self, History};
-use crate::pacing::{Pacing, PageClock};
 use crate::rules::RuleSet;
 use crate::transcript::{self, Reserved, Transcript};
 
@@ -49,10 +49,10 @@ mod server;
 mod ticker;
 
 pub use send::human_size;
-pub use send::{Outgoing, SendFlags, Sender, MAX_DATAGRAM};
+pub use send::{Author, Outgoing, SendFlags, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
-const BROADCAST_CAPACITY: usize = 1024;
+const FAN_OUT_CAPACITY: usize = 1024;
 /// What a held record costs beyond its frame: its `Bytes`, its shared count and index entries,
 /// the allocator's rounding and what its heap cannot reuse. Measured, not derived: a history
 /// full of 20-byte records (48-byte frames) took 200-230 bytes of RSS per record
@@ -86,7 +86,7 @@ struct Inner {
     /// The compiled auto-reply rules, read by every connection for every message.
     rules: RwLock<Arc<RuleSet>>,
     events: broadcast::Sender<Frame>,
-    pacing: Arc<Pacing>,
+    backpressure: Arc<Backpressure>,
     send_queue: u64,
     shutdown: CancellationToken,
     transcript: Option<Transcript>,
@@ -147,7 +147,7 @@ pub struct Opened {
 }
 
 /// A fresh start for a subscriber: `hello`, the held records, `synced`, then the live frames from
-/// `events`. `clock` paces connections to this subscriber while it keeps reading.
+/// `events`. `clock` holds connections back for this subscriber while it keeps reading.
 pub struct Subscription {
     pub hello: Frame,
     pub history: history::Snapshot,
@@ -158,7 +158,7 @@ pub struct Subscription {
 
 impl Hub {
     pub fn new(config: HubConfig) -> Self {
-        let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let (events, _) = broadcast::channel(FAN_OUT_CAPACITY);
         let state = State {
             server: config.server,
             next_id: 1,
@@ -175,7 +175,7 @@ impl Hub {
                 state: Mutex::new(state),
                 rules: RwLock::new(Arc::new(config.rules)),
                 events,
-                pacing: Arc::default(),
+                backpressure: Arc::default(),
                 send_queue: config.send_queue as u64,
                 shutdown: config.shutdown,
                 transcript: config.transcript,
@@ -238,7 +238,7 @@ impl Hub {
 
     /// Records traffic. `frame` holds [`RECORD_HEADER_LEN`] bytes of headroom, then the
     /// payload; the header is written in place (and a rule's id appended), and the same bytes
-    /// are kept and broadcast. A `tx` record from a page is what was written of the sends
+    /// are kept and fanned out. A `tx` record from a page is what was written of the sends
     /// waiting for this connection.
     pub fn record(
         &self,
@@ -294,7 +294,7 @@ impl Hub {
                 info.elided_bytes += record_payload_len(frame) as u64;
             }
         });
-        self.broadcast(Frame::Binary(frame));
+        self.fan_out(Frame::Binary(frame));
         // Pages hear at once that nothing waits any more; after the record, since a `conn`
         // event's counters must not count a record the pages have not been sent yet.
         if nothing_waits {
@@ -350,14 +350,14 @@ impl Hub {
             s.conns.remove(id);
             s.history.forget(*id);
         }
-        self.broadcast(Event::Forgotten { conns }.to_frame());
+        self.fan_out(Event::Forgotten { conns }.to_frame());
     }
 
     /// Tells every page about a failure that no single page asked for.
     pub fn error(&self, problem: Problem) {
         tracing::warn!(conn = problem.conn, "{}", problem.message);
         let _s = self.lock();
-        self.broadcast(Event::Error(problem).to_frame());
+        self.fan_out(Event::Error(problem).to_frame());
     }
 
     /// A snapshot (`Hello`, the held records oldest first, `Synced`) and the live events that
@@ -373,7 +373,7 @@ impl Hub {
                 s.server.clone(),
                 s.seq,
                 self.inner.events.subscribe(),
-                self.inner.pacing.join(),
+                self.inner.backpressure.join(),
             )
         };
         let hello = Event::Hello {
@@ -408,11 +408,11 @@ impl Hub {
         }
     }
 
-    /// Paces a connection's reads to the pages that are still reading, so that they see every
+    /// Holds a connection's reads back for the pages that are still reading, so that they see every
     /// record; a page that stops reading is not waited for.
-    pub async fn pace(&self) {
+    pub async fn wait_for_pages(&self) {
         let events = &self.inner.events;
-        self.inner.pacing.pace(|| events.len() as u64).await;
+        self.inner.backpressure.wait(|| events.len() as u64).await;
     }
 
     /// Waits for room in the transcript for a record frame of `frame_len` bytes, and holds it
@@ -446,13 +446,13 @@ impl Hub {
 
     /// A connection's new counters or waiting bytes, to every page.
     fn publish(&self, info: &ConnInfo) {
-        self.broadcast(Event::Conn { conn: info.clone() }.to_frame());
+        self.fan_out(Event::Conn { conn: info.clone() }.to_frame());
     }
 
     /// Hands a frame to every subscriber. Called under the lock, which orders frames and
     /// subscriptions.
-    fn broadcast(&self, frame: Frame) {
-        self.inner.pacing.sent();
+    fn fan_out(&self, frame: Frame) {
+        self.inner.backpressure.sent();
         let _ = self.inner.events.send(frame);
     }
 

@@ -14,7 +14,7 @@ use super::{Conn, Hub, State};
 /// Bytes to write to a peer, and who sent them.
 pub struct Outgoing {
     pub data: Bytes,
-    pub from: Sender,
+    pub from: Author,
     /// UDP: the datagram may go to a broadcast address.
     pub broadcast: bool,
     /// How long a rule's reply waits before it is written (zero for pages' sends).
@@ -26,7 +26,7 @@ impl Outgoing {
     pub fn reply(reply: crate::rules::Reply) -> Outgoing {
         Outgoing {
             data: Bytes::from(reply.bytes),
-            from: Sender::Rule(reply.rule.into()),
+            from: Author::Rule(reply.rule.into()),
             broadcast: false,
             delay: reply.delay,
         }
@@ -35,7 +35,7 @@ impl Outgoing {
 
 /// Who sent bytes to a peer.
 #[derive(Clone, Debug)]
-pub enum Sender {
+pub enum Author {
     /// A page, through the send queue (counted in `waiting`); `file` if part of a file.
     Page { file: bool },
     /// An auto-reply rule, by its id.
@@ -111,7 +111,7 @@ impl Hub {
             }
             let outgoing = Outgoing {
                 data: data.clone(),
-                from: Sender::Page { file: flags.file },
+                from: Author::Page { file: flags.file },
                 broadcast: flags.broadcast,
                 delay: Duration::ZERO,
             };
@@ -136,7 +136,7 @@ impl Hub {
     pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
         for conn in self.lock().targets(to)? {
             let name = name.to_owned();
-            self.broadcast(Event::File { conn, name, size }.to_frame());
+            self.fan_out(Event::File { conn, name, size }.to_frame());
         }
         Ok(())
     }
@@ -149,7 +149,7 @@ impl Hub {
             Target::All => self.lock().targets(to)?,
         };
         for conn in targets {
-            self.broadcast(Event::FileStopped { conn }.to_frame());
+            self.fan_out(Event::FileStopped { conn }.to_frame());
         }
         Ok(())
     }

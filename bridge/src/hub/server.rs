@@ -34,7 +34,7 @@ impl Hub {
             groups,
             fingerprint,
         };
-        self.broadcast(event.to_frame());
+        self.fan_out(event.to_frame());
     }
 
     /// What the pages are told about the bridge, now.
@@ -64,7 +64,7 @@ impl Hub {
         drop(in_force);
         s.hits_told.clear();
         s.server.rules.clone_from(&rules);
-        self.broadcast(Event::Rules { rules }.to_frame());
+        self.fan_out(Event::Rules { rules }.to_frame());
     }
 
     /// Reads connection `conn` another way from its next byte on, or, without `conn`, every
@@ -79,7 +79,7 @@ impl Hub {
         let mut s = self.lock();
         let Some(id) = conn else {
             s.server.defaults = settings.clone();
-            self.broadcast(Event::Defaults { settings }.to_frame());
+            self.fan_out(Event::Defaults { settings }.to_frame());
             return Ok(());
         };
         let conn = s.conns.get_mut(&id).ok_or_else(|| {

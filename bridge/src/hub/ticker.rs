@@ -27,7 +27,7 @@ impl Hub {
             let mut s = self.lock();
             // Already on stderr: the writer said it there at once.
             for news in self.inner.transcript.iter().flat_map(|t| t.news()) {
-                self.broadcast(Event::Error(Problem::new(ProblemKind::Other, news)).to_frame());
+                self.fan_out(Event::Error(Problem::new(ProblemKind::Other, news)).to_frame());
             }
             let s = &mut *s;
             for id in std::mem::take(&mut s.waiting_changed) {
@@ -42,7 +42,7 @@ impl Hub {
                     .into_iter()
                     .map(|(rule, hits)| RuleHits { rule, hits })
                     .collect();
-                self.broadcast(Event::RuleHits { hits }.to_frame());
+                self.fan_out(Event::RuleHits { hits }.to_frame());
             }
         }
     }

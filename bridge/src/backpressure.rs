@@ -1,11 +1,11 @@
-//! Pacing: a connection pauses reading from its peer while a page that is still reading has
+//! Backpressure from pages to peers: a connection pauses reading from its peer while a page that is still reading has
 //! fallen far behind, so that every page that keeps reading sees every record. A page that
 //! makes no progress for [`STALLED_AFTER`] is no longer waited for: it alone is marked stalled,
 //! and is re-synced when it reads again. Each page is judged on its own, so a page that stops
 //! reading never changes what a page that reads receives.
 //!
-//! A page's lag is counted in broadcast frames: the hub counts every frame it broadcasts
-//! ([`Pacing::sent`]), and each page's session counts the frames it has taken and delivered
+//! A page's lag is counted in frames of the fan-out: the hub counts every frame it fans out
+//! ([`Backpressure::sent`]), and each page's session counts the frames it has taken and delivered
 //! ([`PageClock::delivered`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,25 +15,25 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Frames a page may be behind before connections wait for it. Half the broadcast's capacity,
+/// Frames a page may be behind before connections wait for it. Half the fan-out's capacity,
 /// so that a page that keeps reading is never dropped from it.
-pub const PACE_ABOVE: u64 = 512;
+pub const WAIT_ABOVE: u64 = 512;
 /// A page that makes no progress for this long while behind is left to be re-synced.
 const STALLED_AFTER: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
-pub struct Pacing {
-    /// Frames broadcast so far.
+pub struct Backpressure {
+    /// Frames fanned out so far.
     sent: AtomicU64,
     pages: Mutex<Vec<Arc<Clock>>>,
     /// Told when a page has delivered a batch, waking connections that wait for it.
     progress: Notify,
 }
 
-/// Where one page is in the broadcast.
+/// Where one page is in the fan-out.
 #[derive(Default)]
 struct Clock {
-    /// The value of [`Pacing::sent`] up to which this page has delivered every frame.
+    /// The value of [`Backpressure::sent`] up to which this page has delivered every frame.
     delivered: AtomicU64,
     /// Frames delivered of any kind, its snapshot's included: whether the page is reading.
     progress: AtomicU64,
@@ -44,17 +44,17 @@ struct Clock {
 
 /// A page's registration, for as long as its session lives.
 pub struct PageClock {
-    pacing: Arc<Pacing>,
+    backpressure: Arc<Backpressure>,
     clock: Arc<Clock>,
 }
 
-impl Pacing {
-    /// Counts a frame broadcast. Called under the hub's lock, with the broadcast itself.
+impl Backpressure {
+    /// Counts a frame fanned out. Called under the hub's lock, with the fan-out itself.
     pub fn sent(&self) {
         self.sent.fetch_add(1, Ordering::Release);
     }
 
-    /// Registers a page that has everything broadcast so far (its snapshot). Called under the
+    /// Registers a page that has everything fanned out so far (its snapshot). Called under the
     /// hub's lock, with its subscription.
     pub fn join(self: &Arc<Self>) -> PageClock {
         let clock = Arc::new(Clock {
@@ -63,16 +63,16 @@ impl Pacing {
         });
         self.lock().push(clock.clone());
         PageClock {
-            pacing: self.clone(),
+            backpressure: self.clone(),
             clock,
         }
     }
 
-    /// Waits while a page that is still reading is more than [`PACE_ABOVE`] frames behind.
-    /// `slowest` is how far behind the slowest subscriber of the broadcast is, a cheap upper
+    /// Waits while a page that is still reading is more than [`WAIT_ABOVE`] frames behind.
+    /// `slowest` is how far behind the slowest subscriber of the fan-out is, a cheap upper
     /// bound that lets the common case return at once.
-    pub async fn pace(&self, slowest: impl Fn() -> u64) {
-        if slowest() <= PACE_ABOVE {
+    pub async fn wait(&self, slowest: impl Fn() -> u64) {
+        if slowest() <= WAIT_ABOVE {
             return;
         }
         // The pages waited for, with the progress each had made and since when.
@@ -85,7 +85,7 @@ impl Pacing {
             for clock in self.lock().iter() {
                 let delivered = clock.delivered.load(Ordering::Acquire);
                 let behind = sent.saturating_sub(delivered);
-                if clock.stalled.load(Ordering::Relaxed) || behind <= PACE_ABOVE {
+                if clock.stalled.load(Ordering::Relaxed) || behind <= WAIT_ABOVE {
                     continue;
                 }
                 let progress = clock.progress.load(Ordering::Acquire);
@@ -134,23 +134,23 @@ impl PageClock {
         self.clock.progress.fetch_add(frames, Ordering::AcqRel);
         let delivered = self.clock.delivered.fetch_add(frames, Ordering::AcqRel) + frames;
         let behind = self
-            .pacing
+            .backpressure
             .sent
             .load(Ordering::Acquire)
             .saturating_sub(delivered);
-        if behind <= PACE_ABOVE / 2 {
+        if behind <= WAIT_ABOVE / 2 {
             self.clock.stalled.store(false, Ordering::Relaxed);
         }
-        self.pacing.progress.notify_waiters();
+        self.backpressure.progress.notify_waiters();
     }
 }
 
 impl Drop for PageClock {
     fn drop(&mut self) {
-        self.pacing
+        self.backpressure
             .lock()
             .retain(|clock| !Arc::ptr_eq(clock, &self.clock));
         // A connection may be waiting for this page alone.
-        self.pacing.progress.notify_waiters();
+        self.backpressure.progress.notify_waiters();
     }
 }
