@@ -124,11 +124,11 @@ mod tests {
             ConnState::Open,
             0,
         );
-        let mut events = vec![crate::wire::Incoming::Event(Event::Conn { conn: info })];
+        let mut events = vec![crate::state::Incoming::Event(Event::Conn { conn: info })];
         for (i, (flow, data)) in records.iter().enumerate() {
             let at = 1_700_000_000_000_000 + i as i64 * 1000;
             let record = Record::new(7, i as u64 + 1, *flow, at, data.to_vec());
-            events.push(crate::wire::Incoming::from(record));
+            events.push(crate::state::Incoming::from(record));
         }
         let mut state = reduce(State::default(), Action::Events(events));
         state = reduce(state, Action::SetEncoding(7, encoding));

@@ -10,26 +10,7 @@ use std::rc::Rc;
 
 use protocol::{ConnId, Event, Marks, Record, RecordHeader, RECORD_HEADER_LEN};
 
-use crate::state::{FilePart, Rec};
-
-/// The page's WebSocket to the bridge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketStatus {
-    Connecting,
-    Open,
-    Closed { retry_in_ms: u32 },
-}
-
-/// One thing the bridge said, as the reducer takes it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Incoming {
-    /// A control event (a text frame).
-    Event(Event),
-    /// Bytes received from or written to a peer of connection `.0` (a binary frame).
-    Record(ConnId, Rec),
-    /// A part of a file written to a peer of connection `.0`: its size, not its bytes.
-    FilePart(ConnId, FilePart),
-}
+use crate::state::{FilePart, Incoming, Rec};
 
 impl From<Record> for Incoming {
     fn from(r: Record) -> Incoming {

@@ -16,7 +16,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
-use crate::wire::{decode_record, decode_text, Incoming, SocketStatus};
+use crate::state::{Incoming, SocketStatus};
+use crate::wire::{decode_record, decode_text};
 
 const FLUSH_MS: u32 = 30;
 const FIRST_RETRY_MS: u32 = 250;

@@ -26,8 +26,8 @@ use crate::components::page_encoding;
 use crate::components::rules::RulesPanel;
 use crate::components::status::Notices;
 use crate::components::topbar::{use_unread_title, TopBar};
+use crate::state::SocketStatus;
 use crate::state::{reduce, Action, Asked, Conv, State};
-use crate::wire::SocketStatus;
 
 /// What a narrow window shows; a wide one shows all three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use crate::state::Notice;
-use crate::wire::SocketStatus;
+use crate::state::SocketStatus;
 
 /// The words for the page's connection to the bridge. Tests rely on them: exactly "Connected"
 /// when open, "Connecting…" while connecting, and starting with "Disconnected" when dropped.

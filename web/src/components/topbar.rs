@@ -8,7 +8,7 @@ use yew::prelude::*;
 use crate::components::page_encoding::PageEncoding;
 use crate::components::status::BridgeStatus;
 use crate::encoding::Encoding;
-use crate::wire::SocketStatus;
+use crate::state::SocketStatus;
 
 const PRODUCT: &str = "TCP Bridge";
 

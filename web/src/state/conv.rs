@@ -2,7 +2,7 @@
 
 use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin};
 
-use super::{Entry, Log, Rec, ViewMode, WINDOW};
+use super::{Entry, Log, Rec, WINDOW};
 use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 
@@ -154,5 +154,43 @@ mod tests {
         assert_eq!(word, "unknown");
         assert!(why.unwrap().contains("was open when last heard of"));
         assert_eq!(conv(ConnState::Closed).state_shown(true), ("closed", None));
+    }
+}
+
+/// How a conversation's messages are shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Text in bubbles, received on the left and sent on the right: for chatting.
+    #[default]
+    Text,
+    /// A line per message (time, direction, size, text): dense, for device traffic.
+    Log,
+    /// A hexdump per message: offsets, 16 bytes a row, and ASCII.
+    Hex,
+}
+
+impl ViewMode {
+    pub const ALL: [ViewMode; 3] = [ViewMode::Text, ViewMode::Log, ViewMode::Hex];
+
+    /// The value of its option in the form.
+    pub fn value(self) -> &'static str {
+        match self {
+            ViewMode::Text => "text",
+            ViewMode::Log => "log",
+            ViewMode::Hex => "hex",
+        }
+    }
+
+    /// What the user reads in the menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            ViewMode::Text => "Chat",
+            ViewMode::Log => "Log",
+            ViewMode::Hex => "Hex",
+        }
+    }
+
+    pub fn from_value(value: &str) -> Option<ViewMode> {
+        ViewMode::ALL.into_iter().find(|v| v.value() == value)
     }
 }

@@ -169,8 +169,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Incoming;
     use crate::state::{reduce, Action};
-    use crate::wire::Incoming;
     use protocol::{ConnInfo, ConnState, Event, Origin, VERSION};
 
     fn hello(seq: Seq) -> Incoming {

@@ -3,7 +3,7 @@
 use super::log::CHUNK;
 use super::*;
 use crate::bytes_view::compose::InputMode;
-use protocol::{Origin, Problem, ProblemKind, Record};
+use protocol::{ConnInfo, Event, Flow, Origin, Problem, ProblemKind, Record, Transport, VERSION};
 
 fn info(id: ConnId, state: ConnState) -> ConnInfo {
     let peer = format!("127.0.0.1:{}", 50000 + id);

@@ -1,0 +1,306 @@
+//! What the bridge said, applied to the state: a snapshot, a connection's news, a record, a
+//! problem, and the rest of the events, one method each.
+
+use std::rc::Rc;
+
+use protocol::{
+    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, Seq, ServerInfo, Transport,
+    VERSION,
+};
+
+use super::{Conv, Entry, Incoming, Rec, State};
+
+impl State {
+    pub(super) fn apply(&mut self, incoming: Incoming) {
+        match incoming {
+            Incoming::Event(event) => self.event(event),
+            Incoming::Record(conn, rec) => self.record(conn, rec),
+            Incoming::FilePart(conn, part) => self.file_part(conn, part),
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Hello {
+                version,
+                server,
+                conns,
+                seq,
+            } => self.hello(version, *server, conns, seq),
+            Event::Synced { .. } => self.synced = true,
+            Event::Conn { conn } => self.conn(conn),
+            Event::Error(Problem {
+                conn: None,
+                kind: ProblemKind::ListenFailed,
+                message,
+            }) if self.listeners.failed(&message) => {}
+            Event::Error(problem) => self.problem(problem),
+            Event::Listener {
+                listen,
+                transport,
+                groups,
+                fingerprint,
+            } => {
+                if transport == protocol::Transport::Tcp && listen.is_some() {
+                    self.last_listen = listen.clone();
+                }
+                self.listeners.heard(transport, listen.as_deref());
+                if let Some(server) = &mut self.server {
+                    server.set_listener(transport, listen, groups, fingerprint);
+                }
+            }
+            Event::Forgotten { conns } => self.forget(&conns),
+            Event::SentToAll { queued, refused } => self.sent_to_all = Some((queued, refused)),
+            Event::Defaults { settings } => {
+                if let Some(server) = &mut self.server {
+                    server.defaults = settings;
+                }
+                if matches!(self.settings_problem, Some((None, _))) {
+                    self.settings_problem = None;
+                }
+            }
+            Event::Rules { rules } => {
+                if let Some(server) = &mut self.server {
+                    server.rules = rules;
+                }
+                self.rule_hits.clear();
+                self.rules_problem = None;
+            }
+            Event::RuleHits { hits } => self.rule_hits = hits,
+            Event::File { conn, name, size } => self.file_announced(conn, name, size),
+            // Parts handed to the bridge before the stop are still written, and still its own.
+            Event::FileStopped { conn } => self.files_stopped(conn, false),
+        }
+    }
+
+    /// A snapshot: drop everything and rebuild from it.
+    fn hello(&mut self, version: u32, server: ServerInfo, conns: Vec<ConnInfo>, seq: Seq) {
+        if version != VERSION {
+            self.notice(format!(
+                "The bridge speaks protocol version {version}, this page version {VERSION}: \
+                 reload the page, or use a matching bridge."
+            ));
+        }
+        // Sequence numbers only grow within one bridge process: a snapshot that ends before
+        // what we already saw comes from a restarted bridge, whose connection ids mean
+        // something else.
+        let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
+        let old = std::mem::take(&mut self.conns);
+        let encoding = self.page_encoding.unwrap_or(server.encoding);
+        for info in conns {
+            let mut conv = Conv::new(info);
+            conv.encoding = encoding;
+            if same_bridge {
+                if let Some(prev) = old.get(&conv.info.id) {
+                    conv.keep_choices_of(prev);
+                }
+            }
+            self.conns.insert(conv.info.id, Rc::new(conv));
+        }
+        self.fresh = true;
+        if server.listen.is_some() {
+            self.last_listen = server.listen.clone();
+        }
+        for (transport, listen) in [
+            (Transport::Tls, &server.tls_listen),
+            (Transport::Udp, &server.udp_listen),
+        ] {
+            if listen.is_some() {
+                self.listeners.heard(transport, listen.as_deref());
+            }
+        }
+        self.reindex();
+        self.unread_after = if same_bridge { self.last_seq } else { None };
+        self.snapshot_seq = Some(seq);
+        self.last_seq = None;
+        self.synced = false;
+        self.server = Some(server);
+        if !same_bridge
+            || self
+                .selected
+                .is_some_and(|id| !self.conns.contains_key(&id))
+        {
+            self.selected = None;
+        }
+        if self.selected.is_none() {
+            let newest_open = self
+                .conns
+                .values()
+                .rev()
+                .find(|c| c.info.state == ConnState::Open)
+                .map(|c| c.info.id);
+            if let Some(id) = newest_open {
+                self.select(id);
+            }
+        }
+    }
+
+    fn conn(&mut self, info: ConnInfo) {
+        let id = info.id;
+        let is_new = !self.conns.contains_key(&id);
+        let was_open = self
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.info.state == ConnState::Open);
+        if self
+            .settings_problem
+            .as_ref()
+            .is_some_and(|(c, _)| *c == Some(id))
+            && self
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.info.settings != info.settings)
+        {
+            self.settings_problem = None;
+        }
+        match self.conv_mut(id) {
+            Some(conv) => {
+                let old = &conv.info;
+                // The bridge's counters are right as of this event, but the bridge does not send
+                // a `Conn` per record, so ours may be ahead: keep the larger of each.
+                let merged = ConnInfo {
+                    rx_bytes: old.rx_bytes.max(info.rx_bytes),
+                    tx_bytes: old.tx_bytes.max(info.tx_bytes),
+                    rx_msgs: old.rx_msgs.max(info.rx_msgs),
+                    tx_msgs: old.tx_msgs.max(info.tx_msgs),
+                    // A connection's life only moves forward.
+                    state: rank_max(old.state, info.state),
+                    ..info
+                };
+                if let Some(closed) = merged.closed_at {
+                    conv.last_at = conv.last_at.max(closed);
+                }
+                conv.info = merged;
+                if conv.info.state == ConnState::Closed {
+                    // Nothing more is written to it: a file not yet whole never will be.
+                    self.files_stopped(id, true);
+                }
+            }
+            None => {
+                let mut conv = Conv::new(info);
+                conv.encoding = self.default_encoding();
+                self.insert(conv);
+            }
+        }
+        let conv = &self.conns[&id];
+        let dialled_by_us =
+            is_new && conv.info.request.is_some() && conv.info.request == self.pending_dial;
+        // A conversation that closed while the user looked at it gives way to a new peer,
+        // unless the user chose it once closed.
+        let selected_gone = !self.pinned
+            && self
+                .selected_conv()
+                .is_none_or(|c| c.info.state == ConnState::Closed);
+        if dialled_by_us {
+            self.pending_dial = None;
+            self.select(id);
+            self.pinned = false;
+        } else if conv.info.state == ConnState::Open
+            && (self.selected.is_none() || (!was_open && selected_gone))
+        {
+            self.select(id);
+            self.pinned = false;
+        }
+    }
+
+    fn record(&mut self, conn: ConnId, r: Rec) {
+        if self.last_seq.is_some_and(|last| r.seq <= last) {
+            return;
+        }
+        self.last_seq = Some(r.seq);
+        let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
+        let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
+        // The selected conversation and its other end beside it are in view: nothing unread.
+        let selected = self.selected == Some(conn) || self.twin == Some(conn);
+        let limits = self.limits;
+        if !self.conns.contains_key(&conn) {
+            self.insert(Conv::placeholder(conn, r.at));
+        }
+        let conv = self.conv_mut(conn).expect("inserted above");
+        let len = r.data.len() as u64;
+        if live {
+            match r.flow {
+                Flow::Rx => {
+                    conv.info.rx_bytes += len;
+                    conv.info.rx_msgs += 1;
+                }
+                Flow::Tx => {
+                    conv.info.tx_bytes += len;
+                    conv.info.tx_msgs += 1;
+                }
+            }
+        }
+        if missed && !selected && r.flow == Flow::Rx {
+            conv.unread += 1;
+        }
+        conv.last_at = conv.last_at.max(r.at);
+        conv.log.push(Entry::Record(r), limits);
+    }
+
+    /// The bridge forgot these connections (closed ones, at a page's request): so does the page.
+    fn forget(&mut self, ids: &[ConnId]) {
+        for id in ids {
+            if self.note(*id) {
+                self.conns.remove(id);
+            }
+        }
+        if self
+            .selected
+            .is_some_and(|id| !self.conns.contains_key(&id))
+        {
+            self.selected = None;
+        }
+    }
+
+    /// A problem the bridge reported. Settings and rules it refused are shown where they were
+    /// chosen; a send it refused is counted on its connection; the rest are notices.
+    fn problem(&mut self, problem: Problem) {
+        match problem.kind {
+            ProblemKind::InvalidRules => self.rules_problem = Some(problem.message.into()),
+            ProblemKind::InvalidSettings => {
+                self.settings_problem = Some((problem.conn, problem.message.into()));
+            }
+            kind => {
+                if let (ProblemKind::NotReading, Some(id)) = (kind, problem.conn) {
+                    if let Some(conv) = self.conv_mut(id) {
+                        conv.refused += 1;
+                    }
+                }
+                self.error(problem.conn, problem.message);
+            }
+        }
+    }
+
+    fn error(&mut self, conn: Option<ConnId>, message: String) {
+        if let Some(id) = conn {
+            let note_id = self.next_id();
+            let limits = self.limits;
+            if let Some(conv) = self.conv_mut(id) {
+                // A failed dial closes with the same reason: say it once in the conversation.
+                if conv.info.close_reason.as_deref() != Some(message.as_str()) {
+                    conv.log.push(
+                        Entry::Note {
+                            id: note_id,
+                            text: message.as_str().into(),
+                        },
+                        limits,
+                    );
+                }
+            }
+        }
+        self.notice(message);
+    }
+}
+
+fn rank_max(a: ConnState, b: ConnState) -> ConnState {
+    let rank = |s| match s {
+        ConnState::Connecting => 0,
+        ConnState::Open => 1,
+        ConnState::Closed => 2,
+    };
+    if rank(b) >= rank(a) {
+        b
+    } else {
+        a
+    }
+}
