@@ -3,7 +3,7 @@
 //! file to the browser.
 
 use protocol::jsonl::RecordLine;
-use protocol::{Flow, RecordHeader};
+use protocol::Flow;
 
 use crate::bytes_view::text::{render_text_in, Piece};
 use crate::bytes_view::time::format_time;
@@ -16,7 +16,7 @@ pub fn to_text(conv: &Conv) -> String {
     for entry in conv.log.iter() {
         match entry {
             Entry::Record(r) => {
-                let arrow = match r.flow {
+                let arrow = match r.head.flow {
                     Flow::Rx => "<-",
                     Flow::Tx => "->",
                 };
@@ -28,7 +28,7 @@ pub fn to_text(conv: &Conv) -> String {
                     .collect();
                 out.push_str(&format!(
                     "{} {arrow} {text}\n",
-                    format_time(r.at, 0).machine
+                    format_time(r.head.at, 0).machine
                 ));
             }
             Entry::Note { text, .. } => out.push_str(&format!("# {text}\n")),
@@ -64,14 +64,7 @@ pub fn to_jsonl(conv: &Conv) -> String {
     let mut out = String::new();
     for entry in conv.log.iter() {
         let Entry::Record(r) = entry else { continue };
-        let header = RecordHeader {
-            conn: conv.info.id,
-            seq: r.seq,
-            flow: r.flow,
-            at: r.at,
-            marks: r.marks,
-        };
-        let mut line = RecordLine::new(&header, &r.data, r.rule.as_deref());
+        let mut line = RecordLine::new(&r.head, &r.data, r.rule.as_deref());
         if conv.encoding != Encoding::Utf8 {
             let text = match conv.encoding.decode(&r.data).as_slice() {
                 [] => Some(String::new()),

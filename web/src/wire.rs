@@ -8,37 +8,21 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, Event, Marks, Record, RecordHeader, RECORD_HEADER_LEN};
+use protocol::{Event, Marks, Record, RecordHeader, RECORD_HEADER_LEN};
 
 use crate::state::{FilePart, Incoming, Rec};
 
 impl From<Record> for Incoming {
     fn from(r: Record) -> Incoming {
         if r.marks.contains(Marks::FILE) {
-            let part = FilePart {
-                seq: r.seq,
-                flow: r.flow,
-                at: r.at,
-                len: r.data.len() as u64,
-            };
-            return Incoming::FilePart(r.conn, part);
+            let len = r.data.len() as u64;
+            return Incoming::FilePart(FilePart {
+                head: r.header(),
+                len,
+            });
         }
-        let (conn, rec) = split_record(r);
-        Incoming::Record(conn, rec)
+        Incoming::Record(r.into())
     }
-}
-
-/// A protocol record as its connection and the record a conversation keeps.
-pub fn split_record(r: Record) -> (ConnId, Rec) {
-    let rec = Rec {
-        seq: r.seq,
-        flow: r.flow,
-        at: r.at,
-        marks: r.marks,
-        rule: r.rule.map(Rc::from),
-        data: r.data.into(),
-    };
-    (r.conn, rec)
 }
 
 /// Decodes a text frame.
@@ -66,13 +50,8 @@ pub fn decode_record(
         .checked_sub(RECORD_HEADER_LEN + rule_len)
         .ok_or("a record frame shorter than its rule id")?;
     if h.marks.contains(Marks::FILE) {
-        let part = FilePart {
-            seq: h.seq,
-            flow: h.flow,
-            at: h.at,
-            len: payload_len as u64,
-        };
-        return Ok(Incoming::FilePart(h.conn, part));
+        let len = payload_len as u64;
+        return Ok(Incoming::FilePart(FilePart { head: h, len }));
     }
     // One allocation, filled in place: no intermediate vector.
     let mut data: Rc<[u8]> = std::iter::repeat_n(0, payload_len).collect();
@@ -85,17 +64,11 @@ pub fn decode_record(
         copy(len - rule_len, &mut id);
         Rc::from(String::from_utf8_lossy(&id))
     });
-    Ok(Incoming::Record(
-        h.conn,
-        Rec {
-            seq: h.seq,
-            flow: h.flow,
-            at: h.at,
-            marks: h.marks,
-            rule,
-            data,
-        },
-    ))
+    Ok(Incoming::Record(Rec {
+        head: h,
+        rule,
+        data,
+    }))
 }
 
 #[cfg(test)]
@@ -131,13 +104,14 @@ mod tests {
         let frame = record.encode();
         let copy = |_: usize, _: &mut [u8]| panic!("a file's bytes are not copied");
         let got = decode_record(&frame[..RECORD_HEADER_LEN], frame.len(), copy).unwrap();
-        let part = FilePart {
+        let head = RecordHeader {
+            conn: 3,
             seq: 9,
             flow: Flow::Tx,
             at: 5,
-            len: 1000,
+            marks: Marks::FILE,
         };
-        assert_eq!(got, Incoming::FilePart(3, part));
+        assert_eq!(got, Incoming::FilePart(FilePart { head, len: 1000 }));
         assert_eq!(Incoming::from(record), got);
     }
 

@@ -11,7 +11,7 @@ use protocol::{Command, ConnId, ConnSettings, ConnState, Frame};
 use yew::prelude::*;
 
 use crate::encoding::Encoding;
-use crate::state::pacing::Probe;
+use crate::state::file_pace::Probe;
 use crate::state::rule_draft::like_message;
 use crate::state::{Action, Conv, State, Table};
 

@@ -25,7 +25,7 @@ pub fn rates<'a>(
     let (mut rx, mut tx) = ([0; SPAN], [0; SPAN]);
     for entry in entries {
         let Entry::Record(r) = entry else { continue };
-        let age = (now - r.at).div_euclid(1_000_000);
+        let age = (now - r.head.at).div_euclid(1_000_000);
         if age >= SPAN as i64 {
             break;
         }
@@ -33,7 +33,7 @@ pub fn rates<'a>(
             continue; // clock skew: from the future
         }
         let slot = SPAN - 1 - age as usize;
-        match r.flow {
+        match r.head.flow {
             Flow::Rx => rx[slot] += r.data.len() as u64,
             Flow::Tx => tx[slot] += r.data.len() as u64,
         }

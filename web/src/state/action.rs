@@ -21,10 +21,10 @@ pub enum SocketStatus {
 pub enum Incoming {
     /// A control event (a text frame).
     Event(Event),
-    /// Bytes received from or written to a peer of connection `.0` (a binary frame).
-    Record(ConnId, Rec),
-    /// A part of a file written to a peer of connection `.0`: its size, not its bytes.
-    FilePart(ConnId, FilePart),
+    /// Bytes received from or written to a peer (a binary frame).
+    Record(Rec),
+    /// A part of a file written to a peer: its size, not its bytes.
+    FilePart(FilePart),
 }
 
 /// One change to the state: what the user did, or what the bridge or the socket said.

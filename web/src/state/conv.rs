@@ -124,7 +124,9 @@ impl Conv {
     /// The entries to render, oldest first (the log view renders them chunk by chunk).
     #[cfg(test)]
     pub fn visible(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.log.iter_from(self.hidden())
+        self.log
+            .chunks_from(self.hidden())
+            .flat_map(|(c, skip)| &c[skip..])
     }
 
     /// The system line for a closed connection, unless the conversation already ends with it.

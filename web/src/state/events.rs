@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, Seq, ServerInfo, Transport,
-    VERSION,
+    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, RecordHeader, Seq, ServerInfo,
+    Transport, VERSION,
 };
 
 use super::{Conv, Entry, Incoming, Rec, State};
@@ -14,8 +14,8 @@ impl State {
     pub(super) fn apply(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Event(event) => self.event(event),
-            Incoming::Record(conn, rec) => self.record(conn, rec),
-            Incoming::FilePart(conn, part) => self.file_part(conn, part),
+            Incoming::Record(rec) => self.record(rec),
+            Incoming::FilePart(part) => self.file_part(part),
         }
     }
 
@@ -203,38 +203,46 @@ impl State {
         }
     }
 
-    fn record(&mut self, conn: ConnId, r: Rec) {
-        if self.last_seq.is_some_and(|last| r.seq <= last) {
+    fn record(&mut self, r: Rec) {
+        let conn = r.head.conn;
+        let Some(missed) = self.arrived(&r.head, r.data.len() as u64) else {
             return;
-        }
-        self.last_seq = Some(r.seq);
-        let live = self.snapshot_seq.is_none_or(|snap| r.seq > snap);
-        let missed = live || self.unread_after.is_some_and(|after| r.seq > after);
+        };
         // The selected conversation and its other end beside it are in view: nothing unread.
-        let selected = self.selected == Some(conn) || self.twin == Some(conn);
+        let in_view = self.selected == Some(conn) || self.twin == Some(conn);
         let limits = self.limits;
-        if !self.conns.contains_key(&conn) {
-            self.insert(Conv::placeholder(conn, r.at));
-        }
-        let conv = self.conv_mut(conn).expect("inserted above");
-        let len = r.data.len() as u64;
-        if live {
-            match r.flow {
-                Flow::Rx => {
-                    conv.info.rx_bytes += len;
-                    conv.info.rx_msgs += 1;
-                }
-                Flow::Tx => {
-                    conv.info.tx_bytes += len;
-                    conv.info.tx_msgs += 1;
-                }
-            }
-        }
-        if missed && !selected && r.flow == Flow::Rx {
+        let conv = self.conv_mut(conn).expect("made when it arrived");
+        if missed && !in_view && r.head.flow == Flow::Rx {
             conv.unread += 1;
         }
-        conv.last_at = conv.last_at.max(r.at);
         conv.log.push(Entry::Record(r), limits);
+    }
+
+    /// Counts a record (or a file's part) of `len` bytes into its connection, made if the page
+    /// did not have it yet. `None` if it was applied already; else whether the page had not
+    /// seen it (live, or sent while the page was away), so that it may be unread.
+    pub(super) fn arrived(&mut self, head: &RecordHeader, len: u64) -> Option<bool> {
+        if self.last_seq.is_some_and(|last| head.seq <= last) {
+            return None;
+        }
+        self.last_seq = Some(head.seq);
+        let live = self.snapshot_seq.is_none_or(|snap| head.seq > snap);
+        let missed = live || self.unread_after.is_some_and(|after| head.seq > after);
+        if !self.conns.contains_key(&head.conn) {
+            self.insert(Conv::placeholder(head.conn, head.at));
+        }
+        let conv = self.conv_mut(head.conn).expect("inserted above");
+        // Counters count history once (the snapshot's) and live traffic once (here).
+        if live {
+            let (bytes, msgs) = match head.flow {
+                Flow::Rx => (&mut conv.info.rx_bytes, &mut conv.info.rx_msgs),
+                Flow::Tx => (&mut conv.info.tx_bytes, &mut conv.info.tx_msgs),
+            };
+            *bytes += len;
+            *msgs += 1;
+        }
+        conv.last_at = conv.last_at.max(head.at);
+        Some(missed)
     }
 
     /// The bridge forgot these connections (closed ones, at a page's request): so does the page.

@@ -14,16 +14,14 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, Flow, Micros, Seq};
+use protocol::{ConnId, Micros, RecordHeader};
 
 use super::{Entry, State};
 
 /// A part of a file, as the wire hands it over: its bytes are not copied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FilePart {
-    pub seq: Seq,
-    pub flow: Flow,
-    pub at: Micros,
+    pub head: RecordHeader,
     pub len: u64,
 }
 
@@ -53,8 +51,8 @@ impl FileSend {
     fn add(&mut self, part: &FilePart) -> bool {
         self.written += part.len;
         self.parts += 1;
-        self.first_at.get_or_insert(part.at);
-        self.last_at = Some(part.at);
+        self.first_at.get_or_insert(part.head.at);
+        self.last_at = Some(part.head.at);
         self.done()
     }
 }
@@ -108,27 +106,14 @@ impl State {
     }
 
     /// A part of a file was written to `conn`: counted, and added to its file's entry.
-    pub(super) fn file_part(&mut self, conn: ConnId, part: FilePart) {
-        if self.last_seq.is_some_and(|last| part.seq <= last) {
+    pub(super) fn file_part(&mut self, part: FilePart) {
+        let conn = part.head.conn;
+        if self.arrived(&part.head, part.len).is_none() {
             return;
-        }
-        self.last_seq = Some(part.seq);
-        let live = self.snapshot_seq.is_none_or(|snap| part.seq > snap);
-        if !self.conns.contains_key(&conn) {
-            self.insert(super::Conv::placeholder(conn, part.at));
         }
         let id = self.next_id();
         let limits = self.limits;
-        let conv = self.conv_mut(conn).expect("inserted above");
-        if live {
-            let (bytes, msgs) = match part.flow {
-                Flow::Rx => (&mut conv.info.rx_bytes, &mut conv.info.rx_msgs),
-                Flow::Tx => (&mut conv.info.tx_bytes, &mut conv.info.tx_msgs),
-            };
-            *bytes += part.len;
-            *msgs += 1;
-        }
-        conv.last_at = conv.last_at.max(part.at);
+        let conv = self.conv_mut(conn).expect("made when it arrived");
         while let Some(&(file, _)) = conv.files.first() {
             let fed = conv.log.update_rev(
                 |e| matches!(e, Entry::File(f) if f.id == file),
@@ -171,7 +156,7 @@ mod tests {
     use super::*;
     use crate::state::Incoming;
     use crate::state::{reduce, Action};
-    use protocol::{ConnInfo, ConnState, Event, Origin, VERSION};
+    use protocol::{ConnInfo, ConnState, Event, Flow, Marks, Origin, Seq, VERSION};
 
     fn hello(seq: Seq) -> Incoming {
         let info = ConnInfo::new(
@@ -198,15 +183,14 @@ mod tests {
     }
 
     fn part(seq: Seq, len: u64) -> Incoming {
-        Incoming::FilePart(
-            1,
-            FilePart {
-                seq,
-                flow: Flow::Tx,
-                at: seq as Micros,
-                len,
-            },
-        )
+        let head = RecordHeader {
+            conn: 1,
+            seq,
+            flow: Flow::Tx,
+            at: seq as Micros,
+            marks: Marks::FILE,
+        };
+        Incoming::FilePart(FilePart { head, len })
     }
 
     fn record(seq: Seq, text: &str) -> Incoming {

@@ -3,10 +3,10 @@
 
 use std::rc::Rc;
 
-use protocol::{Flow, Marks, Micros, Seq};
+use protocol::{Record, RecordHeader};
 
+use super::chunks::Chunks;
 use super::files::FileSend;
-use super::table::locate;
 
 /// Entries per chunk: small enough that copying the last one on append is cheap, large enough
 /// that the list of chunks stays short.
@@ -29,28 +29,45 @@ impl Default for Limits {
     }
 }
 
-/// One record, as the page keeps it: the bytes as they were, decoded only when shown.
+/// One record, as the page keeps it: its header as the wire gave it, and its bytes as they were,
+/// shared, and decoded only when shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rec {
-    pub seq: Seq,
-    pub flow: Flow,
-    pub at: Micros,
-    /// How the message ended, whether its checksum held, whether it is part of a file.
-    pub marks: Marks,
+    /// Its connection, sequence number, direction, time, and marks (how the message ended,
+    /// whether its checksum held).
+    pub head: RecordHeader,
     /// The auto-reply rule that sent it.
     pub rule: Option<Rc<str>>,
     pub data: Rc<[u8]>,
 }
 
-impl Rec {
-    /// A message with no marks, sent by no rule.
-    #[cfg(test)]
-    pub fn new(seq: Seq, flow: Flow, at: Micros, data: Rc<[u8]>) -> Rec {
+impl From<Record> for Rec {
+    fn from(r: Record) -> Rec {
         Rec {
-            seq,
-            flow,
-            at,
-            marks: Marks::NONE,
+            head: r.header(),
+            rule: r.rule.map(Rc::from),
+            data: r.data.into(),
+        }
+    }
+}
+
+impl Rec {
+    /// A message of connection 1 with no marks, sent by no rule.
+    #[cfg(test)]
+    pub fn new(
+        seq: protocol::Seq,
+        flow: protocol::Flow,
+        at: protocol::Micros,
+        data: Rc<[u8]>,
+    ) -> Rec {
+        Rec {
+            head: RecordHeader {
+                conn: 1,
+                seq,
+                flow,
+                at,
+                marks: protocol::Marks::NONE,
+            },
             rule: None,
             data,
         }
@@ -74,47 +91,33 @@ impl Entry {
     /// A key that is unique within a conversation and stable across renders.
     pub fn key(&self) -> String {
         match self {
-            Entry::Record(r) => format!("r{}", r.seq),
+            Entry::Record(r) => format!("r{}", r.head.seq),
             Entry::Note { id, .. } => format!("n{id}"),
             Entry::File(f) => format!("f{}", f.id),
         }
     }
 }
 
-/// The lines of one conversation, oldest first, in shared chunks.
+/// The lines of one conversation, oldest first, in shared [`Chunks`].
 ///
 /// Cloning copies only the list of chunk pointers; appending copies at most the last chunk.
 /// Equality is identity of the chunks (what a render needs to know: "did this change?").
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Log {
-    chunks: Vec<Rc<Vec<Entry>>>,
-    len: usize,
+    entries: Chunks<Entry>,
     bytes: usize,
     /// Records this page dropped to stay within [`Limits`].
     pub dropped_msgs: u64,
     pub dropped_bytes: u64,
 }
 
-impl PartialEq for Log {
-    fn eq(&self, other: &Self) -> bool {
-        self.len == other.len
-            && self.dropped_msgs == other.dropped_msgs
-            && self.chunks.len() == other.chunks.len()
-            && self
-                .chunks
-                .iter()
-                .zip(&other.chunks)
-                .all(|(a, b)| Rc::ptr_eq(a, b))
-    }
-}
-
 impl Log {
     pub fn len(&self) -> usize {
-        self.len
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The payload bytes held.
@@ -124,19 +127,15 @@ impl Log {
     }
 
     pub fn push(&mut self, entry: Entry, limits: Limits) {
-        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            self.chunks.push(Rc::new(Vec::with_capacity(CHUNK)));
-        }
         if let Entry::Record(r) = &entry {
             self.bytes += r.data.len();
         }
-        self.len += 1;
-        Rc::make_mut(self.chunks.last_mut().expect("a chunk")).push(entry);
+        self.entries.push(entry, CHUNK);
         // Drop whole chunks from the front: cheap, and the newest messages always stay.
-        while (self.len > limits.msgs || self.bytes > limits.bytes) && self.chunks.len() > 1 {
-            let first = self.chunks.remove(0);
-            self.len -= first.len();
-            for e in first.iter() {
+        while (self.len() > limits.msgs || self.bytes > limits.bytes)
+            && self.entries.chunks().len() > 1
+        {
+            for e in self.entries.remove_chunk(0).iter() {
                 if let Entry::Record(r) = e {
                     self.bytes -= r.data.len();
                     self.dropped_msgs += 1;
@@ -146,29 +145,20 @@ impl Log {
         }
     }
 
-    /// The entries from index `start` (0 is the oldest held) to the end.
-    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &Entry> + '_ {
-        self.chunks_from(start).flat_map(|(c, skip)| &c[skip..])
-    }
-
     /// The chunks from the one that holds entry `start` on, each with the index in it to begin
     /// at: to render or search a chunk at a time, so that a chunk that did not change need not
     /// be done again.
     pub fn chunks_from(&self, start: usize) -> impl Iterator<Item = (&Rc<Vec<Entry>>, usize)> {
-        let (first, skip) = locate(&self.chunks, start);
-        self.chunks[first..]
-            .iter()
-            .enumerate()
-            .map(move |(i, c)| (c, if i == 0 { skip } else { 0 }))
+        self.entries.chunks_from(start)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.iter_from(0)
+        self.entries.iter()
     }
 
     /// Newest first: for what looks back only a little way (the last record, the last minute).
     pub fn iter_rev(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.chunks.iter().rev().flat_map(|c| c.iter().rev())
+        self.entries.iter().rev()
     }
 
     /// Changes the newest entry that `find` picks, if there is one: copies only its chunk.
@@ -177,22 +167,22 @@ impl Log {
         mut find: impl FnMut(&Entry) -> bool,
         change: impl FnOnce(&mut Entry) -> R,
     ) -> Option<R> {
-        for chunk in self.chunks.iter_mut().rev() {
-            if let Some(at) = chunk.iter().rposition(&mut find) {
-                return Some(change(&mut Rc::make_mut(chunk)[at]));
-            }
-        }
-        None
+        let chunks = self.entries.chunks();
+        let (c, i) = (0..chunks.len())
+            .rev()
+            .find_map(|c| Some((c, chunks[c].iter().rposition(&mut find)?)))?;
+        Some(change(self.entries.get_mut(c, i)))
     }
 
     pub fn last(&self) -> Option<&Entry> {
-        self.chunks.last().and_then(|c| c.last())
+        self.entries.iter().next_back()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::{Flow, Micros};
 
     fn log_of(n: u64) -> Log {
         let mut log = Log::default();

@@ -25,14 +25,15 @@
 //! `index.rs`.
 
 mod action;
+mod chunks;
 mod conv;
 mod events;
+pub mod file_pace;
 mod files;
 mod index;
 mod list;
 mod listeners;
 mod log;
-pub mod pacing;
 pub mod reading;
 pub mod rule_draft;
 mod table;

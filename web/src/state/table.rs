@@ -1,28 +1,23 @@
-//! A sorted map in shared chunks, for the state's collections of connections.
-//!
-//! The state is cloned on every action (Yew keeps the previous one alive), so a collection must
-//! clone in far less than its size: cloning a table copies one pointer per chunk, and a write
-//! copies only the chunk it lands in, and only while that chunk is still shared. The n-th entry
-//! is found by walking the chunk lengths, which is what a list that shows rows 4,000 to 4,040
-//! needs.
+//! A sorted map in shared chunks ([`Chunks`]), for the state's collections of connections: a
+//! clone costs one pointer per chunk, a write copies the chunk it lands in, and the n-th entry
+//! is found by walking the chunk lengths.
 
 use std::ops::Index;
-use std::rc::Rc;
+
+use super::chunks::Chunks;
 
 /// Entries a chunk holds at most; a fuller one splits.
 const MAX: usize = 128;
 
+/// Chunks are never empty, and in key order. Equality is identity of the chunks.
 pub struct Table<K, V> {
-    /// Never empty chunks, in key order.
-    chunks: Vec<Rc<Vec<(K, V)>>>,
-    len: usize,
+    chunks: Chunks<(K, V)>,
 }
 
 impl<K, V> Clone for Table<K, V> {
     fn clone(&self) -> Self {
         Table {
             chunks: self.chunks.clone(),
-            len: self.len,
         }
     }
 }
@@ -30,22 +25,14 @@ impl<K, V> Clone for Table<K, V> {
 impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
         Table {
-            chunks: Vec::new(),
-            len: 0,
+            chunks: Chunks::default(),
         }
     }
 }
 
-/// Equality is identity of the chunks: what a render needs to know ("did this change?").
 impl<K, V> PartialEq for Table<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len
-            && self.chunks.len() == other.chunks.len()
-            && self
-                .chunks
-                .iter()
-                .zip(&other.chunks)
-                .all(|(a, b)| Rc::ptr_eq(a, b))
+        self.chunks == other.chunks
     }
 }
 
@@ -57,28 +44,22 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Table<K, V> {
 
 impl<K, V> Table<K, V> {
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + '_ {
-        self.chunks
-            .iter()
-            .flat_map(|c| c.iter().map(|(k, v)| (k, v)))
+        self.chunks.iter().map(|(k, v)| (k, v))
     }
 
     /// Entries in key order from the `start`-th on: the cost is the number of chunks skipped,
     /// not the entries.
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&K, &V)> + '_ {
-        let (first, skip) = locate(&self.chunks, start);
-        self.chunks[first..]
-            .iter()
-            .flat_map(|c| c.iter().map(|(k, v)| (k, v)))
-            .skip(skip)
+        self.chunks.iter_from(start).map(|(k, v)| (k, v))
     }
 
     #[cfg(test)]
@@ -95,18 +76,23 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     /// The chunk that holds `key`, or would: the first whose last key is not below it.
     fn chunk_of(&self, key: &K) -> usize {
         self.chunks
+            .chunks()
             .partition_point(|c| c.last().expect("chunks are never empty").0 < *key)
     }
 
     /// Where `key` is: its chunk, and its place in it.
     fn find(&self, key: &K) -> Option<(usize, usize)> {
         let c = self.chunk_of(key);
-        let i = self.chunks.get(c)?.binary_search_by(|(k, _)| k.cmp(key));
+        let i = self
+            .chunks
+            .chunks()
+            .get(c)?
+            .binary_search_by(|(k, _)| k.cmp(key));
         Some((c, i.ok()?))
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.find(key).map(|(c, i)| &self.chunks[c][i].1)
+        self.find(key).map(|(c, i)| &self.chunks.chunks()[c][i].1)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {
@@ -116,53 +102,52 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     /// The value of `key`, to change: copies its chunk first if another table shares it.
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let (c, i) = self.find(key)?;
-        Some(&mut Rc::make_mut(&mut self.chunks[c])[i].1)
+        Some(&mut self.chunks.get_mut(c, i).1)
     }
 
     /// Inserts or replaces; returns the value replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if self.chunks.is_empty() {
-            self.chunks.push(Rc::new(vec![(key, value)]));
-            self.len = 1;
+        let Some(last) = self.chunks.chunks().len().checked_sub(1) else {
+            self.chunks.insert_chunk(0, vec![(key, value)]);
             return None;
-        }
-        let last = self.chunks.len() - 1;
-        let c = self.chunk_of(&key).min(last);
-        let chunk = Rc::make_mut(&mut self.chunks[c]);
-        let i = match chunk.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => return Some(std::mem::replace(&mut chunk[i].1, value)),
-            Err(i) => i,
         };
-        chunk.insert(i, (key, value));
-        self.len += 1;
-        if chunk.len() > MAX {
+        let c = self.chunk_of(&key).min(last);
+        let (replaced, tail) = self.chunks.edit(c, |chunk| {
+            let i = match chunk.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => return (Some(std::mem::replace(&mut chunk[i].1, value)), None),
+                Err(i) => i,
+            };
+            chunk.insert(i, (key, value));
             // Keys that keep growing (connection ids) fill chunks to the brim; others split.
             let at = if c == last && i == MAX { MAX } else { MAX / 2 };
-            let tail = chunk.split_off(at);
-            self.chunks.insert(c + 1, Rc::new(tail));
+            (None, (chunk.len() > MAX).then(|| chunk.split_off(at)))
+        });
+        if let Some(tail) = tail {
+            self.chunks.insert_chunk(c + 1, tail);
         }
-        None
+        replaced
     }
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let (c, i) = self.find(key)?;
-        let chunk = Rc::make_mut(&mut self.chunks[c]);
-        let (_, value) = chunk.remove(i);
-        self.len -= 1;
-        let left = chunk.len();
-        if left == 0 {
-            self.chunks.remove(c);
-        } else if left < MAX / 4 {
+        // A chunk left empty is gone.
+        let (value, left) = self
+            .chunks
+            .edit(c, |chunk| (chunk.remove(i).1, chunk.len()));
+        let chunks = self.chunks.chunks();
+        if left > 0 && left < MAX / 4 {
             // Keep chunks from thinning out after many removals: join a small one to a
             // neighbour when both fit in one.
             let next = c + 1;
-            if next < self.chunks.len() && left + self.chunks[next].len() <= MAX {
-                let tail = self.chunks.remove(next);
-                Rc::make_mut(&mut self.chunks[c]).extend(tail.iter().cloned());
-            } else if c > 0 && left + self.chunks[c - 1].len() <= MAX {
-                let tail = self.chunks.remove(c);
-                Rc::make_mut(&mut self.chunks[c - 1]).extend(tail.iter().cloned());
+            if next < chunks.len() && left + chunks[next].len() <= MAX {
+                let tail = self.chunks.remove_chunk(next);
+                self.chunks
+                    .edit(c, |chunk| chunk.extend(tail.iter().cloned()));
+            } else if c > 0 && left + chunks[c - 1].len() <= MAX {
+                let tail = self.chunks.remove_chunk(c);
+                self.chunks
+                    .edit(c - 1, |chunk| chunk.extend(tail.iter().cloned()));
             }
         }
         Some(value)
@@ -170,12 +155,12 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
     /// Entries from the first whose key is not below `key`, in key order.
     pub fn range_from<'a>(&'a self, key: &K) -> impl Iterator<Item = (&'a K, &'a V)> + 'a {
+        let chunks = self.chunks.chunks();
         let c = self.chunk_of(key);
-        let i = self
-            .chunks
+        let i = chunks
             .get(c)
             .map_or(0, |chunk| chunk.partition_point(|(k, _)| k < key));
-        self.chunks[c.min(self.chunks.len())..]
+        chunks[c.min(chunks.len())..]
             .iter()
             .flat_map(|c| c.iter().map(|(k, v)| (k, v)))
             .skip(i)
@@ -190,22 +175,12 @@ impl<K: Ord + Clone, V: Clone> Index<&K> for Table<K, V> {
     }
 }
 
-/// Where the `start`-th item of `chunks` is: the chunk that holds it, and its index in that
-/// chunk; past the end, `(chunks.len(), ...)`. The cost is the number of chunks skipped.
-pub(super) fn locate<T>(chunks: &[Rc<Vec<T>>], start: usize) -> (usize, usize) {
-    let (mut first, mut skip) = (0, start);
-    while first < chunks.len() && skip >= chunks[first].len() {
-        skip -= chunks[first].len();
-        first += 1;
-    }
-    (first, skip)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+    use std::rc::Rc;
 
     #[test]
     fn growing_keys_fill_whole_chunks_and_clones_share_them() {
@@ -214,7 +189,7 @@ mod tests {
             t.insert(id, id * 2);
         }
         assert_eq!(t.len(), 1000);
-        assert_eq!(t.chunks.len(), 1000usize.div_ceil(MAX));
+        assert_eq!(t.chunks.chunks().len(), 1000usize.div_ceil(MAX));
         assert_eq!(t.iter_from(500).next(), Some((&500, &1000)));
         assert_eq!(t[&999], 1998);
 
@@ -223,11 +198,12 @@ mod tests {
         *t.get_mut(&3).unwrap() = 0;
         let shared = before
             .chunks
+            .chunks()
             .iter()
-            .zip(&t.chunks)
+            .zip(t.chunks.chunks())
             .filter(|(a, b)| Rc::ptr_eq(a, b))
             .count();
-        assert_eq!(shared, t.chunks.len() - 1);
+        assert_eq!(shared, t.chunks.chunks().len() - 1);
         assert_eq!(before[&3], 6);
         assert_ne!(before, t);
         assert_eq!(before, before.clone());
@@ -243,8 +219,12 @@ mod tests {
             t.remove(&k);
         }
         assert_eq!(t.len(), 200);
-        assert!(t.chunks.len() <= 8, "{} chunks", t.chunks.len());
-        assert!(t.chunks.iter().all(|c| !c.is_empty()));
+        assert!(
+            t.chunks.chunks().len() <= 8,
+            "{} chunks",
+            t.chunks.chunks().len()
+        );
+        assert!(t.chunks.chunks().iter().all(|c| !c.is_empty()));
     }
 
     proptest! {
@@ -263,7 +243,7 @@ mod tests {
                 }
             }
             prop_assert_eq!(table.len(), model.len());
-            prop_assert!(table.chunks.iter().all(|c| !c.is_empty() && c.len() <= MAX));
+            prop_assert!(table.chunks.chunks().iter().all(|c| !c.is_empty() && c.len() <= MAX));
             let all: Vec<_> = table.iter().map(|(k, v)| (*k, *v)).collect();
             let expected: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
             prop_assert_eq!(&all, &expected);

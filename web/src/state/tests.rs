@@ -387,7 +387,7 @@ fn a_flood_is_held_within_limits_and_rendered_in_a_window() {
     let visible: Vec<Seq> = conv
         .visible()
         .map(|e| match e {
-            Entry::Record(r) => r.seq,
+            Entry::Record(r) => r.head.seq,
             Entry::Note { .. } | Entry::File(_) => 0,
         })
         .collect();

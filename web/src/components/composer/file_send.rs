@@ -1,7 +1,7 @@
 //! Sending a file, picked or dropped on the composer, to the selected connection or to all:
 //! announced to the bridge (`send_file`), then read a part at a time (`Blob.slice`, never the
 //! whole file in memory) and sent as parts of a file, as fast as the peers take them (see
-//! [`crate::state::pacing`]). A bar shows how much the peer has; Cancel stops after the part
+//! [`crate::state::file_pace`]). A bar shows how much the peer has; Cancel stops after the part
 //! on its way.
 
 use std::cell::Cell;
@@ -14,7 +14,7 @@ use yew::prelude::*;
 
 use crate::bytes_view::size::format_size;
 use crate::components::device::DeviceCtx;
-use crate::state::pacing::{Pace, Pacer};
+use crate::state::file_pace::{FilePace, Next};
 
 /// Where a file goes, and what the composer calls it.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,7 +122,7 @@ impl FileSender {
                 format_size(size)
             )))
         };
-        let mut pacer = Pacer::new(size, targets);
+        let mut pace = FilePace::new(size, targets);
         let probe = |id| ctx.probe.emit(id);
         let announce = Command::SendFile {
             to: target.to,
@@ -131,7 +131,7 @@ impl FileSender {
         };
         ctx.frame.emit(announce.to_frame())?;
         loop {
-            let written = pacer.written(probe);
+            let written = pace.written(probe);
             if self.cancel.get() {
                 return stopped("cancelled", written);
             }
@@ -141,10 +141,10 @@ impl FileSender {
                 written,
                 to: target.label.clone(),
             }));
-            match pacer.next(probe) {
-                Pace::Go => {
-                    let end = pacer.sent + pacer.part();
-                    let data = match read(file, pacer.sent, end).await {
+            match pace.next(probe) {
+                Next::Go => {
+                    let end = pace.sent + pace.part();
+                    let data = match read(file, pace.sent, end).await {
                         Ok(data) => data,
                         Err(why) => return stopped(&why, written),
                     };
@@ -157,11 +157,11 @@ impl FileSender {
                     if let Err(why) = ctx.frame.emit(ToBridge::Transmit(transmit).to_frame()) {
                         return stopped(&why, written);
                     }
-                    pacer.sent = end;
+                    pace.sent = end;
                 }
-                Pace::Wait => sleep(15).await,
-                Pace::Done => return Ok(None),
-                Pace::Stop(why) => return stopped(&why, written),
+                Next::Wait => sleep(15).await,
+                Next::Done => return Ok(None),
+                Next::Stop(why) => return stopped(&why, written),
             }
         }
     }

@@ -132,7 +132,7 @@ mod tests {
         found
             .iter()
             .map(|e| match e {
-                Entry::Record(r) => r.seq,
+                Entry::Record(r) => r.head.seq,
                 Entry::Note { .. } | Entry::File(_) => 0,
             })
             .collect()

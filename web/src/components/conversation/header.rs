@@ -136,7 +136,7 @@ fn details(conv: &Conv) -> String {
         details.push(format!("local {local}"));
     }
     if let Some(last) = conv.last_record() {
-        details.push(format!("last {}", local_time(last.at).clock));
+        details.push(format!("last {}", local_time(last.head.at).clock));
     }
     details.push(format!(
         "rx {} in {} · tx {} in {}",

@@ -88,7 +88,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
             let prev_at = previous.filter(|_| gaps);
             for e in chunk[from..].iter().rev() {
                 if let Entry::Record(r) = e {
-                    previous = Some(r.at);
+                    previous = Some(r.head.at);
                     break;
                 }
             }
@@ -131,7 +131,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
 fn narrowed(props: &LogViewProps) -> Html {
     let conv = &props.conv;
     let after_clear = |e: &&Entry| match (e, props.cleared) {
-        (Entry::Record(r), Some(mark)) => r.seq > mark,
+        (Entry::Record(r), Some(mark)) => r.head.seq > mark,
         _ => true,
     };
     let mut shown: Vec<&Entry> = match (&props.found, props.cleared) {
@@ -145,7 +145,7 @@ fn narrowed(props: &LogViewProps) -> Html {
         (None, mark) => conv
             .log
             .iter_rev()
-            .take_while(|e| !matches!((e, mark), (Entry::Record(r), Some(m)) if r.seq <= m))
+            .take_while(|e| !matches!((e, mark), (Entry::Record(r), Some(m)) if r.head.seq <= m))
             .take(WINDOW)
             .collect(),
     };
@@ -174,8 +174,8 @@ fn narrowed(props: &LogViewProps) -> Html {
 fn gap_of(entry: &Entry, previous: &mut Option<Micros>) -> Option<Micros> {
     match entry {
         Entry::Record(r) => {
-            let gap = previous.map(|p| r.at - p);
-            *previous = Some(r.at);
+            let gap = previous.map(|p| r.head.at - p);
+            *previous = Some(r.head.at);
             gap
         }
         Entry::Note { .. } | Entry::File(_) => None,

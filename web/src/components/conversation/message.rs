@@ -127,7 +127,7 @@ fn marks(rec: &Rec, ctx: Option<&DeviceCtx>) -> Vec<Html> {
     });
     MARKS
         .iter()
-        .filter(|(bit, ..)| rec.marks.contains(*bit))
+        .filter(|(bit, ..)| rec.head.marks.contains(*bit))
         .map(|(_, class, text, title)| (*class, text.to_string(), title.to_string()))
         .chain(rule)
         .map(|(class, text, title)| {
@@ -169,11 +169,11 @@ fn Record(props: &RecordProps) -> Html {
         let base = props.view;
         Callback::from(move |_: MouseEvent| own_view.set(Some((base, other))))
     };
-    let (class, who, arrow) = match rec.flow {
+    let (class, who, arrow) = match rec.head.flow {
         Flow::Rx => ("rx", "Received", "←"),
         Flow::Tx => ("tx", "Sent", "→"),
     };
-    let at = local_time(rec.at);
+    let at = local_time(rec.head.at);
     let shown = if *full {
         &rec.data[..]
     } else {
@@ -211,7 +211,7 @@ fn Record(props: &RecordProps) -> Html {
         },
     };
     let line = props.view == ViewMode::Log && view == ViewMode::Log;
-    let reply_like = (rec.flow == Flow::Rx).then(|| rules.clone()).flatten().map(|ctx| {
+    let reply_like = (rec.head.flow == Flow::Rx).then(|| rules.clone()).flatten().map(|ctx| {
         let (data, encoding) = (rec.data.clone(), props.encoding);
         let onclick = ctx.on_reply_like.reform(move |_: MouseEvent| (data.clone(), encoding));
         html! {

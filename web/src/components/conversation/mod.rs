@@ -135,7 +135,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     let on_clear = {
         let cleared = cleared.clone();
         // The newest record: the log's last entry, or the one before a note.
-        let last_seq = conv.last_record().map(|r| r.seq);
+        let last_seq = conv.last_record().map(|r| r.head.seq);
         Callback::from(move |()| {
             let mut marks = (*cleared).clone();
             match (cleared_at, last_seq) {

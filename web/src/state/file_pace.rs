@@ -1,10 +1,11 @@
-//! The pace of a file sent from the page: a part goes out only while what the peer has not yet
+//! A file's pace: how fast the page sends a file, not to be confused with the bridge's waiting
+//! for pages that read. A part goes out only while what the peer has not yet
 //! taken stays well under what the bridge will hold for it (`--send-queue`, 4 MiB by default),
 //! so that no part is refused and a file of any size passes through bounded memory.
 //!
 //! What the peer has taken is read from the connection's counter of bytes written (which the
 //! bridge's snapshots carry too, so a reconnect loses nothing), and the bridge's own count of
-//! what waits (`waiting`) is a second bound. Pure: the page asks [`Pacer::next`] before each part.
+//! what waits (`waiting`) is a second bound. Pure: the page asks [`FilePace::next`] before each part.
 
 use protocol::{ConnId, ConnState};
 
@@ -27,7 +28,7 @@ pub struct Probe {
 
 /// What the sender does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Pace {
+pub enum Next {
     /// Send the next part.
     Go,
     /// Wait: the peers have enough to take for now.
@@ -40,7 +41,7 @@ pub enum Pace {
 
 /// A file on its way to one connection or several.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pacer {
+pub struct FilePace {
     pub size: u64,
     /// Bytes handed to the bridge so far.
     pub sent: u64,
@@ -48,9 +49,9 @@ pub struct Pacer {
     targets: Vec<(ConnId, Probe)>,
 }
 
-impl Pacer {
-    pub fn new(size: u64, targets: Vec<(ConnId, Probe)>) -> Pacer {
-        Pacer {
+impl FilePace {
+    pub fn new(size: u64, targets: Vec<(ConnId, Probe)>) -> FilePace {
+        FilePace {
             size,
             sent: 0,
             targets,
@@ -73,7 +74,7 @@ impl Pacer {
             .unwrap_or(0)
     }
 
-    pub fn next(&self, probe: impl Fn(ConnId) -> Option<Probe>) -> Pace {
+    pub fn next(&self, probe: impl Fn(ConnId) -> Option<Probe>) -> Next {
         let mut open = 0;
         let mut behind = false;
         let mut written_all = true;
@@ -82,7 +83,7 @@ impl Pacer {
                 continue;
             };
             if now.refused > start.refused {
-                return Pace::Stop(
+                return Next::Stop(
                     "the bridge refused a part: the peer is not reading what it is sent".into(),
                 );
             }
@@ -97,12 +98,12 @@ impl Pacer {
             } else {
                 "every connection"
             };
-            return Pace::Stop(format!("{which} closed"));
+            return Next::Stop(format!("{which} closed"));
         }
         match (self.sent >= self.size, written_all, behind) {
-            (true, true, _) => Pace::Done,
-            (true, false, _) | (false, _, true) => Pace::Wait,
-            (false, _, false) => Pace::Go,
+            (true, true, _) => Next::Done,
+            (true, false, _) | (false, _, true) => Next::Wait,
+            (false, _, false) => Next::Go,
         }
     }
 }
@@ -123,32 +124,32 @@ mod tests {
     #[test]
     fn parts_go_while_little_is_unwritten() {
         let start = probe(100, 0);
-        let mut pacer = Pacer::new(3 * AHEAD, vec![(1, start)]);
+        let mut pace = FilePace::new(3 * AHEAD, vec![(1, start)]);
         let now = |tx: u64, waiting: u64| move |_| Some(probe(100 + tx, waiting));
-        assert_eq!(pacer.next(now(0, 0)), Pace::Go);
-        pacer.sent = AHEAD - PART;
+        assert_eq!(pace.next(now(0, 0)), Next::Go);
+        pace.sent = AHEAD - PART;
         assert_eq!(
-            pacer.next(now(0, 0)),
-            Pace::Go,
+            pace.next(now(0, 0)),
+            Next::Go,
             "exactly the bound with the next part"
         );
-        pacer.sent = AHEAD;
-        assert_eq!(pacer.next(now(0, 0)), Pace::Wait);
-        assert_eq!(pacer.next(now(PART, 0)), Pace::Go, "a part was written");
+        pace.sent = AHEAD;
+        assert_eq!(pace.next(now(0, 0)), Next::Wait);
+        assert_eq!(pace.next(now(PART, 0)), Next::Go, "a part was written");
         assert_eq!(
-            pacer.next(now(PART, AHEAD + 1)),
-            Pace::Wait,
+            pace.next(now(PART, AHEAD + 1)),
+            Next::Wait,
             "the bridge holds too much"
         );
-        assert_eq!(pacer.written(now(PART, 0)), PART);
+        assert_eq!(pace.written(now(PART, 0)), PART);
         // Written beyond what was sent (another send meanwhile) counts as no more than sent.
-        assert_eq!(pacer.written(now(10 * AHEAD, 0)), AHEAD);
+        assert_eq!(pace.written(now(10 * AHEAD, 0)), AHEAD);
     }
 
     #[test]
     fn the_file_is_done_once_every_open_target_has_it_all() {
-        let mut pacer = Pacer::new(10, vec![(1, probe(0, 0)), (2, probe(5, 0))]);
-        pacer.sent = 10;
+        let mut pace = FilePace::new(10, vec![(1, probe(0, 0)), (2, probe(5, 0))]);
+        pace.sent = 10;
         let both = |a: u64, b: u64| {
             move |id| {
                 Some(if id == 1 {
@@ -158,10 +159,10 @@ mod tests {
                 })
             }
         };
-        assert_eq!(pacer.part(), 0);
-        assert_eq!(pacer.next(both(10, 4)), Pace::Wait);
-        assert_eq!(pacer.written(both(10, 4)), 4, "the slowest");
-        assert_eq!(pacer.next(both(10, 10)), Pace::Done);
+        assert_eq!(pace.part(), 0);
+        assert_eq!(pace.next(both(10, 4)), Next::Wait);
+        assert_eq!(pace.written(both(10, 4)), 4, "the slowest");
+        assert_eq!(pace.next(both(10, 10)), Next::Done);
         // One that closes is no longer waited for.
         let one_closed = |id| {
             Some(if id == 1 {
@@ -173,12 +174,12 @@ mod tests {
                 }
             })
         };
-        assert_eq!(pacer.next(one_closed), Pace::Done);
+        assert_eq!(pace.next(one_closed), Next::Done);
     }
 
     #[test]
     fn a_close_or_a_refusal_stops_it() {
-        let pacer = Pacer::new(10, vec![(1, probe(0, 0))]);
+        let pace = FilePace::new(10, vec![(1, probe(0, 0))]);
         let closed = |_| {
             Some(Probe {
                 state: ConnState::Closed,
@@ -186,12 +187,12 @@ mod tests {
             })
         };
         assert_eq!(
-            pacer.next(closed),
-            Pace::Stop("the connection closed".into())
+            pace.next(closed),
+            Next::Stop("the connection closed".into())
         );
         assert_eq!(
-            pacer.next(|_| None),
-            Pace::Stop("the connection closed".into())
+            pace.next(|_| None),
+            Next::Stop("the connection closed".into())
         );
         let refused = |_| {
             Some(Probe {
@@ -199,6 +200,6 @@ mod tests {
                 ..probe(0, 0)
             })
         };
-        assert!(matches!(pacer.next(refused), Pace::Stop(why) if why.contains("refused")));
+        assert!(matches!(pace.next(refused), Next::Stop(why) if why.contains("refused")));
     }
 }
