@@ -108,36 +108,35 @@ impl<'a> Reading<'a> {
                 Ok(n) => n,
                 Err(e) => return describe("reading", &e),
             };
-            want = if n == want {
-                (want * 2).min(MAX_READ)
-            } else if n < want / 4 {
-                (want / 2).max(MIN_READ)
-            } else {
-                want
-            };
-            let ended = match &mut self.framer {
-                None => {
-                    // A read that filled most of the buffer becomes the record as it is (`split`
-                    // hands over the filled part, with no copy). A short one is copied into a
-                    // frame of its own size: held in the history, it would otherwise pin the
-                    // whole buffer, 4 KiB or more, for every few bytes a chatty peer sends.
-                    let frame = if n >= want / 2 {
-                        buf.split()
-                    } else {
-                        let frame = BytesMut::from(&buf[..]);
-                        buf.clear();
-                        frame
-                    };
-                    self.message(frame, Marks::NONE, true).await
-                }
-                Some(framer) => {
-                    let pieces = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
-                    buf.clear();
-                    self.pieces(pieces).await
-                }
-            };
-            if let Some(reason) = ended {
+            want = next_want(want, n);
+            if let Some(reason) = self.received(&mut buf, n, want).await {
                 return reason;
+            }
+        }
+    }
+
+    /// Records a read of `n` bytes (in `buf`, after its header room): as one message in raw
+    /// framing, else as the pieces the framer cuts. `buf` is left empty for the next read.
+    async fn received(&mut self, buf: &mut BytesMut, n: usize, want: usize) -> Option<String> {
+        match &mut self.framer {
+            None => {
+                // A read that filled most of the buffer becomes the record as it is (`split`
+                // hands over the filled part, with no copy). A short one is copied into a
+                // frame of its own size: held in the history, it would otherwise pin the
+                // whole buffer, 4 KiB or more, for every few bytes a chatty peer sends.
+                let frame = if n >= want / 2 {
+                    buf.split()
+                } else {
+                    let frame = BytesMut::from(&buf[..]);
+                    buf.clear();
+                    frame
+                };
+                self.message(frame, Marks::NONE, true).await
+            }
+            Some(framer) => {
+                let pieces = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
+                buf.clear();
+                self.pieces(pieces).await
             }
         }
     }
@@ -273,6 +272,18 @@ impl<'a> Reading<'a> {
 /// `${time}` in a rule's reply: the bridge's clock, UTC.
 fn rule_time() -> String {
     time::rfc3339_micros(clock::now())
+}
+
+/// How much the next read asks for: more after a read that filled its room, less after one
+/// that took a quarter of it or less.
+fn next_want(want: usize, n: usize) -> usize {
+    if n == want {
+        (want * 2).min(MAX_READ)
+    } else if n < want / 4 {
+        (want / 2).max(MIN_READ)
+    } else {
+        want
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -266,21 +266,10 @@ impl Hub {
             marks,
         };
         header.write(&mut frame[..RECORD_HEADER_LEN], rule_len);
-        let info = Arc::make_mut(&mut conn.info);
-        let mut nothing_waits = false;
-        match flow {
-            Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
-            Flow::Tx => {
-                (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
-                // Rules' replies never waited in the send queue.
-                if rule_len == 0 {
-                    info.waiting = info.waiting.saturating_sub(len);
-                    nothing_waits = info.waiting == 0;
-                    if !nothing_waits {
-                        s.waiting_changed.insert(id);
-                    }
-                }
-            }
+        let waiting = count(Arc::make_mut(&mut conn.info), flow, len, rule_len == 0);
+        let nothing_waits = waiting == Some(0);
+        if waiting.is_some_and(|left| left > 0) {
+            s.waiting_changed.insert(id);
         }
         let frame = frame.freeze();
         if let Some(transcript) = &self.inner.transcript {
@@ -463,6 +452,23 @@ impl Hub {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Counts a record of `len` bytes in its connection's counters. What a page sent was waiting
+/// in the send queue: returns what waits now, after such a record.
+fn count(info: &mut ConnInfo, flow: Flow, len: u64, from_page: bool) -> Option<u64> {
+    match flow {
+        Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
+        Flow::Tx => {
+            (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
+            // Rules' replies never waited in the send queue.
+            if from_page {
+                info.waiting = info.waiting.saturating_sub(len);
+                return Some(info.waiting);
+            }
+        }
+    }
+    None
 }
 
 impl State {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::{ConnId, ConnState, Event, Problem, ProblemKind, Target, Transport};
+use protocol::{ConnId, ConnInfo, ConnState, Event, Problem, ProblemKind, Target, Transport};
 
 use super::{Conn, Hub, State};
 
@@ -88,25 +88,8 @@ impl Hub {
                 continue;
             };
             let waiting = conn.info.waiting;
-            if waiting > 0 && waiting + len > self.inner.send_queue {
-                let why = format!(
-                    "{} is not reading: {} waiting to be written; this send was not queued",
-                    conn.info.peer,
-                    human_size(waiting)
-                );
-                sent.refused
-                    .push(Problem::new(ProblemKind::NotReading, why).on(id));
-                continue;
-            }
-            if conn.info.transport == Transport::Udp && data.len() > MAX_DATAGRAM {
-                let why = format!(
-                    "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {} bytes \
-                     was not sent to {}",
-                    data.len(),
-                    conn.info.peer
-                );
-                sent.refused
-                    .push(Problem::new(ProblemKind::TooLarge, why).on(id));
+            if let Err(refused) = admit(&conn.info, data.len(), self.inner.send_queue) {
+                sent.refused.push(refused.on(id));
                 continue;
             }
             let outgoing = Outgoing {
@@ -153,6 +136,29 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+/// Whether a connection takes a send of `len` bytes: not while it holds `--send-queue`
+/// unwritten, nor over a datagram's size for UDP.
+fn admit(info: &ConnInfo, len: usize, send_queue: u64) -> Result<(), Problem> {
+    let waiting = info.waiting;
+    if waiting > 0 && waiting + len as u64 > send_queue {
+        let why = format!(
+            "{} is not reading: {} waiting to be written; this send was not queued",
+            info.peer,
+            human_size(waiting)
+        );
+        return Err(Problem::new(ProblemKind::NotReading, why));
+    }
+    if info.transport == Transport::Udp && len > MAX_DATAGRAM {
+        let why = format!(
+            "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {len} bytes was \
+             not sent to {}",
+            info.peer
+        );
+        return Err(Problem::new(ProblemKind::TooLarge, why));
+    }
+    Ok(())
 }
 
 impl State {
