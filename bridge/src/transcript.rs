@@ -15,9 +15,10 @@
 //! that a crash (even `kill -9`) loses at most the last lines, never leaves half of one. A
 //! write that fails part way (a full disk) is cut back to the last whole line, and what was
 //! lost is told at once, on stderr and to every page ([`Transcript::news`]): which lines, of
-//! which connections; and again when the file is written again. Shutdown waits at most
-//! [`FINISH_WAIT`] for the last lines (a FIFO whose reader stopped reading never takes them),
-//! and then says how many are not in the file.
+//! which connections; and again when the file is written again. Shutdown waits for the last
+//! lines while they are being written, but no longer than [`FINISH_WAIT`] without progress (a
+//! FIFO whose reader stopped reading never takes them), and then says how many are not in the
+//! file.
 //!
 //! Connection ids restart at 1 with each run of the bridge; every line carries the run's start
 //! time (`run`), so that a file appended to across restarts stays unambiguous.
@@ -197,8 +198,9 @@ impl Transcript {
         )
     }
 
-    /// Writes out everything queued and stops the writer, waiting at most [`FINISH_WAIT`];
-    /// past it, says on stderr how many lines are not in the file.
+    /// Writes out everything queued and stops the writer, waiting for as long as lines are
+    /// being written; once [`FINISH_WAIT`] passes without a line written, says on stderr how
+    /// many lines are not in the file, and stops waiting.
     pub async fn finish(&self) {
         let _ = self.queue.send(Line::End);
         let stopped = self
@@ -206,17 +208,28 @@ impl Transcript {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(stopped) = stopped else {
+        let Some(mut stopped) = stopped else {
             return;
         };
-        if tokio::time::timeout(FINISH_WAIT, stopped).await.is_err() {
+        // A large backlog on a slow disk takes as long as it takes, while it moves.
+        let mut unwritten = self.shared.unwritten.load(Ordering::SeqCst);
+        while tokio::time::timeout(FINISH_WAIT, &mut stopped)
+            .await
+            .is_err()
+        {
+            let now = self.shared.unwritten.load(Ordering::SeqCst);
+            if now < unwritten {
+                unwritten = now;
+                continue;
+            }
             tracing::error!(
-                "the transcript {} could not be written within {} s (is its reader still \
+                "the transcript {} could not be written for {} s (is its reader still \
                  reading?): its last {} lines are not in it",
                 self.path,
                 FINISH_WAIT.as_secs(),
-                self.shared.unwritten.load(Ordering::SeqCst),
+                now,
             );
+            return;
         }
     }
 }

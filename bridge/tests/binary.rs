@@ -259,9 +259,9 @@ fn a_transcript_that_takes_nothing_does_not_hold_sigterm_up() {
     // Its stderr, to its end.
     let said: Vec<String> = errors.iter().collect();
     assert!(
-        said.iter()
-            .any(|l| l.contains("could not be written within 3 s")
-                && l.contains("lines are not in it")),
+        said.iter().any(
+            |l| l.contains("could not be written for 3 s") && l.contains("lines are not in it")
+        ),
         "{said:?}"
     );
 }
