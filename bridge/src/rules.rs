@@ -14,7 +14,7 @@
 //!
 //! **Rate limit.** Two bridges answering each other, or a rule that answers its own echo,
 //! would otherwise talk forever at full speed. Each connection may send [`BURST`] replies at
-//! once and [`REPLIES_PER_SECOND`] a second after that; a reply past the limit is held back
+//! once and [`REPLIES_PER_SECOND`] a second after that; a reply past the limit is dropped
 //! ([`Answer::Limited`], with `first` set once, so that the page is told once), and the
 //! connection stays silent until its allowance has refilled completely (one second without
 //! replies), then answers again.
@@ -318,8 +318,8 @@ pub enum Answer {
     Nothing,
     /// Send this.
     Reply(Reply),
-    /// Rule `rule` matched, but the rate limit held its reply back. `first` is set for the
-    /// first reply held back since the connection last answered: the moment to tell the page.
+    /// Rule `rule` matched, but the rate limit dropped its reply. `first` is set for the first
+    /// reply dropped since the connection last answered: the moment to tell the page.
     Limited { rule: String, first: bool },
     /// Matching ran out of time before rule `rule` was tried: it and the rules after it were
     /// skipped for this message; `by_connection` when the connection's budget ran out rather

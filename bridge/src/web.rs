@@ -127,6 +127,15 @@ impl Access {
                 }
             }
         }
+        // A browser sends one of each; a second one would be judged by nobody.
+        for name in [header::HOST, header::ORIGIN] {
+            let count = headers.get_all(&name).iter().count();
+            if count > 1 {
+                return Err(format!(
+                    "refused: the request has {count} {name} headers; a browser sends one"
+                ));
+            }
+        }
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -135,6 +144,12 @@ impl Access {
         let authority: Authority = host
             .parse()
             .map_err(|_| format!("refused: Host `{host}` is not a host name"))?;
+        if host.contains('@') {
+            return Err(format!(
+                "refused: Host `{host}` carries user information (before `@`), which a browser \
+                 never sends"
+            ));
+        }
         let name = authority.host();
         let is_ip = name
             .trim_start_matches('[')
@@ -224,6 +239,32 @@ mod tests {
             Some("http://evil.example:8080")
         ));
         assert!(!check(&access, None, None));
+        // User information in Host: the name after `@` must not pass for the host.
+        assert!(!check(&access, Some("evil@127.0.0.1:8080"), None));
+    }
+
+    #[test]
+    fn two_origins_or_two_hosts_are_refused() {
+        let access = Access::new(&[], None);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        headers.append(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(access.check(&headers, None).is_ok());
+        headers.append(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert_eq!(
+            access.check(&headers, None),
+            Err("refused: the request has 2 origin headers; a browser sends one".into())
+        );
+        let mut hosts = HeaderMap::new();
+        hosts.append(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        hosts.append(header::HOST, HeaderValue::from_static("evil.example"));
+        assert!(access.check(&hosts, None).is_err());
     }
 
     #[test]

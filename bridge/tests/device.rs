@@ -177,6 +177,21 @@ async fn messages_that_do_not_end_with_their_checksum_are_marked() {
     bridge.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_message_shorter_than_its_checksum_is_marked() {
+    let bridge = start(&["--checksum", "crc16_modbus"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    // One byte, where a CRC-16 alone takes two.
+    peer.send(b"\x01").await;
+    let record = page.record(conn.id, Flow::Rx).await;
+    assert_eq!(
+        (&record.data[..], record.marks),
+        (&b"\x01"[..], Marks::BAD_CHECKSUM)
+    );
+    bridge.shutdown().await;
+}
+
 fn rule(id: &str, trigger: Trigger, reply: &str) -> Rule {
     Rule::new(id, trigger, ReplyBody::Text(reply.into()))
 }
@@ -331,7 +346,7 @@ async fn replies_are_rate_limited_and_the_pages_are_told() {
     let (mut page, _) = Page::open(&bridge).await;
     set_rules(&mut page, vec![rule("echo", Trigger::Any, "${msg}")]).await;
     let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
-    // 30 lines at once: 20 are answered, the rest wait for a quiet second.
+    // 30 lines at once: 20 are answered, the rest dropped until a quiet second.
     let burst: String = (0..30).map(|i| format!("{i:02}\n")).collect();
     peer.send(burst.as_bytes()).await;
     let problem = page.problem().await;
@@ -341,6 +356,13 @@ async fn replies_are_rate_limited_and_the_pages_are_told() {
     );
     assert!(
         problem.message.starts_with("rule `echo` would answer"),
+        "{problem:?}"
+    );
+    // It says what happens to them: they are not sent later.
+    assert!(
+        problem
+            .message
+            .contains("its replies are dropped, not sent later"),
         "{problem:?}"
     );
     let echoed = peer.receive(20 * 3).await;

@@ -18,6 +18,8 @@ use crate::{ConnId, Flow, Marks, Micros, Record, Seq, Target};
 
 pub const TAG_RECORD: u8 = 0x01;
 pub const TAG_TRANSMIT: u8 = 0x02;
+/// The flags a send may set: file and broadcast; the other bits are reserved, and refused.
+const TRANSMIT_FLAGS: u8 = 0b11;
 pub const RECORD_HEADER_LEN: usize = 28;
 pub const TRANSMIT_HEADER_LEN: usize = 10;
 const TO_ALL: u64 = u64::MAX;
@@ -210,6 +212,13 @@ impl Transmit {
             return Err(DecodeError(format!(
                 "binary frame with tag {:#04x}: the only binary frame a client may send is a send (tag {TAG_TRANSMIT:#04x})",
                 frame[0]
+            )));
+        }
+        if frame[1] & !TRANSMIT_FLAGS != 0 {
+            return Err(DecodeError(format!(
+                "a send's flags {:#010b} set reserved bits: only bit 0 (file) and bit 1 \
+                 (broadcast) mean something; nothing was sent",
+                frame[1]
             )));
         }
         let to = match u64_at(frame, 2) {

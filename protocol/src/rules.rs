@@ -55,8 +55,10 @@ pub const MAX_RULES: usize = 256;
 /// The longest rule id.
 pub const MAX_ID_LEN: usize = 64;
 
-/// One auto-reply rule. See the module documentation for its JSON form.
+/// One auto-reply rule. See the module documentation for its JSON form. A field it does not
+/// have is refused, naming it: a typo (`delay` for `delay_ms`) must not pass unnoticed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
     #[serde(default)]
@@ -108,7 +110,7 @@ impl Scope {
 
 /// What makes a rule answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "on", rename_all = "snake_case")]
+#[serde(tag = "on", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Trigger {
     /// The connection opened: a greeting.
     Connect,
@@ -364,6 +366,22 @@ mod tests {
             serde_json::to_value(&without).unwrap().get("checksum"),
             None
         );
+    }
+
+    #[test]
+    fn a_field_a_rule_does_not_have_is_refused_by_name() {
+        let typo = serde_json::from_str::<Rule>(
+            r#"{"id":"a","trigger":{"on":"any"},"reply":{"text":"x"},"delay":50}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(typo.starts_with("unknown field `delay`"), "{typo}");
+        let in_trigger = serde_json::from_str::<Rule>(
+            r#"{"id":"a","trigger":{"on":"exact","txt":"x"},"reply":{"text":"x"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(in_trigger.contains("unknown field `txt`"), "{in_trigger}");
     }
 
     #[test]

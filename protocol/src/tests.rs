@@ -139,6 +139,11 @@ fn malformed_input_is_an_error_that_names_the_problem() {
     let binary = |bytes: Vec<u8>| Frame::Binary(bytes.into());
     let err = ToBridge::from_frame(&binary(vec![TAG_TRANSMIT, 0, 1])).unwrap_err();
     assert!(err.0.contains("shorter than a send header"), "{err}");
+    // Reserved bits of a send's flags are refused, not ignored.
+    let mut reserved = vec![TAG_TRANSMIT, 0b100];
+    reserved.extend_from_slice(&[0; 8]);
+    let err = ToBridge::from_frame(&binary(reserved)).unwrap_err();
+    assert!(err.0.contains("set reserved bits"), "{err}");
     let err = ToBridge::from_frame(&binary(vec![TAG_RECORD; 40])).unwrap_err();
     assert!(err.0.contains("tag 0x01"), "{err}");
     assert!(ToClient::from_frame(&binary(vec![TAG_RECORD, 9, 0, 0])).is_err());

@@ -204,7 +204,11 @@ impl<'a> Reading<'a> {
         let mut said_exit = false;
         let rules = hub.rules();
         if whole {
-            if self.checksum.and_then(|c| c.verify(payload)) == Some(false) {
+            // A message too short to hold its checksum cannot be right either.
+            if self
+                .checksum
+                .is_some_and(|c| c.verify(payload) != Some(true))
+            {
                 marks = marks.with(Marks::BAD_CHECKSUM);
             }
             said_exit = is_exit(payload, self.relay.exit_word.as_deref());
@@ -230,8 +234,9 @@ impl<'a> Reading<'a> {
             }
             Answer::Limited { rule, first: true } => {
                 let why = format!(
-                    "rule `{rule}` would answer connection {} more than {} times a second; its \
-                     replies wait until the peer has been quiet for a second",
+                    "rule `{rule}` would answer connection {} more than {} times a second: its \
+                     replies are dropped, not sent later, until the peer has been quiet for a \
+                     second",
                     self.id,
                     crate::rules::REPLIES_PER_SECOND
                 );

@@ -282,12 +282,15 @@ fn accepted(fingerprint: &str, error: &Error) -> String {
              (--tls-cert and --tls-key)",
             alert_name(alert)
         ),
+        // A TLS 1.0 or 1.1 client sends no signature algorithms, which TLS 1.2 requires: rustls
+        // says that, rather than the version.
         Error::PeerIncompatible(
             PeerIncompatible::Tls12NotOffered
             | PeerIncompatible::Tls12NotOfferedOrEnabled
-            | PeerIncompatible::SupportedVersionsExtensionRequired,
-        ) => "the client offered only TLS versions older than 1.2, which the bridge does not \
-              support (protocol version mismatch)"
+            | PeerIncompatible::SupportedVersionsExtensionRequired
+            | PeerIncompatible::SignatureAlgorithmsExtensionRequired,
+        ) => "the client offered only TLS versions older than 1.2 (TLS 1.0 or 1.1, or SSL); the \
+              bridge speaks TLS 1.2 and 1.3: update the client, or enable TLS 1.2 in it"
             .to_owned(),
         Error::PeerIncompatible(
             PeerIncompatible::NoCipherSuitesInCommon
@@ -496,11 +499,20 @@ mod tests {
             suites.starts_with("device.local refused the handshake (handshake_failure alert)"),
             "{suites}"
         );
-        let old_client = explain(SERVER, &tls(PeerIncompatible::Tls12NotOffered), None);
-        assert!(
-            old_client.starts_with("the client offered only TLS versions older than 1.2"),
-            "{old_client}"
-        );
+        for incompatible in [
+            PeerIncompatible::Tls12NotOffered,
+            // What a TLS 1.0 or 1.1 client makes rustls say.
+            PeerIncompatible::SignatureAlgorithmsExtensionRequired,
+        ] {
+            let old_client = explain(SERVER, &tls(incompatible), None);
+            assert!(
+                old_client.starts_with(
+                    "the client offered only TLS versions older than 1.2 (TLS 1.0 or 1.1, or \
+                     SSL); the bridge speaks TLS 1.2 and 1.3"
+                ),
+                "{old_client}"
+            );
+        }
     }
 
     #[test]
