@@ -270,9 +270,40 @@ test('a form sends what its fields hold, even before the page has drawn the last
     await typeAndSubmit(page, { 'connect-host': '127.0.0.1', 'connect-port': String(server.port) },
       'form[aria-label=Connect]');
     const peer = await server.nextPeer();
-    await conversation(page).locator('.conv-title .peer', { hasText: `127.0.0.1:${server.port}` }).waitFor();
+    // What a person waits for: the conversation open and the composer able to send to it. The
+    // title alone shows while the dial is still connecting, when Enter is refused.
+    await conversation(page).locator('.conv-title', { hasText: `127.0.0.1:${server.port}` })
+      .locator('.state', { hasText: 'open' }).waitFor();
+    await sendForm(page).locator('button[type=submit]:not([disabled])').waitFor();
     await typeAndSubmit(page, { 'composer-text': 'typed fast' }, '#composer-text');
     await peer.receives('typed fast\n');
+    assert.deepEqual(fx.browser.errors, []);
+  } finally {
+    server.close();
+    await page.close();
+  }
+});
+
+test('a message sent while its conversation is still connecting is refused in words and kept', async () => {
+  // A server that takes the TCP connection and never answers the TLS handshake: the dial stays
+  // connecting until the bridge's dial timeout.
+  const server = await startTcpServer();
+  const page = await openPage(fx.browser, fx.bridge.url);
+  try {
+    const form = page.getByRole('form', { name: 'Connect' });
+    await form.getByLabel('Host').fill('127.0.0.1');
+    await form.getByLabel('Port').fill(String(server.port));
+    await form.getByRole('combobox', { name: 'Protocol' }).selectOption('TLS');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    const peer = await server.nextPeer();
+    await conversation(page).locator('.conv-title .state', { hasText: 'connecting' }).waitFor();
+    await composer(page).fill('typed early');
+    await composer(page).press('Enter');
+    const refusal = sendForm(page).getByRole('alert');
+    await refusal.waitFor();
+    assert.match(await refusal.textContent(), new RegExp(`Still connecting to 127\\.0\\.0\\.1:${server.port}`));
+    assert.equal(await composer(page).inputValue(), 'typed early', 'the text stays to send later');
+    assert.doesNotMatch(peer.received.toString('latin1'), /typed early/);
     assert.deepEqual(fx.browser.errors, []);
   } finally {
     server.close();

@@ -8,7 +8,7 @@
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{Command, ConnId, ConnState, Origin, Target, ToBridge, Transmit, Transport};
+use protocol::{Command, ConnId, Origin, Target, ToBridge, Transmit, Transport};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -214,7 +214,7 @@ pub fn App() -> Html {
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
-        open: c.info.state == ConnState::Open,
+        state: c.info.state,
         encoding: c.encoding,
         compose: c.compose,
     });

@@ -12,7 +12,7 @@ mod options;
 mod repeat;
 mod saved;
 
-use protocol::{ConnId, Target};
+use protocol::{ConnId, ConnState, Target};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
@@ -38,7 +38,7 @@ pub const FOCUS_KEY: &str = "/";
 pub struct SendTarget {
     pub id: ConnId,
     pub peer: String,
-    pub open: bool,
+    pub state: ConnState,
     /// How the conversation's text is written.
     pub encoding: Encoding,
     /// How what is typed for it becomes bytes.
@@ -90,9 +90,27 @@ fn blocked(props: &ComposerProps) -> Option<String> {
     }
     match &props.target {
         None => Some("Select an open connection, or tick “Send to all”.".into()),
-        Some(t) if !t.open => Some(format!("{} is not open.", t.peer)),
-        Some(_) => None,
+        Some(t) => match t.state {
+            ConnState::Open => None,
+            ConnState::Connecting => Some(format!(
+                "Still connecting to {}: Enter sends once it is open.",
+                t.peer
+            )),
+            ConnState::Closed => Some(format!("{} is not open.", t.peer)),
+        },
     }
+}
+
+/// Whether the box takes typing: while the conversation is still connecting a quick user may
+/// type ahead, though Enter waits for it to open.
+fn typing_allowed(props: &ComposerProps, blocked: bool) -> bool {
+    !blocked
+        || (props.online
+            && !props.to_all
+            && props
+                .target
+                .as_ref()
+                .is_some_and(|t| t.state == ConnState::Connecting))
 }
 
 /// What the empty composer says it is for.
@@ -157,11 +175,20 @@ pub fn Composer(props: &ComposerProps) -> Html {
         .map_or(props.default_encoding, |t| t.encoding);
     let blocked = blocked(props);
     let disabled = blocked.is_some();
+    let can_type = typing_allowed(props, disabled);
+    {
+        // A refusal for a reason that has passed (the conversation opened) would mislead.
+        let error = error.clone();
+        use_effect_with(blocked.clone(), move |_| error.set(None));
+    }
     let reachable = props.online
         && if props.to_all {
             props.open_count > 0
         } else {
-            props.target.as_ref().is_some_and(|t| t.open)
+            props
+                .target
+                .as_ref()
+                .is_some_and(|t| t.state == ConnState::Open)
         };
     let to = match (props.to_all, props.target.as_ref()) {
         (true, _) => Some(Target::All),
@@ -221,11 +248,14 @@ pub fn Composer(props: &ComposerProps) -> Html {
         })
     };
 
-    // What `typed` would send, and where; or nothing, with the reason shown.
+    // What `typed` would send, and where; or nothing, with the reason shown. A send that cannot
+    // go now (the conversation is still connecting, say) is refused in words and its text kept:
+    // never dropped without a word.
     let prepare_text = {
-        let error = error.clone();
+        let (error, blocked) = (error.clone(), blocked.clone());
         Callback::from(move |typed: String| -> Option<(Target, Vec<u8>)> {
-            if disabled {
+            if let Some(why) = &blocked {
+                error.set(Some(why.clone()));
                 return None;
             }
             let bytes = options
@@ -328,7 +358,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let on_send_saved = send_text.reform(|saved: String| saved);
 
     let placeholder = if disabled {
-        String::new()
+        match props.target.as_ref().filter(|_| can_type) {
+            Some(t) => format!("Connecting to {}…", t.peer),
+            None => String::new(),
+        }
     } else {
         placeholder(options, props.to_all, props.target.as_ref())
     };
@@ -401,7 +434,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <p class="to-all-note" role="status">{ note }</p>
             }
             <textarea ref={area} id="composer-text" aria-label="Message" rows="2" value={text.get()}
-                      {oninput} {onkeydown} {placeholder} {disabled} spellcheck="false"
+                      {oninput} {onkeydown} {placeholder} disabled={!can_type} spellcheck="false"
                       aria-describedby={described} aria-keyshortcuts={FOCUS_KEY}
                       aria-invalid={error.is_some().then_some("true")} />
             <p class="composer-preview">
