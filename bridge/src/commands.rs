@@ -32,6 +32,8 @@ pub struct DialPolicy {
     pub tls: Connector,
     /// Accepts any certificate, for a page that chose so.
     pub tls_any: Connector,
+    /// The bridge's own HTTP address, which it never dials (see [`dialer::Dial::own_http`]).
+    pub own_http: Option<SocketAddr>,
 }
 
 /// The bridge as the pages command it.
@@ -42,6 +44,8 @@ pub struct Commands {
     listeners: Mutex<Listeners>,
     /// `--udp-idle`, for the UDP socket's accepted conversations.
     udp_idle: Duration,
+    /// `--udp-peers`: how many accepted conversations the UDP socket may hold.
+    udp_peers: usize,
     /// Every connection and listener task, so that shutdown can wait for them.
     tasks: TaskTracker,
 }
@@ -128,6 +132,7 @@ impl Commands {
         slots: Slots,
         dial: DialPolicy,
         udp_idle: Duration,
+        udp_peers: usize,
         tasks: TaskTracker,
         certificate: Option<Acceptor>,
     ) -> Commands {
@@ -136,6 +141,7 @@ impl Commands {
             slots,
             dial,
             udp_idle,
+            udp_peers,
             listeners: Mutex::new(Listeners {
                 certificate,
                 ..Listeners::default()
@@ -233,6 +239,7 @@ impl Commands {
             port,
             via,
             timeout: self.dial.timeout,
+            own_http: self.dial.own_http,
         };
         self.tasks
             .spawn(dialer::run(self.relay.clone(), dial, opened, permit));
@@ -373,9 +380,9 @@ impl Commands {
     fn receive(&self, bound: tokio::net::UdpSocket) -> std::io::Result<udp::Socket> {
         let receiving = udp::Receiving {
             relay: self.relay.clone(),
-            slots: self.slots.clone(),
             tasks: self.tasks.clone(),
             idle: self.udp_idle,
+            peers: self.udp_peers,
         };
         udp::Socket::spawn(receiving, bound)
     }

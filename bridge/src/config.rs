@@ -39,9 +39,15 @@ pub struct Config {
     pub udp: Option<SocketAddr>,
 
     /// Seconds a conversation that the UDP socket accepted lasts with no datagram either way;
-    /// then it ends, and frees its place under --max-conns (UDP has no close of its own).
+    /// then it ends, and frees its place under --udp-peers (UDP has no close of its own).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub udp_idle: u64,
+
+    /// Conversations the UDP socket may hold with the addresses that sent to it, apart from
+    /// --max-conns: past it, the longest silent one ends to make room for a new one, so that a
+    /// flood of datagrams never takes a TCP peer's or a dial's place.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub udp_peers: u64,
 
     /// Listen for TLS clients on this address at start (e.g. [::]:7443). Off by default; the
     /// page can start it. Its certificate is --tls-cert, or a self-signed one made at start.
@@ -327,6 +333,7 @@ mod tests {
         assert_eq!(config.send_queue, 4 << 20);
         assert_eq!(config.page_timeout(), Duration::from_secs(60));
         assert_eq!(config.udp_idle(), Duration::from_secs(300));
+        assert_eq!(config.udp_peers, 1000);
         assert_eq!(config.encoding, TextEncoding::Utf8);
         assert_eq!(config.listen, None, "the default is not asked for by name");
         let config = Config::parse_from(["bridge", "--no-exit-word", "--no-listen"]);

@@ -22,6 +22,10 @@ pub struct Dial {
     pub port: u16,
     pub via: Via,
     pub timeout: Duration,
+    /// The bridge's own HTTP address, refused: a WebSocket upgrade sent over such a connection
+    /// would make the bridge its own page, each record it sends a record it receives, without
+    /// end.
+    pub own_http: Option<SocketAddr>,
 }
 
 /// How a dial speaks to its server.
@@ -132,10 +136,21 @@ async fn connect(dial: &Dial) -> Result<Reached, String> {
                 }
             },
             Via::Udp(None) => udp::connect(addr).await.map(Reached::Udp),
-            Via::Tcp | Via::Tls(_) => TcpStream::connect(addr).await.map(|stream| {
-                stream::tune(&stream);
-                Reached::Tcp(stream)
-            }),
+            Via::Tcp | Via::Tls(_) => match TcpStream::connect(addr).await {
+                Ok(stream) if reaches_itself(&stream, dial.own_http) => {
+                    failures.push(format!(
+                        "{addr} is this bridge's own HTTP address (--http), where its page is \
+                         served: connected there, the bridge would feed itself its own records; \
+                         dial its TCP listener, or another port"
+                    ));
+                    continue;
+                }
+                Ok(stream) => {
+                    stream::tune(&stream);
+                    Ok(Reached::Tcp(stream))
+                }
+                Err(e) => Err(e),
+            },
         };
         match connected {
             Ok(connected) => return Ok(connected),
@@ -143,6 +158,20 @@ async fn connect(dial: &Dial) -> Result<Reached, String> {
         }
     }
     Err(failures.join("; "))
+}
+
+/// Whether `stream` reached the bridge's own HTTP server: its peer is at `own`'s port on an
+/// address of this machine (the one the connection left from), and `own` listens there. This
+/// holds however the address was written: a name, loopback, or one of the machine's addresses.
+fn reaches_itself(stream: &TcpStream, own: Option<SocketAddr>) -> bool {
+    let (Some(own), Ok(peer), Ok(local)) = (own, stream.peer_addr(), stream.local_addr()) else {
+        return false;
+    };
+    let (peer, local) = (canonical(peer), canonical(local));
+    let own_ip = own.ip().to_canonical();
+    peer.port() == own.port()
+        && (peer.ip() == own_ip
+            || own_ip.is_unspecified() && (peer.ip() == local.ip() || peer.ip().is_loopback()))
 }
 
 /// A failed connect, in words that say what to check.
@@ -170,6 +199,7 @@ mod tests {
             port: 80,
             via: Via::Tcp,
             timeout: Duration::from_secs(5),
+            own_http: None,
         };
         let Err(err) = connect(&dial).await else {
             panic!("it resolved");

@@ -101,7 +101,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         }
         _ => None,
     };
-    let dial = dial_policy(&config)?;
+    let mut dial = dial_policy(&config)?;
     let http = TcpListener::bind(config.http)
         .await
         .map_err(|source| StartError::Http {
@@ -109,6 +109,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             source,
         })?;
     let http_addr = http.local_addr().unwrap_or(config.http);
+    dial.own_http = Some(http_addr);
     let transcript = match &config.transcript {
         Some(path) => Some(open_transcript(path.clone()).await?),
         None => None,
@@ -130,6 +131,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         Slots::new(config.max_conns),
         dial,
         config.udp_idle(),
+        usize::try_from(config.udp_peers).unwrap_or(usize::MAX),
         tasks.clone(),
         certificate,
     ));
@@ -429,6 +431,7 @@ fn dial_policy(config: &Config) -> Result<DialPolicy, StartError> {
         rules: config.allow_dial.clone(),
         tls: tls::Connector::new(&verifying).map_err(flag)?,
         tls_any: tls::Connector::new(&any).map_err(flag)?,
+        own_http: None,
     })
 }
 

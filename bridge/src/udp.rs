@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocol::{ConnState, Origin, Problem, ProblemKind, Transport};
+use protocol::{ConnState, Origin, Transport};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::conversation::datagram::{self, Link};
-use crate::conversation::{canonical, Relay, Slots};
+use crate::conversation::{canonical, Relay};
 use crate::hub::{Opened, Opening, MAX_DATAGRAM};
 
 /// Datagrams a conversation through the bridge's socket may have waiting before the socket
@@ -63,10 +63,13 @@ impl Membership {
 /// tracker their tasks join, and how long an accepted conversation may be silent.
 pub struct Receiving {
     pub relay: Relay,
-    pub slots: Slots,
     pub tasks: TaskTracker,
     /// `--udp-idle`: how long an accepted conversation lasts with no datagram either way.
     pub idle: Duration,
+    /// `--udp-peers`: how many accepted conversations the socket may hold. They count apart
+    /// from `--max-conns`, so that a flood of datagrams from many addresses never takes the
+    /// places of TCP peers and dials.
+    pub peers: usize,
 }
 
 /// The bridge's UDP socket as its conversations share it: the socket, and which conversation
@@ -89,6 +92,13 @@ struct Peer {
     inbox: mpsc::Sender<Bytes>,
     /// Fired by the conversation when it ends, so that the address may start a new one.
     over: CancellationToken,
+    /// Accepted (an address that sent to the socket), not dialled: counts under
+    /// `--udp-peers`, and may be ended to make room.
+    accepted: bool,
+    /// When its address last sent a datagram.
+    last: Instant,
+    /// Fired to end it, to make room for a new one.
+    evict: CancellationToken,
 }
 
 impl Socket {
@@ -105,7 +115,7 @@ impl Socket {
         let stop = receiving.relay.shutdown.child_token();
         let task = receiving
             .tasks
-            .spawn(receive(shared.clone(), receiving.slots, stop.clone()));
+            .spawn(receive(shared.clone(), receiving.peers, stop.clone()));
         Ok(Socket {
             shared,
             addr,
@@ -247,32 +257,44 @@ impl Shared {
                 .hub
                 .connected(opened.id, canonical(to), local, None);
         }
-        let peer = self.start(opened, to, permit);
+        let peer = self.start(opened, to, Some(permit));
         peers.insert(to, peer);
         Ok(())
     }
 
-    fn start(&self, opened: Opened, to: SocketAddr, permit: OwnedSemaphorePermit) -> Peer {
+    /// Starts a conversation with `to`: dialled with a place under `--max-conns` (`permit`),
+    /// or accepted, counted under `--udp-peers` by the map.
+    fn start(&self, opened: Opened, to: SocketAddr, permit: Option<OwnedSemaphorePermit>) -> Peer {
         let (inbox, datagrams) = mpsc::channel(INBOX);
         let over = CancellationToken::new();
+        let evict = CancellationToken::new();
+        let accepted = opened.origin == Origin::Accepted;
         let link = Link::Shared {
             socket: self.socket.clone(),
             peer: to,
             datagrams,
+            evicted: evict.clone(),
         };
         // An accepted conversation has no close of its own: it ends after a silence, or it would
-        // hold its place under --max-conns for good. A dialled one lasts until the page ends it.
+        // hold its place under --udp-peers for good. A dialled one lasts until the page ends it.
         let idle = (opened.origin == Origin::Accepted).then_some(self.idle);
         let relay = self.relay.clone();
         let conversation = datagram::run(relay, opened, link, idle, permit, over.clone());
         self.tasks.spawn(conversation);
-        Peer { inbox, over }
+        Peer {
+            inbox,
+            over,
+            accepted,
+            last: Instant::now(),
+            evict,
+        }
     }
 }
 
 /// Receives until `stop`: each datagram goes to its address's conversation, which opens on the
-/// first one.
-async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
+/// first one. At most `max_peers` accepted conversations at once: past it, the longest silent
+/// one ends to make room.
+async fn receive(shared: Shared, max_peers: usize, stop: CancellationToken) {
     let local = shared.local().map(|a| a.to_string());
     let relay = shared.relay.clone();
     let mut buf = vec![0; MAX_DATAGRAM + 1];
@@ -290,20 +312,13 @@ async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
         let inbox = {
             let mut peers = shared.lock();
             peers.retain(|_, peer| !peer.over.is_cancelled());
-            match peers.get(&from) {
-                Some(peer) => peer.inbox.clone(),
+            match peers.get_mut(&from) {
+                Some(peer) => {
+                    peer.last = Instant::now();
+                    peer.inbox.clone()
+                }
                 None => {
-                    let permit = match slots.take() {
-                        Ok(permit) => permit,
-                        Err(full) => {
-                            let why =
-                                format!("ignored a datagram from {}: {full}", canonical(from));
-                            relay
-                                .hub
-                                .error(Problem::new(ProblemKind::TooManyConnections, why));
-                            continue;
-                        }
-                    };
+                    make_room(&mut peers, max_peers);
                     let opened = relay.hub.open(Opening {
                         origin: Origin::Accepted,
                         transport: Transport::Udp,
@@ -312,7 +327,7 @@ async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
                         state: ConnState::Open,
                         request: None,
                     });
-                    let peer = shared.start(opened, from, permit);
+                    let peer = shared.start(opened, from, None);
                     let inbox = peer.inbox.clone();
                     peers.insert(from, peer);
                     inbox
@@ -322,6 +337,22 @@ async fn receive(shared: Shared, slots: Slots, stop: CancellationToken) {
         // A conversation that cannot keep up holds the socket, as a full socket buffer would:
         // the system then drops what arrives, as UDP allows.
         let _ = inbox.send(datagram).await;
+    }
+}
+
+/// Ends the longest silent accepted conversation while `max` or more are held, so that a new
+/// one fits. Its address leaves the map at once: a datagram from it starts a new conversation.
+fn make_room(peers: &mut HashMap<SocketAddr, Peer>, max: usize) {
+    while peers.values().filter(|p| p.accepted).count() >= max {
+        let oldest = peers
+            .iter()
+            .filter(|(_, p)| p.accepted)
+            .min_by_key(|(_, p)| p.last)
+            .map(|(addr, _)| *addr);
+        let Some(peer) = oldest.and_then(|addr| peers.remove(&addr)) else {
+            return;
+        };
+        peer.evict.cancel();
     }
 }
 

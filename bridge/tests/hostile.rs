@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{accept_peer, http_get, start, start_error, Page};
 use protocol::framing::{Delimiter, Framing};
 use protocol::rules::{ReplyBody, Rule, Trigger};
-use protocol::{Command, ConnSettings, Event, Flow, ProblemKind};
+use protocol::{Command, ConnSettings, ConnState, Event, Flow, ProblemKind, Transport};
 
 fn regex_rules(count: usize, pattern: impl Fn(usize) -> String) -> Vec<Rule> {
     (0..count)
@@ -171,4 +171,86 @@ async fn a_rules_file_over_its_bounds_is_refused_at_once() {
         text.len() / 1000,
         took.as_millis()
     );
+}
+
+/// A dial to the bridge's own HTTP address would let a WebSocket upgrade sent over it make the
+/// bridge its own page: gigabytes a second, without end. It is refused, by any name.
+#[tokio::test]
+async fn a_dial_to_the_bridge_s_own_http_address_is_refused() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let port = bridge.http_addr.port();
+    for (host, transport) in [
+        ("127.0.0.1", Transport::Tcp),
+        ("localhost", Transport::Tcp),
+        ("127.0.0.1", Transport::Tls),
+    ] {
+        page.command(Command::Connect {
+            host: host.into(),
+            port,
+            transport,
+            accept_any_certificate: true,
+            request: None,
+        })
+        .await;
+        let closed = page.conn(ConnState::Closed).await;
+        let reason = closed.close_reason.unwrap_or_default();
+        assert!(
+            reason.contains(&format!(
+                ":{port} is this bridge's own HTTP address (--http)"
+            )),
+            "{host} over {transport:?}: {reason}"
+        );
+    }
+    bridge.shutdown().await;
+}
+
+/// A flood of datagrams from many addresses fills the UDP socket's own bound, not TCP's: the
+/// longest silent conversation makes room for a new one, and TCP peers still get in.
+#[tokio::test]
+async fn a_udp_flood_never_takes_tcp_s_places() {
+    let bridge = start(&[
+        "--udp",
+        "127.0.0.1:0",
+        "--max-conns",
+        "2",
+        "--udp-peers",
+        "4",
+    ])
+    .await;
+    let udp = bridge.udp_addr.expect("the UDP socket");
+    let (mut page, _) = Page::open(&bridge).await;
+    let mut senders = Vec::new();
+    let mut reasons = Vec::new();
+    for i in 0..10u8 {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.send_to(&[i], udp).await.unwrap();
+        // Each its own conversation, open before the next: "longest silent" is then the order.
+        let addr = socket.local_addr().unwrap().to_string();
+        page.event("a UDP conversation", |e| match e {
+            Event::Conn { conn } if conn.state == ConnState::Closed => {
+                reasons.push((conn.peer.clone(), conn.close_reason.clone()));
+                None
+            }
+            Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open => Some(()),
+            _ => None,
+        })
+        .await;
+        senders.push(socket);
+    }
+    // The first ones made room for the last four, each saying why.
+    let first = senders[0].local_addr().unwrap().to_string();
+    let (_, reason) = reasons
+        .iter()
+        .find(|(peer, _)| *peer == first)
+        .unwrap_or_else(|| panic!("the first conversation did not end: {reasons:?}"));
+    let reason = reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("as many conversations as --udp-peers allows"),
+        "{reason}"
+    );
+    // TCP keeps its two places: the flood took none of them.
+    let (_tcp, conn) = accept_peer(&bridge, &mut page).await;
+    assert_eq!(conn.state, ConnState::Open);
+    bridge.shutdown().await;
 }

@@ -26,12 +26,24 @@ pub enum Link {
         socket: Arc<UdpSocket>,
         peer: SocketAddr,
         datagrams: mpsc::Receiver<Bytes>,
+        /// Fired when the socket ends this conversation to make room for a new one (and then
+        /// `datagrams` ends).
+        evicted: CancellationToken,
     },
     /// Through a socket of its own, connected to the peer.
     Own(OwnSocket),
 }
 
 impl Link {
+    /// Fired when the socket ends this conversation to make room, before it drops the inbox's
+    /// other end (never, for its own socket).
+    fn evicted(&self) -> CancellationToken {
+        match self {
+            Link::Shared { evicted, .. } => evicted.clone(),
+            Link::Own(_) => CancellationToken::new(),
+        }
+    }
+
     async fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
         match self {
             Link::Shared { datagrams, .. } => Ok(datagrams.recv().await),
@@ -87,7 +99,7 @@ pub async fn run(
     opened: Opened,
     link: Link,
     idle: Option<Duration>,
-    permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
     over: CancellationToken,
 ) {
     let id = opened.id;
@@ -100,7 +112,7 @@ pub async fn run(
 /// Runs a dialled UDP conversation on a socket of its own, connected to its peer.
 pub async fn run_own(relay: Relay, opened: Opened, own: OwnSocket, permit: OwnedSemaphorePermit) {
     let over = CancellationToken::new();
-    run(relay, opened, Link::Own(own), None, permit, over).await;
+    run(relay, opened, Link::Own(own), None, Some(permit), over).await;
 }
 
 /// Relays until the conversation ends, and returns why in words.
@@ -111,6 +123,7 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
         cancel,
     } = Conversation::new(relay, opened);
     let peer = link.peer();
+    let evicted = link.evicted();
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     let mut told_unreachable = false;
     let silence = tokio::time::sleep(idle.unwrap_or(Duration::MAX));
@@ -130,6 +143,12 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
                         Some(reason) => return reason,
                         None => continue,
                     }
+                }
+                // The socket let the conversation go: to make room for a new one, or closing.
+                Ok(None) if evicted.is_cancelled() => {
+                    return "the UDP socket holds as many conversations as --udp-peers allows: \
+                            this one, the longest silent, ended to make room for a new one"
+                        .into();
                 }
                 Ok(None) => return "the bridge's UDP socket closed".into(),
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
