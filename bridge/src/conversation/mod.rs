@@ -11,12 +11,13 @@
 //! A conversation ends when its side does (the peer closes, the socket fails, the exit word) or
 //! when its token is cancelled (a page's disconnect, shutdown); then the hub hears why.
 //!
-//! A conversation with two sockets (a proxy's: a client side and a server side) is the same
-//! [`Opened`] with two [`Side`]s: each side reads its socket as above, its records marked with
-//! its side, and hands what it reads to the other side's queue, as a rule's reply is handed to
-//! its own side's queue now; the task waits on both sides and the token, and the first to end
-//! ends the conversation. Nothing in a side asks which kind of socket it has, or which side it
-//! is.
+//! A conversation with two sockets (a proxy's: a client side and a server side) is one
+//! [`Opened`] (one id, one token) with two [`Side`]s, each with its own queue from the hub: each
+//! side reads its socket as above, its records marked with its side, and hands what it reads
+//! (once the rules, and a hold if any, let it through) to the other side's queue, as a rule's
+//! reply is handed to its own side's queue now. The task runs both sides as [`stream`] runs one,
+//! with the token, and the first to end ends the conversation. Nothing in a side asks which kind
+//! of socket it has, or which side it is.
 
 use std::fmt;
 use std::net::SocketAddr;
