@@ -1,12 +1,14 @@
 //! The bridge's web page. `main` only mounts [`components::app::App`]; the state and its rules
-//! live in [`state`], the byte helpers in [`bytes_view`] and
-//! [`encoding`], the socket in [`ws`], which hands the state
-//! what [`wire`] decodes.
+//! live in [`state`], the views in [`components`] and their work in [`hooks`], the byte helpers
+//! in [`bytes_view`] and [`encoding`], a dial in [`dial`], the socket in [`ws`], which hands the
+//! state what [`wire`] decodes.
 
 mod bytes_view;
 mod components;
+mod dial;
 mod encoding;
 mod export;
+mod hooks;
 mod state;
 mod wire;
 mod ws;

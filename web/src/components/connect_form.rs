@@ -3,82 +3,18 @@
 //! user leaves it; `host:port` in the host field, pasted or typed, is split into the two fields.
 //! With TLS, "accept any certificate" is offered, and says plainly that it skips verification.
 
-use protocol::{Command, ConnInfo, Origin, RequestId, Transport};
+use protocol::Transport;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlInputElement};
 use yew::prelude::*;
 
-use crate::components::live::use_live;
 use crate::components::select::Select;
+use crate::dial::{dial_of, split_host_port, Field};
+use crate::hooks::commands::use_commands;
+use crate::hooks::latest::{use_live, Live};
 
 /// The form's choice of transport: `(value, label)`.
 const TRANSPORTS: [(&str, &str); 3] = [("tcp", "TCP"), ("tls", "TLS"), ("udp", "UDP")];
-
-/// A dial the page asks the bridge for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dial {
-    pub host: String,
-    pub port: u16,
-    pub transport: Transport,
-    /// With TLS: connect whatever certificate the server presents.
-    pub accept_any_certificate: bool,
-}
-
-impl Dial {
-    /// Plain TCP to `host:port`.
-    pub fn tcp(host: impl Into<String>, port: u16) -> Dial {
-        Dial {
-            host: host.into(),
-            port,
-            transport: Transport::Tcp,
-            accept_any_certificate: false,
-        }
-    }
-
-    /// The same dial again, for a closed connection the bridge dialled: the same transport,
-    /// and for TLS the same trust (a server taken unverified is taken so again).
-    pub fn again(info: &ConnInfo) -> Option<Dial> {
-        let (host, port) = protocol::address::split(&info.peer)?;
-        (info.origin == Origin::Dialled).then(|| Dial {
-            accept_any_certificate: crate::components::transport_badge::unverified(info),
-            transport: info.transport,
-            ..Dial::tcp(host, port)
-        })
-    }
-
-    /// The command that asks for it, with the page's `request` id.
-    pub fn command(self, request: RequestId) -> Command {
-        Command::Connect {
-            host: self.host,
-            port: self.port,
-            request: Some(request),
-            accept_any_certificate: self.accept_any_certificate && self.transport == Transport::Tls,
-            transport: self.transport,
-        }
-    }
-}
-
-/// Checks the form's port field.
-pub fn parse_port(text: &str) -> Result<u16, String> {
-    match text.trim().parse::<u32>() {
-        Ok(port) if (1..=65535).contains(&port) => Ok(port as u16),
-        _ => Err("Port must be a whole number from 1 to 65535.".into()),
-    }
-}
-
-/// `host:port` (or `[v6]:port`) as its host and port; `None` for a host alone (an IPv6 address
-/// without brackets is a host alone).
-pub fn split_host_port(text: &str) -> Option<(String, u16)> {
-    let (host, port) = protocol::address::split(text)?;
-    Some((host.to_string(), port))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Host,
-    Port,
-    Form,
-}
 
 #[derive(Properties, PartialEq)]
 pub struct ConnectFormProps {
@@ -86,41 +22,79 @@ pub struct ConnectFormProps {
     pub default_port: Option<u16>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
-    /// Asks the bridge to dial; an error says why it could not be asked.
-    pub on_connect: Callback<Dial, Result<(), String>>,
+}
+
+/// The form's fields, as they are now (see [`crate::hooks::latest`]).
+#[derive(Clone)]
+struct DialFields {
+    host: Live<String>,
+    /// `None` until the default is known; then what the user leaves in it, never moved for them.
+    port: Live<Option<String>>,
+    transport: Live<Transport>,
+    accept_any: Live<bool>,
+}
+
+impl DialFields {
+    /// Puts `host:port` into the two fields; whether it was that.
+    fn split(&self, text: &str) -> bool {
+        let Some((host, port)) = split_host_port(text) else {
+            return false;
+        };
+        self.host.set(host);
+        self.port.set(Some(port.to_string()));
+        true
+    }
+}
+
+#[hook]
+fn use_dial_fields(default_port: Option<u16>) -> DialFields {
+    let fields = DialFields {
+        host: use_live(|| "127.0.0.1".to_string()),
+        port: use_live(|| None::<String>),
+        transport: use_live(|| Transport::Tcp),
+        accept_any: use_live(|| false),
+    };
+    let port = fields.port.clone();
+    use_effect_with(default_port, move |default| {
+        if let (None, Some(default)) = (port.get(), default) {
+            port.set(Some(default.to_string()));
+        }
+    });
+    fields
+}
+
+/// With TLS: whether to connect whatever certificate the server presents, saying plainly what
+/// that skips.
+fn accept_any_box(accept_any: &Live<bool>) -> Html {
+    let on = accept_any.get();
+    let onchange = {
+        let accept_any = accept_any.clone();
+        Callback::from(move |e: Event| {
+            accept_any.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+        })
+    };
+    html! {
+        <div class={classes!("accept-any", on.then_some("on"))}
+             title="For a device with a self-signed certificate: encrypted, but anyone in the middle could pose as the server">
+            <input id="dial-accept-any" type="checkbox" checked={on} {onchange} />
+            <label for="dial-accept-any">{ "Accept any certificate (skips verification)" }</label>
+        </div>
+    }
 }
 
 #[component]
 pub fn ConnectForm(props: &ConnectFormProps) -> Html {
-    let host = use_live(|| "127.0.0.1".to_string());
-    // `None` until the default is known; then what the user leaves in it, never moved for them.
-    let port = use_live(|| None::<String>);
-    let transport = use_live(|| Transport::Tcp);
-    let accept_any = use_live(|| false);
-    {
-        let port = port.clone();
-        use_effect_with(props.default_port, move |default| {
-            if let (None, Some(default)) = (port.get(), default) {
-                port.set(Some(default.to_string()));
-            }
-        });
-    }
+    let commands = use_commands();
+    let fields = use_dial_fields(props.default_port);
+    let DialFields {
+        host,
+        port,
+        transport,
+        accept_any,
+    } = fields.clone();
     // The message, and whether it is about the host field (else the port, or the request).
     let error = use_state(|| None::<(Field, String)>);
     let port_text = port.get().unwrap_or_default();
-    // Puts `host:port` into the two fields; whether it was that.
-    let split = {
-        let (host, port) = (host.clone(), port.clone());
-        move |text: &str| match split_host_port(text) {
-            Some((h, p)) => {
-                host.set(h);
-                port.set(Some(p.to_string()));
-                true
-            }
-            None => false,
-        }
-    };
-
     let on_host = {
         let host = host.clone();
         let error = error.clone();
@@ -130,22 +104,22 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         })
     };
     let on_paste = {
-        let split = split.clone();
+        let fields = fields.clone();
         Callback::from(move |e: Event| {
             let pasted = e
                 .dyn_ref::<ClipboardEvent>()
                 .and_then(|e| e.clipboard_data())
                 .and_then(|d| d.get_data("text").ok());
-            if pasted.is_some_and(|text| split(&text)) {
+            if pasted.is_some_and(|text| fields.split(&text)) {
                 e.prevent_default();
             }
         })
     };
     // Typed rather than pasted: split when the user leaves the field.
     let on_host_change = {
-        let split = split.clone();
+        let fields = fields.clone();
         Callback::from(move |e: Event| {
-            split(&e.target_unchecked_into::<HtmlInputElement>().value());
+            fields.split(&e.target_unchecked_into::<HtmlInputElement>().value());
         })
     };
     let on_port = {
@@ -157,46 +131,16 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
         })
     };
     let onsubmit = {
-        let (host, port) = (host.clone(), port.clone());
-        let error = error.clone();
-        let split = split.clone();
-        let on_connect = props.on_connect.clone();
-        let (transport, accept_any) = (transport.clone(), accept_any.clone());
+        let (error, fields, connect) = (error.clone(), fields, commands.connect);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             // What the fields hold now, even if the page has not drawn the last keystroke yet.
-            let (host, port_text) = (host.get(), port.get().unwrap_or_default());
-            let (transport, accept_any) = (transport.get(), accept_any.get());
-            let (h, port_text) = match split_host_port(&host) {
-                Some((h, p)) => {
-                    split(&host);
-                    (h, p.to_string())
-                }
-                None => (host.trim().to_string(), port_text.clone()),
-            };
-            if h.is_empty() {
-                error.set(Some((
-                    Field::Host,
-                    "Enter a host name or an IP address.".into(),
-                )));
-                return;
-            }
-            let p = match parse_port(&port_text) {
-                Ok(p) => p,
-                Err(msg) => {
-                    error.set(Some((Field::Port, msg)));
-                    return;
-                }
-            };
-            let dial = Dial {
-                transport,
-                accept_any_certificate: accept_any,
-                ..Dial::tcp(h, p)
-            };
-            match on_connect.emit(dial) {
-                Ok(()) => error.set(None),
-                Err(msg) => error.set(Some((Field::Form, msg))),
-            }
+            let (host, port) = (fields.host.get(), fields.port.get().unwrap_or_default());
+            fields.split(&host);
+            let (transport, accept_any) = (fields.transport.get(), fields.accept_any.get());
+            let asked = dial_of(&host, &port, transport, accept_any)
+                .and_then(|dial| connect.emit(dial).map_err(|msg| (Field::Form, msg)));
+            error.set(asked.err());
         })
     };
     let invalid = |field: Field| {
@@ -209,17 +153,12 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     let on_transport = {
         let transport = transport.clone();
         Callback::from(move |value: String| {
-            transport.set(match value.as_str() {
-                "tls" => Transport::Tls,
-                "udp" => Transport::Udp,
-                _ => Transport::Tcp,
-            })
-        })
-    };
-    let on_accept_any = {
-        let accept_any = accept_any.clone();
-        Callback::from(move |e: Event| {
-            accept_any.set(e.target_unchecked_into::<HtmlInputElement>().checked());
+            let all = [Transport::Tcp, Transport::Tls, Transport::Udp];
+            transport.set(
+                all.into_iter()
+                    .find(|t| t.as_str() == value)
+                    .unwrap_or_default(),
+            )
         })
     };
     html! {
@@ -251,102 +190,11 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                         title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>
             </div>
             if transport.get() == Transport::Tls {
-                <div class={classes!("accept-any", accept_any.get().then_some("on"))}
-                     title="For a device with a self-signed certificate: encrypted, but anyone in the middle could pose as the server">
-                    <input id="dial-accept-any" type="checkbox" checked={accept_any.get()}
-                           onchange={on_accept_any} />
-                    <label for="dial-accept-any">{ "Accept any certificate (skips verification)" }</label>
-                </div>
+                { accept_any_box(&accept_any) }
             }
             if let Some((_, msg)) = &*error {
                 <p id="connect-error" class="field-error" role="alert">{ msg }</p>
             }
         </form>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_and_port_come_apart() {
-        assert_eq!(
-            split_host_port("192.168.100.200:502"),
-            Some(("192.168.100.200".into(), 502))
-        );
-        assert_eq!(
-            split_host_port("[fe80::1]:7777"),
-            Some(("fe80::1".into(), 7777))
-        );
-        assert_eq!(
-            split_host_port(" device.local:23 "),
-            Some(("device.local".into(), 23))
-        );
-        for alone in ["192.168.100.200", "fe80::1:7777", "::1", "host:", "host:x"] {
-            assert_eq!(split_host_port(alone), None, "{alone}");
-        }
-    }
-
-    #[test]
-    fn a_dial_again_keeps_its_transport_and_its_trust() {
-        use protocol::tls::TlsInfo;
-        use protocol::ConnState;
-        let mut info = ConnInfo::new(
-            3,
-            Origin::Dialled,
-            "[::1]:8443".into(),
-            ConnState::Closed,
-            0,
-        );
-        info.transport = Transport::Tls;
-        info.tls = Some(Box::new(TlsInfo {
-            version: "TLSv1.3".into(),
-            cipher_suite: "TLS_AES_128_GCM_SHA256".into(),
-            key_exchange: None,
-            alpn: None,
-            server_name: Some("::1".into()),
-            peer_verified: false,
-            peer_certificate: None,
-        }));
-        let again = Dial::again(&info).unwrap();
-        assert_eq!((again.host.as_str(), again.port), ("::1", 8443));
-        assert_eq!(again.transport, Transport::Tls);
-        assert!(again.accept_any_certificate);
-        info.origin = Origin::Accepted;
-        assert_eq!(
-            Dial::again(&info),
-            None,
-            "a peer that called us is not dialled"
-        );
-    }
-
-    #[test]
-    fn accept_any_goes_only_with_tls() {
-        let udp = Dial {
-            transport: Transport::Udp,
-            accept_any_certificate: true,
-            ..Dial::tcp("127.0.0.1", 9)
-        };
-        assert_eq!(
-            udp.command(7),
-            Command::Connect {
-                host: "127.0.0.1".into(),
-                port: 9,
-                request: Some(7),
-                transport: Transport::Udp,
-                accept_any_certificate: false,
-            }
-        );
-    }
-
-    #[test]
-    fn ports_are_checked() {
-        assert_eq!(parse_port("7777"), Ok(7777));
-        assert_eq!(parse_port(" 1 "), Ok(1));
-        assert_eq!(parse_port("65535"), Ok(65535));
-        for bad in ["0", "65536", "", "abc", "-1", "80.5", "99999999999"] {
-            assert!(parse_port(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -15,10 +15,11 @@ use protocol::{Command, Transport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::connect_form::Dial;
-use crate::components::live::use_live;
 use crate::components::multicast_groups::multicast_groups;
 use crate::components::tls_details::listener_fingerprint;
+use crate::dial::Dial;
+use crate::hooks::commands::use_commands;
+use crate::hooks::latest::use_live;
 
 /// The bridge's default listener port, the tutorial's.
 const DEFAULT_PORT: u16 = 7777;
@@ -85,11 +86,6 @@ pub struct ListenerFormProps {
     pub failure: Option<Rc<str>>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub enabled: bool,
-    /// Asks the bridge to start, move or stop the listener.
-    pub on_command: Callback<Command, Result<(), String>>,
-    /// Asks the bridge to dial an address: here, its own listener (TCP's panel only).
-    #[prop_or_else(|| Callback::from(|_| Ok(())))]
-    pub on_connect: Callback<Dial, Result<(), String>>,
     /// The TLS listener's certificate fingerprint, once known.
     #[prop_or_default]
     pub fingerprint: Option<String>,
@@ -101,22 +97,9 @@ pub struct ListenerFormProps {
     pub groups_failure: Option<Rc<str>>,
 }
 
-#[component]
-pub fn ListenerForm(props: &ListenerFormProps) -> Html {
-    // `None` until the user edits it, so that the field follows the listener's address.
-    let typed = use_live(|| None::<String>);
-    let error = use_state(|| None::<String>);
-    let transport = props.transport;
-    let tcp = transport == Transport::Tcp;
-    let (listen, last) = (props.listen.as_deref(), props.last_listen.as_deref());
-    let offered = match transport {
-        Transport::Tcp => offered_address(listen, last, props.problem.as_deref()),
-        Transport::Tls => offered(listen, last, props.beside.as_deref(), 7443),
-        Transport::Udp => offered(listen, last, props.beside.as_deref(), DEFAULT_PORT),
-    };
-    let addr = typed.get().unwrap_or_else(|| offered.clone());
-    // Element ids and names, distinct for each listener.
-    let (title, name, field, error_id) = match transport {
+/// A listener's heading, the form's name, and the ids of its field and of its error.
+fn names(transport: Transport) -> (&'static str, &'static str, &'static str, &'static str) {
+    match transport {
         Transport::Tcp => ("TCP listener", "Listener", "listen-addr", "listener-error"),
         Transport::Tls => (
             "TLS listener",
@@ -130,7 +113,25 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
             "udp-listen-addr",
             "udp-listener-error",
         ),
+    }
+}
+
+#[component]
+pub fn ListenerForm(props: &ListenerFormProps) -> Html {
+    let commands = use_commands();
+    // `None` until the user edits it, so that the field follows the listener's address.
+    let typed = use_live(|| None::<String>);
+    let error = use_state(|| None::<String>);
+    let transport = props.transport;
+    let tcp = transport == Transport::Tcp;
+    let (listen, last) = (props.listen.as_deref(), props.last_listen.as_deref());
+    let offered = match transport {
+        Transport::Tcp => offered_address(listen, last, props.problem.as_deref()),
+        Transport::Tls => offered(listen, last, props.beside.as_deref(), 7443),
+        Transport::Udp => offered(listen, last, props.beside.as_deref(), DEFAULT_PORT),
     };
+    let addr = typed.get().unwrap_or_else(|| offered.clone());
+    let (title, name, field, error_id) = names(transport);
 
     let on_input = {
         let typed = typed.clone();
@@ -143,19 +144,17 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     let report = {
         let error = error.clone();
         let typed = typed.clone();
-        move |result: Result<(), String>| match result {
+        Callback::from(move |result: Result<(), String>| match result {
             Ok(()) => {
                 typed.set(None);
                 error.set(None);
             }
             Err(msg) => error.set(Some(msg)),
-        }
+        })
     };
     let onsubmit = {
-        let on_command = props.on_command.clone();
-        let typed = typed.clone();
-        let report = report.clone();
-        let error = error.clone();
+        let listener = commands.listener.clone();
+        let (typed, report, error) = (typed.clone(), report.clone(), error.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let addr = typed.get().unwrap_or_else(|| offered.clone());
@@ -167,59 +166,17 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 ));
                 return;
             }
-            report(on_command.emit(command(transport, Some(addr))));
+            report.emit(listener.emit(command(transport, Some(addr))));
         })
     };
     let on_stop = {
-        let on_command = props.on_command.clone();
-        let report = report.clone();
-        Callback::from(move |_: MouseEvent| report(on_command.emit(command(transport, None))))
+        let (listener, report) = (commands.listener.clone(), report.clone());
+        Callback::from(move |_: MouseEvent| report.emit(listener.emit(command(transport, None))))
     };
-    let both_ends = listen
-        .filter(|_| tcp)
-        .and_then(protocol::address::reachable)
-        .map(|(host, port)| {
-            let on_connect = props.on_connect.clone();
-            let report = report.clone();
-            let onclick = Callback::from(move |_: MouseEvent| {
-                report(on_connect.emit(Dial::tcp(host.clone(), port)));
-            });
-            html! {
-                <button type="button" {onclick} disabled={!props.enabled}
-                        title="Dial the bridge's own listener: the page then shows the server's side and the client's side of one conversation">
-                    { "Open a client to it" }
-                </button>
-            }
-        });
-    // The learner's own server has the port: dial it from here.
-    let dial_taken = props.problem.as_deref().map(|problem| {
-        let port = problem_port(problem);
-        let on_connect = props.on_connect.clone();
-        let report = report.clone();
-        let onclick = Callback::from(move |_: MouseEvent| {
-            report(on_connect.emit(Dial::tcp("127.0.0.1", port)));
-        });
-        html! {
-            <button type="button" {onclick} disabled={!props.enabled}
-                    title="Dial the program that has the port: your own server, as a client would">
-                { format!("Dial 127.0.0.1:{port}") }
-            </button>
-        }
-    });
     let failed = error.is_some() || props.failure.is_some();
     let listening = props.listen.is_some();
     let moved = props.listen.as_deref() != Some(addr.trim());
-    let state = match (&props.listen, &props.problem) {
-        (Some(addr), _) if transport == Transport::Udp => format!("Open on {addr}"),
-        (Some(addr), _) => format!("Listening on {addr}"),
-        (None, Some(problem)) => format!("Not listening: {problem}."),
-        (None, None) => "Stopped".to_string(),
-    };
-    // A paragraph in the form; in a folded panel's summary, a span.
-    let state = html! {
-        <@{if tcp { "p" } else { "span" }} class={classes!("listener-state", props.problem.is_some().then_some("problem"))}
-           role="status" aria-live="polite">{ state }</@>
-    };
+    let state = listener_state(props);
     let heading = html! { <h2 class="pane-title">{ title }</h2> };
     let form = html! {
         <form class="listener-form" aria-label={name} {onsubmit} novalidate=true>
@@ -243,8 +200,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 if listening {
                     <button type="button" onclick={on_stop} disabled={!props.enabled}>{ "Stop" }</button>
                 }
-                { for both_ends }
-                { for dial_taken }
+                { dial_buttons(props, &commands.connect, &report) }
             </div>
             if let Some(msg) = (*error).clone().or(props.failure.as_deref().map(String::from)) {
                 <p id={error_id} class="field-error" role="alert">{ msg }</p>
@@ -262,9 +218,64 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
                 { listener_fingerprint(props.fingerprint.as_deref()) }
             } else {
                 { multicast_groups(&props.groups, listening, props.groups_failure.as_deref(),
-                                   props.enabled, &props.on_command) }
+                                   props.enabled, &commands.listener) }
             }
         </details>
+    }
+}
+
+/// The TCP listener's ways to dial: a client to itself, and, when the bridge could not listen
+/// at start, the program that has the port (the learner's own server, as often as not).
+fn dial_buttons(
+    props: &ListenerFormProps,
+    connect: &Callback<Dial, Result<(), String>>,
+    report: &Callback<Result<(), String>>,
+) -> Html {
+    let button = |dial: Dial, label: String, title: &'static str| {
+        let (connect, report) = (connect.clone(), report.clone());
+        let onclick = Callback::from(move |_: MouseEvent| report.emit(connect.emit(dial.clone())));
+        html! { <button type="button" {onclick} disabled={!props.enabled} {title}>{ label }</button> }
+    };
+    let both_ends = props
+        .listen
+        .as_deref()
+        .filter(|_| props.transport == Transport::Tcp)
+        .and_then(protocol::address::reachable)
+        .map(|(host, port)| {
+            button(
+                Dial::tcp(host, port),
+                "Open a client to it".into(),
+                "Dial the bridge's own listener: the page then shows the server's side and the client's side of one conversation",
+            )
+        });
+    let dial_taken = props.problem.as_deref().map(|problem| {
+        let port = problem_port(problem);
+        button(
+            Dial::tcp("127.0.0.1", port),
+            format!("Dial 127.0.0.1:{port}"),
+            "Dial the program that has the port: your own server, as a client would",
+        )
+    });
+    html! { <>{ for both_ends }{ for dial_taken }</> }
+}
+
+/// Where the listener is, or why it is not: a paragraph in the TCP listener's form; in a
+/// folded panel's summary, a span.
+fn listener_state(props: &ListenerFormProps) -> Html {
+    let state = match (&props.listen, &props.problem) {
+        (Some(addr), _) if props.transport == Transport::Udp => format!("Open on {addr}"),
+        (Some(addr), _) => format!("Listening on {addr}"),
+        (None, Some(problem)) => format!("Not listening: {problem}."),
+        (None, None) => "Stopped".to_string(),
+    };
+    let tag = if props.transport == Transport::Tcp {
+        "p"
+    } else {
+        "span"
+    };
+    html! {
+        <@{tag} class={classes!("listener-state", props.problem.is_some().then_some("problem"))}
+           role="status" aria-live="polite">{ state }</@>
     }
 }
 

@@ -1,20 +1,18 @@
-//! Function components and their hooks, a file each, or a directory for a view made of several
-//! (the connection list, the conversation, the composer), as yew's `function_todomvc` does. They
-//! render [`crate::state::State`] and turn what the user does into actions and commands; none of
-//! them owns any of the state they show, only how they show it.
+//! Function components, a file each, or a directory for a view made of several (the connection
+//! list, the conversation, the composer), as yew's `function_todomvc` does; their work lives in
+//! [`crate::hooks`]. They render [`crate::state::State`] and turn what the user does into
+//! actions and commands, which they reach through the context `App` provides; none of them owns
+//! any of the state they show, only how they show it.
 
 pub mod app;
-pub mod bridge;
 pub mod composer;
 pub mod conn_list;
 pub mod connect_form;
 pub mod conversation;
 pub mod copy_text;
-pub mod device;
 pub mod device_section;
 pub mod fields;
 pub mod listener_form;
-pub mod live;
 pub mod multicast_groups;
 pub mod page_encoding;
 pub mod rate_graph;

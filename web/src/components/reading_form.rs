@@ -6,9 +6,9 @@
 use protocol::{ConnId, ConnSettings};
 use yew::prelude::*;
 
-use crate::components::device::DeviceCtx;
 use crate::components::fields::{check, menu, text, OnField};
-use crate::components::live::use_live;
+use crate::hooks::device::DeviceCtx;
+use crate::hooks::latest::use_live;
 use crate::state::reading::{checksum_options, checksum_value, ReadingDraft, DELIMITERS, MODES};
 
 const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 bytes")];
@@ -30,6 +30,74 @@ pub fn in_force(settings: &ConnSettings) -> String {
         Some(checksum) => format!("{}; checks {}", settings.framing, checksum.label()),
         None => settings.framing.to_string(),
     }
+}
+
+/// The draft's fields: the framing's own, and the checksum. Their ids begin with `prefix`.
+fn reading_fields(d: &ReadingDraft, prefix: &str, on: &OnField) -> Vec<Html> {
+    let id = |name: &str| format!("{prefix}-{name}");
+    let mut fields = vec![menu(&id("mode"), "mode", "Framing", d.mode, &MODES, on)];
+    match d.mode {
+        "delimiter" => {
+            fields.push(menu(
+                &id("delimiter"),
+                "delimiter",
+                "Delimiter",
+                d.delimiter,
+                &DELIMITERS,
+                on,
+            ));
+            if d.delimiter == "hex" {
+                fields.push(text(&id("hex"), "hex", "Bytes (hex)", &d.hex, on));
+            }
+        }
+        "fixed" => fields.push(text(&id("len"), "len", "Length (bytes)", &d.len, on)),
+        "length" => {
+            let width = d.width.to_string();
+            let order = if d.big_endian { "be" } else { "le" };
+            fields.push(menu(
+                &id("width"),
+                "width",
+                "Length field",
+                &width,
+                &WIDTHS,
+                on,
+            ));
+            fields.push(menu(
+                &id("order"),
+                "order",
+                "Byte order",
+                order,
+                &ORDERS,
+                on,
+            ));
+            fields.push(text(
+                &id("offset"),
+                "offset",
+                "After (bytes)",
+                &d.offset,
+                on,
+            ));
+            fields.push(check(
+                &id("header"),
+                "header",
+                "Length counts the header",
+                d.includes_header,
+                on,
+            ));
+        }
+        "idle" => fields.push(text(&id("gap"), "gap", "Silence (ms)", &d.gap_ms, on)),
+        _ => {}
+    }
+    let checksum = checksum_value(d.checksum);
+    fields.push(menu(
+        &id("checksum"),
+        "checksum",
+        "Checksum to check",
+        checksum,
+        &checksum_options(),
+        on,
+    ));
+    fields
 }
 
 #[component]
@@ -66,70 +134,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
         })
     };
     let prefix = conn.map_or_else(|| "reading-new".to_owned(), |c| format!("reading-{c}"));
-    let id = |name: &str| format!("{prefix}-{name}");
-    let d = &draft.get();
-    let mut fields = vec![menu(&id("mode"), "mode", "Framing", d.mode, &MODES, &on)];
-    match d.mode {
-        "delimiter" => {
-            fields.push(menu(
-                &id("delimiter"),
-                "delimiter",
-                "Delimiter",
-                d.delimiter,
-                &DELIMITERS,
-                &on,
-            ));
-            if d.delimiter == "hex" {
-                fields.push(text(&id("hex"), "hex", "Bytes (hex)", &d.hex, &on));
-            }
-        }
-        "fixed" => fields.push(text(&id("len"), "len", "Length (bytes)", &d.len, &on)),
-        "length" => {
-            let width = d.width.to_string();
-            let order = if d.big_endian { "be" } else { "le" };
-            fields.push(menu(
-                &id("width"),
-                "width",
-                "Length field",
-                &width,
-                &WIDTHS,
-                &on,
-            ));
-            fields.push(menu(
-                &id("order"),
-                "order",
-                "Byte order",
-                order,
-                &ORDERS,
-                &on,
-            ));
-            fields.push(text(
-                &id("offset"),
-                "offset",
-                "After (bytes)",
-                &d.offset,
-                &on,
-            ));
-            fields.push(check(
-                &id("header"),
-                "header",
-                "Length counts the header",
-                d.includes_header,
-                &on,
-            ));
-        }
-        "idle" => fields.push(text(&id("gap"), "gap", "Silence (ms)", &d.gap_ms, &on)),
-        _ => {}
-    }
-    let checksum = checksum_value(d.checksum);
-    fields.push(menu(
-        &id("checksum"),
-        "checksum",
-        "Checksum to check",
-        checksum,
-        &checksum_options(),
-        &on,
-    ));
+    let fields = reading_fields(&draft.get(), &prefix, &on);
     let problem = ctx
         .settings_problem
         .as_ref()

@@ -2,8 +2,9 @@
 
 use yew::prelude::*;
 
-use crate::state::Notice;
+use crate::hooks::commands::use_commands;
 use crate::state::SocketStatus;
+use crate::state::{Action, Notice};
 
 /// The words for the page's connection to the bridge. Tests rely on them: exactly "Connected"
 /// when open, "Connecting…" while connecting, and starting with "Disconnected" when dropped.
@@ -44,11 +45,11 @@ pub fn BridgeStatus(props: &StatusProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct NoticesProps {
     pub notices: Vec<Notice>,
-    pub on_dismiss: Callback<u64>,
 }
 
 #[component]
 pub fn Notices(props: &NoticesProps) -> Html {
+    let dispatch = use_commands().dispatch;
     if props.notices.is_empty() {
         return html! {};
     }
@@ -56,7 +57,7 @@ pub fn Notices(props: &NoticesProps) -> Html {
         <div class="notices">
             { for props.notices.iter().map(|n| {
                 let id = n.id;
-                let on_dismiss = props.on_dismiss.reform(move |_: MouseEvent| id);
+                let on_dismiss = dispatch.reform(move |_: MouseEvent| Action::Dismiss(id));
                 html! {
                     <div class="notice" role="alert" key={id}>
                         <span class="notice-text">{ &*n.text }</span>

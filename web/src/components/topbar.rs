@@ -8,6 +8,7 @@ use yew::prelude::*;
 use crate::components::page_encoding::PageEncoding;
 use crate::components::status::BridgeStatus;
 use crate::encoding::Encoding;
+use crate::hooks::commands::use_commands;
 use crate::state::SocketStatus;
 
 const PRODUCT: &str = "TCP Bridge";
@@ -19,11 +20,11 @@ pub struct TopBarProps {
     pub socket: SocketStatus,
     /// The page's own encoding for new connections, if chosen.
     pub page_encoding: Option<Encoding>,
-    pub on_page_encoding: Callback<Option<Encoding>>,
 }
 
 #[component]
 pub fn TopBar(props: &TopBarProps) -> Html {
+    let on_page_encoding = use_commands().page_encoding;
     html! {
         <header class="topbar">
             <h1 class="brand">{ PRODUCT }</h1>
@@ -46,7 +47,7 @@ pub fn TopBar(props: &TopBarProps) -> Html {
                         </span>
                     }
                     <PageEncoding page={props.page_encoding} bridge={server.encoding}
-                                  on_change={props.on_page_encoding.clone()} />
+                                  on_change={on_page_encoding} />
                 }
             </div>
             <BridgeStatus socket={props.socket} />

@@ -13,7 +13,7 @@ use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::bytes_view::size::format_size;
-use crate::components::device::DeviceCtx;
+use crate::hooks::device::DeviceCtx;
 use crate::state::file_pace::{FilePace, Next};
 
 /// Where a file goes, and what the composer calls it.

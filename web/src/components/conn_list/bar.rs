@@ -1,11 +1,13 @@
 //! The head of the connection list: how many there are, and how the user wants to see them
 //! (a filter by address, state or transport, closed ones hidden, the order).
 
+use protocol::Command;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::bytes_view::size::grouped;
-use crate::state::{Counts, ListView, Sort};
+use crate::hooks::commands::use_commands;
+use crate::state::{Action, Counts, ListView, Sort};
 
 #[derive(Properties, PartialEq)]
 pub struct ListBarProps {
@@ -13,11 +15,8 @@ pub struct ListBarProps {
     /// Rows the list shows now.
     pub shown: usize,
     pub list: ListView,
-    pub on_list: Callback<ListView>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub online: bool,
-    /// Asks the bridge to forget the closed connections.
-    pub on_forget: Callback<()>,
 }
 
 /// `3 open · 40 in all`, and how many are shown when the list is narrowed.
@@ -36,9 +35,11 @@ pub fn summary(counts: Counts, shown: usize, narrowed: bool) -> String {
 
 #[component]
 pub fn ListBar(props: &ListBarProps) -> Html {
+    let commands = use_commands();
+    let on_list = commands.dispatch.reform(Action::SetList);
     let list = &props.list;
     let change = |f: fn(&mut ListView, &Event)| {
-        let (list, on_list) = (list.clone(), props.on_list.clone());
+        let (list, on_list) = (list.clone(), on_list.clone());
         Callback::from(move |e: Event| {
             let mut next = list.clone();
             f(&mut next, &e);
@@ -46,7 +47,7 @@ pub fn ListBar(props: &ListBarProps) -> Html {
         })
     };
     let on_query = {
-        let (list, on_list) = (list.clone(), props.on_list.clone());
+        let (list, on_list) = (list.clone(), on_list.clone());
         Callback::from(move |e: InputEvent| {
             on_list.emit(ListView {
                 query: e.target_unchecked_into::<HtmlInputElement>().value(),
@@ -78,7 +79,7 @@ pub fn ListBar(props: &ListBarProps) -> Html {
                         }) }
                     </select>
                 </span>
-                <button type="button" onclick={props.on_forget.reform(|_: MouseEvent| ())}
+                <button type="button" onclick={commands.order.reform(|_: MouseEvent| Command::ForgetClosed)}
                         disabled={!props.online || props.counts.closed == 0}
                         title="Drop the closed connections and their history, here, in the bridge and in every page">
                     { "Forget closed" }

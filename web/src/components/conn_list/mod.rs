@@ -16,6 +16,7 @@ use yew::prelude::*;
 use self::bar::ListBar;
 use self::row::ConnRow;
 use self::virtual_rows::use_virtual_rows;
+use crate::hooks::commands::use_commands;
 use crate::state::{Conv, Counts, ListView, RowKey, Table};
 
 /// Every row's height, in CSS pixels: the list's arithmetic and its style both use it.
@@ -30,16 +31,11 @@ pub struct ConnListProps {
     pub counts: Counts,
     /// How the user chose to see the list.
     pub list: ListView,
-    pub on_list: Callback<ListView>,
     /// Whether the bridge can be asked (the page's socket is open).
     pub online: bool,
-    /// Asks the bridge to forget the closed connections.
-    pub on_forget: Callback<()>,
     /// `host port` to connect to this bridge's listener, for the empty-state hint;
     /// `None` when the bridge is not listening or not yet known.
     pub nc_hint: Option<(String, u16)>,
-    /// The user chose a connection.
-    pub on_select: Callback<ConnId>,
     /// The page is not connected to the bridge: states may be out of date.
     pub stale: bool,
 }
@@ -48,6 +44,7 @@ pub struct ConnListProps {
 pub fn ConnList(props: &ConnListProps) -> Html {
     let count = props.rows.len();
     let rows = use_virtual_rows(count, ROW_PX);
+    let commands = use_commands();
     let body = if props.rows.is_empty() && props.counts.total() > 0 {
         html! { <p class="empty-hint">{ "No connection matches." }</p> }
     } else if props.rows.is_empty() {
@@ -87,7 +84,7 @@ pub fn ConnList(props: &ConnListProps) -> Html {
                         data-state={conv.state_shown(props.stale).0}
                         aria-posinset={(i + 1).to_string()} aria-setsize={count.to_string()}>
                         <ConnRow conv={conv.clone()} {selected} stale={props.stale}
-                                 tab_stop={tab_stop == Some(id)} on_select={props.on_select.clone()} />
+                                 tab_stop={tab_stop == Some(id)} on_select={commands.pick.clone()} />
                     </li>
                 }
             });
@@ -100,8 +97,7 @@ pub fn ConnList(props: &ConnListProps) -> Html {
             <h2 class="pane-title">{ "Connections" }</h2>
             if props.counts.total() > 0 {
                 <ListBar counts={props.counts} shown={count} list={props.list.clone()}
-                         on_list={props.on_list.clone()} online={props.online}
-                         on_forget={props.on_forget.clone()} />
+                         online={props.online} />
             }
             <div class="conn-scroll" ref={rows.scroller} onscroll={rows.onscroll}>
                 { body }

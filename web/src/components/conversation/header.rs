@@ -5,21 +5,22 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState};
+use protocol::{Command, ConnState};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
-use crate::components::connect_form::Dial;
 use crate::components::rate_graph::RateGraph;
 use crate::components::reading_form::in_force;
 use crate::components::select::Select;
 use crate::components::transport_badge::transport_badge;
+use crate::dial::Dial;
 use crate::encoding::Encoding;
+use crate::hooks::commands::use_commands;
 use crate::state::reading::summary;
-use crate::state::{waiting, Conv, ViewMode};
+use crate::state::{waiting, Action, Conv, ViewMode};
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
@@ -31,10 +32,6 @@ pub struct HeaderProps {
     pub ends: bool,
     pub on_ends: Callback<bool>,
     pub online: bool,
-    pub on_view: Callback<(ConnId, ViewMode)>,
-    pub on_encoding: Callback<(ConnId, Encoding)>,
-    pub on_redial: Callback<Dial, Result<(), String>>,
-    pub on_disconnect: Callback<ConnId>,
     /// Whether the reading form (framing, checksum) is open.
     pub reading: bool,
     pub on_reading: Callback<()>,
@@ -46,12 +43,13 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
     let info = &conv.info;
     let id = info.id;
     let (state, state_title) = conv.state_shown(props.stale);
-    let on_encoding = props
-        .on_encoding
-        .reform(move |label: String| (id, Encoding::from_label(&label).unwrap_or_default()));
-    let on_view = props
-        .on_view
-        .reform(move |value: String| (id, ViewMode::from_value(&value).unwrap_or_default()));
+    let commands = use_commands();
+    let on_encoding = commands.dispatch.reform(move |label: String| {
+        Action::SetEncoding(id, Encoding::from_label(&label).unwrap_or_default())
+    });
+    let on_view = commands.dispatch.reform(move |value: String| {
+        Action::SetView(id, ViewMode::from_value(&value).unwrap_or_default())
+    });
     let on_ends = props
         .on_ends
         .reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked());
@@ -65,7 +63,9 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         .collect();
     let view_ends = conv.view != ViewMode::Hex;
     let disconnect = (info.state != ConnState::Closed).then(|| {
-        let onclick = props.on_disconnect.reform(move |_: MouseEvent| id);
+        let onclick = commands
+            .order
+            .reform(move |_: MouseEvent| Command::Disconnect { conn: id });
         html! {
             <button type="button" class="danger" {onclick} disabled={!props.online}>{ "Disconnect" }</button>
         }
@@ -74,9 +74,9 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         .then(|| Dial::again(info))
         .flatten()
         .map(|dial| {
-            let on_redial = props.on_redial.clone();
+            let connect = commands.connect.clone();
             let onclick = Callback::from(move |_: MouseEvent| {
-                let _ = on_redial.emit(dial.clone());
+                let _ = connect.emit(dial.clone());
             });
             html! {
                 <button type="button" class="primary" {onclick} disabled={!props.online}>{ "Dial again" }</button>

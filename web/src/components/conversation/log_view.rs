@@ -9,19 +9,18 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnState, Micros, Origin, Seq, Transport};
+use protocol::{ConnState, Micros, Origin, Seq, Transport};
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::message::{local_time, Message};
 use super::Pane;
 use crate::bytes_view::size::{format_size, plural};
 use crate::encoding::Encoding;
-use crate::state::{Conv, Entry, ViewMode, WINDOW};
-
-/// How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
-const STICK_PX: i32 = 32;
+use crate::hooks::commands::use_commands;
+use crate::hooks::stick_to_bottom::use_stick_to_bottom;
+use crate::state::{Action, Conv, Entry, ViewMode, WINDOW};
 
 #[derive(Properties, PartialEq)]
 pub struct LogViewProps {
@@ -34,7 +33,6 @@ pub struct LogViewProps {
     pub found: Option<Rc<Vec<Entry>>>,
     /// The last record cleared from view, when the view was cleared.
     pub cleared: Option<Seq>,
-    pub on_show_earlier: Callback<ConnId>,
 }
 
 #[component]
@@ -43,12 +41,13 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let info = &conv.info;
     let id = info.id;
     let (scroller, onscroll) = use_stick_to_bottom(id);
+    let dispatch = use_commands().dispatch;
     let (view, encoding, gaps, ends) = (conv.view, conv.encoding, props.gaps, props.ends);
     let datagrams = info.transport == Transport::Udp;
 
     let hidden = conv.hidden();
     let show_earlier = (hidden > 0).then(|| {
-        let onclick = props.on_show_earlier.reform(move |_: MouseEvent| id);
+        let onclick = dispatch.reform(move |_: MouseEvent| Action::ShowEarlier(id));
         html! {
             <div class="earlier">
                 <button type="button" {onclick}>{ format!("Show {} earlier", WINDOW.min(hidden)) }</button>
@@ -230,40 +229,6 @@ fn LogChunk(props: &LogChunkProps) -> Html {
         html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} {datagrams} /> }
     });
     html! { <>{ for messages }</> }
-}
-
-/// Follows new messages while the user is at the bottom, and stays put once they scroll up; a
-/// newly shown conversation starts at its bottom.
-#[hook]
-fn use_stick_to_bottom(id: ConnId) -> (NodeRef, Callback<Event>) {
-    let scroller = use_node_ref();
-    let stick = use_mut_ref(|| true);
-    let shown_id = use_mut_ref(|| None::<ConnId>);
-    {
-        let scroller = scroller.clone();
-        let stick = stick.clone();
-        use_effect(move || {
-            if *shown_id.borrow() != Some(id) {
-                *shown_id.borrow_mut() = Some(id);
-                *stick.borrow_mut() = true;
-            }
-            if *stick.borrow() {
-                if let Some(el) = scroller.cast::<Element>() {
-                    el.set_scroll_top(el.scroll_height());
-                }
-            }
-        });
-    }
-    let onscroll = {
-        let scroller = scroller.clone();
-        use_callback((), move |_: Event, _| {
-            if let Some(el) = scroller.cast::<Element>() {
-                *stick.borrow_mut() =
-                    el.scroll_height() - el.scroll_top() - el.client_height() <= STICK_PX;
-            }
-        })
-    };
-    (scroller, onscroll)
 }
 
 /// What an empty conversation says: what will appear in it, and what typing does.

@@ -11,9 +11,9 @@ use crate::bytes_view::hex::hexdump;
 use crate::bytes_view::size::format_size;
 use crate::bytes_view::text::{render_lines_in, Piece};
 use crate::bytes_view::time::{format_gap, format_time, LocalTime};
-use crate::components::device::DeviceCtx;
 use crate::encoding::Encoding;
 use crate::export::file_line;
+use crate::hooks::device::DeviceCtx;
 use crate::state::{Entry, FileSend, Rec, ViewMode};
 
 /// Bytes of a message shown until the user asks for all of it: a flood arrives in records of up

@@ -18,12 +18,10 @@ use self::filter_bar::{Download, FilterBar};
 use self::find::{use_find, Search};
 use self::header::ConversationHeader;
 use self::log_view::LogView;
-use crate::components::connect_form::Dial;
 use crate::components::reading_form::ReadingForm;
 use crate::components::tls_details::tls_details;
-use crate::encoding::Encoding;
 use crate::export;
-use crate::state::{Conv, ViewMode};
+use crate::state::Conv;
 
 /// Which side of a TCP connection a pane shows, when the page shows both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,17 +83,10 @@ pub struct ConversationProps {
     /// The page is not connected to the bridge (or not caught up): states may be out of date.
     #[prop_or_default]
     pub stale: bool,
-    pub on_view: Callback<(ConnId, ViewMode)>,
-    /// Asks the bridge to dial (to dial a closed outbound connection again).
-    pub on_redial: Callback<Dial, Result<(), String>>,
     /// The fingerprint of the certificate the bridge's TLS listener presents: what a client it
     /// accepted saw.
     #[prop_or_default]
     pub bridge_fingerprint: Option<AttrValue>,
-    /// The user chose another encoding for this conversation's text.
-    pub on_encoding: Callback<(ConnId, Encoding)>,
-    pub on_show_earlier: Callback<ConnId>,
-    pub on_disconnect: Callback<ConnId>,
     /// Whether commands can reach the bridge now.
     pub online: bool,
 }
@@ -206,10 +197,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                 </p>
             }
             <ConversationHeader conv={conv.clone()} {twin} stale={props.stale} ends={*ends} {on_ends}
-                                online={props.online} on_view={props.on_view.clone()}
-                                on_encoding={props.on_encoding.clone()}
-                                on_redial={props.on_redial.clone()} on_disconnect={props.on_disconnect.clone()}
-                                reading={*reading} on_reading={on_reading.clone()} />
+                                online={props.online} reading={*reading} on_reading={on_reading.clone()} />
             { tls_details(conv, props.bridge_fingerprint.as_deref()) }
             if *reading {
                 <ReadingForm key={id} conn={Some(id)} settings={conv.info.settings.clone()}
@@ -218,8 +206,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
                        {on_query} {on_gaps} {on_clear} {on_download} />
             <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}
-                     found={search.is_some().then_some(found)} cleared={cleared_at}
-                     on_show_earlier={props.on_show_earlier.clone()} />
+                     found={search.is_some().then_some(found)} cleared={cleared_at} />
         </section>
     }
 }

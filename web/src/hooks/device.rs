@@ -10,10 +10,12 @@ use protocol::rules::Rule;
 use protocol::{Command, ConnId, ConnSettings, ConnState, Frame};
 use yew::prelude::*;
 
+use super::commands::Commands;
+use super::latest::use_latest;
 use crate::encoding::Encoding;
 use crate::state::file_pace::Probe;
 use crate::state::rule_draft::like_message;
-use crate::state::{Action, Conv, State, Table};
+use crate::state::{Action, State};
 
 #[derive(Clone, PartialEq)]
 pub struct DeviceCtx {
@@ -56,18 +58,19 @@ pub type RulesOpen = UseStateHandle<Option<(u32, Option<Rule>)>>;
 #[hook]
 pub fn use_device(
     state: &State,
-    dispatch: Callback<Action>,
-    command: Callback<Command, Result<(), String>>,
+    commands: &Commands,
     send: Callback<protocol::Frame, Result<(), String>>,
 ) -> (DeviceCtx, RulesOpen) {
+    let Commands {
+        dispatch, command, ..
+    } = commands.clone();
     let rules_open: RulesOpen = use_state(|| None);
-    let latest = use_mut_ref(|| (Table::<ConnId, Rc<Conv>>::default(), Vec::<Rule>::new()));
     let rules = state
         .server
         .as_ref()
         .map(|s| s.rules.clone())
         .unwrap_or_default();
-    *latest.borrow_mut() = (state.conns.clone(), rules.clone());
+    let latest = use_latest((state.conns.clone(), rules.clone()));
     let opened = use_mut_ref(|| 0u32);
     let on_reply_like = {
         let (latest, rules_open) = (latest.clone(), rules_open.clone());
