@@ -25,6 +25,7 @@ mod dial_rules;
 mod dialer;
 mod framer;
 mod history;
+mod http_server;
 mod hub;
 mod listener;
 mod matching;
@@ -44,7 +45,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use protocol::{ConnSettings, ServerInfo, Transport};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
@@ -306,22 +306,14 @@ fn serve(
     sessions: session::Sessions,
     token: Option<String>,
 ) -> JoinHandle<()> {
-    let stopped = sessions.shutdown.clone().cancelled_owned();
+    let stopped = sessions.shutdown.clone();
     let app = web::router(
         sessions,
         &config.allow_origin,
         token,
         config.web_dir.as_deref(),
     );
-    // Without TCP_NODELAY, a keystroke's record can wait for the browser's delayed ACK: 40 ms.
-    let http = http.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(http, app).with_graceful_shutdown(stopped).await {
-            tracing::error!("the HTTP server failed: {e}");
-        }
-    })
+    tokio::spawn(http_server::serve(http, app, stopped))
 }
 
 impl Bridge {

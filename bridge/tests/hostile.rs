@@ -254,3 +254,54 @@ async fn a_udp_flood_never_takes_tcp_s_places() {
     assert_eq!(conn.state, ConnState::Open);
     bridge.shutdown().await;
 }
+
+/// Connections that send half a request header, as many as a stranger likes, are let go within
+/// seconds, and meanwhile hold no more than their bound: TCP peers still get in, and the page is
+/// served again once they are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_let_go_and_never_lock_out_the_listener() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let start = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let mut stream = tokio::net::TcpStream::connect(bridge.http_addr)
+            .await
+            .unwrap();
+        // A header that never ends; the write may fail on a connection closed at once.
+        let _ = stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await;
+        held.push(tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        }));
+    }
+    // TCP peers get in meanwhile.
+    let (_peer, conn) = accept_peer(&bridge, &mut page).await;
+    assert_eq!(conn.state, ConnState::Open);
+    // Every half-sent request is let go within the header timeout, and a little more.
+    let bound = Duration::from_secs(10);
+    let mut open = 0;
+    for task in held {
+        let left = bound.saturating_sub(start.elapsed());
+        if tokio::time::timeout(left, task).await.is_err() {
+            open += 1;
+        }
+    }
+    assert_eq!(
+        open,
+        0,
+        "{open} of 300 half-sent requests were still open after {} ms",
+        start.elapsed().as_millis()
+    );
+    let (status, _, _) = http_get(bridge.http_addr, "/").await;
+    assert!(status == 200 || status == 503, "{status}");
+    bridge.shutdown().await;
+}
