@@ -10,6 +10,20 @@ import { chromium } from 'playwright-core';
 const WAIT_MS = 10_000;
 
 /**
+ * The WebSocket addresses of bridges a test stopped or killed on purpose. A page still open on
+ * one tries to reconnect, as it should, and Chromium logs each refused attempt as a console
+ * error, possibly after the test moved on; those refusals are the expected outcome, not a fault
+ * of the page, so they do not count as one (any other error still does).
+ */
+const stoppedBridges = new Set();
+
+/** Whether a console error is a page's refused reconnect to a bridge stopped on purpose. */
+function reconnectToStoppedBridge(text) {
+  const m = text.match(/^WebSocket connection to '(ws:\/\/[^/']+)\/ws[^']*' failed: .*ERR_CONNECTION_REFUSED/);
+  return m !== null && stoppedBridges.has(m[1]);
+}
+
+/**
  * Starts `bridge` on loopback (ephemeral ports unless `http` names one) and returns its URL and
  * listener address. With `listen: false` the bridge gets no `--listen` and tries its default
  * (0.0.0.0:7777): `listenPort` is then `null` when it could not listen, and `listenProblem` the
@@ -44,11 +58,13 @@ export async function startBridge(extraArgs = [], { http = '127.0.0.1:0', listen
       }
     });
   });
+  const gone = () => stoppedBridges.add(started.url.replace(/^http:\/\/([^/]+).*$/, 'ws://$1'));
   return {
     ...started,
     stdout: () => stdout,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
+      gone();
       const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       return withTimeout(exited, WAIT_MS, 'bridge did not stop after SIGTERM');
@@ -56,6 +72,7 @@ export async function startBridge(extraArgs = [], { http = '127.0.0.1:0', listen
     /** Ends the bridge at once (SIGKILL), as a crash or a lost network would: it closes nothing. */
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      gone();
       const exited = new Promise((resolve) => child.on('exit', resolve));
       child.kill('SIGKILL');
       await withTimeout(exited, WAIT_MS, 'bridge did not end after SIGKILL');
@@ -83,7 +100,7 @@ export async function launchBrowser() {
     async newPage() {
       const page = await context.newPage();
       page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
+        if (m.type() === 'error' && !reconnectToStoppedBridge(m.text())) errors.push(m.text());
         log.push(`${m.type()}: ${m.text()}`);
         if (log.length > 50) log.shift();
       });
