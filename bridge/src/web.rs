@@ -108,25 +108,9 @@ impl Access {
         }
     }
 
-    /// Why a WebSocket request (its headers and query string) must be refused, if it must.
+    /// Why a request (its headers and query string) must be refused, if it must.
     fn check(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), String> {
-        if let Some(token) = &self.token {
-            let given = query
-                .unwrap_or_default()
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("token="));
-            match given {
-                Some(given) if same(given.as_bytes(), token.as_bytes()) => {}
-                Some(_) => return Err("refused: wrong access token".into()),
-                None => {
-                    return Err(
-                        "refused: this bridge needs its access token; open the URL it \
-                                printed at start, which carries it (?token=...)"
-                            .into(),
-                    )
-                }
-            }
-        }
+        self.token(query)?;
         // A browser sends one of each; a second one would be judged by nobody.
         for name in [header::HOST, header::ORIGIN] {
             let count = headers.get_all(&name).iter().count();
@@ -136,6 +120,33 @@ impl Access {
                 ));
             }
         }
+        let host = self.host(headers)?;
+        self.origin(headers, &host)
+    }
+
+    /// The access token, when the bridge needs one: `?token=` in the query.
+    fn token(&self, query: Option<&str>) -> Result<(), String> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let given = query
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token="));
+        match given {
+            Some(given) if same(given.as_bytes(), token.as_bytes()) => Ok(()),
+            Some(_) => Err("refused: wrong access token".into()),
+            None => Err(
+                "refused: this bridge needs its access token; open the URL it printed \
+                         at start, which carries it (?token=...)"
+                    .into(),
+            ),
+        }
+    }
+
+    /// `Host`, lowercased, if it names this machine as a browser would reach it: an IP address,
+    /// localhost, or the host of an allowed origin (which defeats DNS rebinding).
+    fn host(&self, headers: &HeaderMap) -> Result<String, String> {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -162,6 +173,11 @@ impl Access {
                  --allow-origin; open the bridge by IP address or localhost"
             ));
         }
+        Ok(host)
+    }
+
+    /// `Origin`, when a browser sent it: the bridge's own origin, or an allowed one.
+    fn origin(&self, headers: &HeaderMap, host: &str) -> Result<(), String> {
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
             let own = format!("http://{host}");
