@@ -407,7 +407,7 @@ test('each conversation shows its traffic of the last minute', async () => {
   await messages(page).locator('li.msg.rx').first().waitFor();
   const graph = page.getByRole('region', { name: 'Conversation' }).getByRole('img', { name: /^Last second:/ });
   // The busiest second of the minute holds the 2000 bytes (one record, or a few).
-  await graph.and(page.locator('[aria-label*="busiest second of the last minute: 2.0 KB"]')).waitFor();
+  await graph.and(page.locator('[aria-label*="busiest second of the last minute: 2.0 KiB"]')).waitFor();
   assert.equal(await graph.locator('polyline').count(), 2);
   peer.close();
   await page.close();

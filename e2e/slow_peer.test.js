@@ -37,7 +37,7 @@ test('a peer that does not read shows what waits for it; a send past the bound i
   try {
     const row = connections(page).getByRole('button', { name: new RegExp(deaf.address) });
     await row.click();
-    // Sends of 1 MB, the most a message may be: the peer's socket takes a few megabytes before
+    // Sends of 1 MiB, the most a message may be: the peer's socket takes a few megabytes before
     // it is full, then the bridge holds what is sent, up to its bound of 64 KiB.
     const refusal = page.getByRole('alert').filter({ hasText: `${deaf.address} is not reading` });
     for (let i = 0; i < 20 && !(await refusal.count()); i++) {
@@ -48,7 +48,7 @@ test('a peer that does not read shows what waits for it; a send past the bound i
     await refusal.first().waitFor();
     assert.match(await refusal.first().innerText(), /waiting to be written; this send was not queued/);
     // The list and the conversation say how much waits, while it does.
-    assert.match(await row.locator('.waiting').innerText(), /^\d+(\.\d)? [KM]B waiting$/);
+    assert.match(await row.locator('.waiting').innerText(), /^\d+(\.\d)? [KM]iB waiting$/);
     await page.locator('.conv-waiting', { hasText: 'the peer is not reading' }).waitFor();
 
     // Another peer is not held up: its line reaches the page.

@@ -14,8 +14,10 @@ use protocol::text_encoding::TextEncoding;
 pub use crate::dial_rules::DialRule;
 
 /// The tutorial's port, on every interface (IPv6 and IPv4), as its server listens.
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), 7777);
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    protocol::address::DEFAULT_PORT,
+);
 
 /// Relays TCP, TLS and UDP conversations to a web page: listens for peers, dials servers when
 /// the page asks, and shows every byte both ways in the browser.

@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use protocol::rules::{validate_rules, Matcher, Rule};
+use protocol::size::format_size;
 use protocol::template::{HexPattern, Part, Template};
 use protocol::text_encoding::TextEncoding;
 use protocol::{ConnId, Origin};
@@ -41,8 +42,6 @@ use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{Input, PatternID};
 use tokio::sync::Semaphore;
-
-use crate::hub::human_size;
 
 /// Replies a connection may send at once...
 pub const BURST: u32 = 20;
@@ -133,8 +132,8 @@ impl RuleSet {
                      ({} with this rule, counting a cache for each matching thread): use fewer \
                      regexes, or simpler ones",
                     rule.label(),
-                    human_size(RULE_SET_BUDGET as u64),
-                    human_size(cost as u64),
+                    format_size(RULE_SET_BUDGET as u64),
+                    format_size(cost as u64),
                 ));
             }
             compiled.push(one);
@@ -275,7 +274,7 @@ fn build_regex(pattern: &str, encoding: TextEncoding) -> Result<Regex, String> {
                 "its regex is too large once compiled: over the {} a rule's regex may take. \
                  A Unicode class repeated is large (`\\w{{40}}` is 200 KiB): write \
                  `(?-u:\\w)` or `[A-Za-z0-9_]` to match ASCII only, or repeat less",
-                human_size(limit as u64)
+                format_size(limit as u64)
             ),
             (None, None) => format!("its regex does not compile: {e}"),
         })

@@ -25,6 +25,7 @@
 
 use bytes::Bytes;
 use protocol::jsonl::RecordLine;
+use protocol::size::format_size;
 use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader, Transport};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -35,8 +36,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
-
-use crate::hub::human_size;
 
 /// Memory the queue may hold before connections stop reading from their peers.
 pub const MAX_BACKLOG: usize = 8 << 20;
@@ -464,7 +463,7 @@ fn lines_of(lines: usize, bytes: usize, conns: &BTreeSet<u64>) -> String {
     format!(
         "{lines} line{} ({}, of connection{} {})",
         if lines == 1 { "" } else { "s" },
-        human_size(bytes as u64),
+        format_size(bytes as u64),
         if conns.len() == 1 { "" } else { "s" },
         ids.join(", ")
     )

@@ -2,6 +2,10 @@
 //! (`[::1]:7777`), anything else as is. One place for joining and splitting, so that the page's
 //! dial form, the bridge's connection names and the dial rules agree.
 
+/// The port the bridge's TCP listener takes unless told otherwise: the tutorial's, whose server
+/// listens there.
+pub const DEFAULT_PORT: u16 = 7777;
+
 /// `host:port`, with brackets around an IPv6 literal (a host with a colon in it).
 pub fn join(host: &str, port: u16) -> String {
     let host = strip_brackets(host);

@@ -29,6 +29,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::size::byte_count;
+
 /// The largest piece the framer makes: a message longer than this is cut into pieces this long
 /// (each marked as cut), so that a peer that never sends a delimiter cannot fill memory.
 pub const MAX_MESSAGE: usize = 1024 * 1024;
@@ -127,14 +129,14 @@ impl Framing {
         match self {
             Framing::Raw => "raw (one message per read)".into(),
             Framing::Delimiter { delimiter } => format!("delimiter {}", delimiter.escaped()),
-            Framing::Fixed { len } => format!("fixed, {}", bytes(u64::from(*len))),
+            Framing::Fixed { len } => format!("fixed, {}", byte_count(u64::from(*len))),
             Framing::LengthPrefixed {
                 width,
                 big_endian,
                 offset,
                 includes_header,
             } => {
-                let mut text = format!("length-prefixed, {}", bytes(u64::from(*width)));
+                let mut text = format!("length-prefixed, {}", byte_count(u64::from(*width)));
                 if *width > 1 {
                     text += if *big_endian {
                         " big-endian"
@@ -143,7 +145,7 @@ impl Framing {
                     };
                 }
                 if *offset > 0 {
-                    text += &format!(" after {}", bytes(u64::from(*offset)));
+                    text += &format!(" after {}", byte_count(u64::from(*offset)));
                 }
                 if *includes_header {
                     text += ", counting the header";
@@ -154,14 +156,6 @@ impl Framing {
                 format!("idle, a message ends after {gap_ms} ms of silence")
             }
         }
-    }
-}
-
-fn bytes(n: u64) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
     }
 }
 
@@ -205,43 +199,18 @@ impl Delimiter {
         {
             return Ok(Delimiter(bytes.to_vec()));
         }
-        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let bad = || {
+        let digits: String = text.split_ascii_whitespace().collect();
+        crate::hex::decode(&digits).map(Delimiter).ok_or_else(|| {
             format!(
                 "`{text}` is not a delimiter: write lf, crlf, cr, nul, or the bytes in hex \
                  (e.g. \"0d0a\" for CR LF, \"03\" for ETX)"
             )
-        };
-        if !digits.len().is_multiple_of(2) {
-            return Err(bad());
-        }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(bad)
-            })
-            .collect::<Result<Vec<u8>, String>>()
-            .map(Delimiter)
+        })
     }
 
     /// The bytes as a person reads them: `\r\n`, `\0`, `\x03`, `;`.
     pub fn escaped(&self) -> String {
-        let mut out = String::new();
-        for &b in &self.0 {
-            match b {
-                b'\r' => out.push_str("\\r"),
-                b'\n' => out.push_str("\\n"),
-                b'\t' => out.push_str("\\t"),
-                0 => out.push_str("\\0"),
-                b'\\' => out.push_str("\\\\"),
-                0x21..=0x7e => out.push(char::from(b)),
-                _ => out.push_str(&format!("\\x{b:02X}")),
-            }
-        }
-        out
+        crate::escape::escape_bytes(&self.0)
     }
 }
 

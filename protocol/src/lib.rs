@@ -14,12 +14,14 @@
 pub mod address;
 mod binary;
 pub mod checksum;
+pub mod escape;
 pub mod framing;
 pub mod gb18030;
 pub mod hex;
 pub mod jsonl;
 mod message;
 pub mod rules;
+pub mod size;
 pub mod template;
 pub mod text_encoding;
 pub mod time;

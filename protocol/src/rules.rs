@@ -32,7 +32,7 @@
 //!   - `{"on":"hex","pattern":"01 03 ?? ?? 00 02 ?? ??"}`: the message's bytes, `??` for any
 //!     byte (each run of them a capture), and a final `*` for any further bytes.
 //!
-//!   Trigger texts take the escapes `\r \n \t \0 \\ \xHH` (see [`crate::template`]).
+//!   Trigger texts take the escapes `\r \n \t \0 \\ \xHH` (see [`crate::escape`]).
 //! - `reply`: `{"text":...}` (escaped text with placeholders) or `{"hex":...}` (hex bytes with
 //!   placeholders); see [`crate::template`] for `$1`, `${name}`, `${msg}`, `${counter}`, `${time}`.
 //! - `encoding`: how trigger and reply texts become bytes, and messages text for a regex:
@@ -44,8 +44,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
+use crate::escape::unescape;
 use crate::message::{ConnId, Origin};
-use crate::template::{unescape, HexPattern, Part, Template};
+use crate::template::{HexPattern, Part, Template};
 use crate::text_encoding::TextEncoding;
 
 /// The longest delay before a reply: an hour.

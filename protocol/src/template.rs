@@ -2,7 +2,7 @@
 //! rule is saved, not when a device first triggers it:
 //!
 //! - **escaped text** (a trigger's text): characters in the rule's encoding, plus the escapes
-//!   `\r \n \t \0 \\` and `\xHH` (one raw byte);
+//!   `\r \n \t \0 \\` and `\xHH` (one raw byte), as [`crate::escape`] reads them;
 //! - **hex patterns** (a `hex` trigger): bytes in hex, `??` for any byte, and a final `*` for any
 //!   further bytes: `01 03 ?? ?? 00 02 ?? ??`, `7e ?? *`. Each run of `??` is one capture
 //!   group, numbered from `$1` in order;
@@ -21,10 +21,9 @@
 //! Captured text is written back in the rule's encoding. In a hex template, placeholders stand
 //! between the bytes: `01 03 02 ${counter:u16}`.
 
+use crate::escape;
 use crate::text_encoding::TextEncoding;
 
-/// The escapes, for error texts.
-const ESCAPES: &str = r"\r \n \t \0 \\ \xHH";
 /// The placeholders, for error texts.
 const PLACEHOLDERS: &str = "$1..$9, ${name}, ${msg}, ${counter}, ${time}";
 
@@ -83,13 +82,13 @@ impl Template {
         let mut chars = text.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
             match c {
-                '\\' => parts.bytes(&escape(text, at, &mut chars)?),
+                '\\' => parts.bytes(&[escape_at(text, at, &mut chars)?]),
                 '$' if chars.peek().map(|&(_, c)| c) == Some('$') => {
                     chars.next();
                     parts.bytes(b"$");
                 }
                 '$' => parts.push(placeholder(text, at, &mut chars)?),
-                c => parts.bytes(&encode_char(c, encoding)?),
+                c => parts.bytes(&escape::encode(c.encode_utf8(&mut [0; 4]), encoding)?),
             }
         }
         Ok(parts.done())
@@ -169,55 +168,13 @@ impl Parts {
     }
 }
 
-/// Escaped text (a trigger's text) as bytes: characters in `encoding`, escapes as their bytes.
-/// `$` is an ordinary character here.
-pub fn unescape(text: &str, encoding: TextEncoding) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '\\' => out.extend_from_slice(&escape(text, at, &mut chars)?),
-            c => out.extend_from_slice(&encode_char(c, encoding)?),
-        }
-    }
-    Ok(out)
-}
-
 type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
 
-/// The bytes of the escape whose backslash is at `at`.
-fn escape(text: &str, at: usize, chars: &mut Chars) -> Result<Vec<u8>, String> {
-    let byte = match chars.next().map(|(_, c)| c) {
-        Some('r') => b'\r',
-        Some('n') => b'\n',
-        Some('t') => b'\t',
-        Some('0') => 0,
-        Some('\\') => b'\\',
-        Some('x') => {
-            let digits: String = (0..2)
-                .filter_map(|_| chars.next().map(|(_, c)| c))
-                .collect();
-            return match (digits.len(), u8::from_str_radix(&digits, 16)) {
-                (2, Ok(byte)) => Ok(vec![byte]),
-                _ => Err(format!(
-                    "`\\x{digits}` needs two hex digits, e.g. `\\x04` (the escapes are {ESCAPES})"
-                )),
-            };
-        }
-        Some(other) => {
-            return Err(format!(
-                "`\\{other}` is not an escape: the escapes are {ESCAPES}; \
-                 write `\\\\` for a backslash"
-            ))
-        }
-        None => {
-            return Err(format!(
-                "`{}` ends with a lone backslash: write `\\\\` for a backslash",
-                &text[..=at]
-            ))
-        }
-    };
-    Ok(vec![byte])
+/// The byte of the escape whose backslash is at `at`, its characters taken from `chars`.
+fn escape_at(text: &str, at: usize, chars: &mut Chars) -> Result<u8, String> {
+    let (byte, len) = escape::read(&text[at..])?;
+    while chars.next_if(|&(i, _)| i < at + len).is_some() {}
+    Ok(byte)
 }
 
 /// The placeholder whose `$` is at `at` (already consumed).
@@ -277,17 +234,6 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn encode_char(c: char, encoding: TextEncoding) -> Result<Vec<u8>, String> {
-    let mut utf8 = [0; 4];
-    encoding.encode(c.encode_utf8(&mut utf8)).map_err(|e| {
-        format!(
-            "`{}` cannot be written in {encoding}: choose another encoding, \
-             or write its bytes as `\\xHH` escapes",
-            e.character
-        )
-    })
-}
-
 /// A run of hex digits, as bytes.
 fn hex_run(digits: &str) -> Result<Vec<u8>, String> {
     if !digits.len().is_multiple_of(2) {
@@ -295,14 +241,7 @@ fn hex_run(digits: &str) -> Result<Vec<u8>, String> {
             "`{digits}` has an odd number of hex digits: write each byte as two (`0{digits}`?)"
         ));
     }
-    Ok(digits
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            u8::from_str_radix(std::str::from_utf8(pair).expect("ASCII digits"), 16)
-                .expect("hex digits")
-        })
-        .collect())
+    Ok(crate::hex::decode(digits).expect("hex digits"))
 }
 
 /// A `hex` trigger's pattern: bytes, `??` wildcards, and maybe a final `*`.
@@ -337,7 +276,7 @@ impl HexPattern {
                 if pair == "??" {
                     bytes.push(None);
                 } else {
-                    let byte = u8::from_str_radix(&pair, 16).map_err(|_| {
+                    let byte = crate::hex::decode(&pair).ok_or_else(|| {
                         if pair.contains('*') {
                             "`*` may only end a hex pattern (any further bytes)".to_owned()
                         } else {
@@ -347,7 +286,7 @@ impl HexPattern {
                             )
                         }
                     })?;
-                    bytes.push(Some(byte));
+                    bytes.push(Some(byte[0]));
                 }
             }
         }
@@ -452,7 +391,7 @@ mod tests {
             "`😀` cannot be written in GBK: choose another encoding, or write its bytes as `\\xHH` escapes"
         );
         assert_eq!(
-            unescape("é\\xE9", TextEncoding::Latin1).unwrap(),
+            escape::unescape("é\\xE9", TextEncoding::Latin1).unwrap(),
             [0xE9, 0xE9]
         );
     }
@@ -477,10 +416,10 @@ mod tests {
     #[test]
     fn escaped_text_keeps_dollars() {
         assert_eq!(
-            unescape("$1 *IDN?\\r\\n", TextEncoding::Utf8).unwrap(),
+            escape::unescape("$1 *IDN?\\r\\n", TextEncoding::Utf8).unwrap(),
             b"$1 *IDN?\r\n"
         );
-        assert!(unescape("\\p", TextEncoding::Utf8).is_err());
+        assert!(escape::unescape("\\p", TextEncoding::Utf8).is_err());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn to_text(conv: &Conv) -> String {
     out
 }
 
-/// A file sent, in words (its bytes are not held): `file firmware.bin: 8.0 MB of 8.0 MB sent`.
+/// A file sent, in words (its bytes are not held): `file firmware.bin: 8.0 MiB of 8.0 MiB sent`.
 pub fn file_line(f: &FileSend) -> String {
     use crate::bytes_view::size::format_size;
     let name = f.name.as_deref().unwrap_or("sent before this page joined");

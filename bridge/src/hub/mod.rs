@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::BytesMut;
+use protocol::size::format_size;
 use protocol::tls::TlsInfo;
 use protocol::{
     record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
@@ -48,7 +49,6 @@ mod send;
 mod server;
 mod ticker;
 
-pub use send::human_size;
 pub use send::{Author, Outgoing, SendFlags, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
@@ -311,7 +311,7 @@ impl Hub {
             0 => reason,
             n => format!(
                 "{reason}; {} ({n} bytes) waiting to be written were never sent",
-                human_size(n)
+                format_size(n)
             ),
         };
         tracing::info!(conn = id, peer = %info.peer, "closed: {reason}");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use protocol::size::format_size;
 use protocol::{ConnId, ConnInfo, ConnState, Event, Problem, ProblemKind, Target, Transport};
 
 use super::{Conn, Hub, State};
@@ -146,7 +147,7 @@ fn admit(info: &ConnInfo, len: usize, send_queue: u64) -> Result<(), Problem> {
         let why = format!(
             "{} is not reading: {} waiting to be written; this send was not queued",
             info.peer,
-            human_size(waiting)
+            format_size(waiting)
         );
         return Err(Problem::new(ProblemKind::NotReading, why));
     }
@@ -183,29 +184,5 @@ impl State {
             _ => format!("connection {id} is closed"),
         };
         Err(Problem::new(ProblemKind::NotOpen, why).on(id))
-    }
-}
-
-/// A byte count for people, as the messages use it: `512 bytes`, `64.0 KiB`, `4.0 MiB`.
-pub fn human_size(n: u64) -> String {
-    match n {
-        1 => "1 byte".into(),
-        0..1024 => format!("{n} bytes"),
-        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
-        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_size;
-
-    #[test]
-    fn sizes_in_messages() {
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(64 << 10), "64.0 KiB");
-        assert_eq!(human_size(4 << 20), "4.0 MiB");
-        assert_eq!(human_size((4 << 20) - 1), "4.0 MiB");
     }
 }

@@ -125,8 +125,9 @@ pub fn compose_text_in(
 }
 
 /// Text with escapes, for bytes a keyboard cannot type: `\r`, `\n`, `\t`, `\0`, `\\` and
-/// `\xHH`. What is between escapes is written in `encoding`; an escape stands for exactly its
-/// byte. An unknown or incomplete escape is an error naming it, and nothing is sent.
+/// `\xHH`, read as the protocol reads a rule's ([`protocol::escape`]). What is between escapes
+/// is written in `encoding`; an escape stands for exactly its byte. An unknown or incomplete
+/// escape is an error naming it, and nothing is sent.
 pub fn compose_escaped(
     text: &str,
     ending: LineEnding,
@@ -138,41 +139,7 @@ pub fn compose_escaped(
         if i > 0 {
             out.extend_from_slice(ending.bytes());
         }
-        let mut rest = line;
-        while let Some(at) = rest.find('\\') {
-            out.extend(encoding.encode(&rest[..at])?);
-            let escape = &rest[at..];
-            let (byte, len) = match escape.as_bytes().get(1) {
-                Some(b'r') => (b'\r', 2),
-                Some(b'n') => (b'\n', 2),
-                Some(b't') => (b'\t', 2),
-                Some(b'0') => (0, 2),
-                Some(b'\\') => (b'\\', 2),
-                Some(b'x') => {
-                    let digits = escape
-                        .get(2..4)
-                        .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
-                    match digits {
-                        Some(d) => (u8::from_str_radix(d, 16).expect("hex digits"), 4),
-                        None => {
-                            let shown: String = escape.chars().take(4).collect();
-                            return Err(format!(
-                                "“{shown}” is not a byte: write \\x and two hex digits, e.g. \\x0d."
-                            ));
-                        }
-                    }
-                }
-                _ => {
-                    let shown: String = escape.chars().take(2).collect();
-                    return Err(format!(
-                        "“{shown}” is not an escape: use \\r \\n \\t \\0 \\\\ or \\xHH (or untick Escapes)."
-                    ));
-                }
-            };
-            out.push(byte);
-            rest = &escape[len..];
-        }
-        out.extend(encoding.encode(rest)?);
+        out.extend(protocol::escape::unescape(line, encoding)?);
     }
     if ending != LineEnding::None {
         out.extend_from_slice(ending.bytes());
@@ -318,11 +285,13 @@ mod escapes {
     fn bad_escapes_are_named() {
         assert!(esc(r"\q")
             .unwrap_err()
-            .starts_with("“\\q” is not an escape"));
-        assert!(esc(r"\x4").unwrap_err().starts_with("“\\x4” is not a byte"));
+            .starts_with("`\\q` is not an escape"));
+        assert!(esc(r"\x4")
+            .unwrap_err()
+            .starts_with("`\\x4` needs two hex digits"));
         assert!(esc(r"\xzz")
             .unwrap_err()
-            .starts_with("“\\xzz” is not a byte"));
+            .starts_with("`\\xzz` needs two hex digits"));
         assert!(esc("ends with \\")
             .unwrap_err()
             .contains("is not an escape"));

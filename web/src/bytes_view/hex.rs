@@ -26,10 +26,7 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, String> {
                 "“{token}” has an odd number of hex digits: each byte takes two (e.g. 0a, not a)."
             ));
         }
-        for pair in digits.as_bytes().chunks(2) {
-            let pair = std::str::from_utf8(pair).expect("ASCII hex digits");
-            out.push(u8::from_str_radix(pair, 16).expect("checked hex digits"));
-        }
+        out.extend(protocol::hex::decode(digits).expect("checked hex digits"));
     }
     if out.is_empty() {
         return Err("Type at least one byte in hex, e.g. 48 65 6c 6c 6f.".into());
@@ -58,11 +55,11 @@ pub fn preview(bytes: &[u8]) -> String {
     } else {
         ""
     };
-    let count = match bytes.len() {
-        1 => "1 byte".to_string(),
-        n => format!("{} bytes", crate::bytes_view::size::grouped(n)),
-    };
-    format!("{count}: {}{more}", protocol::hex::encode_with(shown, " "))
+    format!(
+        "{}: {}{more}",
+        protocol::size::byte_count(bytes.len() as u64),
+        protocol::hex::encode_with(shown, " ")
+    )
 }
 
 /// Bytes per row of a hexdump.

@@ -3,8 +3,6 @@
 //! not print (`\r`, `\t`, NUL, ESC, ...), is shown as a visible escape. The one exception is the
 //! line ending that merely ends a line, which the page leaves quiet unless asked to show it.
 
-use std::fmt::Write as _;
-
 use crate::encoding::{Encoding, Segment};
 
 /// A piece of the text view of a payload.
@@ -99,8 +97,8 @@ fn render(bytes: &[u8], encoding: Encoding, ends: Ends) -> Vec<Piece> {
             }
             Segment::Invalid(bytes) => {
                 let mut invalid = String::new();
-                for b in bytes {
-                    let _ = write!(invalid, "\\x{b:02X}");
+                for &b in bytes {
+                    protocol::escape::push_byte(&mut invalid, b);
                 }
                 escape(&mut pieces, &mut text, invalid);
             }
@@ -120,10 +118,11 @@ fn render(bytes: &[u8], encoding: Encoding, ends: Ends) -> Vec<Piece> {
 fn char_escape(c: char) -> Option<String> {
     let esc = match c {
         '\n' => return None,
-        '\0' => "\\0".into(),
-        '\t' => "\\t".into(),
-        '\r' => "\\r".into(),
-        c if (c as u32) < 0x20 || c == '\x7f' => format!("\\x{:02X}", c as u32),
+        c if c.is_ascii_control() => {
+            let mut esc = String::new();
+            protocol::escape::push_byte(&mut esc, c as u8);
+            esc
+        }
         // C1 controls, bidirectional overrides and the byte-order mark: invisible, and the
         // overrides can make text read differently from what was sent.
         '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
@@ -233,27 +232,20 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    /// Reads the escapes of the text view back into bytes.
+    /// Reads the escapes of the text view back into bytes: the protocol's, and `\u{...}`.
     fn unescape(escape: &str, out: &mut Vec<u8>) {
         let mut rest = escape;
         while !rest.is_empty() {
-            let (bytes, used): (Vec<u8>, usize) = if let Some(r) = rest.strip_prefix("\\x") {
-                (vec![u8::from_str_radix(&r[..2], 16).unwrap()], 4)
-            } else if let Some(r) = rest.strip_prefix("\\u{") {
+            if let Some(r) = rest.strip_prefix("\\u{") {
                 let end = r.find('}').unwrap();
                 let c = char::from_u32(u32::from_str_radix(&r[..end], 16).unwrap()).unwrap();
-                (c.to_string().into_bytes(), 3 + end + 1)
-            } else if rest.starts_with("\\0") {
-                (vec![0], 2)
-            } else if rest.starts_with("\\t") {
-                (vec![b'\t'], 2)
-            } else if rest.starts_with("\\r") {
-                (vec![b'\r'], 2)
+                out.extend(c.to_string().into_bytes());
+                rest = &r[end + 1..];
             } else {
-                panic!("unknown escape in {escape:?}");
-            };
-            out.extend(bytes);
-            rest = &rest[used..];
+                let end = rest[1..].find("\\u{").map_or(rest.len(), |at| at + 1);
+                out.extend(protocol::escape::unescape(&rest[..end], Encoding::Utf8).unwrap());
+                rest = &rest[end..];
+            }
         }
     }
 

@@ -140,7 +140,7 @@ fn sidebar(state: &State, defaults: (bool, Callback<()>), on_rules: &Callback<()
             .last_listen
             .as_deref()
             .and_then(protocol::address::split)
-            .map_or(7777, |(_, port)| port)
+            .map_or(protocol::address::DEFAULT_PORT, |(_, port)| port)
     });
     let listeners = &state.listeners;
     let failure = |asked| listeners.error(asked).cloned();

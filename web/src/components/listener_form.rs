@@ -11,6 +11,7 @@
 
 use std::rc::Rc;
 
+use protocol::address::DEFAULT_PORT;
 use protocol::{Command, Transport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -20,9 +21,6 @@ use crate::components::tls_details::listener_fingerprint;
 use crate::dial::Dial;
 use crate::hooks::commands::use_commands;
 use crate::hooks::latest::use_live;
-
-/// The bridge's default listener port, the tutorial's.
-const DEFAULT_PORT: u16 = 7777;
 
 /// The port a listener problem names (`port 7777 is in use ...`), else the default.
 pub fn problem_port(problem: &str) -> u16 {

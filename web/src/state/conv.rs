@@ -6,7 +6,7 @@ use super::{Entry, Log, Rec, WINDOW};
 use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 
-/// `4.0 MB waiting`, while a peer that is open has not read what was sent to it.
+/// `4.0 MiB waiting`, while a peer that is open has not read what was sent to it.
 pub fn waiting(info: &ConnInfo) -> Option<String> {
     (info.waiting > 0 && info.state != ConnState::Closed).then(|| {
         format!(

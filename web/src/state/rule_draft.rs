@@ -251,7 +251,7 @@ pub fn like_message(message: &[u8], encoding: TextEncoding, rules: &[Rule]) -> R
         .unwrap_or(message);
     let (trigger, reply, name) = match as_text(body, encoding) {
         Some(text) => {
-            let text = escaped(&text);
+            let text = protocol::escape::escape(&text);
             let name = format!("Reply to “{}”", short(&text, 24));
             (
                 Trigger::Exact { text },
@@ -291,21 +291,6 @@ fn as_text(bytes: &[u8], encoding: TextEncoding) -> Option<String> {
     }
     let control = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
     (!text.chars().any(control)).then_some(text)
-}
-
-/// Text as a trigger writes it: backslashes and line breaks as escapes.
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The id of the rule a refusal of the bridge names (``rule `idn` (Identify): ...``, or two
@@ -356,8 +341,8 @@ pub fn toggled(rules: &[Rule], id: &str, enabled: bool) -> Vec<Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::escape::unescape;
     use protocol::rules::validate_rules;
-    use protocol::template::unescape;
 
     fn every_field() -> Rule {
         Rule {

@@ -1,11 +1,11 @@
 //! The head of the connection list: how many there are, and how the user wants to see them
 //! (a filter by address, state or transport, closed ones hidden, the order).
 
+use protocol::size::grouped;
 use protocol::Command;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::bytes_view::size::grouped;
 use crate::hooks::commands::use_commands;
 use crate::state::{Action, Counts, ListView, Sort};
 
@@ -23,11 +23,11 @@ pub struct ListBarProps {
 pub fn summary(counts: Counts, shown: usize, narrowed: bool) -> String {
     let all = format!(
         "{} open · {} in all",
-        grouped(counts.open),
-        grouped(counts.total())
+        grouped(counts.open as u64),
+        grouped(counts.total() as u64)
     );
     if narrowed {
-        format!("{} shown · {all}", grouped(shown))
+        format!("{} shown · {all}", grouped(shown as u64))
     } else {
         all
     }
