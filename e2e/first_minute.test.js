@@ -45,7 +45,7 @@ test('with the tutorial\'s port taken, the bridge starts, says why, and the page
     const page = await openPage(browser, bridge.url);
     const listener = page.getByRole('form', { name: 'Listener' });
     await listener.getByRole('status').getByText(`Not listening: ${bridge.listenProblem}.`).waitFor();
-    await page.locator('.topbar').getByText(`Not listening for TCP: port ${TUTORIAL_PORT} is in use`).waitFor();
+    await page.locator('.topbar').getByText(`Not listening for TCP on port ${TUTORIAL_PORT}`).waitFor();
 
     // Dial it from the page: the learner's server gets a client.
     if (learner) {

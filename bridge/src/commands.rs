@@ -151,9 +151,11 @@ impl Commands {
     }
 
     /// Carries out a control command; what went wrong is told to the page that sent it.
+    /// The problem names the command's request, when it carries one.
     pub async fn carry_out(&self, command: Command) -> Result<(), Problem> {
-        match command {
-            Command::Connect {
+        let request = command.request();
+        let done = match command {
+            Command::Dial {
                 host,
                 port,
                 transport,
@@ -169,18 +171,20 @@ impl Commands {
                     Transport::Tls if accept_any_certificate => Via::Tls(self.dial.tls_any.clone()),
                     Transport::Tls => Via::Tls(self.dial.tls.clone()),
                 };
-                self.connect(&host, port, via, request)
+                self.dial(&host, port, via, request)
             }
             Command::Disconnect { conn } => self.relay.hub.disconnect(conn),
-            Command::Listen { addr, transport } => self.listen(transport, &addr).await,
-            Command::StopListening { transport } => {
+            Command::Listen {
+                addr, transport, ..
+            } => self.listen(transport, &addr).await,
+            Command::StopListening { transport, .. } => {
                 self.stop_listening(transport).await;
                 Ok(())
             }
-            Command::JoinGroup { group, interface } => {
-                self.join_group(&group, interface.as_deref()).await
-            }
-            Command::LeaveGroup { group } => self.leave_group(&group).await,
+            Command::JoinGroup {
+                group, interface, ..
+            } => self.join_group(&group, interface.as_deref()).await,
+            Command::LeaveGroup { group, .. } => self.leave_group(&group).await,
             Command::ForgetClosed => {
                 self.relay.hub.forget_closed();
                 Ok(())
@@ -189,20 +193,20 @@ impl Commands {
             Command::SetRules { rules } => {
                 // Compiling takes a while for a large set: not on the async workers.
                 let (rules, compiled) = rules::compile_apart(rules).await;
-                let compiled =
-                    compiled.map_err(|why| Problem::new(ProblemKind::InvalidRules, why))?;
+                let compiled = compiled?;
                 self.relay.hub.set_rules(rules, compiled);
                 Ok(())
             }
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
-        }
+        };
+        done.map_err(|problem| problem.answering(request))
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when
     /// the bridge is at `--max-conns`; a failure to connect closes the new connection instead.
     /// The new connection carries `request` back to the page.
-    pub fn connect(
+    pub fn dial(
         &self,
         host: &str,
         port: u16,
@@ -250,19 +254,26 @@ impl Commands {
     /// closes the listener it replaces, so that a failure leaves things as they were. `addr` may
     /// be a port alone, for every interface (IPv6 and IPv4).
     pub async fn listen(&self, transport: Transport, addr: &str) -> Result<(), Problem> {
-        let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
+        let failed = |why: String, port| {
+            Problem::new(ProblemKind::ListenFailed, why).at_listener(transport, port)
+        };
         let addr = addr.trim();
         let parsed = protocol::address::listen_address(addr).ok_or_else(|| {
-            failed(format!(
-                "cannot listen on `{addr}`: write IP:PORT, e.g. [::]:7777 (every interface, IPv6 \
-                 and IPv4), 0.0.0.0:7777 or 127.0.0.1:7777, or a port alone"
-            ))
+            failed(
+                format!(
+                    "cannot listen on `{addr}`: write IP:PORT, e.g. [::]:7777 (every interface, \
+                     IPv6 and IPv4), 0.0.0.0:7777 or 127.0.0.1:7777, or a port alone"
+                ),
+                None,
+            )
         })?;
         let label = transport.label();
         let mut listeners = self.listeners.lock().await;
         if listeners.addr(transport) != Some(parsed) {
-            let cannot =
-                |why: String| failed(format!("cannot listen for {label} on {parsed}: {why}"));
+            let cannot = |why: String| {
+                let why = format!("cannot listen for {label} on {parsed}: {why}");
+                failed(why, Some(parsed.port()))
+            };
             let running = self
                 .start(&mut listeners, transport, parsed)
                 .map_err(cannot)?;
@@ -295,9 +306,7 @@ impl Commands {
         let group = parse_group(group)?;
         let mut listeners = self.listeners.lock().await;
         let socket = listeners.udp.as_mut().ok_or_else(no_udp_socket)?;
-        socket
-            .join(group, interface)
-            .map_err(|why| Problem::new(ProblemKind::ListenFailed, why))?;
+        socket.join(group, interface).map_err(group_failed)?;
         self.announce(&listeners, Transport::Udp);
         Ok(())
     }
@@ -307,9 +316,7 @@ impl Commands {
         let group = parse_group(group)?;
         let mut listeners = self.listeners.lock().await;
         let socket = listeners.udp.as_mut().ok_or_else(no_udp_socket)?;
-        socket
-            .leave(group)
-            .map_err(|why| Problem::new(ProblemKind::ListenFailed, why))?;
+        socket.leave(group).map_err(group_failed)?;
         self.announce(&listeners, Transport::Udp);
         Ok(())
     }
@@ -409,19 +416,20 @@ pub enum Bound {
 
 fn parse_group(group: &str) -> Result<IpAddr, Problem> {
     group.trim().parse().map_err(|_| {
-        Problem::new(
-            ProblemKind::ListenFailed,
-            format!(
-                "`{group}` is not an IP address: a multicast group is written like 239.1.2.3 or \
-                 ff15::1"
-            ),
-        )
+        group_failed(format!(
+            "`{group}` is not an IP address: a multicast group is written like 239.1.2.3 or \
+             ff15::1"
+        ))
     })
 }
 
 fn no_udp_socket() -> Problem {
-    Problem::new(
-        ProblemKind::ListenFailed,
-        "the UDP socket is not open: start it first (listen with UDP), then join the group",
+    group_failed(
+        "the UDP socket is not open: start it first (listen with UDP), then join the group".into(),
     )
+}
+
+/// A multicast group the UDP socket could not join or leave.
+fn group_failed(why: String) -> Problem {
+    Problem::new(ProblemKind::ListenFailed, why).at_listener(Transport::Udp, None)
 }

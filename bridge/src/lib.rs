@@ -45,7 +45,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{ConnSettings, ServerInfo, Transport};
+use protocol::{ConnSettings, Problem, ProblemKind, ServerInfo, Transport};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,7 @@ pub struct Bridge {
     /// stop it since (`listen`, `stop_listening`); pages are told where it is now.
     pub listen_addr: Option<SocketAddr>,
     /// Why there is no listener although one was wanted: the default port was taken.
-    pub listen_problem: Option<String>,
+    pub listen_problem: Option<Problem>,
     /// Where the TLS listener was bound at start (`--tls-listen`).
     pub tls_addr: Option<SocketAddr>,
     /// The SHA-256 fingerprint of the TLS listener's certificate, when it runs.
@@ -165,7 +165,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
 struct Sockets {
     tcp: Option<TcpListener>,
     /// Why there is no TCP listener although one was wanted: the default port was taken.
-    listen_problem: Option<String>,
+    listen_problem: Option<Problem>,
     tls: Option<TcpListener>,
     udp: Option<UdpSocket>,
 }
@@ -173,7 +173,7 @@ struct Sockets {
 /// Where the listeners run, once started.
 struct Started {
     listen_addr: Option<SocketAddr>,
-    listen_problem: Option<String>,
+    listen_problem: Option<Problem>,
     tls_addr: Option<SocketAddr>,
     udp_addr: Option<SocketAddr>,
 }
@@ -257,7 +257,7 @@ fn read_rules(config: &Config) -> Result<(rules_file::RulesFile, rules::RuleSet)
     };
     let rules = rules::RuleSet::compile(&rules_file.rules).map_err(|why| StartError::Rules {
         path: config.rules.clone().unwrap_or_default(),
-        why,
+        why: why.into(),
     })?;
     Ok((rules_file, rules))
 }
@@ -267,7 +267,7 @@ fn read_rules(config: &Config) -> Result<(rules_file::RulesFile, rules::RuleSet)
 /// is no listener, if so.
 fn hub_config(
     config: &Config,
-    listen_problem: Option<String>,
+    listen_problem: Option<Problem>,
     (rules_file, rules): (rules_file::RulesFile, rules::RuleSet),
     transcript: Option<Transcript>,
     shutdown: &CancellationToken,
@@ -384,8 +384,8 @@ fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
 }
 
 /// What to tell the user when the default listener address cannot be had.
-fn default_taken(addr: SocketAddr, e: &io::Error) -> String {
-    match e.kind() {
+fn default_taken(addr: SocketAddr, e: &io::Error) -> Problem {
+    let why = match e.kind() {
         io::ErrorKind::AddrInUse => format!(
             "port {} is in use (is your own server running?): dial it from the page, or listen elsewhere",
             addr.port()
@@ -394,7 +394,8 @@ fn default_taken(addr: SocketAddr, e: &io::Error) -> String {
             "cannot listen for TCP on {addr}: {}; listen elsewhere from the page",
             bind::explain(e)
         ),
-    }
+    };
+    Problem::new(ProblemKind::ListenFailed, why).at_listener(Transport::Tcp, Some(addr.port()))
 }
 
 /// How dials are made: `--dial-timeout`, `--allow-dial`, and the two ways of dialling with TLS:

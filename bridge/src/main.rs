@@ -35,7 +35,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     match (bridge.listen_addr, &bridge.listen_problem) {
         (Some(addr), _) => println!("TCP listener on {addr}"),
-        (None, Some(problem)) => println!("TCP listener not started: {problem}"),
+        (None, Some(problem)) => println!("TCP listener not started: {}", problem.message),
         (None, None) => println!("TCP listener off (--no-listen)"),
     }
     if let Some(addr) = bridge.tls_addr {

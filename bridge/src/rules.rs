@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol::rules::{validate_rules, Matcher, Rule};
+use protocol::rules::{validate_rules, Matcher, Rule, RuleError};
 use protocol::size::format_size;
 use protocol::template::{HexPattern, Part, Template};
 use protocol::text_encoding::TextEncoding;
@@ -119,22 +119,23 @@ pub type Groups = Vec<Option<Vec<u8>>>;
 impl RuleSet {
     /// Checks and compiles `rules`. The error names the rule and says what to fix. Compiling a
     /// regex takes time: off the async workers, call [`compile_apart`].
-    pub fn compile(rules: &[Rule]) -> Result<RuleSet, String> {
+    pub fn compile(rules: &[Rule]) -> Result<RuleSet, RuleError> {
         validate_rules(rules)?;
         let mut cost = 0;
         let mut compiled = Vec::with_capacity(rules.len());
         for rule in rules {
-            let one = compile_rule(rule)?;
+            let one = compile_rule(rule).map_err(|why| RuleError::of(rule, why))?;
             cost += one.cost();
             if cost > RULE_SET_BUDGET {
-                return Err(format!(
+                let why = format!(
                     "{}: the rule set would take more than the {} of memory a rule set may take \
                      ({} with this rule, counting a cache for each matching thread): use fewer \
                      regexes, or simpler ones",
                     rule.label(),
                     format_size(RULE_SET_BUDGET as u64),
                     format_size(cost as u64),
-                ));
+                );
+                return Err(RuleError::of(rule, why));
             }
             compiled.push(one);
         }
@@ -194,7 +195,7 @@ impl RuleSet {
 }
 
 /// Compiles `rules` on a thread of their own, one set at a time: a large set takes a while.
-pub async fn compile_apart(rules: Vec<Rule>) -> (Vec<Rule>, Result<RuleSet, String>) {
+pub async fn compile_apart(rules: Vec<Rule>) -> (Vec<Rule>, Result<RuleSet, RuleError>) {
     let _turn = COMPILING.acquire().await;
     tokio::task::spawn_blocking(move || {
         let compiled = RuleSet::compile(&rules);
@@ -954,8 +955,11 @@ mod tests {
 
     #[test]
     fn compile_errors_name_the_rule() {
-        let error = |rules: Vec<Rule>| RuleSet::compile(&rules).unwrap_err();
+        let error = |rules: Vec<Rule>| RuleSet::compile(&rules).unwrap_err().message;
         let broken = error(vec![text("bad", regex("(unclosed"), "x")]);
+        let named =
+            RuleSet::compile(&[text("ok", Trigger::Any, "x"), text("bad", regex("("), "x")]);
+        assert_eq!(named.unwrap_err().rule.as_deref(), Some("bad"));
         assert!(
             broken.starts_with("rule `bad`: its regex does not compile: "),
             "{broken}"

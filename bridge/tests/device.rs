@@ -385,6 +385,11 @@ async fn a_rule_set_that_does_not_check_is_refused_whole() {
     let problem = page.problem().await;
     assert_eq!(problem.kind, ProblemKind::InvalidRules);
     assert!(problem.message.starts_with("rule `bad`"), "{problem:?}");
+    assert_eq!(
+        problem.rule.as_deref(),
+        Some("bad"),
+        "the rule, for a program"
+    );
     bridge.shutdown().await;
 }
 

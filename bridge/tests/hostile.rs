@@ -185,7 +185,7 @@ async fn a_dial_to_the_bridge_s_own_http_address_is_refused() {
         ("localhost", Transport::Tcp),
         ("127.0.0.1", Transport::Tls),
     ] {
-        page.command(Command::Connect {
+        page.command(Command::Dial {
             host: host.into(),
             port,
             transport,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::{accept_peer, start, within, Page, Peer};
-use protocol::{Command, Event, ToClient, Transport};
+use protocol::{Command, Event, Problem, ProblemKind, ToClient, Transport};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -35,6 +35,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
 
     page.command(Command::StopListening {
         transport: Transport::Tcp,
+        request: None,
     })
     .await;
     assert_eq!(listener_event(&mut page).await, None);
@@ -55,6 +56,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
         transport: Transport::Tcp,
+        request: None,
     })
     .await;
     let moved: SocketAddr = listener_event(&mut page)
@@ -79,16 +81,24 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     page.command(Command::Listen {
         addr: taken_addr.to_string(),
         transport: Transport::Tcp,
+        request: Some(31),
     })
     .await;
-    let (_, message) = page.error().await;
+    let problem = page.problem().await;
+    let message = problem.message;
     assert!(message.contains("address already in use"), "{message}");
     assert!(message.contains(&taken_addr.to_string()), "{message}");
+    // The facts, for a program: the request it answers, the listener, the port.
+    assert_eq!(
+        (problem.request, problem.transport, problem.port),
+        (Some(31), Some(Transport::Tcp), Some(taken_addr.port()))
+    );
     Peer::connect(moved).await; // still listening where it was
 
     page.command(Command::Listen {
         addr: "nowhere".into(),
         transport: Transport::Tcp,
+        request: None,
     })
     .await;
     let (_, message) = page.error().await;
@@ -98,6 +108,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
         transport: Transport::Tcp,
+        request: None,
     })
     .await;
     let third: SocketAddr = listener_event(&mut page).await.unwrap().parse().unwrap();
@@ -230,14 +241,26 @@ async fn the_default_port_taken_is_said_plainly_and_the_bridge_starts_anyway() {
     let expected = "port 7777 is in use (is your own server running?): dial it from the page, \
                     or listen elsewhere";
     assert_eq!(bridge.listen_addr, None);
-    assert_eq!(bridge.listen_problem.as_deref(), Some(expected));
+    let said = |problem: &Option<Problem>| {
+        problem
+            .as_ref()
+            .map(|p| (p.kind, p.transport, p.port, p.message.clone()))
+    };
+    let taken = Some((
+        ProblemKind::ListenFailed,
+        Some(Transport::Tcp),
+        Some(7777),
+        expected.to_owned(),
+    ));
+    assert_eq!(said(&bridge.listen_problem), taken);
     let (mut page, snapshot) = Page::open(&bridge).await;
     assert_eq!(snapshot.listen, None);
-    assert_eq!(snapshot.server.listen_problem.as_deref(), Some(expected));
+    assert_eq!(said(&snapshot.server.listen_problem), taken);
 
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
         transport: Transport::Tcp,
+        request: None,
     })
     .await;
     assert!(listener_event(&mut page).await.is_some());

@@ -356,7 +356,7 @@ async fn a_dialled_connection_carries_its_request_back() {
     let port = server.local_addr().unwrap().port();
     let (mut page, _) = Page::open(&bridge).await;
     let (mut other, _) = Page::open(&bridge).await;
-    page.command(Command::Connect {
+    page.command(Command::Dial {
         host: "127.0.0.1".into(),
         port,
         transport: Transport::Tcp,

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn dial_tls(host: &str, port: u16, accept_any_certificate: bool) -> Command {
-    Command::Connect {
+    Command::Dial {
         host: host.into(),
         port,
         transport: Transport::Tls,
@@ -197,6 +197,7 @@ async fn the_listener_presents_the_given_certificate_and_a_page_can_start_it() {
     page.command(Command::Listen {
         addr: "127.0.0.1:0".into(),
         transport: Transport::Tls,
+        request: None,
     })
     .await;
     let (listen, fingerprint) = page

@@ -31,7 +31,7 @@ async fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
 }
 
 fn dial_udp(port: u16) -> Command {
-    Command::Connect {
+    Command::Dial {
         host: "127.0.0.1".into(),
         port,
         transport: Transport::Udp,
@@ -58,6 +58,7 @@ async fn listen_udp(page: &mut Page, addr: &str) -> (Option<String>, Vec<String>
     page.command(Command::Listen {
         addr: addr.into(),
         transport: Transport::Udp,
+        request: None,
     })
     .await;
     udp_listener(page).await
@@ -67,6 +68,7 @@ async fn join(page: &mut Page, group: &str, interface: Option<&str>) {
     page.command(Command::JoinGroup {
         group: group.into(),
         interface: interface.map(Into::into),
+        request: None,
     })
     .await;
 }
@@ -74,6 +76,7 @@ async fn join(page: &mut Page, group: &str, interface: Option<&str>) {
 async fn leave(page: &mut Page, group: &str) {
     page.command(Command::LeaveGroup {
         group: group.into(),
+        request: None,
     })
     .await;
 }
@@ -305,6 +308,7 @@ async fn the_page_opens_moves_and_closes_the_udp_socket() {
 
     page.command(Command::StopListening {
         transport: Transport::Udp,
+        request: None,
     })
     .await;
     assert_eq!(udp_listener(&mut page).await.0, None);
@@ -329,7 +333,7 @@ async fn broadcast_is_allowed_per_send_only() {
     let port = receiver.local_addr().unwrap().port();
     let bridge = start(&[]).await;
     let (mut page, _) = Page::open(&bridge).await;
-    page.command(Command::Connect {
+    page.command(Command::Dial {
         host: "127.255.255.255".into(),
         port,
         transport: Transport::Udp,

@@ -36,8 +36,9 @@ pub use message::*;
 
 /// The protocol version. The bridge announces it in [`Event::Hello`]; a client that does not know it
 /// should say so rather than guess. Version 2 gave records their marks and the id of the rule
-/// that sent them (two header bytes, and the id after the payload).
-pub const VERSION: u32 = 2;
+/// that sent them (two header bytes, and the id after the payload); version 3 named the dial
+/// command `dial`, and made `listen_problem` a [`Problem`] whose facts are fields.
+pub const VERSION: u32 = 3;
 
 /// What one WebSocket frame carries, independent of any WebSocket library. A binary frame's bytes
 /// are shared, so that the bridge encodes a record once for every page.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
 use crate::framing::Framing;
-use crate::rules::Rule;
+use crate::rules::{Rule, RuleError};
 use crate::text_encoding::TextEncoding;
 use crate::tls::TlsInfo;
 
@@ -25,10 +25,11 @@ pub type RequestId = u64;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
-    /// Dial a TCP server. The new connection is announced with [`Event::Conn`], whether the dial
+    /// Dial a server. The new connection is announced with [`Event::Conn`], whether the dial
     /// succeeds or not (a failed dial is a closed connection with its reason). The connection
     /// carries `request` back ([`ConnInfo::request`]), so that the client knows which it is.
-    Connect {
+    /// Version 2 called it `connect`.
+    Dial {
         host: String,
         port: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,12 +53,20 @@ pub enum Command {
         addr: String,
         #[serde(default, skip_serializing_if = "Transport::is_tcp")]
         transport: Transport,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
     },
     /// Stop a listener (TCP unless `transport` says otherwise). Connections it accepted stay
     /// open. Answered with [`Event::Listener`] (`listen: null`) to every page.
     StopListening {
         #[serde(default, skip_serializing_if = "Transport::is_tcp")]
         transport: Transport,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
     },
     /// Join a multicast group on the UDP socket (IPv4 or IPv6), on the interface with this
     /// address (IPv4) or index (IPv6), or the system's choice. Answered with
@@ -66,9 +75,19 @@ pub enum Command {
         group: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         interface: Option<String>,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
     },
     /// Leave a multicast group the UDP socket joined.
-    LeaveGroup { group: String },
+    LeaveGroup {
+        group: String,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
     /// Forget every closed connection, and free its history. Answered with
     /// [`Event::Forgotten`] to every page.
     ForgetClosed,
@@ -231,8 +250,9 @@ pub struct RuleHits {
     pub hits: u64,
 }
 
-/// What went wrong: which connection it concerned, if any, what kind of problem it is (for a
-/// program to act on), and the reason in words (for a person).
+/// What went wrong: what kind of problem it is and the facts it concerns (which connection,
+/// request, listener, port or rule), for a program to act on; and the reason in words, for a
+/// person only. A client reads the fields, never the message, whose words may change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +260,19 @@ pub struct Problem {
     #[serde(default)]
     pub kind: ProblemKind,
     pub message: String,
+    /// The request that failed: the `request` of the command it answers, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
+    /// The listener it concerns (a listener that could not start or move, a multicast group
+    /// the UDP socket could not join).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    /// The port it concerns: the one a listener could not take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The rule it concerns, by id: the one a rule set was refused for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The kinds of [`Problem`].
@@ -267,7 +300,7 @@ pub enum ProblemKind {
     ListenFailed,
     /// Settings that do not check (a framing with length 0, say).
     InvalidSettings,
-    /// A rule set that does not check; the message names the rule.
+    /// A rule set that does not check; `rule` names the rule, when it is one rule's fault.
     InvalidRules,
     /// A rule answered more often than a connection may be answered: replies wait.
     RateLimited,
@@ -286,6 +319,10 @@ impl Problem {
             conn: None,
             kind,
             message: message.into(),
+            request: None,
+            transport: None,
+            port: None,
+            rule: None,
         }
     }
 
@@ -294,6 +331,33 @@ impl Problem {
         Problem {
             conn: Some(conn),
             ..self
+        }
+    }
+
+    /// The same problem, about `transport`'s listener (and the port it could not take).
+    pub fn at_listener(self, transport: Transport, port: Option<u16>) -> Problem {
+        Problem {
+            transport: Some(transport),
+            port,
+            ..self
+        }
+    }
+
+    /// The same problem, as the answer to `request` (if the problem names none yet).
+    pub fn answering(self, request: Option<RequestId>) -> Problem {
+        Problem {
+            request: self.request.or(request),
+            ..self
+        }
+    }
+}
+
+/// A rule set refused: the rule it names, and why.
+impl From<RuleError> for Problem {
+    fn from(e: RuleError) -> Problem {
+        Problem {
+            rule: e.rule,
+            ..Problem::new(ProblemKind::InvalidRules, e.message)
         }
     }
 }
@@ -305,9 +369,10 @@ pub struct ServerInfo {
     pub listen: Option<String>,
     /// The message that ends a conversation (the seed's `exit`), or `None` when that is off.
     pub exit_word: Option<String>,
-    /// Why the listener is not running, when it could not start (the port was taken at start).
+    /// Why the TCP listener is not running, when it could not start (the port was taken at
+    /// start): a problem of kind `listen_failed` that names the port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listen_problem: Option<String>,
+    pub listen_problem: Option<Problem>,
     /// How new connections' text is read and written, until someone chooses otherwise
     /// (`--encoding`).
     #[serde(default)]
@@ -334,9 +399,34 @@ pub struct ServerInfo {
 }
 
 impl Command {
+    /// The request id the command carries, which a problem it meets answers.
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Command::Dial { request, .. }
+            | Command::Listen { request, .. }
+            | Command::StopListening { request, .. }
+            | Command::JoinGroup { request, .. }
+            | Command::LeaveGroup { request, .. } => *request,
+            _ => None,
+        }
+    }
+
+    /// The same command, carrying request id `id` if it is one that carries a request.
+    pub fn with_request(mut self, id: RequestId) -> Command {
+        match &mut self {
+            Command::Dial { request, .. }
+            | Command::Listen { request, .. }
+            | Command::StopListening { request, .. }
+            | Command::JoinGroup { request, .. }
+            | Command::LeaveGroup { request, .. } => *request = Some(id),
+            _ => {}
+        }
+        self
+    }
+
     /// Dial `host:port` with plain TCP, for no request in particular: the plainest dial.
     pub fn dial(host: impl Into<String>, port: u16) -> Command {
-        Command::Connect {
+        Command::Dial {
             host: host.into(),
             port,
             transport: Transport::Tcp,
@@ -446,7 +536,7 @@ pub struct ConnInfo {
     /// is not reading them (at most `--send-queue`). After the close, what was never written.
     #[serde(default)]
     pub waiting: u64,
-    /// The [`Command::Connect`] request that dialled it, if it carried one.
+    /// The [`Command::Dial`] request that dialled it, if it carried one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestId>,
     /// How the bridge reads it.

@@ -297,21 +297,55 @@ impl Rule {
     }
 }
 
+/// Why a rule set does not check: the rule it is about (by id, when it has one), and the reason
+/// in words, which names the rule too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl RuleError {
+    /// `message`, about `rule`.
+    pub fn of(rule: &Rule, message: String) -> RuleError {
+        RuleError {
+            rule: (!rule.id.is_empty()).then(|| rule.id.clone()),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<RuleError> for String {
+    fn from(e: RuleError) -> String {
+        e.message
+    }
+}
+
 /// Checks a whole rule set: every rule, unique ids, at most [`MAX_RULES`].
-pub fn validate_rules(rules: &[Rule]) -> Result<(), String> {
+pub fn validate_rules(rules: &[Rule]) -> Result<(), RuleError> {
     if rules.len() > MAX_RULES {
-        return Err(format!(
-            "{} rules are too many: at most {MAX_RULES} in one set",
-            rules.len()
-        ));
+        return Err(RuleError {
+            rule: None,
+            message: format!(
+                "{} rules are too many: at most {MAX_RULES} in one set",
+                rules.len()
+            ),
+        });
     }
     for (i, rule) in rules.iter().enumerate() {
-        rule.check()?;
+        rule.check().map_err(|why| RuleError::of(rule, why))?;
         if rules[..i].iter().any(|earlier| earlier.id == rule.id) {
-            return Err(format!(
+            let why = format!(
                 "two rules have the id `{}`: give each rule its own",
                 rule.id
-            ));
+            );
+            return Err(RuleError::of(rule, why));
         }
     }
     Ok(())
@@ -488,13 +522,19 @@ mod tests {
         ];
         assert_eq!(
             validate_rules(&rules),
-            Err("two rules have the id `a`: give each rule its own".into())
+            Err(RuleError {
+                rule: Some("a".into()),
+                message: "two rules have the id `a`: give each rule its own".into()
+            })
         );
         assert_eq!(validate_rules(&rules[..2]), Ok(()));
-        assert!(validate_rules(&[exact("a", "", "x")]).is_err());
+        let empty = validate_rules(&[exact("e", "", "x")]).unwrap_err();
+        assert_eq!(empty.rule.as_deref(), Some("e"), "the error names its rule");
         let many: Vec<Rule> = (0..=MAX_RULES)
             .map(|i| exact(&i.to_string(), "x", "y"))
             .collect();
-        assert!(validate_rules(&many).unwrap_err().contains("at most 256"));
+        let too_many = validate_rules(&many).unwrap_err();
+        assert!(too_many.message.contains("at most 256"));
+        assert_eq!(too_many.rule, None, "no rule in particular");
     }
 }

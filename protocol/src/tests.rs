@@ -65,7 +65,7 @@ fn send_round_trips_for_one_and_for_all() {
 
 #[test]
 fn control_messages_are_tagged_json() {
-    let cmd = Command::Connect {
+    let cmd = Command::Dial {
         host: "::1".into(),
         port: 7777,
         request: None,
@@ -73,14 +73,14 @@ fn control_messages_are_tagged_json() {
         accept_any_certificate: false,
     };
     let Frame::Text(json) = cmd.to_frame() else {
-        panic!("connect must be text")
+        panic!("a dial must be text")
     };
-    assert_eq!(json, r#"{"type":"connect","host":"::1","port":7777}"#);
+    assert_eq!(json, r#"{"type":"dial","host":"::1","port":7777}"#);
     assert_eq!(Command::from_json(&json), Ok(cmd));
-    let with_request = r#"{"type":"connect","host":"::1","port":7777,"request":42}"#;
+    let with_request = r#"{"type":"dial","host":"::1","port":7777,"request":42}"#;
     assert!(matches!(
         Command::from_json(with_request),
-        Ok(Command::Connect {
+        Ok(Command::Dial {
             request: Some(42),
             ..
         })
@@ -195,6 +195,7 @@ fn listener_control_is_tagged_json() {
     let listen = Command::Listen {
         addr: "127.0.0.1:7778".into(),
         transport: Transport::Tcp,
+        request: None,
     };
     let Frame::Text(json) = listen.to_frame() else {
         panic!("listen must be text")
@@ -212,7 +213,8 @@ fn listener_control_is_tagged_json() {
     assert_eq!(
         Command::from_json(r#"{"type":"stop_listening"}"#),
         Ok(Command::StopListening {
-            transport: Transport::Tcp
+            transport: Transport::Tcp,
+            request: None,
         })
     );
     for listen in [None, Some("[::]:7777".to_string())] {
@@ -235,6 +237,40 @@ fn listener_control_is_tagged_json() {
         }
     );
     assert!(Command::from_json(r#"{"type":"listen"}"#).is_err());
+}
+
+#[test]
+fn a_problem_carries_its_facts_as_fields() {
+    let listen = Command::Listen {
+        addr: "[::]:7777".into(),
+        transport: Transport::Udp,
+        request: None,
+    }
+    .with_request(42);
+    assert_eq!(listen.request(), Some(42));
+    assert_eq!(Command::ForgetClosed.with_request(42).request(), None);
+    let problem = Problem::new(ProblemKind::ListenFailed, "port 7777 is in use")
+        .at_listener(Transport::Udp, Some(7777))
+        .answering(listen.request());
+    let Frame::Text(json) = Event::Error(problem.clone()).to_frame() else {
+        panic!("an error is text")
+    };
+    assert_eq!(
+        json,
+        r#"{"type":"error","kind":"listen_failed","message":"port 7777 is in use","request":42,"transport":"udp","port":7777}"#
+    );
+    assert_eq!(Event::from_json(&json), Ok(Event::Error(problem)));
+    let rules = Problem::from(crate::rules::RuleError {
+        rule: Some("idn".into()),
+        message: "rule `idn`: its regex does not compile".into(),
+    });
+    assert_eq!(
+        (rules.kind, rules.rule.as_deref()),
+        (ProblemKind::InvalidRules, Some("idn"))
+    );
+    // A bridge that names no facts: a problem with none.
+    let bare = Event::from_json(r#"{"type":"error","message":"no"}"#).unwrap();
+    assert_eq!(bare, Event::Error(Problem::new(ProblemKind::Other, "no")));
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn frame_like() -> impl Strategy<Value = Vec<u8>> {
 fn json_like() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         Just(r#"{"type":"#.to_owned()),
+        Just(r#""dial""#.to_owned()),
         Just(r#""connect""#.to_owned()),
         Just(r#""forget_closed""#.to_owned()),
         Just(r#","request":"#.to_owned()),
@@ -113,16 +114,16 @@ proptest! {
         request in prop::option::of(any::<u64>()),
     ) {
         let commands = [
-            Command::Connect {
+            Command::Dial {
                 host: host.clone(), port, request,
                 transport: [Transport::Tcp, Transport::Tls, Transport::Udp][port as usize % 3],
                 accept_any_certificate: port % 2 == 0,
             },
             Command::Disconnect { conn },
-            Command::Listen { addr: format!("{host}:{port}"), transport: Transport::Tls },
-            Command::StopListening { transport: Transport::Udp },
-            Command::JoinGroup { group: host.clone(), interface: None },
-            Command::LeaveGroup { group: host.clone() },
+            Command::Listen { addr: format!("{host}:{port}"), transport: Transport::Tls, request },
+            Command::StopListening { transport: Transport::Udp, request },
+            Command::JoinGroup { group: host.clone(), interface: None, request },
+            Command::LeaveGroup { group: host.clone(), request },
             Command::ForgetClosed,
         ];
         for command in commands {

@@ -38,7 +38,7 @@ impl Dial {
 
     /// The command that asks for it, with the page's `request` id.
     pub fn command(self, request: RequestId) -> Command {
-        Command::Connect {
+        Command::Dial {
             host: self.host,
             port: self.port,
             request: Some(request),
@@ -160,7 +160,7 @@ mod tests {
         };
         assert_eq!(
             udp.command(7),
-            Command::Connect {
+            Command::Dial {
                 host: "127.0.0.1".into(),
                 port: 9,
                 request: Some(7),

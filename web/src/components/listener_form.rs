@@ -12,7 +12,7 @@
 use std::rc::Rc;
 
 use protocol::address::DEFAULT_PORT;
-use protocol::{Command, Transport};
+use protocol::{Command, Problem, Transport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -22,20 +22,18 @@ use crate::dial::Dial;
 use crate::hooks::commands::use_commands;
 use crate::hooks::latest::use_live;
 
-/// The port a listener problem names (`port 7777 is in use ...`), else the default.
-pub fn problem_port(problem: &str) -> u16 {
-    problem
-        .split_once("port ")
-        .and_then(|(_, rest)| {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
-        .unwrap_or(DEFAULT_PORT)
+/// The port a listener's problem is about (the one it could not take), else the default.
+pub fn problem_port(problem: &Problem) -> u16 {
+    problem.port.unwrap_or(DEFAULT_PORT)
 }
 
 /// The address the form offers before the user types one: where the listener is or last was;
 /// failing that, the default's next port when the default was taken, else the default.
-pub fn offered_address(listen: Option<&str>, last: Option<&str>, problem: Option<&str>) -> String {
+pub fn offered_address(
+    listen: Option<&str>,
+    last: Option<&str>,
+    problem: Option<&Problem>,
+) -> String {
     match (listen.or(last), problem) {
         (Some(addr), _) => addr.to_string(),
         (None, Some(problem)) => format!("0.0.0.0:{}", problem_port(problem).saturating_add(1)),
@@ -59,8 +57,15 @@ pub fn offered(listen: Option<&str>, last: Option<&str>, tcp: Option<&str>, port
 /// The command that starts `transport`'s listener at `addr` (or moves it), or stops it.
 pub fn command(transport: Transport, addr: Option<String>) -> Command {
     match addr {
-        Some(addr) => Command::Listen { addr, transport },
-        None => Command::StopListening { transport },
+        Some(addr) => Command::Listen {
+            addr,
+            transport,
+            request: None,
+        },
+        None => Command::StopListening {
+            transport,
+            request: None,
+        },
     }
 }
 
@@ -75,7 +80,7 @@ pub struct ListenerFormProps {
     pub last_listen: Option<String>,
     /// Why it is not listening although it was meant to (its port was taken at start).
     #[prop_or_default]
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
     /// The TCP listener's address, to offer the others beside it.
     #[prop_or_default]
     pub beside: Option<String>,
@@ -124,7 +129,7 @@ pub fn ListenerForm(props: &ListenerFormProps) -> Html {
     let tcp = transport == Transport::Tcp;
     let (listen, last) = (props.listen.as_deref(), props.last_listen.as_deref());
     let offered = match transport {
-        Transport::Tcp => offered_address(listen, last, props.problem.as_deref()),
+        Transport::Tcp => offered_address(listen, last, props.problem.as_ref()),
         Transport::Tls => offered(listen, last, props.beside.as_deref(), 7443),
         Transport::Udp => offered(listen, last, props.beside.as_deref(), DEFAULT_PORT),
     };
@@ -246,7 +251,7 @@ fn dial_buttons(
                 "Dial the bridge's own listener: the page then shows the server's side and the client's side of one conversation",
             )
         });
-    let dial_taken = props.problem.as_deref().map(|problem| {
+    let dial_taken = props.problem.as_ref().map(|problem| {
         let port = problem_port(problem);
         button(
             Dial::tcp("127.0.0.1", port),
@@ -263,7 +268,7 @@ fn listener_state(props: &ListenerFormProps) -> Html {
     let state = match (&props.listen, &props.problem) {
         (Some(addr), _) if props.transport == Transport::Udp => format!("Open on {addr}"),
         (Some(addr), _) => format!("Listening on {addr}"),
-        (None, Some(problem)) => format!("Not listening: {problem}."),
+        (None, Some(problem)) => format!("Not listening: {}.", problem.message),
         (None, None) => "Stopped".to_string(),
     };
     let tag = if props.transport == Transport::Tcp {
@@ -280,6 +285,7 @@ fn listener_state(props: &ListenerFormProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::ProblemKind;
 
     #[test]
     fn the_others_are_offered_where_they_are_or_were_else_beside_the_tcp_listener() {
@@ -305,22 +311,25 @@ mod tests {
             command(Transport::Udp, Some("[::]:9".into())),
             Command::Listen {
                 addr: "[::]:9".into(),
-                transport: Transport::Udp
+                transport: Transport::Udp,
+                request: None,
             }
         );
         assert_eq!(
             command(Transport::Tls, None),
             Command::StopListening {
-                transport: Transport::Tls
+                transport: Transport::Tls,
+                request: None,
             }
         );
     }
 
     #[test]
     fn the_form_offers_where_the_listener_is_or_was() {
-        let problem = "port 7777 is in use (is your own server running?): dial it from the page";
-        assert_eq!(problem_port(problem), 7777);
-        assert_eq!(problem_port("cannot listen"), DEFAULT_PORT);
+        let cannot = Problem::new(ProblemKind::ListenFailed, "cannot listen");
+        let problem = cannot.clone().at_listener(Transport::Tcp, Some(7777));
+        assert_eq!(problem_port(&problem), 7777);
+        assert_eq!(problem_port(&cannot), DEFAULT_PORT);
         assert_eq!(
             offered_address(Some("127.0.0.1:27777"), None, None),
             "127.0.0.1:27777"
@@ -330,7 +339,7 @@ mod tests {
             "127.0.0.1:27777",
             "stopped: where it last listened"
         );
-        assert_eq!(offered_address(None, None, Some(problem)), "0.0.0.0:7778");
+        assert_eq!(offered_address(None, None, Some(&problem)), "0.0.0.0:7778");
         assert_eq!(offered_address(None, None, None), "0.0.0.0:7777");
     }
 }

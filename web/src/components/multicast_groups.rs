@@ -14,6 +14,7 @@ pub fn join(group: &str, interface: &str) -> Command {
     Command::JoinGroup {
         group: group.trim().to_string(),
         interface: (!interface.is_empty()).then(|| interface.to_string()),
+        request: None,
     }
 }
 
@@ -44,7 +45,10 @@ pub fn multicast_groups(
         })
     };
     let groups = groups.iter().map(|g| {
-        let leave = Command::LeaveGroup { group: g.clone() };
+        let leave = Command::LeaveGroup {
+            group: g.clone(),
+            request: None,
+        };
         let ask = ask.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
             let _ = ask.emit(leave.clone());
@@ -86,14 +90,16 @@ mod tests {
             join(" 239.255.0.1 ", ""),
             Command::JoinGroup {
                 group: "239.255.0.1".into(),
-                interface: None
+                interface: None,
+                request: None,
             }
         );
         assert_eq!(
             join("ff15::1", " 2 "),
             Command::JoinGroup {
                 group: "ff15::1".into(),
-                interface: Some("2".into())
+                interface: Some("2".into()),
+                request: None,
             }
         );
     }

@@ -2,7 +2,7 @@
 //! of new connections, and whether the page is connected to the bridge. And the tab's title,
 //! which counts unread messages.
 
-use protocol::ServerInfo;
+use protocol::{Problem, ServerInfo};
 use yew::prelude::*;
 
 use crate::components::page_encoding::PageEncoding;
@@ -30,15 +30,14 @@ pub fn TopBar(props: &TopBarProps) -> Html {
             <h1 class="brand">{ PRODUCT }</h1>
             <div class="server-facts">
                 if let Some(server) = &props.server {
-                    <span class="listen" title={server.listen_problem.clone()}>{
+                    <span class="listen" title={server.listen_problem.as_ref().map(|p| p.message.clone())}>{
                         match (&server.listen, &server.listen_problem) {
                             (Some(addr), _) => format!("Listening on {addr}"),
-                            // `port 7777 is in use`, less the advice the listener panel gives.
-                            (None, Some(problem)) => format!(
-                                "Not listening for TCP: {}",
-                                problem.split(" (").next().unwrap_or(problem)
-                            ),
-                            (None, None) => "Not listening for TCP".to_string(),
+                            // The port, less the reason and the advice the listener panel gives.
+                            (None, Some(Problem { port: Some(port), .. })) => {
+                                format!("Not listening for TCP on port {port}")
+                            }
+                            (None, _) => "Not listening for TCP".to_string(),
                         }
                     }</span>
                     if let Some(word) = &server.exit_word {

@@ -87,8 +87,10 @@ pub fn use_new_commands(
     let listener = {
         let (command, dispatch) = (command.clone(), dispatch.clone());
         use_callback((), move |cmd: Command, _| {
+            let request = new_request_id();
+            let cmd = cmd.with_request(request);
             if let Some(asked) = Asked::of(&cmd) {
-                dispatch.emit(Action::AskListener(asked));
+                dispatch.emit(Action::AskListener(asked, request));
             }
             command.emit(cmd)
         })

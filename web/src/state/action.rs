@@ -62,8 +62,8 @@ pub enum Action {
     /// appears.
     Dialling(RequestId),
     /// The page asked something of one of the bridge's listeners (start, move, stop, join or
-    /// leave a group): a failure that comes back is that listener's.
-    AskListener(Asked),
+    /// leave a group), with this request id: a failure that answers it is that listener's.
+    AskListener(Asked, RequestId),
     /// Sends to the conversation in view (or, while sending to all, to all) may go to a
     /// broadcast address: the UDP send flag, on every send while it is on.
     SetBroadcast(bool),

@@ -29,11 +29,7 @@ impl State {
             } => self.hello(version, *server, conns, seq),
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
-            Event::Error(Problem {
-                conn: None,
-                kind: ProblemKind::ListenFailed,
-                message,
-            }) if self.listeners.failed(&message) => {}
+            Event::Error(problem) if self.listeners.failed(&problem) => {}
             Event::Error(problem) => self.problem(problem),
             Event::Listener {
                 listen,
@@ -264,7 +260,7 @@ impl State {
     /// chosen; a send it refused is counted on its connection; the rest are notices.
     fn problem(&mut self, problem: Problem) {
         match problem.kind {
-            ProblemKind::InvalidRules => self.rules_problem = Some(problem.message.into()),
+            ProblemKind::InvalidRules => self.rules_problem = Some(Rc::new(problem)),
             ProblemKind::InvalidSettings => {
                 self.settings_problem = Some((problem.conn, problem.message.into()));
             }

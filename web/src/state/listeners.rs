@@ -3,13 +3,12 @@
 //! each last listened, to start it there again, and why the page's last request to one of
 //! them failed, to say so beside its controls rather than at the top of the page.
 //!
-//! The bridge answers a listener command that fails with an error of kind `listen_failed`
-//! that names no listener, and only to the page that asked: this page's last listener command
-//! is the one it answers.
+//! The page gives each listener command a request id, and the bridge names it in the problem
+//! that answers a command that failed: the failure goes to the listener that was asked.
 
 use std::rc::Rc;
 
-use protocol::{Command, Transport};
+use protocol::{Command, Problem, RequestId, Transport};
 
 /// What a listener command is about: where a listener listens, or the UDP socket's groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,10 +18,17 @@ pub enum Asked {
 }
 
 impl Asked {
+    const ALL: [Asked; 4] = [
+        Asked::Listen(Transport::Tcp),
+        Asked::Listen(Transport::Tls),
+        Asked::Listen(Transport::Udp),
+        Asked::Groups,
+    ];
+
     /// What `command` asks of the listeners, if anything.
     pub fn of(command: &Command) -> Option<Asked> {
         match command {
-            Command::Listen { transport, .. } | Command::StopListening { transport } => {
+            Command::Listen { transport, .. } | Command::StopListening { transport, .. } => {
                 Some(Asked::Listen(*transport))
             }
             Command::JoinGroup { .. } | Command::LeaveGroup { .. } => Some(Asked::Groups),
@@ -54,8 +60,8 @@ pub struct Listeners {
     last: [Option<String>; 3],
     /// Why this page's last request of each kind failed, until it succeeds or is asked again.
     errors: [Option<Rc<str>>; 4],
-    /// What this page asked of the listeners last.
-    asked: Option<Asked>,
+    /// The id of this page's last request of each kind, by [`Asked::slot`].
+    asked: [Option<RequestId>; 4],
 }
 
 impl Listeners {
@@ -69,23 +75,23 @@ impl Listeners {
         self.errors[asked.slot()].as_ref()
     }
 
-    /// The page asks something of the listeners: an earlier failure of the kind no longer
-    /// stands.
-    pub(super) fn ask(&mut self, asked: Asked) {
-        self.asked = Some(asked);
+    /// The page asks something of the listeners, with request id `request`: an earlier
+    /// failure of the kind no longer stands.
+    pub(super) fn ask(&mut self, asked: Asked, request: RequestId) {
+        self.asked[asked.slot()] = Some(request);
         self.errors[asked.slot()] = None;
     }
 
-    /// A listener command failed with `message`: kept for the listener last asked, if any.
-    /// Whether it found its place (else it is the page's notice to show).
-    pub(super) fn failed(&mut self, message: &str) -> bool {
-        match self.asked {
-            Some(asked) => {
-                self.errors[asked.slot()] = Some(message.into());
-                true
-            }
-            None => false,
+    /// A command failed: kept for the listener whose request it answers, if it answers one of
+    /// this page's. Whether it found its place (else it is the page's notice to show).
+    pub(super) fn failed(&mut self, problem: &Problem) -> bool {
+        let slot = problem
+            .request
+            .and_then(|request| self.asked.iter().position(|a| *a == Some(request)));
+        if let Some(slot) = slot {
+            self.errors[slot] = Some(problem.message.as_str().into());
         }
+        slot.is_some()
     }
 
     /// The bridge says where `transport`'s listener now is: whatever was asked of it is done.
@@ -93,8 +99,13 @@ impl Listeners {
         if let Some(addr) = listen {
             self.last[Asked::Listen(transport).slot()] = Some(addr.to_string());
         }
-        if let Some(asked) = self.asked.filter(|a| a.transport() == transport) {
-            self.errors[asked.slot()] = None;
+        for asked in Asked::ALL
+            .into_iter()
+            .filter(|a| a.transport() == transport)
+        {
+            if self.asked[asked.slot()].is_some() {
+                self.errors[asked.slot()] = None;
+            }
         }
     }
 }
@@ -103,16 +114,28 @@ impl Listeners {
 mod tests {
     use super::*;
 
+    /// A listener command's failure, answering `request`.
+    fn failure(request: Option<RequestId>, message: &str) -> Problem {
+        Problem::new(protocol::ProblemKind::ListenFailed, message).answering(request)
+    }
+
     #[test]
-    fn a_failure_belongs_to_the_listener_last_asked_until_it_answers() {
+    fn a_failure_belongs_to_the_listener_asked_until_it_answers() {
         const UDP: Asked = Asked::Listen(Transport::Udp);
         let mut l = Listeners::default();
         assert!(
-            !l.failed("cannot listen"),
+            !l.failed(&failure(None, "cannot listen")),
             "nothing asked: not ours to place"
         );
-        l.ask(UDP);
-        assert!(l.failed("cannot listen for UDP on 127.0.0.1:1: in use"));
+        l.ask(UDP, 1);
+        assert!(
+            !l.failed(&failure(Some(2), "cannot listen")),
+            "another page's request"
+        );
+        assert!(l.failed(&failure(
+            Some(1),
+            "cannot listen for UDP on 127.0.0.1:1: in use"
+        )));
         assert_eq!(
             l.error(UDP).map(|e| &**e),
             Some("cannot listen for UDP on 127.0.0.1:1: in use")
@@ -120,9 +143,9 @@ mod tests {
         assert_eq!(l.error(Asked::Listen(Transport::Tls)), None);
         assert_eq!(l.error(Asked::Groups), None);
         // Asking again clears it; so does the bridge's word that the socket moved.
-        l.ask(UDP);
+        l.ask(UDP, 3);
         assert_eq!(l.error(UDP), None);
-        l.failed("again");
+        l.failed(&failure(Some(3), "again"));
         l.heard(Transport::Udp, Some("127.0.0.1:9000"));
         assert_eq!(l.error(UDP), None);
         assert_eq!(l.last(Transport::Udp), Some("127.0.0.1:9000"));
@@ -135,8 +158,11 @@ mod tests {
     #[test]
     fn news_of_another_listener_leaves_a_failure_in_place() {
         let mut l = Listeners::default();
-        l.ask(Asked::Listen(Transport::Tls));
-        l.failed("cannot listen for TLS on [::]:7443: in use");
+        l.ask(Asked::Listen(Transport::Tls), 1);
+        l.failed(&failure(
+            Some(1),
+            "cannot listen for TLS on [::]:7443: in use",
+        ));
         l.heard(Transport::Udp, Some("[::]:7777"));
         assert!(l.error(Asked::Listen(Transport::Tls)).is_some());
     }
@@ -146,12 +172,14 @@ mod tests {
         let join = Command::JoinGroup {
             group: "10.0.0.1".into(),
             interface: None,
+            request: None,
         };
         let asked = Asked::of(&join).unwrap();
         assert_eq!(asked, Asked::Groups);
         let mut l = Listeners::default();
-        l.ask(asked);
-        l.failed("10.0.0.1 is not a multicast address");
+        l.ask(Asked::Listen(Transport::Udp), 1);
+        l.ask(asked, 2);
+        l.failed(&failure(Some(2), "10.0.0.1 is not a multicast address"));
         assert!(l.error(Asked::Groups).is_some());
         assert_eq!(l.error(Asked::Listen(Transport::Udp)), None);
         // Joined after all: the socket's news clears it.
@@ -159,7 +187,8 @@ mod tests {
         assert_eq!(l.error(Asked::Groups), None);
         assert_eq!(
             Asked::of(&Command::StopListening {
-                transport: Transport::Tls
+                transport: Transport::Tls,
+                request: None,
             }),
             Some(Asked::Listen(Transport::Tls))
         );

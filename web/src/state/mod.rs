@@ -44,7 +44,7 @@ use std::rc::Rc;
 use crate::bytes_view::compose::ComposeOptions;
 use crate::encoding::Encoding;
 
-use protocol::{ConnId, ConnState, RequestId, Seq, ServerInfo, Target};
+use protocol::{ConnId, ConnState, Problem, RequestId, Seq, ServerInfo, Target};
 
 pub use self::action::{Action, Incoming, SocketStatus};
 pub use self::conv::{waiting, Conv, ViewMode};
@@ -120,8 +120,9 @@ pub struct State {
     pub sent_to_all: Option<(u64, u64)>,
     /// How often each auto-reply rule has answered.
     pub rule_hits: Vec<protocol::RuleHits>,
-    /// Why the bridge refused the last rule set this page saved, until a rule set is in force.
-    pub rules_problem: Option<Rc<str>>,
+    /// Why the bridge refused the last rule set this page saved (and the rule it names), until
+    /// a rule set is in force.
+    pub rules_problem: Option<Rc<Problem>>,
     /// Why the bridge refused the last settings this page chose, for a connection or (`None`)
     /// for new ones, until settings change.
     pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
@@ -203,7 +204,7 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
         Action::Notice(text) => state.notice(text),
         Action::Dialling(request) => state.pending_dial = Some(request),
-        Action::AskListener(asked) => state.listeners.ask(asked),
+        Action::AskListener(asked, request) => state.listeners.ask(asked, request),
         Action::SetBroadcast(on) if state.to_all => state.broadcast_all = on,
         Action::SetBroadcast(on) => {
             if let Some(conv) = state.selected.and_then(|id| state.conv_mut(id)) {

@@ -293,15 +293,6 @@ fn as_text(bytes: &[u8], encoding: TextEncoding) -> Option<String> {
     (!text.chars().any(control)).then_some(text)
 }
 
-/// The id of the rule a refusal of the bridge names (``rule `idn` (Identify): ...``, or two
-/// rules with ``the id `idn` ``).
-pub fn named_rule(message: &str) -> Option<&str> {
-    ["rule `", "the id `"].iter().find_map(|start| {
-        let (_, rest) = message.split_once(start)?;
-        rest.split_once('`').map(|(id, _)| id)
-    })
-}
-
 /// `rules` with `rule` in place of the one whose id was `was`, or added at the end.
 pub fn with_rule(rules: &[Rule], was: Option<&str>, rule: Rule) -> Vec<Rule> {
     let mut out = rules.to_vec();
@@ -521,18 +512,5 @@ mod tests {
         assert!(!toggled(&set, "b", false)[1].enabled);
         assert_eq!(fresh_id(&set, "rule"), "rule-1");
         assert_eq!(blank(&[rule("rule-1")], TextEncoding::Gbk).id, "rule-2");
-    }
-
-    #[test]
-    fn a_refusal_names_its_rule() {
-        assert_eq!(
-            named_rule("rule `idn` (Identify): its regex does not compile"),
-            Some("idn")
-        );
-        assert_eq!(
-            named_rule("two rules have the id `x`: give each rule its own"),
-            Some("x")
-        );
-        assert_eq!(named_rule("300 rules are too many"), None);
     }
 }

@@ -450,7 +450,10 @@ fn records_of_an_unknown_connection_are_kept() {
 fn the_bridge_says_how_new_connections_read_and_why_it_does_not_listen() {
     let gbk = ServerInfo {
         listen: None,
-        listen_problem: Some("port 7777 is in use".into()),
+        listen_problem: Some(
+            Problem::new(ProblemKind::ListenFailed, "port 7777 is in use")
+                .at_listener(Transport::Tcp, Some(7777)),
+        ),
         encoding: Encoding::Gbk,
         ..server()
     };
@@ -467,7 +470,10 @@ fn the_bridge_says_how_new_connections_read_and_why_it_does_not_listen() {
     let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
     assert_eq!(s.conns[&2].encoding, Encoding::Gbk, "new ones too");
     let problem = |s: &State| s.server.as_ref().unwrap().listen_problem.clone();
-    assert_eq!(problem(&s).as_deref(), Some("port 7777 is in use"));
+    assert_eq!(
+        problem(&s).map(|p| (p.port, p.message)),
+        Some((Some(7777), "port 7777 is in use".into()))
+    );
     let s = run(
         s,
         vec![Incoming::Event(Event::Listener {
@@ -808,11 +814,10 @@ fn a_send_to_all_waits_for_its_own_answer() {
     assert_eq!((s.to_all, s.sent_to_all), (false, None));
 }
 
-fn listen_failed(message: &str) -> Incoming {
-    Incoming::Event(Event::Error(Problem::new(
-        ProblemKind::ListenFailed,
-        message,
-    )))
+fn listen_failed(request: Option<RequestId>, message: &str) -> Incoming {
+    Incoming::Event(Event::Error(
+        Problem::new(ProblemKind::ListenFailed, message).answering(request),
+    ))
 }
 
 fn listener(transport: Transport, listen: Option<&str>, groups: &[&str]) -> Incoming {
@@ -827,10 +832,11 @@ fn listener(transport: Transport, listen: Option<&str>, groups: &[&str]) -> Inco
 #[test]
 fn a_listener_failure_is_shown_at_the_listener_the_page_asked() {
     const UDP: Asked = Asked::Listen(Transport::Udp);
-    let s = reduce(synced_page(), Action::AskListener(UDP));
+    let s = reduce(synced_page(), Action::AskListener(UDP, 5));
     let s = run(
         s,
         vec![listen_failed(
+            Some(5),
             "cannot listen for UDP on 127.0.0.1:9: in use",
         )],
     );
@@ -840,7 +846,7 @@ fn a_listener_failure_is_shown_at_the_listener_the_page_asked() {
         Some("cannot listen for UDP on 127.0.0.1:9: in use")
     );
     // Started after all: the failure is over, and the socket is the bridge's word.
-    let s = reduce(s, Action::AskListener(UDP));
+    let s = reduce(s, Action::AskListener(UDP, 6));
     let s = run(
         s,
         vec![listener(
@@ -866,7 +872,7 @@ fn a_listener_failure_is_shown_at_the_listener_the_page_asked() {
 
 #[test]
 fn a_listener_failure_nobody_asked_for_is_a_notice() {
-    let s = run(synced_page(), vec![listen_failed("cannot listen")]);
+    let s = run(synced_page(), vec![listen_failed(Some(5), "cannot listen")]);
     assert_eq!(&*s.notices[0].text, "cannot listen");
 }
 

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::ConnId;
+use protocol::{ConnId, Problem};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -50,7 +50,7 @@ impl Editing {
 pub fn use_editing(
     draft: Option<Rule>,
     selected: Option<ConnId>,
-    in_force: (Vec<Rule>, Option<Rc<str>>),
+    in_force: (Vec<Rule>, Option<Rc<Problem>>),
     form: NodeRef,
 ) -> Live<Option<Editing>> {
     let editing = use_live(|| {
@@ -85,7 +85,7 @@ pub fn use_editing(
                     (Some(sent), _) if rules.contains(sent) => editing.set(None),
                     (Some(_), Some(problem)) => editing.set(Some(Editing {
                         saving: None,
-                        error: Some(problem.clone()),
+                        error: Some(problem.message.as_str().into()),
                         ..e.clone()
                     })),
                     _ => {}

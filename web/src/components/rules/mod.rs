@@ -12,22 +12,22 @@ mod row;
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{ConnId, RuleHits};
+use protocol::{ConnId, Problem, RuleHits};
 use yew::prelude::*;
 
 use self::editing::{editor, use_editing, Editing};
 use self::row::{rule_row, Op};
 use crate::bytes_view::size::plural;
 use crate::hooks::commands::use_commands;
-use crate::state::rule_draft::{blank, moved, named_rule, toggled, without};
+use crate::state::rule_draft::{blank, moved, toggled, without};
 
 #[derive(Properties, PartialEq)]
 pub struct RulesPanelProps {
     /// The rules in force.
     pub rules: Vec<Rule>,
     pub hits: Vec<RuleHits>,
-    /// Why the bridge refused the last set saved here.
-    pub problem: Option<Rc<str>>,
+    /// Why the bridge refused the last set saved here, and the rule it names.
+    pub problem: Option<Rc<Problem>>,
     pub online: bool,
     /// A rule to edit at once, not yet in force (made from a message).
     pub draft: Option<Rule>,
@@ -83,7 +83,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
         .problem
         .as_deref()
         .filter(|_| editing.get().is_none())
-        .map(|p| (named_rule(p).map(str::to_owned), p.to_owned()));
+        .map(|p| (p.rule.clone(), p.message.clone()));
     let off = !props.online;
     let n = rules.len();
     let rows = rules.iter().enumerate().map(|(at, rule)| {
