@@ -14,12 +14,14 @@
 pub mod address;
 mod binary;
 pub mod checksum;
+mod command;
+mod conn;
 pub mod escape;
+mod event;
 pub mod framing;
 pub mod gb18030;
 pub mod hex;
 pub mod jsonl;
-mod message;
 pub mod rules;
 pub mod size;
 pub mod template;
@@ -32,7 +34,9 @@ pub use binary::{
     TAG_RECORD, TAG_TRANSMIT, TRANSMIT_HEADER_LEN,
 };
 pub use bytes::Bytes;
-pub use message::*;
+pub use command::*;
+pub use conn::*;
+pub use event::*;
 
 /// The protocol version. The bridge announces it in [`Event::Hello`]; a client that does not know it
 /// should say so rather than guess. Version 2 gave records their marks and the id of the rule

@@ -44,8 +44,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
+use crate::conn::{ConnId, Origin};
 use crate::escape::unescape;
-use crate::message::{ConnId, Origin};
 use crate::template::{HexPattern, Part, Template};
 use crate::text_encoding::TextEncoding;
 

@@ -1,0 +1,159 @@
+//! What a client asks of the bridge: the [`Command`]s, sent as tagged JSON in text frames.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conn::{ConnId, ConnSettings, RequestId, Transport};
+use crate::rules::Rule;
+#[cfg(doc)]
+use crate::{ConnInfo, Event, Problem};
+
+/// What the page asks the bridge to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Dial a server. The new connection is announced with [`Event::Conn`], whether the dial
+    /// succeeds or not (a failed dial is a closed connection with its reason). The connection
+    /// carries `request` back ([`ConnInfo::request`]), so that the client knows which it is.
+    /// Version 2 called it `connect`.
+    Dial {
+        host: String,
+        port: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+        /// TCP (the default), TLS over TCP, or UDP (a conversation with that address).
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        /// With TLS: take whatever certificate the server presents (a device's self-signed
+        /// one, say) instead of checking it. Its details are still shown.
+        #[serde(default, skip_serializing_if = "is_false")]
+        accept_any_certificate: bool,
+    },
+    /// Close one connection.
+    Disconnect { conn: ConnId },
+    /// Start the TCP listener on `addr` (`IP:PORT`; port 0 picks a free one), or move it there
+    /// if it is already listening. Connections it accepted before stay open. The outcome is an
+    /// [`Event::Listener`] to every page; a failure (address in use, ...) is an [`Event::Error`]
+    /// to the page that asked, and the listener stays as it was. `transport` says which of the
+    /// bridge's listeners: TCP (the default), TLS, or the UDP socket.
+    Listen {
+        addr: String,
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// Stop a listener (TCP unless `transport` says otherwise). Connections it accepted stay
+    /// open. Answered with [`Event::Listener`] (`listen: null`) to every page.
+    StopListening {
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// Join a multicast group on the UDP socket (IPv4 or IPv6), on the interface with this
+    /// address (IPv4) or index (IPv6), or the system's choice. Answered with
+    /// [`Event::Listener`] for UDP, whose groups say which are joined.
+    JoinGroup {
+        group: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interface: Option<String>,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// Leave a multicast group the UDP socket joined.
+    LeaveGroup {
+        group: String,
+        /// Echoed in the [`Problem`] if the command fails, so that the client knows which
+        /// request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// Forget every closed connection, and free its history. Answered with
+    /// [`Event::Forgotten`] to every page.
+    ForgetClosed,
+    /// Read one connection another way (from its next byte on), or, without `conn`, every
+    /// connection that opens from now on. Answered with [`Event::Conn`] or [`Event::Defaults`]
+    /// to every page.
+    Configure {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conn: Option<ConnId>,
+        settings: ConnSettings,
+    },
+    /// Replace the auto-reply rules. Answered with [`Event::Rules`] to every page; a rule set
+    /// that does not check is refused whole, with the rule and the reason.
+    SetRules { rules: Vec<Rule> },
+    /// A file is about to be sent to `to`, in transmits marked as parts of a file: every page is
+    /// told ([`Event::File`]), so that it shows one entry for the file, not its chunks.
+    SendFile { to: Target, name: String, size: u64 },
+    /// The file being sent to `to` stops before its end (the user cancelled it, or a send was
+    /// refused): every page is told ([`Event::FileStopped`]), so that none shows it as still
+    /// being sent.
+    StopFile { to: Target },
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// Where a send goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Conn(ConnId),
+    /// Every connection that is open when the bridge handles the request.
+    All,
+}
+
+impl Target {
+    /// The one connection this names, if it names one.
+    pub fn conn(self) -> Option<ConnId> {
+        match self {
+            Target::Conn(id) => Some(id),
+            Target::All => None,
+        }
+    }
+}
+
+impl Command {
+    /// The request id the command carries, which a problem it meets answers.
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Command::Dial { request, .. }
+            | Command::Listen { request, .. }
+            | Command::StopListening { request, .. }
+            | Command::JoinGroup { request, .. }
+            | Command::LeaveGroup { request, .. } => *request,
+            _ => None,
+        }
+    }
+
+    /// The same command, carrying request id `id` if it is one that carries a request.
+    pub fn with_request(mut self, id: RequestId) -> Command {
+        match &mut self {
+            Command::Dial { request, .. }
+            | Command::Listen { request, .. }
+            | Command::StopListening { request, .. }
+            | Command::JoinGroup { request, .. }
+            | Command::LeaveGroup { request, .. } => *request = Some(id),
+            _ => {}
+        }
+        self
+    }
+
+    /// Dial `host:port` with plain TCP, for no request in particular: the plainest dial.
+    pub fn dial(host: impl Into<String>, port: u16) -> Command {
+        Command::Dial {
+            host: host.into(),
+            port,
+            transport: Transport::Tcp,
+            accept_any_certificate: false,
+            request: None,
+        }
+    }
+}

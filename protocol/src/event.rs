@@ -1,0 +1,256 @@
+//! What the bridge tells its clients: the [`Event`]s, sent as tagged JSON in text frames; among
+//! them the [`Problem`]s, whose facts are fields, and the [`ServerInfo`] a snapshot starts with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conn::{ConnId, ConnInfo, ConnSettings, RequestId, Seq, Transport};
+use crate::rules::{Rule, RuleError};
+use crate::text_encoding::TextEncoding;
+#[cfg(doc)]
+use crate::{Command, Marks, Record};
+
+/// What the bridge tells the page.
+///
+/// On every new WebSocket the bridge sends a snapshot: [`Event::Hello`] with the state of every
+/// connection, then the [`Record`]s it still holds in memory, oldest first, then [`Event::Synced`].
+/// After that, events arrive live, in order. A client that falls too far behind gets a fresh
+/// snapshot (a new `Hello`); it should drop what it had and rebuild, which can never show
+/// anything twice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Starts a snapshot.
+    Hello {
+        version: u32,
+        server: Box<ServerInfo>,
+        conns: Vec<ConnInfo>,
+        /// The last sequence number this snapshot covers: the counters in `conns` include every
+        /// record up to it, and the records that follow `Hello` have `seq <= seq`.
+        seq: Seq,
+    },
+    /// Ends a snapshot: everything up to and including `seq` has been sent.
+    Synced { seq: Seq },
+    /// A connection appeared or changed (state, counters). Carries the whole new state.
+    Conn { conn: ConnInfo },
+    /// A listener started, stopped or moved: its bound address, or `None` if it is not
+    /// listening; `transport` says which (TCP unless it says otherwise). [`ServerInfo`] in later
+    /// snapshots says the same. For UDP, `groups` are the multicast groups joined.
+    Listener {
+        #[serde(default)]
+        listen: Option<String>,
+        #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+        transport: Transport,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<String>,
+        /// For TLS: the SHA-256 fingerprint of the certificate the listener presents.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+    },
+    /// These closed connections are forgotten, their history freed (a page asked): drop them.
+    Forgotten { conns: Vec<ConnId> },
+    /// A request could not be carried out.
+    Error(Problem),
+    /// A send to all was queued for `queued` open connections, and refused by `refused` of them
+    /// (each refusal is its own [`Event::Error`]). Told to the client that sent it.
+    SentToAll { queued: u64, refused: u64 },
+    /// How connections that open from now on are read ([`ServerInfo::defaults`] says the same
+    /// in later snapshots).
+    Defaults { settings: ConnSettings },
+    /// The auto-reply rules now in force ([`ServerInfo::rules`] in later snapshots).
+    Rules { rules: Vec<Rule> },
+    /// How many replies each rule has sent, while that changes (a few times a second at most).
+    RuleHits { hits: Vec<RuleHits> },
+    /// A file is being sent to connection `conn`: the records marked [`Marks::FILE`] that follow
+    /// are its bytes.
+    File {
+        conn: ConnId,
+        name: String,
+        size: u64,
+    },
+    /// The file being sent to connection `conn` stopped before its end ([`Command::StopFile`]).
+    FileStopped { conn: ConnId },
+}
+
+/// How many replies a rule has sent since the rule set was last set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHits {
+    pub rule: String,
+    pub hits: u64,
+}
+
+/// What went wrong: what kind of problem it is and the facts it concerns (which connection,
+/// request, listener, port or rule), for a program to act on; and the reason in words, for a
+/// person only. A client reads the fields, never the message, whose words may change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<ConnId>,
+    #[serde(default)]
+    pub kind: ProblemKind,
+    pub message: String,
+    /// The request that failed: the `request` of the command it answers, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
+    /// The listener it concerns (a listener that could not start or move, a multicast group
+    /// the UDP socket could not join).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    /// The port it concerns: the one a listener could not take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The rule it concerns, by id: the one a rule set was refused for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+/// The kinds of [`Problem`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A message the bridge could not read: malformed JSON, an unknown `type`, a binary frame
+    /// that is not a send.
+    Malformed,
+    /// A message over the protocol's limits.
+    TooLarge,
+    /// No such connection (or no open one, for a send to all).
+    NoSuchConnection,
+    /// The connection is still dialling, or closed.
+    NotOpen,
+    /// The peer is not reading what it was sent: this send was not queued.
+    NotReading,
+    /// `--allow-dial` does not allow that address.
+    NotAllowed,
+    /// The bridge holds `--max-conns` connections already.
+    TooManyConnections,
+    /// A dial failed: refused, timed out, no such host.
+    DialFailed,
+    /// The listener could not be started or moved.
+    ListenFailed,
+    /// Settings that do not check (a framing with length 0, say).
+    InvalidSettings,
+    /// A rule set that does not check; `rule` names the rule, when it is one rule's fault.
+    InvalidRules,
+    /// A rule answered more often than a connection may be answered: replies wait.
+    RateLimited,
+    /// Nothing answers at that address (UDP: an ICMP "port unreachable" came back).
+    Unreachable,
+    /// Anything else; also what a bridge that names no kind means, and any kind a client does
+    /// not know yet.
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, message: impl Into<String>) -> Problem {
+        Problem {
+            conn: None,
+            kind,
+            message: message.into(),
+            request: None,
+            transport: None,
+            port: None,
+            rule: None,
+        }
+    }
+
+    /// The same problem, about connection `conn`.
+    pub fn on(self, conn: ConnId) -> Problem {
+        Problem {
+            conn: Some(conn),
+            ..self
+        }
+    }
+
+    /// The same problem, about `transport`'s listener (and the port it could not take).
+    pub fn at_listener(self, transport: Transport, port: Option<u16>) -> Problem {
+        Problem {
+            transport: Some(transport),
+            port,
+            ..self
+        }
+    }
+
+    /// The same problem, as the answer to `request` (if the problem names none yet).
+    pub fn answering(self, request: Option<RequestId>) -> Problem {
+        Problem {
+            request: self.request.or(request),
+            ..self
+        }
+    }
+}
+
+/// A rule set refused: the rule it names, and why.
+impl From<RuleError> for Problem {
+    fn from(e: RuleError) -> Problem {
+        Problem {
+            rule: e.rule,
+            ..Problem::new(ProblemKind::InvalidRules, e.message)
+        }
+    }
+}
+
+/// Facts about the bridge that the page shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// The TCP listener's bound address, or `None` if it is not listening.
+    pub listen: Option<String>,
+    /// The message that ends a conversation (the seed's `exit`), or `None` when that is off.
+    pub exit_word: Option<String>,
+    /// Why the TCP listener is not running, when it could not start (the port was taken at
+    /// start): a problem of kind `listen_failed` that names the port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_problem: Option<Problem>,
+    /// How new connections' text is read and written, until someone chooses otherwise
+    /// (`--encoding`).
+    #[serde(default)]
+    pub encoding: TextEncoding,
+    /// How connections that open are read, until someone chooses otherwise.
+    #[serde(default)]
+    pub defaults: ConnSettings,
+    /// The auto-reply rules in force, in the order they are tried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// The TLS listener's bound address, if it is listening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_listen: Option<String>,
+    /// The SHA-256 fingerprint of the certificate the TLS listener presents, so that a client
+    /// can check it is talking to this bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
+    /// The UDP socket's bound address, if it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_listen: Option<String>,
+    /// The multicast groups the UDP socket joined.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl ServerInfo {
+    /// Where one of the listeners now is (`listen: None`: stopped), with the UDP socket's
+    /// multicast groups or the TLS listener's certificate fingerprint: what an
+    /// [`Event::Listener`] says, applied. The bridge and every page keep it the same way.
+    pub fn set_listener(
+        &mut self,
+        transport: Transport,
+        listen: Option<String>,
+        groups: Vec<String>,
+        fingerprint: Option<String>,
+    ) {
+        match transport {
+            Transport::Tcp => {
+                self.listen = listen;
+                // Whatever kept the listener from starting no longer matters: someone chose.
+                self.listen_problem = None;
+            }
+            Transport::Tls => {
+                self.tls_listen = listen;
+                self.tls_fingerprint = fingerprint;
+            }
+            Transport::Udp => {
+                self.udp_listen = listen;
+                self.groups = groups;
+            }
+        }
+    }
+}
