@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- --quick                                     # a smoke run
 //! cargo run --release -p bench -- rtt fanout                                  # some scenarios
 //! cargo run --release -p bench -- soak --soak-secs 180                        # the soak test
+//! cargo run --release -p bench -- hostile --soak-secs 60                      # ...under attack
 //! ```
 //! BENCHMARKS.md explains every figure and holds the latest results.
 
@@ -31,7 +32,9 @@ use scenarios::{Plan, Suite};
 struct Args {
     /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood, ui_conns); all
     /// when none is named.
-    /// `soak` runs the soak test instead, which is not part of the suite.
+    /// `soak` runs the soak test instead, which is not part of the suite; `hostile` runs it
+    /// under hostile load (slow rules, a rule set too large, half-sent HTTP requests, a dial to
+    /// the bridge's own HTTP port, a UDP flood).
     scenarios: Vec<String>,
 
     /// How long the soak test runs.
@@ -76,7 +79,7 @@ async fn main() -> Result<()> {
     // Thousands of sockets, here and in the bridges started from here (which inherit it).
     rlimit::increase_nofile_limit(u64::MAX).context("raising the open-file limit")?;
     for name in &args.scenarios {
-        if !ALL.contains(&name.as_str()) && name != "soak" {
+        if !ALL.contains(&name.as_str()) && name != "soak" && name != "hostile" {
             bail!("no scenario `{name}`; the scenarios are {}", ALL.join(", "));
         }
     }
@@ -102,7 +105,10 @@ async fn main() -> Result<()> {
         plan,
     };
     if args.scenarios.iter().any(|s| s == "soak") {
-        return scenarios::soak::run(&suite, args.soak_secs).await;
+        return scenarios::soak::run(&suite, args.soak_secs, false).await;
+    }
+    if args.scenarios.iter().any(|s| s == "hostile") {
+        return scenarios::soak::run(&suite, args.soak_secs, true).await;
     }
     let wanted = |name: &str| args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == name);
     if wanted("throughput") {

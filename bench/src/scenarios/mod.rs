@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod fanout;
+pub mod hostile;
 pub mod idle;
 pub mod join;
 pub mod rtt;

@@ -6,7 +6,8 @@
 //! the pages sent them. Reports the bridge's RSS once everyone is connected, at the end and at
 //! its peak, the sends refused for the deaf peer, and any other errors or re-syncs.
 //!
-//! `cargo run --release -p bench -- soak --soak-secs 180`
+//! `cargo run --release -p bench -- soak --soak-secs 180`; with `hostile` instead of `soak`, the
+//! same under the hostile load of [`super::hostile`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::hostile::{self, Hostile};
 use super::{figure, progress, within, Suite};
 use crate::bridge_proc::BridgeProc;
 use crate::ws_client::{transmit, Session};
@@ -33,10 +35,18 @@ const PAGE_EVERY: Duration = Duration::from_millis(5);
 const TO_THE_DEAF: usize = 16 << 10;
 const SETTLE: Duration = Duration::from_secs(60);
 
-pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
+/// Runs the soak test; `hostile`: under the hostile load too.
+pub async fn run(suite: &Suite, secs: u64, hostile: bool) -> Result<()> {
     let run_for = Duration::from_secs(secs);
-    let bridge =
-        BridgeProc::start(&suite.bridge, &["--no-exit-word", "--max-conns", "20000"]).await?;
+    let udp = hostile::free_udp_addr()?;
+    let mut flags: Vec<String> = ["--no-exit-word", "--max-conns", "20000"]
+        .map(String::from)
+        .to_vec();
+    if hostile {
+        flags.extend(hostile::flags(&udp.to_string()));
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let bridge = BridgeProc::start(&suite.bridge, &flags).await?;
     let mut pages = Vec::new();
     for _ in 0..PAGES {
         pages.push(Session::connect(&bridge.ws_url).await?);
@@ -80,6 +90,17 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
     );
 
     let deadline = Instant::now() + run_for;
+    let load = if hostile {
+        let http = bridge
+            .ws_url
+            .trim_start_matches("ws://")
+            .trim_end_matches("/ws")
+            .parse()?;
+        progress("soak", "and the hostile load".to_owned());
+        Some(Hostile::start(&mut pages[0], bridge.listen, http, udp, deadline).await?)
+    } else {
+        None
+    };
     let peer_sent = Arc::new(AtomicU64::new(0));
     let peer_received = Arc::new(AtomicU64::new(0));
     let mut peers = Vec::with_capacity(PEERS);
@@ -140,7 +161,14 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
     for peer in peers {
         held.push(peer.await??);
     }
-    let sent_by_peers = peer_sent.load(Ordering::Relaxed);
+    let mut hostile_sent = 0;
+    if let Some(load) = load {
+        let sent = load.sent.clone();
+        load.finish().await?;
+        hostile_sent = sent.load(Ordering::Relaxed);
+    }
+    // What the hostile peers sent must reach the pages too.
+    let sent_by_peers = peer_sent.load(Ordering::Relaxed) + hostile_sent;
     let _ = total_tx.send(Some(sent_by_peers));
     let mut tallies = Vec::new();
     for reader in readers {
@@ -176,6 +204,9 @@ pub async fn run(suite: &Suite, secs: u64) -> Result<()> {
     figure("soak_secs", secs, "s");
     figure("soak_peer_bytes", sent_by_peers, "bytes");
     figure("soak_page_bytes", page_sent, "bytes");
+    if hostile {
+        figure("hostile_peer_bytes", hostile_sent, "bytes");
+    }
     figure("soak_rss_start", rss_start, "KiB");
     figure("soak_rss_end", rss_end, "KiB");
     figure("soak_peak_rss", bridge.peak_rss_kib()?, "KiB");
