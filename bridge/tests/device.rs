@@ -358,6 +358,7 @@ async fn replies_are_rate_limited_and_the_pages_are_told() {
         problem.message.starts_with("rule `echo` would answer"),
         "{problem:?}"
     );
+    assert_eq!(problem.rule.as_deref(), Some("echo"));
     // It says what happens to them: they are not sent later.
     assert!(
         problem

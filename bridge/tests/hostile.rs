@@ -96,6 +96,7 @@ async fn a_slow_rule_holds_up_no_other_peer_nor_the_page() {
     // The page is told that the long line's rules were cut short.
     let problem = page.problem().await;
     assert_eq!(problem.kind, ProblemKind::RateLimited, "{problem:?}");
+    assert!(problem.rule.is_some(), "{problem:?}");
     assert!(
         problem
             .message

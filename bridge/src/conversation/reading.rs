@@ -240,8 +240,11 @@ impl<'a> Reading<'a> {
                     self.id,
                     crate::rules::REPLIES_PER_SECOND
                 );
-                let problem = Problem::new(ProblemKind::RateLimited, why).on(self.id);
-                self.relay.hub.error(problem);
+                let problem = Problem {
+                    rule: Some(rule),
+                    ..Problem::new(ProblemKind::RateLimited, why)
+                };
+                self.relay.hub.error(problem.on(self.id));
             }
             Answer::Skipped {
                 rule,
@@ -266,8 +269,11 @@ impl<'a> Reading<'a> {
                         matching::MESSAGE_BUDGET.as_millis(),
                     )
                 };
-                let problem = Problem::new(ProblemKind::RateLimited, why).on(self.id);
-                self.relay.hub.error(problem);
+                let problem = Problem {
+                    rule: Some(rule),
+                    ..Problem::new(ProblemKind::RateLimited, why)
+                };
+                self.relay.hub.error(problem.on(self.id));
             }
             _ => {}
         }
