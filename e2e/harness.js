@@ -112,6 +112,20 @@ export async function launchBrowser() {
   };
 }
 
+/** Local ports given out by `freshPort`: never twice in one test file. */
+const usedPorts = new Set();
+
+/** A local port from the ephemeral range that no peer or server of this test file had yet. */
+function freshPort() {
+  for (;;) {
+    const port = 32768 + Math.floor(Math.random() * 28000);
+    if (!usedPorts.has(port)) {
+      usedPorts.add(port);
+      return port;
+    }
+  }
+}
+
 /** A TCP peer (client or accepted socket) that records everything it receives. */
 export class Peer {
   constructor(socket) {
@@ -125,11 +139,25 @@ export class Peer {
     socket.on('error', () => {});
   }
 
-  static connect(port) {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new Peer(socket)));
-      socket.once('error', reject);
-    });
+  /**
+   * Connects from a local port no earlier peer of this test file had: tests and the page tell
+   * connections apart by address, and the kernel may give a closed peer's port to a new one,
+   * whose row would then share its address with the old one's.
+   */
+  static async connect(port) {
+    for (let tries = 0; tries < 100; tries++) {
+      const localPort = freshPort();
+      try {
+        return await new Promise((resolve, reject) => {
+          const socket = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1', localPort },
+            () => resolve(new Peer(socket)));
+          socket.once('error', reject);
+        });
+      } catch (e) {
+        if (e.code !== 'EADDRINUSE') throw e;
+      }
+    }
+    throw new Error('no free local port for a peer in 100 tries');
   }
 
   get address() { return `127.0.0.1:${this.socket.localPort}`; }
@@ -163,7 +191,17 @@ export async function startTcpServer() {
     accepted.push(new Peer(socket));
     for (const w of waiters.splice(0)) w();
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A port no earlier server of this file had, so that a dial's row names this server alone.
+  for (let tries = 0; ; tries++) {
+    const listening = await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(freshPort(), '127.0.0.1', () => resolve(true));
+    }).catch((e) => {
+      if (e.code !== 'EADDRINUSE' || tries >= 100) throw e;
+      return false;
+    });
+    if (listening) break;
+  }
   return {
     port: server.address().port,
     async nextPeer() {
