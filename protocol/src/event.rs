@@ -130,7 +130,9 @@ pub enum ProblemKind {
     InvalidSettings,
     /// A rule set that does not check; `rule` names the rule, when it is one rule's fault.
     InvalidRules,
-    /// A rule answered more often than a connection may be answered: replies wait.
+    /// A rule answered more often than a connection may be answered, and its replies were
+    /// dropped (not sent later); or matching a message ran out of time, and the rules not tried
+    /// were skipped. `rule` names the rule.
     RateLimited,
     /// Nothing answers at that address (UDP: an ICMP "port unreachable" came back).
     Unreachable,
