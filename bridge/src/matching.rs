@@ -35,9 +35,10 @@ pub const REFILL: f64 = 0.2;
 
 static THREADS_FREE: Semaphore = Semaphore::const_new(THREADS);
 
-/// One connection's side of the rules: its [`Responder`], and what is left of its budget.
+/// How one connection is answered by the rules: its [`Responder`], and what is left of its
+/// matching budget. (Not `Matcher`: that is what a rule matches, in `protocol::rules`.)
 #[derive(Debug)]
-pub struct Matcher {
+pub struct Answering {
     responder: Responder,
     /// Matching time this connection may still take.
     left: Duration,
@@ -48,15 +49,15 @@ pub struct Matcher {
     skipping: bool,
 }
 
-/// A message that regex rules are to look at: matched by [`Matcher::apart`].
+/// A message that regex rules are to look at: matched by [`Answering::apart`].
 pub struct Pending {
     eligible: Vec<usize>,
     message: Bytes,
 }
 
-impl Matcher {
-    pub fn new(responder: Responder, now: Instant) -> Matcher {
-        Matcher {
+impl Answering {
+    pub fn new(responder: Responder, now: Instant) -> Answering {
+        Answering {
             responder,
             left: CONNECTION_BUDGET,
             at: now,
@@ -71,7 +72,7 @@ impl Matcher {
     }
 
     /// The answer to `message`, when no regex rule is to look at it; otherwise what
-    /// [`Matcher::apart`] needs to match it on a thread of its own.
+    /// [`Answering::apart`] needs to match it on a thread of its own.
     pub fn at_once(
         &mut self,
         rules: &RuleSet,
@@ -208,15 +209,15 @@ mod tests {
         line
     }
 
-    async fn answer(matcher: &mut Matcher, rules: &Arc<RuleSet>, message: &[u8]) -> Answer {
-        match matcher.at_once(rules, message, &clock) {
+    async fn answer(answering: &mut Answering, rules: &Arc<RuleSet>, message: &[u8]) -> Answer {
+        match answering.at_once(rules, message, &clock) {
             Ok(answer) => answer,
-            Err(pending) => matcher.apart(rules.clone(), pending, clock).await,
+            Err(pending) => answering.apart(rules.clone(), pending, clock).await,
         }
     }
 
-    fn matcher() -> Matcher {
-        Matcher::new(
+    fn answering() -> Answering {
+        Answering::new(
             Responder::new(1, Origin::Accepted, Instant::now()),
             Instant::now(),
         )
@@ -226,7 +227,7 @@ mod tests {
     async fn a_message_past_its_budget_skips_the_rest_and_says_so_once() {
         let rules = slow_rules(256 - 1);
         let line = words();
-        let mut m = matcher();
+        let mut m = answering();
         let start = Instant::now();
         let first = answer(&mut m, &rules, &line).await;
         let took = start.elapsed();
@@ -253,7 +254,7 @@ mod tests {
     async fn a_connection_past_its_budget_skips_its_regexes_at_once() {
         let rules = slow_rules(256 - 1);
         let line = words();
-        let mut m = matcher();
+        let mut m = answering();
         let mut told = None;
         for _ in 0..20 {
             if let Answer::Skipped {
@@ -287,7 +288,7 @@ mod tests {
             RuleSet::compile(&[Rule::new("any", Trigger::Any, ReplyBody::Text("x".into()))])
                 .unwrap(),
         );
-        let mut m = matcher();
+        let mut m = answering();
         assert!(matches!(
             m.at_once(&rules, b"hi", &clock),
             Ok(Answer::Reply(_))

@@ -22,7 +22,7 @@ use super::{is_exit, Relay};
 use crate::clock;
 use crate::framer::{End, Framer, Piece};
 use crate::hub::Outgoing;
-use crate::matching::{self, Matcher};
+use crate::matching::{self, Answering};
 use crate::rules::{Answer, Responder};
 
 /// Reads start this small, so that an idle connection holds little memory...
@@ -39,7 +39,7 @@ pub struct Reading<'a> {
     /// `None` in raw framing: each read is a message.
     framer: Option<Framer>,
     checksum: Option<Checksum>,
-    matcher: Matcher,
+    answering: Answering,
     /// Rules' replies, for the writer.
     replies: mpsc::UnboundedSender<Outgoing>,
 }
@@ -59,7 +59,7 @@ impl<'a> Reading<'a> {
             settings,
             framer: None,
             checksum,
-            matcher: Matcher::new(Responder::new(id, origin, Instant::now()), Instant::now()),
+            answering: Answering::new(Responder::new(id, origin, Instant::now()), Instant::now()),
             replies,
         }
     }
@@ -70,7 +70,9 @@ impl<'a> Reading<'a> {
         if let Some(reason) = self.apply(settings).await {
             return reason;
         }
-        let greeting = self.matcher.on_connect(&self.relay.hub.rules(), &rule_time);
+        let greeting = self
+            .answering
+            .on_connect(&self.relay.hub.rules(), &rule_time);
         self.answer(greeting);
         let mut buf = BytesMut::new();
         let mut want = MIN_READ;
@@ -212,14 +214,14 @@ impl<'a> Reading<'a> {
                 marks = marks.with(Marks::BAD_CHECKSUM);
             }
             said_exit = is_exit(payload, self.relay.exit_word.as_deref());
-            answer = self.matcher.at_once(&rules, payload, &rule_time);
+            answer = self.answering.at_once(&rules, payload, &rule_time);
         }
         let room = hub.transcript_room(frame.len()).await;
         hub.record(self.id, Flow::Rx, frame, marks, None);
         drop(room);
         let answer = match answer {
             Ok(answer) => answer,
-            Err(pending) => self.matcher.apart(rules, pending, rule_time).await,
+            Err(pending) => self.answering.apart(rules, pending, rule_time).await,
         };
         self.answer(answer);
         said_exit.then(|| "the peer said exit".into())
