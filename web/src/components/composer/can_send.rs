@@ -30,16 +30,18 @@ pub fn blocked(props: &ComposerProps) -> Option<String> {
     }
 }
 
-/// Whether the box takes typing: while the conversation is still connecting a quick user may
-/// type ahead, though Enter waits for it to open.
-pub fn typing_allowed(props: &ComposerProps, blocked: bool) -> bool {
-    !blocked
-        || (props.online
-            && !props.to_all
-            && props
+/// Whether the box takes typing: whenever a send could go, and while the conversation is still
+/// connecting, so that a quick user may type ahead (Enter waits for it to open).
+pub fn typing_allowed(props: &ComposerProps) -> bool {
+    props.online
+        && if props.to_all {
+            props.open_count > 0
+        } else {
+            props
                 .target
                 .as_ref()
-                .is_some_and(|t| t.state == ConnState::Connecting))
+                .is_some_and(|t| t.state != ConnState::Closed)
+        }
 }
 
 /// Whether a send would reach a peer now: for repeating, which stops when none would.

@@ -142,7 +142,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
         .map_or(props.default_encoding, |t| t.encoding);
     let blocked = blocked(props);
     let disabled = blocked.is_some();
-    let can_type = typing_allowed(props, disabled);
+    let can_type = typing_allowed(props);
     let reachable = reachable(props);
     let to = to_of(props);
     let file_target = to.filter(|_| !disabled).map(|to| file_target(props, to));
