@@ -161,7 +161,7 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   // A send no datagram can hold is refused with the reason, in the conversation, nothing sent.
   await composer(page).fill('x'.repeat(65_507));
   await composer(page).press('Enter');
-  await messages(page).getByText(/a UDP datagram holds at most 65507 bytes/).waitFor();
+  await messages(page).getByText(/a UDP datagram holds at most 65,507 bytes/).waitFor();
   await composer(page).fill('three');
   await composer(page).press('Enter');
   await peer.nth(3);

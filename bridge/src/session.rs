@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use protocol::size::{byte_count, format_size};
 use protocol::{
     Command, Event, Frame, Problem, ProblemKind, Target, Transmit, TRANSMIT_HEADER_LEN,
 };
@@ -295,12 +296,14 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
 fn oversized(message: &Message) -> Option<Problem> {
     let why = match message {
         Message::Binary(frame) if frame.len() > TRANSMIT_HEADER_LEN + MAX_SEND => format!(
-            "a send of {} bytes is over the limit of {MAX_SEND} bytes per message; nothing was sent",
-            frame.len().saturating_sub(TRANSMIT_HEADER_LEN)
+            "a send of {} is over the limit of {} per message; nothing was sent",
+            byte_count(frame.len().saturating_sub(TRANSMIT_HEADER_LEN) as u64),
+            format_size(MAX_SEND as u64)
         ),
         Message::Text(text) if text.len() > MAX_COMMAND => format!(
-            "a command of {} bytes is over the limit of {MAX_COMMAND} bytes",
-            text.len()
+            "a command of {} is over the limit of {}",
+            byte_count(text.len() as u64),
+            format_size(MAX_COMMAND as u64)
         ),
         _ => return None,
     };

@@ -133,8 +133,8 @@ async fn a_peer_that_does_not_read_holds_up_nothing() {
     assert!(
         reason.starts_with("disconnected from the page; ")
             && reason.ends_with(&format!(
-                "({} bytes) waiting to be written were never sent",
-                info.waiting
+                "({}) waiting to be written were never sent",
+                protocol::size::byte_count(info.waiting)
             )),
         "{reason}"
     );

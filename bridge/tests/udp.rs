@@ -241,7 +241,7 @@ async fn an_oversized_datagram_is_refused_and_nothing_is_sent() {
     assert_eq!(problem.kind, ProblemKind::TooLarge);
     assert_eq!(problem.conn, Some(conn.id));
     assert!(
-        problem.message.contains("at most 65507 bytes"),
+        problem.message.contains("at most 65,507 bytes"),
         "{}",
         problem.message
     );

@@ -139,8 +139,7 @@ async fn an_oversized_message_is_refused_with_the_reason() {
         page.problem().await,
         Problem::new(
             ProblemKind::TooLarge,
-            "a send of 1048577 bytes is over the limit of 1048576 bytes per message; \
-             nothing was sent"
+            "a send of 1,048,577 bytes is over the limit of 1.0 MiB per message; nothing was sent"
         )
     );
     page.raw(Message::text(format!("\"{}\"", "y".repeat(100_000))))
@@ -149,7 +148,7 @@ async fn an_oversized_message_is_refused_with_the_reason() {
         .error()
         .await
         .1
-        .starts_with("a command of 100002 bytes is over the limit"));
+        .starts_with("a command of 100,002 bytes is over the limit"));
     page.raw(Message::binary(
         big.slice(..TRANSMIT_HEADER_LEN + (1 << 20)),
     ))

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::BytesMut;
-use protocol::size::format_size;
+use protocol::size::{byte_count, format_size};
 use protocol::tls::TlsInfo;
 use protocol::{
     record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
@@ -310,8 +310,9 @@ impl Hub {
         let reason = match info.waiting {
             0 => reason,
             n => format!(
-                "{reason}; {} ({n} bytes) waiting to be written were never sent",
-                format_size(n)
+                "{reason}; {} ({}) waiting to be written were never sent",
+                format_size(n),
+                byte_count(n)
             ),
         };
         tracing::info!(conn = id, peer = %info.peer, "closed: {reason}");

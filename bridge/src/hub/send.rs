@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::size::format_size;
+use protocol::size::{byte_count, format_size};
 use protocol::{ConnId, ConnInfo, ConnState, Event, Problem, ProblemKind, Target, Transport};
 
 use super::{Conn, Hub, State};
@@ -153,8 +153,9 @@ fn admit(info: &ConnInfo, len: usize, send_queue: u64) -> Result<(), Problem> {
     }
     if info.transport == Transport::Udp && len > MAX_DATAGRAM {
         let why = format!(
-            "a UDP datagram holds at most {MAX_DATAGRAM} bytes: this send of {len} bytes was \
-             not sent to {}",
+            "a UDP datagram holds at most {}: this send of {} was not sent to {}",
+            byte_count(MAX_DATAGRAM as u64),
+            byte_count(len as u64),
             info.peer
         );
         return Err(Problem::new(ProblemKind::TooLarge, why));

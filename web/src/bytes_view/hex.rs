@@ -57,7 +57,7 @@ pub fn preview(bytes: &[u8]) -> String {
     };
     format!(
         "{}: {}{more}",
-        protocol::size::byte_count(bytes.len() as u64),
+        crate::bytes_view::size::byte_count(bytes.len() as u64),
         protocol::hex::encode_with(shown, " ")
     )
 }

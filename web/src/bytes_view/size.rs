@@ -1,7 +1,7 @@
-//! Sizes and counts, as people read them: sizes are the protocol's ([`protocol::size`]), as
-//! the bridge writes them in its messages.
+//! Sizes and counts, as people read them: sizes and exact byte counts are the protocol's
+//! ([`protocol::size`]), as the bridge writes them in its messages.
 
-pub use protocol::size::format_size;
+pub use protocol::size::{byte_count, format_size};
 
 /// `1 message`, `2 messages`: a count and its noun, for words that take an `s`.
 pub fn plural(n: u64, word: &str) -> String {

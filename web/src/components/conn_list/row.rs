@@ -5,7 +5,7 @@ use std::rc::Rc;
 use protocol::{ConnId, Origin};
 use yew::prelude::*;
 
-use crate::bytes_view::size::{format_size, plural};
+use crate::bytes_view::size::{byte_count, format_size, plural};
 use crate::components::transport_badge::transport_badge;
 use crate::state::waiting;
 use crate::state::Conv;
@@ -74,16 +74,16 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
             <span class={classes!("state", state)} title={state_title}>{ state }</span>
             { " " }
             <span class="counts">
-                <span class="rx" title={format!("received: {} bytes in {}", info.rx_bytes, plural(info.rx_msgs, "message"))}>
+                <span class="rx" title={format!("received: {} in {}", byte_count(info.rx_bytes), plural(info.rx_msgs, "message"))}>
                     { format!("rx {}", format_size(info.rx_bytes)) }
                 </span>
                 { " " }
-                <span class="tx" title={format!("sent: {} bytes in {}", info.tx_bytes, plural(info.tx_msgs, "message"))}>
+                <span class="tx" title={format!("sent: {} in {}", byte_count(info.tx_bytes), plural(info.tx_msgs, "message"))}>
                     { format!("tx {}", format_size(info.tx_bytes)) }
                 </span>
                 if let Some(waiting) = waiting(&conv.info) {
                     { " " }
-                    <span class="waiting" title={format!("{} bytes sent to this peer wait to be written: it is not reading", info.waiting)}>
+                    <span class="waiting" title={format!("{} sent to this peer wait to be written: it is not reading", byte_count(info.waiting))}>
                         { waiting }
                     </span>
                 }
