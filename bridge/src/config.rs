@@ -140,7 +140,9 @@ pub struct Config {
 
     /// Where the messages of new connections end: `raw` (one per read), `lf`, `crlf`, `cr`,
     /// `nul`, `delimiter:HEX` (e.g. delimiter:03), `fixed:N`, `length:W` (a W-byte big-endian
-    /// length first; `length:2le` little-endian), or `idle:MS` (after MS ms of silence).
+    /// length first; `length:2le` little-endian; `length:W@OFFSET+TRAILER` after OFFSET bytes,
+    /// then TRAILER bytes the length leaves out: Modbus RTU's replies are `length:1@2+2`,
+    /// Modbus TCP is `length:2@4`), or `idle:MS` (after MS ms of silence).
     #[arg(long, value_name = "FRAMING", value_parser = parse_framing)]
     pub framing: Option<Framing>,
 
@@ -206,20 +208,7 @@ fn parse_framing(text: &str) -> Result<Framing, String> {
         "idle" => Framing::Idle {
             gap_ms: number("MS")?,
         },
-        "length" => {
-            let (width, little) = match arg.strip_suffix("le") {
-                Some(width) => (width, true),
-                None => (arg, false),
-            };
-            Framing::LengthPrefixed {
-                width: width.parse().map_err(|_| {
-                    format!("`{text}`: write length:2 or length:2le (1, 2 or 4 bytes)")
-                })?,
-                big_endian: !little,
-                offset: 0,
-                includes_header: false,
-            }
-        }
+        "length" => parse_length(&text, arg)?,
         _ => {
             return Err(format!(
                 "`{text}` is not a framing: use raw, lf, crlf, cr, nul, delimiter:HEX, fixed:N, \
@@ -229,6 +218,35 @@ fn parse_framing(text: &str) -> Result<Framing, String> {
     };
     framing.validate()?;
     Ok(framing)
+}
+
+/// Parses `--framing length:W[le][@OFFSET][+TRAILER]`'s part after `length:`.
+fn parse_length(text: &str, arg: &str) -> Result<Framing, String> {
+    let how = || {
+        format!(
+            "`{text}`: write length:W with W 1, 2 or 4 (length:2le little-endian), then \
+             @OFFSET and +TRAILER in bytes if needed, e.g. length:1@2+2"
+        )
+    };
+    let (rest, trailer) = match arg.split_once('+') {
+        Some((rest, trailer)) => (rest, trailer.parse().map_err(|_| how())?),
+        None => (arg, 0),
+    };
+    let (field, offset) = match rest.split_once('@') {
+        Some((field, offset)) => (field, offset.parse().map_err(|_| how())?),
+        None => (rest, 0),
+    };
+    let (width, little) = match field.strip_suffix("le") {
+        Some(width) => (width, true),
+        None => (field, false),
+    };
+    Ok(Framing::LengthPrefixed {
+        width: width.parse().map_err(|_| how())?,
+        big_endian: !little,
+        offset,
+        includes_header: false,
+        trailer,
+    })
 }
 
 /// Parses a checksum's name, as the rules files and the protocol write it.
@@ -362,11 +380,38 @@ mod tests {
                 width: 2,
                 big_endian: false,
                 offset: 0,
-                includes_header: false
+                includes_header: false,
+                trailer: 0,
             })
         );
         assert!(parse_framing("fixed:0").is_err());
+        assert_eq!(
+            parse_framing("length:1@2+2"),
+            Ok(Framing::LengthPrefixed {
+                width: 1,
+                big_endian: true,
+                offset: 2,
+                includes_header: false,
+                trailer: 2,
+            })
+        );
+        assert_eq!(
+            parse_framing("length:4le+1"),
+            Ok(Framing::LengthPrefixed {
+                width: 4,
+                big_endian: false,
+                offset: 0,
+                includes_header: false,
+                trailer: 1,
+            })
+        );
         assert!(parse_framing("length:3").is_err());
+        assert!(parse_framing("length:1@2+")
+            .unwrap_err()
+            .contains("e.g. length:1@2+2"));
+        assert!(parse_framing("length:1+300")
+            .unwrap_err()
+            .contains("a trailer of 300 bytes is too long"));
         assert!(parse_framing("lines").unwrap_err().contains("use raw, lf"));
         assert_eq!(parse_checksum("CRC16_MODBUS"), Ok(Checksum::Crc16Modbus));
         assert!(parse_checksum("md5").unwrap_err().contains("crc16_modbus"));

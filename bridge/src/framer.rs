@@ -258,6 +258,7 @@ impl Framer {
                 big_endian,
                 offset,
                 includes_header,
+                trailer,
             } => {
                 let start = offset as usize;
                 let header = start + usize::from(width);
@@ -276,11 +277,12 @@ impl Framer {
                 let header = header as u64;
                 // A length too small to cover the header it counts is taken as the header
                 // alone, so that the stream moves on.
-                Some(if includes_header {
+                let counted = if includes_header {
                     len.max(header)
                 } else {
                     header + len
-                })
+                };
+                Some(counted + u64::from(trailer))
             }
             _ => None,
         }
@@ -319,11 +321,23 @@ mod tests {
     }
 
     fn lp(width: u8, big_endian: bool, offset: u32, includes_header: bool) -> Framing {
+        lpt(width, big_endian, offset, includes_header, 0)
+    }
+
+    /// A length prefix with a trailer.
+    fn lpt(
+        width: u8,
+        big_endian: bool,
+        offset: u32,
+        includes_header: bool,
+        trailer: u32,
+    ) -> Framing {
         Framing::LengthPrefixed {
             width,
             big_endian,
             offset,
             includes_header,
+            trailer,
         }
     }
 
@@ -452,6 +466,37 @@ mod tests {
         assert_eq!(
             frame(lp(2, true, 3, false), b"abc\x00"),
             [piece(b"abc\x00", End::Unfinished, false)]
+        );
+        // A trailer after what the length counts: 2 bytes, then a byte after the length.
+        assert_eq!(
+            frame(lpt(1, true, 0, false, 2), b"\x01a!!\x00??\x02"),
+            [
+                piece(b"\x01a!!", End::Whole, false),
+                piece(b"\x00??", End::Whole, false),
+                piece(b"\x02", End::Unfinished, false),
+            ]
+        );
+        // Modbus RTU replies to reads: address, function, a byte count, the data, then a CRC the
+        // count leaves out. The Modbus specification's example (registers 108 to 110: 0x022b,
+        // 0, 0x64) from slave 0x11, then slave 1's two registers, glued in one read.
+        assert_eq!(
+            frame(
+                lpt(1, true, 2, false, 2),
+                b"\x11\x03\x06\x02\x2b\x00\x00\x00\x64\xc8\xba\x01\x03\x04\x00\x01\x00\x2a\x2a\x2c"
+            ),
+            [
+                piece(
+                    b"\x11\x03\x06\x02\x2b\x00\x00\x00\x64\xc8\xba",
+                    End::Whole,
+                    false
+                ),
+                piece(b"\x01\x03\x04\x00\x01\x00\x2a\x2a\x2c", End::Whole, false),
+            ]
+        );
+        // Counting the header, and a trailer after it.
+        assert_eq!(
+            frame(lpt(1, true, 1, true, 1), b"A\x03b;"),
+            [piece(b"A\x03b;", End::Whole, false)]
         );
     }
 
@@ -636,9 +681,10 @@ mod tests {
                 prop_oneof![Just(1u8), Just(2u8), Just(4u8)],
                 any::<bool>(),
                 0u32..4,
-                any::<bool>()
+                any::<bool>(),
+                prop_oneof![Just(0u32), 1u32..4],
             )
-                .prop_map(|(w, be, off, inc)| lp(w, be, off, inc)),
+                .prop_map(|(w, be, off, inc, trailer)| lpt(w, be, off, inc, trailer)),
         ]
     }
 
@@ -685,6 +731,7 @@ mod tests {
                     big_endian,
                     offset,
                     includes_header,
+                    trailer,
                 } => {
                     let header = offset as usize + width as usize;
                     rest.get(offset as usize..header).map(|field| {
@@ -693,11 +740,12 @@ mod tests {
                             field.reverse();
                         }
                         let len = field.iter().fold(0usize, |n, &b| n << 8 | b as usize);
-                        if includes_header {
+                        let counted = if includes_header {
                             len.max(header)
                         } else {
                             header + len
-                        }
+                        };
+                        counted + trailer as usize
                     })
                 }
                 _ => unreachable!(),

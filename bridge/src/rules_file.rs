@@ -72,6 +72,7 @@ const FRAMING_KEYS: &[&str] = &[
     "big_endian",
     "offset",
     "includes_header",
+    "trailer",
     "gap_ms",
 ];
 const RULE_KEYS: &[&str] = &[
@@ -339,6 +340,7 @@ mod tests {
                 big_endian: false,
                 offset: 1,
                 includes_header: true,
+                trailer: 2,
             }),
             rules: vec![
                 Rule::new("hello", Trigger::Connect, ReplyBody::Text("hi\\n".into())),
@@ -486,6 +488,7 @@ mod tests {
                 big_endian: true,
                 offset: 0,
                 includes_header: false,
+                trailer: 0,
             },
             Framing::Idle { gap_ms: 1 },
         ];

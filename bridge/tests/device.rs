@@ -69,6 +69,7 @@ async fn each_framing_cuts_the_stream_into_the_peers_messages() {
                 big_endian: true,
                 offset: 0,
                 includes_header: false,
+                trailer: 0,
             },
             vec![b"\x00\x03ab", b"c\x00\x01z\x00", b"\x02hi"],
             vec![b"\x00\x03abc", b"\x00\x01z", b"\x00\x02hi"],
@@ -174,6 +175,37 @@ async fn messages_that_do_not_end_with_their_checksum_are_marked() {
     let records = page.records(conn.id, Flow::Rx, 2).await;
     assert_eq!(records[0].marks, Marks::NONE);
     assert_eq!(records[1].marks, Marks::BAD_CHECKSUM);
+    bridge.shutdown().await;
+}
+
+/// Modbus RTU replies to reads: slave address, function, a byte count, that many bytes, then a
+/// CRC-16/MODBUS the count leaves out, low byte first. The first is the Modbus application
+/// protocol specification's example reply (function 3, registers 108 to 110 holding 0x022b, 0
+/// and 0x64), from slave 0x11; its CRC, `c8 ba`, is the catalogue's CRC-16/MODBUS.
+const MODBUS_RTU_REPLIES: [&[u8]; 2] = [
+    b"\x11\x03\x06\x02\x2b\x00\x00\x00\x64\xc8\xba",
+    b"\x01\x03\x04\x00\x01\x00\x2a\x2a\x2c",
+];
+
+#[tokio::test]
+async fn modbus_rtu_replies_are_cut_after_their_crc_and_their_checks_hold() {
+    let bridge = start(&["--framing", "length:1@2+2", "--checksum", "crc16_modbus"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    let stream = MODBUS_RTU_REPLIES.concat();
+    // The second reply glued to the first, then split inside its CRC; then a reply whose CRC
+    // was damaged on the line.
+    let mut damaged = MODBUS_RTU_REPLIES[1].to_vec();
+    *damaged.last_mut().unwrap() ^= 0xff;
+    let cut = stream.len() - 1;
+    trickle(&mut peer, &[&stream[..cut], &stream[cut..], &damaged]).await;
+    let records = page.records(conn.id, Flow::Rx, 3).await;
+    assert_eq!(
+        payloads(&records),
+        [MODBUS_RTU_REPLIES[0], MODBUS_RTU_REPLIES[1], &damaged[..]]
+    );
+    let marks: Vec<Marks> = records.iter().map(|r| r.marks).collect();
+    assert_eq!(marks, [Marks::NONE, Marks::NONE, Marks::BAD_CHECKSUM]);
     bridge.shutdown().await;
 }
 

@@ -9,11 +9,12 @@
 //! | `raw`             | `{"mode":"raw"}`                                         | whatever one read returned (the default) |
 //! | `delimiter`       | `{"mode":"delimiter","delimiter":"crlf"}`                | everything up to and including the delimiter |
 //! | `fixed`           | `{"mode":"fixed","len":8}`                               | exactly `len` bytes |
-//! | `length_prefixed` | `{"mode":"length_prefixed","width":2,"big_endian":true,"offset":0,"includes_header":false}` | a header (`offset` bytes, then a `width`-byte length), then as many bytes as the length says |
+//! | `length_prefixed` | `{"mode":"length_prefixed","width":2,"big_endian":true,"offset":0,"includes_header":false,"trailer":0}` | a header (`offset` bytes, then a `width`-byte length), then as many bytes as the length says, then `trailer` bytes |
 //! | `idle`            | `{"mode":"idle","gap_ms":20}`                            | bytes that arrive with less than `gap_ms` of silence between them |
 //!
 //! The same in TOML: `framing = { mode = "delimiter", delimiter = "lf" }`, or
-//! `framing = { mode = "length_prefixed", width = 2 }`.
+//! `framing = { mode = "length_prefixed", width = 2 }`, or Modbus RTU's replies:
+//! `framing = { mode = "length_prefixed", width = 1, offset = 2, trailer = 2 }`.
 //!
 //! A **delimiter** is written as a string: one of the names `lf` (`\n`), `crlf` (`\r\n`), `cr`
 //! (`\r`), `nul` (`\0`), or the bytes in hex, `"0d0a"` or `"03"` (spaces between bytes are
@@ -22,7 +23,8 @@
 //! A **length prefix** is `width` bytes (1, 2 or 4; `big_endian` defaults to true, network order)
 //! that start `offset` bytes into the message (default 0: the message starts with its length).
 //! The length counts the bytes after the length field, unless `includes_header` (default false)
-//! says that it counts the whole message, header included. A message longer than
+//! says that it counts the whole message, header included. `trailer` (default 0) bytes follow
+//! what the length counts: a checksum the length leaves out, as Modbus RTU's CRC. A message longer than
 //! [`MAX_MESSAGE`] is cut there (the framer's pieces say so) and goes on in the next piece.
 
 use std::fmt;
@@ -38,6 +40,8 @@ pub const MAX_MESSAGE: usize = 1024 * 1024;
 pub const MAX_DELIMITER: usize = 16;
 /// The most bytes a length field may start after.
 pub const MAX_OFFSET: u32 = 65_535;
+/// The most bytes a trailer may have.
+pub const MAX_TRAILER: u32 = 255;
 /// The longest idle gap, in milliseconds: a minute.
 pub const MAX_GAP_MS: u32 = 60_000;
 
@@ -64,6 +68,9 @@ pub enum Framing {
         /// Whether the length counts the header (the `offset` bytes and the length field).
         #[serde(default)]
         includes_header: bool,
+        /// Bytes after what the length counts (a checksum it leaves out, an end byte).
+        #[serde(default)]
+        trailer: u32,
     },
     /// A message ends after `gap_ms` milliseconds without a byte.
     Idle { gap_ms: u32 },
@@ -98,7 +105,12 @@ impl Framing {
                     Ok(())
                 }
             }
-            Framing::LengthPrefixed { width, offset, .. } => {
+            Framing::LengthPrefixed {
+                width,
+                offset,
+                trailer,
+                ..
+            } => {
                 if ![1, 2, 4].contains(width) {
                     Err(format!(
                         "a length field of {width} bytes is not supported: use 1, 2 or 4"
@@ -107,6 +119,10 @@ impl Framing {
                     Err(format!(
                         "a length field {offset} bytes into the message is too far: \
                          the offset may be 0 to {MAX_OFFSET}"
+                    ))
+                } else if *trailer > MAX_TRAILER {
+                    Err(format!(
+                        "a trailer of {trailer} bytes is too long: it may be 0 to {MAX_TRAILER}"
                     ))
                 } else {
                     Ok(())
@@ -135,6 +151,7 @@ impl Framing {
                 big_endian,
                 offset,
                 includes_header,
+                trailer,
             } => {
                 let mut text = format!("length-prefixed, {}", byte_count(u64::from(*width)));
                 if *width > 1 {
@@ -149,6 +166,9 @@ impl Framing {
                 }
                 if *includes_header {
                     text += ", counting the header";
+                }
+                if *trailer > 0 {
+                    text += &format!(", then a trailer of {}", byte_count(u64::from(*trailer)));
                 }
                 text
             }
@@ -266,8 +286,19 @@ mod tests {
                     big_endian: true,
                     offset: 0,
                     includes_header: false,
+                    trailer: 0,
                 },
-                r#"{"mode":"length_prefixed","width":2,"big_endian":true,"offset":0,"includes_header":false}"#,
+                r#"{"mode":"length_prefixed","width":2,"big_endian":true,"offset":0,"includes_header":false,"trailer":0}"#,
+            ),
+            (
+                Framing::LengthPrefixed {
+                    width: 1,
+                    big_endian: true,
+                    offset: 2,
+                    includes_header: false,
+                    trailer: 2,
+                },
+                r#"{"mode":"length_prefixed","width":1,"big_endian":true,"offset":2,"includes_header":false,"trailer":2}"#,
             ),
             (
                 Framing::Idle { gap_ms: 20 },
@@ -288,7 +319,8 @@ mod tests {
                 width: 4,
                 big_endian: true,
                 offset: 0,
-                includes_header: false
+                includes_header: false,
+                trailer: 0,
             }
         );
     }
@@ -340,7 +372,19 @@ mod tests {
             big_endian: true,
             offset,
             includes_header: false,
+            trailer: 0,
         };
+        let trailing = |trailer| Framing::LengthPrefixed {
+            width: 1,
+            big_endian: true,
+            offset: 2,
+            includes_header: false,
+            trailer,
+        };
+        assert_eq!(
+            error(trailing(256)),
+            "a trailer of 256 bytes is too long: it may be 0 to 255"
+        );
         assert_eq!(
             error(lp(3, 0)),
             "a length field of 3 bytes is not supported: use 1, 2 or 4"
@@ -361,6 +405,8 @@ mod tests {
             lp(1, 0),
             lp(2, 3),
             lp(4, MAX_OFFSET),
+            trailing(2),
+            trailing(MAX_TRAILER),
             Framing::Idle { gap_ms: 1 },
         ] {
             assert_eq!(good.validate(), Ok(()), "{good:?}");
@@ -390,7 +436,8 @@ mod tests {
                 width: 2,
                 big_endian: true,
                 offset: 0,
-                includes_header: false
+                includes_header: false,
+                trailer: 0,
             }),
             "length-prefixed, 2 bytes big-endian"
         );
@@ -399,7 +446,8 @@ mod tests {
                 width: 4,
                 big_endian: false,
                 offset: 3,
-                includes_header: true
+                includes_header: true,
+                trailer: 0,
             }),
             "length-prefixed, 4 bytes little-endian after 3 bytes, counting the header"
         );
@@ -408,9 +456,20 @@ mod tests {
                 width: 1,
                 big_endian: true,
                 offset: 0,
-                includes_header: false
+                includes_header: false,
+                trailer: 0,
             }),
             "length-prefixed, 1 byte"
+        );
+        assert_eq!(
+            d(Framing::LengthPrefixed {
+                width: 1,
+                big_endian: true,
+                offset: 2,
+                includes_header: false,
+                trailer: 2,
+            }),
+            "length-prefixed, 1 byte after 2 bytes, then a trailer of 2 bytes"
         );
         assert_eq!(
             Framing::Idle { gap_ms: 20 }.to_string(),

@@ -9,7 +9,9 @@ use yew::prelude::*;
 use crate::components::fields::{check, menu, text, OnField};
 use crate::hooks::device::DeviceCtx;
 use crate::hooks::latest::use_live;
-use crate::state::reading::{checksum_options, checksum_value, ReadingDraft, DELIMITERS, MODES};
+use crate::state::reading::{
+    checksum_options, checksum_value, ReadingDraft, DELIMITERS, MODES, PRESETS,
+};
 
 const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 bytes")];
 const ORDERS: [(&str, &str); 2] = [("be", "big-endian"), ("le", "little-endian")];
@@ -32,10 +34,14 @@ pub fn in_force(settings: &ConnSettings) -> String {
     }
 }
 
-/// The draft's fields: the framing's own, and the checksum. Their ids begin with `prefix`.
+/// The draft's fields: a preset, the framing's own, and the checksum. Their ids begin with
+/// `prefix`.
 fn reading_fields(d: &ReadingDraft, prefix: &str, on: &OnField) -> Vec<Html> {
     let id = |name: &str| format!("{prefix}-{name}");
-    let mut fields = vec![menu(&id("mode"), "mode", "Framing", d.mode, &MODES, on)];
+    let mut fields = vec![
+        menu(&id("preset"), "preset", "Preset", d.preset(), &PRESETS, on),
+        menu(&id("mode"), "mode", "Framing", d.mode, &MODES, on),
+    ];
     match d.mode {
         "delimiter" => {
             fields.push(menu(
@@ -82,6 +88,13 @@ fn reading_fields(d: &ReadingDraft, prefix: &str, on: &OnField) -> Vec<Html> {
                 "header",
                 "Length counts the header",
                 d.includes_header,
+                on,
+            ));
+            fields.push(text(
+                &id("trailer"),
+                "trailer",
+                "Trailer (bytes)",
+                &d.trailer,
                 on,
             ));
         }

@@ -1,6 +1,7 @@
 //! How the bridge reads a connection (its framing, and the checksum each message must end
 //! with), as a form holds it: what is in force, turned into fields; the fields, checked and
-//! turned back into settings, or refused with the reason before anything is sent.
+//! turned back into settings, or refused with the reason before anything is sent. Common
+//! protocols are presets: choosing one fills the fields, which show what it chose.
 
 use protocol::checksum::Checksum;
 use protocol::framing::{Delimiter, Framing};
@@ -24,6 +25,51 @@ pub const DELIMITERS: [(&str, &str); 5] = [
     ("hex", "Hex bytes"),
 ];
 
+/// The presets the form offers: `(value, label)`; `custom` is the fields as they are.
+pub const PRESETS: [(&str, &str); 8] = [
+    ("custom", "Custom"),
+    ("modbus-rtu", "Modbus RTU replies (functions 1–4)"),
+    ("modbus-rtu-requests", "Modbus RTU requests (functions 1–6)"),
+    ("modbus-tcp", "Modbus TCP"),
+    ("iec104", "IEC 60870-5-104"),
+    ("lines-lf", "Lines (LF)"),
+    ("lines-crlf", "Lines (CRLF)"),
+    ("nul", "NUL-terminated strings"),
+];
+
+/// The settings a preset stands for, each exact for its protocol:
+/// - Modbus RTU replies to reads (functions 1 to 4): address, function, a byte count (the
+///   length, after 2 bytes), the data, then a CRC-16/MODBUS the count leaves out (a trailer of
+///   2 bytes). Exception replies and replies to writes carry no byte count: read those raw.
+/// - Modbus RTU requests of functions 1 to 6: always 8 bytes, the last 2 a CRC-16/MODBUS.
+/// - Modbus TCP: the MBAP header's length, 2 bytes big-endian after 4, counts what follows it.
+/// - IEC 60870-5-104: a start byte `68`, then a length byte that counts what follows it.
+/// - Lines and NUL-terminated strings: a delimiter.
+pub fn preset(value: &str) -> Option<ConnSettings> {
+    let length = |width, offset, trailer| Framing::LengthPrefixed {
+        width,
+        big_endian: true,
+        offset,
+        includes_header: false,
+        trailer,
+    };
+    let (framing, checksum) = match value {
+        "modbus-rtu" => (length(1, 2, 2), Some(Checksum::Crc16Modbus)),
+        "modbus-rtu-requests" => (Framing::Fixed { len: 8 }, Some(Checksum::Crc16Modbus)),
+        "modbus-tcp" => (length(2, 4, 0), None),
+        "iec104" => (length(1, 1, 0), None),
+        "lines-lf" => (delimited(Delimiter::lf()), None),
+        "lines-crlf" => (delimited(Delimiter::crlf()), None),
+        "nul" => (delimited(Delimiter(vec![0])), None),
+        _ => return None,
+    };
+    Some(ConnSettings { framing, checksum })
+}
+
+fn delimited(delimiter: Delimiter) -> Framing {
+    Framing::Delimiter { delimiter }
+}
+
 /// The form's fields, as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadingDraft {
@@ -38,6 +84,7 @@ pub struct ReadingDraft {
     pub big_endian: bool,
     pub offset: String,
     pub includes_header: bool,
+    pub trailer: String,
     pub gap_ms: String,
     pub checksum: Option<Checksum>,
 }
@@ -60,6 +107,7 @@ impl ReadingDraft {
             big_endian: true,
             offset: "0".into(),
             includes_header: false,
+            trailer: "0".into(),
             gap_ms: "20".into(),
             checksum: settings.checksum,
         };
@@ -85,12 +133,14 @@ impl ReadingDraft {
                 big_endian,
                 offset,
                 includes_header,
+                trailer,
             } => {
                 draft.mode = "length";
                 draft.width = *width;
                 draft.big_endian = *big_endian;
                 draft.offset = offset.to_string();
                 draft.includes_header = *includes_header;
+                draft.trailer = trailer.to_string();
             }
             Framing::Idle { gap_ms } => {
                 draft.mode = "idle";
@@ -100,9 +150,24 @@ impl ReadingDraft {
         draft
     }
 
-    /// A field changed (its name in the form, and its value).
+    /// The preset the fields are, or `custom`.
+    pub fn preset(&self) -> &'static str {
+        let settings = self.settings().ok();
+        PRESETS
+            .iter()
+            .map(|(value, _)| *value)
+            .find(|value| settings.is_some() && preset(value) == settings)
+            .unwrap_or("custom")
+    }
+
+    /// A field changed (its name in the form, and its value). A preset sets every field.
     pub fn set(&mut self, field: &str, value: String) {
         match field {
+            "preset" => {
+                if let Some(settings) = preset(&value) {
+                    *self = ReadingDraft::of(&settings);
+                }
+            }
             "mode" => self.mode = pick(&MODES, &value),
             "delimiter" => self.delimiter = pick(&DELIMITERS, &value),
             "hex" => self.hex = value,
@@ -111,6 +176,7 @@ impl ReadingDraft {
             "order" => self.big_endian = value != "le",
             "offset" => self.offset = value,
             "header" => self.includes_header = value == "true",
+            "trailer" => self.trailer = value,
             "gap" => self.gap_ms = value,
             "checksum" => self.checksum = checksum_of(&value),
             _ => {}
@@ -143,6 +209,7 @@ impl ReadingDraft {
                 big_endian: self.big_endian,
                 offset: number(&self.offset, "The offset", "bytes")?,
                 includes_header: self.includes_header,
+                trailer: number(&self.trailer, "The trailer", "bytes")?,
             },
             "idle" => Framing::Idle {
                 gap_ms: number(&self.gap_ms, "The gap", "milliseconds")?,
@@ -192,13 +259,20 @@ pub fn summary(settings: &ConnSettings) -> String {
         Framing::Delimiter { delimiter } => format!("delimiter {}", delimiter.escaped()),
         Framing::Fixed { len } => format!("fixed {len} B"),
         Framing::LengthPrefixed {
-            width, big_endian, ..
+            width,
+            big_endian,
+            trailer,
+            ..
         } => format!(
-            "length {width} B{}",
+            "length {width} B{}{}",
             match (width, big_endian) {
                 (1, _) => "",
                 (_, true) => " BE",
                 (_, false) => " LE",
+            },
+            match trailer {
+                0 => String::new(),
+                n => format!(" + {n} B"),
             }
         ),
         Framing::Idle { gap_ms } => format!("idle {gap_ms} ms"),
@@ -271,6 +345,7 @@ mod tests {
                     big_endian: false,
                     offset: 3,
                     includes_header: true,
+                    trailer: 2,
                 },
                 None,
             ),
@@ -318,7 +393,8 @@ mod tests {
                     width: 4,
                     big_endian: false,
                     offset: 3,
-                    includes_header: true
+                    includes_header: true,
+                    trailer: 0,
                 },
                 Some(Checksum::Crc32)
             ))
@@ -362,6 +438,49 @@ mod tests {
             .starts_with("Type the delimiter's bytes"));
         assert!(refused(&[("mode", "length"), ("offset", "-1")])
             .contains("The offset is a whole number"));
+        assert!(refused(&[("mode", "length"), ("trailer", "two")])
+            .contains("The trailer is a whole number"));
+        assert_eq!(
+            refused(&[("mode", "length"), ("trailer", "300")]),
+            "A trailer of 300 bytes is too long: it may be 0 to 255."
+        );
+    }
+
+    #[test]
+    fn a_preset_sets_every_field_and_is_named_while_they_say_it() {
+        let d = typed(&[("mode", "fixed"), ("len", "3"), ("preset", "modbus-rtu")]);
+        assert_eq!(
+            (d.mode, d.width, d.offset.as_str(), d.trailer.as_str()),
+            ("length", 1, "2", "2")
+        );
+        assert!(!d.includes_header);
+        assert_eq!(d.checksum, Some(Checksum::Crc16Modbus));
+        assert_eq!(d.preset(), "modbus-rtu");
+        let mut changed = d.clone();
+        changed.set("trailer", "0".into());
+        assert_eq!(changed.preset(), "custom");
+        // Custom keeps the fields as they are.
+        changed.set("preset", "custom".into());
+        assert_eq!(changed.trailer, "0");
+
+        assert_eq!(ReadingDraft::default().preset(), "custom");
+        for (value, _) in &PRESETS[1..] {
+            let settings = preset(value).unwrap();
+            assert_eq!(settings.framing.validate(), Ok(()), "{value}");
+            let draft = typed(&[("preset", value)]);
+            assert_eq!(draft.settings(), Ok(settings), "{value}");
+            assert_eq!(draft.preset(), *value);
+        }
+        assert_eq!(
+            preset("modbus-tcp").unwrap().framing,
+            Framing::LengthPrefixed {
+                width: 2,
+                big_endian: true,
+                offset: 4,
+                includes_header: false,
+                trailer: 0
+            }
+        );
     }
 
     #[test]
@@ -382,11 +501,16 @@ mod tests {
                     width: 2,
                     big_endian: false,
                     offset: 0,
-                    includes_header: false
+                    includes_header: false,
+                    trailer: 0,
                 },
                 None
             )),
             "length 2 B LE"
+        );
+        assert_eq!(
+            summary(&preset("modbus-rtu").unwrap()),
+            "length 1 B + 2 B · CRC-16/MODBUS"
         );
     }
 
