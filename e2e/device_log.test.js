@@ -3,7 +3,10 @@
 // peers on loopback.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Peer, conversation, eventually, messages, openPage, rowOf, useBridge } from './harness.js';
+import {
+  Peer, composer, conversation, eventually, messages, openPage, rowOf, screenshot, sendForm, useBridge,
+  wholeInView,
+} from './harness.js';
 
 const fx = useBridge(['--no-exit-word']);
 
@@ -54,6 +57,59 @@ test('the Modbus RTU preset fills the Reading form visibly, and frames replies C
   // A change to a field is no longer the preset, and says so.
   await form.getByRole('textbox', { name: 'Trailer (bytes)' }).fill('0');
   assert.equal(await preset.inputValue(), 'custom');
+  peer.close();
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});
+
+/** A line of the hex log as the eye reads it: time, direction, bytes. */
+const hexLine = async (li) => [
+  await li.locator('time').textContent(),
+  await li.locator('.dir').textContent(),
+  await li.locator('pre.body').textContent(),
+].join(' ');
+
+test('the hex log: a line per message, about 30 at 1280x800, sent hex shown as hex', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
+  await show(page, peer);
+  await conversation(page).getByRole('button', { name: /^Reading: / }).click();
+  const form = conversation(page).getByRole('form', { name: 'Reading' });
+  await form.getByRole('combobox', { name: 'Preset' }).selectOption('modbus-rtu');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await form.getByRole('button', { name: 'Close' }).click();
+  await conversation(page).getByRole('button', { name: 'Reading: length 1 B + 2 B · CRC-16/MODBUS' }).waitFor();
+
+  await page.getByRole('combobox', { name: 'View' }).selectOption('log-hex');
+  // A poll and its reply, 24 times: the page sends the request typed in hex, the device answers.
+  const send = sendForm(page);
+  await send.getByRole('combobox', { name: 'Input' }).selectOption('hex');
+  for (let i = 0; i < 24; i++) {
+    await composer(page).fill('01 03 00 00 00 02 c4 0b');
+    await composer(page).press('Enter');
+    await messages(page).locator('li.msg.tx').nth(i).waitFor();
+    peer.socket.write(MODBUS_REPLIES[1]);
+    await messages(page).locator('li.msg.rx').nth(i).waitFor();
+  }
+  const request = Buffer.from('010300000002c40b', 'hex');
+  await peer.until((p) => p.received.equals(Buffer.concat(Array(24).fill(request))), 'the 24 requests');
+
+  const sent = messages(page).locator('li.msg.tx').last();
+  assert.match(await hexLine(sent), /^\d\d:\d\d:\d\d\.\d{3} → 01 03 00 00 00 02 c4 0b$/);
+  assert.doesNotMatch(await sent.innerText(), /\\x01|\\0/, 'no escapes');
+  const reply = messages(page).locator('li.msg.rx').last();
+  assert.match(await hexLine(reply), /^\d\d:\d\d:\d\d\.\d{3} ← 01 03 04 00 01 00 2a 2a 2c$/);
+  // One line each, and about 30 of them to a screen.
+  const height = await sent.evaluate((li) => li.getBoundingClientRect().height);
+  assert.ok(height <= 16, `a line is ${height} px high`);
+  const inView = await wholeInView(page);
+  assert.ok(inView >= 28 && inView <= 40, `${inView} lines in view`);
+  await screenshot(page, 'hex-log');
+
+  // A message flips to its text, on its line, and back.
+  await sent.getByRole('button', { name: 'text' }).click({ force: true });
+  await sent.getByRole('button', { name: 'hex' }).waitFor();
+  assert.equal((await sent.evaluate((li) => li.getBoundingClientRect().height)) <= 16, true);
   peer.close();
   assert.deepEqual(fx.browser.errors, []);
   await page.close();

@@ -292,6 +292,15 @@ export const sendForm = (page) => page.getByRole('form', { name: 'Send' });
 /** A connection's row in the list, found by its peer's address. */
 export const rowOf = (page, address) => connections(page).getByRole('button', { name: new RegExp(address) });
 
+/** How many messages of the log are wholly in view. */
+export const wholeInView = (page) => page.evaluate(() => {
+  const box = document.querySelector('.log-scroll').getBoundingClientRect();
+  return [...document.querySelectorAll('.log li.msg')].filter((li) => {
+    const r = li.getBoundingClientRect();
+    return r.top >= box.top && r.bottom <= box.bottom;
+  }).length;
+});
+
 /** Opens the bridge's page in a new tab and waits until it is connected to the bridge. */
 export async function openPage(browser, url) {
   const page = await browser.newPage();

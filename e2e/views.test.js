@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, connections, messages, openPage, screenshot, useBridge,
+  Peer, composer, connections, messages, openPage, screenshot, useBridge, wholeInView,
 } from './harness.js';
 
 const fx = useBridge();
@@ -21,15 +21,6 @@ async function talkingPeer(page, lines) {
   }
   return peer;
 }
-
-/** How many messages of the log are wholly in view. */
-const wholeInView = (page) => page.evaluate(() => {
-  const box = document.querySelector('.log-scroll').getBoundingClientRect();
-  return [...document.querySelectorAll('.log li.msg')].filter((li) => {
-    const r = li.getBoundingClientRect();
-    return r.top >= box.top && r.bottom <= box.bottom;
-  }).length;
-});
 
 test('the log view shows a line per message, about 30 at 1280x800, and line endings stay quiet', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);

@@ -43,6 +43,11 @@ pub fn hex_view(bytes: &[u8]) -> String {
     lines.join("\n")
 }
 
+/// A message's bytes on one line, as the hex log shows them: `01 03 00 00 00 02 c4 0b`.
+pub fn hex_line(bytes: &[u8]) -> String {
+    protocol::hex::encode_with(bytes, " ")
+}
+
 /// Bytes a preview of what is about to be sent shows.
 const PREVIEW_BYTES: usize = 24;
 
@@ -112,6 +117,16 @@ pub fn hexdump(bytes: &[u8], start: usize) -> Dump {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hex_line_is_every_byte_on_one_line() {
+        assert_eq!(
+            hex_line(&[1, 3, 0, 0, 0, 2, 0xc4, 0x0b]),
+            "01 03 00 00 00 02 c4 0b"
+        );
+        assert_eq!(hex_line(&[0xab; 20]).lines().count(), 1);
+        assert_eq!(hex_line(b""), "");
+    }
 
     #[test]
     fn a_preview_names_the_bytes_and_how_many() {

@@ -167,18 +167,27 @@ pub enum ViewMode {
     Text,
     /// A line per message (time, direction, size, text): dense, for device traffic.
     Log,
+    /// A line per message with its bytes in hex (time, direction, hex), as device engineers
+    /// read a bus: about 30 to a screen.
+    LogHex,
     /// A hexdump per message: offsets, 16 bytes a row, and ASCII.
     Hex,
 }
 
 impl ViewMode {
-    pub const ALL: [ViewMode; 3] = [ViewMode::Text, ViewMode::Log, ViewMode::Hex];
+    pub const ALL: [ViewMode; 4] = [
+        ViewMode::Text,
+        ViewMode::Log,
+        ViewMode::LogHex,
+        ViewMode::Hex,
+    ];
 
     /// The value of its option in the form.
     pub fn value(self) -> &'static str {
         match self {
             ViewMode::Text => "text",
             ViewMode::Log => "log",
+            ViewMode::LogHex => "log-hex",
             ViewMode::Hex => "hex",
         }
     }
@@ -188,11 +197,22 @@ impl ViewMode {
         match self {
             ViewMode::Text => "Chat",
             ViewMode::Log => "Log",
+            ViewMode::LogHex => "Log (hex)",
             ViewMode::Hex => "Hex",
         }
     }
 
     pub fn from_value(value: &str) -> Option<ViewMode> {
         ViewMode::ALL.into_iter().find(|v| v.value() == value)
+    }
+
+    /// A line per message, whatever its column shows.
+    pub fn is_log(self) -> bool {
+        matches!(self, ViewMode::Log | ViewMode::LogHex)
+    }
+
+    /// Whether the bytes show as hex, where line endings have no meaning.
+    pub fn is_hex(self) -> bool {
+        matches!(self, ViewMode::Hex | ViewMode::LogHex)
     }
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::bytes_view::hex::hex_view;
+use crate::bytes_view::hex::{hex_line, hex_view};
 use crate::bytes_view::text::{render_text_in, Piece};
 use crate::encoding::Encoding;
 use crate::state::{Entry, Log, Rec, ViewMode};
@@ -38,6 +38,7 @@ impl Search {
     pub fn matches(&self, rec: &Rec) -> bool {
         let shown = match self.view {
             ViewMode::Hex => hex_view(&rec.data),
+            ViewMode::LogHex => hex_line(&rec.data),
             ViewMode::Text | ViewMode::Log => render_text_in(&rec.data, self.encoding)
                 .into_iter()
                 .map(|p| match p {
@@ -146,6 +147,11 @@ mod tests {
         assert!(!text.matches(&rec("gamma")));
         let hex = Search::new("6c 6c", Encoding::Utf8, ViewMode::Hex).unwrap();
         assert!(hex.matches(&rec("hello")));
+        // The hex log's line holds a message's bytes on one line: a query may span 16 of them.
+        let line = Search::new("0f 10", Encoding::Utf8, ViewMode::LogHex).unwrap();
+        let bytes: Vec<u8> = (0..20).collect();
+        assert!(line.matches(&Rec::new(1, Flow::Rx, 0, bytes.into())));
+        assert!(!line.matches(&rec("hello")));
         assert!(Search::new("  ", Encoding::Utf8, ViewMode::Text).is_none());
     }
 

@@ -107,13 +107,14 @@ pub fn LogView(props: &LogViewProps) -> Html {
     };
     let view_class = match view {
         ViewMode::Text => "view-chat",
-        ViewMode::Log => "view-log",
+        ViewMode::Log | ViewMode::LogHex => "view-log",
         ViewMode::Hex => "view-hex",
     };
+    let hex_column = (view == ViewMode::LogHex).then_some("hex-column");
     html! {
         <div class="log-scroll" ref={scroller} {onscroll}>
             { for show_earlier }
-            <ol class={classes!("log", view_class)} role="log" aria-label={label} tabindex="0"
+            <ol class={classes!("log", view_class, hex_column)} role="log" aria-label={label} tabindex="0"
                 onkeydown={Callback::from(move_in_log)}>
                 { for missing }
                 { items }

@@ -7,7 +7,7 @@
 use protocol::{Flow, Marks, Micros};
 use yew::prelude::*;
 
-use crate::bytes_view::hex::hexdump;
+use crate::bytes_view::hex::{hex_line, hexdump};
 use crate::bytes_view::size::format_size;
 use crate::bytes_view::text::{render_lines_in, Piece};
 use crate::bytes_view::time::{format_gap, format_time, LocalTime};
@@ -162,6 +162,8 @@ fn Record(props: &RecordProps) -> Html {
     let other = match (view, props.view) {
         (ViewMode::Hex, ViewMode::Hex) => ViewMode::Text,
         (ViewMode::Hex, base) => base,
+        (ViewMode::LogHex, _) => ViewMode::Log,
+        (_, ViewMode::LogHex) => ViewMode::LogHex,
         _ => ViewMode::Hex,
     };
     let flip = {
@@ -209,8 +211,9 @@ fn Record(props: &RecordProps) -> Html {
         ViewMode::Log => html! {
             <pre class="body">{ for pieces(shown, props.encoding, props.ends, true) }</pre>
         },
+        ViewMode::LogHex => html! { <pre class="body hex-line">{ hex_line(shown) }</pre> },
     };
-    let line = props.view == ViewMode::Log && view == ViewMode::Log;
+    let line = props.view.is_log() && view.is_log();
     let reply_like = (rec.head.flow == Flow::Rx).then(|| rules.clone()).flatten().map(|ctx| {
         let (data, encoding) = (rec.data.clone(), props.encoding);
         let onclick = ctx.on_reply_like.reform(move |_: MouseEvent| (data.clone(), encoding));
@@ -225,6 +228,32 @@ fn Record(props: &RecordProps) -> Html {
             </>
         }
     });
+    // The hex log's lines keep their bytes in one column: only the time and the direction come
+    // before them, the rest after.
+    let column = line && props.view == ViewMode::LogHex;
+    let after = html! {
+        <>
+            { for marks(rec, rules.as_ref()) }
+            { " " }
+            <button type="button" class="flip" tabindex="-1" onclick={flip}
+                    title="Show this message the other way">
+                { if view.is_hex() { "text" } else { "hex" } }
+            </button>
+            { for reply_like }
+            if let Some(gap) = props.gap {
+                { " " }
+                <span class="gap" title="Time since the previous message">{ format_gap(gap) }</span>
+            }
+        </>
+    };
+    let (in_meta, after_body) = if column {
+        (
+            None,
+            Some(html! { <div class="line-after">{ after }</div> }),
+        )
+    } else {
+        (Some(after), None)
+    };
     html! {
         <li class={classes!("msg", class, view_class(props.view), line.then_some("line"))} tabindex="-1">
             <div class="meta">
@@ -235,20 +264,14 @@ fn Record(props: &RecordProps) -> Html {
                     <span class="dir" aria-hidden="true">{ arrow }</span>
                     { " " }
                 }
-                <span class="size">{ format_size(rec.data.len() as u64) }</span>
-                { for marks(rec, rules.as_ref()) }
-                { " " }
-                <button type="button" class="flip" tabindex="-1" onclick={flip}
-                        title="Show this message the other way">
-                    { match view { ViewMode::Hex => "text", _ => "hex" } }
-                </button>
-                { for reply_like }
-                if let Some(gap) = props.gap {
-                    { " " }
-                    <span class="gap" title="Time since the previous message">{ format_gap(gap) }</span>
+                // A hex line's bytes count themselves.
+                if !column {
+                    <span class="size">{ format_size(rec.data.len() as u64) }</span>
                 }
+                { for in_meta }
             </div>
             { body }
+            { for after_body }
             { for more }
         </li>
     }
@@ -258,7 +281,7 @@ fn Record(props: &RecordProps) -> Html {
 fn view_class(view: ViewMode) -> &'static str {
     match view {
         ViewMode::Text => "chat",
-        ViewMode::Log => "logline",
+        ViewMode::Log | ViewMode::LogHex => "logline",
         ViewMode::Hex => "dump",
     }
 }
