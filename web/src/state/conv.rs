@@ -36,7 +36,8 @@ pub struct Conv {
     pub compose: ComposeOptions,
     /// Whether its sends may go to a broadcast address (UDP's send flag).
     pub broadcast: bool,
-    /// When anything last happened: the newest record, the close, or the opening.
+    /// When it last carried anything: its newest record, else its opening. A close is not
+    /// activity: a peer that leaves does not climb the list over those still talking.
     pub last_at: Micros,
     /// Files whose parts are still to come, oldest first: their entries' ids, and whether the
     /// page saw them announced (see `files.rs`).
@@ -50,7 +51,7 @@ impl Conv {
         Conv {
             elided_msgs: info.elided_msgs,
             elided_bytes: info.elided_bytes,
-            last_at: info.closed_at.unwrap_or(info.opened_at),
+            last_at: info.opened_at,
             info,
             log: Log::default(),
             unread: 0,

@@ -163,9 +163,6 @@ impl State {
                     state: rank_max(old.state, info.state),
                     ..info
                 };
-                if let Some(closed) = merged.closed_at {
-                    conv.last_at = conv.last_at.max(closed);
-                }
                 conv.info = merged;
                 if conv.info.state == ConnState::Closed {
                     // Nothing more is written to it: a file not yet whole never will be.

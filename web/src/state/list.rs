@@ -1,7 +1,7 @@
 //! The connection list as the user chose to see it: which connections it shows and in what
 //! order. The page's own choice: the bridge knows nothing of it.
 
-use protocol::ConnId;
+use protocol::{ConnId, Origin};
 
 use super::conv::Conv;
 
@@ -34,8 +34,9 @@ impl Sort {
 /// Which connections the list shows, and in what order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListView {
-    /// Words that each must match the peer's or the local address (part of it), or the state
-    /// or the transport (all of it), in any case: `closed 10.0.0.`, `udp`.
+    /// Words that each must match the peer's or the local address (part of it), or a word the
+    /// row shows (all of it): the state, the transport, who opened it (`in` or `accepted`, `out`
+    /// or `dialled`); in any case: `closed 10.0.0.`, `udp`, `out`.
     pub query: String,
     pub hide_closed: bool,
     pub sort: Sort,
@@ -88,12 +89,23 @@ impl ListView {
         self.query.split_whitespace().all(|word| {
             info.state.as_str().eq_ignore_ascii_case(word)
                 || info.transport.as_str().eq_ignore_ascii_case(word)
+                || origin_words(info.origin)
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(word))
                 || contains_ignoring_case(&info.peer, word)
                 || info
                     .local
                     .as_deref()
                     .is_some_and(|local| contains_ignoring_case(local, word))
         })
+    }
+}
+
+/// The words a row shows for who opened it: its arrow and what the arrow means.
+pub fn origin_words(origin: Origin) -> [&'static str; 2] {
+    match origin {
+        Origin::Accepted => ["in", origin.as_str()],
+        Origin::Dialled => ["out", origin.as_str()],
     }
 }
 
@@ -106,7 +118,7 @@ fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{ConnInfo, ConnState, Origin};
+    use protocol::{ConnInfo, ConnState};
 
     fn conv(id: ConnId, peer: &str, state: ConnState, last_at: i64) -> Conv {
         let mut c = Conv::new(ConnInfo {
@@ -166,6 +178,22 @@ mod tests {
         assert_eq!(by_transport("UDP"), [3]);
         assert_eq!(by_transport("tcp"), [1], "TCP is a transport too");
         assert_eq!(by_transport("ud"), Vec::<ConnId>::new(), "matched whole");
+
+        // The words each row shows for who opened it.
+        let mut out = conv(4, "10.0.0.7:23", ConnState::Open, 0);
+        out.info.origin = Origin::Dialled;
+        let by_origin = |q: &str| {
+            [&a, &out]
+                .iter()
+                .filter(|c| view(q).key(c).is_some())
+                .map(|c| c.info.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by_origin("OUT"), [4]);
+        assert_eq!(by_origin("dialled"), [4]);
+        assert_eq!(by_origin("in"), [1]);
+        assert_eq!(by_origin("Accepted open"), [1]);
+        assert_eq!(by_origin("dial"), Vec::<ConnId>::new(), "matched whole");
     }
 
     #[test]

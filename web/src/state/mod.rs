@@ -51,7 +51,7 @@ pub use self::conv::{waiting, Conv, ViewMode};
 pub use self::files::{FilePart, FileSend};
 pub use self::index::Counts;
 use self::index::Indexed;
-pub use self::list::{ListView, RowKey, Sort};
+pub use self::list::{origin_words, ListView, RowKey, Sort};
 pub use self::listeners::{Asked, Listeners};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;

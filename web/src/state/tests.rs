@@ -623,6 +623,7 @@ fn the_list_follows_its_view_as_connections_change() {
     assert_eq!(ids(&s), [3, 1]);
     let s = run(s, vec![conn_event(info(3, ConnState::Closed))]);
     assert_eq!(ids(&s), [1]);
+    check_indexes(&s);
     let s = reduce(
         s,
         Action::SetList(ListView {
@@ -631,6 +632,41 @@ fn the_list_follows_its_view_as_connections_change() {
         }),
     );
     assert_eq!(ids(&s), [2]);
+    check_indexes(&s);
+}
+
+#[test]
+fn a_close_is_not_activity() {
+    let ids = |s: &State| s.rows.keys().map(|r| r.id).collect::<Vec<_>>();
+    let by_activity = Action::SetList(ListView {
+        sort: Sort::Activity,
+        ..ListView::default()
+    });
+    let s = reduce(
+        run(
+            State::default(),
+            vec![hello(
+                vec![info(1, ConnState::Open), info(2, ConnState::Open)],
+                0,
+            )],
+        ),
+        by_activity,
+    );
+    let s = run(
+        s,
+        vec![rec(1, 1, Flow::Rx, "older"), rec(2, 2, Flow::Rx, "newer")],
+    );
+    assert_eq!(ids(&s), [2, 1]);
+    // 1 closes after 2 spoke: 2 is still what happened last.
+    let mut closed = info(1, ConnState::Closed);
+    closed.closed_at = Some(1_700_000_000_000_000 + 50);
+    let s = run(s, vec![conn_event(closed)]);
+    assert_eq!(ids(&s), [2, 1]);
+    // A closed connection in a snapshot ranks by its traffic too, not by its close.
+    let mut gone = info(3, ConnState::Closed);
+    gone.closed_at = Some(1_700_000_000_000_000 + 99);
+    let s = run(s, vec![hello(vec![info(1, ConnState::Open), gone], 0)]);
+    assert_eq!(ids(&s), [1, 3]);
     check_indexes(&s);
 }
 

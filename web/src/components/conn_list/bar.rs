@@ -1,5 +1,5 @@
 //! The head of the connection list: how many there are, and how the user wants to see them
-//! (a filter by address, state or transport, closed ones hidden, the order).
+//! (a filter by address, state, who opened it or transport, closed ones hidden, the order).
 
 use protocol::size::grouped;
 use protocol::Command;
@@ -65,7 +65,7 @@ pub fn ListBar(props: &ListBarProps) -> Html {
         <div class="list-bar">
             <p class="conn-counts">{ summary(props.counts, props.shown, list.narrowed()) }</p>
             <input type="search" aria-label="Filter connections" value={list.query.clone()}
-                   oninput={on_query} placeholder="Filter: address, state or udp/tls" spellcheck="false" />
+                   oninput={on_query} placeholder="Filter: address, state, in/out, udp/tls" spellcheck="false" />
             <div class="list-options">
                 <span class="control">
                     <input id="hide-closed" type="checkbox" checked={list.hide_closed} onchange={on_hide} />

@@ -7,8 +7,8 @@ use yew::prelude::*;
 
 use crate::bytes_view::size::{byte_count, format_size, plural};
 use crate::components::transport_badge::transport_badge;
-use crate::state::waiting;
 use crate::state::Conv;
+use crate::state::{origin_words, waiting};
 
 #[derive(Properties)]
 pub struct ConnRowProps {
@@ -38,9 +38,11 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
     let id = info.id;
     let (state, state_title) = conv.state_shown(props.stale);
     let origin = info.origin.as_str();
-    let (arrow, origin_title) = match info.origin {
-        Origin::Accepted => ("in", "Accepted: this peer connected to the bridge"),
-        Origin::Dialled => ("out", "Dialled: the bridge connected to this server"),
+    // The words the list's filter matches too.
+    let [arrow, _] = origin_words(info.origin);
+    let origin_title = match info.origin {
+        Origin::Accepted => "Accepted: this peer connected to the bridge",
+        Origin::Dialled => "Dialled: the bridge connected to this server",
     };
     let onclick = props.on_select.reform(move |_: MouseEvent| id);
     let unread = (conv.unread > 0).then(|| {
