@@ -270,7 +270,7 @@ fn build_regex(pattern: &str, encoding: TextEncoding) -> Result<Regex, String> {
         .syntax(syntax::Config::new().utf8(on_text))
         .build(pattern)
         .map_err(|e| match (e.syntax_error(), e.size_limit()) {
-            (Some(syntax), _) => format!("its regex does not compile: {syntax}"),
+            (Some(syntax), _) => syntax_error(&syntax.to_string()),
             (None, Some(limit)) => format!(
                 "its regex is too large once compiled: over the {} a rule's regex may take. \
                  A Unicode class repeated is large (`\\w{{40}}` is 200 KiB): write \
@@ -279,6 +279,32 @@ fn build_regex(pattern: &str, encoding: TextEncoding) -> Result<Regex, String> {
             ),
             (None, None) => format!("its regex does not compile: {e}"),
         })
+}
+
+/// A regex's syntax error, as the regex crate writes it (`regex parse error:`, the pattern, a
+/// line with `^` under the fault, `error: ` and the reason), turned round: the reason first, on
+/// the first line, then the pattern and its pointer line as they were, for a fixed-width font.
+fn syntax_error(written: &str) -> String {
+    let lines: Vec<&str> = written.lines().collect();
+    let pointer = match lines.as_slice() {
+        ["regex parse error:", pointer @ .., last] if !pointer.is_empty() => {
+            last.strip_prefix("error: ").map(|reason| (reason, pointer))
+        }
+        _ => None,
+    };
+    match pointer {
+        Some((reason, lines)) => {
+            let pointer: Vec<&str> = lines
+                .iter()
+                .map(|l| l.strip_prefix("    ").unwrap_or(l))
+                .collect();
+            format!(
+                "its regex does not compile: {reason}\n{}",
+                pointer.join("\n")
+            )
+        }
+        None => format!("its regex does not compile: {written}"),
+    }
 }
 
 /// Checks that the template's groups exist in a regex with these group names (the first is
@@ -960,9 +986,15 @@ mod tests {
         let named =
             RuleSet::compile(&[text("ok", Trigger::Any, "x"), text("bad", regex("("), "x")]);
         assert_eq!(named.unwrap_err().rule.as_deref(), Some("bad"));
-        assert!(
-            broken.starts_with("rule `bad`: its regex does not compile: "),
-            "{broken}"
+        // The reason first, then the pattern and the regex crate's pointer under the fault.
+        assert_eq!(
+            broken,
+            "rule `bad`: its regex does not compile: unclosed group\n(unclosed\n^",
+        );
+        let unknown = error(vec![text("u", regex("ab\\qc"), "x")]);
+        assert_eq!(
+            unknown,
+            "rule `u`: its regex does not compile: unrecognized escape sequence\nab\\qc\n  ^^"
         );
         assert_eq!(
             error(vec![text("g", regex("(a)(b)"), "$3")]),

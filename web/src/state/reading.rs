@@ -4,7 +4,7 @@
 //! protocols are presets: choosing one fills the fields, which show what it chose.
 
 use protocol::checksum::Checksum;
-use protocol::framing::{Delimiter, Framing};
+use protocol::framing::{Delimiter, Framing, MAX_GAP_MS, MAX_MESSAGE, MAX_OFFSET, MAX_TRAILER};
 use protocol::ConnSettings;
 
 /// The framings the form offers: `(value, label)`.
@@ -202,17 +202,17 @@ impl ReadingDraft {
                 },
             },
             "fixed" => Framing::Fixed {
-                len: number(&self.len, "The length", "bytes")?,
+                len: number(&self.len, "The length", "bytes", MAX_MESSAGE as u32)?,
             },
             "length" => Framing::LengthPrefixed {
                 width: self.width,
                 big_endian: self.big_endian,
-                offset: number(&self.offset, "The offset", "bytes")?,
+                offset: number(&self.offset, "The offset", "bytes", MAX_OFFSET)?,
                 includes_header: self.includes_header,
-                trailer: number(&self.trailer, "The trailer", "bytes")?,
+                trailer: number(&self.trailer, "The trailer", "bytes", MAX_TRAILER)?,
             },
             "idle" => Framing::Idle {
-                gap_ms: number(&self.gap_ms, "The gap", "milliseconds")?,
+                gap_ms: number(&self.gap_ms, "The gap", "milliseconds", MAX_GAP_MS)?,
             },
             _ => Framing::Raw,
         };
@@ -232,13 +232,26 @@ pub fn pick(options: &[(&'static str, &'static str)], value: &str) -> &'static s
         .map_or(options[0].0, |(v, _)| v)
 }
 
-fn number(text: &str, what: &str, unit: &str) -> Result<u32, String> {
-    text.trim().parse().map_err(|_| {
-        format!(
-            "{what} is a whole number of {unit}: “{}” is not one.",
-            text.trim()
-        )
-    })
+/// `text` as a whole number of `unit`; one too large to hold is refused with `max`, the
+/// largest the field takes (a smaller one past it is `Framing::validate`'s to refuse).
+fn number(text: &str, what: &str, unit: &str, max: u32) -> Result<u32, String> {
+    let text = text.trim();
+    match whole_number(text) {
+        Some(n) => u32::try_from(n)
+            .map_err(|_| format!("{what} is at most {max} {unit}: “{text}” is too large.")),
+        None => Err(format!(
+            "{what} is a whole number of {unit}: “{text}” is not one."
+        )),
+    }
+}
+
+/// `text` as a whole number, if it is one (digits only), however large: `u64::MAX` stands for
+/// any larger, so that a form can say it is too large rather than not a number.
+pub fn whole_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u64::MAX))
 }
 
 /// A reason as a sentence: its first letter upper-case (ASCII: the reasons are English, and
@@ -444,6 +457,15 @@ mod tests {
             refused(&[("mode", "length"), ("trailer", "300")]),
             "A trailer of 300 bytes is too long: it may be 0 to 255."
         );
+        assert_eq!(
+            refused(&[("mode", "length"), ("offset", "99999999999")]),
+            "The offset is at most 65535 bytes: “99999999999” is too large."
+        );
+        assert!(
+            refused(&[("mode", "idle"), ("gap", "123456789012345678901234567890")])
+                .starts_with("The gap is at most 60000 milliseconds: ")
+        );
+        assert!(refused(&[("mode", "length"), ("offset", "70000")]).contains("0 to 65535"));
     }
 
     #[test]

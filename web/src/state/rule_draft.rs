@@ -5,11 +5,12 @@
 //! changed, moved or removed, which the panel sends whole.
 
 use protocol::checksum::Checksum;
-use protocol::rules::{ReplyBody, Rule, Scope, Trigger};
+use protocol::rules::{ReplyBody, Rule, Scope, Trigger, MAX_DELAY_MS};
 use protocol::text_encoding::{Segment, TextEncoding};
 use protocol::ConnId;
 
-use super::reading::{checksum_of, pick};
+use super::reading::{checksum_of, pick, whole_number};
+use crate::bytes_view::size::plural;
 
 /// What makes a rule answer: `(value, label)`.
 pub const TRIGGERS: [(&str, &str); 7] = [
@@ -119,13 +120,34 @@ impl RuleDraft {
             })?),
             _ => Scope::All,
         };
-        let delay_ms = self.delay_ms.trim().parse::<u32>().map_err(|_| {
-            format!(
-                "{}: its delay is a whole number of milliseconds: “{}” is not one",
-                label().label(),
-                self.delay_ms.trim()
-            )
-        })?;
+        let delay = self.delay_ms.trim();
+        let delay_ms = match whole_number(delay) {
+            Some(ms) => u32::try_from(ms).map_err(|_| {
+                format!(
+                    "{}: its delay of {delay} ms is too long: at most {MAX_DELAY_MS} (an hour)",
+                    label().label()
+                )
+            })?,
+            None => {
+                return Err(format!(
+                    "{}: its delay is a whole number of milliseconds: “{delay}” is not one",
+                    label().label()
+                ))
+            }
+        };
+        if self.pattern.is_empty() {
+            if let Some(what) = self.pattern_needed() {
+                let when = TRIGGERS
+                    .iter()
+                    .find(|(value, _)| *value == self.trigger)
+                    .map_or(self.trigger, |(_, label)| label);
+                return Err(format!(
+                    "{}: “{when}” needs {what}: write it, or choose “Any message” under When to \
+                     answer every message",
+                    label().label()
+                ));
+            }
+        }
         let pattern = self.pattern.clone();
         let trigger = match self.trigger {
             "connect" => Trigger::Connect,
@@ -154,6 +176,18 @@ impl RuleDraft {
         };
         rule.check()?;
         Ok(rule)
+    }
+}
+
+impl RuleDraft {
+    /// What the trigger chosen needs typed, in the form's words; `None` when it needs nothing.
+    fn pattern_needed(&self) -> Option<&'static str> {
+        match self.trigger {
+            "connect" | "any" => None,
+            "regex" => Some("a pattern"),
+            "hex" => Some("bytes"),
+            _ => Some("a text"),
+        }
     }
 }
 
@@ -217,6 +251,28 @@ pub fn summary(rule: &Rule) -> String {
         line += &format!(", {}", how.join(", "));
     }
     line
+}
+
+/// How many rules can answer, and how many are switched off: `2 rules in force · 1 off`. A rule
+/// that is off is kept, but it is not in force.
+pub fn in_force(rules: &[Rule]) -> String {
+    let on = rules.iter().filter(|r| r.enabled).count() as u64;
+    let off = rules.len() as u64 - on;
+    let count = format!("{} in force", plural(on, "rule"));
+    if off == 0 {
+        count
+    } else {
+        format!("{count} · {off} off")
+    }
+}
+
+/// A refusal in its two parts: the reason, in words, and what follows it on lines of its own (a
+/// regex's pattern with the regex crate's `^` under the fault), to show in a fixed-width font.
+pub fn reason_and_pointer(why: &str) -> (&str, Option<&str>) {
+    match why.split_once('\n') {
+        Some((reason, pointer)) => (reason, Some(pointer)),
+        None => (why, None),
+    }
 }
 
 /// An id that no rule of `rules` has: `stem-1`, `stem-2`, ...
@@ -415,9 +471,30 @@ mod tests {
             .unwrap_err()
             .starts_with("rule `m` (Modbus read): its reply"));
         let mut draft = RuleDraft::of(&every_field());
-        draft.trigger = "exact";
+        draft.delay_ms = "99999999999".into();
+        assert_eq!(
+            draft.rule().unwrap_err(),
+            "rule `m`: its delay of 99999999999 ms is too long: at most 3600000 \
+             (an hour)"
+        );
+        // An empty pattern is told in the form's words, not the rules file's.
+        let mut draft = RuleDraft::of(&every_field());
+        draft.trigger = "regex";
         draft.pattern.clear();
-        assert!(draft.rule().unwrap_err().contains("has no text"));
+        assert_eq!(
+            draft.rule().unwrap_err(),
+            "rule `m`: “Matches regex” needs a pattern: write it, or choose \
+             “Any message” under When to answer every message"
+        );
+        draft.trigger = "exact";
+        assert!(draft
+            .rule()
+            .unwrap_err()
+            .contains("“Message is” needs a text"));
+        draft.trigger = "any";
+        draft.reply_hex = false;
+        draft.reply = "x".into();
+        assert!(draft.rule().is_ok(), "any message needs no pattern");
         let mut draft = RuleDraft::of(&every_field());
         draft.scope_conn = "x".into();
         assert!(draft.rule().unwrap_err().contains("“x” is not one"));
@@ -510,6 +587,23 @@ mod tests {
         assert_eq!(ids(&with_rule(&set, None, rule("d"))), ["a", "b", "c", "d"]);
         assert_eq!(ids(&without(&set, "a")), ["b", "c"]);
         assert!(!toggled(&set, "b", false)[1].enabled);
+        assert_eq!(in_force(&set), "3 rules in force");
+        assert_eq!(
+            in_force(&toggled(&set, "b", false)),
+            "2 rules in force · 1 off"
+        );
+        assert_eq!(in_force(&set[..1]), "1 rule in force");
+        assert_eq!(in_force(&[]), "0 rules in force");
+        assert_eq!(
+            reason_and_pointer(
+                "rule `r`: its regex does not compile: unclosed group\nMEAS(\n    ^"
+            ),
+            (
+                "rule `r`: its regex does not compile: unclosed group",
+                Some("MEAS(\n    ^")
+            )
+        );
+        assert_eq!(reason_and_pointer("no pointer"), ("no pointer", None));
         assert_eq!(fresh_id(&set, "rule"), "rule-1");
         assert_eq!(blank(&[rule("rule-1")], TextEncoding::Gbk).id, "rule-2");
     }

@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::components::fields::{area, check, menu, text, OnField};
 use crate::encoding::Encoding;
 use crate::state::reading::{checksum_options, checksum_value};
-use crate::state::rule_draft::{RuleDraft, SCOPES, TRIGGERS};
+use crate::state::rule_draft::{reason_and_pointer, RuleDraft, SCOPES, TRIGGERS};
 
 const REPLY_KINDS: [(&str, &str); 2] = [("text", "Text"), ("hex", "Hex bytes")];
 
@@ -105,6 +105,13 @@ pub fn rule_editor(
     if let Some(label) = pattern {
         rows[1].push(text("rule-pattern", "pattern", label, &d.pattern, on));
     }
+    let (reason, pointer) = match e.error {
+        Some(why) => {
+            let (reason, pointer) = reason_and_pointer(why);
+            (Some(reason), pointer)
+        }
+        None => (None, None),
+    };
     if d.scope == "conn" {
         rows[4].push(text(
             "rule-conn",
@@ -126,15 +133,25 @@ pub fn rule_editor(
     html! {
         <form ref={form} class="rule-editor" aria-label="Rule" {onsubmit} novalidate=true>
             <h3>{ if e.new { "New rule" } else { "Edit rule" } }</h3>
-            { for rows.into_iter().map(|fields| html! { <div class="rule-fields">{ for fields }</div> }) }
+            { for rows.into_iter().enumerate().map(|(at, fields)| html! {
+                <>
+                    <div class="rule-fields">{ for fields }</div>
+                    // Under the pattern: where the bridge found the fault in it.
+                    if at == 1 {
+                        if let Some(pointer) = pointer {
+                            <pre class="rule-pointer" aria-label="Where the pattern fails">{ pointer }</pre>
+                        }
+                    }
+                </>
+            }) }
             <div class="rule-actions">
                 <button type="submit" class="primary" disabled={!e.online || e.saving}>
                     { if e.saving { "Saving…" } else { "Save rule" } }
                 </button>
                 <button type="button" onclick={on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
             </div>
-            if let Some(error) = e.error {
-                <p class="field-error" role="alert">{ &**error }</p>
+            if let Some(reason) = reason {
+                <p class="field-error" role="alert">{ reason }</p>
             }
         </form>
     }

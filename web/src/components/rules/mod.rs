@@ -17,9 +17,8 @@ use yew::prelude::*;
 
 use self::editing::{editor, use_editing, Editing};
 use self::row::{rule_row, Op};
-use crate::bytes_view::size::plural;
 use crate::hooks::commands::use_commands;
-use crate::state::rule_draft::{blank, moved, toggled, without};
+use crate::state::rule_draft::{blank, in_force, moved, toggled, without};
 
 #[derive(Properties, PartialEq)]
 pub struct RulesPanelProps {
@@ -135,7 +134,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                 <header class="rules-head">
                     <h2 id="rules-title">{ "Auto-reply rules" }</h2>
                     <span class="rules-count">
-                        { format!("{} in force · {}", plural(n as u64, "rule"), replies(total)) }
+                        { format!("{} · {}", in_force(rules), replies(total)) }
                     </span>
                     <a class="rules-download" href={rules_file_url()} download="rules.toml"
                        title="The rules in force as a rules file, for bridge --rules">{ "Download rules.toml" }</a>

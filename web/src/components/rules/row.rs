@@ -5,7 +5,7 @@ use protocol::rules::Rule;
 use yew::prelude::*;
 
 use super::replies;
-use crate::state::rule_draft::summary;
+use crate::state::rule_draft::{reason_and_pointer, summary};
 
 /// What a row's buttons do to the rule at their row.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,12 @@ pub fn rule_row(
                 }
                 <span class="rule-summary">{ summary(rule) }</span>
                 if let Some(why) = problem {
-                    <span class="field-error" role="alert">{ why }</span>
+                    <span class="field-error" role="alert">
+                        { reason_and_pointer(&why).0 }
+                        if let Some(pointer) = reason_and_pointer(&why).1 {
+                            <pre class="rule-pointer">{ pointer }</pre>
+                        }
+                    </span>
                 }
             </div>
             <span class="rule-hits" title="Replies this rule has sent since the bridge started (or since it was added)">{ replies(hits) }</span>
