@@ -164,6 +164,7 @@ impl Tally {
                 | Event::Defaults { .. }
                 | Event::Rules { .. }
                 | Event::RuleHits { .. }
+                | Event::RulesSaved { .. }
                 | Event::File { .. }
                 | Event::FileStopped { .. },
             ) => false,

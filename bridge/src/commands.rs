@@ -1,7 +1,7 @@
 //! What a page can ask of the bridge, carried out: dial a server (TCP, TLS or UDP), announce or
 //! stop a file, disconnect, start, move or stop a listener (TCP, TLS, or the UDP socket), join
 //! and leave multicast groups, forget closed connections, read connections another way
-//! (framing, checksum), set the auto-reply rules. Every command a page sends lands here, and a
+//! (framing, checksum), set the auto-reply rules and save them to the `--rules` file. Every command a page sends lands here, and a
 //! new command (or a new kind of connection to open) is added here: the session only decodes
 //! and answers. (A page's sends are bytes, not commands: the session queues them with the hub.)
 //!
@@ -11,7 +11,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use protocol::{address, Command, ConnState, Origin, Problem, ProblemKind, RequestId, Transport};
+use protocol::{
+    address, Command, ConnState, Event, Origin, Problem, ProblemKind, RequestId, Transport,
+};
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
@@ -20,6 +22,8 @@ use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
 use crate::hub::Opening;
 use crate::listener::{self, Listening};
+use crate::rules_file::RulesFile;
+use crate::rules_save::RulesPath;
 use crate::tls::{Acceptor, Connector};
 use crate::{bind, rules, udp};
 
@@ -48,6 +52,8 @@ pub struct Commands {
     udp_peers: usize,
     /// Every connection and listener task, so that shutdown can wait for them.
     tasks: TaskTracker,
+    /// The `--rules` file, which `save_rules` writes; `None` without the flag.
+    rules_file: Option<RulesPath>,
 }
 
 /// The listeners that run, one of each kind at most, and the TLS listener's certificate.
@@ -147,13 +153,24 @@ impl Commands {
                 ..Listeners::default()
             }),
             tasks,
+            rules_file: None,
         }
     }
 
-    /// Carries out a control command; what went wrong is told to the page that sent it.
-    /// The problem names the command's request, when it carries one.
-    pub async fn carry_out(&self, command: Command) -> Result<(), Problem> {
+    /// The same, saving the rules to `file` when a page asks.
+    pub fn saving_rules_to(self, file: Option<RulesPath>) -> Commands {
+        Commands {
+            rules_file: file,
+            ..self
+        }
+    }
+
+    /// Carries out a control command; what went wrong is told to the page that sent it, and so
+    /// is the answer of a command that has one. Both name the command's request, when it
+    /// carries one.
+    pub async fn carry_out(&self, command: Command) -> Result<Option<Event>, Problem> {
         let request = command.request();
+        let mut answer = None;
         let done = match command {
             Command::Dial {
                 host,
@@ -197,10 +214,35 @@ impl Commands {
                 self.relay.hub.set_rules(rules, compiled);
                 Ok(())
             }
+            Command::SaveRules { request } => self
+                .save_rules(request)
+                .await
+                .map(|saved| answer = Some(saved)),
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
         };
-        done.map_err(|problem| problem.answering(request))
+        done.map(|()| answer)
+            .map_err(|problem| problem.answering(request))
+    }
+
+    /// Writes the rules in force to the `--rules` file, and says so; or why it could not.
+    async fn save_rules(&self, request: Option<RequestId>) -> Result<Event, Problem> {
+        let Some(file) = &self.rules_file else {
+            return Err(Problem::new(
+                ProblemKind::SaveFailed,
+                "this bridge has no rules file to save to: it was started without --rules. \
+                 Download rules.toml, and start the bridge with --rules FILE to use it",
+            ));
+        };
+        let rules = file
+            .save(|| RulesFile::in_force(&self.relay.hub.server()))
+            .await
+            .map_err(|why| Problem::new(ProblemKind::SaveFailed, why))?;
+        Ok(Event::RulesSaved {
+            file: file.name().to_owned(),
+            rules: rules as u64,
+            request,
+        })
     }
 
     /// Starts dialling `host:port`. Fails at once when `--allow-dial` does not allow it, or when

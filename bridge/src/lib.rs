@@ -31,6 +31,7 @@ mod listener;
 mod matching;
 mod rules;
 mod rules_file;
+mod rules_save;
 mod session;
 mod shutdown;
 mod start_error;
@@ -115,26 +116,32 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         None => None,
     };
     let rules = read_rules(&config)?;
+    let rules_path = config.rules.as_deref().map(rules_save::RulesPath::new);
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     let problem = sockets.listen_problem.clone();
-    let hub = Hub::new(hub_config(&config, problem, rules, transcript, &shutdown));
+    let mut hub_config = hub_config(&config, problem, rules, transcript, &shutdown);
+    hub_config.server.rules_file = rules_path.as_ref().map(|p| p.name().to_owned());
+    let hub = Hub::new(hub_config);
     tasks.spawn(hub.clone().publish_changes());
     let relay = Relay {
         hub: hub.clone(),
         exit_word: config.exit_word().map(|w| w.as_bytes().into()),
         shutdown: shutdown.clone(),
     };
-    let commands = Arc::new(Commands::new(
-        relay,
-        Slots::new(config.max_conns),
-        dial,
-        config.udp_idle(),
-        usize::try_from(config.udp_peers).unwrap_or(usize::MAX),
-        tasks.clone(),
-        certificate,
-    ));
+    let commands = Arc::new(
+        Commands::new(
+            relay,
+            Slots::new(config.max_conns),
+            dial,
+            config.udp_idle(),
+            usize::try_from(config.udp_peers).unwrap_or(usize::MAX),
+            tasks.clone(),
+            certificate,
+        )
+        .saving_rules_to(rules_path),
+    );
     let started = sockets.start(&commands).await?;
     let token = access_token(&config, http_addr);
     let sessions = session::Sessions {

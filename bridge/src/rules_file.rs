@@ -41,6 +41,7 @@
 
 use protocol::framing::Framing;
 use protocol::rules::{validate_rules, ReplyBody, Rule, Trigger};
+use protocol::ServerInfo;
 use serde::{Deserialize, Serialize};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, TableLike, Value};
 
@@ -55,6 +56,19 @@ pub struct RulesFile {
     /// The rules, in order (the first that matches answers). `[[rule]]` in the file.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+}
+
+impl RulesFile {
+    /// What the bridge has in force, as a rules file: the rules, and the framing new
+    /// connections get unless it is raw (the default). Downloaded as `rules.toml`, and what
+    /// `save_rules` writes.
+    pub fn in_force(server: &ServerInfo) -> RulesFile {
+        let framing = &server.defaults.framing;
+        RulesFile {
+            framing: (*framing != Framing::Raw).then(|| framing.clone()),
+            rules: server.rules.clone(),
+        }
+    }
 }
 
 /// Where something starts and ends in the file's text.

@@ -258,12 +258,10 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
     }
     let problems = match message {
         Message::Text(text) => match Command::from_json(&text) {
-            Ok(command) => commands
-                .carry_out(command)
-                .await
-                .err()
-                .into_iter()
-                .collect(),
+            Ok(command) => match commands.carry_out(command).await {
+                Ok(answer) => return answer.into_iter().collect(),
+                Err(problem) => vec![problem],
+            },
             Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
         // The payload is a slice of the frame as received: no copy.

@@ -24,7 +24,6 @@ use tower_http::trace::TraceLayer;
 use crate::assets;
 use crate::rules_file::{to_toml, RulesFile};
 use crate::session::{self, Sessions};
-use protocol::framing::Framing;
 
 /// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
 /// the stream cannot be read past it. Messages over the protocol's own limits but under this
@@ -67,11 +66,7 @@ async fn upgrade(State(sessions): State<Sessions>, ws: WebSocketUpgrade) -> Resp
 /// The rules in force (and the default framing), as a rules file `--rules` reads: the page's
 /// "Export" downloads it.
 async fn rules_toml(State(sessions): State<Sessions>) -> Response {
-    let server = sessions.hub.server();
-    let file = RulesFile {
-        framing: (server.defaults.framing != Framing::Raw).then_some(server.defaults.framing),
-        rules: server.rules,
-    };
+    let file = RulesFile::in_force(&sessions.hub.server());
     (
         [
             (header::CONTENT_TYPE, "application/toml; charset=utf-8"),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::{ConnId, ConnSettings, RequestId, Transport};
 use crate::rules::Rule;
 #[cfg(doc)]
-use crate::{ConnInfo, Event, Problem};
+use crate::{ConnInfo, Event, Problem, ServerInfo};
 
 /// What the page asks the bridge to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +88,16 @@ pub enum Command {
     /// Replace the auto-reply rules. Answered with [`Event::Rules`] to every page; a rule set
     /// that does not check is refused whole, with the rule and the reason.
     SetRules { rules: Vec<Rule> },
+    /// Write the rules in force (and the framing new connections get) to the rules file the
+    /// bridge was started with (`--rules`), so that they outlive it; that file only, replaced
+    /// whole at once. Answered with [`Event::RulesSaved`] to the client that asked, or a
+    /// [`Problem`] of kind `save_failed` (no rules file, a read-only file, a full disk).
+    /// [`ServerInfo::rules_file`] says whether there is a file to save to.
+    SaveRules {
+        /// Echoed in the answer, so that the client knows which request it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
     /// A file is about to be sent to `to`, in transmits marked as parts of a file: every page is
     /// told ([`Event::File`]), so that it shows one entry for the file, not its chunks.
     SendFile { to: Target, name: String, size: u64 },
@@ -128,7 +138,8 @@ impl Command {
             | Command::Listen { request, .. }
             | Command::StopListening { request, .. }
             | Command::JoinGroup { request, .. }
-            | Command::LeaveGroup { request, .. } => *request,
+            | Command::LeaveGroup { request, .. }
+            | Command::SaveRules { request } => *request,
             _ => None,
         }
     }
@@ -140,7 +151,8 @@ impl Command {
             | Command::Listen { request, .. }
             | Command::StopListening { request, .. }
             | Command::JoinGroup { request, .. }
-            | Command::LeaveGroup { request, .. } => *request = Some(id),
+            | Command::LeaveGroup { request, .. }
+            | Command::SaveRules { request } => *request = Some(id),
             _ => {}
         }
         self

@@ -60,6 +60,14 @@ pub enum Event {
     Rules { rules: Vec<Rule> },
     /// How many replies each rule has sent, while that changes (a few times a second at most).
     RuleHits { hits: Vec<RuleHits> },
+    /// The rules in force were written to the rules file ([`Command::SaveRules`]), told to the
+    /// client that asked: the file's name and how many rules it now holds.
+    RulesSaved {
+        file: String,
+        rules: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
     /// A file is being sent to connection `conn`: the records marked [`Marks::FILE`] that follow
     /// are its bytes.
     File {
@@ -136,6 +144,9 @@ pub enum ProblemKind {
     RateLimited,
     /// Nothing answers at that address (UDP: an ICMP "port unreachable" came back).
     Unreachable,
+    /// The rules could not be saved: the bridge has no rules file (it was started without
+    /// `--rules`), or writing it failed (a read-only file or directory, a full disk).
+    SaveFailed,
     /// Anything else; also what a bridge that names no kind means, and any kind a client does
     /// not know yet.
     #[default]
@@ -213,6 +224,11 @@ pub struct ServerInfo {
     /// The auto-reply rules in force, in the order they are tried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// The name (not the path) of the rules file the bridge was started with (`--rules`),
+    /// which [`Command::SaveRules`] writes; absent without one, when the rules set from pages
+    /// last until the bridge stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_file: Option<String>,
     /// The TLS listener's bound address, if it is listening.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_listen: Option<String>,

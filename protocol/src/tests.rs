@@ -274,6 +274,36 @@ fn a_problem_carries_its_facts_as_fields() {
 }
 
 #[test]
+fn saving_the_rules_is_asked_and_answered_with_a_request() {
+    let save = Command::SaveRules { request: None }.with_request(7);
+    assert_eq!(save.request(), Some(7));
+    let Frame::Text(json) = save.to_frame() else {
+        panic!("a command is text")
+    };
+    assert_eq!(json, r#"{"type":"save_rules","request":7}"#);
+    assert_eq!(
+        Command::from_json(r#"{"type":"save_rules"}"#),
+        Ok(Command::SaveRules { request: None })
+    );
+    let saved = Event::RulesSaved {
+        file: "device.toml".into(),
+        rules: 3,
+        request: Some(7),
+    };
+    let Frame::Text(json) = saved.to_frame() else {
+        panic!("an event is text")
+    };
+    assert_eq!(
+        json,
+        r#"{"type":"rules_saved","file":"device.toml","rules":3,"request":7}"#
+    );
+    assert_eq!(Event::from_json(&json), Ok(saved));
+    // A bridge with no rules file says nothing of one.
+    let server = serde_json::to_value(ServerInfo::default()).unwrap();
+    assert!(server.get("rules_file").is_none(), "{server}");
+}
+
+#[test]
 fn words_are_what_serde_writes() {
     let word = |v: serde_json::Value| v.as_str().unwrap().to_owned();
     for flow in [Flow::Rx, Flow::Tx] {
