@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, connections, messages, openPage, rowOf, startBridge, useBridge,
+  Peer, connections, eventually, messages, openPage, rowOf, startBridge, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -83,7 +83,17 @@ test('forget closed drops the closed connections from the list', async () => {
   await rowOf(page, closedAt).waitFor();
   closed.close();
   await connections(page).locator('li[data-state=closed]', { hasText: closedAt }).waitFor();
-  await connections(page).getByRole('button', { name: 'Forget closed' }).click();
+  // It cannot be undone: it asks first, and keeping them keeps them.
+  const forget = connections(page).getByRole('button', { name: 'Forget closed' });
+  await forget.click();
+  const question = connections(page).getByRole('group', { name: 'Forget closed connections?' });
+  // Earlier tests of this file left theirs closed too.
+  await question.getByText(/^Forget \d+ closed connections? and (its|their) history, in every page\?$/).waitFor();
+  await question.getByRole('button', { name: 'Keep them' }).click();
+  await eventually(() => forget.evaluate((el) => el === document.activeElement), 'the focus back on Forget closed');
+  await rowOf(page, closedAt).waitFor();
+  await forget.click();
+  await question.getByRole('button', { name: 'Forget them' }).click();
   await rowOf(page, closedAt).waitFor({ state: 'detached', timeout: 3000 });
   await rowOf(page, open.address).waitFor();
   assert.equal(await connections(page).locator('li[data-state=closed]').count(), 0);

@@ -1,11 +1,14 @@
-//! The head of the connection list: how many there are, and how the user wants to see them
-//! (a filter by address, state, who opened it or transport, closed ones hidden, the order).
+//! The head of the connection list: how many there are, how the user wants to see them (a
+//! filter by address, state, who opened it or transport, closed ones hidden, the order), and
+//! forgetting the closed ones, which asks first: it frees their history in the bridge, for every
+//! page, and cannot be undone.
 
 use protocol::size::grouped;
 use protocol::Command;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::bytes_view::size::plural;
 use crate::hooks::commands::use_commands;
 use crate::state::{Action, Counts, ListView, Sort};
 
@@ -31,6 +34,15 @@ pub fn summary(counts: Counts, shown: usize, narrowed: bool) -> String {
     } else {
         all
     }
+}
+
+/// What Forget closed asks: `Forget 3 closed connections and their history, in every page?`
+pub fn forget_question(closed: u64) -> String {
+    let whose = if closed == 1 { "its" } else { "their" };
+    format!(
+        "Forget {} and {whose} history, in every page?",
+        plural(closed, "closed connection")
+    )
 }
 
 #[component]
@@ -61,6 +73,67 @@ pub fn ListBar(props: &ListBarProps) -> Html {
         let label = e.target_unchecked_into::<HtmlSelectElement>().value();
         l.sort = Sort::from_label(&label).unwrap_or_default();
     });
+    let closed = props.counts.closed as u64;
+    let can_forget = props.online && closed > 0;
+    // Forget closed, asked: its question is showing.
+    let asking = use_state(|| false);
+    let (forget, keep) = (use_node_ref(), use_node_ref());
+    // The focus follows: to the safe answer when asked, back to the button when answered.
+    {
+        let (forget, keep) = (forget.clone(), keep.clone());
+        let asked = use_mut_ref(|| false);
+        use_effect_with(*asking, move |asking| {
+            let to = match (*asking, asked.replace(*asking)) {
+                (true, _) => Some(keep),
+                (false, true) => Some(forget),
+                // Not asked yet: the focus is not ours to move.
+                (false, false) => None,
+            };
+            if let Some(el) = to.and_then(|to| to.cast::<HtmlElement>()) {
+                let _ = el.focus();
+            }
+        });
+    }
+    let ask = {
+        let asking = asking.clone();
+        Callback::from(move |_: MouseEvent| asking.set(true))
+    };
+    let answer = |yes: bool| {
+        let (asking, order) = (asking.clone(), commands.order.clone());
+        Callback::from(move |_: MouseEvent| {
+            if yes {
+                order.emit(Command::ForgetClosed);
+            }
+            asking.set(false);
+        })
+    };
+    let on_question_key = {
+        let asking = asking.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                asking.set(false);
+            }
+        })
+    };
+    let forgetting = if *asking && can_forget {
+        html! {
+            <span class="forget-question" role="group" aria-label="Forget closed connections?"
+                  onkeydown={on_question_key}>
+                <span>{ forget_question(closed) }</span>
+                { " " }
+                <button type="button" class="danger" onclick={answer(true)}>{ "Forget them" }</button>
+                { " " }
+                <button ref={keep} type="button" onclick={answer(false)}>{ "Keep them" }</button>
+            </span>
+        }
+    } else {
+        html! {
+            <button ref={forget} type="button" onclick={ask} disabled={!can_forget}
+                    title="Drop the closed connections and their history, here, in the bridge and in every page (asks first)">
+                { "Forget closed" }
+            </button>
+        }
+    };
     html! {
         <div class="list-bar">
             <p class="conn-counts">{ summary(props.counts, props.shown, list.narrowed()) }</p>
@@ -79,11 +152,7 @@ pub fn ListBar(props: &ListBarProps) -> Html {
                         }) }
                     </select>
                 </span>
-                <button type="button" onclick={commands.order.reform(|_: MouseEvent| Command::ForgetClosed)}
-                        disabled={!props.online || props.counts.closed == 0}
-                        title="Drop the closed connections and their history, here, in the bridge and in every page">
-                    { "Forget closed" }
-                </button>
+                { forgetting }
             </div>
         </div>
     }
@@ -92,6 +161,18 @@ pub fn ListBar(props: &ListBarProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forgetting_asks_in_a_sentence() {
+        assert_eq!(
+            forget_question(1),
+            "Forget 1 closed connection and its history, in every page?"
+        );
+        assert_eq!(
+            forget_question(3),
+            "Forget 3 closed connections and their history, in every page?"
+        );
+    }
 
     #[test]
     fn the_summary_counts_open_all_and_shown() {
