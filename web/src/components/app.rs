@@ -238,15 +238,16 @@ fn rules_panel(state: &State, open: &RulesOpen, on_close: Callback<()>) -> Html 
     let Some((key, draft)) = (**open).clone() else {
         return html! {};
     };
-    let rules = state
-        .server
-        .as_ref()
-        .map(|s| s.rules.clone())
-        .unwrap_or_default();
+    let server = state.server.as_ref();
+    let rules = server.map(|s| s.rules.clone()).unwrap_or_default();
+    let rules_file = server
+        .and_then(|s| s.rules_file.clone())
+        .map(AttrValue::from);
     html! {
         <RulesPanel {key} {rules} hits={state.rule_hits.clone()} problem={state.rules_problem.clone()}
                     online={state.socket == SocketStatus::Open} {draft} selected={state.selected}
-                    default_encoding={state.default_encoding()} {on_close} />
+                    default_encoding={state.default_encoding()} {rules_file}
+                    save={state.rules_save.clone()} {on_close} />
     }
 }
 

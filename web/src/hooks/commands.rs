@@ -137,6 +137,6 @@ pub fn use_commands() -> Commands {
 
 /// A request id of the page's own: random, since other pages pick theirs too (53 bits, what a
 /// JavaScript number holds exactly).
-fn new_request_id() -> protocol::RequestId {
+pub fn new_request_id() -> protocol::RequestId {
     (js_sys::Math::random() * (1u64 << 53) as f64) as protocol::RequestId
 }

@@ -8,8 +8,8 @@ use yew::prelude::*;
 /// The key itself, which the composer shows.
 pub const FOCUS_KEY: &str = "/";
 
-/// [`FOCUS_KEY`], pressed anywhere but in a field that takes text, brings the focus to the
-/// composer (and, in a narrow window, the conversation's tab).
+/// [`FOCUS_KEY`], pressed anywhere but in a field that takes text or a modal dialog, brings the
+/// focus to the composer (and, in a narrow window, the conversation's tab).
 #[hook]
 pub fn use_focus_key(show: Callback<bool>) {
     use_effect_with((), move |_| {
@@ -24,11 +24,16 @@ pub fn use_focus_key(show: Callback<bool>) {
                     matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
                         || el.closest("[contenteditable]").ok().flatten().is_some()
                 });
-            let composer = web_sys::window()
-                .and_then(|w| w.document())
+            let document = web_sys::window().and_then(|w| w.document());
+            // A modal dialog keeps the focus until it closes.
+            let modal = document
+                .as_ref()
+                .and_then(|d| d.query_selector("[aria-modal=\"true\"]").ok().flatten())
+                .is_some();
+            let composer = document
                 .and_then(|d| d.get_element_by_id("composer-text"))
                 .and_then(|el| el.dyn_into::<HtmlElement>().ok());
-            if let (false, Some(composer)) = (typing, composer) {
+            if let (false, false, Some(composer)) = (typing, modal, composer) {
                 e.prevent_default();
                 show.emit(false);
                 // Once the tab shows it: a hidden field takes no focus.

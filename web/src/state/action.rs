@@ -72,6 +72,9 @@ pub enum Action {
     Configuring,
     /// The page sent a rule set: likewise.
     SavingRules,
+    /// The page asked the bridge to write the rules in force to its rules file, with this
+    /// request id.
+    SavingRulesFile(RequestId),
     /// A file this page was sending to these connections stopped before its end (cancelled,
     /// or refused): its entries say so.
     FileStopped(Vec<ConnId>),

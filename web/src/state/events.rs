@@ -8,7 +8,7 @@ use protocol::{
     Transport, VERSION,
 };
 
-use super::{Conv, Entry, Incoming, Rec, State};
+use super::{Conv, Entry, Incoming, Rec, RulesSave, State};
 
 impl State {
     pub(super) fn apply(&mut self, incoming: Incoming) {
@@ -61,6 +61,26 @@ impl State {
                 }
                 self.rule_hits.clear();
                 self.rules_problem = None;
+                // The file no longer holds the rules in force (a save asked for is still
+                // awaited: it writes these).
+                if matches!(
+                    self.rules_save,
+                    RulesSave::Saved { .. } | RulesSave::Failed(_)
+                ) {
+                    self.rules_save = RulesSave::None;
+                }
+            }
+            Event::RulesSaved {
+                file,
+                rules,
+                request,
+            } => {
+                if matches!(self.rules_save, RulesSave::Saving(r) if Some(r) == request) {
+                    self.rules_save = RulesSave::Saved {
+                        file: file.into(),
+                        rules,
+                    };
+                }
             }
             Event::RuleHits { hits } => self.rule_hits = hits,
             Event::File { conn, name, size } => self.file_announced(conn, name, size),
@@ -110,6 +130,15 @@ impl State {
         self.snapshot_seq = Some(seq);
         self.last_seq = None;
         self.synced = false;
+        // An answer to a save asked on the old socket never comes; one that came holds only
+        // while the rules are those it saved.
+        let same_rules = self
+            .server
+            .as_ref()
+            .is_some_and(|s| s.rules == server.rules);
+        if !(same_bridge && same_rules && matches!(self.rules_save, RulesSave::Saved { .. })) {
+            self.rules_save = RulesSave::None;
+        }
         self.server = Some(server);
         if !same_bridge
             || self
@@ -258,6 +287,10 @@ impl State {
     fn problem(&mut self, problem: Problem) {
         match problem.kind {
             ProblemKind::InvalidRules => self.rules_problem = Some(Rc::new(problem)),
+            ProblemKind::SaveFailed if matches!(self.rules_save, RulesSave::Saving(r) if Some(r) == problem.request) =>
+            {
+                self.rules_save = RulesSave::Failed(problem.message.into());
+            }
             ProblemKind::InvalidSettings => {
                 self.settings_problem = Some((problem.conn, problem.message.into()));
             }

@@ -62,6 +62,20 @@ pub const WINDOW: usize = 500;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
 
+/// Where the page's request to save the rules to the bridge's rules file (`--rules`) stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RulesSave {
+    /// None asked, or what was saved is no longer what is in force.
+    #[default]
+    None,
+    /// Asked, with this request id.
+    Saving(RequestId),
+    /// The file holds the rules in force: its name, and how many rules.
+    Saved { file: Rc<str>, rules: u64 },
+    /// Why the bridge could not save them.
+    Failed(Rc<str>),
+}
+
 /// A message shown at the top of the page until dismissed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
@@ -123,6 +137,9 @@ pub struct State {
     /// Why the bridge refused the last rule set this page saved (and the rule it names), until
     /// a rule set is in force.
     pub rules_problem: Option<Rc<Problem>>,
+    /// The page's last request to write the rules in force to the bridge's rules file, and
+    /// what came of it.
+    pub rules_save: RulesSave,
     /// Why the bridge refused the last settings this page chose, for a connection or (`None`)
     /// for new ones, until settings change.
     pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
@@ -213,6 +230,7 @@ pub fn reduce(mut state: State, action: Action) -> State {
         }
         Action::Configuring => state.settings_problem = None,
         Action::SavingRules => state.rules_problem = None,
+        Action::SavingRulesFile(request) => state.rules_save = RulesSave::Saving(request),
         Action::FileStopped(conns) => {
             for conn in conns {
                 state.files_stopped(conn, false);
@@ -253,6 +271,7 @@ impl State {
             sent_to_all: None,
             rule_hits: Vec::new(),
             rules_problem: None,
+            rules_save: RulesSave::None,
             settings_problem: None,
             next_id: 1,
             limits,

@@ -374,6 +374,16 @@ pub fn without(rules: &[Rule], id: &str) -> Vec<Rule> {
     rules.iter().filter(|r| r.id != id).cloned().collect()
 }
 
+/// `rules` with `rule`, deleted from place `at`, back there (or last, if fewer are left);
+/// unchanged if a rule has its id again.
+pub fn restored(rules: &[Rule], rule: &Rule, at: usize) -> Vec<Rule> {
+    let mut out = rules.to_vec();
+    if out.iter().all(|r| r.id != rule.id) {
+        out.insert(at.min(out.len()), rule.clone());
+    }
+    out
+}
+
 /// `rules` with the rule whose id is `id` turned on or off.
 pub fn toggled(rules: &[Rule], id: &str, enabled: bool) -> Vec<Rule> {
     rules
@@ -586,6 +596,16 @@ mod tests {
         assert_eq!(ids(&with_rule(&set, Some("b"), rule("x"))), ["a", "x", "c"]);
         assert_eq!(ids(&with_rule(&set, None, rule("d"))), ["a", "b", "c", "d"]);
         assert_eq!(ids(&without(&set, "a")), ["b", "c"]);
+        assert_eq!(
+            ids(&restored(&without(&set, "b"), &rule("b"), 1)),
+            ["a", "b", "c"]
+        );
+        assert_eq!(ids(&restored(&[rule("a")], &rule("c"), 2)), ["a", "c"]);
+        assert_eq!(
+            ids(&restored(&set, &rule("b"), 0)),
+            ["a", "b", "c"],
+            "b is back already"
+        );
         assert!(!toggled(&set, "b", false)[1].enabled);
         assert_eq!(in_force(&set), "3 rules in force");
         assert_eq!(

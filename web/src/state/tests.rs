@@ -636,6 +636,64 @@ fn the_list_follows_its_view_as_connections_change() {
 }
 
 #[test]
+fn saving_the_rules_to_the_file_says_what_came_of_it_while_it_holds() {
+    let rules = |ids: &[&str]| {
+        let rules = ids
+            .iter()
+            .map(|id| {
+                protocol::rules::Rule::new(
+                    *id,
+                    protocol::rules::Trigger::Any,
+                    protocol::rules::ReplyBody::Text("x".into()),
+                )
+            })
+            .collect();
+        Incoming::Event(Event::Rules { rules })
+    };
+    let saved = |request| {
+        Incoming::Event(Event::RulesSaved {
+            file: "device.toml".into(),
+            rules: 1,
+            request: Some(request),
+        })
+    };
+    let s = run(synced_page(), vec![rules(&["a"])]);
+    let s = reduce(s, Action::SavingRulesFile(7));
+    assert_eq!(s.rules_save, RulesSave::Saving(7));
+    // Another page's answer is not this page's.
+    let s = run(s, vec![saved(8)]);
+    assert_eq!(s.rules_save, RulesSave::Saving(7));
+    let s = run(s, vec![saved(7)]);
+    assert_eq!(
+        s.rules_save,
+        RulesSave::Saved {
+            file: "device.toml".into(),
+            rules: 1
+        }
+    );
+    // The rules change: the file no longer holds them.
+    let s = run(s, vec![rules(&["a", "b"])]);
+    assert_eq!(s.rules_save, RulesSave::None);
+
+    let s = reduce(s, Action::SavingRulesFile(9));
+    let mut failed = Problem::new(ProblemKind::SaveFailed, "cannot save: read-only");
+    failed.request = Some(9);
+    let s = run(s, vec![Incoming::Event(Event::Error(failed))]);
+    assert_eq!(
+        s.rules_save,
+        RulesSave::Failed("cannot save: read-only".into())
+    );
+    assert!(
+        s.notices.is_empty(),
+        "said in the rules panel, not as a notice"
+    );
+    // A new socket: an answer asked on the old one never comes.
+    let s = reduce(s, Action::SavingRulesFile(10));
+    let s = run(s, vec![hello(vec![], 0)]);
+    assert_eq!(s.rules_save, RulesSave::None);
+}
+
+#[test]
 fn a_close_is_not_activity() {
     let ids = |s: &State| s.rows.keys().map(|r| r.id).collect::<Vec<_>>();
     let by_activity = Action::SetList(ListView {

@@ -2,23 +2,29 @@
 //! matches answers), each with its switch, a line saying what it does, and how often it
 //! answered; and the rule being added or edited. Every change sends the whole set
 //! (`set_rules`), so the list always shows what the bridge has, never a copy; a set the bridge
-//! refuses is shown at the rule it names. The rules in force download as a rules file, which
-//! `--rules` reads.
+//! refuses is shown at the rule it names. A rule deleted can be put back (Undo). The rules in
+//! force download as a rules file, which `--rules` reads; a bridge started with one saves them
+//! to it (`save_rules`), else they last until it stops, and the panel says so. For the keyboard
+//! the panel is a modal dialog (`modal.rs`).
 
 mod editing;
 mod editor;
+mod modal;
 mod row;
 
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{ConnId, Problem, RuleHits};
+use protocol::{Command, ConnId, Problem, RuleHits};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use self::editing::{editor, use_editing, Editing};
+use self::modal::use_modal;
 use self::row::{rule_row, Op};
-use crate::hooks::commands::use_commands;
-use crate::state::rule_draft::{blank, in_force, moved, toggled, without};
+use crate::hooks::commands::{new_request_id, use_commands};
+use crate::state::rule_draft::{blank, in_force, moved, restored, toggled, without};
+use crate::state::{Action, RulesSave};
 
 #[derive(Properties, PartialEq)]
 pub struct RulesPanelProps {
@@ -33,6 +39,10 @@ pub struct RulesPanelProps {
     /// The conversation in view, for a rule that answers on one connection.
     pub selected: Option<ConnId>,
     pub default_encoding: crate::encoding::Encoding,
+    /// The name of the bridge's rules file (`--rules`), which it saves to; `None` without one.
+    pub rules_file: Option<AttrValue>,
+    /// Where this page's last save to that file stands.
+    pub save: RulesSave,
     pub on_close: Callback<()>,
 }
 
@@ -42,6 +52,53 @@ pub fn replies(n: u64) -> String {
         1 => "1 reply".into(),
         n => format!("{n} replies"),
     }
+}
+
+/// How the rules are kept: with a rules file, a button that saves them to it; without one, that
+/// they last until the bridge stops (beside the download that keeps them).
+fn keeping(
+    file: Option<&AttrValue>,
+    save: &RulesSave,
+    off: bool,
+    on_save: Callback<MouseEvent>,
+) -> Html {
+    match file {
+        Some(name) => {
+            let saving = matches!(save, RulesSave::Saving(_));
+            let title = format!(
+                "Write the rules in force to {name}, the rules file the bridge was started with \
+                 (--rules), replacing what it holds (its comments too)"
+            );
+            html! {
+                <button type="button" class="rules-save" onclick={on_save} disabled={off || saving} {title}>
+                    { if saving { format!("Saving to {name}…") } else { format!("Save to {name}") } }
+                </button>
+            }
+        }
+        None => html! {
+            <span class="rules-keep" title="Start the bridge with --rules FILE to save them to that file">
+                { "These rules last until the bridge stops:" }
+            </span>
+        },
+    }
+}
+
+/// What came of the last save to the rules file, while it holds.
+fn saved(save: &RulesSave) -> Html {
+    match save {
+        RulesSave::Saved { file, rules } => html! {
+            <p class="rules-saved" role="status">
+                { format!("Saved to {file}: {}; the bridge starts with them from that file.", rules_held(*rules)) }
+            </p>
+        },
+        RulesSave::Failed(why) => html! { <p class="field-error" role="alert">{ &**why }</p> },
+        RulesSave::None | RulesSave::Saving(_) => html! {},
+    }
+}
+
+/// `1 rule`, `3 rules`.
+fn rules_held(n: u64) -> String {
+    crate::bytes_view::size::plural(n, "rule")
 }
 
 /// `rules.toml` at the bridge, with the page's access token when it has one.
@@ -55,15 +112,31 @@ fn rules_file_url() -> String {
 #[component]
 pub fn RulesPanel(props: &RulesPanelProps) -> Html {
     let commands = use_commands();
+    let dialog = use_node_ref();
+    // First, so that a field the editor opens with takes the focus after the dialog.
+    use_modal(dialog.clone(), props.on_close.clone());
     let form = use_node_ref();
     let deps = (props.rules.clone(), props.problem.clone());
     let editing = use_editing(props.draft.clone(), props.selected, deps, form.clone());
     // Why a change made from the list did not go out.
     let list_error = use_state(|| None::<String>);
+    // The rule deleted last, and where it was: Undo puts it back.
+    let deleted = use_state(|| None::<(Rule, usize)>);
+    let undo = use_node_ref();
+    // Deleted: the focus, which was on the row's button, goes to Undo.
+    {
+        let undo = undo.clone();
+        use_effect_with(deleted.is_some(), move |shown| {
+            if let (true, Some(undo)) = (*shown, undo.cast::<HtmlElement>()) {
+                let _ = undo.focus();
+            }
+        });
+    }
     let rules = &props.rules;
     let on_op = {
         let (rules, editing, list_error) = (rules.clone(), editing.clone(), list_error.clone());
-        let (on_save, selected) = (commands.save_rules.clone(), props.selected);
+        let (on_save, selected, deleted) =
+            (commands.save_rules.clone(), props.selected, deleted.clone());
         Callback::from(move |(op, at): (Op, usize)| {
             let Some(rule) = rules.get(at) else { return };
             let set = match op {
@@ -74,7 +147,37 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                     return editing.set(Some(Editing::new(rule, Some(rule.id.clone()), selected)))
                 }
             };
-            list_error.set(on_save.emit(set).err());
+            let sent = on_save.emit(set);
+            let undone = (op == Op::Delete && sent.is_ok()).then(|| (rule.clone(), at));
+            deleted.set(undone);
+            list_error.set(sent.err());
+        })
+    };
+    let on_undo = {
+        let (rules, deleted, list_error) = (rules.clone(), deleted.clone(), list_error.clone());
+        let (on_save, dialog) = (commands.save_rules.clone(), dialog.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some((rule, at)) = (*deleted).clone() else {
+                return;
+            };
+            list_error.set(on_save.emit(restored(&rules, &rule, at)).err());
+            deleted.set(None);
+            // Undo goes away: the focus stays in the dialog.
+            if let Some(dialog) = dialog.cast::<HtmlElement>() {
+                let _ = dialog.focus();
+            }
+        })
+    };
+    let on_save_file = {
+        let (command, dispatch) = (commands.command.clone(), commands.dispatch.clone());
+        let list_error = list_error.clone();
+        Callback::from(move |_: MouseEvent| {
+            let request = new_request_id();
+            dispatch.emit(Action::SavingRulesFile(request));
+            let sent = command.emit(Command::SaveRules {
+                request: Some(request),
+            });
+            list_error.set(sent.err());
         })
     };
     // The rule the bridge's refusal names, when the editor is not where it shows.
@@ -110,14 +213,6 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
         })
     };
     let on_close = props.on_close.reform(|_: MouseEvent| ());
-    let onkeydown = {
-        let on_close = props.on_close.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
-                on_close.emit(());
-            }
-        })
-    };
     let total: u64 = props.hits.iter().map(|h| h.hits).sum();
     // A refusal that names no rule in the list, or a change that did not go out.
     let set_problem = refused
@@ -130,22 +225,31 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
         .or_else(|| (*list_error).clone());
     html! {
         <div class="rules-backdrop">
-            <section class="rules-panel" role="dialog" aria-modal="true" aria-labelledby="rules-title" {onkeydown}>
+            <section ref={dialog} class="rules-panel" role="dialog" aria-modal="true"
+                     aria-labelledby="rules-title" tabindex="-1">
                 <header class="rules-head">
                     <h2 id="rules-title">{ "Auto-reply rules" }</h2>
                     <span class="rules-count">
                         { format!("{} · {}", in_force(rules), replies(total)) }
                     </span>
+                    { keeping(props.rules_file.as_ref(), &props.save, off, on_save_file) }
                     <a class="rules-download" href={rules_file_url()} download="rules.toml"
                        title="The rules in force as a rules file, for bridge --rules">{ "Download rules.toml" }</a>
                     <button type="button" onclick={on_close} aria-label="Close the rules">{ "Close" }</button>
                 </header>
+                { saved(&props.save) }
                 <p class="rules-help">
                     { "The bridge answers peers by itself, even with no page open: for each message, the \
                        first rule that is on and matches replies. Put specific rules first." }
                 </p>
                 if let Some(why) = set_problem {
                     <p class="field-error" role="alert">{ why }</p>
+                }
+                if let Some((rule, _)) = &*deleted {
+                    <p class="rules-undo" role="status">
+                        { format!("Deleted {}. ", if rule.name.is_empty() { &rule.id } else { &rule.name }) }
+                        <button ref={undo} type="button" onclick={on_undo} disabled={off}>{ "Undo" }</button>
+                    </p>
                 }
                 if rules.is_empty() {
                     <p class="rules-empty">{ "No rules yet. Add one, or use “auto-reply…” on a received message." }</p>

@@ -1,0 +1,164 @@
+// The auto-reply rules dialog for the keyboard (the focus taken, kept and given back; Esc; a
+// deletion undone), and rules kept: saved to the bridge's --rules file, or said to last until
+// the bridge stops. Real bridge, real browser, loopback only.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { eventually, openPage, startBridge, useBridge } from './harness.js';
+
+const fx = useBridge();
+
+const dialog = (page) => page.getByRole('dialog', { name: 'Auto-reply rules' });
+const rows = (page) => dialog(page).getByRole('list', { name: 'Rules in force' }).getByRole('listitem');
+const opener = (page) => page.getByRole('button', { name: /^Rules \(\d+\)$/ });
+
+/** Whether the focus is inside the rules dialog. */
+const focusInDialog = (page) => page.evaluate(() => {
+  const d = document.querySelector('[role=dialog][aria-modal=true]');
+  return d !== null && d.contains(document.activeElement);
+});
+
+/** Adds a rule from the dialog's form: `*IDN?` answered with `reply`. */
+async function addRule(page, id, reply) {
+  await dialog(page).getByRole('button', { name: 'Add rule' }).click();
+  const editor = dialog(page).getByRole('form', { name: 'Rule' });
+  await editor.getByRole('textbox', { name: 'Id' }).fill(id);
+  await editor.getByRole('textbox', { name: /^Text/ }).fill(`ASK ${id}`);
+  await editor.getByRole('textbox', { name: 'Reply', exact: true }).fill(reply);
+  await editor.getByRole('button', { name: 'Save rule' }).click();
+  await editor.waitFor({ state: 'detached' });
+}
+
+test('the rules dialog takes the focus, keeps Tab inside, closes on Esc and gives the focus back', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  await opener(page).focus();
+  await page.keyboard.press('Enter');
+  await dialog(page).waitFor();
+  await eventually(() => focusInDialog(page), 'the dialog has the focus');
+
+  // Round and round: Tab never leaves the dialog, either way.
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    assert.ok(await focusInDialog(page), `Tab ${i + 1} stays in the dialog`);
+  }
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Shift+Tab');
+    assert.ok(await focusInDialog(page), `Shift+Tab ${i + 1} stays in the dialog`);
+  }
+  // The focus key of the composer does not take it out either.
+  await page.keyboard.press('/');
+  assert.ok(await focusInDialog(page), '/ leaves the focus in the dialog');
+
+  await page.keyboard.press('Escape');
+  await dialog(page).waitFor({ state: 'detached' });
+  await eventually(
+    () => opener(page).evaluate((el) => el === document.activeElement),
+    'the focus is back on the button that opened the dialog',
+  );
+  await page.close();
+});
+
+test('a deleted rule comes back with Undo, in its place', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  await opener(page).click();
+  for (const id of ['first', 'second', 'third']) await addRule(page, id, `${id}\\n`);
+  await eventually(async () => (await rows(page).count()) === 3, 'three rules in force');
+  await dialog(page).getByText('3 rules in force').waitFor();
+
+  // Switched off, a rule is kept but not counted in force.
+  await rows(page).nth(2).getByRole('checkbox').click();
+  await dialog(page).getByText('2 rules in force · 1 off').waitFor();
+
+  await rows(page).nth(1).getByRole('button', { name: 'Delete second' }).click();
+  await eventually(async () => (await rows(page).count()) === 2, 'the rule deleted');
+  const undo = dialog(page).getByRole('button', { name: 'Undo' });
+  await dialog(page).getByRole('status').filter({ hasText: 'Deleted second.' }).waitFor();
+  // The row's button is gone: the focus waits on Undo, and Enter takes it.
+  await eventually(() => undo.evaluate((el) => el === document.activeElement), 'Undo has the focus');
+  await page.keyboard.press('Enter');
+  await eventually(async () => (await rows(page).count()) === 3, 'the rule back');
+  const ids = await rows(page).locator('.rule-name').allInnerTexts();
+  assert.deepEqual(ids, ['first', 'second', 'third'], 'back in its place');
+  await undo.waitFor({ state: 'detached' });
+  assert.ok(await focusInDialog(page), 'the focus stays in the dialog');
+
+  // The bridge has them as the page shows them.
+  const url = new URL(fx.bridge.url);
+  url.pathname = '/rules.toml';
+  const toml = await (await fetch(url)).text();
+  assert.ok(toml.indexOf('"first"') < toml.indexOf('"second"') && toml.indexOf('"second"') < toml.indexOf('"third"'), toml);
+
+  // Without a rules file, the dialog says how long they last, and offers no save.
+  await dialog(page).getByText('These rules last until the bridge stops:').waitFor();
+  assert.equal(await dialog(page).getByRole('button', { name: /^Save to / }).count(), 0);
+  for (const id of ['first', 'second', 'third']) {
+    await dialog(page).getByRole('button', { name: `Delete ${id}` }).click();
+  }
+  await dialog(page).getByText('No rules yet').waitFor();
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});
+
+test('a regex the bridge refuses shows the pointer to its fault in a fixed-width font, under the pattern', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  await opener(page).click();
+  await dialog(page).getByRole('button', { name: 'Add rule' }).click();
+  const editor = dialog(page).getByRole('form', { name: 'Rule' });
+  await editor.getByRole('textbox', { name: 'Id' }).fill('broken');
+  await editor.getByRole('combobox', { name: 'When' }).selectOption('regex');
+  // Empty: the form says so in its own words.
+  await editor.getByRole('button', { name: 'Save rule' }).click();
+  await editor.getByRole('alert').filter({ hasText: '“Matches regex” needs a pattern' }).waitFor();
+  await editor.getByRole('textbox', { name: /^Pattern/ }).fill('MEAS(');
+  await editor.getByRole('button', { name: 'Save rule' }).click();
+  await editor.getByRole('alert').filter({ hasText: 'rule `broken`: its regex does not compile: unclosed group' }).waitFor();
+  const pointer = editor.getByLabel('Where the pattern fails');
+  assert.equal(await pointer.innerText(), 'MEAS(\n    ^');
+  const style = await pointer.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { font: s.fontFamily, space: s.whiteSpace };
+  });
+  assert.match(style.font, /mono/i, style.font);
+  assert.equal(style.space, 'pre');
+  // Under the pattern: below the field that holds it.
+  const [fieldBox, pointerBox] = [
+    await editor.getByRole('textbox', { name: /^Pattern/ }).boundingBox(),
+    await pointer.boundingBox(),
+  ];
+  assert.ok(pointerBox.y >= fieldBox.y + fieldBox.height, 'the pointer is below the pattern');
+  await editor.getByRole('button', { name: 'Cancel' }).click();
+  await page.keyboard.press('Escape');
+  await dialog(page).waitFor({ state: 'detached' });
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});
+
+test('rules edited in the page are saved to the bridge\'s --rules file', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rules-dialog-'));
+  const file = path.join(dir, 'device.toml');
+  writeFileSync(file, '# a device\n');
+  const own = await startBridge(['--rules', file]);
+  try {
+    const page = await openPage(fx.browser, own.url);
+    await opener(page).click();
+    await addRule(page, 'idn', 'ACME\\n');
+    await eventually(async () => (await rows(page).count()) === 1, 'the rule in force');
+    assert.equal(await dialog(page).getByText('These rules last until the bridge stops:').count(), 0);
+    await dialog(page).getByRole('button', { name: 'Save to device.toml' }).click();
+    await dialog(page).getByRole('status').filter({ hasText: 'Saved to device.toml: 1 rule' }).waitFor();
+    const saved = readFileSync(file, 'utf8');
+    assert.match(saved, /id = "idn"/, saved);
+    assert.match(saved, /reply = \{ text = 'ACME\\n' \}/, saved);
+    // A change since: what was saved no longer holds, and the dialog stops saying it does.
+    await rows(page).first().getByRole('checkbox').click();
+    await dialog(page).getByText('0 rules in force · 1 off').waitFor();
+    await dialog(page).getByText('Saved to device.toml').waitFor({ state: 'detached' });
+    assert.deepEqual(fx.browser.errors, []);
+    await page.close();
+  } finally {
+    assert.equal(await own.stop(), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
