@@ -65,6 +65,9 @@ test('a deleted rule comes back with Undo, in its place', async () => {
   await opener(page).click();
   for (const id of ['first', 'second', 'third']) await addRule(page, id, `${id}\\n`);
   await eventually(async () => (await rows(page).count()) === 3, 'three rules in force');
+  // Saved, the form is gone: the focus waits on Add rule for the next one.
+  const add = dialog(page).getByRole('button', { name: 'Add rule' });
+  await eventually(() => add.evaluate((el) => el === document.activeElement), 'Add rule has the focus');
   await dialog(page).getByText('3 rules in force').waitFor();
 
   // Switched off, a rule is kept but not counted in force.
@@ -93,8 +96,10 @@ test('a deleted rule comes back with Undo, in its place', async () => {
   // Without a rules file, the dialog says how long they last, and offers no save.
   await dialog(page).getByText('These rules last until the bridge stops:').waitFor();
   assert.equal(await dialog(page).getByRole('button', { name: /^Save to / }).count(), 0);
-  for (const id of ['first', 'second', 'third']) {
+  // Each change sends the whole set as the page shows it: one at a time, each once in force.
+  for (const [left, id] of [[2, 'first'], [1, 'second'], [0, 'third']]) {
     await dialog(page).getByRole('button', { name: `Delete ${id}` }).click();
+    await eventually(async () => (await rows(page).count()) === left, `${id} deleted`);
   }
   await dialog(page).getByText('No rules yet').waitFor();
   assert.deepEqual(fx.browser.errors, []);

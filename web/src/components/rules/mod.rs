@@ -132,6 +132,18 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             }
         });
     }
+    // The editor closed (saved, or cancelled): its fields are gone, the focus goes to Add rule.
+    let add = use_node_ref();
+    {
+        let (add, was_open) = (add.clone(), use_mut_ref(|| false));
+        use_effect_with(editing.get().is_some(), move |open| {
+            if was_open.replace(*open) && !*open {
+                if let Some(add) = add.cast::<HtmlElement>() {
+                    let _ = add.focus();
+                }
+            }
+        });
+    }
     let rules = &props.rules;
     let on_op = {
         let (rules, editing, list_error) = (rules.clone(), editing.clone(), list_error.clone());
@@ -259,7 +271,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                 if let Some(editor) = editor {
                     { editor }
                 } else {
-                    <button type="button" class="primary add-rule" onclick={on_add} disabled={off}>
+                    <button ref={add} type="button" class="primary add-rule" onclick={on_add} disabled={off}>
                         { "Add rule" }
                     </button>
                 }
