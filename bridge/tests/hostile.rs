@@ -306,3 +306,73 @@ async fn half_sent_requests_are_let_go_and_never_lock_out_the_listener() {
     assert!(status == 200 || status == 503, "{status}");
     bridge.shutdown().await;
 }
+
+/// A peer that floods long lines against slow rules, over several connections, keeps the
+/// matching threads busy; an ordinary peer's short line still gets its regex rule's answer,
+/// promptly: it waits for a thread ahead of the connections that have used their time, and the
+/// wait is not charged to its budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordinary_peer_s_regex_rule_answers_while_a_hostile_peer_floods() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bridge = start(&["--no-exit-word", "--framing", "lf"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let mut rules = regex_rules(64, |i| format!(r"(?-u:\w{{40}}z\w{{40}}q{})", i % 10));
+    rules.push(Rule::new(
+        "ping",
+        Trigger::Regex {
+            pattern: "^ping$".into(),
+        },
+        ReplyBody::Text("pong\n".into()),
+    ));
+    page.command(Command::SetRules { rules }).await;
+    page.event("the rules", |e| {
+        matches!(e, Event::Rules { .. }).then_some(())
+    })
+    .await;
+    let (mut ordinary, _) = accept_peer(&bridge, &mut page).await;
+    let line = std::sync::Arc::new(words_line());
+    let mut flood = Vec::new();
+    for _ in 0..8 {
+        let (hostile, _) = accept_peer(&bridge, &mut page).await;
+        let line = line.clone();
+        flood.push(tokio::spawn(async move {
+            let mut stream = hostile.stream;
+            for _ in 0..20 {
+                if stream.write_all(&line).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    // The hostile connections' lines are being matched.
+    let busy = page.problem().await;
+    assert_eq!(busy.kind, ProblemKind::RateLimited, "{busy:?}");
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let start = Instant::now();
+        ordinary.send(b"ping\n").await;
+        let mut answer = [0; 5];
+        let read = tokio::time::timeout(
+            Duration::from_secs(5),
+            ordinary.stream.read_exact(&mut answer),
+        )
+        .await;
+        assert!(
+            read.is_ok(),
+            "the ordinary peer's rule did not answer within 5 s (skipped, or waiting) while 8 \
+             connections flooded MiB lines against 64 slow rules"
+        );
+        slowest = slowest.max(start.elapsed());
+        assert_eq!(&answer, b"pong\n");
+    }
+    assert!(
+        slowest < Duration::from_millis(1500),
+        "the ordinary peer's rule took up to {} ms to answer while 8 connections flooded MiB \
+         lines against 64 slow rules",
+        slowest.as_millis()
+    );
+    for task in flood {
+        task.abort();
+    }
+    bridge.shutdown().await;
+}

@@ -7,8 +7,12 @@
 //! without a regex (exact, prefix, contains, hex) are matched at once, where the message is
 //! read.
 //!
-//! Two budgets bound what one connection's messages may cost: [`MESSAGE_BUDGET`] per message
-//! (waiting for a thread included), and [`CONNECTION_BUDGET`] per connection, which refills at
+//! The threads are shared fairly ([`turns`]): a connection holds at most one at a time, and
+//! the connection that has used the least of its budget is served first, so an ordinary peer's
+//! short line is matched promptly while another peer floods long lines over many connections.
+//!
+//! Two budgets bound what one connection's messages may cost on a thread (waiting for one is
+//! not charged): [`MESSAGE_BUDGET`] per message, and [`CONNECTION_BUDGET`] per connection, which refills at
 //! [`REFILL`] of a thread's time; once spent, the connection's regex rules are skipped until it
 //! has regained a message's budget. Past either, the rule about to be tried and the rules after
 //! it are skipped for that message (a later rule answering in its place would not be what the
@@ -19,21 +23,22 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use tokio::sync::Semaphore;
-
 use crate::rules::{Answer, Found, Responder, RuleSet};
+use bytes::Bytes;
+use turns::Threads;
+
+mod turns;
 
 /// How many messages are matched against regex rules at once, each on a thread of its own.
 pub const THREADS: usize = 2;
-/// The time one message's regex rules may take, waiting for a thread included.
+/// The time one message's regex rules may take on a thread.
 pub const MESSAGE_BUDGET: Duration = Duration::from_millis(200);
 /// The time one connection's messages may take at once...
 pub const CONNECTION_BUDGET: Duration = Duration::from_secs(1);
 /// ...and the share of a thread's time it regains: a fifth of each second.
 pub const REFILL: f64 = 0.2;
 
-static THREADS_FREE: Semaphore = Semaphore::const_new(THREADS);
+static THREADS_FREE: Threads = Threads::new(THREADS);
 
 /// How one connection is answered by the rules: its [`Responder`], and what is left of its
 /// matching budget. (Not `Matcher`: that is what a rule matches, in `protocol::rules`.)
@@ -92,50 +97,39 @@ impl Answering {
             .settle(rules, found, Some(message), Instant::now(), local_time))
     }
 
-    /// Matches a message on a thread apart from the async workers, within its budgets.
+    /// Matches a message on a thread apart from the async workers, within its budgets. The
+    /// time it waits for a thread is not charged: the budgets bound the threads' time alone.
     pub async fn apart(
         &mut self,
         rules: Arc<RuleSet>,
         pending: Pending,
         local_time: fn() -> String,
     ) -> Answer {
-        let start = Instant::now();
-        self.refill(start);
+        self.refill(Instant::now());
         let by_connection = self.left < MESSAGE_BUDGET;
         self.spent &= by_connection;
-        let deadline = if self.spent {
-            start
-        } else {
-            start + self.left.min(MESSAGE_BUDGET)
-        };
         let Pending { eligible, message } = pending;
-        let turn = if self.spent {
-            None
-        } else {
-            tokio::time::timeout_at(deadline.into(), THREADS_FREE.acquire())
-                .await
-                .ok()
-                .and_then(Result::ok)
-        };
-        let (found, took) = match turn {
-            Some(turn) => {
-                let (rules, message) = (rules.clone(), message.clone());
-                tokio::task::spawn_blocking(move || {
-                    let _turn = turn;
-                    let began = Instant::now();
-                    let found = rules.find(&eligible, Some(&message), Some(deadline));
-                    (found, began.elapsed())
-                })
-                .await
-                // The runtime is shutting down: nobody is left to answer.
-                .unwrap_or((Found::Nothing, Duration::ZERO))
-            }
-            // No thread came free in time (or the budget is spent): the rules before the first
-            // regex are still tried.
-            _ => (
-                rules.find(&eligible, Some(&message), Some(deadline)),
+        let (found, took) = if self.spent {
+            // The rules before the first regex are still tried.
+            let now = Instant::now();
+            (
+                rules.find(&eligible, Some(&message), Some(now)),
                 Duration::ZERO,
-            ),
+            )
+        } else {
+            let turn = THREADS_FREE.turn(CONNECTION_BUDGET - self.left).await;
+            self.refill(Instant::now());
+            let budget = self.left.min(MESSAGE_BUDGET);
+            let (rules, message) = (rules.clone(), message.clone());
+            tokio::task::spawn_blocking(move || {
+                let _turn = turn;
+                let began = Instant::now();
+                let found = rules.find(&eligible, Some(&message), Some(began + budget));
+                (found, began.elapsed())
+            })
+            .await
+            // The runtime is shutting down: nobody is left to answer.
+            .unwrap_or((Found::Nothing, Duration::ZERO))
         };
         self.left = self.left.saturating_sub(took);
         self.spent |= self.left.is_zero();
