@@ -411,3 +411,46 @@ async fn multicast_groups_are_joined_and_left_on_the_loopback_interface() {
     assert!(udp_listener(&mut page).await.1.is_empty());
     bridge.shutdown().await;
 }
+
+/// A datagram refused before it leaves (a broadcast address without Broadcast: refused on this
+/// machine) does not wait to be written: it neither shows as waiting nor fills --send-queue.
+#[tokio::test]
+async fn a_refused_datagram_does_not_wait_to_be_written() {
+    let receiver = match UdpSocket::bind("127.255.255.255:0").await {
+        Ok(receiver) => receiver,
+        Err(e) => return eprintln!("skipped: cannot bind 127.255.255.255 here ({e})"),
+    };
+    let port = receiver.local_addr().unwrap().port();
+    let bridge = start(&["--send-queue", "1K"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    page.command(Command::Dial {
+        host: "127.255.255.255".into(),
+        port,
+        transport: Transport::Udp,
+        accept_any_certificate: false,
+        request: None,
+    })
+    .await;
+    let conn = open_udp(&mut page).await;
+    for i in 1..=4 {
+        page.send(Target::Conn(conn.id), vec![b'x'; 300]).await;
+        let problem = page.problem().await;
+        assert!(
+            problem.message.contains("tick Broadcast"),
+            "refused send {i} of 300 bytes under --send-queue 1K: {}",
+            problem.message
+        );
+    }
+    let (_, snapshot) = Page::open(&bridge).await;
+    let waiting = snapshot
+        .conns
+        .iter()
+        .find(|c| c.id == conn.id)
+        .map(|c| c.waiting);
+    assert_eq!(
+        waiting,
+        Some(0),
+        "bytes waiting to be written after 4 refused sends of 300 bytes"
+    );
+    bridge.shutdown().await;
+}

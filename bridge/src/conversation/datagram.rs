@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
 use super::{canonical, record_sent, Conversation, Relay};
-use crate::hub::{Opened, Outgoing, MAX_DATAGRAM};
+use crate::hub::{Author, Opened, Outgoing, MAX_DATAGRAM};
 use crate::udp::OwnSocket;
 
 /// How a conversation's datagrams come and go.
@@ -172,11 +172,15 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
     }
 }
 
-/// Writes one send as a datagram and records it; or tells the pages why it could not be sent.
+/// Writes one send as a datagram and records it; or tells the pages why it could not be sent,
+/// and a page's send refused waits no more.
 async fn send(relay: &Relay, id: ConnId, link: &Link, peer: &str, out: Outgoing) {
     let Err(e) = link.send(&out.data, out.broadcast).await else {
         return record_sent(relay, id, &out.data, &out.from);
     };
+    if let Author::Page { .. } = out.from {
+        relay.hub.unsent(id, out.data.len());
+    }
     let why = match e.kind() {
         io::ErrorKind::ConnectionRefused => {
             format!("nothing is listening on {peer} (port unreachable)")

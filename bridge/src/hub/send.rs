@@ -116,6 +116,24 @@ impl Hub {
         Ok(sent)
     }
 
+    /// A page's send that the socket refused (a datagram the kernel would not send): it waits
+    /// no more, and pages hear at once when nothing does.
+    pub fn unsent(&self, id: ConnId, len: usize) {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let Some(conn) = s.conns.get_mut(&id) else {
+            return;
+        };
+        let info = Arc::make_mut(&mut conn.info);
+        info.waiting = info.waiting.saturating_sub(len as u64);
+        if info.waiting == 0 {
+            s.waiting_changed.remove(&id);
+            self.publish(info);
+        } else {
+            s.waiting_changed.insert(id);
+        }
+    }
+
     /// A file is about to be sent to `to`: every page hears of it for each connection it goes to.
     pub fn file(&self, to: Target, name: &str, size: u64) -> Result<(), Problem> {
         for conn in self.lock().targets(to)? {
