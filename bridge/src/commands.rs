@@ -401,7 +401,7 @@ impl Commands {
                     Transport::Tls => Some(listeners.certificate()?),
                     _ => None,
                 };
-                let bound = bind::tcp(addr).map_err(|e| bind::explain(&e))?;
+                let bound = bind::tcp(addr).map_err(|e| self.explain_bind(addr, &e))?;
                 self.accept(bound, tls).map(Running::Stream)
             }
             Transport::Udp => {
@@ -410,6 +410,26 @@ impl Commands {
             }
         };
         started.map_err(|e| e.to_string())
+    }
+
+    /// Why binding a listener to `addr` failed; the bridge's own HTTP port is taken by the
+    /// bridge itself, and moving the listener there would not help anyone.
+    fn explain_bind(&self, addr: SocketAddr, e: &std::io::Error) -> String {
+        let own = self.dial.own_http.filter(|http| {
+            http.port() == addr.port()
+                && (http.ip() == addr.ip()
+                    || http.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        });
+        match own {
+            Some(http) if e.kind() == std::io::ErrorKind::AddrInUse => format!(
+                "port {} is the bridge's own HTTP port, where its page is served (--http \
+                 {http}): listen on another port, such as {}",
+                http.port(),
+                address::DEFAULT_PORT
+            ),
+            _ => bind::explain(e),
+        }
     }
 
     fn accept(
