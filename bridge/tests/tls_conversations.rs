@@ -263,3 +263,68 @@ async fn openssl_s_client_chats_with_the_tls_listener() {
     drop(stdin);
     bridge.shutdown().await;
 }
+
+/// A ClientHello as a TLS 1.0 or 1.1 client writes it, by hand: `version` in the record and
+/// in the greeting, one cipher suite (AES-128-CBC-SHA), no extensions.
+fn old_client_hello(minor: u8) -> Vec<u8> {
+    let mut body = vec![3, minor];
+    body.extend_from_slice(&[7; 32]); // random
+    body.extend_from_slice(&[0, 0, 2, 0x00, 0x2f, 1, 0]); // session, suites, compression
+    let mut hello = vec![0x01, 0, 0, body.len() as u8];
+    hello.extend_from_slice(&body);
+    let mut record = vec![0x16, 3, minor, 0, hello.len() as u8];
+    record.extend_from_slice(&hello);
+    record
+}
+
+#[tokio::test]
+async fn a_tls_1_0_or_1_1_client_is_told_the_version_it_offered() {
+    let bridge = start(&["--tls-listen", "127.0.0.1:0"]).await;
+    let addr = bridge.tls_addr.unwrap();
+    let (mut page, _) = Page::open(&bridge).await;
+    for (minor, version) in [(1, "TLS 1.0"), (2, "TLS 1.1")] {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(&old_client_hello(minor)).await.unwrap();
+        let reason = page.conn(ConnState::Closed).await.close_reason;
+        assert_eq!(
+            reason.as_deref(),
+            Some(&*format!(
+                "this client offered {version}; the bridge speaks TLS 1.2 and 1.3: update the \
+                 client, or enable TLS 1.2 in it"
+            )),
+        );
+    }
+    // OpenSSL, where this machine's build still speaks TLS 1.0.
+    let Some(openssl) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("openssl"))
+            .find(|path| path.is_file())
+    }) else {
+        return println!("skipped openssl -tls1: openssl is not on PATH");
+    };
+    let output = within(
+        "openssl s_client -tls1",
+        tokio::process::Command::new(openssl)
+            .args(["s_client", "-tls1", "-cipher", "DEFAULT@SECLEVEL=0"])
+            .args(["-connect", &addr.to_string()])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("openssl runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !stdout.contains("CONNECTED") {
+        return println!("skipped openssl -tls1: this openssl does not offer TLS 1.0");
+    }
+    let reason = page.conn(ConnState::Closed).await.close_reason;
+    assert_eq!(
+        reason.as_deref(),
+        Some(
+            "this client offered TLS 1.0; the bridge speaks TLS 1.2 and 1.3: update the \
+             client, or enable TLS 1.2 in it"
+        ),
+        "openssl -tls1"
+    );
+    bridge.shutdown().await;
+}

@@ -10,6 +10,7 @@
 //! | --- | --- |
 //! | `client.rs` | dialling: certificate verification (bundled roots, extra CAs, or accept any) |
 //! | `server.rs` | accepting: the bridge's certificate, from PEM files or made at start |
+//! | `hello.rs` | the version a client's greeting offers, for a client refused for it |
 //! | `info.rs` | the details of a conversation and of a certificate, as the page shows them |
 //! | `reason.rs` | rustls's errors as reasons a person can act on |
 //!
@@ -19,6 +20,7 @@
 //! or ChaCha20-Poly1305 and an ECDHE key exchange.
 
 mod client;
+mod hello;
 mod info;
 mod reason;
 mod server;

@@ -282,15 +282,9 @@ fn accepted(fingerprint: &str, error: &Error) -> String {
              (--tls-cert and --tls-key)",
             alert_name(alert)
         ),
-        // A TLS 1.0 or 1.1 client sends no signature algorithms, which TLS 1.2 requires: rustls
-        // says that, rather than the version.
-        Error::PeerIncompatible(
-            PeerIncompatible::Tls12NotOffered
-            | PeerIncompatible::Tls12NotOfferedOrEnabled
-            | PeerIncompatible::SupportedVersionsExtensionRequired
-            | PeerIncompatible::SignatureAlgorithmsExtensionRequired,
-        ) => "the client offered only TLS versions older than 1.2 (TLS 1.0 or 1.1, or SSL); the \
-              bridge speaks TLS 1.2 and 1.3: update the client, or enable TLS 1.2 in it"
+        e if too_old(e) => "the client offered only TLS versions older than 1.2 (TLS 1.0 or \
+                            1.1, or SSL); the bridge speaks TLS 1.2 and 1.3: update the client, \
+                            or enable TLS 1.2 in it"
             .to_owned(),
         Error::PeerIncompatible(
             PeerIncompatible::NoCipherSuitesInCommon
@@ -311,6 +305,33 @@ fn accepted(fingerprint: &str, error: &Error) -> String {
         ),
         _ => format!("the TLS handshake with the client failed: {error}"),
     }
+}
+
+/// The reason for a client refused for its version, when its greeting says which it offered
+/// at most (`version`, older than TLS 1.2); `None` when the handshake failed for another reason.
+pub(crate) fn older_client(error: &io::Error, version: &str) -> Option<String> {
+    let tls = error.get_ref().and_then(|e| e.downcast_ref::<Error>())?;
+    too_old(tls).then(|| {
+        format!(
+            "this client offered {version}; the bridge speaks TLS 1.2 and 1.3: update the \
+             client, or enable TLS 1.2 in it"
+        )
+    })
+}
+
+/// What a client that offers only versions older than TLS 1.2 makes rustls say. A TLS 1.0 or
+/// 1.1 client sends no signature algorithms, which TLS 1.2 requires: rustls says that, rather
+/// than the version.
+fn too_old(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::PeerIncompatible(
+            PeerIncompatible::Tls12NotOffered
+                | PeerIncompatible::Tls12NotOfferedOrEnabled
+                | PeerIncompatible::SupportedVersionsExtensionRequired
+                | PeerIncompatible::SignatureAlgorithmsExtensionRequired,
+        )
+    )
 }
 
 /// What a peer that does not speak TLS makes rustls say: its first bytes are not a TLS record.

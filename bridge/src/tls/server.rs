@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::hello::Greeted;
 use super::info::{self, certificate_info, CertificateInfo, TlsInfo};
 use super::reason::{self, HandshakeError, Side};
 use super::{provider, HANDSHAKE_TIMEOUT};
@@ -107,23 +108,30 @@ impl Acceptor {
     }
 
     /// Speaks TLS over `stream`, a client just accepted. The details have no peer certificate:
-    /// the bridge asks clients for none.
-    pub async fn accept<IO>(&self, stream: IO) -> Result<(TlsStream<IO>, TlsInfo), HandshakeError>
+    /// the bridge asks clients for none. A client refused for its version is told which version
+    /// it offered, as its greeting said.
+    pub async fn accept<IO>(
+        &self,
+        stream: IO,
+    ) -> Result<(TlsStream<Greeted<IO>>, TlsInfo), HandshakeError>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
         let side = Side::Accepted {
             fingerprint: &self.certificate.sha256,
         };
-        let handshake = self.acceptor.accept(stream);
+        let handshake = self.acceptor.accept(Greeted::new(stream)).into_fallible();
         match tokio::time::timeout(self.handshake_timeout, handshake).await {
             Ok(Ok(tls)) => {
                 let conn = tls.get_ref().1;
                 let details = info::describe(conn, conn.server_name().map(str::to_owned), false);
                 Ok((tls, details))
             }
-            Ok(Err(e)) => Err(HandshakeError {
-                reason: reason::explain(side, &e, None),
+            Ok(Err((e, greeted))) => Err(HandshakeError {
+                reason: greeted
+                    .older_version()
+                    .and_then(|version| reason::older_client(&e, version))
+                    .unwrap_or_else(|| reason::explain(side, &e, None)),
                 certificate: None,
             }),
             Err(_) => Err(HandshakeError {
