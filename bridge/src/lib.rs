@@ -42,7 +42,7 @@ mod web;
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,6 +95,11 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             return Err(StartError::WebDir { dir: dir.clone() });
         }
     }
+    // A large rule set takes a while to compile: on a thread of its own, while the rest starts.
+    let rules = tokio::task::spawn_blocking({
+        let path = config.rules.clone();
+        move || read_rules(path.as_deref())
+    });
     let sockets = Sockets::bind(&config)?;
     let certificate = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -115,7 +120,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         Some(path) => Some(open_transcript(path.clone()).await?),
         None => None,
     };
-    let rules = read_rules(&config)?;
+    let rules = rules.await.expect("reading the rules does not panic")?;
     let rules_path = config.rules.as_deref().map(rules_save::RulesPath::new);
 
     let shutdown = CancellationToken::new();
@@ -247,25 +252,21 @@ impl Sockets {
     }
 }
 
-/// The rules file (`--rules`), read and compiled; none without the flag.
-fn read_rules(config: &Config) -> Result<(rules_file::RulesFile, rules::RuleSet), StartError> {
-    let rules_file = match &config.rules {
+/// The rules file (`--rules`), read and compiled within the bounds a page's rule set has;
+/// none without the flag. It blocks: run it off the async workers.
+fn read_rules(path: Option<&Path>) -> Result<(rules_file::RulesFile, rules::RuleSet), StartError> {
+    let refused = |why: String| StartError::Rules {
+        path: path.map(Path::to_path_buf).unwrap_or_default(),
+        why,
+    };
+    let rules_file = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| StartError::Rules {
-                path: path.clone(),
-                why: source.to_string(),
-            })?;
-            rules_file::parse_rules_file(&text).map_err(|why| StartError::Rules {
-                path: path.clone(),
-                why,
-            })?
+            let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+            rules_file::parse_rules_file(&text).map_err(refused)?
         }
         None => rules_file::RulesFile::default(),
     };
-    let rules = rules::RuleSet::compile(&rules_file.rules).map_err(|why| StartError::Rules {
-        path: config.rules.clone().unwrap_or_default(),
-        why: why.into(),
-    })?;
+    let rules = rules::RuleSet::compile(&rules_file.rules).map_err(|why| refused(why.into()))?;
     Ok((rules_file, rules))
 }
 

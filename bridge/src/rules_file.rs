@@ -40,7 +40,7 @@
 //! regexes included.
 
 use protocol::framing::Framing;
-use protocol::rules::{validate_rules, ReplyBody, Rule, Trigger};
+use protocol::rules::{validate_rules, ReplyBody, Rule, Trigger, MAX_RULES};
 use protocol::ServerInfo;
 use serde::{Deserialize, Serialize};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, TableLike, Value};
@@ -141,6 +141,10 @@ pub fn parse_rules_file(text: &str) -> Result<RulesFile, String> {
         framing
             .validate()
             .map_err(|e| format!("{}framing: {e}", line(framing_span)))?;
+    }
+    if file.rules.len() > MAX_RULES {
+        // Refused before any regex is compiled, as a page's set is.
+        validate_rules(&file.rules)?;
     }
     for (i, rule) in file.rules.iter().enumerate() {
         let at = line(spans.get(i).cloned().flatten());

@@ -174,6 +174,34 @@ async fn a_rules_file_over_its_bounds_is_refused_at_once() {
     );
 }
 
+/// A rules file of more rules than a set may hold is refused before any of its regexes is
+/// compiled, as a page's set is.
+#[tokio::test]
+async fn a_rules_file_of_too_many_rules_is_refused_before_compiling_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let mut text = String::new();
+    for i in 0..300 {
+        text += &format!(
+            "[[rule]]\nid = 'r{i}'\ntrigger = {{ on = 'regex', pattern = '\\w{{8}} \\w{{8}} {i}$' }}\n\
+             reply = {{ text = 'x' }}\n\n"
+        );
+    }
+    std::fs::write(&path, &text).unwrap();
+    let start = Instant::now();
+    let error = start_error(&["--rules", path.to_str().unwrap()]).await;
+    let took = start.elapsed();
+    assert!(
+        error.contains("300 rules are too many: at most 256 in one set"),
+        "{error}"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "a rules file of 300 Unicode regexes took {} ms to refuse",
+        took.as_millis()
+    );
+}
+
 /// A dial to the bridge's own HTTP address would let a WebSocket upgrade sent over it make the
 /// bridge its own page: gigabytes a second, without end. It is refused, by any name.
 #[tokio::test]
@@ -374,5 +402,48 @@ async fn an_ordinary_peer_s_regex_rule_answers_while_a_hostile_peer_floods() {
     for task in flood {
         task.abort();
     }
+    bridge.shutdown().await;
+}
+
+/// A rules file whose regexes take a while to compile is compiled off the async workers: on a
+/// runtime of one thread, another task keeps its pace while the bridge starts.
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_rules_file_is_compiled_without_stalling_other_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let mut text = String::new();
+    for i in 0..8 {
+        text += &format!(
+            "[[rule]]\nid = 'r{i}'\ntrigger = {{ on = 'regex', pattern = '\\w{{8}} \\w{{8}} {i}$' }}\n\
+             reply = {{ text = 'x' }}\n\n"
+        );
+    }
+    std::fs::write(&path, &text).unwrap();
+    // Another task on the one thread, which says how long each of its 5 ms sleeps took.
+    let (tick, mut ticks) = tokio::sync::mpsc::unbounded_channel();
+    let ticking = tokio::spawn(async move {
+        loop {
+            let before = Instant::now();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let _ = tick.send(before.elapsed());
+        }
+    });
+    ticks.recv().await.unwrap();
+    let start = Instant::now();
+    let bridge = common::start(&["--rules", path.to_str().unwrap()]).await;
+    let took = start.elapsed();
+    // The tick that spans the start, and any before it.
+    let mut longest = ticks.recv().await.unwrap();
+    while let Ok(late) = ticks.try_recv() {
+        longest = longest.max(late);
+    }
+    ticking.abort();
+    assert!(
+        longest < Duration::from_millis(100),
+        "another task waited up to {} ms while the bridge started (in {} ms) with 8 Unicode regex \
+         rules",
+        longest.as_millis(),
+        took.as_millis()
+    );
     bridge.shutdown().await;
 }
