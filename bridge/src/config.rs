@@ -97,6 +97,11 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_conns: usize,
 
+    /// Most pages (browser tabs, WebSocket clients) connected at once; one more is refused,
+    /// saying so, until another leaves.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_pages: usize,
+
     /// Memory for the history of each connection, in bytes (K, M, G suffixes allowed): each
     /// message counts its size plus 160 bytes of bookkeeping. The oldest messages beyond
     /// it are dropped from the history that new pages receive (the transcript keeps them).

@@ -1,10 +1,11 @@
 //! The HTTP server's accept loop, with the bounds that a stranger who reaches the port must not
 //! get past. A request's header must arrive within [`HEADER_TIMEOUT`], and a connection that
 //! waits for its next request is let go after as long, so that a half-sent request holds
-//! nothing for long. At most [`MAX_PENDING`] connections may be open that have not become a
-//! page (a WebSocket): past that, a new one is closed at once, so that however many arrive,
-//! they never take the file descriptors the TCP listener and the pages need. A connection
-//! leaves the count when it becomes a page.
+//! nothing for long. At most [`MAX_PENDING`] connections (fewer under a small open-files
+//! limit, see `open_files`) may be open that have not become a page (a WebSocket): past that,
+//! a new one is closed at once, so that however many arrive, they never take the file
+//! descriptors the TCP listener and the pages need. A connection leaves the count when it
+//! becomes a page; pages have their own bound, `--max-pages`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,9 @@ pub const MAX_PENDING: usize = 256;
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// Serves `app` on `listener` until `stopped`, then lets each connection finish its request.
-pub async fn serve(listener: TcpListener, app: Router, stopped: CancellationToken) {
-    let pending = Arc::new(Semaphore::new(MAX_PENDING));
+/// At most `most` connections that are not yet pages are open at once.
+pub async fn serve(listener: TcpListener, app: Router, stopped: CancellationToken, most: usize) {
+    let pending = Arc::new(Semaphore::new(most));
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -52,7 +54,7 @@ pub async fn serve(listener: TcpListener, app: Router, stopped: CancellationToke
         let Ok(place) = pending.clone().try_acquire_owned() else {
             if !told_full {
                 tracing::warn!(
-                    "{MAX_PENDING} HTTP connections wait for their requests: closing new ones \
+                    "{most} HTTP connections wait for their requests: closing new ones \
                      until some finish (within {} s)",
                     HEADER_TIMEOUT.as_secs()
                 );

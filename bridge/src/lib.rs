@@ -29,6 +29,7 @@ mod http_server;
 mod hub;
 mod listener;
 mod matching;
+mod open_files;
 mod rules;
 mod rules_file;
 mod rules_save;
@@ -95,6 +96,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
             return Err(StartError::WebDir { dir: dir.clone() });
         }
     }
+    let open_files = open_files::raise();
     // A large rule set takes a while to compile: on a thread of its own, while the rest starts.
     let rules = tokio::task::spawn_blocking({
         let path = config.rules.clone();
@@ -155,8 +157,11 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
         page_timeout: config.page_timeout(),
+        pages: Arc::new(tokio::sync::Semaphore::new(config.max_pages)),
+        max_pages: config.max_pages,
     };
-    let server = serve(&config, http, sessions, token.clone());
+    let pending = open_files::http_pending(open_files, http_server::MAX_PENDING);
+    let server = serve(&config, http, sessions, token.clone(), pending);
     tracing::info!(listen_addr = ?started.listen_addr, %http_addr, "bridge started");
     Ok(Bridge {
         listen_addr: started.listen_addr,
@@ -313,6 +318,7 @@ fn serve(
     http: TcpListener,
     sessions: session::Sessions,
     token: Option<String>,
+    pending: usize,
 ) -> JoinHandle<()> {
     let stopped = sessions.shutdown.clone();
     let app = web::router(
@@ -321,7 +327,7 @@ fn serve(
         token,
         config.web_dir.as_deref(),
     );
-    tokio::spawn(http_server::serve(http, app, stopped))
+    tokio::spawn(http_server::serve(http, app, stopped, pending))
 }
 
 impl Bridge {

@@ -15,7 +15,7 @@ use protocol::{
     Command, Event, Frame, Problem, ProblemKind, Target, Transmit, TRANSMIT_HEADER_LEN,
 };
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -99,6 +99,24 @@ pub struct Sessions {
     pub tasks: TaskTracker,
     /// `--page-timeout`: how long a page's socket may take nothing before it is let go.
     pub page_timeout: Duration,
+    /// A place for each page, `--max-pages` of them.
+    pub pages: Arc<Semaphore>,
+    pub max_pages: usize,
+}
+
+/// Tells a page past `--max-pages` why it cannot have a session, and lets it go. (A close
+/// frame's reason holds at most 123 bytes.)
+pub async fn refuse(mut socket: WebSocket, max_pages: usize) {
+    let why = format!(
+        "the bridge serves at most {max_pages} pages at once (--max-pages): close another \
+         tab, or raise --max-pages"
+    );
+    let frame = CloseFrame {
+        code: close_code::AGAIN,
+        reason: Utf8Bytes::from(why),
+    };
+    let goodbye = socket.send(Message::Close(Some(frame)));
+    let _ = tokio::time::timeout(GOODBYE, goodbye).await;
 }
 
 /// Runs one page's session until it leaves or shutdown; a page whose socket takes nothing for

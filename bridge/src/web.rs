@@ -55,12 +55,27 @@ async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) 
     next.run(request).await
 }
 
+/// A page's WebSocket: a session, while fewer than `--max-pages` are open; past that, a close
+/// that says why (the page tries again, as after any drop).
 async fn upgrade(State(sessions): State<Sessions>, ws: WebSocketUpgrade) -> Response {
     let tasks = sessions.tasks.clone();
-    ws.max_message_size(MAX_MESSAGE)
+    let ws = ws
+        .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| tasks.track_future(session::run(socket, sessions)))
+        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"));
+    match sessions.pages.clone().try_acquire_owned() {
+        Ok(place) => ws.on_upgrade(move |socket| {
+            tasks.track_future(async move {
+                session::run(socket, sessions).await;
+                drop(place);
+            })
+        }),
+        Err(_) => {
+            let max_pages = sessions.max_pages;
+            tracing::warn!("refused a page: {max_pages} are open (--max-pages)");
+            ws.on_upgrade(move |socket| tasks.track_future(session::refuse(socket, max_pages)))
+        }
+    }
 }
 
 /// The rules in force (and the default framing), as a rules file `--rules` reads: the page's

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{accept_peer, http_get, start, start_error, Page};
+use common::{accept_peer, http_get, start, start_error, within, Page};
 use protocol::framing::{Delimiter, Framing};
 use protocol::rules::{ReplyBody, Rule, Trigger};
 use protocol::{Command, ConnSettings, ConnState, Event, Flow, ProblemKind, Transport};
@@ -445,5 +445,75 @@ async fn a_large_rules_file_is_compiled_without_stalling_other_work() {
         longest.as_millis(),
         took.as_millis()
     );
+    bridge.shutdown().await;
+}
+
+/// Pages past `--max-pages` are refused, saying why; with as many half-sent HTTP requests as a
+/// stranger likes on top, a TCP peer still connects and is relayed. The open-files limit is
+/// raised to the hard one at start.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_past_their_bound_are_refused_and_http_load_leaves_the_listener_room() {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::tungstenite::Message;
+    // A soft limit below the hard one, as a login shell often gives (half of it: other tests
+    // of this file run meanwhile).
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        let lowered = libc::rlimit {
+            rlim_cur: limit.rlim_max / 2,
+            ..limit
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lowered), 0);
+    }
+    let bridge = start(&["--max-pages", "2"]).await;
+    let mut now = limit;
+    // SAFETY: as above.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) };
+    assert_eq!(
+        now.rlim_cur,
+        limit.rlim_max,
+        "the soft open-files limit after start, set to {} before it",
+        limit.rlim_max / 2
+    );
+    let (mut page, _) = Page::open(&bridge).await;
+    let (_second, _) = Page::open(&bridge).await;
+    let (mut third, _) = within(
+        "the third page's handshake",
+        tokio_tungstenite::connect_async(common::ws_request(&bridge)),
+    )
+    .await
+    .expect("the upgrade itself is made");
+    let first = within("the third page's first message", third.next()).await;
+    let Some(Ok(Message::Close(Some(frame)))) = first else {
+        panic!("a third page under --max-pages 2 got {first:?}, not a close that says why");
+    };
+    assert_eq!(
+        frame.reason.as_str(),
+        "the bridge serves at most 2 pages at once (--max-pages): close another tab, or raise \
+         --max-pages"
+    );
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let mut stream = tokio::net::TcpStream::connect(bridge.http_addr)
+            .await
+            .unwrap();
+        let _ = stream.write_all(b"GET / HTTP/1.1\r\nX-Slow: ").await;
+        held.push(stream);
+    }
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    peer.send(b"still relayed").await;
+    assert_eq!(
+        page.traffic(conn.id, Flow::Rx, 13).await,
+        b"still relayed",
+        "with 2 pages, a refused one and 300 half-sent requests"
+    );
+    drop(held);
     bridge.shutdown().await;
 }
