@@ -234,6 +234,35 @@ async fn a_dial_to_the_bridge_s_own_http_address_is_refused() {
     bridge.shutdown().await;
 }
 
+/// The bridge's own HTTP port is taken by the bridge itself, not by "another program": the page
+/// is told so, and where to listen instead.
+#[tokio::test]
+async fn moving_the_listener_to_the_bridge_s_own_http_port_says_whose_it_is() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    for addr in [
+        bridge.http_addr.to_string(),
+        format!("0.0.0.0:{}", bridge.http_addr.port()),
+    ] {
+        page.command(Command::Listen {
+            addr: addr.clone(),
+            transport: Transport::Tcp,
+            request: None,
+        })
+        .await;
+        let message = page.problem().await.message;
+        assert!(
+            message.contains(&format!(
+                "port {} is the bridge's own HTTP port, where its page is served (--http",
+                bridge.http_addr.port()
+            )) && message.contains("listen on another port")
+                && !message.contains("another program"),
+            "moving the listener to {addr}: {message}"
+        );
+    }
+    bridge.shutdown().await;
+}
+
 /// A flood of datagrams from many addresses fills the UDP socket's own bound, not TCP's: the
 /// longest silent conversation makes room for a new one, and TCP peers still get in.
 #[tokio::test]

@@ -124,35 +124,6 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     bridge.shutdown().await;
 }
 
-/// The bridge's own HTTP port is taken by the bridge itself, not by "another program": the page
-/// is told so, and where to listen instead.
-#[tokio::test]
-async fn moving_the_listener_to_the_bridge_s_own_http_port_says_whose_it_is() {
-    let bridge = start(&[]).await;
-    let (mut page, _) = Page::open(&bridge).await;
-    for addr in [
-        bridge.http_addr.to_string(),
-        format!("0.0.0.0:{}", bridge.http_addr.port()),
-    ] {
-        page.command(Command::Listen {
-            addr: addr.clone(),
-            transport: Transport::Tcp,
-            request: None,
-        })
-        .await;
-        let message = page.problem().await.message;
-        assert!(
-            message.contains(&format!(
-                "port {} is the bridge's own HTTP port, where its page is served (--http",
-                bridge.http_addr.port()
-            )) && message.contains("listen on another port")
-                && !message.contains("another program"),
-            "moving the listener to {addr}: {message}"
-        );
-    }
-    bridge.shutdown().await;
-}
-
 /// A free loopback port, for the binary's flags.
 async fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
