@@ -144,35 +144,62 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             }
         });
     }
+    // The last set sent from the list, until it is in force (or refused): a change made before
+    // the bridge answers the one before builds on it, not on the set the list still shows.
+    let sent = use_mut_ref(|| None::<Vec<Rule>>);
+    {
+        let sent = sent.clone();
+        let deps = (props.rules.clone(), props.problem.clone());
+        use_effect_with(deps, move |(rules, problem)| {
+            let settled = problem.is_some() || sent.borrow().as_ref() == Some(rules);
+            if settled {
+                *sent.borrow_mut() = None;
+            }
+        });
+    }
+    let send = {
+        let (sent, on_save) = (sent.clone(), commands.save_rules.clone());
+        Callback::from(move |set: Vec<Rule>| {
+            on_save.emit(set.clone())?;
+            *sent.borrow_mut() = Some(set);
+            Ok(())
+        })
+    };
     let rules = &props.rules;
     let on_op = {
         let (rules, editing, list_error) = (rules.clone(), editing.clone(), list_error.clone());
-        let (on_save, selected, deleted) =
-            (commands.save_rules.clone(), props.selected, deleted.clone());
+        let (send, sent, selected, deleted) =
+            (send.clone(), sent.clone(), props.selected, deleted.clone());
         Callback::from(move |(op, at): (Op, usize)| {
             let Some(rule) = rules.get(at) else { return };
+            let base = sent.borrow().clone().unwrap_or_else(|| rules.clone());
+            // Gone already, by a change not yet in force.
+            let Some(pos) = base.iter().position(|r| r.id == rule.id) else {
+                return;
+            };
             let set = match op {
-                Op::On | Op::Off => toggled(&rules, &rule.id, op == Op::On),
-                Op::Up | Op::Down => moved(&rules, at, op == Op::Up),
-                Op::Delete => without(&rules, &rule.id),
                 Op::Edit => {
                     return editing.set(Some(Editing::new(rule, Some(rule.id.clone()), selected)))
                 }
+                Op::On | Op::Off => toggled(&base, &rule.id, op == Op::On),
+                Op::Up | Op::Down => moved(&base, pos, op == Op::Up),
+                Op::Delete => without(&base, &rule.id),
             };
-            let sent = on_save.emit(set);
-            let undone = (op == Op::Delete && sent.is_ok()).then(|| (rule.clone(), at));
+            let done = send.emit(set);
+            let undone = (op == Op::Delete && done.is_ok()).then(|| (rule.clone(), pos));
             deleted.set(undone);
-            list_error.set(sent.err());
+            list_error.set(done.err());
         })
     };
     let on_undo = {
         let (rules, deleted, list_error) = (rules.clone(), deleted.clone(), list_error.clone());
-        let (on_save, dialog) = (commands.save_rules.clone(), dialog.clone());
+        let (send, sent, dialog) = (send.clone(), sent.clone(), dialog.clone());
         Callback::from(move |_: MouseEvent| {
             let Some((rule, at)) = (*deleted).clone() else {
                 return;
             };
-            list_error.set(on_save.emit(restored(&rules, &rule, at)).err());
+            let base = sent.borrow().clone().unwrap_or_else(|| rules.clone());
+            list_error.set(send.emit(restored(&base, &rule, at)).err());
             deleted.set(None);
             // Undo goes away: the focus stays in the dialog.
             if let Some(dialog) = dialog.cast::<HtmlElement>() {
