@@ -114,3 +114,29 @@ test('the hex log: a line per message, about 30 at 1280x800, sent hex shown as h
   assert.deepEqual(fx.browser.errors, []);
   await page.close();
 });
+
+test('Reading: raw explains itself on hover and to a screen reader', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
+  await show(page, peer);
+  const reading = conversation(page).getByRole('button', { name: 'Reading: raw' });
+  await reading.hover();
+  const title = await reading.getAttribute('title');
+  assert.equal(title, 'How the bridge reads this connection: raw (one message per read). TCP keeps '
+    + 'no message boundaries, so a peer\'s message may show in two, or two of them as one: choose a '
+    + 'framing to cut the stream where the peer\'s messages end. Click to change it.');
+  // The accessible description, as the browser computes it for assistive technology: the
+  // conversation's control and the one for new connections.
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  const described = nodes
+    .filter((n) => n.role?.value === 'button' && n.name?.value === 'Reading: raw')
+    .map((n) => n.description?.value ?? '');
+  assert.equal(described.length, 2, 'the conversation\'s and the new connections\' controls');
+  assert.ok(described.includes(title), JSON.stringify(described));
+  assert.ok(described.every((d) => d.includes('TCP keeps no message boundaries')), JSON.stringify(described));
+  await cdp.detach();
+  peer.close();
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});

@@ -5,7 +5,7 @@
 use protocol::ConnSettings;
 use yew::prelude::*;
 
-use crate::components::reading_form::{in_force, ReadingForm};
+use crate::components::reading_form::{meaning, ReadingForm};
 use crate::components::rules::replies;
 use crate::state::reading::summary;
 
@@ -26,7 +26,7 @@ pub fn device_section(
                 <button type="button" class="reading-toggle" aria-expanded={reading.to_string()}
                         onclick={on_reading.reform(|_: MouseEvent| ())}
                         title={format!("How the bridge reads connections that open from now on: {}",
-                                       in_force(defaults))}>
+                                       meaning(defaults, false))}>
                     { "Reading: " }{ summary(defaults) }
                 </button>
             </p>

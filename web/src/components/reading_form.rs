@@ -3,6 +3,7 @@
 //! the settings in force and follows them when they change (here or in another page); what
 //! does not check is refused here, with the reason, and what the bridge refuses is shown here.
 
+use protocol::framing::Framing;
 use protocol::{ConnId, ConnSettings};
 use yew::prelude::*;
 
@@ -32,6 +33,24 @@ pub fn in_force(settings: &ConnSettings) -> String {
         Some(checksum) => format!("{}; checks {}", settings.framing, checksum.label()),
         None => settings.framing.to_string(),
     }
+}
+
+/// What the settings mean, for the control that shows them (its title, and so its accessible
+/// description): what is in force, and for raw reading why a message may not be the peer's
+/// whole message.
+/// `datagrams`: the connection is UDP's, whose datagrams keep their boundaries.
+pub fn meaning(settings: &ConnSettings, datagrams: bool) -> String {
+    let why = match (&settings.framing, datagrams) {
+        (_, true) => {
+            " A UDP message is one datagram, whatever the framing: its boundaries are the peer's."
+        }
+        (Framing::Raw, false) => {
+            " TCP keeps no message boundaries, so a peer's message may show in two, or two of \
+             them as one: choose a framing to cut the stream where the peer's messages end."
+        }
+        _ => "",
+    };
+    format!("{}.{why} Click to change it.", in_force(settings))
 }
 
 /// The draft's fields: a preset, the framing's own, and the checksum. Their ids begin with
@@ -173,5 +192,34 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
                 <p class="field-error" role="alert">{ why }</p>
             }
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::checksum::Checksum;
+    use protocol::framing::Delimiter;
+
+    #[test]
+    fn the_reading_says_what_it_means() {
+        let raw = ConnSettings::default();
+        let said = meaning(&raw, false);
+        assert!(
+            said.starts_with("raw (one message per read). TCP keeps no message boundaries")
+                && said.ends_with("Click to change it."),
+            "{said}"
+        );
+        assert!(meaning(&raw, true).contains("A UDP message is one datagram"));
+        let lines = ConnSettings {
+            framing: Framing::Delimiter {
+                delimiter: Delimiter::crlf(),
+            },
+            checksum: Some(Checksum::Lrc),
+        };
+        assert_eq!(
+            meaning(&lines, false),
+            "delimiter \\r\\n; checks LRC. Click to change it."
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use protocol::{Command, ConnState};
+use protocol::{Command, ConnState, Transport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -13,7 +13,7 @@ use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::rate_graph::RateGraph;
-use crate::components::reading_form::in_force;
+use crate::components::reading_form::meaning;
 use crate::components::select::Select;
 use crate::components::transport_badge::transport_badge;
 use crate::dial::Dial;
@@ -95,7 +95,8 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                 <p class="conv-details">
                     <button type="button" class="reading-toggle" aria-expanded={props.reading.to_string()}
                             onclick={props.on_reading.reform(|_: MouseEvent| ())}
-                            title={format!("How the bridge reads this connection: {}", in_force(&info.settings))}>
+                            title={format!("How the bridge reads this connection: {}",
+                                           meaning(&info.settings, info.transport == Transport::Udp))}>
                         { "Reading: " }{ summary(&info.settings) }
                     </button>
                     { " " }{ details(conv) }
