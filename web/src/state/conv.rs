@@ -198,8 +198,10 @@ impl ViewMode {
         match self {
             ViewMode::Text => "Chat",
             ViewMode::Log => "Log",
-            ViewMode::LogHex => "Log (hex)",
-            ViewMode::Hex => "Hex",
+            // Short, to keep a conversation's tools on one row in half a window: the hex log is
+            // what device tools call their hex display; the hexdump is a dump.
+            ViewMode::LogHex => "Hex",
+            ViewMode::Hex => "Dump",
         }
     }
 

@@ -115,7 +115,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                 <label for={field_id(props.twin, "view-mode")}>{ "View" }</label>
                 <Select id={field_id(props.twin, "view-mode")} value={conv.view.value()}
                         options={views} onchange={on_view}
-                        title="Chat: bubbles; Log: a line per message; Log (hex): a line per message, its bytes in hex; Hex: a hexdump per message" />
+                        title="Chat: bubbles; Log: a line per message; Hex: a line per message, its bytes in hex; Dump: a hexdump per message" />
                 <span class="control" title="Show \\r and \\n where a line ends">
                     <input id={field_id(props.twin, "line-ends")} type="checkbox" checked={props.ends}
                            onchange={on_ends} disabled={!view_ends} />
