@@ -549,3 +549,74 @@ fn peak_rss_kib(pid: u32) -> u64 {
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// A file stopped while its peer is not reading: its parts still queued are not written, nor
+/// the rest of the one being written, so nothing of it waits, and the connection's count of
+/// bytes written is exactly what the peer then receives.
+#[tokio::test]
+async fn a_stopped_file_writes_nothing_more_and_its_count_is_exact() {
+    let _serial = SERIAL.lock().await;
+    let bridge = start(&["--send-queue", "16M"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    const PART: usize = 256 << 10;
+    const PARTS: usize = 32;
+    page.command(Command::SendFile {
+        to: Target::Conn(conn.id),
+        name: "big.bin".into(),
+        size: (PART * PARTS) as u64,
+    })
+    .await;
+    for i in 0..PARTS {
+        page.transmit(protocol::Transmit {
+            to: Target::Conn(conn.id),
+            file: true,
+            broadcast: false,
+            data: vec![i as u8; PART].into(),
+        })
+        .await;
+    }
+    page.command(Command::StopFile {
+        to: Target::Conn(conn.id),
+    })
+    .await;
+    // Nothing of it waits any more, once stopped, while the peer has still read nothing.
+    let (mut stopped, mut settled) = (false, None);
+    let written = page
+        .event("nothing waiting for the peer once the file stopped", |e| {
+            match e {
+                Event::FileStopped { conn: id } if *id == conn.id => stopped = true,
+                Event::Conn { conn: info } if info.id == conn.id => {
+                    settled = (info.waiting == 0).then_some(info.tx_bytes);
+                }
+                _ => {}
+            }
+            settled.filter(|_| stopped)
+        })
+        .await;
+    assert!(
+        written < (PART * PARTS) as u64,
+        "{written} bytes of {} were written to a peer that reads nothing",
+        PART * PARTS
+    );
+    let mut received = 0u64;
+    let mut buf = vec![0; 64 << 10];
+    while received < written {
+        let n = within("the bytes written", peer.stream.read(&mut buf))
+            .await
+            .unwrap();
+        assert!(
+            n > 0,
+            "the bridge closed after {received} of {written} bytes"
+        );
+        received += n as u64;
+    }
+    let more = timeout(Duration::from_millis(300), peer.stream.read(&mut buf)).await;
+    assert!(
+        more.is_err(),
+        "after the {written} bytes counted, the peer received {:?} more",
+        more
+    );
+    assert_eq!(received, written);
+    bridge.shutdown().await;
+}

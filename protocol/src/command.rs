@@ -103,7 +103,7 @@ pub enum Command {
     SendFile { to: Target, name: String, size: u64 },
     /// The file being sent to `to` stops before its end (the user cancelled it, or a send was
     /// refused): every page is told ([`Event::FileStopped`]), so that none shows it as still
-    /// being sent.
+    /// being sent. Its parts not yet written are dropped.
     StopFile { to: Target },
 }
 

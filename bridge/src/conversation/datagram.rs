@@ -175,6 +175,10 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
 /// Writes one send as a datagram and records it; or tells the pages why it could not be sent,
 /// and a page's send refused waits no more.
 async fn send(relay: &Relay, id: ConnId, link: &Link, peer: &str, out: Outgoing) {
+    if out.file.as_ref().is_some_and(|part| part.stopped()) {
+        // A part of a file stopped before it was sent.
+        return relay.hub.unsent(id, out.data.len());
+    }
     let Err(e) = link.send(&out.data, out.broadcast).await else {
         return record_sent(relay, id, &out.data, &out.from);
     };

@@ -1,6 +1,7 @@
 //! A side's writing: the sends pages queue for it (through the hub) and the replies
 //! its rules give (from the reader, some after a delay), written in the order they are due, and
-//! each recorded once the socket has taken it.
+//! each recorded once the socket has taken it. A part of a file that was stopped is not
+//! written, nor the rest of the part being written: only what the socket took is recorded.
 
 use bytes::{BufMut, BytesMut};
 use futures::channel::mpsc;
@@ -11,7 +12,7 @@ use tokio_util::time::DelayQueue;
 
 use super::stream::describe;
 use super::{is_exit, Relay};
-use crate::hub::{Author, Outgoing};
+use crate::hub::{Author, FilePart, Outgoing};
 
 /// The send being written, and how much of it the socket has taken: what a disconnect in the
 /// middle of it must still record.
@@ -79,7 +80,13 @@ pub(super) async fn write(
 ) -> String {
     loop {
         let out = outbox.next().await;
+        if out.file.as_ref().is_some_and(FilePart::stopped) {
+            // A part of a file stopped before it was written: it waits no more.
+            relay.hub.unsent(id, out.data.len());
+            continue;
+        }
         relay.hub.transcript_caught_up().await;
+        let file = out.file.clone();
         *sending = Sending {
             out: Some(out),
             written: 0,
@@ -90,11 +97,25 @@ pub(super) async fn write(
             .map(|o| o.data.clone())
             .unwrap_or_default();
         while sending.written < data.len() {
-            match socket.write(&data[sending.written..]).await {
+            let write = socket.write(&data[sending.written..]);
+            let written = match &file {
+                Some(part) => tokio::select! {
+                    written = write => written,
+                    // The file stopped: what of this part the socket took is all of it that goes.
+                    () = part.stop() => break,
+                },
+                None => write.await,
+            };
+            match written {
                 Ok(0) => return "the peer is gone (it takes no more bytes)".into(),
                 Ok(n) => sending.written += n,
                 Err(e) => return describe("writing", &e),
             }
+        }
+        if sending.written < data.len() {
+            sending.finish(relay, id);
+            relay.hub.unsent(id, data.len() - sending.written);
+            continue;
         }
         let out = sending.out.take().expect("set above");
         record_sent(relay, id, &out.data, &out.from);

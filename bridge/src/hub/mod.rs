@@ -49,7 +49,7 @@ mod send;
 mod server;
 mod ticker;
 
-pub use send::{Author, Outgoing, SendFlags, MAX_DATAGRAM};
+pub use send::{Author, FilePart, Outgoing, SendFlags, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
 const FAN_OUT_CAPACITY: usize = 1024;
@@ -119,6 +119,8 @@ struct Control {
     /// How the connection is read; its task follows changes.
     settings: watch::Sender<ConnSettings>,
     cancel: CancellationToken,
+    /// How many files sent to it were stopped: parts of a stopped file are not written.
+    files_stopped: watch::Sender<u64>,
 }
 
 /// What is known of a connection as it opens.
@@ -204,6 +206,7 @@ impl Hub {
             writes: writes_tx,
             settings: settings_tx,
             cancel: cancel.clone(),
+            files_stopped: watch::Sender::new(0),
         };
         self.announce(&info);
         s.conns.insert(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use protocol::size::{byte_count, format_size};
 use protocol::{ConnId, ConnInfo, ConnState, Event, Problem, ProblemKind, Target, Transport};
+use tokio::sync::watch;
 
 use super::{Conn, Hub, State};
 
@@ -20,6 +21,31 @@ pub struct Outgoing {
     pub broadcast: bool,
     /// How long a rule's reply waits before it is written (zero for pages' sends).
     pub delay: Duration,
+    /// A part of a file: not written (or not written further) once the file is stopped.
+    pub file: Option<FilePart>,
+}
+
+/// A part of a file, and whether that file was stopped since the part was queued.
+#[derive(Clone, Debug)]
+pub struct FilePart {
+    stops: watch::Receiver<u64>,
+    queued_after: u64,
+}
+
+impl FilePart {
+    pub fn stopped(&self) -> bool {
+        *self.stops.borrow() > self.queued_after
+    }
+
+    /// Resolves once the file is stopped.
+    pub async fn stop(&self) {
+        let mut stops = self.stops.clone();
+        let queued_after = self.queued_after;
+        if stops.wait_for(|&n| n > queued_after).await.is_err() {
+            // The connection is gone; its writer goes with it.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Outgoing {
@@ -30,6 +56,7 @@ impl Outgoing {
             from: Author::Rule(reply.rule.into()),
             broadcast: false,
             delay: reply.delay,
+            file: None,
         }
     }
 }
@@ -93,11 +120,20 @@ impl Hub {
                 sent.refused.push(refused.on(id));
                 continue;
             }
+            let file = flags.file.then(|| {
+                let stops = control.files_stopped.subscribe();
+                let queued_after = *stops.borrow();
+                FilePart {
+                    stops,
+                    queued_after,
+                }
+            });
             let outgoing = Outgoing {
                 data: data.clone(),
                 from: Author::Page { file: flags.file },
                 broadcast: flags.broadcast,
                 delay: Duration::ZERO,
+                file,
             };
             if control.writes.unbounded_send(outgoing).is_err() {
                 continue; // its task has ended; the close is on its way
@@ -116,8 +152,9 @@ impl Hub {
         Ok(sent)
     }
 
-    /// A page's send that the socket refused (a datagram the kernel would not send): it waits
-    /// no more, and pages hear at once when nothing does.
+    /// A page's send that was not written, or not all of it (a datagram the kernel would not
+    /// send, a part of a stopped file): it waits no more, and pages hear at once when nothing
+    /// does.
     pub fn unsent(&self, id: ConnId, len: usize) {
         let mut s = self.lock();
         let s = &mut *s;
@@ -143,13 +180,26 @@ impl Hub {
         Ok(())
     }
 
-    /// Tells every page that the file being sent to `to` stopped before its end.
+    /// The file being sent to `to` stopped before its end: its parts still queued are not
+    /// written (nor the rest of the one being written), and every page is told. Once they are
+    /// dropped, nothing of it waits, and the connection's counters say exactly what of it was
+    /// written.
     pub fn file_stopped(&self, to: Target) -> Result<(), Problem> {
         let targets = match to {
             // It may have stopped because the connection closed: no error for that.
             Target::Conn(id) => vec![self.lock().conn(id)?.info.id],
             Target::All => self.lock().targets(to)?,
         };
+        for &conn in &targets {
+            if let Some(control) = self
+                .lock()
+                .conns
+                .get(&conn)
+                .and_then(|c| c.control.as_ref())
+            {
+                control.files_stopped.send_modify(|n| *n += 1);
+            }
+        }
         for conn in targets {
             self.fan_out(Event::FileStopped { conn }.to_frame());
         }
