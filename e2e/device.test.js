@@ -267,14 +267,22 @@ test('a file being sent stops at Cancel', async () => {
     await status.filter({ hasText: 'Sending big.bin' }).waitFor();
     assert.ok(await sendForm(page).getByRole('button', { name: 'Send a file…' }).isDisabled(), 'one file at a time');
     await status.getByRole('button', { name: 'Cancel' }).click();
-    await status.filter({ hasText: 'big.bin was not sent whole: cancelled, after' }).waitFor();
+    // The bridge drops what it still holds of the file at once, and the sender says exactly
+    // how many bytes went out, while the peer has read none of them.
+    const stopped = status.filter({ hasText: /big\.bin was not sent whole: cancelled; [\d,]+ bytes of 16,777,216 bytes went out\./ });
+    await stopped.waitFor();
+    const [, count] = (await stopped.innerText()).match(/cancelled; ([\d,]+) bytes/);
+    const wentOut = Number(count.replaceAll(',', ''));
+    assert.equal(peer.received.length, 0, 'the peer has read nothing yet');
     peer.socket.resume();
-    // What was handed to the bridge still arrives; the rest never does.
+    // Exactly those bytes arrive, and the file's entry counts them.
     const entry = messages(page).locator('.msg.file', { hasText: 'big.bin' });
     await entry.waitFor();
     const handed = async () => Number(await entry.locator('progress').getAttribute('value'));
-    await eventually(async () => peer.received.length > 0 && peer.received.length === await handed(), 'the parts sent, written');
-    assert.ok(peer.received.length < size, `${peer.received.length} of ${size} bytes`);
+    await eventually(async () => peer.received.length === wentOut && await handed() === wentOut, `the ${wentOut} bytes that went out (the peer has ${peer.received.length})`);
+    assert.ok(wentOut > 0 && wentOut < size, `${wentOut} of ${size} bytes`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(peer.received.length, wentOut, 'nothing more arrives');
     assert.equal(await entry.locator('.file-state').innerText(), 'stopped before its end');
     // Another page watching the conversation is told too, by the bridge.
     await messages(watcher).locator('.msg.file .file-state', { hasText: 'stopped before its end' }).waitFor();

@@ -5,9 +5,10 @@
 //! the send) gather in an entry of their own, whose name and size the page never heard.
 //!
 //! A file announced after another one that is not yet whole ends it: the page sends one file
-//! at a time, so the earlier one was cancelled (the bridge is not told: it only passes parts
-//! on). The page that cancels it says so at once ([`super::Action::FileStopped`]); parts of it
-//! already on their way still count.
+//! at a time, so the earlier one was cancelled. The page that cancels it says so at once
+//! ([`super::Action::FileStopped`]), and the bridge then writes no more of it; parts recorded
+//! as written before it stopped (the last one perhaps cut short) still count, so the entry ends
+//! with exactly what went out.
 //!
 //! A part is counted, not kept: its bytes are not held by the page (the peer has them, and the
 //! bridge's transcript).
@@ -33,7 +34,7 @@ pub struct FileSend {
     /// `None` when the page did not see the file announced.
     pub name: Option<Rc<str>>,
     pub size: Option<u64>,
-    /// Bytes written to the peer so far.
+    /// Bytes written to the peer's connection so far (what the peer has read may be less).
     pub written: u64,
     pub parts: u64,
     pub first_at: Option<Micros>,

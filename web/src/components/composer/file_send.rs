@@ -1,18 +1,19 @@
 //! Sending a file, picked or dropped on the composer, to the selected connection or to all:
 //! announced to the bridge (`send_file`), then read a part at a time (`Blob.slice`, never the
 //! whole file in memory) and sent as parts of a file, as fast as the peers take them (see
-//! [`crate::state::file_pace`]). A bar shows how much the peer has; Cancel stops after the part
-//! on its way.
+//! [`crate::state::file_pace`]). A bar shows how much the peer's connection took; Cancel stops
+//! it at once (the bridge drops what it still holds of it), then says exactly how many bytes
+//! went out.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use protocol::{Command, Target, ToBridge, Transmit};
+use protocol::{Command, ConnId, ConnState, Target, ToBridge, Transmit};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
-use crate::bytes_view::size::format_size;
+use crate::bytes_view::size::{byte_count, format_size};
 use crate::hooks::device::DeviceCtx;
 use crate::state::file_pace::{FilePace, Next};
 
@@ -109,19 +110,6 @@ impl FileSender {
             .filter_map(|id| Some((id, ctx.probe.emit(id)?)))
             .collect();
         let ids: Vec<_> = targets.iter().map(|(id, _)| *id).collect();
-        // The file's entries say it stopped, and the sender says why.
-        let stopped = |why: &str, written: u64| {
-            ctx.file_stopped.emit(ids.clone());
-            // Every other page is told too; a connection that closed meanwhile needs no telling.
-            let _ = ctx
-                .frame
-                .emit(Command::StopFile { to: target.to }.to_frame());
-            Ok(Some(format!(
-                "{why}, after {} of {}",
-                format_size(written),
-                format_size(size)
-            )))
-        };
         let mut pace = FilePace::new(size, targets);
         let probe = |id| ctx.probe.emit(id);
         let announce = Command::SendFile {
@@ -130,10 +118,11 @@ impl FileSender {
             size,
         };
         ctx.frame.emit(announce.to_frame())?;
+        let stopped = |why: String, pace: FilePace| stop(ctx, target.to, ids.clone(), pace, why);
         loop {
             let written = pace.written(probe);
             if self.cancel.get() {
-                return stopped("cancelled", written);
+                return stopped("cancelled".into(), pace).await;
             }
             self.progress.set(Some(Progress::Sending {
                 name: name.clone(),
@@ -146,7 +135,7 @@ impl FileSender {
                     let end = pace.sent + pace.part();
                     let data = match read(file, pace.sent, end).await {
                         Ok(data) => data,
-                        Err(why) => return stopped(&why, written),
+                        Err(why) => return stopped(why, pace).await,
                     };
                     let transmit = Transmit {
                         to: target.to,
@@ -155,17 +144,60 @@ impl FileSender {
                         data: data.into(),
                     };
                     if let Err(why) = ctx.frame.emit(ToBridge::Transmit(transmit).to_frame()) {
-                        return stopped(&why, written);
+                        return stopped(why, pace).await;
                     }
                     pace.sent = end;
                 }
                 Next::Wait => sleep(15).await,
                 Next::Done => return Ok(None),
-                Next::Stop(why) => return stopped(&why, written),
+                Next::Stop(why) => return stopped(why, pace).await,
             }
         }
     }
 }
+
+/// Stops a file: its entries say so at once, and the bridge is told (and every other page by
+/// it), which drops what it still holds of the file. Once nothing waits for the peers, their
+/// counters say exactly how much of it went out, and so does the sender.
+async fn stop(
+    ctx: &DeviceCtx,
+    to: Target,
+    ids: Vec<ConnId>,
+    pace: FilePace,
+    why: String,
+) -> Result<Option<String>, String> {
+    ctx.file_stopped.emit(ids.clone());
+    // A connection that closed meanwhile needs no telling.
+    let _ = ctx.frame.emit(Command::StopFile { to }.to_frame());
+    let probe = |id| ctx.probe.emit(id);
+    let settled = || {
+        ids.iter()
+            .all(|&id| probe(id).is_none_or(|p| p.waiting == 0 || p.state == ConnState::Closed))
+    };
+    // At least the bridge's answer's time, then until what it held is dropped.
+    sleep(SETTLE_STEP).await;
+    let mut waited = SETTLE_STEP;
+    while !settled() && waited < SETTLE_MAX {
+        sleep(SETTLE_STEP).await;
+        waited += SETTLE_STEP;
+    }
+    let written = pace.written(probe);
+    let went = if settled() {
+        "went out"
+    } else {
+        "went out so far"
+    };
+    Ok(Some(format!(
+        "{why}; {} of {} {went}",
+        byte_count(written),
+        byte_count(pace.size)
+    )))
+}
+
+/// How often, and how long at most, a stopped file's sender looks for the bridge to have
+/// dropped what it held of it, in milliseconds.
+const SETTLE_STEP: i32 = 50;
+const SETTLE_MAX: i32 = 5_000;
 
 /// Bytes `start..end` of `file`, read from the disk now.
 async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
@@ -186,6 +218,11 @@ async fn sleep(ms: i32) {
     });
     let _ = JsFuture::from(timer).await;
 }
+
+/// What the count beside the bar is: the peer's system holds what its connection took until
+/// the peer reads it, so a peer that reads slowly has read less.
+const TAKEN: &str = "Bytes the bridge wrote to the peer's connection; the peer's system holds \
+                     them until the peer reads them";
 
 /// The first file of a file input's or a drop's list.
 pub fn first_file(files: Option<web_sys::FileList>) -> Option<File> {
@@ -230,8 +267,8 @@ pub fn file_send(
             <>
                 <span class="file-what">{ format!("Sending {name} ({}) to {to}", format_size(*size)) }</span>
                 <progress max={(*size).max(1).to_string()} value={written.to_string()}
-                          aria-label="Written to the peer"></progress>
-                <span class="file-count">{ format!("{} written", format_size(*written)) }</span>
+                          aria-label="Taken by the peer's connection"></progress>
+                <span class="file-count" title={TAKEN}>{ format!("{} taken by the connection", format_size(*written)) }</span>
                 <button type="button" class="danger" onclick={on_cancel}>{ "Cancel" }</button>
             </>
         },
