@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  composer, connections, openPage, useBridge,
+  composer, connections, openPage, openTool, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -26,6 +26,7 @@ const toolbarsOnOneRow = (page) => page.locator('.conversations > section').eval
 
 test('both ends: labelled by side, server left and client right, each with what typing does', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
+  await openTool(page, 'Listen');
   const listener = page.getByRole('form', { name: 'Listener' });
   await listener.getByRole('button', { name: 'Open a client to it' }).click();
   const client = connections(page).locator('li[data-state=open]', { hasText: `127.0.0.1:${fx.bridge.listenPort}` });

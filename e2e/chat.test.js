@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, connections, messages, openPage, screenshot, startBridge, startTcpServer, useBridge,
+  Peer, composer, connections, messages, openPage, openTool, screenshot, startBridge, startTcpServer, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -44,6 +44,7 @@ test('client mode: the page dials a TCP server and chats with it', async () => {
   const server = await startTcpServer();
   const page = await openPage(fx.browser, fx.bridge.url);
 
+  await openTool(page, 'Dial');
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
   await form.getByLabel('Port').fill(String(server.port));
@@ -82,6 +83,7 @@ test('a refused dial is reported with its reason', async () => {
   // can be handed it for an outgoing connection in the meantime.
   const port = 1;
   const page = await openPage(fx.browser, fx.bridge.url);
+  await openTool(page, 'Dial');
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
   await form.getByLabel('Port').fill(String(port));
@@ -171,6 +173,7 @@ test('the page opens a client to its own listener, then moves, stops and restart
   // A bridge of its own: this test moves and stops the listener that other tests connect to.
   const own = await startBridge();
   const page = await openPage(fx.browser, own.url);
+  await openTool(page, 'Listen');
   const listener = page.getByRole('form', { name: 'Listener' });
   const state = listener.getByRole('status');
   await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
@@ -195,6 +198,7 @@ test('the page opens a client to its own listener, then moves, stops and restart
 
   // Move it: the new address is announced, and the old one refuses.
   const oldPort = own.listenPort;
+  await openTool(page, 'Listen');
   await listener.getByLabel('Listen address').fill('127.0.0.1:0');
   await listener.getByRole('button', { name: 'Move' }).click();
   await state.getByText(/^Listening on 127\.0\.0\.1:\d+$/).and(page.locator(`:not(:text("127.0.0.1:${oldPort}"))`)).waitFor();

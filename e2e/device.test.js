@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  Peer, composer, conversation, eventually, messages, openPage, rowOf, screenshot, sendForm, useBridge,
+  Peer, composer, conversation, eventually, messages, openPage, openTool, rowOf, screenshot, sendForm, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -297,8 +297,9 @@ test('a file being sent stops at Cancel', async () => {
   }
 });
 
-test('the reading of new connections is chosen in the sidebar, and a new connection starts with it', async () => {
+test('the reading of new connections is chosen in the Device panel, and a new connection starts with it', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
+  await openTool(page, 'Device');
   const section = page.getByRole('region', { name: 'Standing in for a device' });
   const toggle = section.getByRole('button', { name: /^Reading: / });
   assert.equal(await toggle.innerText(), 'Reading: raw');
@@ -324,6 +325,7 @@ test('the reading of new connections is chosen in the sidebar, and a new connect
   await eventually(async () => (await received(page)).length === 2, 'two messages');
 
   // Back to raw, for the tests after this one.
+  await openTool(page, 'Device');
   await form.getByRole('combobox', { name: 'Framing' }).selectOption('raw');
   await form.getByRole('button', { name: 'Apply' }).click();
   await eventually(async () => (await toggle.innerText()) === 'Reading: raw', 'raw again');

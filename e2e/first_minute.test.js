@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import {
-  Peer, connections, eventually, launchBrowser, openPage, startBridge,
+  Peer, connections, eventually, launchBrowser, openPage, openTool, startBridge,
 } from './harness.js';
 
 const TUTORIAL_PORT = 7777;
@@ -43,6 +43,7 @@ test('with the tutorial\'s port taken, the bridge starts, says why, and the page
       `port ${TUTORIAL_PORT} is in use (is your own server running?): dial it from the page, or listen elsewhere`,
     );
     const page = await openPage(browser, bridge.url);
+    await openTool(page, 'Listen');
     const listener = page.getByRole('form', { name: 'Listener' });
     await listener.getByRole('status').getByText(`Not listening: ${bridge.listenProblem}.`).waitFor();
     await page.locator('.topbar').getByText(`Not listening for TCP on port ${TUTORIAL_PORT}`).waitFor();
@@ -55,6 +56,7 @@ test('with the tutorial\'s port taken, the bridge starts, says why, and the page
     }
 
     // Or listen elsewhere: the controls are ready, with an address to try.
+    await openTool(page, 'Listen');
     const address = listener.getByLabel('Listen address');
     assert.equal(await address.inputValue(), `0.0.0.0:${TUTORIAL_PORT + 1}`);
     const listen = listener.getByRole('button', { name: 'Listen' });

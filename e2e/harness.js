@@ -301,6 +301,18 @@ export const wholeInView = (page) => page.evaluate(() => {
   }).length;
 });
 
+/**
+ * Opens a tool's panel (`Dial`, `Listen`, `Device`) from the toolbar, as a user does before
+ * using its forms; a panel already open stays open. Returns the panel.
+ */
+export async function openTool(page, name) {
+  const button = page.getByRole('navigation', { name: 'Tools' }).getByRole('button', { name, exact: true });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  const panel = page.locator(`#${await button.getAttribute('aria-controls')}`);
+  await panel.waitFor();
+  return panel;
+}
+
 /** Opens the bridge's page in a new tab and waits until it is connected to the bridge. */
 export async function openPage(browser, url) {
   const page = await browser.newPage();

@@ -1,10 +1,10 @@
 // A phone-sized window, 420 px wide: the conversation and the composer come first and fit the
-// screen; the connection list, the dial form and the listener are a tab away; no control is too
-// small to use, and nothing scrolls the page itself.
+// screen; the connection list is a tab away, the dial form and the listener a tool's panel away;
+// no control is too small to use, and nothing scrolls the page itself.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, connections, messages, screenshot, useBridge,
+  Peer, composer, connections, messages, openTool, screenshot, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -19,7 +19,7 @@ const cramped = (page) => page.evaluate(() => [...document.querySelectorAll('but
   })
   .map(({ el, r }) => `${el.tagName} ${el.id || el.textContent.trim() || el.getAttribute('aria-label')}: ${Math.round(r.width)}x${Math.round(r.height)} at ${Math.round(r.left)}`));
 
-test('at 420 px the conversation and composer come first, and the rest is a tab away', async () => {
+test('at 420 px the conversation and composer come first, and the rest is a tab or a panel away', async () => {
   const page = await fx.browser.newPage();
   await page.setViewportSize({ width: 420, height: 800 });
   await page.goto(fx.bridge.url);
@@ -51,11 +51,12 @@ test('at 420 px the conversation and composer come first, and the rest is a tab 
   await composer(page).press('Enter');
   await peer.receives('typed on a phone\n');
 
-  // The dial form and the listener, in theirs.
-  await tabs.getByRole('button', { name: 'Dial & listen' }).click();
+  // The dial form and the listener, in the tools' panels, over the conversation.
+  await openTool(page, 'Dial');
   await page.getByRole('form', { name: 'Connect' }).getByLabel('Host').waitFor();
+  assert.deepEqual(await cramped(page), []);
+  await openTool(page, 'Listen');
   await page.getByRole('form', { name: 'Listener' }).getByLabel('Listen address').waitFor();
-  assert.equal(await composer(page).isVisible(), false);
   assert.deepEqual(await cramped(page), []);
   assert.deepEqual(fx.browser.errors, []);
   peer.close();

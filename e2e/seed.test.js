@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  connections, composer, messages, openPage, startBridge, withTimeout, useBridge,
+  connections, composer, messages, openPage, openTool, startBridge, withTimeout, useBridge,
 } from './harness.js';
 
 const SEED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed');
@@ -75,6 +75,7 @@ test("the page dials the tutorial's server, and the server's `exit` ends it", as
   try {
     const port = (await server.prints(/listening on (\d+)/))[1];
     const page = await openPage(fx.browser, fx.bridge.url);
+    await openTool(page, 'Dial');
     const form = page.getByRole('form', { name: 'Connect' });
     await form.getByLabel('Host').fill('127.0.0.1');
     await form.getByLabel('Port').fill(port);

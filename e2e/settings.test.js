@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, connections, conversation, eventually, openPage, rowOf, sendForm, startBridge, startTcpServer, useBridge,
+  Peer, composer, connections, conversation, eventually, openPage, openTool, rowOf, sendForm, startBridge, startTcpServer, useBridge,
 } from './harness.js';
 
 const fx = useBridge();
@@ -99,13 +99,17 @@ test('stop, then listen: the listener comes back where it was, and the dial form
     const state = listener.getByRole('status');
     const address = listener.getByLabel('Listen address');
     const dialPort = page.getByRole('form', { name: 'Connect' }).getByLabel('Port');
-    await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
+    await openTool(page, 'Dial');
     await dialPort.fill('2323');
+    await openTool(page, 'Listen');
+    await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
 
     await listener.getByRole('button', { name: 'Stop' }).click();
     await state.getByText('Stopped').waitFor();
     assert.equal(await address.inputValue(), `127.0.0.1:${own.listenPort}`, 'the address is not rewritten');
+    await openTool(page, 'Dial');
     assert.equal(await dialPort.inputValue(), '2323', 'nor is the dial port');
+    await openTool(page, 'Listen');
     await listener.getByRole('button', { name: 'Listen' }).click();
     await state.getByText(`Listening on 127.0.0.1:${own.listenPort}`).waitFor();
     await Peer.connect(own.listenPort).then((p) => p.close());
@@ -188,6 +192,7 @@ test('while the page is not connected to the bridge, open conversations are not 
 
 test('the host field fits an IPv6 address, and host:port pasted into it fills both fields', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
+  await openTool(page, 'Dial');
   const form = page.getByRole('form', { name: 'Connect' });
   const host = form.getByLabel('Host');
   for (const address of ['192.168.100.200', '2001:db8:85a3::8a2e:370:7334']) {
@@ -267,6 +272,7 @@ test('a form sends what its fields hold, even before the page has drawn the last
   const server = await startTcpServer();
   const page = await openPage(fx.browser, fx.bridge.url);
   try {
+    await openTool(page, 'Dial');
     await typeAndSubmit(page, { 'connect-host': '127.0.0.1', 'connect-port': String(server.port) },
       'form[aria-label=Connect]');
     const peer = await server.nextPeer();
@@ -290,6 +296,7 @@ test('a message sent while its conversation is still connecting is refused in wo
   const server = await startTcpServer();
   const page = await openPage(fx.browser, fx.bridge.url);
   try {
+    await openTool(page, 'Dial');
     const form = page.getByRole('form', { name: 'Connect' });
     await form.getByLabel('Host').fill('127.0.0.1');
     await form.getByLabel('Port').fill(String(server.port));

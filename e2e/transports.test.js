@@ -11,7 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import {
-  Peer, composer, connections, conversation, eventually, messages, openPage, rowOf, screenshot,
+  Peer, composer, connections, conversation, eventually, messages, openPage, openTool, rowOf, screenshot,
   sendForm, startBridge, useBridge, withTimeout,
 } from './harness.js';
 
@@ -55,6 +55,7 @@ async function udpPeer() {
 
 /** Dials from the page's dial form. */
 async function dial(page, transport, port, { acceptAny = false } = {}) {
+  await openTool(page, 'Dial');
   const form = page.getByRole('form', { name: 'Connect' });
   await form.getByLabel('Host').fill('127.0.0.1');
   await form.getByLabel('Port').fill(String(port));
@@ -190,6 +191,7 @@ test('a send to a broadcast address needs Broadcast ticked, and then goes', asyn
   }
   const page = await openPage(fx.browser, fx.bridge.url);
   try {
+    await openTool(page, 'Dial');
     const form = page.getByRole('form', { name: 'Connect' });
     await form.getByLabel('Host').fill('127.255.255.255');
     await form.getByLabel('Port').fill(String(receiver.address().port));
@@ -221,6 +223,7 @@ test('the listener panel opens the UDP socket, a peer\'s datagrams become a UDP 
   const own = await startBridge();
   const page = await openPage(fx.browser, own.url);
   try {
+    await openTool(page, 'Listen');
     const panel = page.getByRole('group', { name: 'UDP socket' });
     await panel.locator('summary').click();
     const form = page.getByRole('form', { name: 'Open the UDP socket' });
@@ -245,6 +248,7 @@ test('the listener panel opens the UDP socket, a peer\'s datagrams become a UDP 
     assert.equal(answer.from.port, port, 'answered from the socket it wrote to');
 
     // A group that is not an address is refused, said in the groups' form, not the page's top.
+    await openTool(page, 'Listen');
     const groups = page.getByRole('form', { name: 'Multicast groups' });
     await groups.getByLabel('Group').fill('not-a-group');
     await groups.getByRole('button', { name: 'Join' }).click();
@@ -274,6 +278,7 @@ test('the listener panel starts the TLS listener and shows the fingerprint its c
   const own = await startBridge();
   const page = await openPage(fx.browser, own.url);
   try {
+    await openTool(page, 'Listen');
     const panel = page.getByRole('group', { name: 'TLS listener' });
     await panel.locator('summary').click();
     const form = page.getByRole('form', { name: 'Listen with TLS' });
@@ -303,6 +308,7 @@ test('the listener panel starts the TLS listener and shows the fingerprint its c
     client.close();
 
     // A failure is shown at the TLS listener: moving it to an address in use keeps it where it was.
+    await openTool(page, 'Listen');
     await form.getByLabel('Listen address').fill(`127.0.0.1:${own.listenPort}`);
     await form.getByRole('button', { name: 'Move' }).click();
     await form.getByRole('alert').getByText(/cannot listen for TLS/).waitFor();

@@ -1,9 +1,14 @@
-//! The page: header, connection list and dial form on the side, the selected conversation (or
-//! both ends of one connection) and the composer in the middle. Holds the state
-//! (`use_reducer`) and the link to the bridge, and provides every view with the page's
-//! commands ([`crate::hooks::commands`]) and the device simulator's context
-//! ([`crate::hooks::device`]); the rules panel opens over the page. In a narrow window the
-//! side folds into tabs, the conversation first.
+//! The page: header with the tools, the connection list on the side (all of it: the forms are
+//! in the tools' panels, [`crate::components::toolbar`]), the selected conversation (or both
+//! ends of one connection) and the composer in the middle. Holds the state (`use_reducer`) and
+//! the link to the bridge, and provides every view with the page's commands
+//! ([`crate::hooks::commands`]) and the device simulator's context ([`crate::hooks::device`]);
+//! the tools' panels open over the conversation, the rules panel over the page. In a narrow
+//! window the list and the conversation are tabs, the conversation first.
+//!
+//! The page's tree keeps its shape whatever opens or closes (the panels are hidden, not
+//! removed; the rules panel's place is always there, empty or not), so that no view is
+//! mounted afresh and loses what the user typed.
 
 use std::rc::Rc;
 
@@ -19,6 +24,7 @@ use crate::components::listener_form::ListenerForm;
 use crate::components::page_encoding;
 use crate::components::rules::RulesPanel;
 use crate::components::status::Notices;
+use crate::components::toolbar::{tool_panels, use_panel_focus, Tool};
 use crate::components::topbar::{use_unread_title, TopBar};
 use crate::hooks::bridge::use_bridge;
 use crate::hooks::commands::{use_new_commands, Commands};
@@ -28,12 +34,11 @@ use crate::hooks::latest::use_latest;
 use crate::state::SocketStatus;
 use crate::state::{reduce, Action, Asked, Conv, State};
 
-/// What a narrow window shows; a wide one shows all three.
+/// What a narrow window shows; a wide one shows both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tab {
     Conversation,
     Connections,
-    Setup,
 }
 
 impl Tab {
@@ -41,7 +46,6 @@ impl Tab {
         match self {
             Tab::Conversation => "tab-conversation",
             Tab::Connections => "tab-connections",
-            Tab::Setup => "tab-setup",
         }
     }
 }
@@ -57,14 +61,16 @@ pub fn App() -> Html {
     let dispatch: Callback<Action> = state.dispatcher().into();
     let send = use_bridge(dispatch.clone());
     let tab = use_state(|| Tab::Conversation);
+    let tool = use_state(|| None::<Tool>);
     // Bumped when the composer should take the focus.
     let focus = use_state(|| 0u32);
-    // The conversation comes into view (a narrow window's tab), and with `true` the composer
-    // takes the focus.
+    // The conversation comes into view (a narrow window's tab, from under a tool's panel), and
+    // with `true` the composer takes the focus.
     let show = {
-        let (tab, focus) = (tab.setter(), focus.clone());
+        let (tab, tool, focus) = (tab.setter(), tool.setter(), focus.clone());
         use_callback((), move |typing: bool, _| {
             tab.set(Tab::Conversation);
+            tool.set(None);
             if typing {
                 focus.set(focus.wrapping_add(1));
             }
@@ -81,6 +87,11 @@ pub fn App() -> Html {
         let defaults_open = defaults_open.clone();
         Callback::from(move |()| defaults_open.set(!*defaults_open))
     };
+    use_panel_focus(*tool);
+    let on_tool = {
+        let tool = tool.setter();
+        use_callback((), move |open: Option<Tool>, _| tool.set(open))
+    };
     let on_rules = {
         let rules_open = rules_open.clone();
         use_callback((), move |(), _| rules_open.set(Some((0, None))))
@@ -90,6 +101,11 @@ pub fn App() -> Html {
         use_callback((), move |(), _| rules_open.set(None))
     };
     let counts = state.counts();
+    let nc_hint = state
+        .server
+        .as_ref()
+        .and_then(|s| s.listen.as_deref())
+        .and_then(protocol::address::reachable);
     let tab_button = |which: Tab, label: Html| {
         let tab = tab.clone();
         html! {
@@ -102,7 +118,8 @@ pub fn App() -> Html {
         <ContextProvider<Commands> context={commands}>
         <ContextProvider<DeviceCtx> context={device_ctx}>
         <div class="app">
-            <TopBar server={state.server.clone()} socket={state.socket} page_encoding={state.page_encoding} />
+            <TopBar server={state.server.clone()} socket={state.socket} page_encoding={state.page_encoding}
+                    tool={*tool} on_tool={on_tool.clone()} />
             <Notices notices={state.notices.clone()} />
             <nav class="narrow-tabs" aria-label="Parts of the page">
                 { tab_button(Tab::Conversation, html! { "Conversation" }) }
@@ -115,11 +132,16 @@ pub fn App() -> Html {
                         }
                     </>
                 }) }
-                { tab_button(Tab::Setup, html! { "Dial & listen" }) }
             </nav>
             <div class={classes!("layout", tab.class())}>
-                { sidebar(&state, (*defaults_open, on_defaults), &on_rules) }
+                <aside class="sidebar">
+                    <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
+                              counts={state.counts()} list={state.list.clone()}
+                              online={state.socket == SocketStatus::Open} {nc_hint}
+                              stale={state.stale()} />
+                </aside>
                 { middle(&state, *focus) }
+                { tool_panels(*tool, &on_tool, |tool| panel(&state, tool, (*defaults_open, on_defaults.clone()), &on_rules)) }
             </div>
             { rules_panel(&state, &rules_open, on_rules_close) }
         </div>
@@ -128,12 +150,16 @@ pub fn App() -> Html {
     }
 }
 
-/// The side: connections, the dial form, the listeners, and the device simulator's section.
-fn sidebar(state: &State, defaults: (bool, Callback<()>), on_rules: &Callback<()>) -> Html {
+/// A tool's panel: the dial form, the listeners, or the device simulator's section.
+fn panel(
+    state: &State,
+    tool: Tool,
+    defaults: (bool, Callback<()>),
+    on_rules: &Callback<()>,
+) -> Html {
     let online = state.socket == SocketStatus::Open;
     let server = state.server.as_ref();
     let listen = server.and_then(|s| s.listen.clone());
-    let nc_hint = listen.as_deref().and_then(protocol::address::reachable);
     // Once the bridge is known: its listener's port, or the tutorial's.
     let default_port = server.map(|_| {
         state
@@ -149,12 +175,10 @@ fn sidebar(state: &State, defaults: (bool, Callback<()>), on_rules: &Callback<()
     let settings = server.map(|s| s.defaults.clone()).unwrap_or_default();
     let rules = server.map_or(0, |s| s.rules.len());
     let replies: u64 = state.rule_hits.iter().map(|h| h.hits).sum();
-    html! {
-        <aside class="sidebar">
-            <ConnList conns={state.conns.clone()} rows={state.rows.clone()} selected={state.selected}
-                      counts={state.counts()} list={state.list.clone()} {online} {nc_hint}
-                      stale={state.stale()} />
-            <ConnectForm {default_port} enabled={online} />
+    match tool {
+        Tool::Dial => html! { <ConnectForm {default_port} enabled={online} /> },
+        Tool::Listen => html! {
+            <>
             <ListenerForm {listen} last_listen={state.last_listen.clone()}
                           problem={server.and_then(|s| s.listen_problem.clone())}
                           failure={failure(Asked::Listen(Transport::Tcp))} enabled={online} />
@@ -166,8 +190,9 @@ fn sidebar(state: &State, defaults: (bool, Callback<()>), on_rules: &Callback<()
                           last_listen={last(Transport::Udp)} beside={state.last_listen.clone()}
                           failure={failure(Asked::Listen(Transport::Udp))} enabled={online} {groups}
                           groups_failure={failure(Asked::Groups)} />
-            { device_section(&settings, (rules, replies), online, defaults, on_rules) }
-        </aside>
+            </>
+        },
+        Tool::Device => device_section(&settings, (rules, replies), online, defaults, on_rules),
     }
 }
 

@@ -163,7 +163,6 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
     };
     html! {
         <form class="connect-form" aria-label="Connect" {onsubmit} novalidate=true>
-            <h2 class="pane-title">{ "Dial a server" }</h2>
             <div class="connect-fields">
                 <div class="field host">
                     <label for="connect-host">{ "Host" }</label>
@@ -174,17 +173,17 @@ pub fn ConnectForm(props: &ConnectFormProps) -> Html {
                            aria-invalid={invalid(Field::Host)}
                            aria-describedby={described(Field::Host)} />
                 </div>
-                <div class="field protocol">
-                    <label for="connect-protocol">{ "Protocol" }</label>
-                    <Select id="connect-protocol" value={transport.get().as_str()} options={TRANSPORTS.to_vec()}
-                            onchange={on_transport} />
-                </div>
                 <div class="field port">
                     <label for="connect-port">{ "Port" }</label>
                     <input id="connect-port" type="text" inputmode="numeric" value={port_text}
                            oninput={on_port} autocomplete="off"
                            aria-invalid={invalid(Field::Port)}
                            aria-describedby={described(Field::Port)} />
+                </div>
+                <div class="field protocol">
+                    <label for="connect-protocol">{ "Protocol" }</label>
+                    <Select id="connect-protocol" value={transport.get().as_str()} options={TRANSPORTS.to_vec()}
+                            onchange={on_transport} />
                 </div>
                 <button type="submit" class="primary" disabled={!props.enabled}
                         title={(!props.enabled).then_some("Waiting for the bridge")}>{ "Connect" }</button>

@@ -1,4 +1,4 @@
-//! The sidebar's part for standing in for a device: how new connections are read (their
+//! The Device panel's content, for standing in for a device: how new connections are read (their
 //! framing and checksum, which the bridge's `--framing` and `--checksum` set at start), and the
 //! auto-reply rules in force, which open in their panel.
 
@@ -20,7 +20,6 @@ pub fn device_section(
 ) -> Html {
     html! {
         <section class="device-section" aria-label="Standing in for a device">
-            <h2 class="pane-title">{ "Standing in for a device" }</h2>
             <p class="device-line">
                 <span class="label">{ "New connections" }</span>
                 <button type="button" class="reading-toggle" aria-expanded={reading.to_string()}

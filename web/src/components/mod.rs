@@ -21,5 +21,6 @@ pub mod rules;
 pub mod select;
 pub mod status;
 pub mod tls_details;
+pub mod toolbar;
 pub mod topbar;
 pub mod transport_badge;

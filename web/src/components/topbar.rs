@@ -1,12 +1,13 @@
-//! The top of the page: the product, where the bridge listens and its exit word, the encoding
-//! of new connections, and whether the page is connected to the bridge. And the tab's title,
-//! which counts unread messages.
+//! The top of the page: the product, the tools, where the bridge listens and its exit word,
+//! the encoding of new connections, and whether the page is connected to the bridge. And the
+//! tab's title, which counts unread messages.
 
 use protocol::{Problem, ServerInfo};
 use yew::prelude::*;
 
 use crate::components::page_encoding::PageEncoding;
 use crate::components::status::BridgeStatus;
+use crate::components::toolbar::{toolbar, Tool};
 use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
 use crate::state::SocketStatus;
@@ -20,6 +21,9 @@ pub struct TopBarProps {
     pub socket: SocketStatus,
     /// The page's own encoding for new connections, if chosen.
     pub page_encoding: Option<Encoding>,
+    /// The tool whose panel is open.
+    pub tool: Option<Tool>,
+    pub on_tool: Callback<Option<Tool>>,
 }
 
 #[component]
@@ -28,6 +32,7 @@ pub fn TopBar(props: &TopBarProps) -> Html {
     html! {
         <header class="topbar">
             <h1 class="brand">{ PRODUCT }</h1>
+            { toolbar(props.tool, &props.on_tool) }
             <div class="server-facts">
                 if let Some(server) = &props.server {
                     <span class="listen" title={server.listen_problem.as_ref().map(|p| p.message.clone())}>{

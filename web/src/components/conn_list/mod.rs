@@ -53,10 +53,10 @@ pub fn ConnList(props: &ConnListProps) -> Html {
                 <>
                     { "No connections yet. Connect to this bridge with " }
                     <code>{ format!("nc {host} {port}") }</code>
-                    { ", or dial a server below." }
+                    { ", or dial a server with Dial, above." }
                 </>
             },
-            None => html! { { "No connections yet. Dial a server below." } },
+            None => html! { { "No connections yet. Dial a server with Dial, above." } },
         };
         html! { <p class="empty-hint">{ hint }</p> }
     } else {
