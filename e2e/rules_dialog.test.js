@@ -6,13 +6,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { eventually, openPage, startBridge, useBridge } from './harness.js';
+import {
+  eventually, openPage, openTool, startBridge, useBridge,
+} from './harness.js';
 
 const fx = useBridge();
 
 const dialog = (page) => page.getByRole('dialog', { name: 'Auto-reply rules' });
 const rows = (page) => dialog(page).getByRole('list', { name: 'Rules in force' }).getByRole('listitem');
 const opener = (page) => page.getByRole('button', { name: /^Rules \(\d+\)$/ });
+
+/** The button that opens the rules dialog, in the Device panel. */
+async function rulesButton(page) {
+  await openTool(page, 'Device');
+  return opener(page);
+}
 
 /** Whether the focus is inside the rules dialog. */
 const focusInDialog = (page) => page.evaluate(() => {
@@ -33,7 +41,7 @@ async function addRule(page, id, reply) {
 
 test('the rules dialog takes the focus, keeps Tab inside, closes on Esc and gives the focus back', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
-  await opener(page).focus();
+  await (await rulesButton(page)).focus();
   await page.keyboard.press('Enter');
   await dialog(page).waitFor();
   await eventually(() => focusInDialog(page), 'the dialog has the focus');
@@ -62,7 +70,7 @@ test('the rules dialog takes the focus, keeps Tab inside, closes on Esc and give
 
 test('a deleted rule comes back with Undo, in its place', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
-  await opener(page).click();
+  await (await rulesButton(page)).click();
   for (const id of ['first', 'second', 'third']) await addRule(page, id, `${id}\\n`);
   await eventually(async () => (await rows(page).count()) === 3, 'three rules in force');
   // Saved, the form is gone: the focus waits on Add rule for the next one.
@@ -111,7 +119,7 @@ test('a deleted rule comes back with Undo, in its place', async () => {
 
 test('a regex the bridge refuses shows the pointer to its fault in a fixed-width font, under the pattern', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
-  await opener(page).click();
+  await (await rulesButton(page)).click();
   await dialog(page).getByRole('button', { name: 'Add rule' }).click();
   const editor = dialog(page).getByRole('form', { name: 'Rule' });
   await editor.getByRole('textbox', { name: 'Id' }).fill('broken');
@@ -150,7 +158,7 @@ test('rules edited in the page are saved to the bridge\'s --rules file', async (
   const own = await startBridge(['--rules', file]);
   try {
     const page = await openPage(fx.browser, own.url);
-    await opener(page).click();
+    await (await rulesButton(page)).click();
     await addRule(page, 'idn', 'ACME\\n');
     await eventually(async () => (await rows(page).count()) === 1, 'the rule in force');
     assert.equal(await dialog(page).getByText('These rules last until the bridge stops:').count(), 0);
