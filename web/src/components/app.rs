@@ -120,7 +120,7 @@ pub fn App() -> Html {
         <div class="app">
             <TopBar server={state.server.clone()} socket={state.socket} page_encoding={state.page_encoding}
                     tool={*tool} on_tool={on_tool.clone()} />
-            <Notices notices={state.notices.clone()} />
+            <Notices notices={state.notices_in_view()} />
             <nav class="narrow-tabs" aria-label="Parts of the page">
                 { tab_button(Tab::Conversation, html! { "Conversation" }) }
                 { tab_button(Tab::Connections, html! {

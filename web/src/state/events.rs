@@ -126,6 +126,10 @@ impl State {
             }
         }
         self.reindex();
+        if !same_bridge {
+            // Another run of the bridge: its connection ids name other conversations.
+            self.notices.retain(|n| n.conn.is_none());
+        }
         self.unread_after = if same_bridge { self.last_seq } else { None };
         self.snapshot_seq = Some(seq);
         self.last_seq = None;
@@ -203,6 +207,13 @@ impl State {
                 conv.encoding = self.default_encoding();
                 self.insert(conv);
             }
+        }
+        let conv = &self.conns[&id];
+        if conv.info.state == ConnState::Open && !was_open {
+            // Its peer is reached: what went wrong with it before is over.
+            let peer = conv.info.peer.as_str();
+            self.notices
+                .retain(|n| n.conn == Some(id) || n.peer.as_deref() != Some(peer));
         }
         let conv = &self.conns[&id];
         let dialled_by_us =
@@ -322,7 +333,7 @@ impl State {
                 }
             }
         }
-        self.notice(message);
+        self.notice_about(conn, message);
     }
 }
 

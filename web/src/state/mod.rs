@@ -76,11 +76,16 @@ pub enum RulesSave {
     Failed(Rc<str>),
 }
 
-/// A message shown at the top of the page until dismissed.
+/// A problem told to the user until dismissed, or until what it is about succeeds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     pub id: u64,
     pub text: Rc<str>,
+    /// The conversation it is about, if any: shown with it, not over the others.
+    pub conn: Option<ConnId>,
+    /// That conversation's peer: a conversation with it that opens later (a dial again, with
+    /// other settings) means the problem is over.
+    pub peer: Option<Rc<str>>,
 }
 
 #[derive(Clone, Debug)]
@@ -295,6 +300,19 @@ impl State {
         }
     }
 
+    /// The notices for what is in view: the page's and the bridge's, and those about the
+    /// conversations shown (all of them while sending to all).
+    pub fn notices_in_view(&self) -> Vec<Notice> {
+        let shown = |conn: Option<ConnId>| {
+            conn.is_none() || self.to_all || conn == self.selected || conn == self.twin
+        };
+        self.notices
+            .iter()
+            .filter(|n| shown(n.conn))
+            .cloned()
+            .collect()
+    }
+
     pub fn selected_conv(&self) -> Option<&Rc<Conv>> {
         self.selected.and_then(|id| self.conns.get(&id))
     }
@@ -315,10 +333,20 @@ impl State {
     }
 
     pub(super) fn notice(&mut self, text: String) {
+        self.notice_about(None, text);
+    }
+
+    /// A notice about conversation `conn` (or, with `None`, about the page or the bridge).
+    pub(super) fn notice_about(&mut self, conn: Option<ConnId>, text: String) {
         let id = self.next_id();
+        let peer = conn
+            .and_then(|id| self.conns.get(&id))
+            .map(|c| Rc::from(c.info.peer.as_str()));
         self.notices.push(Notice {
             id,
             text: text.into(),
+            conn,
+            peer,
         });
         if self.notices.len() > MAX_NOTICES {
             self.notices.remove(0);

@@ -326,6 +326,72 @@ fn errors_are_notices_and_notes_in_their_conversation() {
 }
 
 #[test]
+fn a_failed_dial_is_told_with_its_conversation_and_over_once_its_peer_is_reached() {
+    let mut refused = info(2, ConnState::Closed);
+    refused.origin = Origin::Dialled;
+    refused.peer = "127.0.0.1:9443".into();
+    let s = run(
+        synced_page(),
+        vec![
+            conn_event(refused.clone()),
+            error(
+                Some(2),
+                "the certificate is not trusted: accept any certificate to go on",
+            ),
+            error(None, "malformed message"),
+        ],
+    );
+    let shown = |s: &State| -> Vec<String> {
+        s.notices_in_view()
+            .iter()
+            .map(|n| n.text.to_string())
+            .collect()
+    };
+    let s = reduce(s, Action::Select(2));
+    assert_eq!(
+        shown(&s).len(),
+        2,
+        "the refused dial's, in its conversation"
+    );
+    let s = reduce(s, Action::Select(1));
+    assert_eq!(
+        shown(&s),
+        ["malformed message"],
+        "not over another conversation"
+    );
+    // Dialled again (accepting any certificate): the same peer is reached, the problem is over.
+    let mut again = info(3, ConnState::Open);
+    again.origin = Origin::Dialled;
+    again.peer = refused.peer.clone();
+    let s = run(s, vec![conn_event(again)]);
+    let s = reduce(s, Action::Select(2));
+    assert_eq!(shown(&s), ["malformed message"]);
+}
+
+#[test]
+fn a_new_run_of_the_bridge_drops_the_notices_about_its_old_conversations() {
+    let s = run(
+        synced_page(),
+        vec![
+            error(Some(1), "connection 1 is closed"),
+            error(None, "page"),
+        ],
+    );
+    let s = reduce(s, Action::Socket(SocketStatus::Connecting));
+    let s = run(
+        s,
+        vec![Incoming::Event(Event::Hello {
+            version: VERSION,
+            server: Box::new(server()),
+            conns: vec![],
+            seq: 0,
+        })],
+    );
+    let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
+    assert_eq!(texts, ["page"]);
+}
+
+#[test]
 fn a_refused_dial_says_why_once() {
     let mut closed = info(2, ConnState::Closed);
     closed.origin = Origin::Dialled;
