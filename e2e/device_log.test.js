@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Peer, composer, conversation, eventually, messages, openPage, rowOf, screenshot, sendForm, useBridge,
-  wholeInView,
+  Peer, composer, conversation, eventually, messages, openPage, openTool, rowOf, screenshot, sendForm,
+  useBridge, wholeInView,
 } from './harness.js';
 
 const fx = useBridge(['--no-exit-word']);
@@ -126,7 +126,9 @@ test('Reading: raw explains itself on hover and to a screen reader', async () =>
     + 'no message boundaries, so a peer\'s message may show in two, or two of them as one: choose a '
     + 'framing to cut the stream where the peer\'s messages end. Click to change it.');
   // The accessible description, as the browser computes it for assistive technology: the
-  // conversation's control and the one for new connections.
+  // conversation's control and the one for new connections (in the Device panel, which a closed
+  // panel hides from assistive technology too).
+  await openTool(page, 'Device');
   const cdp = await page.context().newCDPSession(page);
   const { nodes } = await cdp.send('Accessibility.getFullAXTree');
   const described = nodes
