@@ -57,6 +57,7 @@ pub fn transmit(to: Target, data: &[u8]) -> Bytes {
         to,
         file: false,
         broadcast: false,
+        to_server: false,
         data: Bytes::copy_from_slice(data),
     }
     .encode()

@@ -22,6 +22,7 @@ use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
 use crate::hub::Opening;
 use crate::listener::{self, Listening};
+use crate::proxy::{Forward, ProxySpec};
 use crate::rules_file::RulesFile;
 use crate::rules_save::RulesPath;
 use crate::tls::{Acceptor, Connector};
@@ -62,6 +63,8 @@ struct Listeners {
     tcp: Option<Listening>,
     tls: Option<Listening>,
     udp: Option<udp::Socket>,
+    /// `--proxy`'s listeners, each with the server it relays its clients to.
+    proxies: Vec<Listening>,
     /// From `--tls-cert` and `--tls-key`, or self-signed when a TLS listener first starts; the
     /// same for the bridge's whole run, so that its fingerprint can be trusted once.
     certificate: Option<Acceptor>,
@@ -279,6 +282,7 @@ impl Commands {
             local: None,
             state: ConnState::Connecting,
             request,
+            proxy: None,
         });
         let dial = dialer::Dial {
             host,
@@ -383,6 +387,33 @@ impl Commands {
         Ok(())
     }
 
+    /// Starts a proxy's listener bound at start: each client it accepts is relayed to the
+    /// spec's target.
+    pub async fn start_proxy(
+        &self,
+        spec: &ProxySpec,
+        bound: tokio::net::TcpListener,
+    ) -> std::io::Result<SocketAddr> {
+        let forward = Forward {
+            host: spec.host.clone(),
+            port: spec.port,
+            timeout: self.dial.timeout,
+            own_http: self.dial.own_http,
+        };
+        let accepting = listener::Accepting {
+            relay: self.relay.clone(),
+            slots: self.slots.clone(),
+            tasks: self.tasks.clone(),
+            tls: None,
+            proxy: Some(std::sync::Arc::new(forward)),
+        };
+        let listening = Listening::spawn(accepting, bound)?;
+        let addr = listening.addr();
+        tracing::info!(%addr, target = %spec.target(), "proxying");
+        self.listeners.lock().await.proxies.push(listening);
+        Ok(addr)
+    }
+
     /// The TLS listener's certificate fingerprint, once it runs.
     pub async fn tls_fingerprint(&self) -> Option<String> {
         self.listeners.lock().await.fingerprint()
@@ -442,6 +473,7 @@ impl Commands {
             slots: self.slots.clone(),
             tasks: self.tasks.clone(),
             tls,
+            proxy: None,
         };
         Listening::spawn(accepting, bound)
     }

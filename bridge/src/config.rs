@@ -12,6 +12,7 @@ use protocol::framing::{Delimiter, Framing};
 use protocol::text_encoding::TextEncoding;
 
 pub use crate::dial_rules::DialRule;
+pub use crate::proxy::ProxySpec;
 
 /// The tutorial's port, on every interface (IPv6 and IPv4), as its server listens.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(
@@ -165,6 +166,12 @@ pub struct Config {
     /// against the host as the page writes it; may be repeated. Without it, any address.
     #[arg(long, value_name = "RULE", value_parser = DialRule::parse)]
     pub allow_dial: Vec<DialRule>,
+
+    /// Stand between a client and its server: listen on LISTEN, and relay each client that
+    /// connects to TARGET, both ways, shown as one conversation (e.g.
+    /// 127.0.0.1:1502=192.168.1.20:502); may be repeated. --allow-dial applies to TARGET.
+    #[arg(long, value_name = "LISTEN=TARGET", value_parser = ProxySpec::parse)]
+    pub proxy: Vec<ProxySpec>,
 }
 
 impl Config {
@@ -366,6 +373,28 @@ mod tests {
         assert_eq!(config.listen_addr(), None);
         assert_eq!(config.token, None);
         assert!(config.allow_dial.is_empty());
+        assert!(config.proxy.is_empty());
+        let config = Config::parse_from([
+            "bridge",
+            "--proxy",
+            "127.0.0.1:1502=192.168.1.20:502",
+            "--proxy",
+            "[::]:8443=device.local:443",
+        ]);
+        let proxies: Vec<String> = config.proxy.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            proxies,
+            [
+                "127.0.0.1:1502=192.168.1.20:502",
+                "[::]:8443=device.local:443"
+            ]
+        );
+        let bad = Config::try_parse_from(["bridge", "--proxy", "1502=x:1"]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("`1502` is not an address to listen on"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -57,10 +57,7 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
         () = opened.cancel.cancelled() => return relay.hub.close(id, relay.cancel_reason().into()),
     };
     let failure = match result {
-        Err(_) => format!(
-            "timed out after {} s connecting to {target}",
-            dial.timeout.as_secs_f64()
-        ),
+        Err(_) => timed_out(&dial, &target),
         Ok(Err(failure)) => failure,
         Ok(Ok(Reached::Shared(shared, to))) => match shared.dial(opened, to, permit) {
             Ok(()) => return,
@@ -104,6 +101,25 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
     relay
         .hub
         .error(Problem::new(ProblemKind::DialFailed, failure).on(id));
+}
+
+/// Dials a TCP server within the dial's timeout, for a proxy's client: the stream (tuned as
+/// every connection is), or why it could not be reached, in words.
+pub async fn tcp(dial: &Dial) -> Result<TcpStream, String> {
+    let target = address::join(&dial.host, dial.port);
+    match tokio::time::timeout(dial.timeout, connect(dial)).await {
+        Err(_) => Err(timed_out(dial, &target)),
+        Ok(Err(failure)) => Err(failure),
+        Ok(Ok(Reached::Tcp(stream))) => Ok(stream),
+        Ok(Ok(_)) => Err(format!("{target} was not reached over TCP")),
+    }
+}
+
+fn timed_out(dial: &Dial, target: &str) -> String {
+    format!(
+        "timed out after {} s connecting to {target}",
+        dial.timeout.as_secs_f64()
+    )
 }
 
 /// What a dial reached: a TCP stream (TLS is done over it next), a UDP socket of its own, or

@@ -11,8 +11,9 @@
 //!
 //! Where things are: a page's commands are carried out in `commands` (which owns the
 //! listeners); a conversation's bytes go through `conversation` (its sides' reading and writing,
-//! over a stream, TCP or TLS, or datagrams, UDP, whose sockets are `udp`'s), `hub` (state and
-//! fan-out, with `history`, `backpressure` and `transcript`), and `session` (one per WebSocket).
+//! over a stream, TCP or TLS, or datagrams, UDP, whose sockets are `udp`'s, or a proxy's pair of
+//! streams, whose clients `proxy` accepts), `hub` (state and fan-out, with `history`,
+//! `backpressure` and `transcript`), and `session` (one per WebSocket).
 
 mod assets;
 mod backpressure;
@@ -30,6 +31,7 @@ mod hub;
 mod listener;
 mod matching;
 mod open_files;
+mod proxy;
 mod rules;
 mod rules_file;
 mod rules_save;
@@ -53,7 +55,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Config, DialRule};
+pub use config::{Config, DialRule, ProxySpec};
 pub use shutdown::stop_signal;
 pub use start_error::StartError;
 
@@ -78,6 +80,8 @@ pub struct Bridge {
     pub tls_fingerprint: Option<String>,
     /// Where the UDP socket was bound at start (`--udp`).
     pub udp_addr: Option<SocketAddr>,
+    /// Each `--proxy`: where it listens (its port chosen, if it was 0), and its target.
+    pub proxies: Vec<(SocketAddr, String)>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
     /// The token the WebSocket requires, if it requires one (see [`access_token`]).
@@ -102,6 +106,14 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         let path = config.rules.clone();
         move || read_rules(path.as_deref())
     });
+    for spec in &config.proxy {
+        spec.check(&config.allow_dial, config.dial_timeout())
+            .await
+            .map_err(|why| StartError::Proxy {
+                spec: spec.to_string(),
+                why,
+            })?;
+    }
     let sockets = Sockets::bind(&config)?;
     let certificate = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -169,6 +181,7 @@ pub async fn start(config: Config) -> Result<Bridge, StartError> {
         tls_addr: started.tls_addr,
         tls_fingerprint: commands.tls_fingerprint().await,
         udp_addr: started.udp_addr,
+        proxies: started.proxies,
         http_addr,
         token,
         hub,
@@ -185,6 +198,8 @@ struct Sockets {
     listen_problem: Option<Problem>,
     tls: Option<TcpListener>,
     udp: Option<UdpSocket>,
+    /// `--proxy`'s listeners.
+    proxies: Vec<(ProxySpec, TcpListener)>,
 }
 
 /// Where the listeners run, once started.
@@ -193,6 +208,7 @@ struct Started {
     listen_problem: Option<Problem>,
     tls_addr: Option<SocketAddr>,
     udp_addr: Option<SocketAddr>,
+    proxies: Vec<(SocketAddr, String)>,
 }
 
 impl Sockets {
@@ -223,22 +239,46 @@ impl Sockets {
             }
             None => None,
         };
+        let mut proxies = Vec::new();
+        for spec in &config.proxy {
+            let bound = bind::tcp(spec.listen).map_err(|e| StartError::Proxy {
+                spec: spec.to_string(),
+                why: format!(
+                    "cannot listen on {}: {}; pick another LISTEN",
+                    spec.listen,
+                    bind::explain(&e)
+                ),
+            })?;
+            proxies.push((spec.clone(), bound));
+        }
         Ok(Sockets {
             tcp,
             listen_problem,
             tls,
             udp,
+            proxies,
         })
     }
 
     /// Starts accepting and receiving on every socket bound, and says where.
     async fn start(self, commands: &Commands) -> Result<Started, StartError> {
-        let started = Started {
+        let mut started = Started {
             listen_addr: self.tcp.as_ref().and_then(|l| l.local_addr().ok()),
             listen_problem: self.listen_problem,
             tls_addr: self.tls.as_ref().and_then(|l| l.local_addr().ok()),
             udp_addr: self.udp.as_ref().and_then(|s| s.local_addr().ok()),
+            proxies: Vec::new(),
         };
+        for (spec, bound) in self.proxies {
+            let addr = commands
+                .start_proxy(&spec, bound)
+                .await
+                .map_err(|e| StartError::Proxy {
+                    spec: spec.to_string(),
+                    why: e.to_string(),
+                })?;
+            started.proxies.push((addr, spec.target()));
+        }
         let sockets = [
             (Transport::Tcp, self.tcp.map(commands::Bound::Stream)),
             (Transport::Tls, self.tls.map(commands::Bound::Stream)),

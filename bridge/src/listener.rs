@@ -1,9 +1,11 @@
 //! The accept loop: every peer that connects becomes a connection, up to `--max-conns`. A TLS
 //! listener's connections open once their handshake is done, in their own tasks, so that a
-//! client that never finishes one holds up nobody.
+//! client that never finishes one holds up nobody; a proxy's open once its server is reached
+//! ([`crate::proxy`]).
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::{ConnState, Origin, Problem, ProblemKind, Transport};
@@ -14,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::conversation::{canonical, stream, Relay, Slots};
 use crate::hub::{Opened, Opening};
+use crate::proxy::{self, Forward};
 use crate::tls::Acceptor;
 
 /// How long to pause after a failed accept (e.g. out of file descriptors), so that a condition
@@ -28,6 +31,8 @@ pub struct Accepting {
     pub tasks: TaskTracker,
     /// For a TLS listener: the bridge's certificate and key.
     pub tls: Option<Acceptor>,
+    /// For a proxy's listener: the server each client is relayed to.
+    pub proxy: Option<Arc<Forward>>,
 }
 
 /// A listener's accept loop, running.
@@ -87,6 +92,7 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
         slots,
         tasks,
         tls,
+        proxy,
     } = accepting;
     loop {
         let accepted = tokio::select! {
@@ -125,18 +131,24 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
             },
             peer: canonical(peer).to_string(),
             local: local.map(|a| a.to_string()),
-            // A TLS connection opens once its handshake is done.
-            state: if tls.is_some() {
+            // A TLS connection opens once its handshake is done, a proxy's once its server
+            // answers.
+            state: if tls.is_some() || proxy.is_some() {
                 ConnState::Connecting
             } else {
                 ConnState::Open
             },
             request: None,
+            proxy: proxy.as_ref().map(|forward| forward.target()),
         };
         let opened = relay.hub.open(opening);
-        match &tls {
-            None => tasks.spawn(stream::run(relay.clone(), opened, stream, permit)),
-            Some(acceptor) => {
+        match (&tls, &proxy) {
+            (_, Some(forward)) => {
+                let forward = forward.clone();
+                tasks.spawn(proxy::run(relay.clone(), opened, stream, forward, permit))
+            }
+            (None, None) => tasks.spawn(stream::run(relay.clone(), opened, stream, permit)),
+            (Some(acceptor), None) => {
                 let handshake = shake_hands(relay.clone(), acceptor.clone(), opened, stream);
                 tasks.spawn(async move {
                     handshake.await;

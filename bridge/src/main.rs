@@ -47,6 +47,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(addr) = bridge.udp_addr {
         println!("UDP socket on {addr}");
     }
+    for (addr, target) in &bridge.proxies {
+        println!("Proxy on {addr}, relaying each client to {target}");
+    }
     println!("Open {} in your browser", bridge.url());
     stop.await;
     bridge.shutdown().await;

@@ -288,8 +288,17 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
                 to,
                 file,
                 broadcast,
+                to_server,
                 data,
-            }) => match hub.send(to, data, SendFlags { file, broadcast }) {
+            }) => match hub.send(
+                to,
+                data,
+                SendFlags {
+                    file,
+                    broadcast,
+                    to_server,
+                },
+            ) {
                 Ok(sent) if to == Target::All => {
                     let reached = Event::SentToAll {
                         queued: sent.queued as u64,

@@ -33,6 +33,12 @@ pub enum StartError {
         path: PathBuf,
         why: String,
     },
+    /// A `--proxy` that cannot work: its LISTEN cannot be had, or its TARGET may not be dialled
+    /// or does not resolve.
+    Proxy {
+        spec: String,
+        why: String,
+    },
 }
 
 impl StartError {
@@ -81,6 +87,7 @@ impl fmt::Display for StartError {
             StartError::Rules { path, why } => {
                 write!(f, "cannot use the rules in {}: {why}", path.display())
             }
+            StartError::Proxy { spec, why } => write!(f, "--proxy {spec}: {why}"),
         }
     }
 }
@@ -91,7 +98,10 @@ impl std::error::Error for StartError {
             StartError::Listen { source, .. }
             | StartError::Http { source, .. }
             | StartError::Transcript { source, .. } => Some(source),
-            StartError::WebDir { .. } | StartError::Rules { .. } | StartError::Tls(_) => None,
+            StartError::WebDir { .. }
+            | StartError::Rules { .. }
+            | StartError::Proxy { .. }
+            | StartError::Tls(_) => None,
         }
     }
 }

@@ -26,7 +26,7 @@
 use bytes::Bytes;
 use protocol::jsonl::RecordLine;
 use protocol::size::format_size;
-use protocol::{time, ConnInfo, ConnState, Micros, RecordHeader, Transport};
+use protocol::{time, ConnInfo, ConnState, Micros, ProxyInfo, RecordHeader, Transport};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -75,9 +75,18 @@ struct Shared {
 enum Line {
     /// A record frame, header and payload, as the hub encoded it.
     Record(Bytes),
-    Conn(Box<ConnInfo>),
+    Conn(Box<ConnInfo>, Change),
     /// Flush and stop.
     End,
+}
+
+/// What changed of a connection, for its line's `event`.
+#[derive(Clone, Copy, Debug)]
+pub enum Change {
+    /// Its state (`open`, `connecting`, `closed`).
+    State,
+    /// A proxy's side (`client` or `server`) closed its sending side, which was passed on.
+    HalfClosed { side: &'static str, at: Micros },
 }
 
 /// Room held in the queue for a record about to be read; given back when dropped (by then the
@@ -141,12 +150,12 @@ impl Transcript {
     }
 
     /// Queues a connection's new state.
-    pub fn conn(&self, info: &ConnInfo) {
+    pub fn conn(&self, info: &ConnInfo, change: Change) {
         self.shared
             .backlog
             .fetch_add(CONN_LINE_COST, Ordering::SeqCst);
         self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
-        let _ = self.queue.send(Line::Conn(Box::new(info.clone())));
+        let _ = self.queue.send(Line::Conn(Box::new(info.clone()), change));
     }
 
     /// Waits for `bytes` of room in the queue, and holds it. When the queue is empty the room is
@@ -331,7 +340,7 @@ impl Writer {
                 let conn = RecordHeader::read(frame).map(|r| r.header.conn).ok();
                 (self.record(frame), record_cost(frame.len()), conn)
             }
-            Line::Conn(info) => (self.conn(info), CONN_LINE_COST, Some(info.id)),
+            Line::Conn(info, change) => (self.conn(info, *change), CONN_LINE_COST, Some(info.id)),
             Line::End => return,
         };
         drop(line);
@@ -359,16 +368,23 @@ impl Writer {
         Ok(())
     }
 
-    fn conn(&mut self, info: &ConnInfo) -> serde_json::Result<()> {
-        let at = match info.state {
-            ConnState::Closed => info.closed_at.unwrap_or(info.opened_at),
-            ConnState::Connecting | ConnState::Open => info.opened_at,
+    fn conn(&mut self, info: &ConnInfo, change: Change) -> serde_json::Result<()> {
+        let at = match (info.state, change) {
+            (_, Change::HalfClosed { at, .. }) => at,
+            (ConnState::Closed, _) => info.closed_at.unwrap_or(info.opened_at),
+            (ConnState::Connecting | ConnState::Open, _) => info.opened_at,
+        };
+        let (event, side) = match change {
+            Change::State => (info.state.as_str(), None),
+            Change::HalfClosed { side, .. } => ("half_closed", Some(side)),
         };
         let line = ConnLine {
             at: time::rfc3339_micros(at),
             run: &self.run,
             conn: info.id,
-            event: info.state.as_str(),
+            event,
+            side,
+            proxy: info.proxy.as_deref(),
             origin: info.origin.as_str(),
             transport: info.transport,
             peer: &info.peer,
@@ -476,6 +492,9 @@ struct ConnLine<'a> {
     run: &'a str,
     conn: u64,
     event: &'static str,
+    /// For `half_closed`: the proxy's side that closed its sending side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    side: Option<&'static str>,
     origin: &'static str,
     /// TCP unless it says otherwise.
     #[serde(skip_serializing_if = "Transport::is_tcp")]
@@ -485,4 +504,7 @@ struct ConnLine<'a> {
     local: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    /// A proxy's client: the server it is relayed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy: Option<&'a ProxyInfo>,
 }

@@ -326,6 +326,7 @@ async fn receive(shared: Shared, max_peers: usize, stop: CancellationToken) {
                         local: local.clone(),
                         state: ConnState::Open,
                         request: None,
+                        proxy: None,
                     });
                     let peer = shared.start(opened, from, None);
                     let inbox = peer.inbox.clone();

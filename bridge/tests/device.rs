@@ -532,6 +532,7 @@ async fn a_file_is_announced_sent_in_marked_parts_and_its_stop_told_to_every_pag
         to,
         file: true,
         broadcast: false,
+        to_server: false,
         data: data.to_vec().into(),
     };
     sender.transmit(part(b"abc")).await;

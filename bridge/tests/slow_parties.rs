@@ -572,6 +572,7 @@ async fn a_stopped_file_writes_nothing_more_and_its_count_is_exact() {
             to: Target::Conn(conn.id),
             file: true,
             broadcast: false,
+            to_server: false,
             data: vec![i as u8; PART].into(),
         })
         .await;

@@ -356,6 +356,7 @@ async fn broadcast_is_allowed_per_send_only() {
         to: Target::Conn(conn.id),
         file: false,
         broadcast: true,
+        to_server: false,
         data: b"to all".to_vec().into(),
     })
     .await;

@@ -131,6 +131,7 @@ async fn an_oversized_message_is_refused_with_the_reason() {
         to: Target::Conn(conn.id),
         file: false,
         broadcast: false,
+        to_server: false,
         data: Bytes::from(vec![b'x'; (1 << 20) + 1]),
     }
     .encode();

@@ -3,7 +3,8 @@
 //! ```text
 //! record   (bridge -> page): tag=0x01 | flow u8 | marks u8 | rule_len u8 | conn u64 | seq u64 | at i64
 //!                            | payload | rule id (rule_len bytes, UTF-8)
-//! transmit (page -> bridge): tag=0x02 | flags u8 (bit 0 file, bit 1 broadcast) | to u64 (MAX: all)
+//! transmit (page -> bridge): tag=0x02 | flags u8 (bit 0 file, bit 1 broadcast, bit 2 to the
+//!                            server) | to u64 (MAX: all)
 //!                            | payload
 //! ```
 //! A fixed header lets the bridge build a frame with a single copy of the payload, and lets a
@@ -18,8 +19,9 @@ use crate::{ConnId, Flow, Marks, Micros, Record, Seq, Target};
 
 pub const TAG_RECORD: u8 = 0x01;
 pub const TAG_TRANSMIT: u8 = 0x02;
-/// The flags a send may set: file and broadcast; the other bits are reserved, and refused.
-const TRANSMIT_FLAGS: u8 = 0b11;
+/// The flags a send may set: file, broadcast and to the server; the other bits are reserved,
+/// and refused.
+const TRANSMIT_FLAGS: u8 = 0b111;
 pub const RECORD_HEADER_LEN: usize = 28;
 pub const TRANSMIT_HEADER_LEN: usize = 10;
 const TO_ALL: u64 = u64::MAX;
@@ -182,6 +184,9 @@ pub struct Transmit {
     pub file: bool,
     /// UDP: this datagram may go to a broadcast address (the socket allows it for this send).
     pub broadcast: bool,
+    /// A proxied conversation: to its server, as if from the client, rather than to its
+    /// client (its peer), as if from the server.
+    pub to_server: bool,
     pub data: Bytes,
 }
 
@@ -190,7 +195,9 @@ impl Transmit {
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(TRANSMIT_HEADER_LEN + self.data.len());
         out.push(TAG_TRANSMIT);
-        out.push(u8::from(self.file) | u8::from(self.broadcast) << 1);
+        out.push(
+            u8::from(self.file) | u8::from(self.broadcast) << 1 | u8::from(self.to_server) << 2,
+        );
         let to = match self.to {
             Target::Conn(id) => id,
             Target::All => TO_ALL,
@@ -216,8 +223,8 @@ impl Transmit {
         }
         if frame[1] & !TRANSMIT_FLAGS != 0 {
             return Err(DecodeError(format!(
-                "a send's flags {:#010b} set reserved bits: only bit 0 (file) and bit 1 \
-                 (broadcast) mean something; nothing was sent",
+                "a send's flags {:#010b} set reserved bits: only bit 0 (file), bit 1 \
+                 (broadcast) and bit 2 (to the server) mean something; nothing was sent",
                 frame[1]
             )));
         }
@@ -229,6 +236,7 @@ impl Transmit {
             to,
             file: frame[1] & 1 != 0,
             broadcast: frame[1] & 2 != 0,
+            to_server: frame[1] & 4 != 0,
             data: frame.slice(TRANSMIT_HEADER_LEN..),
         })
     }

@@ -153,6 +153,45 @@ pub struct ConnInfo {
     /// The TLS conversation's details, once its handshake is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Box<TlsInfo>>,
+    /// A proxied conversation (`--proxy`): the server the bridge relays this client to. `peer`
+    /// and `local` are then the client's side; the counters count by direction, `rx`
+    /// client→server and `tx` server→client (see [`Marks::PROXIED`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Box<ProxyInfo>>,
+}
+
+/// The server side of a proxied conversation: where the bridge relays its client.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyInfo {
+    /// The target as `--proxy` names it (`host:port`).
+    pub target: String,
+    /// The server's address, once the bridge has reached it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The bridge's own end toward the server, once connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// The client has closed its sending side (a half-close, FIN): the server was told the
+    /// same, and the server may still answer.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub client_closed: bool,
+    /// The server has closed its sending side: the client was told the same.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub server_closed: bool,
+}
+
+impl ProxyInfo {
+    /// A proxied conversation whose server is not reached yet.
+    pub fn to(target: impl Into<String>) -> ProxyInfo {
+        ProxyInfo {
+            target: target.into(),
+            ..ProxyInfo::default()
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 impl ConnInfo {
@@ -184,6 +223,7 @@ impl ConnInfo {
             settings: ConnSettings::default(),
             transport: Transport::Tcp,
             tls: None,
+            proxy: None,
         }
     }
 }
@@ -204,6 +244,43 @@ impl Flow {
         match self {
             Flow::Rx => "rx",
             Flow::Tx => "tx",
+        }
+    }
+}
+
+/// Which way a message of a proxied conversation went: what its record's flow means there
+/// ([`Marks::PROXIED`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Way {
+    /// From the client (or as if from it) to the server: `rx`.
+    ClientToServer,
+    /// From the server (or as if from it) to the client: `tx`.
+    ServerToClient,
+}
+
+impl Way {
+    /// The way a record went, if it is a proxied conversation's.
+    pub fn of(flow: Flow, marks: Marks) -> Option<Way> {
+        marks.contains(Marks::PROXIED).then_some(match flow {
+            Flow::Rx => Way::ClientToServer,
+            Flow::Tx => Way::ServerToClient,
+        })
+    }
+
+    /// The flow a record going this way has.
+    pub fn flow(self) -> Flow {
+        match self {
+            Way::ClientToServer => Flow::Rx,
+            Way::ServerToClient => Flow::Tx,
+        }
+    }
+
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Way::ClientToServer => "client→server",
+            Way::ServerToClient => "server→client",
         }
     }
 }
@@ -250,6 +327,13 @@ impl Marks {
     pub const BAD_CHECKSUM: Marks = Marks(4);
     /// Part of a file sent ([`Command::SendFile`]).
     pub const FILE: Marks = Marks(8);
+    /// A record of a proxied conversation ([`ConnInfo::proxy`]): its flow is a direction,
+    /// `rx` client→server and `tx` server→client. Without [`Marks::INJECTED`], the bridge read
+    /// it from one side and relayed it to the other.
+    pub const PROXIED: Marks = Marks(16);
+    /// In a proxied conversation, written by a page (or a rule) rather than relayed: `rx` to
+    /// the server, as if from the client; `tx` to the client, as if from the server.
+    pub const INJECTED: Marks = Marks(32);
 
     pub fn contains(self, other: Marks) -> bool {
         self.0 & other.0 == other.0

@@ -6,11 +6,16 @@
 //! {"at":"2026-11-24T20:11:33.200001Z","conn":1,"seq":2,"dir":"rx","hex":"ff00"}
 //! {"at":"2026-11-24T20:11:34.000000Z","conn":1,"seq":3,"dir":"tx","text":"你好","encoding":"GBK","hex":"c4e3bac3"}
 //! {"at":"2026-11-24T20:11:35.000000Z","conn":1,"seq":4,"dir":"tx","text":"ACME,1000\n","rule":"idn"}
+//! {"at":"2026-11-24T20:11:36.000000Z","conn":2,"seq":5,"dir":"rx","way":"client_to_server","text":"GET\n"}
+//! {"at":"2026-11-24T20:11:36.000100Z","conn":2,"seq":6,"dir":"tx","way":"server_to_client","text":"OK\n"}
+//! {"at":"2026-11-24T20:11:37.000000Z","conn":2,"seq":7,"dir":"rx","way":"client_to_server","injected":true,"text":"PING\n"}
 //! ```
+//! `way` is there for a proxied conversation's records: which side said it (`dir` then says the
+//! same, `rx` client→server); `injected` when a page wrote it rather than the side it goes as.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{hex, time, ConnId, Flow, Marks, RecordHeader, Seq};
+use crate::{hex, time, ConnId, Flow, Marks, RecordHeader, Seq, Way};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordLine {
@@ -23,6 +28,12 @@ pub struct RecordLine {
     pub conn: ConnId,
     pub seq: Seq,
     pub dir: Flow,
+    /// A proxied conversation's record: which way it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub way: Option<Way>,
+    /// A proxied conversation's record that a page wrote, rather than relayed from a side.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub injected: bool,
     /// The bytes as text, when they read as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -66,6 +77,8 @@ impl RecordLine {
             conn: header.conn,
             seq: header.seq,
             dir: header.flow,
+            way: Way::of(header.flow, header.marks),
+            injected: header.marks.contains(Marks::INJECTED),
             text,
             encoding: None,
             hex,
@@ -154,7 +167,7 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("//! {"))
             .collect();
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 7);
         for line in lines {
             let parsed: RecordLine = serde_json::from_str(&format!("{{{line}")).unwrap();
             assert!(parsed.bytes().is_some(), "{line}");

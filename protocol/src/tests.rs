@@ -55,6 +55,7 @@ fn send_round_trips_for_one_and_for_all() {
             to,
             file: to == Target::All,
             broadcast: to == Target::All,
+            to_server: to != Target::All,
             data: Bytes::from_static(&[0, 0xc3, 0x28, b'x']),
         });
         let frame = transmit.to_frame();
@@ -140,7 +141,7 @@ fn malformed_input_is_an_error_that_names_the_problem() {
     let err = ToBridge::from_frame(&binary(vec![TAG_TRANSMIT, 0, 1])).unwrap_err();
     assert!(err.0.contains("shorter than a send header"), "{err}");
     // Reserved bits of a send's flags are refused, not ignored.
-    let mut reserved = vec![TAG_TRANSMIT, 0b100];
+    let mut reserved = vec![TAG_TRANSMIT, 0b1000];
     reserved.extend_from_slice(&[0; 8]);
     let err = ToBridge::from_frame(&binary(reserved)).unwrap_err();
     assert!(err.0.contains("set reserved bits"), "{err}");
@@ -315,4 +316,58 @@ fn words_are_what_serde_writes() {
     for state in [ConnState::Connecting, ConnState::Open, ConnState::Closed] {
         assert_eq!(state.as_str(), word(serde_json::to_value(state).unwrap()));
     }
+}
+
+#[test]
+fn a_proxied_conversation_says_its_server_and_which_way_each_record_went() {
+    let info = ConnInfo {
+        proxy: Some(Box::new(ProxyInfo {
+            server: Some("127.0.0.1:502".into()),
+            local: Some("127.0.0.1:40112".into()),
+            client_closed: true,
+            ..ProxyInfo::to("127.0.0.1:502")
+        })),
+        ..conn(3)
+    };
+    let Frame::Text(json) = (Event::Conn { conn: info.clone() }).to_frame() else {
+        panic!("a conn event is text")
+    };
+    assert!(
+        json.contains(
+            r#""proxy":{"target":"127.0.0.1:502","server":"127.0.0.1:502","local":"127.0.0.1:40112","client_closed":true}"#
+        ),
+        "{json}"
+    );
+    assert_eq!(
+        Event::from_json(&json),
+        Ok(Event::Conn { conn: info.clone() })
+    );
+    // A conversation that is not proxied says nothing of it.
+    let Frame::Text(plain) = (Event::Conn { conn: conn(4) }).to_frame() else {
+        panic!("a conn event is text")
+    };
+    assert!(!plain.contains("proxy"), "{plain}");
+
+    for (flow, marks, way) in [
+        (Flow::Rx, Marks::PROXIED, Some(Way::ClientToServer)),
+        (Flow::Tx, Marks::PROXIED, Some(Way::ServerToClient)),
+        (
+            Flow::Rx,
+            Marks::PROXIED.with(Marks::INJECTED),
+            Some(Way::ClientToServer),
+        ),
+        (Flow::Rx, Marks::NONE, None),
+        (Flow::Tx, Marks::INJECTED, None),
+    ] {
+        assert_eq!(Way::of(flow, marks), way);
+        let record = Record {
+            marks,
+            ..Record::new(3, 9, flow, 5, b"GET\n".to_vec())
+        };
+        // Two bits of the marks byte: the header keeps its 28 bytes.
+        assert_eq!(record.encode().len(), RECORD_HEADER_LEN + 4);
+        assert_eq!(Record::decode(&record.encode()), Ok(record));
+    }
+    assert_eq!(Way::ClientToServer.flow(), Flow::Rx);
+    assert_eq!(Way::ServerToClient.label(), "server→client");
 }

@@ -61,8 +61,8 @@ proptest! {
 
     #[test]
     fn send_frames_round_trip(to in target(), data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let (file, broadcast) = (data.len() % 2 == 1, data.len() % 3 == 1);
-        let transmit = Transmit { to, file, broadcast, data: Bytes::from(data) };
+        let (file, broadcast, to_server) = (data.len() % 2 == 1, data.len() % 3 == 1, data.len() % 5 < 2);
+        let transmit = Transmit { to, file, broadcast, to_server, data: Bytes::from(data) };
         let frame = transmit.encode();
         prop_assert_eq!(frame.len(), TRANSMIT_HEADER_LEN + transmit.data.len());
         prop_assert_eq!(&Transmit::decode(&frame).unwrap(), &transmit);

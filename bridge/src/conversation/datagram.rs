@@ -15,7 +15,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
-use super::{canonical, record_sent, Conversation, Relay};
+use super::{canonical, record_sent, Conversation, RecordAs, Relay};
 use crate::hub::{Author, Opened, Outgoing, MAX_DATAGRAM};
 use crate::udp::OwnSocket;
 
@@ -180,7 +180,7 @@ async fn send(relay: &Relay, id: ConnId, link: &Link, peer: &str, out: Outgoing)
         return relay.hub.unsent(id, out.data.len());
     }
     let Err(e) = link.send(&out.data, out.broadcast).await else {
-        return record_sent(relay, id, &out.data, &out.from);
+        return record_sent(relay, id, &out.data, &out.from, RecordAs::SENT);
     };
     if let Author::Page { .. } = out.from {
         relay.hub.unsent(id, out.data.len());

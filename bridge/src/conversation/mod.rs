@@ -6,30 +6,31 @@
 //! once written). Only how bytes come and go differs by kind:
 //! - [`stream`]: TCP, or TLS over TCP: a read half and a write half, side by side;
 //! - [`datagram`]: UDP: one datagram is one message, through the bridge's UDP socket or a
-//!   socket of the conversation's own.
+//!   socket of the conversation's own;
+//! - [`pair`]: a proxy's client and server, two TCP sockets relayed to each other.
 //!
 //! A conversation ends when its side does (the peer closes, the socket fails, the exit word) or
 //! when its token is cancelled (a page's disconnect, shutdown); then the hub hears why.
 //!
 //! A conversation with two sockets (a proxy's: a client side and a server side) is one
-//! [`Opened`] (one id, one token) with two [`Side`]s, each with its own queue from the hub: each
-//! side reads its socket as above, its records marked with its side, and hands what it reads
-//! (once the rules, and a hold if any, let it through) to the other side's queue, as a rule's
-//! reply is handed to its own side's queue now. The task runs both sides as [`stream`] runs one,
-//! with the token, and the first to end ends the conversation. Nothing in a side asks which kind
-//! of socket it has, or which side it is.
+//! [`Opened`] (one id, one token) with two [`Side`]s, each with its own queue from the hub for
+//! what pages inject: each side reads its socket as above, its records filed as its side's
+//! ([`RecordAs`]), and hands what it reads, as it comes, to the other side's writer ([`pair`]).
+//! Nothing in a side asks which kind of socket it has, or which side it is: how its records are
+//! filed is all that differs.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use protocol::ConnId;
+use protocol::{ConnId, Flow, Marks};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Hub, Opened};
 
 pub mod datagram;
+pub mod pair;
 mod reading;
 pub mod stream;
 mod writing;
@@ -97,6 +98,47 @@ impl fmt::Display for Full {
     }
 }
 
+/// How a side's records are filed: their flow, and the marks each carries besides its own.
+/// What a conversation of one socket reads is received (`rx`) and what it writes sent (`tx`);
+/// a proxy's records say which way the bytes went (`rx` client→server, `tx` server→client),
+/// and whether a page injected them rather than a side saying them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordAs {
+    pub flow: Flow,
+    pub marks: Marks,
+}
+
+impl RecordAs {
+    pub const RECEIVED: RecordAs = RecordAs {
+        flow: Flow::Rx,
+        marks: Marks::NONE,
+    };
+    pub const SENT: RecordAs = RecordAs {
+        flow: Flow::Tx,
+        marks: Marks::NONE,
+    };
+    /// What a proxy's client says, relayed to the server; and what a page injects to the
+    /// server, as if from the client.
+    pub const CLIENT_SAID: RecordAs = RecordAs {
+        flow: Flow::Rx,
+        marks: Marks::PROXIED,
+    };
+    pub const TO_SERVER: RecordAs = RecordAs {
+        flow: Flow::Rx,
+        marks: Marks(Marks::PROXIED.0 | Marks::INJECTED.0),
+    };
+    /// What a proxy's server says, relayed to the client; and what a page injects to the
+    /// client, as if from the server.
+    pub const SERVER_SAID: RecordAs = RecordAs {
+        flow: Flow::Tx,
+        marks: Marks::PROXIED,
+    };
+    pub const TO_CLIENT: RecordAs = RecordAs {
+        flow: Flow::Tx,
+        marks: Marks(Marks::PROXIED.0 | Marks::INJECTED.0),
+    };
+}
+
 /// One socket's part in a conversation: what reads it, and the queue of what to write to it.
 pub struct Side<'a> {
     pub reading: Reading<'a>,
@@ -119,8 +161,52 @@ impl<'a> Conversation<'a> {
             id,
             side: Side {
                 reading,
-                outbox: Outbox::new(opened.writes),
+                outbox: Outbox::new(opened.writes, RecordAs::SENT),
             },
+            cancel: opened.cancel,
+        }
+    }
+}
+
+/// A proxy's conversation as its task holds it: one id, one token, and two sides, each
+/// recording as its own, and neither answered by the rules.
+pub struct Pair<'a> {
+    pub id: ConnId,
+    pub client: Side<'a>,
+    pub server: Side<'a>,
+    pub cancel: CancellationToken,
+}
+
+impl<'a> Pair<'a> {
+    /// What the hub opened for a proxy's client, taken apart into its two sides.
+    pub fn new(relay: &'a Relay, opened: Opened) -> Pair<'a> {
+        let id = opened.id;
+        let side = |record_as, settings, writes, outbox_as| Side {
+            reading: Reading::new(relay, id, opened.origin, settings, opened.replies.clone())
+                .recording(record_as, false),
+            outbox: Outbox::new(writes, outbox_as),
+        };
+        let to_server = opened.to_server.unwrap_or_else(|| {
+            // Only the hub's proxied conversations are paired; this one has no queue to its
+            // server, so nothing is ever injected there.
+            futures::channel::mpsc::unbounded().1
+        });
+        let client = side(
+            RecordAs::CLIENT_SAID,
+            opened.settings.clone(),
+            opened.writes,
+            RecordAs::TO_CLIENT,
+        );
+        let server = side(
+            RecordAs::SERVER_SAID,
+            opened.settings,
+            to_server,
+            RecordAs::TO_SERVER,
+        );
+        Pair {
+            id,
+            client,
+            server,
             cancel: opened.cancel,
         }
     }

@@ -6,19 +6,20 @@
 //! never copied on their way to the history and the pages. With any other framing, the framer
 //! decides where messages end, and each message is copied into a frame of its own.
 
+use std::io;
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures::channel::mpsc;
 use protocol::checksum::Checksum;
 use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
-use protocol::{time, ConnId, ConnSettings, Flow, Marks, Origin, Problem, ProblemKind};
+use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
 use super::stream::describe;
-use super::{is_exit, Relay};
+use super::{is_exit, RecordAs, Relay};
 use crate::clock;
 use crate::framer::{End, Framer, Piece};
 use crate::hub::Outgoing;
@@ -42,6 +43,32 @@ pub struct Reading<'a> {
     answering: Answering,
     /// Rules' replies, for the writer.
     replies: mpsc::UnboundedSender<Outgoing>,
+    /// How what is read is recorded: received, in a conversation of one socket.
+    record_as: RecordAs,
+    /// Whether the auto-reply rules answer what is read. A proxy's sides relay instead: its
+    /// client and server answer each other.
+    rules: bool,
+}
+
+/// Why a side's reading ended.
+pub enum Ended {
+    /// The peer closed its sending side (end of file).
+    Closed,
+    /// Reading the socket failed (a reset, say).
+    Failed(io::Error),
+    /// A message ended the conversation (the exit word), or the other side is gone: why.
+    Over(String),
+}
+
+impl Ended {
+    /// In words, for a conversation of one socket.
+    pub fn describe(self) -> String {
+        match self {
+            Ended::Closed => "the peer closed the connection".into(),
+            Ended::Failed(e) => describe("reading", &e),
+            Ended::Over(why) => why,
+        }
+    }
 }
 
 impl<'a> Reading<'a> {
@@ -61,19 +88,45 @@ impl<'a> Reading<'a> {
             checksum,
             answering: Answering::new(Responder::new(id, origin, Instant::now()), Instant::now()),
             replies,
+            record_as: RecordAs::RECEIVED,
+            rules: true,
+        }
+    }
+
+    /// The same, recording what it reads as `record_as` says, and answering it by rules or not.
+    pub fn recording(self, record_as: RecordAs, rules: bool) -> Reading<'a> {
+        Reading {
+            record_as,
+            rules,
+            ..self
         }
     }
 
     /// Reads until the peer closes, the socket fails, or a message ends the conversation.
-    pub(super) async fn run(&mut self, mut stream: impl AsyncRead + Unpin) -> String {
+    pub(super) async fn run(&mut self, stream: impl AsyncRead + Unpin) -> String {
+        self.read(stream, None).await.describe()
+    }
+
+    /// Reads as [`Reading::run`] does, and hands each read to `forward` once it is recorded,
+    /// as it came, whatever the framing (which cuts only what is recorded): a proxy's side,
+    /// whose bytes go on to the other side. Waiting for `forward` to take a read is what
+    /// stops this side being read while the other side's peer does not read. `forward` is
+    /// dropped when reading ends, which tells the other side's writer that no more comes.
+    pub(super) async fn read(
+        &mut self,
+        mut stream: impl AsyncRead + Unpin,
+        forward: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
         if let Some(reason) = self.apply(settings).await {
-            return reason;
+            return Ended::Over(reason);
         }
-        let greeting = self
-            .answering
-            .on_connect(&self.relay.hub.rules(), &rule_time);
-        self.answer(greeting);
+        if self.rules {
+            let greeting = self
+                .answering
+                .on_connect(&self.relay.hub.rules(), &rule_time);
+            self.answer(greeting);
+        }
         let mut buf = BytesMut::new();
         let mut want = MIN_READ;
         loop {
@@ -91,7 +144,7 @@ impl<'a> Reading<'a> {
                     if changed.is_ok() {
                         let settings = self.settings.borrow_and_update().clone();
                         if let Some(reason) = self.apply(settings).await {
-                            return reason;
+                            return Ended::Over(reason);
                         }
                     }
                     continue;
@@ -100,19 +153,27 @@ impl<'a> Reading<'a> {
                     buf.clear();
                     let pending = self.framer.as_mut().and_then(|f| f.poll_idle(Instant::now()));
                     if let Some(reason) = self.pieces(pending).await {
-                        return reason;
+                        return Ended::Over(reason);
                     }
                     continue;
                 }
             };
             let n = match read {
-                Ok(0) => return "the peer closed the connection".into(),
+                Ok(0) => return Ended::Closed,
                 Ok(n) => n,
-                Err(e) => return describe("reading", &e),
+                Err(e) => return Ended::Failed(e),
             };
             want = next_want(want, n);
+            let chunk = forward
+                .as_ref()
+                .map(|_| Bytes::copy_from_slice(&buf[RECORD_HEADER_LEN..RECORD_HEADER_LEN + n]));
             if let Some(reason) = self.received(&mut buf, n, want).await {
-                return reason;
+                return Ended::Over(reason);
+            }
+            if let (Some(forward), Some(chunk)) = (&forward, chunk) {
+                if forward.send(chunk).await.is_err() {
+                    return Ended::Over("the other side is gone".into());
+                }
             }
         }
     }
@@ -214,10 +275,13 @@ impl<'a> Reading<'a> {
                 marks = marks.with(Marks::BAD_CHECKSUM);
             }
             said_exit = is_exit(payload, self.relay.exit_word.as_deref());
-            answer = self.answering.at_once(&rules, payload, &rule_time);
+            if self.rules {
+                answer = self.answering.at_once(&rules, payload, &rule_time);
+            }
         }
         let room = hub.transcript_room(frame.len()).await;
-        hub.record(self.id, Flow::Rx, frame, marks, None);
+        let RecordAs { flow, marks: side } = self.record_as;
+        hub.record(self.id, flow, frame, marks.with(side), None);
         drop(room);
         let answer = match answer {
             Ok(answer) => answer,

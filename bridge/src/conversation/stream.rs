@@ -89,7 +89,7 @@ async fn converse(relay: &Relay, opened: Opened, stream: impl Stream) -> String 
     // What the connection's end cut short is recorded still: a message not yet ended, and what
     // the socket took of a send (the rest of it counts as waiting, and the close says so).
     side.reading.finish().await;
-    sending.finish(relay, id);
+    sending.finish(relay, id, side.outbox.record_as);
     reason
 }
 

@@ -6,12 +6,12 @@
 use bytes::{BufMut, BytesMut};
 use futures::channel::mpsc;
 use futures::StreamExt;
-use protocol::{ConnId, Flow, Marks, RECORD_HEADER_LEN};
+use protocol::{ConnId, Marks, RECORD_HEADER_LEN};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::time::DelayQueue;
 
 use super::stream::describe;
-use super::{is_exit, Relay};
+use super::{is_exit, RecordAs, Relay};
 use crate::hub::{Author, FilePart, Outgoing};
 
 /// The send being written, and how much of it the socket has taken: what a disconnect in the
@@ -24,10 +24,10 @@ pub(super) struct Sending {
 
 impl Sending {
     /// Records what the socket took of a send cut off mid-write.
-    pub(super) fn finish(&mut self, relay: &Relay, id: ConnId) {
+    pub(super) fn finish(&mut self, relay: &Relay, id: ConnId, record_as: RecordAs) {
         if let Some(out) = self.out.take() {
             if self.written > 0 {
-                record_sent(relay, id, &out.data[..self.written], &out.from);
+                record_sent(relay, id, &out.data[..self.written], &out.from, record_as);
             }
         }
     }
@@ -39,13 +39,16 @@ impl Sending {
 pub struct Outbox {
     queue: mpsc::UnboundedReceiver<Outgoing>,
     delayed: Option<DelayQueue<Outgoing>>,
+    /// How what is written is recorded: sent, in a conversation of one socket.
+    pub record_as: RecordAs,
 }
 
 impl Outbox {
-    pub fn new(queue: mpsc::UnboundedReceiver<Outgoing>) -> Outbox {
+    pub fn new(queue: mpsc::UnboundedReceiver<Outgoing>, record_as: RecordAs) -> Outbox {
         Outbox {
             queue,
             delayed: None,
+            record_as,
         }
     }
 
@@ -80,53 +83,70 @@ pub(super) async fn write(
 ) -> String {
     loop {
         let out = outbox.next().await;
-        if out.file.as_ref().is_some_and(FilePart::stopped) {
-            // A part of a file stopped before it was written: it waits no more.
-            relay.hub.unsent(id, out.data.len());
-            continue;
-        }
-        relay.hub.transcript_caught_up().await;
-        let file = out.file.clone();
-        *sending = Sending {
-            out: Some(out),
-            written: 0,
-        };
-        let data = sending
-            .out
-            .as_ref()
-            .map(|o| o.data.clone())
-            .unwrap_or_default();
-        while sending.written < data.len() {
-            let write = socket.write(&data[sending.written..]);
-            let written = match &file {
-                Some(part) => tokio::select! {
-                    written = write => written,
-                    // The file stopped: what of this part the socket took is all of it that goes.
-                    () = part.stop() => break,
-                },
-                None => write.await,
-            };
-            match written {
-                Ok(0) => return "the peer is gone (it takes no more bytes)".into(),
-                Ok(n) => sending.written += n,
-                Err(e) => return describe("writing", &e),
-            }
-        }
-        if sending.written < data.len() {
-            sending.finish(relay, id);
-            relay.hub.unsent(id, data.len() - sending.written);
-            continue;
-        }
-        let out = sending.out.take().expect("set above");
-        record_sent(relay, id, &out.data, &out.from);
-        if is_exit(&out.data, relay.exit_word.as_deref()) {
-            return "you sent exit".into();
+        if let Err(reason) = write_one(relay, id, &mut socket, out, outbox.record_as, sending).await
+        {
+            return reason;
         }
     }
 }
 
+/// Writes one send and records it (or what the socket took of it, if its file was stopped);
+/// fails when the socket does, or when the send ends the conversation.
+pub(super) async fn write_one(
+    relay: &Relay,
+    id: ConnId,
+    socket: &mut (impl AsyncWrite + Unpin),
+    out: Outgoing,
+    record_as: RecordAs,
+    sending: &mut Sending,
+) -> Result<(), String> {
+    if out.file.as_ref().is_some_and(FilePart::stopped) {
+        // A part of a file stopped before it was written: it waits no more.
+        relay.hub.unsent(id, out.data.len());
+        return Ok(());
+    }
+    relay.hub.transcript_caught_up().await;
+    let file = out.file.clone();
+    *sending = Sending {
+        out: Some(out),
+        written: 0,
+    };
+    let data = sending
+        .out
+        .as_ref()
+        .map(|o| o.data.clone())
+        .unwrap_or_default();
+    while sending.written < data.len() {
+        let write = socket.write(&data[sending.written..]);
+        let written = match &file {
+            Some(part) => tokio::select! {
+                written = write => written,
+                // The file stopped: what of this part the socket took is all of it that goes.
+                () = part.stop() => break,
+            },
+            None => write.await,
+        };
+        match written {
+            Ok(0) => return Err("the peer is gone (it takes no more bytes)".into()),
+            Ok(n) => sending.written += n,
+            Err(e) => return Err(describe("writing", &e)),
+        }
+    }
+    if sending.written < data.len() {
+        sending.finish(relay, id, record_as);
+        relay.hub.unsent(id, data.len() - sending.written);
+        return Ok(());
+    }
+    let out = sending.out.take().expect("set above");
+    record_sent(relay, id, &out.data, &out.from, record_as);
+    if is_exit(&out.data, relay.exit_word.as_deref()) {
+        return Err("you sent exit".into());
+    }
+    Ok(())
+}
+
 /// Records what was written to the peer, as a frame of its own (header room first).
-pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Author) {
+pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Author, record_as: RecordAs) {
     let (marks, rule) = match from {
         Author::Page { file: true } => (Marks::FILE, None),
         Author::Page { file: false } => (Marks::NONE, None),
@@ -138,5 +158,7 @@ pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Author) {
     let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len() + rule_len);
     frame.put_bytes(0, RECORD_HEADER_LEN);
     frame.extend_from_slice(data);
-    relay.hub.record(id, Flow::Tx, frame, marks, rule);
+    relay
+        .hub
+        .record(id, record_as.flow, frame, marks.with(record_as.marks), rule);
 }

@@ -30,8 +30,8 @@ use protocol::size::{byte_count, format_size};
 use protocol::tls::TlsInfo;
 use protocol::{
     record_payload_len, ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, Frame, Marks,
-    Origin, Problem, ProblemKind, RecordHeader, RequestId, Seq, ServerInfo, Transport,
-    RECORD_HEADER_LEN,
+    Origin, Problem, ProblemKind, ProxyInfo, RecordHeader, RequestId, Seq, ServerInfo, Transport,
+    Way, RECORD_HEADER_LEN,
 };
 // futures' channel, not tokio's: it allocates per message rather than a block of 32 up front,
 // and an idle connection's queue is its largest part.
@@ -116,6 +116,9 @@ struct Conn {
 struct Control {
     /// Unbounded as a channel, bounded in bytes by `--send-queue` (counted in `info.waiting`).
     writes: mpsc::UnboundedSender<Outgoing>,
+    /// A proxied conversation's other queue: what pages send to its server. `waiting` counts
+    /// both queues together.
+    to_server: Option<mpsc::UnboundedSender<Outgoing>>,
     /// How the connection is read; its task follows changes.
     settings: watch::Sender<ConnSettings>,
     cancel: CancellationToken,
@@ -133,6 +136,8 @@ pub struct Opening {
     pub state: ConnState,
     /// The page's request that dialled it, if any.
     pub request: Option<RequestId>,
+    /// A proxy's client: the target the bridge relays it to (`host:port`).
+    pub proxy: Option<String>,
 }
 
 /// What a connection's task needs from the hub: its id and origin, the sends to write, how to
@@ -146,6 +151,32 @@ pub struct Opened {
     pub replies: mpsc::UnboundedSender<Outgoing>,
     pub settings: watch::Receiver<ConnSettings>,
     pub cancel: CancellationToken,
+    /// A proxied conversation's queue of what pages send to its server (`writes` is then what
+    /// they send to its client).
+    pub to_server: Option<mpsc::UnboundedReceiver<Outgoing>>,
+}
+
+/// A side of a proxied conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxySide {
+    Client,
+    Server,
+}
+
+impl ProxySide {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxySide::Client => "client",
+            ProxySide::Server => "server",
+        }
+    }
+
+    pub fn other(self) -> ProxySide {
+        match self {
+            ProxySide::Client => ProxySide::Server,
+            ProxySide::Server => ProxySide::Client,
+        }
+    }
 }
 
 /// A fresh start for a subscriber: `hello`, the held records, `synced`, then the live frames from
@@ -193,17 +224,26 @@ impl Hub {
         let mut s = self.lock();
         let id = s.next_id;
         s.next_id += 1;
+        let (to_server_tx, to_server) = match opening.proxy.is_some() {
+            true => {
+                let (tx, rx) = mpsc::unbounded();
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
         let info = ConnInfo {
             local: opening.local,
             request: opening.request,
             transport: opening.transport,
             settings: s.server.defaults.clone(),
+            proxy: opening.proxy.map(|target| Box::new(ProxyInfo::to(target))),
             ..ConnInfo::new(id, origin, opening.peer, opening.state, now())
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
         let replies = writes_tx.clone();
         let control = Control {
             writes: writes_tx,
+            to_server: to_server_tx,
             settings: settings_tx,
             cancel: cancel.clone(),
             files_stopped: watch::Sender::new(0),
@@ -223,7 +263,48 @@ impl Hub {
             replies,
             settings,
             cancel,
+            to_server,
         }
+    }
+
+    /// A proxy's client is now relayed to its server, reached at `server` from `local`.
+    pub fn proxied(&self, id: ConnId, server: SocketAddr, local: SocketAddr) {
+        let mut s = self.lock();
+        if let Some(conn) = s.conns.get_mut(&id) {
+            let info = Arc::make_mut(&mut conn.info);
+            info.state = ConnState::Open;
+            if let Some(proxy) = &mut info.proxy {
+                proxy.server = Some(server.to_string());
+                proxy.local = Some(local.to_string());
+            }
+            self.announce(info);
+        }
+    }
+
+    /// A side of a proxied conversation closed its sending side (a half-close), and the other
+    /// side was told: into the transcript, and to every page.
+    pub fn half_closed(&self, id: ConnId, side: ProxySide) {
+        let mut s = self.lock();
+        let Some(conn) = s.conns.get_mut(&id) else {
+            return;
+        };
+        let info = Arc::make_mut(&mut conn.info);
+        let Some(proxy) = &mut info.proxy else {
+            return;
+        };
+        match side {
+            ProxySide::Client => proxy.client_closed = true,
+            ProxySide::Server => proxy.server_closed = true,
+        }
+        tracing::info!(conn = id, "the {} half-closed", side.name());
+        if let Some(transcript) = &self.inner.transcript {
+            let change = transcript::Change::HalfClosed {
+                side: side.name(),
+                at: now(),
+            };
+            transcript.conn(info, change);
+        }
+        self.publish(info);
     }
 
     /// A connection that was connecting (a dial, or a TLS handshake) is now open.
@@ -269,7 +350,13 @@ impl Hub {
             marks,
         };
         header.write(&mut frame[..RECORD_HEADER_LEN], rule_len);
-        let waiting = count(Arc::make_mut(&mut conn.info), flow, len, rule_len == 0);
+        let waiting = count(
+            Arc::make_mut(&mut conn.info),
+            flow,
+            marks,
+            len,
+            rule_len == 0,
+        );
         let nothing_waits = waiting == Some(0);
         if waiting.is_some_and(|left| left > 0) {
             s.waiting_changed.insert(id);
@@ -432,7 +519,7 @@ impl Hub {
     /// A change of a connection's state: into the transcript, and to every page.
     fn announce(&self, info: &ConnInfo) {
         if let Some(transcript) = &self.inner.transcript {
-            transcript.conn(info);
+            transcript.conn(info, transcript::Change::State);
         }
         self.publish(info);
     }
@@ -458,19 +545,22 @@ impl Hub {
     }
 }
 
-/// Counts a record of `len` bytes in its connection's counters. What a page sent was waiting
-/// in the send queue: returns what waits now, after such a record.
-fn count(info: &mut ConnInfo, flow: Flow, len: u64, from_page: bool) -> Option<u64> {
+/// Counts a record of `len` bytes in its connection's counters (a proxy's by the way the bytes
+/// went: `rx` client→server, `tx` server→client). What a page sent was waiting in the send
+/// queue: returns what waits now, after such a record.
+fn count(info: &mut ConnInfo, flow: Flow, marks: Marks, len: u64, no_rule: bool) -> Option<u64> {
     match flow {
         Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
-        Flow::Tx => {
-            (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1);
-            // Rules' replies never waited in the send queue.
-            if from_page {
-                info.waiting = info.waiting.saturating_sub(len);
-                return Some(info.waiting);
-            }
-        }
+        Flow::Tx => (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1),
+    }
+    // Rules' replies never waited in the send queue, nor did what a proxy relayed.
+    let from_page = match Way::of(flow, marks) {
+        Some(_) => marks.contains(Marks::INJECTED),
+        None => flow == Flow::Tx,
+    };
+    if from_page && no_rule {
+        info.waiting = info.waiting.saturating_sub(len);
+        return Some(info.waiting);
     }
     None
 }

@@ -70,11 +70,13 @@ pub enum Author {
     Rule(Arc<str>),
 }
 
-/// How a page asked for a send: part of a file, or allowed to a broadcast address (UDP).
+/// How a page asked for a send: part of a file, allowed to a broadcast address (UDP), or to a
+/// proxied conversation's server rather than its client.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SendFlags {
     pub file: bool,
     pub broadcast: bool,
+    pub to_server: bool,
 }
 
 /// The largest UDP payload (IPv4's; IPv6 allows a little more, but a datagram the bridge sends
@@ -116,6 +118,13 @@ impl Hub {
                 continue;
             };
             let waiting = conn.info.waiting;
+            let queue = match toward(&conn.info, control, flags.to_server) {
+                Ok(queue) => queue,
+                Err(refused) => {
+                    sent.refused.push(refused.on(id));
+                    continue;
+                }
+            };
             if let Err(refused) = admit(&conn.info, data.len(), self.inner.send_queue) {
                 sent.refused.push(refused.on(id));
                 continue;
@@ -135,7 +144,7 @@ impl Hub {
                 delay: Duration::ZERO,
                 file,
             };
-            if control.writes.unbounded_send(outgoing).is_err() {
+            if queue.unbounded_send(outgoing).is_err() {
                 continue; // its task has ended; the close is on its way
             }
             let info = Arc::make_mut(&mut conn.info);
@@ -204,6 +213,38 @@ impl Hub {
             self.fan_out(Event::FileStopped { conn }.to_frame());
         }
         Ok(())
+    }
+}
+
+/// The queue a send goes to: the connection's peer (a proxy's client), or a proxy's server.
+/// A side that closed its sending side was closed in turn toward the other: nothing more can
+/// be written there.
+fn toward<'c>(
+    info: &ConnInfo,
+    control: &'c super::Control,
+    to_server: bool,
+) -> Result<&'c futures::channel::mpsc::UnboundedSender<Outgoing>, Problem> {
+    let closed = |whose: &str, to: &str| {
+        Problem::new(
+            ProblemKind::NotOpen,
+            format!(
+                "the {whose} closed its sending side, and the bridge passed that on: the {to}                  takes nothing more from this conversation"
+            ),
+        )
+    };
+    match (&info.proxy, &control.to_server, to_server) {
+        (Some(proxy), Some(queue), true) if !proxy.client_closed => Ok(queue),
+        (Some(_), Some(_), true) => Err(closed("client", "server")),
+        (Some(proxy), _, false) if proxy.server_closed => Err(closed("server", "client")),
+        (_, _, false) => Ok(&control.writes),
+        (_, _, true) => Err(Problem::new(
+            ProblemKind::Other,
+            format!(
+                "connection {} is not a proxy's: it has no server to send to; send to its \
+                 peer instead",
+                info.id
+            ),
+        )),
     }
 }
 

@@ -299,6 +299,7 @@ fn transmit(to: Target, data: impl Into<protocol::Bytes>) -> ToBridge {
         to,
         file: false,
         broadcast: false,
+        to_server: false,
         data: data.into(),
     })
 }

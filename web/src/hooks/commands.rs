@@ -65,6 +65,7 @@ pub fn use_new_commands(
                 to,
                 file: false,
                 broadcast: latest.borrow().broadcast_for(to),
+                to_server: false,
                 data,
             };
             send.emit(ToBridge::Transmit(transmit).to_frame())?;

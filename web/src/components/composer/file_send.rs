@@ -141,6 +141,7 @@ impl FileSender {
                         to: target.to,
                         file: true,
                         broadcast: false,
+                        to_server: false,
                         data: data.into(),
                     };
                     if let Err(why) = ctx.frame.emit(ToBridge::Transmit(transmit).to_frame()) {
