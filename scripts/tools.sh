@@ -7,7 +7,7 @@
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tcp-bridge"
-export PATH="$HOME/.cargo/bin:$CACHE_DIR/binaryen/node_modules/.bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$CACHE_DIR/binaryen/node_modules/.bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -46,20 +46,47 @@ use_debian_wasm() {
   export WASM_BUILD_ENV="RUSTUP_TOOLCHAIN=debian-web RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22"
 }
 
-ensure_trunk() {
-  if trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then return 0; fi
-  say "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
-  cargo install --locked trunk --version "$TRUNK_VERSION"
+# The two tools are built with cargo's debug profile, at the same time. Their release profiles
+# (trunk's asks for fat LTO and one codegen unit) spend minutes optimising programs that then run
+# for a second per build: measured on 2 cores, trunk took 459 s to install with its release profile
+# and about 250 s of CPU with the debug one, wasm-bindgen-cli 251 s and 94 s; a later build of the
+# web app costs about 1 s more CPU for it. Each install is a build of its own that leaves a core
+# idle at times (its largest crates, its link), so the two together take little longer than trunk.
+# Each writes a log; it is shown when the install fails.
+have_trunk() { trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; }
+
+install_trunk() {
+  CARGO_PROFILE_DEV_DEBUG=0 cargo install --debug --locked trunk --version "$TRUNK_VERSION"
 }
 
 # Must be exactly the wasm-bindgen version in Cargo.lock, or trunk tries to download one.
-ensure_wasm_bindgen() {
-  local want
-  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-  if wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then return 0; fi
-  say "installing wasm-bindgen-cli $want"
+wasm_bindgen_wanted() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+have_wasm_bindgen() { wasm-bindgen --version 2>/dev/null | grep -q " $(wasm_bindgen_wanted)\$"; }
+
+install_wasm_bindgen() {
   # Not --locked: a locked dependency of the CLI is missing from some registry mirrors.
-  cargo install wasm-bindgen-cli --version "=$want"
+  CARGO_PROFILE_DEV_DEBUG=0 cargo install --debug wasm-bindgen-cli --version "=$(wasm_bindgen_wanted)"
+}
+
+# Runs `install_NAME` in the background, its output in a log; its pid is left in install_pid.
+start_install() {
+  local name=$1 log="$CACHE_DIR/install-$1.log"
+  mkdir -p "$CACHE_DIR"
+  say "installing $name in the background (once; log: $log)"
+  "install_$name" >"$log" 2>&1 &
+  install_pid=$!
+}
+
+# Waits for an install started by start_install; on failure shows the end of its log.
+finish_install() {
+  local name=$1 pid=$2 log="$CACHE_DIR/install-$1.log"
+  if wait "$pid"; then return 0; fi
+  tail -n 30 "$log" >&2
+  say "installing $name failed: the lines above are the end of $log"
+  return 1
 }
 
 # Debian's binaryen is too old for trunk; npm's is current.
@@ -73,9 +100,14 @@ ensure_wasm_opt() {
 
 ensure_build_tools() {
   ensure_wasm_target
-  ensure_trunk
-  ensure_wasm_bindgen
+  local trunk_job="" bindgen_job="" install_pid
+  if ! have_trunk; then start_install trunk; trunk_job=$install_pid; fi
+  if ! have_wasm_bindgen; then start_install wasm_bindgen; bindgen_job=$install_pid; fi
   ensure_wasm_opt
+  local failed=0
+  [ -z "$trunk_job" ] || finish_install trunk "$trunk_job" || failed=1
+  [ -z "$bindgen_job" ] || finish_install wasm_bindgen "$bindgen_job" || failed=1
+  return $failed
 }
 
 ensure_test_tools() {
