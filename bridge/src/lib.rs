@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{ConnSettings, Problem, ProblemKind, ServerInfo, Transport};
+use protocol::{ConnSettings, Problem, ProblemKind, Run, ServerInfo, Transport};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -339,6 +339,7 @@ fn hub_config(
         encoding: config.encoding,
         defaults,
         rules: rules_file.rules,
+        run: Some(this_run()),
         ..ServerInfo::default()
     };
     HubConfig {
@@ -435,6 +436,17 @@ fn access_token(config: &Config, http_addr: SocketAddr) -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// This run of the bridge: a random id (53 bits, exact in JavaScript) and the time it started,
+/// so that a page reconnecting can tell a restart from the same bridge reached again.
+fn this_run() -> Run {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    Run {
+        id: u64::from_le_bytes(bytes) & ((1 << 53) - 1),
+        started_at: clock::now(),
+    }
 }
 
 /// What to tell the user when the default listener address cannot be had.

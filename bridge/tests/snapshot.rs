@@ -189,3 +189,33 @@ async fn a_page_that_keeps_reading_sees_every_byte_of_a_flood() {
     within("the flood to end", flood).await.unwrap();
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_snapshot_of_one_run_names_that_run_and_another_run_is_another() {
+    let bridge = start(&[]).await;
+    let (_first, one) = Page::open(&bridge).await;
+    let (_second, again) = Page::open(&bridge).await;
+    let run = one.server.run.expect("the hello names the bridge's run");
+    assert_eq!(again.server.run, Some(run), "the same run to every page");
+    assert!(run.id < 1 << 53, "exact as a JavaScript number: {}", run.id);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    assert!(
+        run.started_at <= now && now - run.started_at < 60_000_000,
+        "started_at {} is when it started (now {now})",
+        run.started_at
+    );
+    bridge.shutdown().await;
+
+    let other = start(&[]).await;
+    let (_page, snapshot) = Page::open(&other).await;
+    let next = snapshot
+        .server
+        .run
+        .expect("the hello names the bridge's run");
+    assert_ne!(next.id, run.id, "a bridge started again is another run");
+    assert!(next.started_at >= run.started_at);
+    other.shutdown().await;
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conn::{ConnId, ConnInfo, ConnSettings, RequestId, Seq, Transport};
+use crate::conn::{ConnId, ConnInfo, ConnSettings, Micros, RequestId, Seq, Transport};
 use crate::rules::{Rule, RuleError};
 use crate::text_encoding::TextEncoding;
 #[cfg(doc)]
@@ -242,6 +242,21 @@ pub struct ServerInfo {
     /// The multicast groups the UDP socket joined.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// This run of the bridge process: a page that reconnects can tell a bridge that restarted
+    /// (its connections and the rules set from pages gone) from the same one reached again.
+    /// Absent from bridges that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
+}
+
+/// One run of the bridge process, from its start to its exit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    /// Random, drawn at start, below 2^53 so that a JavaScript client reads it exactly: another
+    /// id is another run.
+    pub id: u64,
+    /// When this run started.
+    pub started_at: Micros,
 }
 
 impl ServerInfo {

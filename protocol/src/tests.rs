@@ -302,6 +302,21 @@ fn saving_the_rules_is_asked_and_answered_with_a_request() {
     // A bridge with no rules file says nothing of one.
     let server = serde_json::to_value(ServerInfo::default()).unwrap();
     assert!(server.get("rules_file").is_none(), "{server}");
+    // Nor does one that predates runs; one that has them names its run.
+    assert!(server.get("run").is_none(), "{server}");
+    let run = ServerInfo {
+        run: Some(Run {
+            id: 7,
+            started_at: 1_764_000_000_000_000,
+        }),
+        ..ServerInfo::default()
+    };
+    let json = serde_json::to_string(&run).unwrap();
+    assert!(
+        json.ends_with(r#""run":{"id":7,"started_at":1764000000000000}}"#),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<ServerInfo>(&json).unwrap(), run);
 }
 
 #[test]
