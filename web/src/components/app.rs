@@ -1,7 +1,8 @@
 //! The page: header with the tools, the connection list on the side (all of it: the forms are
 //! in the tools' panels, [`crate::components::toolbar`]), the selected conversation (or both
-//! ends of one connection) and the composer in the middle. Holds the state (`use_reducer`) and
-//! the link to the bridge, and provides every view with the page's commands
+//! ends of one connection) and the composer in the middle, with the problems in view floating
+//! over the foot of the conversation, where they move nothing. Holds the state (`use_reducer`)
+//! and the link to the bridge, and provides every view with the page's commands
 //! ([`crate::hooks::commands`]) and the device simulator's context ([`crate::hooks::device`]);
 //! the tools' panels open over the conversation, the rules panel over the page. In a narrow
 //! window the list and the conversation are tabs, the conversation first.
@@ -120,7 +121,6 @@ pub fn App() -> Html {
         <div class="app">
             <TopBar server={state.server.clone()} socket={state.socket} page_encoding={state.page_encoding}
                     tool={*tool} on_tool={on_tool.clone()} />
-            <Notices notices={state.notices_in_view()} />
             <nav class="narrow-tabs" aria-label="Parts of the page">
                 { tab_button(Tab::Conversation, html! { "Conversation" }) }
                 { tab_button(Tab::Connections, html! {
@@ -250,6 +250,7 @@ fn middle(state: &State, focus: u32) -> Html {
                 { for panes.into_iter().map(|(pane, conv)| html! {
                     <Conversation {conv} {pane} {stale} bridge_fingerprint={fingerprint.clone()} {online} />
                 }) }
+                <Notices notices={state.notices_in_view()} />
             </div>
             <Composer {target} idle={state.compose_idle} default_encoding={state.default_encoding()}
                       to_all={state.to_all} sent_to_all={state.sent_to_all} {sides}
