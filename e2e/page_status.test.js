@@ -1,6 +1,8 @@
-// What the page says of problems: they float over the conversation without moving anything,
-// belong to the conversation they are about, end when it succeeds and can be dismissed. Real
-// bridge, a real openssl s_server and a real browser, loopback only.
+// What the page says of problems and of the bridge itself: problems float over the conversation
+// without moving anything, belong to the conversation they are about, end when it succeeds and
+// can be dismissed; a bridge that is not reached is said to be so, and one that comes back as
+// another run is said to have restarted, with what is gone. Real bridges, a real openssl
+// s_server and a real browser, loopback only.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  Peer, composer, connections, conversation, eventually, openPage, openTool, rowOf, sendForm,
-  startTcpServer, useBridge, withTimeout,
+  Peer, composer, connections, conversation, eventually, messages, openPage, openTool, rowOf,
+  sendForm, startBridge, startTcpServer, useBridge, withTimeout,
 } from './harness.js';
 
 const fx = useBridge();
@@ -151,5 +153,86 @@ test('a TLS dial refused is told in its conversation only, and is over once the 
     server.close();
     peer.close();
     await page.close();
+  }
+});
+
+/**
+ * Records the page's WebSockets, so that a test can close the page's socket to a bridge that
+ * goes on running, as a network that drops it would.
+ */
+const keepSockets = () => {
+  const Native = window.WebSocket;
+  window.pageSockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.pageSockets.push(this);
+    }
+  };
+};
+
+test('a bridge not reached is said to be so; the same run reached again says nothing, another run says what is gone', async () => {
+  const first = await startBridge();
+  const httpAddr = new URL(first.url).host;
+  const page = await fx.browser.newPage();
+  await page.addInitScript(keepSockets);
+  await page.goto(first.url);
+  const status = page.locator('[role=status]', { hasText: /^(Connected|Connecting|Disconnected)/ });
+  const facts = page.locator('.topbar .server-facts .listen');
+  const counts = connections(page).locator('.conn-counts');
+  let second = null;
+  const peer = await Peer.connect(first.listenPort);
+  try {
+    await status.getByText(/^Connected$/).waitFor();
+    await facts.getByText(`Listening on 127.0.0.1:${first.listenPort}`).waitFor();
+    await rowOf(page, peer.address).click();
+    peer.send('before\n');
+    await messages(page).locator('li.msg.rx', { hasText: 'before' }).waitFor();
+    // A rule set from the page, which a restart loses (the bridge has no rules file).
+    const device = await openTool(page, 'Device');
+    await device.getByRole('button', { name: /^Rules/ }).click();
+    const rules = page.getByRole('dialog', { name: 'Auto-reply rules' });
+    await rules.getByRole('button', { name: 'Add rule' }).click();
+    const editor = rules.getByRole('form', { name: 'Rule' });
+    await editor.getByRole('textbox', { name: 'Id' }).fill('idn');
+    await editor.getByRole('textbox', { name: /^Text/ }).fill('*IDN?');
+    await editor.getByRole('textbox', { name: 'Reply', exact: true }).fill('ACME\\n');
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await rules.getByText('1 rule in force').waitFor();
+    await rules.getByRole('button', { name: 'Close the rules' }).click();
+    await page.keyboard.press('Escape');
+
+    // The page's socket drops, the bridge runs on: reached again, nothing to tell.
+    await page.evaluate(() => window.pageSockets.at(-1).close());
+    await status.getByText(/^Disconnected/).waitFor();
+    await status.getByText(/^Connected$/).waitFor({ timeout: 15_000 });
+    await facts.getByText(`Listening on 127.0.0.1:${first.listenPort}`).waitFor();
+    assert.equal(await page.getByText('The bridge restarted').count(), 0, 'the same run: no restart');
+    await messages(page).locator('li.msg.rx', { hasText: 'before' }).waitFor();
+
+    // Gone without a word: the top bar says the bridge is not reached, not where it listens.
+    await first.kill();
+    await status.getByText(/^Disconnected/).waitFor();
+    await facts.getByText(`Bridge not reached (it was listening on 127.0.0.1:${first.listenPort})`).waitFor();
+    assert.equal(await page.locator('.topbar').getByText(/Listening on/).count(), 0);
+    assert.match(await counts.innerText(), /^When last heard of: 1 open · 1 in all$/);
+
+    // Another run on the same web address: the page says it restarted, and what is gone.
+    second = await startBridge([], { http: httpAddr });
+    await status.getByText(/^Connected$/).waitFor({ timeout: 15_000 });
+    const told = notices(page).filter({ hasText: 'The bridge restarted' });
+    await told.waitFor();
+    assert.equal(await told.locator('.notice-text').innerText(),
+      'The bridge restarted: the 1 conversation of its last run and the 1 auto-reply rule set from the page are gone.');
+    await facts.getByText(`Listening on 127.0.0.1:${second.listenPort}`).waitFor();
+    assert.equal(await rowOf(page, peer.address).count(), 0, 'the old run\'s conversation is gone');
+    await told.getByRole('button', { name: 'Dismiss' }).click();
+    await told.waitFor({ state: 'detached' });
+    assert.deepEqual(fx.browser.errors, []);
+  } finally {
+    peer.close();
+    await page.close();
+    if (second) assert.equal(await second.stop(), 0);
+    await first.kill();
   }
 });

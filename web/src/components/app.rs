@@ -119,7 +119,7 @@ pub fn App() -> Html {
         <ContextProvider<Commands> context={commands}>
         <ContextProvider<DeviceCtx> context={device_ctx}>
         <div class="app">
-            <TopBar server={state.server.clone()} socket={state.socket} page_encoding={state.page_encoding}
+            <TopBar server={state.server.clone()} socket={state.socket} stale={state.stale()} page_encoding={state.page_encoding}
                     tool={*tool} on_tool={on_tool.clone()} />
             <nav class="narrow-tabs" aria-label="Parts of the page">
                 { tab_button(Tab::Conversation, html! { "Conversation" }) }

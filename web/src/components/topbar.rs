@@ -19,6 +19,9 @@ pub struct TopBarProps {
     /// What the bridge said about itself; `None` until it has.
     pub server: Option<ServerInfo>,
     pub socket: SocketStatus,
+    /// Whether what the page holds may be out of date (the bridge not reached, or its snapshot
+    /// not yet in): the listener is then said as last heard of, not as now.
+    pub stale: bool,
     /// The page's own encoding for new connections, if chosen.
     pub page_encoding: Option<Encoding>,
     /// The tool whose panel is open.
@@ -35,16 +38,8 @@ pub fn TopBar(props: &TopBarProps) -> Html {
             { toolbar(props.tool, &props.on_tool) }
             <div class="server-facts">
                 if let Some(server) = &props.server {
-                    <span class="listen" title={server.listen_problem.as_ref().map(|p| p.message.clone())}>{
-                        match (&server.listen, &server.listen_problem) {
-                            (Some(addr), _) => format!("Listening on {addr}"),
-                            // The port, less the reason and the advice the listener panel gives.
-                            (None, Some(Problem { port: Some(port), .. })) => {
-                                format!("Not listening for TCP on port {port}")
-                            }
-                            (None, _) => "Not listening for TCP".to_string(),
-                        }
-                    }</span>
+                    <span class={classes!("listen", props.stale.then_some("unreached"))}
+                          title={listen_title(server, props.stale)}>{ listen_words(server, props.stale) }</span>
                     if let Some(word) = &server.exit_word {
                         <span class="exit-word" title="Sending or receiving this line closes the connection, as the seed's client and server do">
                             <code>{ word }</code>{ " ends a conversation" }
@@ -59,6 +54,38 @@ pub fn TopBar(props: &TopBarProps) -> Html {
     }
 }
 
+/// Where the bridge listens, or, while it is not reached (`stale`), that it is not and where
+/// it listened when last heard of: the page must not say "Listening on" of a bridge that may be
+/// gone.
+pub fn listen_words(server: &ServerInfo, stale: bool) -> String {
+    match (&server.listen, &server.listen_problem) {
+        (Some(addr), _) if stale => format!("Bridge not reached (it was listening on {addr})"),
+        _ if stale => "Bridge not reached".to_string(),
+        (Some(addr), _) => format!("Listening on {addr}"),
+        // The port, less the reason and the advice the listener panel gives.
+        (
+            None,
+            Some(Problem {
+                port: Some(port), ..
+            }),
+        ) => {
+            format!("Not listening for TCP on port {port}")
+        }
+        (None, _) => "Not listening for TCP".to_string(),
+    }
+}
+
+fn listen_title(server: &ServerInfo, stale: bool) -> Option<String> {
+    if stale {
+        return Some(
+            "The page is not connected to the bridge, or not yet caught up with it: what the \
+             bridge last said may no longer hold. The page reconnects by itself."
+                .into(),
+        );
+    }
+    server.listen_problem.as_ref().map(|p| p.message.clone())
+}
+
 /// Unread messages show in the tab's title, for when the page is in the background.
 #[hook]
 pub fn use_unread_title(unread: u64) {
@@ -70,4 +97,26 @@ pub fn use_unread_title(unread: u64) {
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridge_not_reached_is_not_said_to_listen() {
+        let server = ServerInfo {
+            listen: Some("127.0.0.1:7777".into()),
+            ..ServerInfo::default()
+        };
+        assert_eq!(listen_words(&server, false), "Listening on 127.0.0.1:7777");
+        assert_eq!(
+            listen_words(&server, true),
+            "Bridge not reached (it was listening on 127.0.0.1:7777)"
+        );
+        assert_eq!(
+            listen_words(&ServerInfo::default(), true),
+            "Bridge not reached"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use protocol::{
 };
 
 use super::{Conv, Entry, Incoming, Rec, RulesSave, State};
+use crate::bytes_view::size::plural;
 
 impl State {
     pub(super) fn apply(&mut self, incoming: Incoming) {
@@ -97,10 +98,18 @@ impl State {
                  reload the page, or use a matching bridge."
             ));
         }
-        // Sequence numbers only grow within one bridge process: a snapshot that ends before
-        // what we already saw comes from a restarted bridge, whose connection ids mean
-        // something else.
-        let same_bridge = self.last_seq.is_none_or(|last| last <= seq);
+        // A bridge names its run; one that does not (an older bridge) is known by its
+        // sequence numbers, which only grow within one process: a snapshot that ends before
+        // what we already saw comes from a restarted bridge. Either way its connection ids
+        // mean something else.
+        let same_bridge = match (self.server.as_ref().and_then(|s| s.run), server.run) {
+            (Some(was), Some(now)) => was.id == now.id,
+            _ => self.last_seq.is_none_or(|last| last <= seq),
+        };
+        let restart = match &self.server {
+            Some(was) if !same_bridge => Some(restart_notice(self.conns.len(), was, &server)),
+            _ => None,
+        };
         let old = std::mem::take(&mut self.conns);
         let encoding = self.page_encoding.unwrap_or(server.encoding);
         for info in conns {
@@ -129,6 +138,11 @@ impl State {
         if !same_bridge {
             // Another run of the bridge: its connection ids name other conversations.
             self.notices.retain(|n| n.conn.is_none());
+        }
+        if let Some(text) = restart {
+            // Told once: an earlier restart's notice says nothing more.
+            self.notices.retain(|n| !n.text.starts_with(RESTARTED));
+            self.notice(text);
         }
         self.unread_after = if same_bridge { self.last_seq } else { None };
         self.snapshot_seq = Some(seq);
@@ -335,6 +349,42 @@ impl State {
         }
         self.notice_about(conn, message);
     }
+}
+
+/// How the notice of a restart begins.
+pub const RESTARTED: &str = "The bridge restarted";
+
+/// What a page that knew `conns` conversations of the bridge's last run is told when the
+/// bridge comes back as another run (`was` and `now` say what each said of itself): that it
+/// restarted, and what of the last run is gone. Rules read from the bridge's rules file are
+/// read again; rules set from a page are not.
+fn restart_notice(conns: usize, was: &ServerInfo, now: &ServerInfo) -> String {
+    // What is gone, each with how many.
+    let mut gone = Vec::new();
+    if conns > 0 {
+        let what = plural(conns as u64, "conversation");
+        gone.push((format!("the {what} of its last run"), conns));
+    }
+    let rules = was.rules.len();
+    if now.rules_file.is_none() && rules > 0 {
+        let what = plural(rules as u64, "auto-reply rule");
+        gone.push((format!("the {what} set from the page"), rules));
+    }
+    let mut text = String::from(RESTARTED);
+    if !gone.is_empty() {
+        let verb = if let [(_, 1)] = gone[..] { "is" } else { "are" };
+        let what: Vec<&str> = gone.iter().map(|(what, _)| what.as_str()).collect();
+        text.push_str(&format!(": {} {verb} gone", what.join(" and ")));
+    }
+    if let Some(file) = &now.rules_file {
+        let rules = plural(now.rules.len() as u64, "rule");
+        text.push_str(&format!(
+            "{} its auto-reply rules are the {rules} of {file} again",
+            if gone.is_empty() { ":" } else { ";" }
+        ));
+    }
+    text.push('.');
+    text
 }
 
 fn rank_max(a: ConnState, b: ConnState) -> ConnState {

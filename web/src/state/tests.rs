@@ -388,7 +388,127 @@ fn a_new_run_of_the_bridge_drops_the_notices_about_its_old_conversations() {
         })],
     );
     let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
-    assert_eq!(texts, ["page"]);
+    assert_eq!(
+        texts,
+        [
+            "page",
+            "The bridge restarted: the 1 conversation of its last run is gone."
+        ]
+    );
+}
+
+/// A snapshot from the bridge's run `run`, with `rules` in force (read from `rules_file`).
+fn hello_of_run(
+    conns: Vec<ConnInfo>,
+    seq: Seq,
+    run: u64,
+    rules: &[&str],
+    file: Option<&str>,
+) -> Incoming {
+    let rules = rules
+        .iter()
+        .map(|id| {
+            protocol::rules::Rule::new(
+                *id,
+                protocol::rules::Trigger::Any,
+                protocol::rules::ReplyBody::Text("x".into()),
+            )
+        })
+        .collect();
+    Incoming::Event(Event::Hello {
+        version: VERSION,
+        server: Box::new(ServerInfo {
+            run: Some(protocol::Run {
+                id: run,
+                started_at: 1_700_000_000_000_000 + run as i64,
+            }),
+            rules,
+            rules_file: file.map(String::from),
+            ..server()
+        }),
+        conns,
+        seq,
+    })
+}
+
+#[test]
+fn the_same_run_reached_again_says_nothing_of_a_restart() {
+    let conns = || vec![info(1, ConnState::Open), info(2, ConnState::Open)];
+    let s = run(
+        State::default(),
+        vec![hello_of_run(conns(), 5, 7, &["idn"], None), synced(5)],
+    );
+    let s = reduce(s, Action::Select(2));
+    let s = reduce(s, Action::Socket(SocketStatus::Closed { retry_in_ms: 500 }));
+    assert!(s.stale(), "what the page shows is as last heard");
+    let s = reduce(s, Action::Socket(SocketStatus::Open));
+    // The same run, whose sequence numbers a page cannot compare here (no record since).
+    let s = run(
+        s,
+        vec![hello_of_run(conns(), 5, 7, &["idn"], None), synced(5)],
+    );
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+    assert_eq!(s.selected, Some(2), "the same conversation in view");
+    assert!(!s.stale());
+}
+
+#[test]
+fn another_run_is_told_with_what_is_gone() {
+    let s = run(
+        State::default(),
+        vec![
+            hello_of_run(
+                vec![info(1, ConnState::Open), info(2, ConnState::Closed)],
+                9,
+                7,
+                &["idn", "rst"],
+                None,
+            ),
+            synced(9),
+            error(Some(1), "connection 1 is not reading"),
+        ],
+    );
+    let s = reduce(s, Action::Socket(SocketStatus::Closed { retry_in_ms: 500 }));
+    // Its sequence numbers grew past ours: only the run says it is another bridge.
+    let s = run(
+        s,
+        vec![
+            hello_of_run(vec![info(1, ConnState::Open)], 40, 8, &[], None),
+            synced(40),
+        ],
+    );
+    let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
+    assert_eq!(
+        texts,
+        ["The bridge restarted: the 2 conversations of its last run and the 2 auto-reply rules set from the page are gone."]
+    );
+    assert_eq!(s.conns.len(), 1, "the new run's only");
+
+    // Once more, from a bridge whose rules are read from its file: they are back.
+    let s = run(
+        s,
+        vec![
+            hello_of_run(vec![], 0, 9, &["idn"], Some("device.toml")),
+            synced(0),
+        ],
+    );
+    let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
+    assert_eq!(
+        texts,
+        ["The bridge restarted: the 1 conversation of its last run is gone; its auto-reply rules are the 1 rule of device.toml again."],
+        "the last restart only"
+    );
+    let s = run(
+        s,
+        vec![
+            hello_of_run(vec![], 0, 10, &["idn"], Some("device.toml")),
+            synced(0),
+        ],
+    );
+    assert_eq!(
+        &*s.notices[0].text,
+        "The bridge restarted: its auto-reply rules are the 1 rule of device.toml again."
+    );
 }
 
 #[test]

@@ -136,7 +136,12 @@ pub fn ListBar(props: &ListBarProps) -> Html {
     };
     html! {
         <div class="list-bar">
-            <p class="conn-counts">{ summary(props.counts, props.shown, list.narrowed()) }</p>
+            <p class="conn-counts">
+                if !props.online {
+                    <span class="as-heard" title="The bridge is not reached: these are the counts it last gave">{ "When last heard of: " }</span>
+                }
+                { summary(props.counts, props.shown, list.narrowed()) }
+            </p>
             <input type="search" aria-label="Filter connections" value={list.query.clone()}
                    oninput={on_query} placeholder="Filter: address, state, in/out, udp/tls" spellcheck="false" />
             <div class="list-options">
