@@ -178,3 +178,24 @@ test('rules edited in the page are saved to the bridge\'s --rules file', async (
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the Rules button counts the rules in force, not those switched off', async () => {
+  const own = await startBridge();
+  const page = await openPage(fx.browser, own.url);
+  try {
+    await (await rulesButton(page)).click();
+    for (const id of ['one', 'two', 'three']) await addRule(page, id, `${id}\\n`);
+    await dialog(page).getByText('3 rules in force').waitFor();
+    await rows(page).nth(1).getByRole('checkbox').click();
+    await dialog(page).getByText('2 rules in force · 1 off').waitFor();
+    await dialog(page).getByRole('button', { name: 'Close the rules' }).click();
+    await dialog(page).waitFor({ state: 'detached' });
+    await eventually(async () => (await opener(page).textContent()) === 'Rules (2)',
+      'the button counts the two rules that answer');
+    assert.match(await opener(page).getAttribute('title'), /^2 rules in force/);
+    assert.deepEqual(fx.browser.errors, []);
+  } finally {
+    await page.close();
+    assert.equal(await own.stop(), 0);
+  }
+});

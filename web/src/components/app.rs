@@ -173,7 +173,8 @@ fn panel(
     let last = |t| listeners.last(t).map(String::from);
     let groups = server.map(|s| s.groups.clone()).unwrap_or_default();
     let settings = server.map(|s| s.defaults.clone()).unwrap_or_default();
-    let rules = server.map_or(0, |s| s.rules.len());
+    // The rules that answer: a switched-off one does not.
+    let rules = server.map_or(0, |s| s.rules.iter().filter(|r| r.enabled).count());
     let replies: u64 = state.rule_hits.iter().map(|h| h.hits).sum();
     match tool {
         Tool::Dial => html! { <ConnectForm {default_port} enabled={online} /> },

@@ -5,11 +5,12 @@
 use protocol::ConnSettings;
 use yew::prelude::*;
 
+use crate::bytes_view::size::plural;
 use crate::components::reading_form::{meaning, ReadingForm};
 use crate::components::rules::replies;
 use crate::state::reading::summary;
 
-/// The section. `reading` is whether the form for new connections' reading is open, and
+/// The section. `rules` counts the rules in force (those switched on). `reading` is whether the form for new connections' reading is open, and
 /// `on_reading` opens or closes it.
 pub fn device_section(
     defaults: &ConnSettings,
@@ -34,7 +35,8 @@ pub fn device_section(
             }
             <p class="device-line">
                 <span class="label">{ "Auto-reply" }</span>
-                <button type="button" onclick={on_rules.reform(|_: MouseEvent| ())}>
+                <button type="button" onclick={on_rules.reform(|_: MouseEvent| ())}
+                        title={format!("{} in force (switched on); the dialog lists those off too", plural(rules as u64, "rule"))}>
                     { format!("Rules ({rules})") }
                 </button>
                 <span class="device-replies">{ replies(replies_sent) }</span>
