@@ -199,3 +199,39 @@ test('the Rules button counts the rules in force, not those switched off', async
     assert.equal(await own.stop(), 0);
   }
 });
+
+test('Esc while a rule has changes not saved asks first; Esc again keeps editing', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  await (await rulesButton(page)).click();
+  await dialog(page).getByRole('button', { name: 'Add rule' }).click();
+  const editor = dialog(page).getByRole('form', { name: 'Rule' });
+  // Opened and untouched: nothing to lose, Esc closes at once.
+  await page.keyboard.press('Escape');
+  await dialog(page).waitFor({ state: 'detached' });
+
+  await (await rulesButton(page)).click();
+  await dialog(page).getByRole('button', { name: 'Add rule' }).click();
+  await editor.getByRole('textbox', { name: 'Id' }).fill('half-typed');
+  await editor.getByRole('textbox', { name: 'Reply', exact: true }).fill('not yet saved');
+  await page.keyboard.press('Escape');
+  const question = dialog(page).getByRole('alert').filter({ hasText: 'This rule has changes not saved' });
+  await question.waitFor();
+  assert.equal(await dialog(page).count(), 1, 'the dialog stays open');
+  const keep = question.getByRole('button', { name: 'Keep editing' });
+  await eventually(() => keep.evaluate((el) => el === document.activeElement), 'Keep editing has the focus');
+
+  // Esc again answers "keep editing": the question goes, the draft stays, the caret is in it.
+  await page.keyboard.press('Escape');
+  await question.waitFor({ state: 'detached' });
+  assert.equal(await editor.getByRole('textbox', { name: 'Id' }).inputValue(), 'half-typed');
+  assert.equal(await editor.getByRole('textbox', { name: 'Reply', exact: true }).inputValue(), 'not yet saved');
+  assert.ok(await focusInDialog(page), 'the focus stays in the dialog');
+
+  // The Close button asks too; discarding closes, and nothing was sent to the bridge.
+  await dialog(page).getByRole('button', { name: 'Close the rules' }).click();
+  await question.getByRole('button', { name: 'Discard changes and close' }).click();
+  await dialog(page).waitFor({ state: 'detached' });
+  assert.equal(await opener(page).textContent(), 'Rules (0)');
+  assert.deepEqual(fx.browser.errors, []);
+  await page.close();
+});

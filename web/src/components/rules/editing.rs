@@ -19,6 +19,8 @@ pub struct Editing {
     /// The id of the rule in force it changes; `None` for a new rule.
     pub was: Option<String>,
     pub draft: RuleDraft,
+    /// The draft as the editor opened with it: a draft that differs holds work not saved.
+    pub start: RuleDraft,
     /// Whether the caret starts in the reply (a rule made from a message).
     pub reply_first: bool,
     /// The form's own refusal, or the bridge's.
@@ -35,11 +37,19 @@ impl Editing {
         }
         Editing {
             was,
+            start: draft.clone(),
             draft,
             reply_first: false,
             error: None,
             saving: None,
         }
+    }
+}
+
+impl Editing {
+    /// Whether the fields hold changes not saved, which closing the dialog would lose.
+    pub fn changed(&self) -> bool {
+        self.draft != self.start && self.saving.is_none()
     }
 }
 
@@ -160,4 +170,24 @@ pub fn editor(
         online,
     };
     Some(rule_editor(state, form, &on, on_save, on_cancel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::rules::{ReplyBody, Trigger};
+
+    #[test]
+    fn a_draft_changed_and_not_saved_is_work_that_closing_would_lose() {
+        let rule = Rule::new("idn", Trigger::Any, ReplyBody::Text("ACME\\n".into()));
+        let mut e = Editing::new(&rule, Some("idn".into()), Some(3));
+        assert!(!e.changed(), "opened, nothing typed");
+        e.draft.set("name", "identity".into());
+        assert!(e.changed());
+        e.draft.set("name", String::new());
+        assert!(!e.changed(), "typed and taken back");
+        e.draft.set("reply", "OTHER".into());
+        e.saving = e.draft.rule().ok();
+        assert!(!e.changed(), "sent: the bridge has it");
+    }
 }

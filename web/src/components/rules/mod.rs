@@ -5,7 +5,8 @@
 //! refuses is shown at the rule it names. A rule deleted can be put back (Undo). The rules in
 //! force download as a rules file, which `--rules` reads; a bridge started with one saves them
 //! to it (`save_rules`), else they last until it stops, and the panel says so. For the keyboard
-//! the panel is a modal dialog (`modal.rs`).
+//! the panel is a modal dialog (`modal.rs`); closing it while a rule's changes are not saved
+//! asks first (Keep editing, or Discard).
 
 mod editing;
 mod editor;
@@ -113,11 +114,59 @@ fn rules_file_url() -> String {
 pub fn RulesPanel(props: &RulesPanelProps) -> Html {
     let commands = use_commands();
     let dialog = use_node_ref();
+    // What closing (Esc, Close) does, as of the last render: set below, once the rule being
+    // edited is known.
+    let close = use_mut_ref(Callback::<()>::noop);
+    let on_close = {
+        let close = close.clone();
+        use_callback((), move |(), _| {
+            let now = close.borrow().clone();
+            now.emit(())
+        })
+    };
     // First, so that a field the editor opens with takes the focus after the dialog.
-    use_modal(dialog.clone(), props.on_close.clone());
+    use_modal(dialog.clone(), on_close.clone());
     let form = use_node_ref();
     let deps = (props.rules.clone(), props.problem.clone());
     let editing = use_editing(props.draft.clone(), props.selected, deps, form.clone());
+    // Closing with a rule's changes not saved asks first: Esc must not lose typed work.
+    let asking = use_state(|| false);
+    let keep_editing = use_node_ref();
+    {
+        let keep_editing = keep_editing.clone();
+        use_effect_with(*asking, move |asking| {
+            if let (true, Some(button)) = (*asking, keep_editing.cast::<HtmlElement>()) {
+                let _ = button.focus();
+            }
+        });
+    }
+    let on_keep_editing = {
+        let (asking, form) = (asking.clone(), form.clone());
+        Callback::from(move |()| {
+            asking.set(false);
+            let field = form
+                .cast::<web_sys::Element>()
+                .and_then(|f| f.query_selector("input, select, textarea").ok()?)
+                .and_then(|el| wasm_bindgen::JsCast::dyn_into::<HtmlElement>(el).ok());
+            if let Some(field) = field {
+                let _ = field.focus();
+            }
+        })
+    };
+    *close.borrow_mut() = {
+        let (editing, asking, on_close) = (editing.clone(), asking.clone(), props.on_close.clone());
+        let on_keep_editing = on_keep_editing.clone();
+        Callback::from(move |()| {
+            if *asking {
+                // Esc again: the question goes, the work stays.
+                on_keep_editing.emit(());
+            } else if editing.get().is_some_and(|e| e.changed()) {
+                asking.set(true);
+            } else {
+                on_close.emit(());
+            }
+        })
+    };
     // Why a change made from the list did not go out.
     let list_error = use_state(|| None::<String>);
     // The rule deleted last, and where it was: Undo puts it back.
@@ -251,7 +300,18 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             editing.set(Some(Editing::new(&blank(&rules, encoding), None, selected)));
         })
     };
-    let on_close = props.on_close.reform(|_: MouseEvent| ());
+    let on_close_click = on_close.reform(|_: MouseEvent| ());
+    let discard = asking.then(|| {
+        let on_keep = on_keep_editing.reform(|_: MouseEvent| ());
+        let on_discard = props.on_close.reform(|_: MouseEvent| ());
+        html! {
+            <div class="rules-discard" role="alert">
+                <p>{ "This rule has changes not saved. Closing loses them." }</p>
+                <button ref={keep_editing.clone()} type="button" class="primary" onclick={on_keep}>{ "Keep editing" }</button>
+                <button type="button" class="danger" onclick={on_discard}>{ "Discard changes and close" }</button>
+            </div>
+        }
+    });
     let total: u64 = props.hits.iter().map(|h| h.hits).sum();
     // A refusal that names no rule in the list, or a change that did not go out.
     let set_problem = refused
@@ -274,7 +334,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                     { keeping(props.rules_file.as_ref(), &props.save, off, on_save_file) }
                     <a class="rules-download" href={rules_file_url()} download="rules.toml"
                        title="The rules in force as a rules file, for bridge --rules">{ "Download rules.toml" }</a>
-                    <button type="button" onclick={on_close} aria-label="Close the rules">{ "Close" }</button>
+                    <button type="button" onclick={on_close_click} aria-label="Close the rules">{ "Close" }</button>
                 </header>
                 { saved(&props.save) }
                 <p class="rules-help">
@@ -295,6 +355,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                 } else {
                     <ol class="rule-list" aria-label="Rules in force">{ for rows }</ol>
                 }
+                { for discard }
                 if let Some(editor) = editor {
                     { editor }
                 } else {
