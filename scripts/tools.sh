@@ -66,26 +66,27 @@ wasm_bindgen_wanted() {
 
 have_wasm_bindgen() { wasm-bindgen --version 2>/dev/null | grep -q " $(wasm_bindgen_wanted)\$"; }
 
-install_wasm_bindgen() {
+install_wasm_bindgen_cli() {
   # Not --locked: a locked dependency of the CLI is missing from some registry mirrors.
   CARGO_PROFILE_DEV_DEBUG=0 cargo install --debug wasm-bindgen-cli --version "=$(wasm_bindgen_wanted)"
 }
 
-# Runs `install_NAME` in the background, its output in a log; its pid is left in install_pid.
+# Runs `install_TOOL` (TOOL with - as _) in the background, its output in a log; its pid is left
+# in install_pid.
 start_install() {
-  local name=$1 log="$CACHE_DIR/install-$1.log"
+  local tool=$1 log="$CACHE_DIR/install-$1.log"
   mkdir -p "$CACHE_DIR"
-  say "installing $name in the background (once; log: $log)"
-  "install_$name" >"$log" 2>&1 &
+  say "installing $tool in the background (once; log: $log)"
+  "install_${tool//-/_}" >"$log" 2>&1 &
   install_pid=$!
 }
 
 # Waits for an install started by start_install; on failure shows the end of its log.
 finish_install() {
-  local name=$1 pid=$2 log="$CACHE_DIR/install-$1.log"
+  local tool=$1 pid=$2 log="$CACHE_DIR/install-$1.log"
   if wait "$pid"; then return 0; fi
   tail -n 30 "$log" >&2
-  say "installing $name failed: the lines above are the end of $log"
+  say "installing $tool failed: the lines above are the end of $log"
   return 1
 }
 
@@ -102,11 +103,11 @@ ensure_build_tools() {
   ensure_wasm_target
   local trunk_job="" bindgen_job="" install_pid
   if ! have_trunk; then start_install trunk; trunk_job=$install_pid; fi
-  if ! have_wasm_bindgen; then start_install wasm_bindgen; bindgen_job=$install_pid; fi
+  if ! have_wasm_bindgen; then start_install wasm-bindgen-cli; bindgen_job=$install_pid; fi
   ensure_wasm_opt
   local failed=0
   [ -z "$trunk_job" ] || finish_install trunk "$trunk_job" || failed=1
-  [ -z "$bindgen_job" ] || finish_install wasm_bindgen "$bindgen_job" || failed=1
+  [ -z "$bindgen_job" ] || finish_install wasm-bindgen-cli "$bindgen_job" || failed=1
   return $failed
 }
 
