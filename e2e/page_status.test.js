@@ -223,7 +223,7 @@ test('a bridge not reached is said to be so; the same run reached again says not
     const told = notices(page).filter({ hasText: 'The bridge restarted' });
     await told.waitFor();
     assert.equal(await told.locator('.notice-text').innerText(),
-      'The bridge restarted: the 1 conversation of its last run and the 1 auto-reply rule set from the page are gone.');
+      'The bridge restarted: the conversation of its last run and the auto-reply rule set from the page are gone.');
     await facts.getByText(`Listening on 127.0.0.1:${second.listenPort}`).waitFor();
     assert.equal(await rowOf(page, peer.address).count(), 0, 'the old run\'s conversation is gone');
     await told.getByRole('button', { name: 'Dismiss' }).click();

@@ -359,16 +359,21 @@ pub const RESTARTED: &str = "The bridge restarted";
 /// restarted, and what of the last run is gone. Rules read from the bridge's rules file are
 /// read again; rules set from a page are not.
 fn restart_notice(conns: usize, was: &ServerInfo, now: &ServerInfo) -> String {
+    // `the conversation`, `the 3 conversations`.
+    let the = |n: usize, what: &str| match n {
+        1 => format!("the {what}"),
+        n => format!("the {}", plural(n as u64, what)),
+    };
     // What is gone, each with how many.
     let mut gone = Vec::new();
     if conns > 0 {
-        let what = plural(conns as u64, "conversation");
-        gone.push((format!("the {what} of its last run"), conns));
+        let what = the(conns, "conversation");
+        gone.push((format!("{what} of its last run"), conns));
     }
     let rules = was.rules.len();
     if now.rules_file.is_none() && rules > 0 {
-        let what = plural(rules as u64, "auto-reply rule");
-        gone.push((format!("the {what} set from the page"), rules));
+        let what = the(rules, "auto-reply rule");
+        gone.push((format!("{what} set from the page"), rules));
     }
     let mut text = String::from(RESTARTED);
     if !gone.is_empty() {
@@ -379,7 +384,7 @@ fn restart_notice(conns: usize, was: &ServerInfo, now: &ServerInfo) -> String {
     if let Some(file) = &now.rules_file {
         let rules = plural(now.rules.len() as u64, "rule");
         text.push_str(&format!(
-            "{} its auto-reply rules are the {rules} of {file} again",
+            "{} its auto-reply rules are those of {file} again ({rules})",
             if gone.is_empty() { ":" } else { ";" }
         ));
     }

@@ -392,7 +392,7 @@ fn a_new_run_of_the_bridge_drops_the_notices_about_its_old_conversations() {
         texts,
         [
             "page",
-            "The bridge restarted: the 1 conversation of its last run is gone."
+            "The bridge restarted: the conversation of its last run is gone."
         ]
     );
 }
@@ -495,7 +495,7 @@ fn another_run_is_told_with_what_is_gone() {
     let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
     assert_eq!(
         texts,
-        ["The bridge restarted: the 1 conversation of its last run is gone; its auto-reply rules are the 1 rule of device.toml again."],
+        ["The bridge restarted: the conversation of its last run is gone; its auto-reply rules are those of device.toml again (1 rule)."],
         "the last restart only"
     );
     let s = run(
@@ -507,7 +507,7 @@ fn another_run_is_told_with_what_is_gone() {
     );
     assert_eq!(
         &*s.notices[0].text,
-        "The bridge restarted: its auto-reply rules are the 1 rule of device.toml again."
+        "The bridge restarted: its auto-reply rules are those of device.toml again (1 rule)."
     );
 }
 
