@@ -5,9 +5,13 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const WAIT_MS = 10_000;
+
+/** The tutorial's Python client and server. */
+export const SEED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed');
 
 /**
  * The WebSocket addresses of bridges a test stopped or killed on purpose. A page still open on
@@ -182,6 +186,37 @@ export class Peer {
 
   close() { this.socket.destroy(); }
 }
+
+/** A Python program from `seed/`, typed into through stdin, read through stdout. */
+export function python(script, args) {
+  const child = spawn('python3', ['-u', path.join(SEED, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters = [];
+  const wake = () => { for (const w of waiters.splice(0)) w(); };
+  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; wake(); });
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => { wake(); resolve(code); }));
+  return {
+    type(line) { child.stdin.write(`${line}\n`); },
+    /** Resolves with the first match of `pattern` in what the program printed. */
+    async prints(pattern) {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const m = out.match(pattern);
+        if (m) return m;
+        const left = deadline - Date.now();
+        if (left <= 0 || child.exitCode !== null) {
+          throw new Error(`${script} did not print ${pattern}; stdout: ${out}\nstderr: ${err}`);
+        }
+        await new Promise((resolve) => { waiters.push(resolve); setTimeout(resolve, left); });
+      }
+    },
+    exited: () => withTimeout(exited, WAIT_MS, `${script} did not exit`),
+    kill() { child.kill(); },
+  };
+}
+
 
 /** A TCP server on an ephemeral loopback port, for the page to dial. */
 export async function startTcpServer() {

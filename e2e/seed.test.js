@@ -2,49 +2,13 @@
 // talks to the page through the bridge's listener, and the page dials its Python chat server.
 // Both send text without a line ending and end the conversation with `exit`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
-  connections, composer, messages, openPage, openTool, startBridge, withTimeout, useBridge,
+  connections, composer, messages, openPage, openTool, python, SEED, startBridge, useBridge,
 } from './harness.js';
 
-const SEED = path.join(path.dirname(fileURLToPath(import.meta.url)), 'seed');
-const WAIT_MS = 10_000;
-
 const fx = useBridge();
-
-/** A Python program from `seed/`, typed into through stdin, read through stdout. */
-function python(script, args) {
-  const child = spawn('python3', ['-u', path.join(SEED, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const waiters = [];
-  const wake = () => { for (const w of waiters.splice(0)) w(); };
-  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; wake(); });
-  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code) => { wake(); resolve(code); }));
-  return {
-    type(line) { child.stdin.write(`${line}\n`); },
-    /** Resolves with the first match of `pattern` in what the program printed. */
-    async prints(pattern) {
-      const deadline = Date.now() + WAIT_MS;
-      for (;;) {
-        const m = out.match(pattern);
-        if (m) return m;
-        const left = deadline - Date.now();
-        if (left <= 0 || child.exitCode !== null) {
-          throw new Error(`${script} did not print ${pattern}; stdout: ${out}\nstderr: ${err}`);
-        }
-        await new Promise((resolve) => { waiters.push(resolve); setTimeout(resolve, left); });
-      }
-    },
-    exited: () => withTimeout(exited, WAIT_MS, `${script} did not exit`),
-    kill() { child.kill(); },
-  };
-}
-
 
 test("the tutorial's client chats with the page in Chinese, and `exit` ends it", async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
