@@ -209,6 +209,10 @@ fn middle(state: &State, focus: u32) -> Html {
         (Some(c), false) if c.info.transport == Transport::Udp => Some(c.broadcast),
         _ => None,
     };
+    let to_server = selected
+        .as_ref()
+        .filter(|c| c.info.proxy.is_some() && !state.to_all)
+        .map(|c| c.to_server);
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
         peer: c.info.peer.clone(),
@@ -255,7 +259,7 @@ fn middle(state: &State, focus: u32) -> Html {
             </div>
             <Composer {target} idle={state.compose_idle} default_encoding={state.default_encoding()}
                       to_all={state.to_all} sent_to_all={state.sent_to_all} {sides}
-                      open_count={state.open_count()} {online} {focus} {broadcast} />
+                      open_count={state.open_count()} {online} {focus} {broadcast} {to_server} />
         </main>
     }
 }

@@ -19,6 +19,7 @@ pub mod rate_graph;
 pub mod reading_form;
 pub mod rules;
 pub mod select;
+pub mod send_to;
 pub mod status;
 pub mod tls_details;
 pub mod toolbar;

@@ -21,7 +21,8 @@ pub struct Commands {
     pub command: Callback<Command, Result<(), String>>,
     /// Sends the bridge a command whose failure to go out is a notice (disconnect, forget).
     pub order: Callback<Command>,
-    /// Sends bytes to a connection or to all, with the broadcast flag in force for it.
+    /// Sends bytes to a connection or to all, with the broadcast flag in force for it, and to
+    /// a proxied conversation's server or client as its composer says.
     pub transmit: Callback<(Target, Vec<u8>), Result<(), String>>,
     /// Asks the bridge to dial, and shows the conversation it opens.
     pub connect: Callback<Dial, Result<(), String>>,
@@ -65,7 +66,7 @@ pub fn use_new_commands(
                 to,
                 file: false,
                 broadcast: latest.borrow().broadcast_for(to),
-                to_server: false,
+                to_server: latest.borrow().to_server_for(to),
                 data,
             };
             send.emit(ToBridge::Transmit(transmit).to_frame())?;

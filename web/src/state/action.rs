@@ -67,6 +67,9 @@ pub enum Action {
     /// Sends to the conversation in view (or, while sending to all, to all) may go to a
     /// broadcast address: the UDP send flag, on every send while it is on.
     SetBroadcast(bool),
+    /// Sends to the conversation in view, a proxied one, go to its server, as if from the
+    /// client (or, off, to its client, as if from the server).
+    SetToServer(bool),
     /// The page asked for other settings (for a connection, or for new ones): what the bridge
     /// said of the last ones no longer applies.
     Configuring,

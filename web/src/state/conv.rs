@@ -1,6 +1,6 @@
 //! One connection and its conversation, as the page holds it.
 
-use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin};
+use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin, Way};
 
 use super::{Entry, Log, Rec, WINDOW};
 use crate::bytes_view::compose::ComposeOptions;
@@ -14,6 +14,32 @@ pub fn waiting(info: &ConnInfo) -> Option<String> {
             crate::bytes_view::size::format_size(info.waiting)
         )
     })
+}
+
+/// A proxied conversation as the list and its head name it: `client 127.0.0.1:51234 ⇄
+/// 127.0.0.1:502` (the server's address once reached, else the target as `--proxy` names it).
+pub fn pair(info: &ConnInfo) -> Option<String> {
+    let (client, server) = pair_parts(info)?;
+    Some(format!("client {client} ⇄ {server}"))
+}
+
+/// A proxied conversation's client and server addresses.
+pub fn pair_parts(info: &ConnInfo) -> Option<(&str, &str)> {
+    let proxy = info.proxy.as_deref()?;
+    let server = proxy.server.as_deref().unwrap_or(&proxy.target);
+    Some((&info.peer, server))
+}
+
+/// What the counters of a connection count, in the words of its row: a proxied
+/// conversation's count by the way the bytes went, others' by what was received and sent.
+pub fn count_words(info: &ConnInfo) -> [(&'static str, &'static str); 2] {
+    match info.proxy {
+        Some(_) => [
+            ("c→s", Way::ClientToServer.label()),
+            ("s→c", Way::ServerToClient.label()),
+        ],
+        None => [("rx", "received"), ("tx", "sent")],
+    }
 }
 
 /// One connection and its conversation.
@@ -36,6 +62,9 @@ pub struct Conv {
     pub compose: ComposeOptions,
     /// Whether its sends may go to a broadcast address (UDP's send flag).
     pub broadcast: bool,
+    /// A proxied conversation: whether its sends go to its server, as if from the client,
+    /// rather than to its client, as if from the server.
+    pub to_server: bool,
     /// When it last carried anything: its newest record, else its opening. A close is not
     /// activity: a peer that leaves does not climb the list over those still talking.
     pub last_at: Micros,
@@ -60,6 +89,7 @@ impl Conv {
             view: ViewMode::default(),
             compose: ComposeOptions::default(),
             broadcast: false,
+            to_server: false,
             files: Vec::new(),
             refused: 0,
         }
@@ -85,6 +115,7 @@ impl Conv {
         self.view = prev.view;
         self.compose = prev.compose;
         self.broadcast = prev.broadcast;
+        self.to_server = prev.to_server;
     }
 
     /// The state word to show, and why when it is a guess: while the page is not connected to

@@ -1,7 +1,7 @@
 //! The connection list as the user chose to see it: which connections it shows and in what
 //! order. The page's own choice: the bridge knows nothing of it.
 
-use protocol::{ConnId, Origin};
+use protocol::{ConnId, ConnInfo, Origin};
 
 use super::conv::Conv;
 
@@ -89,10 +89,17 @@ impl ListView {
         self.query.split_whitespace().all(|word| {
             info.state.as_str().eq_ignore_ascii_case(word)
                 || info.transport.as_str().eq_ignore_ascii_case(word)
-                || origin_words(info.origin)
+                || conn_words(info)
                     .iter()
                     .any(|w| w.eq_ignore_ascii_case(word))
                 || contains_ignoring_case(&info.peer, word)
+                || info.proxy.as_deref().is_some_and(|proxy| {
+                    contains_ignoring_case(&proxy.target, word)
+                        || proxy
+                            .server
+                            .as_deref()
+                            .is_some_and(|server| contains_ignoring_case(server, word))
+                })
                 || info
                     .local
                     .as_deref()
@@ -102,10 +109,19 @@ impl ListView {
 }
 
 /// The words a row shows for who opened it: its arrow and what the arrow means.
-pub fn origin_words(origin: Origin) -> [&'static str; 2] {
+fn origin_words(origin: Origin) -> [&'static str; 2] {
     match origin {
         Origin::Accepted => ["in", origin.as_str()],
         Origin::Dialled => ["out", origin.as_str()],
+    }
+}
+
+/// The words a row shows for how a connection came to be: who opened it, or, for a proxy's
+/// client, that the bridge relays it (`⇄`, `proxied`).
+pub fn conn_words(info: &ConnInfo) -> [&'static str; 2] {
+    match info.proxy {
+        Some(_) => ["⇄", "proxied"],
+        None => origin_words(info.origin),
     }
 }
 

@@ -47,11 +47,11 @@ use crate::encoding::Encoding;
 use protocol::{ConnId, ConnState, Problem, RequestId, Seq, ServerInfo, Target};
 
 pub use self::action::{Action, Incoming, SocketStatus};
-pub use self::conv::{waiting, Conv, ViewMode};
+pub use self::conv::{count_words, pair, pair_parts, waiting, Conv, ViewMode};
 pub use self::files::{FilePart, FileSend};
 pub use self::index::Counts;
 use self::index::Indexed;
-pub use self::list::{origin_words, ListView, RowKey, Sort};
+pub use self::list::{conn_words, ListView, RowKey, Sort};
 pub use self::listeners::{Asked, Listeners};
 pub use self::log::{Entry, Limits, Log, Rec};
 pub use self::table::Table;
@@ -233,6 +233,11 @@ pub fn reduce(mut state: State, action: Action) -> State {
                 conv.broadcast = on;
             }
         }
+        Action::SetToServer(on) => {
+            if let Some(conv) = state.selected.and_then(|id| state.conv_mut(id)) {
+                conv.to_server = on && conv.info.proxy.is_some();
+            }
+        }
         Action::Configuring => state.settings_problem = None,
         Action::SavingRules => state.rules_problem = None,
         Action::SavingRulesFile(request) => state.rules_save = RulesSave::Saving(request),
@@ -289,6 +294,18 @@ impl State {
         self.page_encoding
             .or(self.server.as_ref().map(|s| s.encoding))
             .unwrap_or_default()
+    }
+
+    /// Whether a send to `to` goes to a proxied conversation's server rather than its client,
+    /// as the composer shows it for that conversation. A send to all goes to every client.
+    pub fn to_server_for(&self, to: Target) -> bool {
+        match to {
+            Target::Conn(id) => self
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.to_server && c.info.proxy.is_some()),
+            Target::All => false,
+        }
     }
 
     /// Whether a send to `to` carries the broadcast flag, as the composer shows it for that

@@ -1206,6 +1206,119 @@ fn broadcast_is_each_conversations_own_and_sending_to_alls() {
     assert!(s.broadcast_for(Target::Conn(1)));
 }
 
+/// A proxy's client (connection 3) relayed to a server on 127.0.0.1:502.
+fn proxied(state: ConnState) -> ConnInfo {
+    ConnInfo {
+        local: Some("127.0.0.1:1502".into()),
+        proxy: Some(Box::new(protocol::ProxyInfo {
+            server: Some("127.0.0.1:502".into()),
+            ..protocol::ProxyInfo::to("127.0.0.1:502")
+        })),
+        ..ConnInfo::new(
+            3,
+            Origin::Accepted,
+            "127.0.0.1:51234".into(),
+            state,
+            1_700_000_000_000_000,
+        )
+    }
+}
+
+fn way_rec(seq: Seq, flow: Flow, marks: protocol::Marks, data: &str) -> Incoming {
+    let at = 1_700_000_000_000_000 + seq as i64;
+    Incoming::from(Record {
+        marks,
+        ..Record::new(3, seq, flow, at, data.as_bytes().to_vec())
+    })
+}
+
+#[test]
+fn a_proxied_conversation_shows_its_pair_and_each_ways_messages_in_order() {
+    let s = run(
+        synced_page(),
+        vec![
+            conn_event(proxied(ConnState::Open)),
+            way_rec(3, Flow::Rx, protocol::Marks::PROXIED, "GET\n"),
+            way_rec(4, Flow::Tx, protocol::Marks::PROXIED, "OK\n"),
+            way_rec(
+                5,
+                Flow::Rx,
+                protocol::Marks::PROXIED.with(protocol::Marks::INJECTED),
+                "PING\n",
+            ),
+        ],
+    );
+    let conv = &s.conns[&3];
+    assert_eq!(
+        pair(&conv.info).as_deref(),
+        Some("client 127.0.0.1:51234 ⇄ 127.0.0.1:502")
+    );
+    assert_eq!(pair(&s.conns[&1].info), None);
+    assert_eq!(
+        pair_parts(&conv.info),
+        Some(("127.0.0.1:51234", "127.0.0.1:502"))
+    );
+    assert_eq!(conn_words(&conv.info), ["⇄", "proxied"]);
+    assert_eq!(count_words(&conv.info)[0], ("c→s", "client→server"));
+    assert_eq!(count_words(&s.conns[&1].info)[1], ("tx", "sent"));
+    let ways: Vec<(Option<protocol::Way>, String)> = conv
+        .log
+        .iter()
+        .map(|e| match e {
+            Entry::Record(r) => (
+                protocol::Way::of(r.head.flow, r.head.marks),
+                String::from_utf8_lossy(&r.data).into_owned(),
+            ),
+            other => panic!("only records: {other:?}"),
+        })
+        .collect();
+    use protocol::Way::{ClientToServer, ServerToClient};
+    assert_eq!(
+        ways,
+        [
+            (Some(ClientToServer), "GET\n".into()),
+            (Some(ServerToClient), "OK\n".into()),
+            (Some(ClientToServer), "PING\n".into()),
+        ]
+    );
+    // Counted by way: rx client→server, tx server→client.
+    assert_eq!((conv.info.rx_bytes, conv.info.tx_bytes), (9, 3));
+    // The list's filter finds it by the word it shows, and by its server.
+    for query in ["proxied", "127.0.0.1:502", "51234"] {
+        let listed = reduce(
+            s.clone(),
+            Action::SetList(ListView {
+                query: query.into(),
+                ..ListView::default()
+            }),
+        );
+        let ids: Vec<ConnId> = listed.rows.iter().map(|(k, _)| k.id).collect();
+        assert_eq!(ids, [3], "{query}");
+    }
+}
+
+#[test]
+fn sending_to_a_proxys_server_is_each_conversations_own_choice() {
+    let s = run(synced_page(), vec![conn_event(proxied(ConnState::Open))]);
+    assert_eq!(s.selected, Some(1));
+    // Not a proxy's: there is no server to send to.
+    let s = reduce(s, Action::SetToServer(true));
+    assert!(!s.to_server_for(Target::Conn(1)));
+    let s = reduce(s, Action::Select(3));
+    assert!(!s.to_server_for(Target::Conn(3)), "to the client at first");
+    let s = reduce(s, Action::SetToServer(true));
+    assert!(s.to_server_for(Target::Conn(3)));
+    assert!(
+        !s.to_server_for(Target::All),
+        "a send to all goes to clients"
+    );
+    // A reconnect keeps the choice, as it keeps the composer's options.
+    let s = run(s, vec![hello(vec![proxied(ConnState::Open)], 9)]);
+    assert!(s.to_server_for(Target::Conn(3)));
+    let s = reduce(s, Action::SetToServer(false));
+    assert!(!s.to_server_for(Target::Conn(3)));
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

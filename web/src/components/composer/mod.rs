@@ -72,6 +72,10 @@ pub struct ComposerProps {
     /// conversation, or sending to all); `None` hides it.
     #[prop_or_default]
     pub broadcast: Option<bool>,
+    /// Whether sends go to a proxied conversation's server rather than its client, when that
+    /// is a choice here; `None` hides it.
+    #[prop_or_default]
+    pub to_server: Option<bool>,
 }
 
 /// The bytes Enter would send, once there is something to send; a hex digit short is not an
@@ -229,6 +233,9 @@ pub fn Composer(props: &ComposerProps) -> Html {
                             on_to_all={dispatch.reform(Action::SetToAll)} />
                 if let Some(on) = props.broadcast {
                     { broadcast(on, &dispatch.reform(Action::SetBroadcast)) }
+                }
+                if let Some(on) = props.to_server {
+                    { crate::components::send_to::send_to(on, &dispatch.reform(Action::SetToServer)) }
                 }
                 <RepeatControl prepare={sending.prepare} on_send={commands.transmit.clone()} {on_error} {reachable} {disabled} />
                 <button type="submit" class="primary" {disabled}>{ send_label }</button>

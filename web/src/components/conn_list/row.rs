@@ -1,4 +1,5 @@
-//! One row of the connection list: peer, who opened it, state, traffic, unread messages.
+//! One row of the connection list: peer (a proxy's client and server), who opened it, state,
+//! traffic, unread messages.
 
 use std::rc::Rc;
 
@@ -8,7 +9,7 @@ use yew::prelude::*;
 use crate::bytes_view::size::{byte_count, format_size, plural};
 use crate::components::transport_badge::transport_badge;
 use crate::state::Conv;
-use crate::state::{origin_words, waiting};
+use crate::state::{conn_words, count_words, pair, pair_parts, waiting};
 
 #[derive(Properties)]
 pub struct ConnRowProps {
@@ -37,13 +38,16 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
     let info = &conv.info;
     let id = info.id;
     let (state, state_title) = conv.state_shown(props.stale);
-    let origin = info.origin.as_str();
     // The words the list's filter matches too.
-    let [arrow, _] = origin_words(info.origin);
-    let origin_title = match info.origin {
-        Origin::Accepted => "Accepted: this peer connected to the bridge",
-        Origin::Dialled => "Dialled: the bridge connected to this server",
+    let [arrow, origin] = conn_words(info);
+    let origin_title = match (info.origin, &info.proxy) {
+        (_, Some(_)) => {
+            "Proxied: this client connected to the bridge, which relays it to its server"
+        }
+        (Origin::Accepted, None) => "Accepted: this peer connected to the bridge",
+        (Origin::Dialled, None) => "Dialled: the bridge connected to this server",
     };
+    let [(rx, rx_title), (tx, tx_title)] = count_words(info);
     let onclick = props.on_select.reform(move |_: MouseEvent| id);
     let unread = (conv.unread > 0).then(|| {
         let n = conv.unread;
@@ -67,7 +71,15 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
                 <span class="sr-only">{ origin }</span>
             </span>
             { " " }
-            <span class="peer">{ &info.peer }</span>
+            if let Some((client, server)) = pair_parts(info) {
+                // The badge says it is a proxy's: the row leaves out "client", which the
+                // narrow list has no room for, and says it to screen readers and on hover.
+                <span class="peer pair" title={pair(info)}>
+                    <span class="sr-only">{ "client " }</span>{ format!("{client} ⇄ {server}") }
+                </span>
+            } else {
+                <span class="peer">{ &info.peer }</span>
+            }
             { " " }
             { transport_badge(info) }
             { " " }
@@ -76,12 +88,12 @@ pub fn ConnRow(props: &ConnRowProps) -> Html {
             <span class={classes!("state", state)} title={state_title}>{ state }</span>
             { " " }
             <span class="counts">
-                <span class="rx" title={format!("received: {} in {}", byte_count(info.rx_bytes), plural(info.rx_msgs, "message"))}>
-                    { format!("rx {}", format_size(info.rx_bytes)) }
+                <span class="rx" title={format!("{rx_title}: {} in {}", byte_count(info.rx_bytes), plural(info.rx_msgs, "message"))}>
+                    { format!("{rx} {}", format_size(info.rx_bytes)) }
                 </span>
                 { " " }
-                <span class="tx" title={format!("sent: {} in {}", byte_count(info.tx_bytes), plural(info.tx_msgs, "message"))}>
-                    { format!("tx {}", format_size(info.tx_bytes)) }
+                <span class="tx" title={format!("{tx_title}: {} in {}", byte_count(info.tx_bytes), plural(info.tx_msgs, "message"))}>
+                    { format!("{tx} {}", format_size(info.tx_bytes)) }
                 </span>
                 if let Some(waiting) = waiting(&conv.info) {
                     { " " }

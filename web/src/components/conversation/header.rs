@@ -20,7 +20,7 @@ use crate::dial::Dial;
 use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
 use crate::state::reading::summary;
-use crate::state::{waiting, Action, Conv, ViewMode};
+use crate::state::{conn_words, count_words, pair, waiting, Action, Conv, ViewMode};
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
@@ -86,7 +86,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         <header class="conv-header">
             <div class="conv-title">
                 <h2>
-                    <span class="peer">{ &info.peer }</span>
+                    <span class="peer" title={pair(info)}>{ pair(info).unwrap_or_else(|| info.peer.clone()) }</span>
                     { " " }
                     { transport_badge(info) }
                     { " " }
@@ -131,7 +131,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
 /// `accepted 09:20:01.234 · local 127.0.0.1:7777 · last 09:21:00.000 · rx 12 B in 2 messages · ...`
 fn details(conv: &Conv) -> String {
     let info = &conv.info;
-    let origin = info.origin.as_str();
+    let [_, origin] = conn_words(info);
     let mut details = vec![format!("{origin} {}", local_time(info.opened_at).clock)];
     if let Some(local) = &info.local {
         details.push(format!("local {local}"));
@@ -139,8 +139,9 @@ fn details(conv: &Conv) -> String {
     if let Some(last) = conv.last_record() {
         details.push(format!("last {}", local_time(last.head.at).clock));
     }
+    let [(rx, _), (tx, _)] = count_words(info);
     details.push(format!(
-        "rx {} in {} · tx {} in {}",
+        "{rx} {} in {} · {tx} {} in {}",
         format_size(info.rx_bytes),
         plural(info.rx_msgs, "message"),
         format_size(info.tx_bytes),

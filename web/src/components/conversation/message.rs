@@ -2,9 +2,11 @@
 //! with its time, size and a button to see it the other way (hex, or text), as the
 //! conversation's view has it: a bubble (received on the left, sent on the right), a line of a
 //! log, or a hexdump. Its marks say what framing and checksum found (cut, unfinished, a bad
-//! checksum) and which rule sent it; a received one offers to make a rule for its like.
+//! checksum) and which rule sent it; a received one offers to make a rule for its like. A
+//! proxied conversation's record says which way it went (client→server, server→client), in
+//! every view, and whether a page injected it.
 
-use protocol::{Flow, Marks, Micros};
+use protocol::{Flow, Marks, Micros, Way};
 use yew::prelude::*;
 
 use crate::bytes_view::hex::{hex_line, hexdump};
@@ -115,6 +117,22 @@ const MARKS: [(Marks, &str, &str, &str); 3] = [
     ),
 ];
 
+/// The way a proxied conversation's record went, as a label: its class, words and meaning.
+fn way_mark(rec: &Rec) -> Option<(&'static str, String, String)> {
+    let way = Way::of(rec.head.flow, rec.head.marks)?;
+    let class = match way {
+        Way::ClientToServer => "way c2s",
+        Way::ServerToClient => "way s2c",
+    };
+    let title = match (way, rec.head.marks.contains(Marks::INJECTED)) {
+        (Way::ClientToServer, false) => "The client said it; the bridge relayed it to the server",
+        (Way::ServerToClient, false) => "The server said it; the bridge relayed it to the client",
+        (Way::ClientToServer, true) => "Sent from a page to the server, as if from the client",
+        (Way::ServerToClient, true) => "Sent from a page to the client, as if from the server",
+    };
+    Some((class, way.label().to_owned(), title.to_owned()))
+}
+
 /// What a record's marks and rule say about it, as small labels.
 fn marks(rec: &Rec, ctx: Option<&DeviceCtx>) -> Vec<Html> {
     let rule = rec.rule.as_deref().map(|id| {
@@ -125,10 +143,22 @@ fn marks(rec: &Rec, ctx: Option<&DeviceCtx>) -> Vec<Html> {
             format!("Sent by the auto-reply rule `{id}`"),
         )
     });
-    MARKS
-        .iter()
-        .filter(|(bit, ..)| rec.head.marks.contains(*bit))
-        .map(|(_, class, text, title)| (*class, text.to_string(), title.to_string()))
+    let injected = rec.head.marks.contains(Marks::INJECTED).then(|| {
+        (
+            "injected",
+            "injected".to_owned(),
+            "Not relayed: sent from a page into this conversation".to_owned(),
+        )
+    });
+    way_mark(rec)
+        .into_iter()
+        .chain(injected)
+        .chain(
+            MARKS
+                .iter()
+                .filter(|(bit, ..)| rec.head.marks.contains(*bit))
+                .map(|(_, class, text, title)| (*class, text.to_string(), title.to_string())),
+        )
         .chain(rule)
         .map(|(class, text, title)| {
             html! { <>{ " " }<span class={classes!("mark", class)} {title}>{ text }</span></> }
@@ -171,9 +201,12 @@ fn Record(props: &RecordProps) -> Html {
         let base = props.view;
         Callback::from(move |_: MouseEvent| own_view.set(Some((base, other))))
     };
-    let (class, who, arrow) = match rec.head.flow {
-        Flow::Rx => ("rx", "Received", "←"),
-        Flow::Tx => ("tx", "Sent", "→"),
+    let proxied = rec.head.marks.contains(Marks::PROXIED);
+    let (class, who, arrow) = match (rec.head.flow, proxied) {
+        (Flow::Rx, false) => ("rx", "Received", "←"),
+        (Flow::Tx, false) => ("tx", "Sent", "→"),
+        (Flow::Rx, true) => ("rx", "Client to server", "→"),
+        (Flow::Tx, true) => ("tx", "Server to client", "←"),
     };
     let at = local_time(rec.head.at);
     let shown = if *full {
@@ -214,7 +247,8 @@ fn Record(props: &RecordProps) -> Html {
         ViewMode::LogHex => html! { <pre class="body hex-line">{ hex_line(shown) }</pre> },
     };
     let line = props.view.is_log() && view.is_log();
-    let reply_like = (rec.head.flow == Flow::Rx).then(|| rules.clone()).flatten().map(|ctx| {
+    // Rules do not answer in a proxied conversation: its client and server answer each other.
+    let reply_like = (rec.head.flow == Flow::Rx && !proxied).then(|| rules.clone()).flatten().map(|ctx| {
         let (data, encoding) = (rec.data.clone(), props.encoding);
         let onclick = ctx.on_reply_like.reform(move |_: MouseEvent| (data.clone(), encoding));
         html! {

@@ -1,0 +1,87 @@
+// The bridge between a client and its server (`--proxy`): the tutorial's Python client talks
+// through the bridge to the tutorial's Python server, and the page shows the pair as one
+// conversation, each message marked with the way it went, in every view; the composer sends
+// into it as either side.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  composer, connections, launchBrowser, messages, openPage, python, screenshot, startBridge,
+} from './harness.js';
+
+const fx = { server: null, serverPort: null, bridge: null, proxyPort: null, browser: null };
+
+before(async () => {
+  fx.server = python('server.py', ['127.0.0.1', '0']);
+  fx.serverPort = (await fx.server.prints(/listening on (\d+)/))[1];
+  fx.bridge = await startBridge(['--proxy', `127.0.0.1:0=127.0.0.1:${fx.serverPort}`]);
+  const line = fx.bridge.stdout().match(/Proxy on 127\.0\.0\.1:(\d+), relaying each client to (\S+)/);
+  assert.ok(line, `the bridge says where it proxies: ${fx.bridge.stdout()}`);
+  assert.equal(line[2], `127.0.0.1:${fx.serverPort}`);
+  fx.proxyPort = line[1];
+  fx.browser = await launchBrowser();
+});
+
+after(async () => {
+  fx.server?.kill();
+  await fx.browser?.close();
+  assert.equal(await fx.bridge?.stop(), 0, 'the bridge exits cleanly on SIGTERM');
+});
+
+/** The message of the log holding `text`, and the way it is marked. */
+const message = (page, text) => messages(page).locator('li.msg', { hasText: text });
+
+test("the tutorial's client talks through the proxy to its server, and the page shows both ways", async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const client = python('client.py', ['127.0.0.1', fx.proxyPort]);
+  try {
+    await client.prints(/请输入你要发送的数据:/);
+    client.type('你好，服务器');
+    await fx.server.prints(/当前接受的信息是:你好，服务器\n/);
+    await fx.server.prints(/请输入你要发送的数据:/);
+    fx.server.type('你好，客户端');
+    await client.prints(/当前接受的信息是:你好，客户端\n/);
+
+    // The list names the pair: the client, and the server it is relayed to.
+    const row = connections(page).getByRole('button', {
+      name: new RegExp(`client 127\\.0\\.0\\.1:\\d+ ⇄ 127\\.0\\.0\\.1:${fx.serverPort}`),
+    });
+    await row.waitFor();
+    assert.match(await row.innerText(), /proxied/i);
+    await row.click();
+
+    // Each message says which way it went, in the order the bridge saw them.
+    await message(page, '你好，客户端').waitFor();
+    const said = await messages(page).locator('li.msg').evaluateAll((lis) => lis.map((li) => [
+      li.querySelector('.mark.way')?.textContent ?? null,
+      li.querySelector('.body')?.textContent ?? '',
+    ]));
+    assert.deepEqual(said, [['client→server', '你好，服务器'], ['server→client', '你好，客户端']]);
+    for (const view of ['Log', 'Hex', 'Dump']) {
+      await page.getByLabel('View', { exact: true }).selectOption({ label: view });
+      await messages(page).locator(`li.msg.${view === 'Dump' ? 'dump' : 'logline'}`).nth(1).waitFor();
+      const ways = await messages(page).locator('li.msg .mark.way').allTextContents();
+      assert.deepEqual(ways, ['client→server', 'server→client'], `in the ${view} view`);
+    }
+    await page.getByLabel('View', { exact: true }).selectOption({ label: 'Chat' });
+
+    // The composer sends as either side: to the server, as if from the client...
+    await page.getByLabel('Send to', { exact: true }).selectOption('server');
+    await composer(page).fill('PING');
+    await composer(page).press('Enter');
+    await fx.server.prints(/当前接受的信息是:PING\n/);
+    const ping = message(page, 'PING');
+    await ping.locator('.mark.way', { hasText: 'client→server' }).waitFor();
+    await ping.locator('.mark.injected').waitFor();
+    // ...and to the client, as if from the server.
+    await page.getByLabel('Send to', { exact: true }).selectOption('client');
+    await composer(page).fill('NOTE');
+    await composer(page).press('Enter');
+    await message(page, 'NOTE').locator('.mark.way', { hasText: 'server→client' }).waitFor();
+    // Counted by way: client→server and server→client.
+    assert.match(await row.innerText(), /c→s .*s→c/s);
+    await screenshot(page, 'proxy');
+  } finally {
+    client.kill();
+    await page.close();
+  }
+});
