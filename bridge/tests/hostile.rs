@@ -435,13 +435,16 @@ async fn an_ordinary_peer_s_regex_rule_answers_while_a_hostile_peer_floods() {
 }
 
 /// A rules file whose regexes take a while to compile is compiled off the async workers: on a
-/// runtime of one thread, another task keeps its pace while the bridge starts.
+/// runtime of one thread, another task keeps its pace while the bridge starts. Were the rules
+/// compiled on that thread, the task would wait about as long as the start took; the bound is a
+/// share of the start, not a number of milliseconds, so a machine that is busy elsewhere (which
+/// slows the start and the task's wake-ups alike) does not fail it.
 #[tokio::test(flavor = "current_thread")]
 async fn a_large_rules_file_is_compiled_without_stalling_other_work() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules.toml");
     let mut text = String::new();
-    for i in 0..8 {
+    for i in 0..16 {
         text += &format!(
             "[[rule]]\nid = 'r{i}'\ntrigger = {{ on = 'regex', pattern = '\\w{{8}} \\w{{8}} {i}$' }}\n\
              reply = {{ text = 'x' }}\n\n"
@@ -468,9 +471,9 @@ async fn a_large_rules_file_is_compiled_without_stalling_other_work() {
     }
     ticking.abort();
     assert!(
-        longest < Duration::from_millis(100),
-        "another task waited up to {} ms while the bridge started (in {} ms) with 8 Unicode regex \
-         rules",
+        longest < took / 4,
+        "another task waited up to {} ms while the bridge started (in {} ms) with 16 Unicode \
+         regex rules",
         longest.as_millis(),
         took.as_millis()
     );
