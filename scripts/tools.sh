@@ -118,6 +118,7 @@ ensure_test_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v python3 >/dev/null || apt_install python3 # the tutorial's own client and server
   command -v openssl >/dev/null || apt_install openssl # a TLS client the bridge did not write
+  command -v socat >/dev/null || apt_install socat     # the plain relay the proxy is measured against
   if [ ! -d e2e/node_modules/playwright-core ]; then
     say "installing the browser-test driver (playwright-core, npm; it uses Debian's Chromium)"
     npm ci --silent --no-audit --no-fund --prefix e2e

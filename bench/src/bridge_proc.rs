@@ -30,6 +30,8 @@ pub struct BridgeProc {
     pub listen: SocketAddr,
     /// Its WebSocket, `ws://127.0.0.1:PORT/ws`.
     pub ws_url: String,
+    /// Where its `--proxy` listeners are, in the order given.
+    pub proxies: Vec<SocketAddr>,
 }
 
 /// Where the bridge binary is by default: next to this one, so that `cargo run --release -p
@@ -73,7 +75,7 @@ impl BridgeProc {
         }
         let stdout = child.stdout.take().context("no stdout from the bridge")?;
         let found = timeout(STARTUP, read_addresses(stdout)).await;
-        let (listen, http) = match found {
+        let (listen, http, proxies) = match found {
             Ok(Ok(addrs)) => addrs,
             Ok(Err(e)) => return Err(e.context(explain_exit(&mut child, &stderr))),
             Err(_) => bail!(
@@ -90,6 +92,7 @@ impl BridgeProc {
             pid,
             listen,
             ws_url: format!("ws://{host}/ws"),
+            proxies,
         })
     }
 
@@ -110,21 +113,29 @@ impl BridgeProc {
     }
 }
 
-/// Reads the bridge's stdout until it has named both addresses, then keeps draining it in the
-/// background so that a full pipe can never stall the bridge.
+/// Reads the bridge's stdout until it has named both addresses (and, before them, its
+/// proxies'), then keeps draining it in the background so that a full pipe can never stall the
+/// bridge.
 async fn read_addresses(
     stdout: impl AsyncRead + Unpin + Send + 'static,
-) -> Result<(SocketAddr, String)> {
+) -> Result<(SocketAddr, String, Vec<SocketAddr>)> {
     // Loose on purpose: the wording around the addresses may change.
     let tcp = Regex::new(r"TCP listener on (\S+)").expect("valid regex");
     let url = Regex::new(r"http://\S+").expect("valid regex");
+    let proxy = Regex::new(r"Proxy on ([^\s,]+)").expect("valid regex");
     let mut lines = BufReader::new(stdout).lines();
-    let (mut listen, mut http) = (None, None);
+    let (mut listen, mut http, mut proxies) = (None, None, Vec::new());
     while listen.is_none() || http.is_none() {
         let Some(line) = lines.next_line().await? else {
             bail!("the bridge closed its stdout before naming its addresses");
         };
-        if let Some(m) = tcp.captures(&line) {
+        if let Some(m) = proxy.captures(&line) {
+            let addr = &m[1];
+            proxies.push(
+                addr.parse::<SocketAddr>()
+                    .with_context(|| format!("`{addr}` is not a socket address"))?,
+            );
+        } else if let Some(m) = tcp.captures(&line) {
             let addr = &m[1];
             listen = Some(
                 addr.parse::<SocketAddr>()
@@ -135,7 +146,11 @@ async fn read_addresses(
         }
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((listen.expect("set above"), http.expect("set above")))
+    Ok((
+        listen.expect("set above"),
+        http.expect("set above"),
+        proxies,
+    ))
 }
 
 async fn keep_lines(stream: impl AsyncRead + Unpin, kept: Arc<Mutex<Vec<String>>>) {

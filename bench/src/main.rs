@@ -30,8 +30,8 @@ use scenarios::{Plan, Suite};
 #[derive(Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood, ui_conns); all
-    /// when none is named.
+    /// Scenarios to run (throughput, rtt, fanout, join, idle, web_size, ui_flood, ui_conns,
+    /// proxy); all when none is named.
     /// `soak` runs the soak test instead, which is not part of the suite; `hostile` runs it
     /// under hostile load (slow rules, a rule set too large, half-sent HTTP requests, a dial to
     /// the bridge's own HTTP port, a UDP flood).
@@ -62,9 +62,10 @@ struct Args {
     dist: PathBuf,
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "throughput",
     "rtt",
+    "proxy",
     "fanout",
     "join",
     "idle",
@@ -116,6 +117,9 @@ async fn main() -> Result<()> {
     }
     if wanted("rtt") {
         scenarios::rtt::run(&suite).await?;
+    }
+    if wanted("proxy") {
+        scenarios::proxy::run(&suite).await?;
     }
     if wanted("fanout") {
         scenarios::fanout::run(&suite).await?;

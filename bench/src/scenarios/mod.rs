@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod hostile;
 pub mod idle;
 pub mod join;
+pub mod proxy;
 pub mod rtt;
 pub mod soak;
 pub mod throughput;
