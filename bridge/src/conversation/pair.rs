@@ -2,14 +2,15 @@
 //! client, two TCP sockets relayed to each other and shown as one conversation.
 //!
 //! Each side's reading ([`Reading::read`]) records what it reads (cut into messages by the
-//! conversation's framing, which decides only what is recorded) and hands each read on as it
-//! came, at once, to the other side's writer, through a channel of [`DEPTH`] reads. The writer
-//! writes them in order, and between them what pages inject toward its socket. So each
-//! direction keeps its order, and what the bridge holds is bounded: a peer that stops reading
-//! fills its socket, then the channel, and then the other side is not read any more (its TCP
-//! holds the bytes, and tells its sender to wait), while the opposite direction goes on. Pages
-//! get the records as from any conversation: one that reads slowly is left behind, never
-//! waited for past a quarter of a second ([`crate::backpressure`]).
+//! conversation's framing, which decides only what is recorded) and writes each read on as it
+//! came, at once, to the other side's socket, which it shares (one write at a time) with what
+//! pages inject toward that side. So each direction keeps its order, and what the bridge holds
+//! is bounded by one read a side: a peer that stops reading fills its socket, and then the other
+//! side is not read any more (its TCP holds the bytes, and tells its sender to wait), while the
+//! opposite direction goes on. A read goes on within the task that read it, with no hand-over to
+//! another, which keeps a round trip close to a plain relay's. Pages get the records as from any
+//! conversation: one that reads slowly is left behind, never waited for past a quarter of a
+//! second ([`crate::backpressure`]).
 //!
 //! An end of file on one side is passed on as one (a half-close, FIN), and the other direction
 //! goes on until it ends too. A reset is passed on as a reset. Anything else (a failed socket, a
@@ -20,21 +21,16 @@ use std::io;
 use std::pin::pin;
 use std::time::Duration;
 
-use bytes::Bytes;
 use socket2::SockRef;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::Mutex;
 
-use super::reading::Ended;
+use super::reading::{Ended, Onward};
 use super::stream::describe;
 use super::writing::{write_one, Outbox, Sending};
 use super::{Pair, Relay};
 use crate::hub::{Opened, ProxySide};
-
-/// Reads a side may have read and not yet handed to the other side's socket: with reads of at
-/// most 64 KiB, what one direction holds stays under a few hundred KiB however slow its reader.
-const DEPTH: usize = 2;
 
 /// Relays a proxy's client and server until the conversation ends, then tells the hub why.
 pub async fn converse_and_close(
@@ -76,31 +72,33 @@ async fn converse(
     let mut client_sending = Sending::default();
     let mut server_sending = Sending::default();
     let ended = {
-        let (client_read, mut client_write) = client.split();
-        let (server_read, mut server_write) = server.split();
-        let (to_server, for_server) = mpsc::channel(DEPTH);
-        let (to_client, for_client) = mpsc::channel(DEPTH);
-        let mut up = pin!(client_side.reading.read(client_read, Some(to_server)));
-        let mut down = pin!(server_side.reading.read(server_read, Some(to_client)));
-        let mut write_server = pin!(write(
+        let (client_read, client_write) = client.split();
+        let (server_read, server_write) = server.split();
+        let to_client = Mutex::new(Onward {
+            socket: client_write,
+            closed: false,
+        });
+        let to_server = Mutex::new(Onward {
+            socket: server_write,
+            closed: false,
+        });
+        let mut up = pin!(client_side.reading.read(client_read, Some(&to_server)));
+        let mut down = pin!(server_side.reading.read(server_read, Some(&to_client)));
+        let mut inject_server = pin!(inject(
             relay,
             (id, ProxySide::Server),
-            &mut server_write,
-            for_server,
+            &to_server,
             &mut server_side.outbox,
             &mut server_sending,
         ));
-        let mut write_client = pin!(write(
+        let mut inject_client = pin!(inject(
             relay,
             (id, ProxySide::Client),
-            &mut client_write,
-            for_client,
+            &to_client,
             &mut client_side.outbox,
             &mut client_sending,
         ));
-        // Which of the four have ended: reading the client, the server; writing to them.
-        let (mut up_done, mut down_done, mut to_server_done, mut to_client_done) =
-            (false, false, false, false);
+        let (mut up_done, mut down_done) = (false, false);
         let mut first_closed = None;
         loop {
             let mut closed = |side: ProxySide| {
@@ -112,6 +110,7 @@ async fn converse(
                     up_done = true;
                     match ended {
                         Ended::Closed => closed(ProxySide::Client),
+                        Ended::Onward(e) => break Some(End { side: ProxySide::Server, how: Ended::Failed(e) }),
                         how => break Some(End { side: ProxySide::Client, how }),
                     }
                 }
@@ -119,24 +118,15 @@ async fn converse(
                     down_done = true;
                     match ended {
                         Ended::Closed => closed(ProxySide::Server),
+                        Ended::Onward(e) => break Some(End { side: ProxySide::Client, how: Ended::Failed(e) }),
                         how => break Some(End { side: ProxySide::Server, how }),
                     }
                 }
-                written = &mut write_server, if !to_server_done => {
-                    to_server_done = true;
-                    if let Err(how) = written {
-                        break Some(End { side: ProxySide::Server, how });
-                    }
-                }
-                written = &mut write_client, if !to_client_done => {
-                    to_client_done = true;
-                    if let Err(how) = written {
-                        break Some(End { side: ProxySide::Client, how });
-                    }
-                }
+                how = &mut inject_server => break Some(End { side: ProxySide::Server, how }),
+                how = &mut inject_client => break Some(End { side: ProxySide::Client, how }),
                 () = cancel.cancelled() => break None,
             }
-            if up_done && down_done && to_server_done && to_client_done {
+            if up_done && down_done {
                 let first = first_closed.unwrap_or(ProxySide::Client);
                 let reason = format!(
                     "the {} closed the connection, then the {}",
@@ -175,7 +165,7 @@ async fn converse(
                 other.name()
             )
         }
-        Ended::Failed(e) => format!(
+        Ended::Failed(e) | Ended::Onward(e) => format!(
             "{}; the bridge closed the {}'s connection",
             as_side(&describe("relaying", &e), side),
             other.name()
@@ -184,28 +174,35 @@ async fn converse(
     }
 }
 
-/// Writes to one side, in order, what the other side read, and what pages inject toward it.
-/// Once the other side has closed its sending side and everything it sent is written, closes
-/// this socket's sending side in turn (FIN), and returns.
-async fn write(
+/// Writes what pages send toward one side, between what the other side's reading writes
+/// there; returns only when writing fails. Once the other side has closed its sending side and
+/// this socket's was closed in turn, what is still queued is not written (the hub refuses new
+/// sends to it by then).
+async fn inject(
     relay: &Relay,
     (id, side): (protocol::ConnId, ProxySide),
-    socket: &mut (impl AsyncWrite + Unpin),
-    mut relayed: mpsc::Receiver<Bytes>,
+    socket: &Mutex<Onward<impl AsyncWrite + Unpin>>,
     outbox: &mut Outbox,
     sending: &mut Sending,
-) -> Result<(), Ended> {
+) -> Ended {
     loop {
-        tokio::select! {
-            chunk = relayed.recv() => match chunk {
-                Some(chunk) => socket.write_all(&chunk).await.map_err(Ended::Failed)?,
-                None => return socket.shutdown().await.map_err(Ended::Failed),
-            },
-            out = outbox.next() => {
-                write_one(relay, id, socket, out, outbox.record_as, sending)
-                    .await
-                    .map_err(|why| Ended::Over(as_side(&why, side)))?;
-            }
+        let out = outbox.next().await;
+        let mut onward = socket.lock().await;
+        if onward.closed {
+            relay.hub.unsent(id, out.data.len());
+            continue;
+        }
+        if let Err(why) = write_one(
+            relay,
+            id,
+            &mut onward.socket,
+            out,
+            outbox.record_as,
+            sending,
+        )
+        .await
+        {
+            return Ended::Over(as_side(&why, side));
         }
     }
 }

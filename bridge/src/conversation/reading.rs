@@ -9,14 +9,14 @@
 use std::io;
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use futures::channel::mpsc;
 use protocol::checksum::Checksum;
 use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
 use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::watch;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{watch, Mutex};
 
 use super::stream::describe;
 use super::{is_exit, RecordAs, Relay};
@@ -50,14 +50,25 @@ pub struct Reading<'a> {
     rules: bool,
 }
 
+/// The other side's socket, as a proxy's side writes to it: what it reads, and (through the
+/// lock, one write at a time) what pages send to that side.
+pub struct Onward<W> {
+    pub socket: W,
+    /// Its sending side was closed, as the peer of this side closed its own: nothing more may
+    /// be written to it.
+    pub closed: bool,
+}
+
 /// Why a side's reading ended.
 pub enum Ended {
     /// The peer closed its sending side (end of file).
     Closed,
     /// Reading the socket failed (a reset, say).
     Failed(io::Error),
-    /// A message ended the conversation (the exit word), or the other side is gone: why.
+    /// A message ended the conversation (the exit word): why.
     Over(String),
+    /// Writing what was read to the other side's socket failed (a proxy's side).
+    Onward(io::Error),
 }
 
 impl Ended {
@@ -67,6 +78,7 @@ impl Ended {
             Ended::Closed => "the peer closed the connection".into(),
             Ended::Failed(e) => describe("reading", &e),
             Ended::Over(why) => why,
+            Ended::Onward(e) => describe("writing", &e),
         }
     }
 }
@@ -104,18 +116,21 @@ impl<'a> Reading<'a> {
 
     /// Reads until the peer closes, the socket fails, or a message ends the conversation.
     pub(super) async fn run(&mut self, stream: impl AsyncRead + Unpin) -> String {
-        self.read(stream, None).await.describe()
+        self.read(stream, None::<&Mutex<Onward<tokio::io::Sink>>>)
+            .await
+            .describe()
     }
 
-    /// Reads as [`Reading::run`] does, and hands each read to `forward` once it is recorded,
+    /// Reads as [`Reading::run`] does, and writes each read to `onward` once it is recorded,
     /// as it came, whatever the framing (which cuts only what is recorded): a proxy's side,
-    /// whose bytes go on to the other side. Waiting for `forward` to take a read is what
-    /// stops this side being read while the other side's peer does not read. `forward` is
-    /// dropped when reading ends, which tells the other side's writer that no more comes.
-    pub(super) async fn read(
+    /// whose bytes go on to the other side's socket, which pages' sends to that side share
+    /// (hence the lock, held for one write at a time). Waiting for that socket to take a read
+    /// is what stops this side being read while the other side's peer does not read. When this
+    /// side's peer closes its sending side, so does `onward`'s (a half-close, passed on).
+    pub(super) async fn read<W: AsyncWrite + Unpin>(
         &mut self,
         mut stream: impl AsyncRead + Unpin,
-        forward: Option<tokio::sync::mpsc::Sender<Bytes>>,
+        onward: Option<&Mutex<Onward<W>>>,
     ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
         if let Some(reason) = self.apply(settings).await {
@@ -159,20 +174,30 @@ impl<'a> Reading<'a> {
                 }
             };
             let n = match read {
-                Ok(0) => return Ended::Closed,
+                Ok(0) => {
+                    if let Some(onward) = onward {
+                        let mut onward = onward.lock().await;
+                        onward.closed = true;
+                        if let Err(e) = onward.socket.shutdown().await {
+                            return Ended::Onward(e);
+                        }
+                    }
+                    return Ended::Closed;
+                }
                 Ok(n) => n,
                 Err(e) => return Ended::Failed(e),
             };
             want = next_want(want, n);
-            let chunk = forward
-                .as_ref()
-                .map(|_| Bytes::copy_from_slice(&buf[RECORD_HEADER_LEN..RECORD_HEADER_LEN + n]));
+            // Recorded first, so that an answer to it cannot be recorded before it.
+            // A copy of its own, not kept past the write: an idle side holds no more than a
+            // connection of one socket does.
+            let chunk = onward.map(|_| buf[RECORD_HEADER_LEN..RECORD_HEADER_LEN + n].to_vec());
             if let Some(reason) = self.received(&mut buf, n, want).await {
                 return Ended::Over(reason);
             }
-            if let (Some(forward), Some(chunk)) = (&forward, chunk) {
-                if forward.send(chunk).await.is_err() {
-                    return Ended::Over("the other side is gone".into());
+            if let (Some(onward), Some(chunk)) = (onward, chunk) {
+                if let Err(e) = onward.lock().await.socket.write_all(&chunk).await {
+                    return Ended::Onward(e);
                 }
             }
         }
