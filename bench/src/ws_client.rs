@@ -167,7 +167,8 @@ impl Tally {
                 | Event::RuleHits { .. }
                 | Event::RulesSaved { .. }
                 | Event::File { .. }
-                | Event::FileStopped { .. },
+                | Event::FileStopped { .. }
+                | Event::Proxies { .. },
             ) => false,
         }
     }

@@ -1,6 +1,6 @@
 //! What a page can ask of the bridge, carried out: dial a server (TCP, TLS or UDP), announce or
 //! stop a file, disconnect, start, move or stop a listener (TCP, TLS, or the UDP socket), join
-//! and leave multicast groups, forget closed connections, read connections another way
+//! and leave multicast groups, start and stop proxies, forget closed connections, read connections another way
 //! (framing, checksum), set the auto-reply rules and save them to the `--rules` file. Every command a page sends lands here, and a
 //! new command (or a new kind of connection to open) is added here: the session only decodes
 //! and answers. (A page's sends are bytes, not commands: the session queues them with the hub.)
@@ -63,8 +63,9 @@ struct Listeners {
     tcp: Option<Listening>,
     tls: Option<Listening>,
     udp: Option<udp::Socket>,
-    /// `--proxy`'s listeners, each with the server it relays its clients to.
-    proxies: Vec<Listening>,
+    /// The proxies' listeners (`--proxy`, or started by a page), each with the server it
+    /// relays its clients to, in the order they started.
+    proxies: Vec<(Listening, String)>,
     /// From `--tls-cert` and `--tls-key`, or self-signed when a TLS listener first starts; the
     /// same for the bridge's whole run, so that its fingerprint can be trusted once.
     certificate: Option<Acceptor>,
@@ -222,6 +223,8 @@ impl Commands {
                 .await
                 .map(|saved| answer = Some(saved)),
             Command::SendFile { to, name, size } => self.relay.hub.file(to, &name, size),
+            Command::Proxy { listen, target, .. } => self.proxy(&listen, &target).await,
+            Command::StopProxy { listen, .. } => self.stop_proxy(&listen).await,
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
         };
         done.map(|()| answer)
@@ -410,8 +413,85 @@ impl Commands {
         let listening = Listening::spawn(accepting, bound)?;
         let addr = listening.addr();
         tracing::info!(%addr, target = %spec.target(), "proxying");
-        self.listeners.lock().await.proxies.push(listening);
+        let mut listeners = self.listeners.lock().await;
+        listeners.proxies.push((listening, spec.target()));
+        self.announce_proxies(&listeners);
         Ok(addr)
+    }
+
+    /// Starts a proxy a page asked for: as `--proxy LISTEN=TARGET` would, refused with the
+    /// reason (an address that is not one or is taken, a target `--allow-dial` refuses or whose
+    /// name does not resolve), and nothing started then.
+    pub async fn proxy(&self, listen: &str, target: &str) -> Result<(), Problem> {
+        let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
+        let (listen, target) = (listen.trim(), target.trim());
+        let addr = address::listen_address(listen).ok_or_else(|| {
+            failed(format!(
+                "cannot proxy from `{listen}`: write IP:PORT, e.g. 127.0.0.1:1502 or [::]:1502 \
+                 (every interface), or a port alone"
+            ))
+        })?;
+        let (host, port) = address::split(target).ok_or_else(|| {
+            failed(format!(
+                "cannot proxy to `{target}`: write the server as HOST:PORT, e.g. \
+                 192.168.1.20:502"
+            ))
+        })?;
+        let spec = ProxySpec {
+            listen: addr,
+            host: host.to_owned(),
+            port,
+        };
+        spec.allowed(&self.dial.rules)
+            .map_err(|why| Problem::new(ProblemKind::NotAllowed, why))?;
+        spec.resolves(self.dial.timeout)
+            .await
+            .map_err(|why| Problem::new(ProblemKind::DialFailed, why))?;
+        let bound = bind::tcp(addr).map_err(|e| {
+            failed(format!(
+                "cannot proxy from {addr}: {}",
+                self.explain_bind(addr, &e)
+            ))
+        })?;
+        self.start_proxy(&spec, bound)
+            .await
+            .map_err(|e| failed(format!("cannot proxy from {addr}: {e}")))?;
+        Ok(())
+    }
+
+    /// Stops the proxy listening at `listen`; the conversations it started stay open.
+    pub async fn stop_proxy(&self, listen: &str) -> Result<(), Problem> {
+        let listen = listen.trim();
+        let addr = address::listen_address(listen);
+        let mut listeners = self.listeners.lock().await;
+        let Some(at) = listeners
+            .proxies
+            .iter()
+            .position(|(l, _)| Some(l.addr()) == addr)
+        else {
+            return Err(Problem::new(
+                ProblemKind::ListenFailed,
+                format!("no proxy listens on {listen}"),
+            ));
+        };
+        let (stopped, target) = listeners.proxies.remove(at);
+        stopped.stop().await;
+        tracing::info!(listen, %target, "stopped proxying (asked by a page)");
+        self.announce_proxies(&listeners);
+        Ok(())
+    }
+
+    /// Tells every page which proxies run now.
+    fn announce_proxies(&self, listeners: &Listeners) {
+        let proxies = listeners
+            .proxies
+            .iter()
+            .map(|(listening, target)| protocol::ProxyListener {
+                listen: listening.addr().to_string(),
+                target: target.clone(),
+            })
+            .collect();
+        self.relay.hub.set_proxies(proxies);
     }
 
     /// The TLS listener's certificate fingerprint, once it runs.

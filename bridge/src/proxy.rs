@@ -67,14 +67,25 @@ impl ProxySpec {
     /// resolves (within `timeout`). A proxy that could never reach its server is refused at
     /// start.
     pub async fn check(&self, rules: &[DialRule], timeout: Duration) -> Result<(), String> {
-        let target = self.target();
-        if !dial_rules::allowed(rules, &self.host, self.port) {
-            let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
-            return Err(format!(
-                "not allowed to dial {target}: this bridge may dial only {} (--allow-dial)",
-                rules.join(", ")
-            ));
+        self.allowed(rules)?;
+        self.resolves(timeout).await
+    }
+
+    /// Whether `--allow-dial` lets the proxy dial its target.
+    pub fn allowed(&self, rules: &[DialRule]) -> Result<(), String> {
+        if dial_rules::allowed(rules, &self.host, self.port) {
+            return Ok(());
         }
+        let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
+        Err(format!(
+            "not allowed to dial {}: this bridge may dial only {} (--allow-dial)",
+            self.target(),
+            rules.join(", ")
+        ))
+    }
+
+    /// Whether the target's name resolves, within `timeout`.
+    pub async fn resolves(&self, timeout: Duration) -> Result<(), String> {
         match tokio::time::timeout(timeout, lookup_host((self.host.as_str(), self.port))).await {
             Err(_) => Err(format!(
                 "looking up {} took more than {} s (--dial-timeout)",

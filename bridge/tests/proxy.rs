@@ -527,3 +527,127 @@ async fn the_transcript_holds_both_sides_of_the_pair() {
         "the client closed the connection, then the server"
     );
 }
+
+/// The proxies a `proxies` event lists.
+async fn proxies_event(page: &mut Page) -> Vec<protocol::ProxyListener> {
+    page.event("the proxies", |e| match e {
+        Event::Proxies { proxies } => Some(proxies.clone()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_page_starts_and_stops_a_proxy_and_every_page_knows_where_they_are() {
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = server.local_addr().unwrap().to_string();
+    let bridge = start(&[]).await;
+    let (mut page, snapshot) = Page::open(&bridge).await;
+    assert!(snapshot.server.proxies.is_empty());
+    page.command(protocol::Command::Proxy {
+        listen: "127.0.0.1:0".into(),
+        target: target.clone(),
+        request: Some(7),
+    })
+    .await;
+    let proxies = proxies_event(&mut page).await;
+    assert_eq!(proxies.len(), 1);
+    assert_eq!(proxies[0].target, target);
+    let proxy: SocketAddr = proxies[0].listen.parse().unwrap();
+    assert_ne!(proxy.port(), 0, "the port it chose");
+
+    // It relays, as one started with --proxy does.
+    let (mut client, mut server_end, conn) = pair(&mut page, &server, proxy).await;
+    assert_eq!(conn.proxy.unwrap().target, target);
+    client.send(b"hi\n").await;
+    assert_eq!(server_end.receive(3).await, b"hi\n");
+
+    // A page that joins later is told where it runs.
+    let (_late, late) = Page::open(&bridge).await;
+    assert_eq!(late.server.proxies, proxies);
+
+    // Stopped: no new client gets in, and the pair it made goes on.
+    page.command(protocol::Command::StopProxy {
+        listen: proxy.to_string(),
+        request: None,
+    })
+    .await;
+    assert!(proxies_event(&mut page).await.is_empty());
+    assert!(
+        TcpStream::connect(proxy).await.is_err(),
+        "nothing listens there"
+    );
+    server_end.send(b"still\n").await;
+    assert_eq!(client.receive(6).await, b"still\n");
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_proxy_a_page_asks_for_that_cannot_work_is_refused_with_the_reason() {
+    let bridge = start(&["--allow-dial", "127.0.0.1:*"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let ask = |listen: &str, target: &str, request| protocol::Command::Proxy {
+        listen: listen.into(),
+        target: target.into(),
+        request: Some(request),
+    };
+    page.command(ask("127.0.0.1:0", "10.0.0.9:502", 1)).await;
+    let problem = page.problem().await;
+    assert_eq!(
+        (problem.kind, problem.request),
+        (ProblemKind::NotAllowed, Some(1))
+    );
+    assert_eq!(
+        problem.message,
+        "not allowed to dial 10.0.0.9:502: this bridge may dial only 127.0.0.1:* (--allow-dial)"
+    );
+    page.command(ask("127.0.0.1:0", "127.0.0.1", 2)).await;
+    let problem = page.problem().await;
+    assert_eq!(
+        (problem.kind, problem.request),
+        (ProblemKind::ListenFailed, Some(2))
+    );
+    assert!(
+        problem.message.contains("write the server as HOST:PORT"),
+        "{}",
+        problem.message
+    );
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().to_string();
+    page.command(ask(&held, "127.0.0.1:9", 3)).await;
+    let problem = page.problem().await;
+    assert_eq!(
+        (problem.kind, problem.request),
+        (ProblemKind::ListenFailed, Some(3))
+    );
+    assert!(
+        problem
+            .message
+            .starts_with(&format!("cannot proxy from {held}: ")),
+        "{}",
+        problem.message
+    );
+    page.command(protocol::Command::StopProxy {
+        listen: "127.0.0.1:1".into(),
+        request: Some(4),
+    })
+    .await;
+    let problem = page.problem().await;
+    assert_eq!(problem.message, "no proxy listens on 127.0.0.1:1");
+    assert_eq!(problem.request, Some(4));
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn proxies_started_with_the_flag_are_in_the_hello() {
+    let (bridge, server, proxy) = proxied(&[]).await;
+    let (_page, snapshot) = Page::open(&bridge).await;
+    assert_eq!(
+        snapshot.server.proxies,
+        [protocol::ProxyListener {
+            listen: proxy.to_string(),
+            target: server.local_addr().unwrap().to_string(),
+        }]
+    );
+    bridge.shutdown().await;
+}

@@ -105,6 +105,24 @@ pub enum Command {
     /// refused): every page is told ([`Event::FileStopped`]), so that none shows it as still
     /// being sent. Its parts not yet written are dropped.
     StopFile { to: Target },
+    /// Start a proxy: listen on `listen` (`IP:PORT`, or a port alone for every interface; port 0
+    /// picks a free one) and relay each client to `target` (`HOST:PORT`), as `--proxy` does.
+    /// `--allow-dial` applies to the target, and its name must resolve. Answered with
+    /// [`Event::Proxies`] to every page; a failure (an address in use, a target not allowed) is
+    /// a [`Problem`] to the page that asked, and nothing starts.
+    Proxy {
+        listen: String,
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// Stop the proxy listening at `listen` (its bound address, as [`Event::Proxies`] names
+    /// it). Its conversations stay open. Answered with [`Event::Proxies`] to every page.
+    StopProxy {
+        listen: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -139,6 +157,8 @@ impl Command {
             | Command::StopListening { request, .. }
             | Command::JoinGroup { request, .. }
             | Command::LeaveGroup { request, .. }
+            | Command::Proxy { request, .. }
+            | Command::StopProxy { request, .. }
             | Command::SaveRules { request } => *request,
             _ => None,
         }
@@ -152,6 +172,8 @@ impl Command {
             | Command::StopListening { request, .. }
             | Command::JoinGroup { request, .. }
             | Command::LeaveGroup { request, .. }
+            | Command::Proxy { request, .. }
+            | Command::StopProxy { request, .. }
             | Command::SaveRules { request } => *request = Some(id),
             _ => {}
         }

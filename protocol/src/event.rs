@@ -77,6 +77,9 @@ pub enum Event {
     },
     /// The file being sent to connection `conn` stopped before its end ([`Command::StopFile`]).
     FileStopped { conn: ConnId },
+    /// The proxies now running (a page started or stopped one: [`Command::Proxy`],
+    /// [`Command::StopProxy`]); [`ServerInfo::proxies`] in later snapshots.
+    Proxies { proxies: Vec<ProxyListener> },
 }
 
 /// How many replies a rule has sent since the rule set was last set.
@@ -247,6 +250,18 @@ pub struct ServerInfo {
     /// Absent from bridges that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+    /// The proxies running (`--proxy`, or started from a page), in the order they started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyListener>,
+}
+
+/// A proxy: where it listens, and the server it relays each client to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyListener {
+    /// Its bound address.
+    pub listen: String,
+    /// The server, as `host:port`.
+    pub target: String,
 }
 
 /// One run of the bridge process, from its start to its exit.

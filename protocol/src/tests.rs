@@ -386,3 +386,48 @@ fn a_proxied_conversation_says_its_server_and_which_way_each_record_went() {
     assert_eq!(Way::ClientToServer.flow(), Flow::Rx);
     assert_eq!(Way::ServerToClient.label(), "server→client");
 }
+
+#[test]
+fn proxies_are_started_stopped_and_listed_in_json() {
+    let start = Command::Proxy {
+        listen: "127.0.0.1:1502".into(),
+        target: "192.168.1.20:502".into(),
+        request: Some(3311),
+    };
+    let Frame::Text(json) = start.to_frame() else {
+        panic!("a command is text")
+    };
+    assert_eq!(
+        json,
+        r#"{"type":"proxy","listen":"127.0.0.1:1502","target":"192.168.1.20:502","request":3311}"#
+    );
+    assert_eq!(Command::from_json(&json), Ok(start.clone()));
+    assert_eq!(start.request(), Some(3311));
+    let stop = Command::StopProxy {
+        listen: "127.0.0.1:1502".into(),
+        request: None,
+    }
+    .with_request(5);
+    assert_eq!(stop.request(), Some(5));
+    let listed = Event::Proxies {
+        proxies: vec![ProxyListener {
+            listen: "127.0.0.1:1502".into(),
+            target: "192.168.1.20:502".into(),
+        }],
+    };
+    assert_eq!(
+        ToClient::from_frame(&listed.to_frame()),
+        Ok(ToClient::Event(listed))
+    );
+    // A bridge with none says nothing of them in its hello.
+    let Frame::Text(hello) = (Event::Hello {
+        version: VERSION,
+        server: Box::default(),
+        conns: vec![],
+        seq: 0,
+    })
+    .to_frame() else {
+        panic!("hello is text")
+    };
+    assert!(!hello.contains("proxies"), "{hello}");
+}

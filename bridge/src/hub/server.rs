@@ -5,7 +5,9 @@
 use std::sync::{Arc, PoisonError};
 
 use protocol::rules::Rule;
-use protocol::{ConnId, ConnSettings, Event, Problem, ProblemKind, ServerInfo, Transport};
+use protocol::{
+    ConnId, ConnSettings, Event, Problem, ProblemKind, ProxyListener, ServerInfo, Transport,
+};
 
 use super::Hub;
 use crate::rules::RuleSet;
@@ -35,6 +37,13 @@ impl Hub {
             fingerprint,
         };
         self.fan_out(event.to_frame());
+    }
+
+    /// Records the proxies now running, and tells every page.
+    pub fn set_proxies(&self, proxies: Vec<ProxyListener>) {
+        let mut s = self.lock();
+        s.server.proxies.clone_from(&proxies);
+        self.fan_out(Event::Proxies { proxies }.to_frame());
     }
 
     /// What the pages are told about the bridge, now.

@@ -46,6 +46,11 @@ impl State {
                     server.set_listener(transport, listen, groups, fingerprint);
                 }
             }
+            Event::Proxies { proxies } => {
+                if let Some(server) = &mut self.server {
+                    server.proxies = proxies;
+                }
+            }
             Event::Forgotten { conns } => self.forget(&conns),
             Event::SentToAll { queued, refused } => self.sent_to_all = Some((queued, refused)),
             Event::Defaults { settings } => {
