@@ -134,15 +134,15 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   await row.filter({ has: page.locator('.transport.udp') }).waitFor();
   await header(page).locator('.transport.udp').waitFor();
 
-  // Two sends, two datagrams, each exactly what was sent (with the composer's line ending).
+  // Two sends, two datagrams, each exactly what was typed (UDP's line ending is none).
   await composer(page).fill('one');
   await composer(page).press('Enter');
   await composer(page).fill('two');
   await composer(page).press('Enter');
   await peer.nth(2);
   const first = peer.received[0];
-  assert.equal(first.data.toString(), 'one\n');
-  assert.equal(peer.received[1].data.toString(), 'two\n');
+  assert.equal(first.data.toString(), 'one');
+  assert.equal(peer.received[1].data.toString(), 'two');
 
   // Answers to where the bridge sent from: each datagram is one message, the empty one too.
   const bridgePort = first.from.port;
@@ -160,13 +160,13 @@ test('the page dials a UDP peer and chats both ways, each datagram a message', a
   assert.equal(await broadcast.isChecked(), false);
 
   // A send no datagram can hold is refused with the reason, in the conversation, nothing sent.
-  await composer(page).fill('x'.repeat(65_507));
+  await composer(page).fill('x'.repeat(65_508));
   await composer(page).press('Enter');
   await messages(page).getByText(/a UDP datagram holds at most 65,507 bytes/).waitFor();
   await composer(page).fill('three');
   await composer(page).press('Enter');
   await peer.nth(3);
-  assert.equal(peer.received[2].data.toString(), 'three\n', 'the one too large never went');
+  assert.equal(peer.received[2].data.toString(), 'three', 'the one too large never went');
 
   // Nothing listens there any more: the port's "unreachable" is said in the conversation.
   peer.close();
@@ -210,7 +210,7 @@ test('a send to a broadcast address needs Broadcast ticked, and then goes', asyn
     await composer(page).fill('to all');
     await composer(page).press('Enter');
     await eventually(() => got.length === 1, 'the broadcast arrived');
-    assert.equal(got[0], 'to all\n');
+    assert.equal(got[0], 'to all');
     assert.equal(await broadcast.isChecked(), true, 'the choice stays for this conversation');
   } finally {
     receiver.close();
@@ -244,7 +244,7 @@ test('the listener panel opens the UDP socket, a peer\'s datagrams become a UDP 
     await composer(page).fill('pong');
     await composer(page).press('Enter');
     const answer = await peer.nth(1);
-    assert.equal(answer.data.toString(), 'pong\n');
+    assert.equal(answer.data.toString(), 'pong');
     assert.equal(answer.from.port, port, 'answered from the socket it wrote to');
 
     // A group that is not an address is refused, said in the groups' form, not the page's top.

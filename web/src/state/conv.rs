@@ -1,9 +1,9 @@
 //! One connection and its conversation, as the page holds it.
 
-use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin, Way};
+use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin, Transport, Way};
 
 use super::{Entry, Log, Rec, WINDOW};
-use crate::bytes_view::compose::ComposeOptions;
+use crate::bytes_view::compose::{ComposeOptions, LineEnding};
 use crate::encoding::Encoding;
 
 /// `4.0 MiB waiting`, while a peer that is open has not read what was sent to it.
@@ -77,6 +77,12 @@ pub struct Conv {
 
 impl Conv {
     pub(super) fn new(info: ConnInfo) -> Conv {
+        // A datagram is a message whole: UDP needs no line ending to mark where one ends, and
+        // a device that reads datagrams takes one as part of the message.
+        let ending = match info.transport {
+            Transport::Udp => LineEnding::None,
+            _ => LineEnding::default(),
+        };
         Conv {
             elided_msgs: info.elided_msgs,
             elided_bytes: info.elided_bytes,
@@ -87,7 +93,10 @@ impl Conv {
             window: WINDOW,
             encoding: Encoding::default(),
             view: ViewMode::default(),
-            compose: ComposeOptions::default(),
+            compose: ComposeOptions {
+                ending,
+                ..ComposeOptions::default()
+            },
             broadcast: false,
             to_server: false,
             files: Vec::new(),

@@ -2,7 +2,7 @@
 
 use super::log::CHUNK;
 use super::*;
-use crate::bytes_view::compose::InputMode;
+use crate::bytes_view::compose::{InputMode, LineEnding};
 use protocol::{ConnInfo, Event, Flow, Origin, Problem, ProblemKind, Record, Transport, VERSION};
 
 fn info(id: ConnId, state: ConnState) -> ConnInfo {
@@ -301,6 +301,21 @@ fn the_connection_we_dialled_is_selected() {
     assert_eq!(s.selected, Some(1));
     let s = run(s, vec![conn_event(ours)]);
     assert_eq!(s.selected, Some(3));
+}
+
+#[test]
+fn a_udp_conversation_sends_no_line_ending_until_one_is_chosen() {
+    let mut udp = info(2, ConnState::Open);
+    udp.transport = Transport::Udp;
+    let s = run(synced_page(), vec![conn_event(udp.clone())]);
+    assert_eq!(s.conns[&2].compose.ending, LineEnding::None);
+    assert_eq!(s.conns[&1].compose.ending, LineEnding::Lf, "TCP's stays LF");
+    let s = run(s, vec![hello(vec![udp], 10)]);
+    assert_eq!(
+        s.conns[&2].compose.ending,
+        LineEnding::None,
+        "in a snapshot too"
+    );
 }
 
 #[test]
