@@ -112,7 +112,7 @@ test('a rule made from a received message answers the next one, with nobody typi
   peer.send('*IDN?\n');
   const asked = messages(page).locator('.msg.rx', { hasText: '*IDN?' });
   await asked.waitFor();
-  await asked.getByRole('button', { name: 'Reply to messages like this' }).click();
+  await asked.getByRole('button', { name: 'auto-reply…' }).click();
 
   const panel = page.getByRole('dialog', { name: 'Auto-reply rules' });
   const editor = panel.getByRole('form', { name: 'Rule' });

@@ -103,7 +103,7 @@ test('nothing typed is lost when the rules dialog or a tool\'s panel opens and c
     await rules.getByRole('button', { name: 'Close the rules' }).click();
     assert.deepEqual(await typed(), before, 'the rules dialog closed');
 
-    await messages(page).locator('li.msg.rx', { hasText: '*IDN?' }).getByRole('button', { name: 'Reply to messages like this' }).click();
+    await messages(page).locator('li.msg.rx', { hasText: '*IDN?' }).getByRole('button', { name: 'auto-reply…' }).click();
     await rules.waitFor();
     assert.deepEqual(await typed(), before, 'auto-reply… opened the rules dialog');
     await page.keyboard.press('Escape');

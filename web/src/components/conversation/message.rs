@@ -248,20 +248,24 @@ fn Record(props: &RecordProps) -> Html {
     };
     let line = props.view.is_log() && view.is_log();
     // Rules do not answer in a proxied conversation: its client and server answer each other.
-    let reply_like = (rec.head.flow == Flow::Rx && !proxied).then(|| rules.clone()).flatten().map(|ctx| {
-        let (data, encoding) = (rec.data.clone(), props.encoding);
-        let onclick = ctx.on_reply_like.reform(move |_: MouseEvent| (data.clone(), encoding));
-        html! {
-            <>
-                { " " }
-                <button type="button" class="flip reply-like" tabindex="-1" {onclick}
-                        aria-label="Reply to messages like this"
-                        title="Reply to messages like this: make an auto-reply rule that matches it">
-                    { "auto-reply…" }
-                </button>
-            </>
-        }
-    });
+    let reply_like = (rec.head.flow == Flow::Rx && !proxied)
+        .then(|| rules.clone())
+        .flatten()
+        .map(|ctx| {
+            let (data, encoding) = (rec.data.clone(), props.encoding);
+            let onclick = ctx
+                .on_reply_like
+                .reform(move |_: MouseEvent| (data.clone(), encoding));
+            html! {
+                <>
+                    { " " }
+                    <button type="button" class="flip reply-like" tabindex="-1" {onclick}
+                            title="Make an auto-reply rule that answers messages like this one">
+                        { "auto-reply…" }
+                    </button>
+                </>
+            }
+        });
     // The hex log's lines keep their bytes in one column: only the time and the direction come
     // before them, the rest after.
     let column = line && props.view == ViewMode::LogHex;
