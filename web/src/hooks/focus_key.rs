@@ -9,7 +9,8 @@ use yew::prelude::*;
 pub const FOCUS_KEY: &str = "/";
 
 /// [`FOCUS_KEY`], pressed anywhere but in a field that takes text or a modal dialog, brings the
-/// focus to the composer (and, in a narrow window, the conversation's tab).
+/// focus to the composer (and, in a narrow window, the conversation's tab): from a checkbox or
+/// a menu too, where the keys typed after it would toggle the box or pick an option.
 #[hook]
 pub fn use_focus_key(show: Callback<bool>) {
     use_effect_with((), move |_| {
@@ -20,10 +21,7 @@ pub fn use_focus_key(show: Callback<bool>) {
             let typing = e
                 .target()
                 .and_then(|t| t.dyn_into::<Element>().ok())
-                .is_some_and(|el| {
-                    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                        || el.closest("[contenteditable]").ok().flatten().is_some()
-                });
+                .is_some_and(|el| takes_text(&el));
             let document = web_sys::window().and_then(|w| w.document());
             // A modal dialog keeps the focus until it closes.
             let modal = document
@@ -36,11 +34,16 @@ pub fn use_focus_key(show: Callback<bool>) {
             if let (false, false, Some(composer)) = (typing, modal, composer) {
                 e.prevent_default();
                 show.emit(false);
-                // Once the tab shows it: a hidden field takes no focus.
-                gloo::timers::callback::Timeout::new(0, move || {
+                if composer.offset_parent().is_some() {
+                    // At once, so that the next key typed lands in it.
                     let _ = composer.focus();
-                })
-                .forget();
+                } else {
+                    // Once the tab shows it: a hidden field takes no focus.
+                    gloo::timers::callback::Timeout::new(0, move || {
+                        let _ = composer.focus();
+                    })
+                    .forget();
+                }
             }
         });
         let window = web_sys::window();
@@ -56,6 +59,19 @@ pub fn use_focus_key(show: Callback<bool>) {
             }
         }
     });
+}
+
+/// Whether `el` is a field that takes the key as text: a text area, an input of text (not a
+/// checkbox, a radio button or a button), or something editable.
+fn takes_text(el: &Element) -> bool {
+    match el.tag_name().as_str() {
+        "TEXTAREA" => true,
+        "INPUT" => !matches!(
+            el.get_attribute("type").unwrap_or_default().as_str(),
+            "checkbox" | "radio" | "button" | "submit" | "reset" | "range" | "color" | "file"
+        ),
+        _ => el.closest("[contenteditable]").ok().flatten().is_some(),
+    }
 }
 
 /// The field `area` takes the focus each time `focus` changes (past 0): when the user chose a
