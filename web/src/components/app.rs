@@ -140,7 +140,8 @@ pub fn App() -> Html {
                               online={state.socket == SocketStatus::Open} {nc_hint}
                               stale={state.stale()} />
                 </aside>
-                { middle(&state, *focus) }
+                // The user chose a conversation, or one this page dialled opened.
+                { middle(&state, focus.wrapping_add(state.typing_focus)) }
                 { tool_panels(*tool, &on_tool, |tool| panel(&state, tool, (*defaults_open, on_defaults.clone()), &on_rules)) }
             </div>
             { rules_panel(&state, &rules_open, on_rules_close) }

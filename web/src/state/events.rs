@@ -245,6 +245,7 @@ impl State {
                 .is_none_or(|c| c.info.state == ConnState::Closed);
         if dialled_by_us {
             self.pending_dial = None;
+            self.dialled = Some(id);
             self.select(id);
             self.pinned = false;
         } else if conv.info.state == ConnState::Open
@@ -252,6 +253,25 @@ impl State {
         {
             self.select(id);
             self.pinned = false;
+        }
+        self.follow_dial(id);
+    }
+
+    /// Once the conversation this page dialled opens, the caret goes to its composer, if it is
+    /// still the one in view; one that fails to open asks for nothing.
+    fn follow_dial(&mut self, id: ConnId) {
+        if self.dialled != Some(id) {
+            return;
+        }
+        match self.conns[&id].info.state {
+            ConnState::Connecting => {}
+            ConnState::Open => {
+                self.dialled = None;
+                if self.selected == Some(id) {
+                    self.typing_focus = self.typing_focus.wrapping_add(1);
+                }
+            }
+            ConnState::Closed => self.dialled = None,
         }
     }
 

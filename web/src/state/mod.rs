@@ -135,6 +135,11 @@ pub struct State {
     /// so they are unread although they come as history.
     unread_after: Option<Seq>,
     pending_dial: Option<RequestId>,
+    /// The conversation this page dialled, until it opens (or fails).
+    dialled: Option<ConnId>,
+    /// Changes when the composer should take the focus: a conversation this page dialled
+    /// opened, and is the one in view.
+    pub typing_focus: u32,
     /// What the last send to all reached: connections it was queued for, and that refused it.
     pub sent_to_all: Option<(u64, u64)>,
     /// How often each auto-reply rule has answered.
@@ -278,6 +283,8 @@ impl State {
             last_seq: None,
             unread_after: None,
             pending_dial: None,
+            dialled: None,
+            typing_focus: 0,
             sent_to_all: None,
             rule_hits: Vec::new(),
             rules_problem: None,

@@ -297,10 +297,43 @@ fn the_connection_we_dialled_is_selected() {
     ours.origin = Origin::Dialled;
     ours.peer = "127.0.0.1:9000".into();
     ours.request = Some(0x5eed);
-    let s = run(s, vec![conn_event(other)]);
+    let s = run(s, vec![conn_event(other.clone())]);
     assert_eq!(s.selected, Some(1));
-    let s = run(s, vec![conn_event(ours)]);
+    let s = run(s, vec![conn_event(ours.clone())]);
     assert_eq!(s.selected, Some(3));
+    // Once it opens, the caret goes to its composer; another's opening asks for nothing.
+    assert_eq!(s.typing_focus, 0, "not while connecting");
+    other.state = ConnState::Open;
+    let s = run(s, vec![conn_event(other)]);
+    assert_eq!(s.typing_focus, 0);
+    ours.state = ConnState::Open;
+    let s = run(s, vec![conn_event(ours.clone())]);
+    assert_eq!(s.typing_focus, 1);
+    let s = run(s, vec![conn_event(ours)]);
+    assert_eq!(s.typing_focus, 1, "once");
+}
+
+#[test]
+fn a_dial_that_fails_or_is_left_takes_no_focus() {
+    let dialled = |id, state| {
+        let mut c = info(id, state);
+        c.origin = Origin::Dialled;
+        c.request = Some(0x5eed);
+        c
+    };
+    let s = reduce(run(synced_page(), vec![]), Action::Dialling(0x5eed));
+    let s = run(s, vec![conn_event(dialled(3, ConnState::Connecting))]);
+    let s = run(s, vec![conn_event(dialled(3, ConnState::Closed))]);
+    assert_eq!(s.typing_focus, 0, "refused");
+    let s = reduce(s, Action::Dialling(0x5eed));
+    let s = run(s, vec![conn_event(dialled(4, ConnState::Connecting))]);
+    let s = reduce(s, Action::Select(1));
+    let s = run(s, vec![conn_event(dialled(4, ConnState::Open))]);
+    assert_eq!(
+        s.typing_focus, 0,
+        "the user went to another conversation meanwhile"
+    );
+    assert_eq!(s.selected, Some(1));
 }
 
 #[test]
