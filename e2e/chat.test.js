@@ -383,7 +383,7 @@ test('saved messages stay in the browser and fill the composer with one click', 
   await composer(page).fill('AT+GMR');
   await send.getByRole('button', { name: 'Save message' }).click();
   const saved = send.getByRole('list', { name: 'Saved messages' });
-  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor();
+  await saved.getByRole('button', { name: 'AT+GMR TEXT · LF', exact: true }).waitFor();
 
   // Still there after a reload, and one click with Shift puts it back in the composer (a plain
   // click sends it: settings.test.js).
@@ -391,13 +391,13 @@ test('saved messages stay in the browser and fill the composer with one click', 
   await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
   await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
   await composer(page).fill('');
-  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).click({ modifiers: ['Shift'] });
+  await saved.getByRole('button', { name: 'AT+GMR TEXT · LF', exact: true }).click({ modifiers: ['Shift'] });
   assert.equal(await composer(page).inputValue(), 'AT+GMR');
   await composer(page).press('Enter');
   await peer.receives('AT+GMR\n');
 
   await saved.getByRole('button', { name: 'Remove the saved message AT+GMR' }).click();
-  await saved.getByRole('button', { name: 'AT+GMR', exact: true }).waitFor({ state: 'detached' });
+  await saved.getByRole('button', { name: 'AT+GMR TEXT · LF', exact: true }).waitFor({ state: 'detached' });
   assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();

@@ -219,7 +219,7 @@ test('a saved message is sent with one click; Shift+click puts it in the compose
   await composer(page).fill('AT+RST');
   await sendForm(page).getByRole('button', { name: 'Save message' }).click();
   await composer(page).fill('draft, kept');
-  const saved = sendForm(page).getByRole('list', { name: 'Saved messages' }).getByRole('button', { name: 'AT+RST', exact: true });
+  const saved = sendForm(page).getByRole('list', { name: 'Saved messages' }).getByRole('button', { name: 'AT+RST TEXT · LF', exact: true });
   await saved.click();
   await peer.receives('AT+RST\n');
   assert.equal(await composer(page).inputValue(), 'draft, kept', 'a saved message does not take the draft\'s place');

@@ -3,12 +3,14 @@
 //! checksum of all that, computed by the protocol's own code (the bridge's, for its rules).
 
 use protocol::checksum::Checksum;
+use serde::{Deserialize, Serialize};
 
 use crate::bytes_view::hex::parse_hex;
 use crate::encoding::Encoding;
 
 /// What the composer reads: text, or bytes in hex.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum InputMode {
     #[default]
     Text,
@@ -16,8 +18,9 @@ pub enum InputMode {
 }
 
 /// How a conversation's composer turns what was typed into bytes. Kept per conversation, so
-/// that the controls show what is in force for the one selected.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// that the controls show what is in force for the one selected. Serialized in a saved
+/// message, which the browser keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComposeOptions {
     pub mode: InputMode,
     /// The ending chosen for text; hex input has none (see [`ComposeOptions::ending_in_force`]).
@@ -53,7 +56,8 @@ impl ComposeOptions {
 }
 
 /// What the composer appends to a message (and puts between its lines).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LineEnding {
     None,
     /// `\n`, what a terminal (and the seed's client) sends.

@@ -69,6 +69,11 @@ impl<T: Clone> Live<T> {
         *self.value.0.borrow_mut() = value;
         self.render.force_update();
     }
+
+    /// Changes the value during a render, which then shows it: no other render is asked for.
+    pub fn set_in_render(&self, value: T) {
+        *self.value.0.borrow_mut() = value;
+    }
 }
 
 #[hook]

@@ -5,6 +5,7 @@
 pub mod bridge;
 pub mod commands;
 pub mod device;
+pub mod draft;
 pub mod file_drop;
 pub mod focus_key;
 pub mod latest;

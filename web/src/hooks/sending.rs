@@ -1,18 +1,22 @@
-//! The composer's sending: what is typed, as it is now (see [`super::latest`]), made into bytes
-//! the conversation's way and sent where the composer sends; Enter sends, Shift+Enter starts a
-//! new line, Up and Down walk the messages sent before; and why nothing went, when nothing did.
+//! The composer's sending: what is typed, as it is now (see [`super::latest`]) and kept per
+//! conversation ([`super::draft`]), made into bytes the conversation's way and sent where the
+//! composer sends; Enter sends, Shift+Enter starts a new line,
+//! Up and Down walk the messages sent before; a saved message is sent as it was saved; and why
+//! nothing went, when nothing did.
 
 use std::rc::Rc;
 
-use protocol::Target;
+use protocol::{ConnId, Target};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use super::commands::use_commands;
-use super::latest::{use_live, Live};
+use super::draft::use_draft;
+use super::latest::Live;
 use crate::bytes_view::compose::ComposeOptions;
 use crate::components::composer::history::use_send_history;
 use crate::encoding::Encoding;
+use crate::state::saved_message::{How, SavedMessage};
 
 /// Where and how the composer sends now.
 pub struct SendSetup {
@@ -22,6 +26,9 @@ pub struct SendSetup {
     pub encoding: Encoding,
     /// Why the composer cannot send now, if it cannot.
     pub blocked: Option<String>,
+    /// The conversation whose draft the composer shows (its id and peer, as ids are reused by
+    /// another run of the bridge); `None` with none selected.
+    pub conversation: Option<(ConnId, String)>,
 }
 
 pub struct Sending {
@@ -33,8 +40,8 @@ pub struct Sending {
     pub error: UseStateHandle<Option<String>>,
     /// What Enter would send now, and where; or nothing, with the reason shown.
     pub prepare: Callback<(), Option<(Target, Vec<u8>)>>,
-    /// Sends a message (a saved one); whether it went.
-    pub send_text: Callback<String, bool>,
+    /// Sends a saved message as it was saved; whether it went.
+    pub send_saved: Callback<SavedMessage, bool>,
     pub onsubmit: Callback<SubmitEvent>,
     pub onkeydown: Callback<KeyboardEvent>,
     pub oninput: Callback<InputEvent>,
@@ -42,16 +49,17 @@ pub struct Sending {
 
 #[hook]
 pub fn use_sending(setup: SendSetup) -> Sending {
-    let text = use_live(String::new);
-    let error = use_state(|| None::<String>);
-    let history = use_send_history();
-    let transmit = use_commands().transmit;
     let SendSetup {
         to,
         options,
         encoding,
         blocked,
+        conversation,
     } = setup;
+    let text = use_draft(conversation);
+    let error = use_state(|| None::<String>);
+    let history = use_send_history();
+    let transmit = use_commands().transmit;
     {
         // A refusal for a reason that has passed (the conversation opened) would mislead.
         let error = error.clone();
@@ -62,32 +70,36 @@ pub fn use_sending(setup: SendSetup) -> Sending {
         |(text, options, encoding)| options.compose(text, *encoding),
     );
 
-    // What `typed` would send, and where; or nothing, with the reason shown. A send that cannot
-    // go now (the conversation is still connecting, say) is refused in words and its text kept:
-    // never dropped without a word.
+    let now = How { options, encoding };
+    // What `typed` would send made `how`, and where; or nothing, with the reason shown. A send
+    // that cannot go now (the conversation is still connecting, say) is refused in words and its
+    // text kept: never dropped without a word.
     let prepare_text = {
         let error = error.clone();
-        Callback::from(move |typed: String| -> Option<(Target, Vec<u8>)> {
-            if let Some(why) = &blocked {
-                error.set(Some(why.clone()));
-                return None;
-            }
-            let bytes = options
-                .compose(&typed, encoding)
-                .map_err(|msg| error.set(Some(msg)))
-                .ok()?;
-            Some((to?, bytes)).filter(|(_, b)| !b.is_empty())
-        })
+        Callback::from(
+            move |(typed, how): (String, How)| -> Option<(Target, Vec<u8>)> {
+                if let Some(why) = &blocked {
+                    error.set(Some(why.clone()));
+                    return None;
+                }
+                let bytes = how
+                    .options
+                    .compose(&typed, how.encoding)
+                    .map_err(|msg| error.set(Some(msg)))
+                    .ok()?;
+                Some((to?, bytes)).filter(|(_, b)| !b.is_empty())
+            },
+        )
     };
     let prepare = {
         let (prepare_text, text) = (prepare_text.clone(), text.clone());
-        Callback::from(move |()| prepare_text.emit(text.get()))
+        Callback::from(move |()| prepare_text.emit((text.get(), now)))
     };
-    // Sends `typed`; whether it went.
+    // Sends `typed` made `how`; whether it went.
     let send_text = {
         let (error, history) = (error.clone(), history.clone());
-        Callback::from(move |typed: String| -> bool {
-            let Some(message) = prepare_text.emit(typed.clone()) else {
+        Callback::from(move |(typed, how): (String, How)| -> bool {
+            let Some(message) = prepare_text.emit((typed.clone(), how)) else {
                 return false;
             };
             match transmit.emit(message) {
@@ -106,11 +118,16 @@ pub fn use_sending(setup: SendSetup) -> Sending {
     let send = {
         let (send_text, text) = (send_text.clone(), text.clone());
         move || {
-            if send_text.emit(text.get()) {
+            if send_text.emit((text.get(), now)) {
                 text.set(String::new());
             }
         }
     };
+    // A message saved without its options is sent as the composer's would be.
+    let send_saved = send_text.reform(move |saved: SavedMessage| {
+        let how = saved.how.unwrap_or(now);
+        (saved.text, how)
+    });
     let onsubmit = {
         let send = send.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -149,7 +166,7 @@ pub fn use_sending(setup: SendSetup) -> Sending {
         bytes,
         error,
         prepare,
-        send_text,
+        send_saved,
         onsubmit,
         onkeydown,
         oninput,

@@ -27,6 +27,7 @@
 mod action;
 mod chunks;
 mod conv;
+pub mod drafts;
 mod events;
 pub mod file_pace;
 mod files;
@@ -36,6 +37,7 @@ mod listeners;
 mod log;
 pub mod reading;
 pub mod rule_draft;
+pub mod saved_message;
 mod table;
 
 use std::collections::HashMap;

@@ -2,8 +2,9 @@
 //!
 //! Enter sends, Shift+Enter starts a new line, Up and Down walk the messages sent before (see
 //! [`history`]). How text becomes bytes is the selected conversation's own choice, kept in the
-//! state; the options, repeat-send, saved messages and file sending are components of their
-//! own. A file dropped on the composer is sent as a file.
+//! state, and so is what is typed for it ([`crate::hooks::draft`]); the options, repeat-send,
+//! saved messages and file sending are components of their own. A file dropped on the composer
+//! is sent as a file.
 
 mod broadcast;
 mod can_send;
@@ -33,6 +34,7 @@ use crate::hooks::commands::use_commands;
 use crate::hooks::file_drop::{use_file_drop, FileDrop};
 use crate::hooks::focus_key::{use_focus_on, FOCUS_KEY};
 use crate::hooks::sending::{use_sending, SendSetup};
+use crate::state::saved_message::{How, SavedMessage};
 use crate::state::Action;
 
 /// Where the composer sends, as far as the composer needs to know.
@@ -156,6 +158,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
         options,
         encoding,
         blocked: blocked.clone(),
+        conversation: props.target.as_ref().map(|t| (t.id, t.peer.clone())),
     });
     let (text, error, bytes) = (sending.text.clone(), sending.error.clone(), &sending.bytes);
     let on_options = {
@@ -172,10 +175,14 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let error = error.clone();
         Callback::from(move |msg| error.set(Some(msg)))
     };
+    // A saved message to edit: its text, and the options it was saved with.
     let on_fill_saved = {
-        let (text, area) = (text.clone(), area.clone());
-        Callback::from(move |saved| {
-            text.set(saved);
+        let (text, area, on_options) = (text.clone(), area.clone(), on_options.clone());
+        Callback::from(move |saved: SavedMessage| {
+            if let Some(how) = saved.how {
+                on_options.emit(how.options);
+            }
+            text.set(saved.text);
             if let Some(area) = area.cast::<HtmlTextAreaElement>() {
                 let _ = area.focus();
             }
@@ -242,7 +249,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
             </div>
             <div class="composer-extras">
                 <ChecksumChoice {options} on_change={on_options} />
-                <SavedMessages text={text.get()} on_send={sending.send_text} on_fill={on_fill_saved} {disabled} />
+                <SavedMessages text={text.get()} how={How { options, encoding }} sendable={bytes.is_ok()}
+                               on_send={sending.send_saved} on_fill={on_fill_saved} {disabled} />
                 { file_send(&files, file_target.as_ref(), file_input, on_file) }
             </div>
             { hint(error.as_deref(), blocked.as_deref()) }

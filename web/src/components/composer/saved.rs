@@ -1,33 +1,76 @@
-//! Saved quick messages: kept in this browser (local storage). A click sends one, as the
-//! composer would; a click with Shift (or Alt, Ctrl, ⌘) puts it in the composer to edit.
+//! Saved quick messages, kept in this browser (local storage), each with how it is sent (see
+//! [`crate::state::saved_message`]), which its chip shows. A click sends one as it was saved; a
+//! click with Shift (or Alt, Ctrl, ⌘) puts it in the composer to edit, with its options.
 
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::modified;
+use crate::bytes_view::hex::preview;
+use crate::state::saved_message::{add_saved, from_json, to_json, How, SavedMessage};
 
-/// Saved messages kept, and where the browser keeps them.
-const QUICK_MAX: usize = 12;
+/// Where the browser keeps the saved messages.
 const QUICK_KEY: &str = "tcp-bridge.quick-messages";
 
 #[derive(Properties, PartialEq)]
 pub struct SavedProps {
     /// What the composer holds: what "Save message" saves.
     pub text: String,
-    /// Sends a saved message as the composer would.
-    pub on_send: Callback<String, bool>,
+    /// How the composer makes it bytes now: saved with it.
+    pub how: How,
+    /// Whether what the composer holds makes bytes (else there is nothing to save).
+    pub sendable: bool,
+    /// Sends a saved message as it was saved.
+    pub on_send: Callback<SavedMessage, bool>,
     /// Puts a saved message in the composer.
-    pub on_fill: Callback<String>,
+    pub on_fill: Callback<SavedMessage>,
     /// Whether the composer cannot send now.
     pub disabled: bool,
+}
+
+/// What a chip's title says: the bytes a click sends, and what a modified click does.
+fn chip_title(message: &SavedMessage, now: How) -> String {
+    let sends = match message.compose(now) {
+        Ok(bytes) => format!("Sends {}", preview(&bytes)),
+        Err(why) => why,
+    };
+    let text = match &message.name {
+        Some(_) => format!("{}\n", message.text),
+        None => String::new(),
+    };
+    format!("{text}{sends}\nClick: send it. Shift+click: put it in the composer to edit.")
 }
 
 #[component]
 pub fn SavedMessages(props: &SavedProps) -> Html {
     let saved = use_saved_messages();
-    let on_save = {
-        let saved = saved.clone();
-        let text = props.text.clone();
-        Callback::from(move |_: MouseEvent| saved.set(add_quick(&saved, &text)))
+    let name = use_state(String::new);
+    let on_name = {
+        let name = name.clone();
+        Callback::from(move |e: InputEvent| {
+            name.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let nothing = props.text.trim().is_empty() || !props.sendable;
+    let save = {
+        let (saved, name) = (saved.clone(), name.clone());
+        let message = SavedMessage::new(&props.text, &name, props.how);
+        Callback::from(move |()| {
+            if !nothing {
+                saved.set(add_saved(&saved, message.clone()));
+                name.set(String::new());
+            }
+        })
+    };
+    // Enter in the name saves, rather than sending the composer's message.
+    let on_name_key = {
+        let save = save.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                e.prevent_default();
+                save.emit(());
+            }
+        })
     };
     let items = saved.iter().enumerate().map(|(i, message)| {
         let use_it = {
@@ -50,19 +93,26 @@ pub fn SavedMessages(props: &SavedProps) -> Html {
                 saved.set(list);
             })
         };
+        let how = message.how_label().map(|how| {
+            html! { <>{ " " }<span class="quick-how">{ how }</span></> }
+        });
         html! {
             <li class="quick-item">
                 <button type="button" class="quick-use" onclick={use_it}
-                        title="Send it (Shift+click: put it in the composer to edit)">{ message }</button>
+                        title={chip_title(message, props.how)}>
+                    <span class="quick-text">{ message.label() }</span>{ for how }
+                </button>
                 <button type="button" class="quick-remove" onclick={remove}
-                        aria-label={format!("Remove the saved message {message}")}>{ "×" }</button>
+                        aria-label={format!("Remove the saved message {}", message.label())}>{ "×" }</button>
             </li>
         }
     });
     html! {
         <div class="quick">
-            <button type="button" onclick={on_save} disabled={props.text.trim().is_empty()}
-                    title="Keep this message in this browser: a click sends it">{ "Save message" }</button>
+            <button type="button" onclick={save.reform(|_: MouseEvent| ())} disabled={nothing}
+                    title="Keep this message in this browser, with how it is sent now: a click sends it so">{ "Save message" }</button>
+            <input type="text" class="quick-name" size="10" aria-label="Name to save it under"
+                   placeholder="name (optional)" value={(*name).clone()} oninput={on_name} onkeydown={on_name_key} />
             <ul class="quick-list" aria-label="Saved messages">{ for items }</ul>
         </div>
     }
@@ -70,73 +120,40 @@ pub fn SavedMessages(props: &SavedProps) -> Html {
 
 /// The saved messages, newest first, as the browser keeps them.
 #[derive(Clone)]
-pub struct Saved(UseStateHandle<Vec<String>>);
+pub struct Saved(UseStateHandle<Vec<SavedMessage>>);
 
 impl std::ops::Deref for Saved {
-    type Target = [String];
+    type Target = [SavedMessage];
 
-    fn deref(&self) -> &[String] {
+    fn deref(&self) -> &[SavedMessage] {
         &self.0
     }
 }
 
 impl Saved {
-    pub fn list(&self) -> Vec<String> {
+    pub fn list(&self) -> Vec<SavedMessage> {
         self.0.to_vec()
     }
 
     /// Keeps `list` in the browser, and shows it.
-    pub fn set(&self, list: Vec<String>) {
-        store_quick(&list);
+    pub fn set(&self, list: Vec<SavedMessage>) {
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(QUICK_KEY, &to_json(&list));
+        }
         self.0.set(list);
     }
 }
 
 #[hook]
 pub fn use_saved_messages() -> Saved {
-    Saved(use_state(load_quick))
-}
-
-/// `text` added to the saved messages, newest first, without duplicates, at most [`QUICK_MAX`].
-fn add_quick(list: &[String], text: &str) -> Vec<String> {
-    if text.trim().is_empty() {
-        return list.to_vec();
-    }
-    let mut out = vec![text.to_string()];
-    out.extend(list.iter().filter(|s| *s != text).cloned());
-    out.truncate(QUICK_MAX);
-    out
+    Saved(use_state(|| {
+        storage()
+            .and_then(|s| s.get_item(QUICK_KEY).ok()?)
+            .map(|json| from_json(&json))
+            .unwrap_or_default()
+    }))
 }
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
-}
-
-fn load_quick() -> Vec<String> {
-    storage()
-        .and_then(|s| s.get_item(QUICK_KEY).ok()?)
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
-}
-
-fn store_quick(list: &[String]) {
-    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(list)) {
-        let _ = storage.set_item(QUICK_KEY, &json);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quick_messages_are_newest_first_unique_and_few() {
-        let list = add_quick(&[], "AT");
-        let list = add_quick(&list, "ATI");
-        assert_eq!(add_quick(&list, "AT"), ["AT", "ATI"]);
-        assert_eq!(add_quick(&list, "  "), list);
-        let many = (0..20).fold(Vec::new(), |l, i| add_quick(&l, &i.to_string()));
-        assert_eq!(many.len(), QUICK_MAX);
-        assert_eq!(many[0], "19");
-    }
 }
