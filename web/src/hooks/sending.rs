@@ -1,6 +1,6 @@
 //! The composer's sending: what is typed, as it is now (see [`super::latest`]) and kept per
 //! conversation ([`super::draft`]), made into bytes the conversation's way and sent where the
-//! composer sends; Enter sends, Shift+Enter starts a new line,
+//! composer sends; Enter sends (nothing, when nothing is typed), Shift+Enter starts a new line,
 //! Up and Down walk the messages sent before; a saved message is sent as it was saved; and why
 //! nothing went, when nothing did.
 
@@ -71,13 +71,17 @@ pub fn use_sending(setup: SendSetup) -> Sending {
     );
 
     let now = How { options, encoding };
-    // What `typed` would send made `how`, and where; or nothing, with the reason shown. A send
-    // that cannot go now (the conversation is still connecting, say) is refused in words and its
-    // text kept: never dropped without a word.
+    // What `typed` would send made `how`, and where; or nothing, with the reason shown. Nothing
+    // typed sends nothing (not a bare line ending). A send that cannot go now (the conversation
+    // is still connecting, say) is refused in words and its text kept: never dropped without a
+    // word.
     let prepare_text = {
         let error = error.clone();
         Callback::from(
             move |(typed, how): (String, How)| -> Option<(Target, Vec<u8>)> {
+                if typed.is_empty() {
+                    return None;
+                }
                 if let Some(why) = &blocked {
                     error.set(Some(why.clone()));
                     return None;

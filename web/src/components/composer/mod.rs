@@ -80,13 +80,16 @@ pub struct ComposerProps {
     pub to_server: Option<bool>,
 }
 
-/// The bytes Enter would send, once there is something to send; a hex digit short is not an
-/// error yet.
+/// The bytes Enter would send, once there is something to send (nothing typed sends nothing,
+/// not a bare line ending); a hex digit short is not an error yet.
 fn bytes_preview(
     bytes: &Result<Vec<u8>, String>,
     options: ComposeOptions,
     typed: &str,
 ) -> Option<Html> {
+    if typed.is_empty() {
+        return None;
+    }
     match bytes {
         Ok(b) => {
             let check = options.checksum.filter(|_| !b.is_empty()).map(|c| {
