@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  composer, connections, launchBrowser, messages, openPage, python, screenshot, startBridge,
+  composer, connections, launchBrowser, messages, openPage, openTool, Peer, python, screenshot,
+  startBridge, startTcpServer,
 } from './harness.js';
 
 const fx = { server: null, serverPort: null, bridge: null, proxyPort: null, browser: null };
@@ -82,6 +83,51 @@ test("the tutorial's client talks through the proxy to its server, and the page 
     await screenshot(page, 'proxy');
   } finally {
     client.kill();
+    await page.close();
+  }
+});
+
+test('the Listen panel starts a proxy, lists it, and stops it; a refused one says why at the form', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const server = await startTcpServer();
+  try {
+    const panel = await openTool(page, 'Listen');
+    const proxies = panel.getByRole('group', { name: 'Proxies' });
+    if (!(await proxies.evaluate((details) => details.open))) await proxies.locator('summary').click();
+    const form = proxies.getByRole('form', { name: 'Start a proxy' });
+    // The one --proxy started is listed already.
+    const running = proxies.getByRole('list', { name: 'Proxies running' });
+    await running.getByText(`127.0.0.1:${fx.proxyPort} ⇄ 127.0.0.1:${fx.serverPort}`).waitFor();
+
+    // A server that is not HOST:PORT is refused in the form, nothing sent.
+    await form.getByLabel('Listen on').fill('127.0.0.1:0');
+    await form.getByLabel('Relay to').fill('127.0.0.1');
+    await form.getByRole('button', { name: 'Start' }).click();
+    await form.getByRole('alert').getByText(/HOST:PORT/).waitFor();
+
+    await form.getByLabel('Relay to').fill(`127.0.0.1:${server.port}`);
+    await form.getByRole('button', { name: 'Start' }).click();
+    const item = running.getByRole('listitem').filter({ hasText: `⇄ 127.0.0.1:${server.port}` });
+    await item.waitFor();
+    await screenshot(page, 'proxies');
+    const port = (await item.innerText()).match(/127\.0\.0\.1:(\d+) ⇄/)[1];
+    assert.notEqual(port, '0', 'the port the bridge chose');
+
+    // It relays: a client through it reaches the server, and the page lists the pair.
+    const client = await Peer.connect(Number(port));
+    const accepted = await server.nextPeer();
+    client.socket.write('through the page\'s proxy\n');
+    await accepted.receives("through the page's proxy");
+    await connections(page).getByRole('button', { name: new RegExp(`⇄ 127\\.0\\.0\\.1:${server.port}`) }).waitFor();
+
+    // Stopped: it leaves the list; the pair it made goes on.
+    await item.getByRole('button', { name: `Stop the proxy on 127.0.0.1:${port}` }).click();
+    await item.waitFor({ state: 'detached' });
+    accepted.socket.write('still here\n');
+    await client.receives('still here');
+    client.close();
+  } finally {
+    server.close();
     await page.close();
   }
 });

@@ -23,6 +23,7 @@ use crate::components::conversation::{Conversation, Pane, Side};
 use crate::components::device_section::device_section;
 use crate::components::listener_form::ListenerForm;
 use crate::components::page_encoding;
+use crate::components::proxy_form::ProxyForm;
 use crate::components::rules::RulesPanel;
 use crate::components::status::Notices;
 use crate::components::toolbar::{tool_panels, use_panel_focus, Tool};
@@ -192,6 +193,8 @@ fn panel(
                           last_listen={last(Transport::Udp)} beside={state.last_listen.clone()}
                           failure={failure(Asked::Listen(Transport::Udp))} enabled={online} {groups}
                           groups_failure={failure(Asked::Groups)} />
+            <ProxyForm proxies={server.map(|s| s.proxies.clone()).unwrap_or_default()}
+                       failure={failure(Asked::Proxies)} enabled={online} />
             </>
         },
         Tool::Device => device_section(&settings, (rules, replies), online, defaults, on_rules),

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod listener_form;
 pub mod multicast_groups;
 pub mod page_encoding;
+pub mod proxy_form;
 pub mod rate_graph;
 pub mod reading_form;
 pub mod rules;

@@ -47,6 +47,7 @@ impl State {
                 }
             }
             Event::Proxies { proxies } => {
+                self.listeners.heard_proxies();
                 if let Some(server) = &mut self.server {
                     server.proxies = proxies;
                 }

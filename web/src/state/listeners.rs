@@ -1,7 +1,8 @@
 //! What the page remembers about the bridge's TLS listener and UDP socket, beyond what the
 //! bridge says of them ([`protocol::ServerInfo`] holds where each is and what it joined): where
 //! each last listened, to start it there again, and why the page's last request to one of
-//! them failed, to say so beside its controls rather than at the top of the page.
+//! them (or to start or stop a proxy) failed, to say so beside its controls rather than at the
+//! top of the page.
 //!
 //! The page gives each listener command a request id, and the bridge names it in the problem
 //! that answers a command that failed: the failure goes to the listener that was asked.
@@ -15,14 +16,17 @@ use protocol::{Command, Problem, RequestId, Transport};
 pub enum Asked {
     Listen(Transport),
     Groups,
+    /// Start or stop a proxy.
+    Proxies,
 }
 
 impl Asked {
-    const ALL: [Asked; 4] = [
+    const ALL: [Asked; 5] = [
         Asked::Listen(Transport::Tcp),
         Asked::Listen(Transport::Tls),
         Asked::Listen(Transport::Udp),
         Asked::Groups,
+        Asked::Proxies,
     ];
 
     /// What `command` asks of the listeners, if anything.
@@ -32,6 +36,7 @@ impl Asked {
                 Some(Asked::Listen(*transport))
             }
             Command::JoinGroup { .. } | Command::LeaveGroup { .. } => Some(Asked::Groups),
+            Command::Proxy { .. } | Command::StopProxy { .. } => Some(Asked::Proxies),
             _ => None,
         }
     }
@@ -42,13 +47,15 @@ impl Asked {
             Asked::Listen(Transport::Tls) => 1,
             Asked::Listen(Transport::Udp) => 2,
             Asked::Groups => 3,
+            Asked::Proxies => 4,
         }
     }
 
-    fn transport(self) -> Transport {
+    fn transport(self) -> Option<Transport> {
         match self {
-            Asked::Listen(transport) => transport,
-            Asked::Groups => Transport::Udp,
+            Asked::Listen(transport) => Some(transport),
+            Asked::Groups => Some(Transport::Udp),
+            Asked::Proxies => None,
         }
     }
 }
@@ -59,9 +66,9 @@ pub struct Listeners {
     /// Where each last listened, kept when it stops, by [`Asked::slot`].
     last: [Option<String>; 3],
     /// Why this page's last request of each kind failed, until it succeeds or is asked again.
-    errors: [Option<Rc<str>>; 4],
+    errors: [Option<Rc<str>>; 5],
     /// The id of this page's last request of each kind, by [`Asked::slot`].
-    asked: [Option<RequestId>; 4],
+    asked: [Option<RequestId>; 5],
 }
 
 impl Listeners {
@@ -101,11 +108,19 @@ impl Listeners {
         }
         for asked in Asked::ALL
             .into_iter()
-            .filter(|a| a.transport() == transport)
+            .filter(|a| a.transport() == Some(transport))
         {
             if self.asked[asked.slot()].is_some() {
                 self.errors[asked.slot()] = None;
             }
+        }
+    }
+
+    /// The bridge says which proxies run now: what was asked of them is done.
+    pub(super) fn heard_proxies(&mut self) {
+        let slot = Asked::Proxies.slot();
+        if self.asked[slot].is_some() {
+            self.errors[slot] = None;
         }
     }
 }

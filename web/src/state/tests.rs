@@ -1367,6 +1367,35 @@ fn sending_to_a_proxys_server_is_each_conversations_own_choice() {
     assert!(!s.to_server_for(Target::Conn(3)));
 }
 
+#[test]
+fn the_proxies_running_are_the_bridges_and_a_refused_one_is_told_at_the_form() {
+    let s = synced_page();
+    let s = reduce(s, Action::AskListener(Asked::Proxies, 41));
+    let refused = Problem {
+        request: Some(41),
+        ..Problem::new(ProblemKind::NotAllowed, "not allowed to dial 10.0.0.9:502")
+    };
+    let s = run(s, vec![Incoming::Event(Event::Error(refused))]);
+    assert_eq!(
+        s.listeners.error(Asked::Proxies).map(|e| &**e),
+        Some("not allowed to dial 10.0.0.9:502")
+    );
+    assert!(s.notices.is_empty(), "told at the form, not as a notice");
+    let running = vec![protocol::ProxyListener {
+        listen: "127.0.0.1:1502".into(),
+        target: "127.0.0.1:502".into(),
+    }];
+    let s = reduce(s, Action::AskListener(Asked::Proxies, 42));
+    let s = run(
+        s,
+        vec![Incoming::Event(Event::Proxies {
+            proxies: running.clone(),
+        })],
+    );
+    assert_eq!(s.server.as_ref().unwrap().proxies, running);
+    assert_eq!(s.listeners.error(Asked::Proxies), None);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
