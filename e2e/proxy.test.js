@@ -80,6 +80,8 @@ test("the tutorial's client talks through the proxy to its server, and the page 
     await message(page, 'NOTE').locator('.mark.way', { hasText: 'server→client' }).waitFor();
     // Counted by way: client→server and server→client.
     assert.match(await row.innerText(), /c→s .*s→c/s);
+    // The rate graph's two lines are the two ways.
+    await page.getByRole('img', { name: /\/s client→server, .*\/s server→client/ }).waitFor();
     await screenshot(page, 'proxy');
   } finally {
     client.kill();

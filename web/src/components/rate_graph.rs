@@ -75,8 +75,9 @@ pub fn RateGraph(props: &RateGraphProps) -> Html {
     let (rx, tx) = rates(props.conv.log.iter_rev(), now);
     let max = rx.iter().chain(tx.iter()).copied().max().unwrap_or(0);
     let (last_rx, last_tx) = (rx[SPAN - 2], tx[SPAN - 2]);
+    let (rx_way, tx_way) = ways(&props.conv.info);
     let summary = format!(
-        "Last second: {}/s in, {}/s out; busiest second of the last minute: {}",
+        "Last second: {}/s {rx_way}, {}/s {tx_way}; busiest second of the last minute: {}",
         format_size(last_rx),
         format_size(last_tx),
         format_size(max)
@@ -88,6 +89,17 @@ pub fn RateGraph(props: &RateGraphProps) -> Html {
             <polyline class="rate-rx" fill="none" points={points(&rx, max)} />
             <polyline class="rate-tx" fill="none" points={points(&tx, max)} />
         </svg>
+    }
+}
+
+/// What the two lines are: received and sent, or, in a proxied conversation, the two ways.
+fn ways(info: &protocol::ConnInfo) -> (&'static str, &'static str) {
+    match info.proxy {
+        Some(_) => (
+            protocol::Way::ClientToServer.label(),
+            protocol::Way::ServerToClient.label(),
+        ),
+        None => ("in", "out"),
     }
 }
 
@@ -117,5 +129,19 @@ mod tests {
         assert_eq!(tx[SPAN - 2], 7);
         assert_eq!(rx.iter().sum::<u64>(), 15);
         assert_eq!(points(&rx, 15).split(' ').count(), SPAN);
+    }
+
+    #[test]
+    fn a_proxied_conversations_lines_are_its_two_ways() {
+        let mut info = protocol::ConnInfo::new(
+            1,
+            protocol::Origin::Accepted,
+            "127.0.0.1:51234".into(),
+            protocol::ConnState::Open,
+            0,
+        );
+        assert_eq!(ways(&info), ("in", "out"));
+        info.proxy = Some(Box::new(protocol::ProxyInfo::to("127.0.0.1:502")));
+        assert_eq!(ways(&info), ("client→server", "server→client"));
     }
 }
