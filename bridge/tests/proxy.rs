@@ -285,6 +285,47 @@ async fn a_server_that_refuses_closes_the_client_with_the_reason() {
     bridge.shutdown().await;
 }
 
+/// A server on loopback that answers no more connects: its queue of connections not yet
+/// accepted is full, so the kernel drops further SYNs, as a host that does not answer would.
+fn a_server_that_does_not_answer() -> (socket2::Socket, Vec<std::net::TcpStream>, SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => return (socket, queued, addr),
+        }
+    }
+    panic!("the listener's queue never filled");
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_answer_in_time_closes_the_client_with_the_reason() {
+    let (_server, _queued, target) = a_server_that_does_not_answer();
+    let spec = format!("127.0.0.1:0={target}");
+    let bridge = start(&["--proxy", &spec, "--dial-timeout", "1"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let mut client = Peer::connect(bridge.proxies[0].0).await;
+    let connecting = page.conn(ConnState::Connecting).await;
+    assert_eq!(connecting.peer, client.addr());
+    let closed = page.conn(ConnState::Closed).await;
+    assert_eq!(
+        closed.close_reason,
+        Some(format!(
+            "the server {target} could not be reached: timed out after 1 s connecting to \
+             {target}; the client's connection was closed"
+        ))
+    );
+    client.closed().await;
+    bridge.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_proxy_that_cannot_work_does_not_start() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
