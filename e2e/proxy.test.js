@@ -3,10 +3,11 @@
 // conversation, each message marked with the way it went, in every view; the composer sends
 // into it as either side.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import {
-  composer, connections, launchBrowser, messages, openPage, openTool, Peer, python, screenshot,
-  startBridge, startTcpServer,
+  composer, connections, eventually, launchBrowser, messages, openPage, openTool, Peer, python,
+  screenshot, startBridge,
 } from './harness.js';
 
 const fx = { server: null, serverPort: null, bridge: null, proxyPort: null, browser: null };
@@ -89,9 +90,13 @@ test("the tutorial's client talks through the proxy to its server, and the page 
   }
 });
 
-test('the Listen panel starts a proxy, lists it, and stops it; a refused one says why at the form', async () => {
+test('the Listen panel starts, lists and stops a proxy, a refused one says why at the form, and a half-close is shown', async () => {
   const page = await openPage(fx.browser, fx.bridge.url);
-  const server = await startTcpServer();
+  // A server that keeps its side open when its client half-closes (Node's default closes both).
+  const accepted = [];
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => accepted.push(new Peer(socket)));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const serverPort = server.address().port;
   try {
     const panel = await openTool(page, 'Listen');
     const proxies = panel.getByRole('group', { name: 'Proxies' });
@@ -107,27 +112,37 @@ test('the Listen panel starts a proxy, lists it, and stops it; a refused one say
     await form.getByRole('button', { name: 'Start' }).click();
     await form.getByRole('alert').getByText(/HOST:PORT/).waitFor();
 
-    await form.getByLabel('Relay to').fill(`127.0.0.1:${server.port}`);
+    await form.getByLabel('Relay to').fill(`127.0.0.1:${serverPort}`);
     await form.getByRole('button', { name: 'Start' }).click();
-    const item = running.getByRole('listitem').filter({ hasText: `⇄ 127.0.0.1:${server.port}` });
+    const item = running.getByRole('listitem').filter({ hasText: `⇄ 127.0.0.1:${serverPort}` });
     await item.waitFor();
     await screenshot(page, 'proxies');
     const port = (await item.innerText()).match(/127\.0\.0\.1:(\d+) ⇄/)[1];
     assert.notEqual(port, '0', 'the port the bridge chose');
 
-    // It relays: a client through it reaches the server, and the page lists the pair.
+    // It relays: a client through it reaches the server.
     const client = await Peer.connect(Number(port));
-    const accepted = await server.nextPeer();
-    client.socket.write('through the page\'s proxy\n');
-    await accepted.receives("through the page's proxy");
-    await connections(page).getByRole('button', { name: new RegExp(`⇄ 127\\.0\\.0\\.1:${server.port}`) }).waitFor();
+    await eventually(() => accepted.length === 1, 'the server to accept the relayed client');
+    const [end] = accepted;
+    client.send("through the page's proxy\n");
+    await end.receives("through the page's proxy");
 
     // Stopped: it leaves the list; the pair it made goes on.
     await item.getByRole('button', { name: `Stop the proxy on 127.0.0.1:${port}` }).click();
     await item.waitFor({ state: 'detached' });
-    accepted.socket.write('still here\n');
+    end.send('still here\n');
     await client.receives('still here');
+
+    // The client half-closes: the server reads the end, the page says so, and the server
+    // still answers.
+    await connections(page).getByRole('button', { name: new RegExp(`⇄ 127\\.0\\.0\\.1:${serverPort}`) }).click();
+    client.socket.end();
+    await end.until((p) => p.ended, 'the server to read the end');
+    await page.getByRole('status').filter({ hasText: 'The client closed its sending side' }).waitFor();
+    end.send('an answer after the end\n');
+    await client.receives('an answer after the end');
     client.close();
+    end.close();
   } finally {
     server.close();
     await page.close();

@@ -30,6 +30,39 @@ pub fn pair_parts(info: &ConnInfo) -> Option<(&str, &str)> {
     Some((&info.peer, server))
 }
 
+/// What a proxied conversation's head says of its server side: where the server is, and the
+/// bridge's end toward it.
+pub fn proxy_details(info: &ConnInfo) -> Option<String> {
+    let proxy = info.proxy.as_deref()?;
+    Some(match (&proxy.server, &proxy.local) {
+        (Some(server), Some(local)) => format!("server {server} from {local}"),
+        _ => format!("server {} (not reached yet)", proxy.target),
+    })
+}
+
+/// While a proxied conversation is open, a side that closed its sending side (a half-close,
+/// which the bridge passed on to the other), in words.
+pub fn half_closed(info: &ConnInfo) -> Option<String> {
+    let proxy = info.proxy.as_deref()?;
+    if info.state == ConnState::Closed {
+        return None;
+    }
+    match (proxy.client_closed, proxy.server_closed) {
+        (true, true) => Some("Both sides closed their sending side.".into()),
+        (true, false) => Some(
+            "The client closed its sending side; the bridge closed the server's in turn, and \
+             the server may still answer."
+                .into(),
+        ),
+        (false, true) => Some(
+            "The server closed its sending side; the bridge closed the client's in turn, and \
+             the client may still speak."
+                .into(),
+        ),
+        (false, false) => None,
+    }
+}
+
 /// What the counters of a connection count, in the words of its row: a proxied
 /// conversation's count by the way the bytes went, others' by what was received and sent.
 pub fn count_words(info: &ConnInfo) -> [(&'static str, &'static str); 2] {

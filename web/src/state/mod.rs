@@ -49,7 +49,9 @@ use crate::encoding::Encoding;
 use protocol::{ConnId, ConnState, Problem, RequestId, Seq, ServerInfo, Target};
 
 pub use self::action::{Action, Incoming, SocketStatus};
-pub use self::conv::{count_words, pair, pair_parts, waiting, Conv, ViewMode};
+pub use self::conv::{
+    count_words, half_closed, pair, pair_parts, proxy_details, waiting, Conv, ViewMode,
+};
 pub use self::files::{FilePart, FileSend};
 pub use self::index::Counts;
 use self::index::Indexed;

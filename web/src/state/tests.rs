@@ -1302,6 +1302,20 @@ fn a_proxied_conversation_shows_its_pair_and_each_ways_messages_in_order() {
         Some("client 127.0.0.1:51234 ⇄ 127.0.0.1:502")
     );
     assert_eq!(pair(&s.conns[&1].info), None);
+    assert_eq!(proxy_details(&s.conns[&1].info), None);
+    assert_eq!(half_closed(&conv.info), None);
+    let mut half = conv.info.clone();
+    half.proxy.as_mut().unwrap().local = Some("127.0.0.1:40112".into());
+    half.proxy.as_mut().unwrap().client_closed = true;
+    assert_eq!(
+        proxy_details(&half).as_deref(),
+        Some("server 127.0.0.1:502 from 127.0.0.1:40112")
+    );
+    assert!(half_closed(&half)
+        .unwrap()
+        .starts_with("The client closed its sending side"));
+    half.state = ConnState::Closed;
+    assert_eq!(half_closed(&half), None, "over once the conversation is");
     assert_eq!(
         pair_parts(&conv.info),
         Some(("127.0.0.1:51234", "127.0.0.1:502"))

@@ -20,7 +20,9 @@ use crate::dial::Dial;
 use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
 use crate::state::reading::summary;
-use crate::state::{conn_words, count_words, pair, waiting, Action, Conv, ViewMode};
+use crate::state::{
+    conn_words, count_words, half_closed, pair, proxy_details, waiting, Action, Conv, ViewMode,
+};
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
@@ -101,6 +103,9 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                     </button>
                     { " " }{ details(conv) }
                 </p>
+                if let Some(half) = half_closed(info) {
+                    <p class="conv-half-closed" role="status">{ half }</p>
+                }
                 if let Some(waiting) = waiting(info) {
                     <p class="conv-waiting" role="status">
                         { format!("{waiting} to be written: the peer is not reading what you send") }
@@ -136,6 +141,7 @@ fn details(conv: &Conv) -> String {
     if let Some(local) = &info.local {
         details.push(format!("local {local}"));
     }
+    details.extend(proxy_details(info));
     if let Some(last) = conv.last_record() {
         details.push(format!("last {}", local_time(last.head.at).clock));
     }
