@@ -49,8 +49,8 @@ use_debian_wasm() {
 # The two tools are built with cargo's debug profile, at the same time. Their release profiles
 # (trunk's asks for fat LTO and one codegen unit) spend minutes optimising programs that then run
 # for a second per build: measured on 2 cores, trunk took 459 s to install with its release profile
-# and about 250 s of CPU with the debug one, wasm-bindgen-cli 251 s and 94 s; a later build of the
-# web app costs about 1 s more CPU for it. Each install is a build of its own that leaves a core
+# and 246 s of CPU with the debug one, wasm-bindgen-cli 251 s and 94 s; a later build of the web
+# app costs about 1 s more CPU for it. Both, with the bridge compiling alongside, took 309 s. Each install is a build of its own that leaves a core
 # idle at times (its largest crates, its link), so the two together take little longer than trunk.
 # Each writes a log; it is shown when the install fails.
 have_trunk() { trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; }
