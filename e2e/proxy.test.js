@@ -68,6 +68,11 @@ test("the tutorial's client talks through the proxy to its server, and the page 
 
     // The composer sends as either side: to the server, as if from the client...
     await page.getByLabel('Send to', { exact: true }).selectOption('server');
+    // The empty composer names the side it sends to.
+    assert.match(
+      await composer(page).getAttribute('placeholder'),
+      new RegExp(`^Message to the server 127\\.0\\.0\\.1:${fx.serverPort} `),
+    );
     await composer(page).fill('PING');
     await composer(page).press('Enter');
     await fx.server.prints(/当前接受的信息是:PING\n/);
@@ -76,6 +81,7 @@ test("the tutorial's client talks through the proxy to its server, and the page 
     await ping.locator('.mark.injected').waitFor();
     // ...and to the client, as if from the server.
     await page.getByLabel('Send to', { exact: true }).selectOption('client');
+    assert.match(await composer(page).getAttribute('placeholder'), /^Message to the client 127\.0\.0\.1:\d+ /);
     await composer(page).fill('NOTE');
     await composer(page).press('Enter');
     await message(page, 'NOTE').locator('.mark.way', { hasText: 'server→client' }).waitFor();

@@ -201,6 +201,18 @@ fn panel(
     }
 }
 
+/// Whom the composer sends to, as it says so: the peer; in a proxied conversation the side
+/// *Send to* chooses, named (`the server 192.168.1.20:502`), since either may be meant.
+fn send_to_name(c: &Conv) -> String {
+    match &c.info.proxy {
+        None => c.info.peer.clone(),
+        Some(p) if c.to_server => {
+            format!("the server {}", p.server.as_deref().unwrap_or(&p.target))
+        }
+        Some(_) => format!("the client {}", c.info.peer),
+    }
+}
+
 /// The middle: the selected conversation, or both ends of one connection when the bridge
 /// dialled its own listener (server side on the left, client side on the right, whichever is
 /// selected), and the composer.
@@ -219,7 +231,7 @@ fn middle(state: &State, focus: u32) -> Html {
         .map(|c| c.to_server);
     let target = selected.as_ref().map(|c| SendTarget {
         id: c.info.id,
-        peer: c.info.peer.clone(),
+        peer: send_to_name(c),
         state: c.info.state,
         encoding: c.encoding,
         compose: c.compose,
