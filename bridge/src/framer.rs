@@ -96,7 +96,6 @@ impl Framer {
     }
 
     /// How many bytes the framer holds, waiting for their message to end.
-    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.buf.len()
     }

@@ -15,7 +15,8 @@
 //! A conversation with two sockets (a proxy's: a client side and a server side) is one
 //! [`Opened`] (one id, one token) with two [`Side`]s, each with its own queue from the hub for
 //! what pages inject: each side reads its socket as above, its records filed as its side's
-//! ([`RecordAs`]), and hands what it reads, as it comes, to the other side's writer ([`pair`]).
+//! ([`RecordAs`]), and hands what it reads, as it comes, to the other side's writer ([`pair`]),
+//! through its way's [`passage`], which decides what becomes of each message passing.
 //! Nothing in a side asks which kind of socket it has, or which side it is: how its records are
 //! filed is all that differs.
 
@@ -31,10 +32,12 @@ use crate::hub::{Hub, Opened};
 
 pub mod datagram;
 pub mod pair;
+pub mod passage;
 mod reading;
 pub mod stream;
 mod writing;
 
+use passage::Passage;
 use reading::Reading;
 use writing::{record_sent, Outbox};
 
@@ -183,7 +186,8 @@ impl<'a> Pair<'a> {
         let id = opened.id;
         let side = |record_as, settings, writes, outbox_as| Side {
             reading: Reading::new(relay, id, opened.origin, settings, opened.replies.clone())
-                .recording(record_as, false),
+                .recording(record_as, false)
+                .passing(Passage::default()),
             outbox: Outbox::new(writes, outbox_as),
         };
         let to_server = opened.to_server.unwrap_or_else(|| {

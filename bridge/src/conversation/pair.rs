@@ -7,7 +7,9 @@
 //! pages inject toward that side. So each direction keeps its order, and what the bridge holds
 //! is bounded by one read a side: a peer that stops reading fills its socket, and then the other
 //! side is not read any more (its TCP holds the bytes, and tells its sender to wait), while the
-//! opposite direction goes on. A read goes on within the task that read it, with no hand-over to
+//! opposite direction goes on. Each way has its [`super::passage::Passage`], the one place that
+//! decides what becomes of each message passing that way; while it has nothing to decide, reads
+//! go on whole. A read goes on within the task that read it, with no hand-over to
 //! another, which keeps a round trip close to a plain relay's. Pages get the records as from any
 //! conversation: one that reads slowly is left behind, never waited for past a quarter of a
 //! second ([`crate::backpressure`]).

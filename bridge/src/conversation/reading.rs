@@ -5,11 +5,18 @@
 //! buffer that becomes the record frame (header room first), so the bytes of a large read are
 //! never copied on their way to the history and the pages. With any other framing, the framer
 //! decides where messages end, and each message is copied into a frame of its own.
+//!
+//! A proxy's side also writes what it reads on to the other side's socket. While its
+//! [`Passage`] is plain, each read goes on whole, as it came, whatever the framing (which then
+//! cuts only what is recorded). Otherwise each whole message goes through the passage, which
+//! says what becomes of it; the bytes of the framer's pending message that were written on
+//! while the passage was plain are counted (`ahead`), so that nothing goes twice, and nothing
+//! is skipped when it turns plain again.
 
 use std::io;
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures::channel::mpsc;
 use protocol::checksum::Checksum;
 use protocol::framing::Framing;
@@ -18,6 +25,7 @@ use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Mutex};
 
+use super::passage::{Passage, Verdict};
 use super::stream::describe;
 use super::{is_exit, RecordAs, Relay};
 use crate::clock;
@@ -48,6 +56,11 @@ pub struct Reading<'a> {
     /// Whether the auto-reply rules answer what is read. A proxy's sides relay instead: its
     /// client and server answer each other.
     rules: bool,
+    /// A proxy's side: what becomes of each message it writes on.
+    passage: Option<Passage>,
+    /// Bytes at the front of the framer's pending message already written on, as they came,
+    /// while the passage was plain.
+    ahead: usize,
 }
 
 /// The other side's socket, as a proxy's side writes to it: what it reads, and (through the
@@ -102,6 +115,16 @@ impl<'a> Reading<'a> {
             replies,
             record_as: RecordAs::RECEIVED,
             rules: true,
+            passage: None,
+            ahead: 0,
+        }
+    }
+
+    /// The same, deciding through `passage` what becomes of each message it writes on.
+    pub fn passing(self, passage: Passage) -> Reading<'a> {
+        Reading {
+            passage: Some(passage),
+            ..self
         }
     }
 
@@ -133,8 +156,8 @@ impl<'a> Reading<'a> {
         onward: Option<&Mutex<Onward<W>>>,
     ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
-        if let Some(reason) = self.apply(settings).await {
-            return Ended::Over(reason);
+        if let Err(ended) = self.apply(settings, onward).await {
+            return ended;
         }
         if self.rules {
             let greeting = self
@@ -158,8 +181,8 @@ impl<'a> Reading<'a> {
                     buf.clear();
                     if changed.is_ok() {
                         let settings = self.settings.borrow_and_update().clone();
-                        if let Some(reason) = self.apply(settings).await {
-                            return Ended::Over(reason);
+                        if let Err(ended) = self.apply(settings, onward).await {
+                            return ended;
                         }
                     }
                     continue;
@@ -167,8 +190,8 @@ impl<'a> Reading<'a> {
                 () = sleep_until(idle_end), if idle_end.is_some() => {
                     buf.clear();
                     let pending = self.framer.as_mut().and_then(|f| f.poll_idle(Instant::now()));
-                    if let Some(reason) = self.pieces(pending).await {
-                        return Ended::Over(reason);
+                    if let Err(ended) = self.pieces(pending, onward).await {
+                        return ended;
                     }
                     continue;
                 }
@@ -176,6 +199,11 @@ impl<'a> Reading<'a> {
             let n = match read {
                 Ok(0) => {
                     if let Some(onward) = onward {
+                        // What the framer holds of a message goes on before the end does.
+                        let rest = self.framer.as_mut().and_then(Framer::finish);
+                        if let Err(ended) = self.pieces(rest, Some(onward)).await {
+                            return ended;
+                        }
                         let mut onward = onward.lock().await;
                         onward.closed = true;
                         if let Err(e) = onward.socket.shutdown().await {
@@ -188,25 +216,60 @@ impl<'a> Reading<'a> {
                 Err(e) => return Ended::Failed(e),
             };
             want = next_want(want, n);
+            let whole_read = onward.filter(|_| self.is_plain());
+            let Some(onward) = whole_read else {
+                // Not a proxy's, or each message passes on as its passage says.
+                if let Err(ended) = self.received(&mut buf, n, want, onward).await {
+                    return ended;
+                }
+                continue;
+            };
             // Recorded first, so that an answer to it cannot be recorded before it.
             // A copy of its own, not kept past the write: an idle side holds no more than a
             // connection of one socket does.
-            let chunk = onward.map(|_| buf[RECORD_HEADER_LEN..RECORD_HEADER_LEN + n].to_vec());
-            if let Some(reason) = self.received(&mut buf, n, want).await {
-                return Ended::Over(reason);
+            let chunk = buf[RECORD_HEADER_LEN..RECORD_HEADER_LEN + n].to_vec();
+            if self.framer.is_some() {
+                self.ahead += n;
             }
-            if let (Some(onward), Some(chunk)) = (onward, chunk) {
-                if let Err(e) = onward.lock().await.socket.write_all(&chunk).await {
-                    return Ended::Onward(e);
-                }
+            if let Err(ended) = self
+                .received(&mut buf, n, want, None::<&Mutex<Onward<W>>>)
+                .await
+            {
+                return ended;
+            }
+            if let Err(e) = onward.lock().await.socket.write_all(&chunk).await {
+                return Ended::Onward(e);
             }
         }
     }
 
+    /// Whether a read goes on whole, as it came: its passage is plain, and whatever the framer
+    /// holds of a message already went on.
+    fn is_plain(&self) -> bool {
+        self.passage.as_ref().is_none_or(Passage::is_plain)
+            && self.framer.as_ref().map_or(0, Framer::pending) == self.ahead
+    }
+
     /// Records a read of `n` bytes (in `buf`, after its header room): as one message in raw
-    /// framing, else as the pieces the framer cuts. `buf` is left empty for the next read.
-    async fn received(&mut self, buf: &mut BytesMut, n: usize, want: usize) -> Option<String> {
+    /// framing, else as the pieces the framer cuts; and passes each on to `onward` if given.
+    /// `buf` is left empty for the next read.
+    async fn received<W: AsyncWrite + Unpin>(
+        &mut self,
+        buf: &mut BytesMut,
+        n: usize,
+        want: usize,
+        onward: Option<&Mutex<Onward<W>>>,
+    ) -> Result<(), Ended> {
         match &mut self.framer {
+            None if onward.is_some() => {
+                let read = Piece {
+                    bytes: Bytes::copy_from_slice(&buf[RECORD_HEADER_LEN..]),
+                    end: End::Whole,
+                    continues: false,
+                };
+                buf.clear();
+                self.pieces([read], onward).await
+            }
             None => {
                 // A read that filled most of the buffer becomes the record as it is (`split`
                 // hands over the filled part, with no copy). A short one is copied into a
@@ -219,12 +282,15 @@ impl<'a> Reading<'a> {
                     buf.clear();
                     frame
                 };
-                self.message(frame, Marks::NONE, true).await
+                match self.message(frame, Marks::NONE, true).await {
+                    Some(reason) => Err(Ended::Over(reason)),
+                    None => Ok(()),
+                }
             }
             Some(framer) => {
                 let pieces = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
                 buf.clear();
-                self.pieces(pieces).await
+                self.pieces(pieces, onward).await
             }
         }
     }
@@ -232,12 +298,18 @@ impl<'a> Reading<'a> {
     /// The connection is over: what the framer holds of an unfinished message is recorded.
     pub(super) async fn finish(&mut self) {
         let rest = self.framer.as_mut().and_then(Framer::finish);
-        let _ = self.pieces(rest).await;
+        let _ = self
+            .pieces(rest, None::<&Mutex<Onward<tokio::io::Sink>>>)
+            .await;
     }
 
     /// Reads the connection as `settings` say, from the next byte on. What the framer held of
     /// a message is recorded as it is (unfinished): the new framing starts afresh.
-    async fn apply(&mut self, settings: ConnSettings) -> Option<String> {
+    async fn apply<W: AsyncWrite + Unpin>(
+        &mut self,
+        settings: ConnSettings,
+        onward: Option<&Mutex<Onward<W>>>,
+    ) -> Result<(), Ended> {
         self.checksum = settings.checksum;
         let rest = match (&mut self.framer, settings.framing) {
             (None, Framing::Raw) => None,
@@ -253,11 +325,17 @@ impl<'a> Reading<'a> {
                 None
             }
         };
-        self.pieces(rest).await
+        self.pieces(rest, onward).await
     }
 
-    /// Records each piece the framer cut, as a frame of its own.
-    async fn pieces(&mut self, pieces: impl IntoIterator<Item = Piece>) -> Option<String> {
+    /// Records each piece the framer cut, as a frame of its own; and, if `onward` is given,
+    /// passes it on there: a whole message as its passage says, anything else (a piece of a
+    /// message, what already went on of one) as it came.
+    async fn pieces<W: AsyncWrite + Unpin>(
+        &mut self,
+        pieces: impl IntoIterator<Item = Piece>,
+        onward: Option<&Mutex<Onward<W>>>,
+    ) -> Result<(), Ended> {
         for piece in pieces {
             let marks = match piece.end {
                 End::Whole => Marks::NONE,
@@ -265,14 +343,32 @@ impl<'a> Reading<'a> {
                 End::Unfinished => Marks::UNFINISHED,
             };
             let whole = piece.is_whole();
-            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
+            let already = self.ahead.min(piece.bytes.len());
+            self.ahead -= already;
+            let (bytes, rest) = match (&mut self.passage, onward) {
+                (Some(passage), Some(_)) if whole && already == 0 => {
+                    match passage.verdict(piece.bytes) {
+                        Verdict::Forward(bytes) => (bytes.clone(), bytes),
+                    }
+                }
+                _ => {
+                    let rest = piece.bytes.slice(already..);
+                    (piece.bytes, rest)
+                }
+            };
+            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + bytes.len());
             record.put_bytes(0, RECORD_HEADER_LEN);
-            record.extend_from_slice(&piece.bytes);
+            record.extend_from_slice(&bytes);
             if let Some(reason) = self.message(record, marks, whole).await {
-                return Some(reason);
+                return Err(Ended::Over(reason));
+            }
+            if let Some(onward) = onward.filter(|_| !rest.is_empty()) {
+                if let Err(e) = onward.lock().await.socket.write_all(&rest).await {
+                    return Err(Ended::Onward(e));
+                }
             }
         }
-        None
+        Ok(())
     }
 
     /// Records one received message (a frame with header room), and answers it. `whole` is
