@@ -96,6 +96,11 @@ impl BridgeProc {
         })
     }
 
+    /// The CPU time it has spent so far.
+    pub fn cpu(&self) -> Result<Duration> {
+        crate::cpu::time(self.pid)
+    }
+
     /// Resident memory now, in KiB (`VmRSS`).
     pub fn rss_kib(&self) -> Result<u64> {
         self.status_kib("VmRSS")

@@ -12,6 +12,7 @@
 //! BENCHMARKS.md explains every figure and holds the latest results.
 
 mod bridge_proc;
+mod cpu;
 mod peer;
 mod scenarios;
 mod stats;

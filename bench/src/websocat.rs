@@ -30,6 +30,7 @@ pub fn find() -> Option<PathBuf> {
 /// A running websocat, killed when dropped.
 pub struct Websocat {
     _child: Child,
+    pid: u32,
     url: String,
 }
 
@@ -47,10 +48,17 @@ impl Websocat {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
+        let pid = child.id().context("websocat exited at once")?;
         Ok(Websocat {
             _child: child,
+            pid,
             url: format!("ws://127.0.0.1:{port}/"),
         })
+    }
+
+    /// The CPU time it has spent so far.
+    pub fn cpu(&self) -> Result<Duration> {
+        crate::cpu::time(self.pid)
     }
 
     /// Opens a WebSocket through it, retrying while websocat is still starting up. Every

@@ -1,5 +1,7 @@
 //! `rtt_p50` and `rtt_p99`: 64-byte messages from a WebSocket client through the bridge to a TCP
-//! echo server and back, one at a time; and the same through websocat, in the same run.
+//! echo server and back, one at a time; and the same through websocat, and straight over one TCP
+//! connection to the same echo server (what the hop through a relay adds to), in the same run.
+//! Beside them, the relay's CPU time per round trip ([`crate::cpu`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,6 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use futures::{SinkExt, StreamExt};
 use protocol::{Command, Flow};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{figure, progress, within, Suite};
@@ -24,31 +28,89 @@ const PHASE: Duration = Duration::from_secs(120);
 pub async fn run(suite: &Suite) -> Result<()> {
     let rounds = suite.plan.rtt_rounds;
     let (mut p50, mut p99, mut ws_p50, mut ws_p99) = (vec![], vec![], vec![], vec![]);
+    let (mut direct_p50, mut direct_p99, mut cost, mut ws_cost) = (vec![], vec![], vec![], vec![]);
     for run in 1..=suite.plan.runs {
         progress(
             "rtt",
             format!("run {run}/{}: {rounds} round trips", suite.plan.runs),
         );
-        let mut samples = within(PHASE, "timing the bridge", bridge_rtt(suite, rounds)).await?;
+        let mut samples = within(PHASE, "timing direct TCP", direct_rtt(rounds)).await?;
+        direct_p50.push(micros(percentile(&mut samples, 50.0)));
+        direct_p99.push(micros(percentile(&mut samples, 99.0)));
+        let (mut samples, spent) =
+            within(PHASE, "timing the bridge", bridge_rtt(suite, rounds)).await?;
         p50.push(micros(percentile(&mut samples, 50.0)));
         p99.push(micros(percentile(&mut samples, 99.0)));
+        cost.push(micros(spent) / rounds as f64);
         if let Some(binary) = &suite.websocat {
-            let mut samples =
+            let (mut samples, spent) =
                 within(PHASE, "timing websocat", websocat_rtt(binary, rounds)).await?;
             ws_p50.push(micros(percentile(&mut samples, 50.0)));
             ws_p99.push(micros(percentile(&mut samples, 99.0)));
+            ws_cost.push(micros(spent) / rounds as f64);
         }
     }
+    figure(
+        "direct_rtt_p50",
+        format!("{:.0}", median(&direct_p50)),
+        "us",
+    );
+    figure(
+        "direct_rtt_p99",
+        format!("{:.0}", median(&direct_p99)),
+        "us",
+    );
     figure("rtt_p50", format!("{:.0}", median(&p50)), "us");
     figure("rtt_p99", format!("{:.0}", median(&p99)), "us");
+    figure("rtt_cpu", format!("{:.1}", median(&cost)), "us/round trip");
     if !ws_p50.is_empty() {
         figure("websocat_rtt_p50", format!("{:.0}", median(&ws_p50)), "us");
         figure("websocat_rtt_p99", format!("{:.0}", median(&ws_p99)), "us");
+        figure(
+            "rtt_p50_vs_websocat",
+            format!("{:.2}", median(&p50) / median(&ws_p50)),
+            "",
+        );
+        figure(
+            "rtt_p99_vs_websocat",
+            format!("{:.2}", median(&p99) / median(&ws_p99)),
+            "",
+        );
+        figure(
+            "websocat_rtt_cpu",
+            format!("{:.1}", median(&ws_cost)),
+            "us/round trip",
+        );
+        figure(
+            "rtt_cpu_vs_websocat",
+            format!("{:.2}", median(&cost) / median(&ws_cost)),
+            "",
+        );
     }
     Ok(())
 }
 
-async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<Vec<Duration>> {
+/// Round trips with no relay: one TCP connection to the echo server.
+async fn direct_rtt(rounds: usize) -> Result<Vec<Duration>> {
+    let (echo, _server) = echo_server().await?;
+    let mut stream = TcpStream::connect(echo).await?;
+    stream.set_nodelay(true)?;
+    let message = [b'x'; MESSAGE];
+    let mut back = [0u8; MESSAGE];
+    let mut samples = Vec::with_capacity(rounds);
+    for round in 0..WARM_UP + rounds {
+        let start = Instant::now();
+        stream.write_all(&message).await?;
+        stream.read_exact(&mut back).await?;
+        if round >= WARM_UP {
+            samples.push(start.elapsed());
+        }
+    }
+    Ok(samples)
+}
+
+/// Round trips through the bridge, and the CPU time the bridge spent on the timed ones.
+async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Duration)> {
     let bridge = BridgeProc::start(&suite.bridge, &["--no-exit-word"]).await?;
     let (echo, _server) = echo_server().await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
@@ -59,7 +121,11 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<Vec<Duration>> {
     let conn = session.wait_open(PHASE, |c| c.peer == target).await?;
     let message = [b'x'; MESSAGE];
     let mut samples = Vec::with_capacity(rounds);
+    let mut cpu_before = Duration::ZERO;
     for round in 0..WARM_UP + rounds {
+        if round == WARM_UP {
+            cpu_before = bridge.cpu()?;
+        }
         let start = Instant::now();
         session.send_to(conn.id, &message).await?;
         let mut got = 0;
@@ -74,16 +140,21 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<Vec<Duration>> {
             samples.push(start.elapsed());
         }
     }
-    Ok(samples)
+    Ok((samples, bridge.cpu()? - cpu_before))
 }
 
-async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<Vec<Duration>> {
+/// Round trips through websocat, and the CPU time websocat spent on the timed ones.
+async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<(Vec<Duration>, Duration)> {
     let (echo, _server) = echo_server().await?;
     let websocat = Websocat::start(binary, echo).await?;
     let mut ws = websocat.connect().await?;
     let message = vec![b'x'; MESSAGE];
     let mut samples = Vec::with_capacity(rounds);
+    let mut cpu_before = Duration::ZERO;
     for round in 0..WARM_UP + rounds {
+        if round == WARM_UP {
+            cpu_before = websocat.cpu()?;
+        }
         let start = Instant::now();
         ws.send(Message::Binary(message.clone().into())).await?;
         let mut got = 0;
@@ -99,7 +170,7 @@ async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<Vec<Duration>> {
             samples.push(start.elapsed());
         }
     }
-    Ok(samples)
+    Ok((samples, websocat.cpu()? - cpu_before))
 }
 
 fn micros(d: Duration) -> f64 {

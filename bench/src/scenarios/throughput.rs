@@ -1,6 +1,8 @@
 //! `relay_throughput` and `send_throughput`: a stream of known bytes through the bridge, TCP peer
 //! to WebSocket client and back the other way, checked by hash; beside it, the same stream over
-//! a direct loopback TCP connection and through websocat, in the same run.
+//! a direct loopback TCP connection and through websocat, in the same run. Beside each speed,
+//! the CPU time the relay spent per GiB ([`crate::cpu`]): what the bridge costs, a figure that
+//! other work on the machine moves far less than the speeds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{figure, progress, within, Suite};
 use crate::bridge_proc::BridgeProc;
+use crate::cpu;
 use crate::peer::{listen, read_stream, Checker, Pattern};
 use crate::stats::{mb_per_s, median};
 use crate::websocat::Websocat;
@@ -32,34 +35,34 @@ pub async fn run(suite: &Suite) -> Result<()> {
     let mb = pattern.total >> 20;
     let (mut direct, mut relay, mut send) = (Vec::new(), Vec::new(), Vec::new());
     let (mut ws_relay, mut ws_send) = (Vec::new(), Vec::new());
+    // CPU ms per GiB, as figures: the bridge's relay and send, websocat's.
+    let mut costs: [Vec<f64>; 4] = Default::default();
+    let mut push = |speeds: &mut Vec<f64>, cost: usize, (elapsed, spent): Transfer| {
+        speeds.push(mb_per_s(pattern.total, elapsed));
+        costs[cost].push(cpu::ms_per_gib(spent, pattern.total));
+    };
     for run in 1..=suite.plan.runs {
         progress(
             "throughput",
             format!("run {run}/{}: {mb} MiB each way", suite.plan.runs),
         );
         direct.push(mb_per_s(pattern.total, direct_tcp(&pattern).await?));
-        relay.push(mb_per_s(
-            pattern.total,
-            bridge_relay(suite, &pattern).await?,
-        ));
-        send.push(mb_per_s(pattern.total, bridge_send(suite, &pattern).await?));
+        push(&mut relay, 0, bridge_relay(suite, &pattern).await?);
+        push(&mut send, 1, bridge_send(suite, &pattern).await?);
         if let Some(binary) = &suite.websocat {
-            ws_relay.push(mb_per_s(
-                pattern.total,
-                websocat_relay(binary, &pattern).await?,
-            ));
-            ws_send.push(mb_per_s(
-                pattern.total,
-                websocat_send(binary, &pattern).await?,
-            ));
+            push(&mut ws_relay, 2, websocat_relay(binary, &pattern).await?);
+            push(&mut ws_send, 3, websocat_send(binary, &pattern).await?);
         }
     }
+    let [relay_cpu, send_cpu, ws_relay_cpu, ws_send_cpu] = costs;
     let (direct, relay, send) = (median(&direct), median(&relay), median(&send));
     figure("direct_throughput", format!("{direct:.0}"), "MB/s");
     figure("relay_throughput", format!("{relay:.0}"), "MB/s");
     figure("relay_vs_direct", format!("{:.2}", relay / direct), "");
+    figure("relay_cpu", format!("{:.0}", median(&relay_cpu)), "ms/GiB");
     figure("send_throughput", format!("{send:.0}"), "MB/s");
     figure("send_vs_direct", format!("{:.2}", send / direct), "");
+    figure("send_cpu", format!("{:.0}", median(&send_cpu)), "ms/GiB");
     if !ws_relay.is_empty() {
         let (ws_relay, ws_send) = (median(&ws_relay), median(&ws_send));
         figure(
@@ -68,11 +71,35 @@ pub async fn run(suite: &Suite) -> Result<()> {
             "MB/s",
         );
         figure("relay_vs_websocat", format!("{:.2}", relay / ws_relay), "");
+        let cost = |mine: &[f64], theirs: &[f64]| median(mine) / median(theirs);
+        figure(
+            "websocat_relay_cpu",
+            format!("{:.0}", median(&ws_relay_cpu)),
+            "ms/GiB",
+        );
+        figure(
+            "relay_cpu_vs_websocat",
+            format!("{:.2}", cost(&relay_cpu, &ws_relay_cpu)),
+            "",
+        );
         figure("websocat_send_throughput", format!("{ws_send:.0}"), "MB/s");
         figure("send_vs_websocat", format!("{:.2}", send / ws_send), "");
+        figure(
+            "websocat_send_cpu",
+            format!("{:.0}", median(&ws_send_cpu)),
+            "ms/GiB",
+        );
+        figure(
+            "send_cpu_vs_websocat",
+            format!("{:.2}", cost(&send_cpu, &ws_send_cpu)),
+            "",
+        );
     }
     Ok(())
 }
+
+/// A transfer's wall time, and the CPU time the relay spent on it.
+type Transfer = (Duration, Duration);
 
 /// The yardstick: one loopback TCP connection, writer to reader.
 async fn direct_tcp(pattern: &Arc<Pattern>) -> Result<Duration> {
@@ -92,12 +119,13 @@ async fn direct_tcp(pattern: &Arc<Pattern>) -> Result<Duration> {
 }
 
 /// A TCP peer streams into the bridge; a WebSocket client receives every record.
-async fn bridge_relay(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> {
+async fn bridge_relay(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Transfer> {
     let bridge = BridgeProc::start(&suite.bridge, &[]).await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
     let peer = TcpStream::connect(bridge.listen).await?;
     let me = peer.local_addr()?.to_string();
     let conn = session.wait_open(PHASE, |c| c.peer == me).await?;
+    let cpu_before = bridge.cpu()?;
     let start = Instant::now();
     let writer = spawn_writer(peer, pattern.clone());
     let mut checker = Checker::new();
@@ -116,13 +144,14 @@ async fn bridge_relay(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration>
     })
     .await?;
     let elapsed = start.elapsed();
+    let spent = bridge.cpu()? - cpu_before;
     writer.await??;
     checker.verify(pattern, "bridge relay")?;
-    Ok(elapsed)
+    Ok((elapsed, spent))
 }
 
 /// A WebSocket client sends the stream, in send frames, to a TCP peer of the bridge.
-async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> {
+async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Transfer> {
     let bridge = BridgeProc::start(&suite.bridge, &[]).await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
     let mut peer = TcpStream::connect(bridge.listen).await?;
@@ -154,6 +183,7 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> 
         }
         Ok(())
     });
+    let cpu_before = bridge.cpu()?;
     let start = Instant::now();
     let total = pattern.total;
     let reader = tokio::spawn(async move { read_stream(&mut peer, total).await });
@@ -172,13 +202,14 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Duration> 
     })
     .await?;
     let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
+    let spent = bridge.cpu()? - cpu_before;
     drain.abort();
     checker.verify(pattern, "bridge send")?;
-    Ok(end - start)
+    Ok((end - start, spent))
 }
 
 /// The same stream, TCP to WebSocket, through websocat.
-async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Duration> {
+async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Transfer> {
     let (target, addr) = listen().await?;
     let websocat = Websocat::start(binary, addr).await?;
     let mut ws = websocat.connect().await?;
@@ -186,6 +217,7 @@ async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Res
         Ok(target.accept().await?)
     })
     .await?;
+    let cpu_before = websocat.cpu()?;
     let start = Instant::now();
     let writer = spawn_writer(peer, pattern.clone());
     let mut checker = Checker::new();
@@ -202,13 +234,14 @@ async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Res
     })
     .await?;
     let elapsed = start.elapsed();
+    let spent = websocat.cpu()? - cpu_before;
     writer.await??;
     checker.verify(pattern, "websocat relay")?;
-    Ok(elapsed)
+    Ok((elapsed, spent))
 }
 
 /// The same stream, WebSocket to TCP, through websocat.
-async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Duration> {
+async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Result<Transfer> {
     let (target, addr) = listen().await?;
     let websocat = Websocat::start(binary, addr).await?;
     let ws = websocat.connect().await?;
@@ -217,6 +250,7 @@ async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Resu
     })
     .await?;
     let (mut sink, _stream) = ws.split();
+    let cpu_before = websocat.cpu()?;
     let start = Instant::now();
     let total = pattern.total;
     let reader = tokio::spawn(async move { read_stream(&mut peer, total).await });
@@ -228,8 +262,9 @@ async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Resu
     })
     .await?;
     let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
+    let spent = websocat.cpu()? - cpu_before;
     checker.verify(pattern, "websocat send")?;
-    Ok(end - start)
+    Ok((end - start, spent))
 }
 
 fn spawn_writer(
