@@ -7,8 +7,11 @@ use bridge::Config;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+mod allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    allocator::tune();
     let config = Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
