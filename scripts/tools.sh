@@ -126,8 +126,28 @@ ensure_test_tools() {
 }
 
 # Builds the web app into dist/, which the bridge embeds.
+# What dist/ is built from: the sources trunk reads, the tools' versions and the wasm build's
+# environment. A run whose inputs are those of the last build keeps dist/ as it is: trunk would
+# spend some 20 s shrinking the same wasm again, and the bridge would then be compiled again to
+# embed the same files.
+web_inputs() {
+  {
+    trunk --version; wasm-bindgen --version; wasm-opt --version; echo "${WASM_BUILD_ENV:-}"
+    find index.html Trunk.toml Cargo.toml Cargo.lock web protocol -type f -print0 |
+      LC_ALL=C sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -d' ' -f1
+}
+
 build_web() {
+  local stamp=.dist-inputs inputs
+  inputs="$(web_inputs)"
+  if [ -f dist/index.html ] && [ "$(cat "$stamp" 2>/dev/null)" = "$inputs" ]; then
+    say "the web app in dist/ is up to date"
+    return 0
+  fi
   say "building the web app (trunk build --release)"
+  rm -f "$stamp"
   # shellcheck disable=SC2086
   env ${WASM_BUILD_ENV:-} trunk build --release
+  echo "$inputs" >"$stamp"
 }
