@@ -65,6 +65,59 @@ pub fn rfc3339_micros(at: Micros) -> String {
     )
 }
 
+/// The time `rfc3339_micros` wrote (`2026-11-24T20:11:32.103412Z`), back to microseconds; also
+/// with fewer or no fraction digits. `None` for anything else.
+pub fn parse_rfc3339_micros(text: &str) -> Option<Micros> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        (!digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| digits.parse().ok())?
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = text.get(19..)?;
+    let fraction = rest.strip_suffix('Z')?;
+    let micros = match fraction.strip_prefix('.') {
+        None if fraction.is_empty() => 0,
+        Some(digits) if (1..=6).contains(&digits.len()) => {
+            num(20..20 + digits.len())? * 10_i64.pow(6 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some(((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + micros)
+}
+
+/// A (year, month, day) in the proleptic Gregorian calendar to days since 1970-01-01 (Howard
+/// Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -97,6 +150,32 @@ mod tests {
             rfc3339_micros(951_782_400_000_000),
             "2000-02-29T00:00:00.000000Z"
         );
+        for at in [
+            1_700_000_000_123_456,
+            0,
+            -1,
+            951_782_400_000_000,
+            4_102_444_799_999_999,
+        ] {
+            assert_eq!(parse_rfc3339_micros(&rfc3339_micros(at)), Some(at));
+        }
+        assert_eq!(
+            parse_rfc3339_micros("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500_000)
+        );
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20.1234567Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T22:13:20+01:00",
+        ] {
+            assert_eq!(parse_rfc3339_micros(bad), None, "{bad}");
+        }
         // Shanghai, eight hours east: past midnight there.
         let t = DateTime::at(1_700_000_000_123_456, 8 * 60);
         assert_eq!(
