@@ -1,8 +1,8 @@
 # Installs, when missing, what building and testing TCP Bridge needs, and puts it on PATH.
 # Sourced by run.sh and test.sh; every step is a no-op when its tool is already there.
 #   ensure_build_tools: wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
-#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, a CJK font, Python and the
-#                       browser-test packages
+#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, a CJK font, Python, tshark and
+#                       the browser-test packages
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
@@ -119,6 +119,11 @@ ensure_test_tools() {
   command -v python3 >/dev/null || apt_install python3 # the tutorial's own client and server
   command -v openssl >/dev/null || apt_install openssl # a TLS client the bridge did not write
   command -v socat >/dev/null || apt_install socat     # the plain relay the proxy is measured against
+  if ! command -v tshark >/dev/null; then # reads back what `bridge pcap` writes
+    # Its package asks whether non-root users may capture; nothing here captures.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+    apt_install tshark
+  fi
   if [ ! -d e2e/node_modules/playwright-core ]; then
     say "installing the browser-test driver (playwright-core, npm; it uses Debian's Chromium)"
     npm ci --silent --no-audit --no-fund --prefix e2e

@@ -23,8 +23,12 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(
 /// Relays TCP, TLS and UDP conversations to a web page: listens for peers, dials servers when
 /// the page asks, and shows every byte both ways in the browser.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "bridge", version)]
+#[command(name = "bridge", version, args_conflicts_with_subcommands = true)]
 pub struct Config {
+    /// A tool for recordings instead of the bridge; without one, the bridge starts.
+    #[command(subcommand)]
+    pub command: Option<crate::subcommands::Command>,
+
     /// Address of the TCP listener that peers connect to (port 0 picks a free port)
     /// [default: [::]:7777, every interface, IPv6 and IPv4 (0.0.0.0:7777 on a machine without
     /// IPv6); if another program has that port, the bridge starts without a listener and says

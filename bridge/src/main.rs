@@ -12,7 +12,10 @@ mod allocator;
 #[tokio::main]
 async fn main() -> ExitCode {
     allocator::tune();
-    let config = Config::parse();
+    let mut config = Config::parse();
+    if let Some(command) = config.command.take() {
+        return bridge::subcommands::run(command);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

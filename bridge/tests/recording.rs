@@ -1,0 +1,363 @@
+//! The tools for a recording, run as the binary is: `bridge pcap` read back by tshark (which
+//! scripts/test.sh installs: these tests fail without it, they do not skip).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{accept_peer, start, Page};
+use protocol::{ConnState, Flow, Target};
+
+const BRIDGE: &str = env!("CARGO_BIN_EXE_bridge");
+
+fn bridge(args: &[&str]) -> Output {
+    Command::new(BRIDGE)
+        .args(args)
+        .output()
+        .expect("the bridge binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs tshark; its stdout.
+fn tshark(args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run tshark ({e}): these tests read the pcapng back with it. Install it \
+             (apt-get install tshark; scripts/test.sh does)"
+            )
+        });
+    assert!(out.status.success(), "tshark {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).expect("tshark writes text")
+}
+
+/// The bytes each way of TCP stream `stream`, as tshark reassembles them: client's, server's.
+fn follow(file: &Path, stream: usize) -> (Vec<u8>, Vec<u8>) {
+    let spec = format!("follow,tcp,raw,{stream}");
+    let text = tshark(&["-r", file.to_str().unwrap(), "-q", "-z", &spec]);
+    let (mut client, mut server) = (Vec::new(), Vec::new());
+    let body = text
+        .split_once("Node 1:")
+        .expect("a followed stream names its nodes")
+        .1;
+    for line in body.lines().skip(1) {
+        if line.starts_with('=') {
+            break;
+        }
+        let (to, digits) = match line.strip_prefix('\t') {
+            Some(digits) => (&mut server, digits),
+            None => (&mut client, line),
+        };
+        to.extend(protocol::hex::decode(digits.trim()).expect("hex lines"));
+    }
+    (client, server)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn pcap(transcript: &str, out: &Path, extra: &[&str]) {
+    let mut args = vec!["pcap", transcript, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let run = bridge(&args);
+    assert!(run.status.success(), "bridge pcap: {}", stderr(&run));
+}
+
+/// A Modbus/TCP read of two holding registers, and its answer.
+const QUERY: &[u8] = &[0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
+const ANSWER: &[u8] = &[0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 0x2a];
+
+#[tokio::test]
+async fn a_recorded_conversation_reads_back_in_tshark_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("traffic.jsonl");
+    let bridge_run = start(&["--transcript", transcript.to_str().unwrap()]).await;
+    let port = bridge_run.listen_addr.unwrap().port();
+    let (mut page, _) = Page::open(&bridge_run).await;
+
+    // A Modbus/TCP client asks, and the page answers as the device.
+    let (mut modbus, conn) = accept_peer(&bridge_run, &mut page).await;
+    modbus.send(QUERY).await;
+    page.traffic(conn.id, Flow::Rx, QUERY.len()).await;
+    page.send(Target::Conn(conn.id), ANSWER.to_vec()).await;
+    assert_eq!(modbus.receive(ANSWER.len()).await, ANSWER);
+    drop(modbus);
+    page.conn(ConnState::Closed).await;
+
+    // Then a peer sends more than a segment holds, not UTF-8, and is answered.
+    let big: Vec<u8> = (0..200_000u32).map(|i| ((i * 7919) >> 3) as u8).collect();
+    let (mut peer, second) = accept_peer(&bridge_run, &mut page).await;
+    peer.send(&big).await;
+    page.traffic(second.id, Flow::Rx, big.len()).await;
+    page.send(Target::Conn(second.id), b"got it\n".to_vec())
+        .await;
+    assert_eq!(peer.receive(7).await, b"got it\n");
+    drop(peer);
+    page.conn(ConnState::Closed).await;
+    bridge_run.shutdown().await;
+
+    let transcript = transcript.to_str().unwrap();
+    let modbus_pcap = dir.path().join("modbus.pcapng");
+    pcap(transcript, &modbus_pcap, &["--conn", &conn.id.to_string()]);
+    // The bridge listened on a free port: tshark is told that Modbus/TCP is spoken there.
+    let decode = format!("mbtcp.tcp.port:{port}");
+    let file = modbus_pcap.to_str().unwrap();
+    // Two passes: an answer's registers are read once its query is known.
+    let frames = tshark(&[
+        "-2",
+        "-r",
+        file,
+        "-o",
+        &decode,
+        "-Y",
+        "modbus",
+        "-T",
+        "fields",
+        "-e",
+        "mbtcp.trans_id",
+        "-e",
+        "modbus.func_code",
+        "-e",
+        "modbus.regval_uint16",
+    ]);
+    assert_eq!(
+        frames, "1\t3\t\n1\t3\t1,42\n",
+        "the query and its answer, as Modbus"
+    );
+    assert_eq!(follow(&modbus_pcap, 0), (QUERY.to_vec(), ANSWER.to_vec()));
+    // The handshake, and a FIN each way at the close; the comment names the conversation.
+    let flags = tshark(&["-r", file, "-T", "fields", "-e", "tcp.flags.str"]);
+    let flags: Vec<&str> = flags.lines().collect();
+    assert_eq!(flags[..3], ["··········S·", "·······A··S·", "·······A····"]);
+    assert_eq!(flags.iter().filter(|f| f.contains('F')).count(), 2);
+    let comment = tshark(&["-r", file, "-c", "1", "-T", "fields", "-e", "frame.comment"]);
+    assert!(
+        comment.starts_with(&format!(
+            "conversation {} of the bridge's run started",
+            conn.id
+        )),
+        "{comment}"
+    );
+
+    let all = dir.path().join("all.pcapng");
+    pcap(transcript, &all, &[]);
+    let (sent, answered) = follow(&all, 1);
+    assert!(
+        sent == big,
+        "the 200,000 bytes come back whole ({} bytes)",
+        sent.len()
+    );
+    assert_eq!(answered, b"got it\n");
+    let sizes = tshark(&[
+        "-r",
+        all.to_str().unwrap(),
+        "-Y",
+        "tcp.stream == 1 && tcp.len > 0",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.len",
+    ]);
+    assert!(
+        sizes.lines().all(|l| l.parse::<usize>().unwrap() <= 65_495),
+        "segments of at most 65,495 bytes: {sizes}"
+    );
+}
+
+/// Lines as the transcript writes them, of one run.
+fn lines(lines: &[&str]) -> String {
+    let run = r#""run":"2026-11-24T20:11:30.008112Z","#;
+    lines.iter().map(|l| format!("{{{run}{l}}}\n")).collect()
+}
+
+#[test]
+fn modbus_on_port_502_ipv6_udp_tls_and_a_proxied_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = protocol::hex::encode(QUERY);
+    let answer = protocol::hex::encode(ANSWER);
+    let transcript = write(
+        dir.path(),
+        "t.jsonl",
+        &lines(&[
+            // Dialled to a Modbus/TCP device on its port: dissected without being told.
+            r#""at":"2026-11-24T20:11:31.000000Z","conn":1,"event":"open","origin":"dialled","peer":"192.168.1.20:502","local":"192.168.1.10:40000""#,
+            &format!(r#""at":"2026-11-24T20:11:31.000100Z","conn":1,"seq":1,"dir":"tx","hex":"{query}""#),
+            &format!(r#""at":"2026-11-24T20:11:31.004000Z","conn":1,"seq":2,"dir":"rx","hex":"{answer}""#),
+            r#""at":"2026-11-24T20:11:31.500000Z","conn":1,"event":"closed","origin":"dialled","peer":"192.168.1.20:502","local":"192.168.1.10:40000","reason":"the peer reset the connection""#,
+            // IPv6 and UDP.
+            r#""at":"2026-11-24T20:11:32.000000Z","conn":2,"event":"open","origin":"accepted","transport":"udp","peer":"[::1]:40112","local":"[::1]:7777""#,
+            r#""at":"2026-11-24T20:11:32.000001Z","conn":2,"seq":3,"dir":"rx","text":"ping""#,
+            r#""at":"2026-11-24T20:11:32.000002Z","conn":2,"seq":4,"dir":"tx","text":"pong""#,
+            // TLS, as its plaintext.
+            r#""at":"2026-11-24T20:11:33.000000Z","conn":3,"event":"open","origin":"accepted","transport":"tls","peer":"127.0.0.1:50000","local":"127.0.0.1:7443""#,
+            r#""at":"2026-11-24T20:11:33.000100Z","conn":3,"seq":5,"dir":"rx","text":"*IDN?\n""#,
+            // A proxied pair: the client half-closes, the server still answers.
+            r#""at":"2026-11-24T20:11:34.000000Z","conn":4,"event":"open","origin":"accepted","peer":"127.0.0.1:51234","local":"127.0.0.1:1502","proxy":{"target":"127.0.0.1:502","server":"127.0.0.1:502","local":"127.0.0.1:40112"}}"#,
+            &format!(r#""at":"2026-11-24T20:11:34.000100Z","conn":4,"seq":6,"dir":"rx","way":"client_to_server","hex":"{query}""#),
+            r#""at":"2026-11-24T20:11:34.000200Z","conn":4,"event":"half_closed","side":"client","origin":"accepted","peer":"127.0.0.1:51234","local":"127.0.0.1:1502","proxy":{"target":"127.0.0.1:502","server":"127.0.0.1:502","local":"127.0.0.1:40112","client_closed":true}"#,
+            &format!(r#""at":"2026-11-24T20:11:34.000300Z","conn":4,"seq":7,"dir":"tx","way":"server_to_client","hex":"{answer}""#),
+            &format!(r#""at":"2026-11-24T20:11:34.000400Z","conn":4,"seq":8,"dir":"tx","way":"server_to_client","injected":true,"hex":"{answer}""#),
+        ])
+        .replace("}}}\n", "}}\n"),
+    );
+    let out = dir.path().join("t.pcapng");
+    pcap(&transcript, &out, &[]);
+    let file = out.to_str().unwrap();
+    let modbus = tshark(&[
+        "-r",
+        file,
+        "-Y",
+        "modbus",
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "frame.time_epoch",
+    ]);
+    assert_eq!(
+        modbus,
+        "192.168.1.10\t40000\t1795551091.000100000\n\
+         192.168.1.20\t502\t1795551091.004000000\n\
+         127.0.0.1\t51234\t1795551094.000100000\n\
+         127.0.0.1\t502\t1795551094.000300000\n\
+         127.0.0.1\t502\t1795551094.000400000\n"
+    );
+    let reset = tshark(&[
+        "-r",
+        file,
+        "-Y",
+        "tcp.flags.reset == 1",
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+    ]);
+    assert_eq!(reset, "192.168.1.20\n", "the device reset the connection");
+    let udp = tshark(&[
+        "-r",
+        file,
+        "-Y",
+        "udp",
+        "-T",
+        "fields",
+        "-e",
+        "ipv6.src",
+        "-e",
+        "udp.payload",
+    ]);
+    assert_eq!(udp, "::1\t70696e67\n::1\t706f6e67\n");
+    let comments = tshark(&[
+        "-r",
+        file,
+        "-Y",
+        "frame.comment",
+        "-T",
+        "fields",
+        "-e",
+        "frame.comment",
+    ]);
+    assert!(comments.contains("conversation 3 of the bridge's run started 2026-11-24T20:11:30.008112Z: TLS, accepted from 127.0.0.1:50000 on 127.0.0.1:7443"), "{comments}");
+    assert!(
+        comments.contains("the plaintext the bridge saw"),
+        "{comments}"
+    );
+    assert!(
+        comments.contains("TCP, proxied: client 127.0.0.1:51234 to server 127.0.0.1:502"),
+        "{comments}"
+    );
+    assert!(
+        comments.contains("sent by a page, as if from the server"),
+        "{comments}"
+    );
+    // The proxied pair is one stream: the client's FIN comes before the server's answer.
+    let (client, server) = follow(&out, 2);
+    assert_eq!(
+        (client, server),
+        (QUERY.to_vec(), [ANSWER, ANSWER].concat())
+    );
+    let pair = tshark(&[
+        "-r",
+        file,
+        "-Y",
+        "tcp.stream == 2 && (tcp.flags.fin == 1 || tcp.len > 0)",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.flags.fin",
+        "-e",
+        "tcp.len",
+    ]);
+    assert_eq!(pair, "51234\t0\t12\n51234\t1\t0\n502\t0\t13\n502\t0\t13\n");
+}
+
+#[test]
+fn bad_input_is_named_and_refused_or_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.pcapng");
+    let out = out.to_str().unwrap();
+    let good = lines(&[
+        r#""at":"2026-11-24T20:11:32.103520Z","conn":1,"seq":1,"dir":"rx","text":"hello\n""#,
+    ]);
+    let cut = write(
+        dir.path(),
+        "cut.jsonl",
+        &format!("{good}{{\"at\":\"2026-11-24T2"),
+    );
+
+    let refused = bridge(&["pcap", &cut, "-o", out]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = stderr(&refused);
+    assert!(said.contains("line 2: not JSON"), "{said}");
+    assert!(said.contains("--skip-bad"), "{said}");
+    assert!(
+        !Path::new(out).exists(),
+        "nothing is written for a refused file"
+    );
+
+    let skipped = bridge(&["pcap", &cut, "-o", out, "--skip-bad"]);
+    assert!(skipped.status.success(), "{}", stderr(&skipped));
+    assert!(stderr(&skipped).contains("skipped line 2: not JSON"));
+    // The page's download has no lines of state: TEST-NET addresses stand in, and say so.
+    let comment = tshark(&[
+        "-r",
+        out,
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+        "-e",
+        "frame.comment",
+    ]);
+    assert!(
+        comment.starts_with("192.0.2.1\tconversation 1 of"),
+        "{comment}"
+    );
+    assert!(comment.contains("TEST-NET"), "{comment}");
+
+    let missing = bridge(&["pcap", &cut, "-o", out, "--skip-bad", "--conn", "9"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no conversation 9 in the recording: it has conversation 1"),
+        "{}",
+        stderr(&missing)
+    );
+    let foreign = write(dir.path(), "foreign.csv", "time,value\n1,2\n");
+    let said = stderr(&bridge(&["pcap", &foreign, "-o", out]));
+    assert!(said.contains("line 1: not JSON"), "{said}");
+}
