@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
     allocator::tune();
     let mut config = Config::parse();
     if let Some(command) = config.command.take() {
-        return bridge::subcommands::run(command);
+        return bridge::subcommands::run(command).await;
     }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))

@@ -361,3 +361,173 @@ fn bad_input_is_named_and_refused_or_skipped() {
     let said = stderr(&bridge(&["pcap", &foreign, "-o", out]));
     assert!(said.contains("line 1: not JSON"), "{said}");
 }
+
+/// Runs the binary without holding up the bridges this test runs meanwhile.
+async fn bridge_async(args: &[&str]) -> Output {
+    tokio::process::Command::new(BRIDGE)
+        .args(args)
+        .output()
+        .await
+        .expect("the bridge binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SCPI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/scpi-device.toml");
+
+/// Records a client of the example SCPI device: its greeting, three questions and answers.
+async fn record_scpi(transcript: &Path) {
+    let device = start(&[
+        "--rules",
+        SCPI,
+        "--transcript",
+        transcript.to_str().unwrap(),
+    ])
+    .await;
+    let (mut page, _) = Page::open(&device).await;
+    let (mut client, _) = accept_peer(&device, &mut page).await;
+    let greeting = b"ACME Instruments DMM-1000 ready\n";
+    assert_eq!(client.receive(greeting.len()).await, greeting);
+    for (ask, answer) in [
+        ("*IDN?\n", "ACME Instruments,DMM-1000,SN0001,1.0.3\n"),
+        ("MEAS:VOLT?\n", "+1.000E-03\n"),
+        ("BOGUS\n", "-113,\"Undefined header\"\n"),
+    ] {
+        client.send(ask.as_bytes()).await;
+        assert_eq!(client.receive(answer.len()).await, answer.as_bytes());
+    }
+    drop(client);
+    page.conn(ConnState::Closed).await;
+    device.shutdown().await;
+}
+
+#[tokio::test]
+async fn replay_passes_against_the_same_device_and_names_what_a_changed_one_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("scpi.jsonl");
+    record_scpi(&transcript).await;
+    let transcript = transcript.to_str().unwrap();
+    let junit = dir.path().join("report.xml");
+    let junit = junit.to_str().unwrap();
+
+    // The same device, started afresh, answers as recorded.
+    let same = start(&["--rules", SCPI]).await;
+    let to = same.listen_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", transcript, "--to", &to, "--junit", junit]).await;
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(
+        stdout(&run).contains(": ok, 4 replies as recorded"),
+        "{}",
+        stdout(&run)
+    );
+    let report = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        report.contains("tests=\"1\" failures=\"0\" errors=\"0\""),
+        "{report}"
+    );
+    same.shutdown().await;
+
+    // New firmware: another version in its identity.
+    let firmware = std::fs::read_to_string(SCPI)
+        .unwrap()
+        .replace("1.0.3", "1.1.0");
+    assert!(firmware.contains("1.1.0"));
+    let rules = write(dir.path(), "new-firmware.toml", &firmware);
+    let changed = start(&["--rules", &rules]).await;
+    let to = changed.listen_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", transcript, "--to", &to, "--junit", junit]).await;
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let said = stdout(&run);
+    assert!(
+        said.contains("reply 2 (record 3) differs at bytes 35, 37 (recorded 39 bytes, now 39):"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "recorded (from byte 19): 4d 2d 31 30 30 30 2c 53 4e 30 30 30 31 2c 31 2e 30 2e 33 \
+             0a  \"M-1000,SN0001,1.0.3\\n\""
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "now (from byte 19):      4d 2d 31 30 30 30 2c 53 4e 30 30 30 31 2c 31 2e 31 2e 30 \
+             0a  \"M-1000,SN0001,1.1.0\\n\""
+        ),
+        "{said}"
+    );
+    assert!(said.contains("FAILED, 1 of 4 replies differ"), "{said}");
+    let report = std::fs::read_to_string(junit).unwrap();
+    assert!(report.contains("failures=\"1\""), "{report}");
+    assert!(
+        report.contains("<failure message=\"1 of 4 replies differ\">"),
+        "{report}"
+    );
+
+    // The version's bytes let differ, by offset: it passes again.
+    let run = bridge_async(&["replay", transcript, "--to", &to, "--ignore", "@35..38"]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+    changed.shutdown().await;
+}
+
+#[tokio::test]
+async fn replay_fails_with_the_reason_when_the_server_refuses_or_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("scpi.jsonl");
+    record_scpi(&transcript).await;
+    let transcript = transcript.to_str().unwrap();
+    let junit = dir.path().join("report.xml");
+    let junit = junit.to_str().unwrap();
+
+    // Nothing listens on a port just freed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let run = bridge_async(&["replay", transcript, "--to", &to, "--junit", junit]).await;
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains(&format!("cannot connect to {to}:")),
+        "{}",
+        stdout(&run)
+    );
+    let report = std::fs::read_to_string(junit).unwrap();
+    assert!(report.contains("errors=\"1\""), "{report}");
+
+    // A server that accepts and says nothing: the greeting never comes.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = silent.local_addr().unwrap().to_string();
+    let run = bridge_async(&[
+        "replay",
+        transcript,
+        "--to",
+        &to,
+        "--reply-timeout",
+        "300ms",
+    ])
+    .await;
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("reply 1 (record 1) did not come within 0.3 s (nothing of it arrived; recorded: 41 43 4d 45"),
+        "{}",
+        stdout(&run)
+    );
+    drop(silent);
+
+    let bad = bridge_async(&["replay", transcript, "--to", &to, "--ignore", "01 02"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("has no ?? byte"), "{}", stderr(&bad));
+}

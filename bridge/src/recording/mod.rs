@@ -6,6 +6,7 @@
 //! `--conn N` picks id N in every run the file holds.
 
 pub mod pcap;
+pub mod replay;
 
 use std::collections::HashMap;
 use std::fmt;
