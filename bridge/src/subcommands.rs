@@ -1,5 +1,5 @@
 //! The tools for a recording (a `--transcript` file, or the page's JSON Lines download), as
-//! subcommands of the one binary: `bridge pcap`, `bridge replay`. Each says what it did on stdout,
+//! subcommands of the one binary: `bridge pcap`, `bridge replay`, `bridge learn`. Each says what it did on stdout,
 //! and what stopped it (a file it cannot read, a flag it cannot use) on stderr with exit code 2;
 //! `replay` exits 1 when a reply differs.
 
@@ -29,6 +29,22 @@ pub enum Command {
     /// ended with one, else by its recorded length; over UDP, one datagram). Prints each
     /// difference; exits 0 when every reply matches, 1 otherwise.
     Replay(ReplayArgs),
+    /// Write a rules file that makes `bridge --rules FILE` answer as the recorded server (the
+    /// side that did not connect) answered: each request it received, paired with what it
+    /// sent back before the next one, and what it sent on connect as a greeting. Replies that
+    /// differ only in a counter, a trailing checksum or an echo of the request's varying bytes
+    /// are learnt once, generalised; others as the exact pairs in order, said in a comment.
+    Learn(LearnArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct LearnArgs {
+    #[command(flatten)]
+    pub input: Input,
+
+    /// Where to write the rules (TOML) [default: standard output]
+    #[arg(short, long, value_name = "rules.toml")]
+    pub output: Option<PathBuf>,
 }
 
 /// What every tool reads.
@@ -143,6 +159,7 @@ pub async fn run(command: Command) -> ExitCode {
     let result = match command {
         Command::Pcap(args) => pcap(&args),
         Command::Replay(args) => replay(&args).await,
+        Command::Learn(args) => learn(&args),
     };
     match result {
         Ok(code) => code,
@@ -214,4 +231,28 @@ async fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+fn learn(args: &LearnArgs) -> Result<ExitCode, String> {
+    let conversations = args.input.read()?;
+    let source = args.input.transcript.file_name().map_or_else(
+        || "a recording".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (rules, summary) = recording::learn::learn(&conversations, &source)?;
+    // What it writes must be a rules file the bridge starts with.
+    crate::rules_file::parse_rules_file(&rules)
+        .map_err(|e| format!("the rules learnt do not read back ({e}); nothing was written"))?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &rules)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("{}: {summary}", path.display());
+        }
+        None => {
+            print!("{rules}");
+            eprintln!("{summary}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

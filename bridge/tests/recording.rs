@@ -531,3 +531,107 @@ async fn replay_fails_with_the_reason_when_the_server_refuses_or_does_not_answer
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("has no ?? byte"), "{}", stderr(&bad));
 }
+
+#[tokio::test]
+async fn a_learnt_scpi_simulator_answers_a_fresh_client_as_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("scpi.jsonl");
+    record_scpi(&transcript).await;
+    let transcript = transcript.to_str().unwrap();
+    let rules = dir.path().join("learnt.toml");
+    let rules = rules.to_str().unwrap();
+    let run = bridge_async(&["learn", transcript, "-o", rules]).await;
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("4 rules, a greeting on connect"),
+        "{}",
+        stdout(&run)
+    );
+    let learnt = std::fs::read_to_string(rules).unwrap();
+    assert!(
+        learnt.contains("framing = { mode = \"delimiter\", delimiter = \"lf\" }"),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("trigger = { on = \"connect\" }\nreply = { text = 'ACME Instruments DMM-1000 ready\\n' }"),
+        "{learnt}"
+    );
+    assert!(
+        learnt.contains("trigger = { on = \"exact\", text = '*IDN?' }\nreply = { text = 'ACME Instruments,DMM-1000,SN0001,1.0.3\\n' }"),
+        "{learnt}"
+    );
+
+    let simulator = start(&["--rules", rules]).await;
+    let to = simulator.listen_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", transcript, "--to", &to]).await;
+    assert_eq!(run.status.code(), Some(0), "{}{learnt}", stdout(&run));
+    simulator.shutdown().await;
+}
+
+const MODBUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/modbus-like.toml");
+
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    protocol::checksum::Checksum::Crc16Modbus.append(&mut bytes);
+    bytes
+}
+
+#[tokio::test]
+async fn a_modbus_like_device_is_learnt_with_its_counter_and_crc() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("modbus.jsonl");
+    let read = with_crc(vec![1, 3, 0, 0, 0, 2]);
+    let answer = |n: u8| with_crc(vec![1, 3, 4, 0, n, 0, 0x2a]);
+    let write_register = with_crc(vec![1, 6, 0, 1, 0, 5]);
+    {
+        let device = start(&[
+            "--rules",
+            MODBUS,
+            "--transcript",
+            transcript.to_str().unwrap(),
+        ])
+        .await;
+        let (mut page, _) = Page::open(&device).await;
+        let (mut client, _) = accept_peer(&device, &mut page).await;
+        for n in 1..=3 {
+            client.send(&read).await;
+            assert_eq!(client.receive(9).await, answer(n));
+        }
+        client.send(&write_register).await;
+        assert_eq!(client.receive(8).await, write_register);
+        drop(client);
+        page.conn(ConnState::Closed).await;
+        device.shutdown().await;
+    }
+    let transcript = transcript.to_str().unwrap();
+    let rules = dir.path().join("learnt.toml");
+    let rules = rules.to_str().unwrap();
+    let run = bridge_async(&["learn", transcript, "-o", rules]).await;
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("1 request generalised"),
+        "{}",
+        stdout(&run)
+    );
+    let learnt = std::fs::read_to_string(rules).unwrap();
+    assert!(
+        learnt.contains(
+            "trigger = { on = \"hex\", pattern = '01 03 00 00 00 02 c4 0b' }\n\
+             reply = { hex = '01 03 04 ${counter:u16} 00 2a' }\n\
+             checksum = \"crc16_modbus\""
+        ),
+        "{learnt}"
+    );
+
+    // The simulator answers as recorded, and counts on past the recording.
+    let simulator = start(&["--rules", rules]).await;
+    let to = simulator.listen_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", transcript, "--to", &to]).await;
+    assert_eq!(run.status.code(), Some(0), "{}{learnt}", stdout(&run));
+    let (mut page, _) = Page::open(&simulator).await;
+    let (mut client, _) = accept_peer(&simulator, &mut page).await;
+    for n in 1..=4 {
+        client.send(&read).await;
+        assert_eq!(client.receive(9).await, answer(n));
+    }
+    simulator.shutdown().await;
+}

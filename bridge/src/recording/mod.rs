@@ -5,6 +5,7 @@
 //! Connection ids restart with each run of the bridge, so a conversation is its run and its id;
 //! `--conn N` picks id N in every run the file holds.
 
+pub mod learn;
 pub mod pcap;
 pub mod replay;
 
