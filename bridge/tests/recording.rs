@@ -635,3 +635,101 @@ async fn a_modbus_like_device_is_learnt_with_its_counter_and_crc() {
     }
     simulator.shutdown().await;
 }
+
+const ECHO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/echo-device.toml");
+
+#[tokio::test]
+async fn replay_speaks_udp_and_tls_as_they_were_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // UDP: an echo device's datagrams.
+    let udp = dir.path().join("udp.jsonl");
+    {
+        let flags = ["--rules", ECHO, "--udp", "127.0.0.1:0", "--transcript"];
+        let device = start(&[&flags[..], &[udp.to_str().unwrap()]].concat()).await;
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.connect(device.udp_addr.unwrap()).await.unwrap();
+        let mut buf = [0; 64];
+        for datagram in ["ping", "二"] {
+            socket.send(datagram.as_bytes()).await.unwrap();
+            let n = common::within("the echo", socket.recv(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], datagram.as_bytes());
+        }
+        // Shutting down writes out the transcript.
+        device.shutdown().await;
+    }
+    let udp = udp.to_str().unwrap();
+    let same = start(&["--rules", ECHO, "--udp", "127.0.0.1:0"]).await;
+    let to = same.udp_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", udp, "--to", &to]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+    same.shutdown().await;
+    let other = start(&["--rules", SCPI, "--udp", "127.0.0.1:0"]).await;
+    let to = other.udp_addr.unwrap().to_string();
+    let run = bridge_async(&["replay", udp, "--to", &to, "--reply-timeout", "1s"]).await;
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("reply 1 (record "),
+        "{}",
+        stdout(&run)
+    );
+    other.shutdown().await;
+
+    // TLS: the SCPI device behind the bridge's TLS listener, its certificate self-signed.
+    let tls = dir.path().join("tls.jsonl");
+    {
+        let flags = [
+            "--rules",
+            SCPI,
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--transcript",
+        ];
+        let device = start(&[&flags[..], &[tls.to_str().unwrap()]].concat()).await;
+        let (mut page, _) = Page::open(&device).await;
+        let tcp = tokio::net::TcpStream::connect(device.tls_addr.unwrap())
+            .await
+            .unwrap();
+        let options = bridge::tls::ClientOptions {
+            accept_any_certificate: true,
+            ..Default::default()
+        };
+        let (mut stream, _) = bridge::tls::connect(tcp, "127.0.0.1", &options)
+            .await
+            .unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut greeting = [0; 32];
+        common::within("the greeting", stream.read_exact(&mut greeting))
+            .await
+            .unwrap();
+        stream.write_all(b"*IDN?\n").await.unwrap();
+        let mut idn = [0; 39];
+        common::within("the identity", stream.read_exact(&mut idn))
+            .await
+            .unwrap();
+        assert_eq!(&idn[..], b"ACME Instruments,DMM-1000,SN0001,1.0.3\n");
+        drop(stream);
+        page.conn(ConnState::Closed).await;
+        device.shutdown().await;
+    }
+    let tls = tls.to_str().unwrap();
+    let same = start(&["--rules", SCPI, "--tls-listen", "127.0.0.1:0"]).await;
+    let to = same.tls_addr.unwrap().to_string();
+    let refused = bridge_async(&["replay", tls, "--to", &to]).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains(&format!("TLS with {to} failed:")),
+        "{}",
+        stdout(&refused)
+    );
+    let run = bridge_async(&["replay", tls, "--to", &to, "--accept-any-certificate"]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains(": ok, 2 replies as recorded"),
+        "{}",
+        stdout(&run)
+    );
+    same.shutdown().await;
+}
