@@ -144,7 +144,9 @@ pub struct Config {
     pub transcript: Option<PathBuf>,
 
     /// Auto-reply rules (and a framing) to start with, from a TOML file: the bridge answers peers
-    /// by itself, as the device it stands in for would. See `examples/` for rule files.
+    /// by itself, as the device it stands in for would. With --proxy, rules with a `way` act on
+    /// what the proxy relays that way: rewrite it, drop it, or answer it instead of forwarding
+    /// it, with no page open. See `examples/` for rule files.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
 

@@ -12,6 +12,13 @@
 //! [`protocol::rules`] for what each trigger matches. The engine only computes replies: the
 //! connection task sends each after its delay.
 //!
+//! **Rules in passing.** A proxy's side is answered only by the rules watching its way
+//! ([`Responder::watching`]), and an ordinary conversation only by rules without one. A
+//! rewrite's trigger is matched for where it matched ([`Found::Rewrite`]), and the message
+//! rebuilt around those matches when the rule is settled; see [`protocol::rules`] for what each
+//! action does. The rate limit below holds back replies and answers, never a rewrite or a drop:
+//! what passes is not the bridge talking.
+//!
 //! **Rate limit.** Two bridges answering each other, or a rule that answers its own echo,
 //! would otherwise talk forever at full speed. Each connection may send [`BURST`] replies at
 //! once and [`REPLIES_PER_SECOND`] a second after that; a reply past the limit is dropped
@@ -30,14 +37,15 @@
 //! automata.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol::rules::{validate_rules, Matcher, Rule, RuleError};
+use protocol::rules::{validate_rules, Action, Matcher, Rule, RuleError};
 use protocol::size::format_size;
 use protocol::template::{HexPattern, Part, Template};
 use protocol::text_encoding::TextEncoding;
-use protocol::{ConnId, Origin};
+use protocol::{ConnId, Origin, Way};
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{Input, PatternID};
@@ -63,6 +71,9 @@ static COMPILING: Semaphore = Semaphore::const_new(1);
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Compiled>,
+    /// Whether an enabled rule watches each way of a proxy: client→server, server→client.
+    /// Without one, a proxy's side relays as it reads, with no rule looking.
+    watching: [bool; 2],
 }
 
 #[derive(Debug)]
@@ -108,6 +119,9 @@ pub enum Found {
     Nothing,
     /// The rule at this index, with its capture groups.
     Rule(usize, Groups),
+    /// The rule at this index, a rewrite, with where it matched the message (less its
+    /// checksum, when the rule has one).
+    Rewrite(usize, Spans),
     /// The deadline passed before the rule at this index (a regex) was tried: it and the rules
     /// after it were skipped.
     OutOfTime(usize),
@@ -115,6 +129,9 @@ pub enum Found {
 
 /// A match's capture groups by number (the first is the whole match, when there is one).
 pub type Groups = Vec<Option<Vec<u8>>>;
+
+/// Where a rewrite's trigger matched, in order: each match's range, and its groups.
+pub type Spans = Vec<(Range<usize>, Groups)>;
 
 impl RuleSet {
     /// Checks and compiles `rules`. The error names the rule and says what to fix. Compiling a
@@ -139,7 +156,11 @@ impl RuleSet {
             }
             compiled.push(one);
         }
-        Ok(RuleSet { rules: compiled })
+        let watches = |way| rules.iter().any(|r| r.enabled && r.way == Some(way));
+        Ok(RuleSet {
+            rules: compiled,
+            watching: [watches(Way::ClientToServer), watches(Way::ServerToClient)],
+        })
     }
 
     /// Carries over the replies counted by the rules of `old` that are still here (by id), so
@@ -153,6 +174,11 @@ impl RuleSet {
             }
         }
         self
+    }
+
+    /// Whether an enabled rule watches a proxy's messages going `way`.
+    pub fn watches(&self, way: Way) -> bool {
+        self.watching[way_index(way)]
     }
 
     /// Whether any of these rules is a regex: matching them must not hold up the async workers.
@@ -169,9 +195,17 @@ impl RuleSet {
         deadline: Option<Instant>,
     ) -> Found {
         for &index in eligible {
-            let test = &self.rules[index].test;
+            let compiled = &self.rules[index];
+            let test = &compiled.test;
             if test.is_regex() && deadline.is_some_and(|d| Instant::now() >= d) {
                 return Found::OutOfTime(index);
+            }
+            if compiled.rule.action == Action::Rewrite {
+                let body = message.and_then(|m| body_of(m, &compiled.rule));
+                if let Some(spans) = body.and_then(|body| spans(test, body)) {
+                    return Found::Rewrite(index, spans);
+                }
+                continue;
             }
             if let Some(groups) = captures(test, message) {
                 return Found::Rule(index, groups);
@@ -191,6 +225,25 @@ impl RuleSet {
             .iter()
             .map(|c| (c.rule.id.clone(), c.hits.load(Ordering::Relaxed)))
             .collect()
+    }
+}
+
+fn way_index(way: Way) -> usize {
+    match way {
+        Way::ClientToServer => 0,
+        Way::ServerToClient => 1,
+    }
+}
+
+/// What a rewrite's trigger looks at: the message less its checksum, when the rule has one
+/// (`None`: the message is too short to hold it).
+fn body_of<'m>(message: &'m [u8], rule: &Rule) -> Option<&'m [u8]> {
+    match rule.checksum {
+        Some(checksum) => message
+            .len()
+            .checked_sub(checksum.size())
+            .map(|n| &message[..n]),
+        None => Some(message),
     }
 }
 
@@ -342,11 +395,22 @@ fn resolve_groups(template: &mut Template, names: &[Option<String>]) -> Result<(
 pub enum Answer {
     /// No rule answers.
     Nothing,
-    /// Send this.
+    /// Send this (in a proxy, back to the side that sent the message, which goes on too).
     Reply(Reply),
+    /// Send this back to the side of a proxy that sent the message, which goes no further.
+    Instead(Reply),
+    /// Forward these bytes in place of the proxy's message (no delay).
+    Rewrite(Reply),
+    /// Rule `rule` says that the proxy's message goes no further.
+    Drop { rule: String },
     /// Rule `rule` matched, but the rate limit dropped its reply. `first` is set for the first
-    /// reply dropped since the connection last answered: the moment to tell the page.
-    Limited { rule: String, first: bool },
+    /// reply dropped since the connection last answered: the moment to tell the page. `stops`
+    /// when the rule was to answer instead of forwarding: the message goes no further either.
+    Limited {
+        rule: String,
+        first: bool,
+        stops: bool,
+    },
     /// Matching ran out of time before rule `rule` was tried: it and the rules after it were
     /// skipped for this message; `by_connection` when the connection's budget ran out rather
     /// than the message's (see [`crate::matching`]). Said once until a message is matched in
@@ -371,6 +435,8 @@ pub struct Reply {
 pub struct Responder {
     conn: ConnId,
     origin: Origin,
+    /// The way of a proxy's messages it answers; `None`: an ordinary conversation's.
+    way: Option<Way>,
     /// Replies given per rule id: `${counter}`.
     counters: HashMap<String, u64>,
     /// The `once` rules that have answered here.
@@ -383,9 +449,18 @@ impl Responder {
         Responder {
             conn,
             origin,
+            way: None,
             counters: HashMap::new(),
             fired: HashSet::new(),
             limit: Limit::new(now),
+        }
+    }
+
+    /// The same, for a proxy's side: answered only by the rules watching `way`.
+    pub fn watching(self, way: Way) -> Responder {
+        Responder {
+            way: Some(way),
+            ..self
         }
     }
 
@@ -425,7 +500,8 @@ impl Responder {
     }
 
     /// The indices of the rules that may answer on this connection now, in order: enabled, in
-    /// scope, and not a `once` rule that already answered here.
+    /// scope, watching its way (or none, for an ordinary conversation), and not a `once` rule
+    /// that already answered here.
     pub fn eligible(&self, rules: &RuleSet) -> Vec<usize> {
         rules
             .rules
@@ -434,6 +510,7 @@ impl Responder {
             .filter(|(_, compiled)| {
                 let rule = &compiled.rule;
                 rule.enabled
+                    && rule.way == self.way
                     && rule.scope.includes(self.conn, self.origin)
                     && !(rule.once && self.fired.contains(&rule.id))
             })
@@ -452,39 +529,78 @@ impl Responder {
         now: Instant,
         local_time: &dyn Fn() -> String,
     ) -> Answer {
-        let Found::Rule(index, groups) = found else {
-            return Answer::Nothing;
+        let (index, how) = match found {
+            Found::Rule(index, groups) => (index, Ok(groups)),
+            Found::Rewrite(index, spans) => (index, Err(spans)),
+            Found::Nothing | Found::OutOfTime(_) => return Answer::Nothing,
         };
         let compiled = &rules.rules[index];
         let rule = &compiled.rule;
-        if let Err(first) = self.limit.take(now) {
-            return Answer::Limited {
-                rule: rule.id.clone(),
-                first,
-            };
+        let replies = matches!(rule.action, Action::Reply | Action::Answer);
+        if replies {
+            if let Err(first) = self.limit.take(now) {
+                return Answer::Limited {
+                    rule: rule.id.clone(),
+                    first,
+                    stops: rule.action == Action::Answer,
+                };
+            }
         }
         let counter = self.counters.entry(rule.id.clone()).or_insert(0);
         *counter += 1;
+        let counter = *counter;
         if rule.once {
             self.fired.insert(rule.id.clone());
         }
         compiled.hits.fetch_add(1, Ordering::Relaxed);
-        let mut bytes = render(
-            &compiled.template,
-            &groups,
-            message.unwrap_or_default(),
-            *counter,
-            rule.encoding,
-            local_time,
-        );
-        if let Some(checksum) = rule.checksum {
-            checksum.append(&mut bytes);
-        }
-        Answer::Reply(Reply {
+        let message = message.unwrap_or_default();
+        let render = |groups: &Groups| {
+            render(
+                &compiled.template,
+                groups,
+                message,
+                counter,
+                rule.encoding,
+                local_time,
+            )
+        };
+        let bytes = match how {
+            Ok(groups) if rule.action != Action::Drop => {
+                let mut bytes = render(&groups);
+                if let Some(checksum) = rule.checksum {
+                    checksum.append(&mut bytes);
+                }
+                bytes
+            }
+            Ok(_) => Vec::new(),
+            Err(spans) => {
+                // What the trigger saw, with each match replaced, and its checksum afresh.
+                let body = body_of(message, rule).unwrap_or_default();
+                let mut bytes = Vec::with_capacity(body.len());
+                let mut at = 0;
+                for (range, groups) in &spans {
+                    bytes.extend_from_slice(&body[at..range.start]);
+                    bytes.extend(render(groups));
+                    at = range.end;
+                }
+                bytes.extend_from_slice(&body[at..]);
+                if let Some(checksum) = rule.checksum {
+                    checksum.append(&mut bytes);
+                }
+                bytes
+            }
+        };
+        let reply = Reply {
             rule: rule.id.clone(),
             bytes,
             delay: Duration::from_millis(u64::from(rule.delay_ms)),
-        })
+        };
+        match rule.action {
+            Action::Reply => Answer::Reply(reply),
+            Action::Answer => Answer::Instead(reply),
+            Action::Rewrite => Answer::Rewrite(reply),
+            Action::Drop => Answer::Drop { rule: reply.rule },
+        }
     }
 }
 
@@ -537,6 +653,57 @@ fn captures(test: &Test, message: Option<&[u8]>) -> Option<Groups> {
             std::iter::once(Some(message.to_vec()))
                 .chain(groups.into_iter().map(|g| Some(g.to_vec())))
                 .collect()
+        }),
+    }
+}
+
+/// Where a rewrite's trigger matches `message` (the message less its checksum, if the rule has
+/// one), and each match's groups; `None` when it does not match.
+fn spans(test: &Test, message: &[u8]) -> Option<Spans> {
+    let line = without_line_ending(message);
+    let at_start = |len: usize| Some(vec![(0..len, Vec::new())]);
+    match test {
+        Test::Connect => None,
+        Test::Any => at_start(message.len()),
+        // The text, which may carry its own line ending; any other line ending stays.
+        Test::Exact(text) if message == text.as_slice() || line == text.as_slice() => {
+            at_start(text.len())
+        }
+        Test::Exact(_) => None,
+        Test::Prefix(text) if message.starts_with(text) => at_start(text.len()),
+        Test::Prefix(_) => None,
+        Test::Contains(text) => {
+            let mut spans = Vec::new();
+            let mut at = 0;
+            while let Some(found) = message[at..]
+                .windows(text.len())
+                .position(|w| w == text.as_slice())
+            {
+                let start = at + found;
+                at = start + text.len();
+                spans.push((start..at, Vec::new()));
+            }
+            (!spans.is_empty()).then_some(spans)
+        }
+        // Checked to be in UTF-8: the regex runs on the bytes, less one line ending.
+        Test::Regex { regex, .. } => {
+            let spans: Spans = regex
+                .captures_iter(Input::new(line))
+                .filter_map(|caps| {
+                    let whole = caps.get_match()?.range();
+                    let groups = (0..caps.group_len())
+                        .map(|n| Some(line[caps.get_group(n)?.range()].to_vec()))
+                        .collect();
+                    Some((whole, groups))
+                })
+                .collect();
+            (!spans.is_empty()).then_some(spans)
+        }
+        Test::Hex(pattern) => pattern.matches(message).map(|groups| {
+            let groups = std::iter::once(Some(message.to_vec()))
+                .chain(groups.into_iter().map(|g| Some(g.to_vec())))
+                .collect();
+            vec![(0..pattern.bytes.len(), groups)]
         }),
     }
 }
@@ -912,7 +1079,8 @@ mod tests {
             send(&mut r, 0),
             Answer::Limited {
                 rule: "echo".into(),
-                first: true
+                first: true,
+                stops: false
             }
         );
         // Silent, and said only once, until the allowance has refilled: a second.
@@ -921,7 +1089,8 @@ mod tests {
                 send(&mut r, ms),
                 Answer::Limited {
                     rule: "echo".into(),
-                    first: false
+                    first: false,
+                    stops: false
                 }
             );
         }
@@ -1021,5 +1190,196 @@ mod tests {
         assert_eq!(without_line_ending(b"a\r"), b"a");
         assert_eq!(without_line_ending(b"a\n\r"), b"a\n");
         assert_eq!(without_line_ending(b""), b"");
+    }
+
+    fn passing(id: &str, way: Way, action: Action, trigger: Trigger, reply: ReplyBody) -> Rule {
+        Rule {
+            way: Some(way),
+            action,
+            ..Rule::new(id, trigger, reply)
+        }
+    }
+
+    /// What a proxy's side going `way` does with `message`: the answer, settled.
+    fn passing_answer(rules: &RuleSet, way: Way, message: &[u8]) -> Answer {
+        let mut r = responder().watching(way);
+        r.on_message(rules, message, at(0), &clock)
+    }
+
+    fn rewritten(answer: Answer) -> Vec<u8> {
+        match answer {
+            Answer::Rewrite(reply) => reply.bytes,
+            other => panic!("not a rewrite: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rules_watch_their_way_and_ordinary_rules_stay_out_of_proxies() {
+        use Way::*;
+        let rules = set(vec![
+            text("plain", exact("PING"), "PONG"),
+            passing(
+                "up",
+                ClientToServer,
+                Action::Answer,
+                exact("PING"),
+                ReplyBody::Text("UP".into()),
+            ),
+            passing(
+                "down",
+                ServerToClient,
+                Action::Drop,
+                exact("PING"),
+                ReplyBody::default(),
+            ),
+        ]);
+        assert!(rules.watches(ClientToServer) && rules.watches(ServerToClient));
+        assert_eq!(
+            reply(&mut responder(), &rules, b"PING"),
+            Some(b"PONG".to_vec())
+        );
+        let Answer::Instead(up) = passing_answer(&rules, ClientToServer, b"PING") else {
+            panic!("the client's PING is answered instead of forwarded");
+        };
+        assert_eq!((up.rule.as_str(), &up.bytes[..]), ("up", &b"UP"[..]));
+        assert_eq!(
+            passing_answer(&rules, ServerToClient, b"PING"),
+            Answer::Drop {
+                rule: "down".into()
+            }
+        );
+        assert_eq!(
+            passing_answer(&rules, ClientToServer, b"PONG"),
+            Answer::Nothing
+        );
+        let ordinary = set(vec![text("plain", Trigger::Any, "x")]);
+        assert!(!ordinary.watches(ClientToServer) && !ordinary.watches(ServerToClient));
+        assert_eq!(
+            passing_answer(&ordinary, ClientToServer, b"PING"),
+            Answer::Nothing
+        );
+        let mut off = passing(
+            "off",
+            ClientToServer,
+            Action::Drop,
+            Trigger::Any,
+            ReplyBody::default(),
+        );
+        off.enabled = false;
+        assert!(
+            !set(vec![off]).watches(ClientToServer),
+            "a rule switched off watches nothing"
+        );
+    }
+
+    #[test]
+    fn a_rewrite_replaces_what_its_trigger_matched() {
+        use Way::ClientToServer as Up;
+        let rewrite = |trigger: Trigger, reply: ReplyBody| {
+            set(vec![passing("w", Up, Action::Rewrite, trigger, reply)])
+        };
+        let to = |t: &str| ReplyBody::Text(t.into());
+        // A regex: every match, its groups in each; the line ending stays.
+        let rules = rewrite(regex("SET (\\d+)"), to("SET ${1}0"));
+        assert_eq!(
+            rewritten(passing_answer(&rules, Up, b"SET 5;SET 7\r\n")),
+            b"SET 50;SET 70\r\n"
+        );
+        assert_eq!(passing_answer(&rules, Up, b"GET 5\n"), Answer::Nothing);
+        // Contains: every occurrence.
+        let rules = rewrite(Trigger::Contains { text: "ab".into() }, to("X"));
+        assert_eq!(rewritten(passing_answer(&rules, Up, b"abcab!")), b"XcX!");
+        // Exact keeps the line ending; prefix the rest; any replaces all.
+        let rules = rewrite(exact("hello"), to("bye"));
+        assert_eq!(rewritten(passing_answer(&rules, Up, b"hello\n")), b"bye\n");
+        let rules = rewrite(Trigger::Prefix { text: "v1/".into() }, to("v2/"));
+        assert_eq!(rewritten(passing_answer(&rules, Up, b"v1/x")), b"v2/x");
+        let rules = rewrite(Trigger::Any, to("[${msg}]"));
+        assert_eq!(rewritten(passing_answer(&rules, Up, b"m")), b"[m]");
+        // Hex: the pattern's bytes, `??` runs as groups; what `*` stands for stays.
+        let rules = rewrite(hex("01 ?? 00 *"), ReplyBody::Hex("02 $1 ff".into()));
+        assert_eq!(
+            rewritten(passing_answer(&rules, Up, &[1, 7, 0, 9, 9])),
+            [2, 7, 0xff, 9, 9]
+        );
+        // An empty replacement deletes.
+        let rules = rewrite(Trigger::Contains { text: "-".into() }, to(""));
+        assert_eq!(rewritten(passing_answer(&rules, Up, b"1-2-3")), b"123");
+    }
+
+    #[test]
+    fn a_rewrite_with_a_checksum_sets_the_old_one_aside_and_computes_it_afresh() {
+        use Way::ClientToServer as Up;
+        let mut rule = passing(
+            "unit-2",
+            Up,
+            Action::Rewrite,
+            hex("01 03 *"),
+            ReplyBody::Hex("02 03".into()),
+        );
+        rule.checksum = Some(Checksum::Crc16Modbus);
+        let rules = set(vec![rule]);
+        let mut request = vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x02];
+        Checksum::Crc16Modbus.append(&mut request);
+        let out = rewritten(passing_answer(&rules, Up, &request));
+        let mut expected = vec![0x02, 0x03, 0x00, 0x00, 0x00, 0x02];
+        Checksum::Crc16Modbus.append(&mut expected);
+        assert_eq!(out, expected);
+        assert_eq!(Checksum::Crc16Modbus.verify(&out), Some(true));
+        // Too short to hold a checksum: no match.
+        assert_eq!(passing_answer(&rules, Up, &[1]), Answer::Nothing);
+    }
+
+    #[test]
+    fn a_passing_answer_is_rate_limited_but_rewrites_and_drops_are_not() {
+        use Way::ClientToServer as Up;
+        let any = || Trigger::Any;
+        let answer = set(vec![passing(
+            "a",
+            Up,
+            Action::Answer,
+            any(),
+            ReplyBody::Text("x".into()),
+        )]);
+        let mut r = responder().watching(Up);
+        for _ in 0..BURST {
+            assert!(matches!(
+                r.on_message(&answer, b"m", at(0), &clock),
+                Answer::Instead(_)
+            ));
+        }
+        assert_eq!(
+            r.on_message(&answer, b"m", at(0), &clock),
+            Answer::Limited {
+                rule: "a".into(),
+                first: true,
+                stops: true
+            }
+        );
+        let rewrite = set(vec![passing(
+            "w",
+            Up,
+            Action::Rewrite,
+            any(),
+            ReplyBody::Text("y".into()),
+        )]);
+        let drop = set(vec![passing(
+            "d",
+            Up,
+            Action::Drop,
+            any(),
+            ReplyBody::default(),
+        )]);
+        let mut r = responder().watching(Up);
+        for _ in 0..BURST * 3 {
+            assert!(matches!(
+                r.on_message(&rewrite, b"m", at(0), &clock),
+                Answer::Rewrite(_)
+            ));
+            assert!(matches!(
+                r.on_message(&drop, b"m", at(0), &clock),
+                Answer::Drop { .. }
+            ));
+        }
     }
 }

@@ -29,6 +29,35 @@
 //! encoding = "utf-8"                  # "gbk", "gb18030", "latin-1": for text triggers and replies
 //! ```
 //!
+//! **In a proxy** (`--proxy`), these rules do not apply: a proxy speaks for neither side. A
+//! rule with a `way` watches the messages it relays that way instead, and its `action` says
+//! what to do with one it matches: `reply` (the default: the reply goes back to the sender, and
+//! the message goes on), `answer` (the reply goes back *instead*: a stub for one request of a
+//! real server), `drop` (it goes no further; no reply), or `rewrite` (it goes on with what the
+//! trigger matched replaced by the reply):
+//!
+//! ```toml
+//! [[rule]]
+//! id = "to-unit-2"
+//! way = "client_to_server"            # or "server_to_client": the messages it watches
+//! action = "rewrite"                  # "reply" (default), "answer", "drop", "rewrite"
+//! trigger = { on = "hex", pattern = "01 *" }     # the pattern's bytes are replaced...
+//! reply = { hex = "02" }              # ...by these; what `*` stands for stays
+//! checksum = "crc16_modbus"           # the message's own is set aside, then computed afresh
+//!
+//! [[rule]]
+//! id = "version"
+//! way = "client_to_server"
+//! action = "answer"                   # the server never sees it
+//! trigger = { on = "exact", text = 'VERSION?' }
+//! reply = { text = 'v9.9 (stub)\n' }
+//! ```
+//!
+//! A `regex` rewrite replaces every match (its groups are `$1`... in each), `contains` every
+//! occurrence, `exact` the text (its line ending stays), `prefix` the start, `any` the whole
+//! message. With `--rules FILE --proxy LISTEN=TARGET` the bridge is a rewriting proxy with no
+//! page open.
+//!
 //! Triggers are `connect`, `any`, `exact`/`prefix`/`contains` (with `text`), `regex` and `hex`
 //! (with `pattern`); [`protocol::rules`] says what each matches and [`protocol::template`] what
 //! a reply may hold. Write texts and patterns in **single quotes**, TOML's literal strings, so
@@ -90,8 +119,8 @@ const FRAMING_KEYS: &[&str] = &[
     "gap_ms",
 ];
 const RULE_KEYS: &[&str] = &[
-    "id", "name", "enabled", "scope", "trigger", "reply", "encoding", "delay_ms", "once",
-    "checksum",
+    "id", "name", "enabled", "scope", "way", "action", "trigger", "reply", "encoding", "delay_ms",
+    "once", "checksum",
 ];
 const SCOPE_KEYS: &[&str] = &["conn"];
 const TRIGGER_KEYS: &[&str] = &["on", "text", "pattern"];
@@ -259,12 +288,15 @@ pub fn to_toml(file: &RulesFile) -> String {
                 continue;
             };
             let mut table = rule.into_table();
+            // A drop rule sends nothing: its empty reply is left out too.
+            let drops = table.get("action").and_then(Item::as_str) == Some("drop");
             for (key, value) in default.iter() {
                 let same = table
                     .get(key)
                     .and_then(Item::as_value)
                     .is_some_and(|v| v.to_string().trim() == value.to_string().trim());
-                if same && !["id", "trigger", "reply"].contains(&key) {
+                let kept = ["id", "trigger"].contains(&key) || (key == "reply" && !drops);
+                if same && !kept {
                     table.remove(key);
                 }
             }
@@ -286,9 +318,10 @@ mod tests {
     use super::*;
     use protocol::checksum::Checksum;
     use protocol::framing::Delimiter;
-    use protocol::rules::Scope;
+    use protocol::rules::{Action, Scope};
     use protocol::text_encoding::TextEncoding;
     use protocol::Origin;
+    use protocol::Way;
     use std::time::{Duration, Instant};
 
     use crate::framer::Framer;
@@ -297,9 +330,25 @@ mod tests {
     const ECHO: &str = include_str!("../../examples/echo-device.toml");
     const SCPI: &str = include_str!("../../examples/scpi-device.toml");
     const MODBUS: &str = include_str!("../../examples/modbus-like.toml");
+    const PROXY: &str = include_str!("../../examples/modbus-proxy.toml");
 
     #[test]
     fn the_documented_example_parses() {
+        let in_passing = include_str!("rules_file.rs")
+            .split("//! ```toml\n")
+            .nth(2)
+            .and_then(|rest| rest.split("//! ```\n").next())
+            .unwrap()
+            .lines()
+            .map(|l| {
+                l.strip_prefix("//! ")
+                    .unwrap_or(l.trim_start_matches("//!"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file = parse_rules_file(&in_passing).unwrap();
+        assert_eq!(file.rules[0].action, Action::Rewrite);
+        assert_eq!(file.rules[1].way, Some(Way::ClientToServer));
         let doc = include_str!("rules_file.rs")
             .split("//! ```toml\n")
             .nth(1)
@@ -391,7 +440,24 @@ mod tests {
         assert!(!text.contains("delay_ms = 0"), "{text}");
 
         // The examples survive the round trip too.
-        for example in [ECHO, SCPI, MODBUS] {
+        let drop = Rule {
+            way: Some(Way::ServerToClient),
+            action: Action::Drop,
+            ..Rule::new("quiet", Trigger::Any, ReplyBody::default())
+        };
+        let passing = RulesFile {
+            framing: None,
+            rules: vec![drop],
+        };
+        let text = to_toml(&passing);
+        assert_eq!(
+            text,
+            "\n[[rule]]\nid = \"quiet\"\nway = \"server_to_client\"\naction = \"drop\"\n\
+             trigger = { on = \"any\" }\n"
+        );
+        assert_eq!(parse_rules_file(&text).unwrap(), passing);
+
+        for example in [ECHO, SCPI, MODBUS, PROXY] {
             let file = parse_rules_file(example).unwrap();
             assert_eq!(parse_rules_file(&to_toml(&file)).unwrap(), file);
         }
@@ -412,7 +478,7 @@ mod tests {
         assert_eq!(
             typo,
             "line 7: rule `a` has an unknown key `delay`: did you mean `delay_ms`? the keys are \
-             id, name, enabled, scope, trigger, reply, encoding, delay_ms, once, checksum"
+             id, name, enabled, scope, way, action, trigger, reply, encoding, delay_ms, once, checksum"
         );
         let nested = error(&rule(
             "id = 'a'\ntrigger = { on = 'exact', txt = 'x' }\nreply = { text = 'x' }",
@@ -440,8 +506,24 @@ mod tests {
             kind.contains("line 5") && kind.contains("unknown variant `sometimes`"),
             "{kind}"
         );
-        let missing = error(&rule("id = 'a'\ntrigger = { on = 'any' }"));
-        assert!(missing.contains("missing field `reply`"), "{missing}");
+        let missing = error(&rule("id = 'a'\nreply = { text = 'x' }"));
+        assert!(missing.contains("missing field `trigger`"), "{missing}");
+        let way = error(&rule(
+            "id = 'a'\nway = 'upstream'\ntrigger = { on = 'any' }\naction = 'drop'",
+        ));
+        assert!(
+            way.contains(
+                "unknown variant `upstream`, expected `client_to_server` or `server_to_client`"
+            ),
+            "{way}"
+        );
+        let no_way = error(&rule("id = 'a'\ntrigger = { on = 'any' }\naction = 'drop'"));
+        assert!(
+            no_way.starts_with(
+                "line 3: rule `a`: its action `drop` is for a proxy's messages: give it a `way`"
+            ),
+            "{no_way}"
+        );
 
         let bad_reply = error(&rule(
             "id = 'a'\ntrigger = { on = 'any' }\nreply = { text = 'x\\q' }",
@@ -494,6 +576,8 @@ mod tests {
         // Every key that serializing writes is one the file may hold.
         let mut full = Rule::new("a", Trigger::Any, ReplyBody::Text("x".into()));
         full.scope = Scope::Conn(1);
+        full.way = Some(Way::ClientToServer);
+        full.action = Action::Answer;
         full.checksum = Some(Checksum::Sum8);
         let framings = [
             Framing::Raw,

@@ -15,7 +15,7 @@
 //!  "encoding":"utf-8","delay_ms":0,"once":false}
 //! ```
 //!
-//! Fields (all but `id`, `trigger` and `reply` may be left out):
+//! Fields (all but `id` and `trigger` may be left out; a rule without `reply` sends nothing):
 //! - `id`: short and unique (letters, digits, `-`, `_`, `.`): counters and errors name it.
 //! - `name`: for people; `enabled` (default true).
 //! - `scope`: `"all"` (default), `"accepted"` (peers that connected to the bridge), `"dialled"`
@@ -40,11 +40,35 @@
 //! - `delay_ms`: wait this long before answering (default 0, at most [`MAX_DELAY_MS`]).
 //! - `once`: answer only the first time on each connection (default false: every time).
 //! - `checksum`: appended to the reply, e.g. `"crc16_modbus"` (see [`crate::checksum`]).
+//!
+//! **Rules in passing**, for proxied conversations (`--proxy`): a rule with a `way` watches the
+//! messages a proxy relays that way, and only those; a rule without one answers on ordinary
+//! conversations as above, never in a proxy (a proxy does not speak for either side). Its
+//! `action` says what it does with a message it matches (the first matching rule acts, as
+//! above):
+//! - `way`: `"client_to_server"` or `"server_to_client"`, as records' ways are named.
+//! - `action`: `"reply"` (the default): the reply goes back to the side that sent the message,
+//!   which is forwarded too; `"answer"`: the reply goes back to that side *instead* of the
+//!   message being forwarded (a stub for one request of a real server); `"drop"`: nothing is
+//!   forwarded (the rule has no reply); `"rewrite"`: what the trigger matched is replaced by
+//!   the reply, and the message goes on rewritten, at once. What a rewrite replaces: every
+//!   occurrence for `contains`, every match for `regex` (its groups are `$1`... in each), the
+//!   text for `exact` (its line ending kept), the start for `prefix`, the pattern's bytes for
+//!   `hex` (the bytes a final `*` stands for are kept), the whole message for `any`. With a
+//!   `checksum`, the message's own (its last bytes) is set aside first: the trigger sees the
+//!   rest, and the checksum of the result is appended, computed afresh. A rewrite's or a
+//!   drop's message goes on (or not) at once: they take no `delay_ms`. A regex rewrite runs on
+//!   the bytes, in `utf-8` only.
+//!
+//! ```json
+//! {"id":"unit-2","way":"client_to_server","action":"rewrite",
+//!  "trigger":{"on":"hex","pattern":"01 *"},"reply":{"hex":"02"},"checksum":"crc16_modbus"}
+//! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
-use crate::conn::{ConnId, Origin};
+use crate::conn::{ConnId, Origin, Way};
 use crate::escape::unescape;
 use crate::template::{HexPattern, Part, Template};
 use crate::text_encoding::TextEncoding;
@@ -68,7 +92,16 @@ pub struct Rule {
     pub enabled: bool,
     #[serde(default)]
     pub scope: Scope,
+    /// The way of a proxy's messages it watches; `None`: an ordinary conversation's messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub way: Option<Way>,
+    /// What it does with a message it matches.
+    #[serde(default, skip_serializing_if = "Action::is_reply")]
+    pub action: Action,
     pub trigger: Trigger,
+    /// What it sends, or (`rewrite`) what replaces what the trigger matched. Left out: nothing
+    /// (a `drop` rule's).
+    #[serde(default)]
     pub reply: ReplyBody,
     #[serde(default)]
     pub encoding: TextEncoding,
@@ -152,6 +185,52 @@ pub enum ReplyBody {
     Hex(String),
 }
 
+impl Default for ReplyBody {
+    /// Nothing: a `drop` rule's.
+    fn default() -> ReplyBody {
+        ReplyBody::Text(String::new())
+    }
+}
+
+impl ReplyBody {
+    fn is_empty(&self) -> bool {
+        match self {
+            ReplyBody::Text(t) | ReplyBody::Hex(t) => t.is_empty(),
+        }
+    }
+}
+
+/// What a rule does with a message it matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Sends its reply to the message's sender (in a proxy, the message is forwarded too).
+    #[default]
+    Reply,
+    /// A proxy's message goes on with what the trigger matched replaced by the reply.
+    Rewrite,
+    /// A proxy's message goes no further.
+    Drop,
+    /// The reply goes back to a proxy's message's sender, and the message goes no further.
+    Answer,
+}
+
+impl Action {
+    pub fn is_reply(&self) -> bool {
+        *self == Action::Reply
+    }
+
+    /// As the rule's field writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Reply => "reply",
+            Action::Rewrite => "rewrite",
+            Action::Drop => "drop",
+            Action::Answer => "answer",
+        }
+    }
+}
+
 /// A trigger, parsed: texts as the bytes they match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Matcher {
@@ -173,6 +252,8 @@ impl Rule {
             name: String::new(),
             enabled: true,
             scope: Scope::All,
+            way: None,
+            action: Action::Reply,
             trigger,
             reply,
             encoding: TextEncoding::Utf8,
@@ -246,6 +327,7 @@ impl Rule {
         }
         .map_err(|e| fail(format!("its reply: {e}")))?;
         self.check_captures(&matcher, &template).map_err(fail)?;
+        self.check_passing(&matcher).map_err(fail)?;
         if self.delay_ms > MAX_DELAY_MS {
             return Err(fail(format!(
                 "its delay of {} ms is too long: at most {MAX_DELAY_MS} (an hour)",
@@ -253,6 +335,60 @@ impl Rule {
             )));
         }
         Ok((matcher, template))
+    }
+
+    /// Whether `way` and `action` go together, and with the rest.
+    fn check_passing(&self, matcher: &Matcher) -> Result<(), String> {
+        let action = self.action.name();
+        let Some(way) = self.way else {
+            return match self.action {
+                Action::Reply => Ok(()),
+                _ => Err(format!(
+                    "its action `{action}` is for a proxy's messages: give it a `way` \
+                     (`client_to_server` or `server_to_client`), the messages it watches"
+                )),
+            };
+        };
+        let way = word(way);
+        if matches!(matcher, Matcher::Connect) {
+            return Err(format!(
+                "its way `{way}` watches messages passing, and an on-connect rule has none: \
+                 choose another trigger, or leave out `way` for a greeting on ordinary \
+                 conversations"
+            ));
+        }
+        if matches!(self.scope, Scope::Accepted | Scope::Dialled) {
+            return Err(format!(
+                "its way `{way}` watches a proxy's messages, and its scope `{}` picks ordinary \
+                 conversations: use scope `all`, or one conversation (`{{ conn = 3 }}`)",
+                if self.scope == Scope::Accepted {
+                    "accepted"
+                } else {
+                    "dialled"
+                }
+            ));
+        }
+        match self.action {
+            Action::Drop if !self.reply.is_empty() => Err(
+                "its action `drop` sends nothing: leave out its reply, or use `answer` to \
+                 send it back instead of forwarding the message"
+                    .into(),
+            ),
+            Action::Rewrite | Action::Drop if self.delay_ms > 0 => Err(format!(
+                "its action `{action}` acts on the message as it passes, at once: leave out \
+                 `delay_ms` (a delay is for replies and answers)"
+            )),
+            Action::Rewrite
+                if matches!(matcher, Matcher::Regex(_)) && self.encoding != TextEncoding::Utf8 =>
+            {
+                Err(format!(
+                    "a regex rewrite runs on the message's bytes: its encoding must be `utf-8`, \
+                     not `{}` (a `hex` or `contains` rewrite works in any encoding)",
+                    word(self.encoding)
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether the reply's placeholders name captures that the trigger makes.
@@ -295,6 +431,14 @@ impl Rule {
             },
         }
     }
+}
+
+/// A value as a rule's field writes it: `client_to_server`, `gbk`.
+fn word(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Why a rule set does not check: the rule it is about (by id, when it has one), and the reason
@@ -374,7 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn only_id_trigger_and_reply_are_required() {
+    fn only_id_and_trigger_are_required() {
         let rule: Rule = serde_json::from_str(
             r#"{"id":"m","trigger":{"on":"hex","pattern":"01 ??"},"reply":{"hex":"$1"},
                 "scope":{"conn":7},"checksum":"crc16_modbus","encoding":"gbk","once":true}"#,
@@ -536,5 +680,120 @@ mod tests {
         let too_many = validate_rules(&many).unwrap_err();
         assert!(too_many.message.contains("at most 256"));
         assert_eq!(too_many.rule, None, "no rule in particular");
+    }
+
+    fn passing(id: &str, way: Way, action: Action, trigger: Trigger, reply: ReplyBody) -> Rule {
+        Rule {
+            way: Some(way),
+            action,
+            ..Rule::new(id, trigger, reply)
+        }
+    }
+
+    #[test]
+    fn the_documented_passing_rule_reads_and_writes_back() {
+        let doc = include_str!("rules.rs")
+            .split("//! ```json\n")
+            .nth(2)
+            .and_then(|rest| rest.split("//! ```\n").next())
+            .unwrap()
+            .lines()
+            .map(|l| l.trim_start_matches("//!").trim())
+            .collect::<String>();
+        let rule: Rule = serde_json::from_str(&doc).unwrap();
+        assert_eq!(rule.way, Some(Way::ClientToServer));
+        assert_eq!(rule.action, Action::Rewrite);
+        assert_eq!(rule.checksum, Some(Checksum::Crc16Modbus));
+        rule.check().unwrap();
+        let json = serde_json::to_value(&rule).unwrap();
+        assert_eq!(json["way"], "client_to_server");
+        assert_eq!(json["action"], "rewrite");
+        // Today's rules write neither field: a page or file that knows nothing of them reads
+        // them as before.
+        let today = serde_json::to_value(exact("a", "x", "y")).unwrap();
+        assert_eq!((today.get("way"), today.get("action")), (None, None));
+        let drop: Rule = serde_json::from_str(
+            r#"{"id":"d","way":"server_to_client","action":"drop","trigger":{"on":"any"}}"#,
+        )
+        .unwrap();
+        assert_eq!(drop.reply, ReplyBody::Text(String::new()));
+        drop.check().unwrap();
+        let typo = serde_json::from_str::<Rule>(
+            r#"{"id":"d","way":"client_to_sever","trigger":{"on":"any"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(typo.contains("unknown variant `client_to_sever`"), "{typo}");
+        let action =
+            serde_json::from_str::<Rule>(r#"{"id":"d","action":"forward","trigger":{"on":"any"}}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(
+            action.contains("expected one of `reply`, `rewrite`, `drop`, `answer`"),
+            "{action}"
+        );
+    }
+
+    #[test]
+    fn passing_rules_refuse_what_does_not_go_together() {
+        use Way::*;
+        let error = |rule: Rule| rule.check().unwrap_err();
+        let any = || Trigger::Any;
+        let text = |t: &str| ReplyBody::Text(t.into());
+        let mut no_way = passing("n", ClientToServer, Action::Drop, any(), text(""));
+        no_way.way = None;
+        assert_eq!(
+            error(no_way),
+            "rule `n`: its action `drop` is for a proxy's messages: give it a `way` \
+             (`client_to_server` or `server_to_client`), the messages it watches"
+        );
+        let greeting = passing(
+            "g",
+            ServerToClient,
+            Action::Reply,
+            Trigger::Connect,
+            text("hi"),
+        );
+        assert!(error(greeting)
+            .starts_with("rule `g`: its way `server_to_client` watches messages passing"));
+        let mut accepted = passing("s", ClientToServer, Action::Answer, any(), text("x"));
+        accepted.scope = Scope::Accepted;
+        assert!(error(accepted).contains("its scope `accepted` picks ordinary conversations"));
+        let mut one = passing("s", ClientToServer, Action::Answer, any(), text("x"));
+        one.scope = Scope::Conn(4);
+        assert!(one.check().is_ok());
+        assert!(
+            error(passing("d", ClientToServer, Action::Drop, any(), text("x")))
+                .contains("its action `drop` sends nothing: leave out its reply")
+        );
+        let mut late = passing("r", ClientToServer, Action::Rewrite, any(), text("x"));
+        late.delay_ms = 10;
+        assert!(error(late).contains("its action `rewrite` acts on the message as it passes"));
+        let mut answer_late = passing("a", ClientToServer, Action::Answer, any(), text("x"));
+        answer_late.delay_ms = 10;
+        assert!(answer_late.check().is_ok(), "an answer may wait");
+        let regex = || Trigger::Regex {
+            pattern: "(\\d+)".into(),
+        };
+        let mut gbk = passing("g", ClientToServer, Action::Rewrite, regex(), text("<$1>"));
+        gbk.encoding = TextEncoding::Gbk;
+        assert!(error(gbk).contains("its encoding must be `utf-8`, not `gbk`"));
+        assert!(
+            passing("r", ServerToClient, Action::Rewrite, regex(), text("<$1>"))
+                .check()
+                .is_ok()
+        );
+        // Captures are checked as for replies.
+        let hex = Trigger::Hex {
+            pattern: "01 ?? *".into(),
+        };
+        let two = passing(
+            "h",
+            ClientToServer,
+            Action::Rewrite,
+            hex,
+            ReplyBody::Hex("$2".into()),
+        );
+        assert!(error(two).contains("its hex pattern has 1 `??` group"));
     }
 }

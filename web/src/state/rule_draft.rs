@@ -5,9 +5,9 @@
 //! changed, moved or removed, which the panel sends whole.
 
 use protocol::checksum::Checksum;
-use protocol::rules::{ReplyBody, Rule, Scope, Trigger, MAX_DELAY_MS};
+use protocol::rules::{Action, ReplyBody, Rule, Scope, Trigger, MAX_DELAY_MS};
 use protocol::text_encoding::{Segment, TextEncoding};
-use protocol::ConnId;
+use protocol::{ConnId, Way};
 
 use super::reading::{checksum_of, pick, whole_number};
 use crate::bytes_view::size::plural;
@@ -31,6 +31,23 @@ pub const SCOPES: [(&str, &str); 4] = [
     ("conn", "One connection"),
 ];
 
+/// Which messages a rule watches: an ordinary conversation's, or a proxy's going one way
+/// (rules in passing): `(value, label)`.
+pub const WAYS: [(&str, &str); 3] = [
+    ("", "Messages received"),
+    ("client_to_server", "Proxied client→server"),
+    ("server_to_client", "Proxied server→client"),
+];
+
+/// What a rule does with a message it matches: `(value, label)`. Only `reply` is for ordinary
+/// conversations.
+pub const ACTIONS: [(&str, &str); 4] = [
+    ("reply", "Reply"),
+    ("answer", "Answer instead of forwarding"),
+    ("rewrite", "Rewrite what matched, forward"),
+    ("drop", "Drop"),
+];
+
 /// A rule's fields, as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleDraft {
@@ -41,6 +58,10 @@ pub struct RuleDraft {
     pub scope: &'static str,
     /// The connection's id, when `scope` is `conn`.
     pub scope_conn: String,
+    /// One of [`WAYS`]' values.
+    pub way: &'static str,
+    /// One of [`ACTIONS`]' values.
+    pub action: &'static str,
     /// One of [`TRIGGERS`]' values.
     pub trigger: &'static str,
     /// The trigger's text, regex or hex pattern.
@@ -71,6 +92,12 @@ impl RuleDraft {
             enabled: rule.enabled,
             scope,
             scope_conn,
+            way: match rule.way {
+                None => "",
+                Some(Way::ClientToServer) => "client_to_server",
+                Some(Way::ServerToClient) => "server_to_client",
+            },
+            action: rule.action.name(),
             trigger: TRIGGERS
                 .iter()
                 .find(|(value, _)| *value == rule.trigger.kind())
@@ -93,6 +120,8 @@ impl RuleDraft {
             "enabled" => self.enabled = value == "true",
             "scope" => self.scope = pick(&SCOPES, &value),
             "conn" => self.scope_conn = value,
+            "way" => self.way = pick(&WAYS, &value),
+            "action" => self.action = pick(&ACTIONS, &value),
             "trigger" => self.trigger = pick(&TRIGGERS, &value),
             "pattern" => self.pattern = value,
             "reply-kind" => self.reply_hex = value == "hex",
@@ -163,8 +192,22 @@ impl RuleDraft {
             name: self.name.trim().to_owned(),
             enabled: self.enabled,
             scope,
+            way: match self.way {
+                "client_to_server" => Some(Way::ClientToServer),
+                "server_to_client" => Some(Way::ServerToClient),
+                _ => None,
+            },
+            action: match self.action {
+                "answer" => Action::Answer,
+                "rewrite" => Action::Rewrite,
+                "drop" => Action::Drop,
+                _ => Action::Reply,
+            },
             trigger,
-            reply: if self.reply_hex {
+            // A drop sends nothing: what the reply field still holds is not its.
+            reply: if self.action == "drop" {
+                ReplyBody::default()
+            } else if self.reply_hex {
                 ReplyBody::Hex(self.reply.clone())
             } else {
                 ReplyBody::Text(self.reply.clone())
@@ -227,7 +270,16 @@ pub fn summary(rule: &Rule) -> String {
         ReplyBody::Text(text) => quoted(text),
         ReplyBody::Hex(hex) => format!("hex {}", short(hex, 32)),
     };
-    let mut line = format!("{when} → {what}");
+    let what = match rule.action {
+        Action::Reply => what,
+        Action::Answer => format!("answer {what} instead"),
+        Action::Rewrite => format!("rewrite to {what}"),
+        Action::Drop => "drop".to_owned(),
+    };
+    let mut line = match rule.way {
+        Some(way) => format!("{}: {when} → {what}", way.label()),
+        None => format!("{when} → {what}"),
+    };
     if let Some(checksum) = rule.checksum {
         line += &format!(" + {}", checksum.label());
     }
@@ -407,6 +459,8 @@ mod tests {
             name: "Modbus read".into(),
             enabled: false,
             scope: Scope::Conn(7),
+            way: None,
+            action: Action::Reply,
             trigger: Trigger::Hex {
                 pattern: "01 03 ?? ?? *".into(),
             },
@@ -430,6 +484,16 @@ mod tests {
                 ReplyBody::Text("ACME\\n".into()),
             ),
             Rule::new("hi", Trigger::Connect, ReplyBody::Text("hello".into())),
+            Rule {
+                way: Some(Way::ServerToClient),
+                action: Action::Rewrite,
+                ..Rule::new("w", Trigger::Any, ReplyBody::Text("[${msg}]".into()))
+            },
+            Rule {
+                way: Some(Way::ClientToServer),
+                action: Action::Drop,
+                ..Rule::new("d", Trigger::Any, ReplyBody::default())
+            },
             Rule::new(
                 "re",
                 Trigger::Regex {
@@ -508,6 +572,47 @@ mod tests {
         let mut draft = RuleDraft::of(&every_field());
         draft.scope_conn = "x".into();
         assert!(draft.rule().unwrap_err().contains("“x” is not one"));
+    }
+
+    #[test]
+    fn a_rule_in_passing_is_made_from_its_way_and_action() {
+        let mut d = RuleDraft::of(&blank(&[], TextEncoding::Utf8));
+        for (field, value) in [
+            ("way", "client_to_server"),
+            ("action", "answer"),
+            ("trigger", "exact"),
+            ("pattern", "PING"),
+            ("reply", "PONG"),
+        ] {
+            d.set(field, value.into());
+        }
+        let rule = d.rule().unwrap();
+        assert_eq!(
+            (rule.way, rule.action),
+            (Some(Way::ClientToServer), Action::Answer)
+        );
+        assert_eq!(
+            summary(&rule),
+            "client→server: message is “PING” → answer “PONG” instead"
+        );
+        // Dropping, what the reply field holds is not sent, nor refused.
+        d.set("action", "drop".into());
+        let drop = d.rule().unwrap();
+        assert_eq!(drop.reply, ReplyBody::default());
+        assert_eq!(summary(&drop), "client→server: message is “PING” → drop");
+        // The bridge's own refusals, named as the rule's fields are.
+        d.set("way", String::new());
+        assert!(d
+            .rule()
+            .unwrap_err()
+            .contains("its action `drop` is for a proxy's messages"));
+        d.set("way", "server_to_client".into());
+        d.set("action", "rewrite".into());
+        d.set("delay", "5".into());
+        assert!(d
+            .rule()
+            .unwrap_err()
+            .contains("its action `rewrite` acts on the message"));
     }
 
     #[test]

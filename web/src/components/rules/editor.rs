@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::components::fields::{area, check, menu, text, OnField};
 use crate::encoding::Encoding;
 use crate::state::reading::{checksum_options, checksum_value};
-use crate::state::rule_draft::{reason_and_pointer, RuleDraft, SCOPES, TRIGGERS};
+use crate::state::rule_draft::{reason_and_pointer, RuleDraft, ACTIONS, SCOPES, TRIGGERS, WAYS};
 
 const REPLY_KINDS: [(&str, &str); 2] = [("text", "Text"), ("hex", "Hex bytes")];
 
@@ -50,6 +50,11 @@ pub fn rule_editor(
         "e.g. ACME,1000\\n (escapes \\r \\n \\xHH; $1, ${msg}, ${counter}, ${time})"
     };
     let reply_kind = if d.reply_hex { "hex" } else { "text" };
+    let reply_label = if d.action == "rewrite" {
+        "Replace with"
+    } else {
+        "Reply"
+    };
     let mut rows = vec![
         vec![
             text("rule-id", "id", "Id", &d.id, on),
@@ -65,6 +70,10 @@ pub fn rule_editor(
             on,
         )],
         vec![
+            menu("rule-way", "way", "Watches", d.way, &WAYS, on),
+            menu("rule-action", "action", "Does", d.action, &ACTIONS, on),
+        ],
+        vec![
             menu(
                 "rule-reply-kind",
                 "reply-kind",
@@ -73,7 +82,7 @@ pub fn rule_editor(
                 &REPLY_KINDS,
                 on,
             ),
-            area("rule-reply", "reply", "Reply", &d.reply, reply_hint, on),
+            area("rule-reply", "reply", reply_label, &d.reply, reply_hint, on),
         ],
         vec![
             menu(
@@ -105,6 +114,10 @@ pub fn rule_editor(
     if let Some(label) = pattern {
         rows[1].push(text("rule-pattern", "pattern", label, &d.pattern, on));
     }
+    if d.action == "drop" {
+        // A drop sends nothing.
+        rows[3].clear();
+    }
     let (reason, pointer) = match e.error {
         Some(why) => {
             let (reason, pointer) = reason_and_pointer(why);
@@ -113,7 +126,7 @@ pub fn rule_editor(
         None => (None, None),
     };
     if d.scope == "conn" {
-        rows[4].push(text(
+        rows[5].push(text(
             "rule-conn",
             "conn",
             "Connection number",
@@ -121,7 +134,7 @@ pub fn rule_editor(
             on,
         ));
     }
-    rows[4].push(menu(
+    rows[5].push(menu(
         "rule-encoding",
         "encoding",
         "Encoding",
