@@ -24,7 +24,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use protocol::{ConnId, Flow, Marks};
+use protocol::{ConnId, Flow, Marks, Way};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -172,7 +172,7 @@ impl<'a> Conversation<'a> {
 }
 
 /// A proxy's conversation as its task holds it: one id, one token, and two sides, each
-/// recording as its own, and neither answered by the rules.
+/// recording as its own, and each looked at only by the rules in passing that watch its way.
 pub struct Pair<'a> {
     pub id: ConnId,
     pub client: Side<'a>,
@@ -184,12 +184,16 @@ impl<'a> Pair<'a> {
     /// What the hub opened for a proxy's client, taken apart into its two sides.
     pub fn new(relay: &'a Relay, opened: Opened) -> Pair<'a> {
         let id = opened.id;
-        let side = |record_as, settings, writes, outbox_as| Side {
-            reading: Reading::new(relay, id, opened.origin, settings, opened.replies.clone())
+        // Each way's rules in passing answer its sender through that side's own queue.
+        let side = |record_as, way, settings, writes, replies, outbox_as| Side {
+            reading: Reading::new(relay, id, opened.origin, settings, replies)
                 .recording(record_as, false)
-                .passing(Passage::default()),
+                .passing(Passage::watched(relay.hub.clone(), way, id, opened.origin)),
             outbox: Outbox::new(writes, outbox_as),
         };
+        let server_replies = opened
+            .server_replies
+            .unwrap_or_else(|| futures::channel::mpsc::unbounded().0);
         let to_server = opened.to_server.unwrap_or_else(|| {
             // Only the hub's proxied conversations are paired; this one has no queue to its
             // server, so nothing is ever injected there.
@@ -197,14 +201,18 @@ impl<'a> Pair<'a> {
         });
         let client = side(
             RecordAs::CLIENT_SAID,
+            Way::ClientToServer,
             opened.settings.clone(),
             opened.writes,
+            opened.replies,
             RecordAs::TO_CLIENT,
         );
         let server = side(
             RecordAs::SERVER_SAID,
+            Way::ServerToClient,
             opened.settings,
             to_server,
+            server_replies,
             RecordAs::TO_SERVER,
         );
         Pair {

@@ -345,23 +345,30 @@ impl<'a> Reading<'a> {
             let whole = piece.is_whole();
             let already = self.ahead.min(piece.bytes.len());
             self.ahead -= already;
-            let (bytes, rest) = match (&mut self.passage, onward) {
-                (Some(passage), Some(_)) if whole && already == 0 => {
-                    match passage.verdict(piece.bytes) {
-                        Verdict::Forward(bytes) => (bytes.clone(), bytes),
-                    }
-                }
-                _ => {
-                    let rest = piece.bytes.slice(already..);
-                    (piece.bytes, rest)
-                }
-            };
-            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + bytes.len());
+            let decides = whole && already == 0 && onward.is_some() && self.passage.is_some();
+            // Recorded as it came first: what the passage makes of it follows it, and an answer
+            // to it cannot be recorded before it.
+            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
             record.put_bytes(0, RECORD_HEADER_LEN);
-            record.extend_from_slice(&bytes);
+            record.extend_from_slice(&piece.bytes);
             if let Some(reason) = self.message(record, marks, whole).await {
                 return Err(Ended::Over(reason));
             }
+            let rest = match self.passage.as_mut().filter(|_| decides) {
+                Some(passage) => {
+                    let (verdict, back) = passage.verdict(piece.bytes).await;
+                    self.answer(back);
+                    match verdict {
+                        Verdict::Forward(bytes) => bytes,
+                        Verdict::Rewrite { bytes, rule } => {
+                            self.record_passed(&bytes, &rule).await;
+                            bytes
+                        }
+                        Verdict::Drop => Bytes::new(),
+                    }
+                }
+                None => piece.bytes.slice(already..),
+            };
             if let Some(onward) = onward.filter(|_| !rest.is_empty()) {
                 if let Err(e) = onward.lock().await.socket.write_all(&rest).await {
                     return Err(Ended::Onward(e));
@@ -412,6 +419,19 @@ impl<'a> Reading<'a> {
         said_exit.then(|| "the peer said exit".into())
     }
 
+    /// Records what a rule made of a message passing, as it went on: the same way as the
+    /// message, with the rule's id.
+    async fn record_passed(&self, bytes: &[u8], rule: &str) {
+        let hub = &self.relay.hub;
+        let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + bytes.len() + rule.len());
+        record.put_bytes(0, RECORD_HEADER_LEN);
+        record.extend_from_slice(bytes);
+        let room = hub.transcript_room(record.len()).await;
+        let RecordAs { flow, marks } = self.record_as;
+        hub.record(self.id, flow, record, marks, Some(rule));
+        drop(room);
+    }
+
     /// Hands a rule's reply to the writer, or tells the pages that the rate limit holds replies
     /// back.
     fn answer(&self, answer: Answer) {
@@ -419,7 +439,9 @@ impl<'a> Reading<'a> {
             Answer::Reply(reply) if !reply.bytes.is_empty() => {
                 let _ = self.replies.unbounded_send(Outgoing::reply(reply));
             }
-            Answer::Limited { rule, first: true } => {
+            Answer::Limited {
+                rule, first: true, ..
+            } => {
                 let why = format!(
                     "rule `{rule}` would answer connection {} more than {} times a second: its \
                      replies are dropped, not sent later, until the peer has been quiet for a \
@@ -468,7 +490,7 @@ impl<'a> Reading<'a> {
 }
 
 /// `${time}` in a rule's reply: the bridge's clock, UTC.
-fn rule_time() -> String {
+pub(super) fn rule_time() -> String {
     time::rfc3339_micros(clock::now())
 }
 

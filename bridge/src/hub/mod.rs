@@ -154,6 +154,8 @@ pub struct Opened {
     /// A proxied conversation's queue of what pages send to its server (`writes` is then what
     /// they send to its client).
     pub to_server: Option<mpsc::UnboundedReceiver<Outgoing>>,
+    /// The same queue's other end, for what rules in passing answer the server.
+    pub server_replies: Option<mpsc::UnboundedSender<Outgoing>>,
 }
 
 /// A side of a proxied conversation.
@@ -241,6 +243,7 @@ impl Hub {
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
         let replies = writes_tx.clone();
+        let server_replies = to_server_tx.clone();
         let control = Control {
             writes: writes_tx,
             to_server: to_server_tx,
@@ -264,6 +267,7 @@ impl Hub {
             settings,
             cancel,
             to_server,
+            server_replies,
         }
     }
 
