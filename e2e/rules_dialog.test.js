@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -234,4 +235,53 @@ test('Esc while a rule has changes not saved asks first; Esc again keeps editing
   assert.equal(await opener(page).textContent(), 'Rules (0)');
   assert.deepEqual(fx.browser.errors, []);
   await page.close();
+});
+
+test('a rule in passing is made in the form: it watches one way of a proxy and rewrites what passes', async () => {
+  // A real server on loopback, and a bridge proxying to it.
+  const got = [];
+  const server = net.createServer((socket) => socket.on('data', (d) => got.push(d.toString())));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const own = await startBridge(['--proxy', `127.0.0.1:0=127.0.0.1:${server.address().port}`]);
+  const page = await openPage(fx.browser, own.url);
+  const client = new net.Socket();
+  try {
+    const proxyPort = own.stdout().match(/Proxy on 127\.0\.0\.1:(\d+),/)[1];
+    await (await rulesButton(page)).click();
+    await dialog(page).getByRole('button', { name: 'Add rule' }).click();
+    const editor = dialog(page).getByRole('form', { name: 'Rule' });
+    await editor.getByRole('textbox', { name: 'Id' }).fill('louder');
+    await editor.getByRole('combobox', { name: 'When' }).selectOption('contains');
+    await editor.getByRole('textbox', { name: /^Text/ }).fill('hello');
+    // An action for a proxy, on an ordinary conversation's rule: the bridge's words, at the form.
+    await editor.getByRole('combobox', { name: 'Does' }).selectOption({ label: 'Drop' });
+    assert.equal(await editor.getByRole('textbox', { name: 'Reply', exact: true }).count(), 0,
+      'a drop sends nothing: no reply to write');
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await editor.getByRole('alert').filter({ hasText: "its action `drop` is for a proxy's messages: give it a `way`" }).waitFor();
+
+    await editor.getByRole('combobox', { name: 'Watches' }).selectOption({ label: 'Proxied client→server' });
+    await editor.getByRole('combobox', { name: 'Does' }).selectOption({ label: 'Rewrite what matched, forward' });
+    await editor.getByRole('textbox', { name: 'Replace with', exact: true }).fill('HELLO');
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await rows(page).filter({ hasText: 'client→server: contains “hello” → rewrite to “HELLO”' }).waitFor();
+
+    // What a client says through the proxy reaches its server rewritten.
+    await new Promise((resolve) => client.connect(Number(proxyPort), '127.0.0.1', resolve));
+    client.write('hello world, hello\n');
+    await eventually(() => got.join('') === 'HELLO world, HELLO\n', `the server got it rewritten: ${JSON.stringify(got)}`);
+
+    // The rules file the bridge offers holds the new fields.
+    const url = new URL(own.url);
+    url.pathname = '/rules.toml';
+    const toml = await (await fetch(url)).text();
+    assert.match(toml, /way = "client_to_server"\naction = "rewrite"\n/, toml);
+    assert.deepEqual(fx.browser.errors, []);
+  } finally {
+    client.destroy();
+    await page.close();
+    assert.equal(await own.stop(), 0);
+    server.close();
+  }
 });
