@@ -732,4 +732,55 @@ mod tests {
         Checksum::Crc16Modbus.append(&mut other);
         assert!(device_answers(&file, &other, Origin::Accepted).is_empty());
     }
+
+    #[test]
+    fn the_modbus_proxy_rewrites_stubs_and_drops_as_its_comments_say() {
+        let file = parse_rules_file(PROXY).unwrap();
+        let rules = RuleSet::compile(&file.rules).unwrap();
+        let start = Instant::now();
+        let clock = || String::new();
+        let mut up = Responder::new(1, Origin::Accepted, start).watching(Way::ClientToServer);
+        let mut down = Responder::new(1, Origin::Accepted, start).watching(Way::ServerToClient);
+        let crc = |bytes: &[u8]| {
+            let mut bytes = bytes.to_vec();
+            Checksum::Crc16Modbus.append(&mut bytes);
+            bytes
+        };
+        let request = crc(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02]);
+        assert_eq!(
+            request[6..],
+            [0xC4, 0x0B],
+            "the request in the file's comment"
+        );
+        let Answer::Rewrite(read) = up.on_message(&rules, &request, start, &clock) else {
+            panic!("a read of register 0 is rewritten");
+        };
+        assert_eq!(read.bytes, crc(&[0x01, 0x03, 0x00, 0x05, 0x00, 0x02]));
+        let write = crc(&[0x01, 0x06, 0x00, 0x01, 0x00, 0x03]);
+        let Answer::Instead(stub) = up.on_message(&rules, &write, start, &clock) else {
+            panic!("a write is answered by the proxy");
+        };
+        assert_eq!(stub.bytes, write);
+        let slave_9 = crc(&[0x09, 0x03, 0x00, 0x00, 0x00, 0x02]);
+        assert!(matches!(
+            up.on_message(&rules, &slave_9, start, &clock),
+            Answer::Drop { .. }
+        ));
+        let exception = crc(&[0x01, 0x83, 0x02]);
+        let Answer::Rewrite(tagged) = down.on_message(&rules, &exception, start, &clock) else {
+            panic!("the device's exception is rewritten on its way back");
+        };
+        assert_eq!(tagged.bytes, crc(&[0x01, 0x84, 0x02]));
+        // The same bytes going the other way are not these rules' business.
+        assert_eq!(
+            down.on_message(&rules, &request, start, &clock),
+            Answer::Nothing
+        );
+        // Nor are an ordinary conversation's messages.
+        let mut ordinary = Responder::new(1, Origin::Accepted, start);
+        assert_eq!(
+            ordinary.on_message(&rules, &request, start, &clock),
+            Answer::Nothing
+        );
+    }
 }

@@ -108,6 +108,28 @@ impl Script {
     }
 }
 
+impl Script {
+    /// Stops it as a service manager would (SIGTERM), and waits for it to exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "it did not stop in time"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Script {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -125,8 +147,13 @@ fn lines_of(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String>
     lines
 }
 
-/// The bridge binary, proxying to `target` with the rules of `rules`, and where it proxies.
-fn headless_proxy(rules: &std::path::Path, target: &str) -> (Script, u16) {
+/// The bridge binary, proxying to `target` with the rules of `rules` and writing a transcript
+/// to `transcript`, and where it proxies.
+fn headless_proxy(
+    rules: &std::path::Path,
+    transcript: &std::path::Path,
+    target: &str,
+) -> (Script, u16) {
     let spec = format!("127.0.0.1:0={target}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_bridge"))
         .args([
@@ -138,6 +165,8 @@ fn headless_proxy(rules: &std::path::Path, target: &str) -> (Script, u16) {
             "--rules",
         ])
         .arg(rules)
+        .arg("--transcript")
+        .arg(transcript)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -208,7 +237,9 @@ fn a_headless_proxy_rewrites_drops_and_answers_between_a_python_client_and_serve
     let server = Script::run(ECHO_SERVER, &[]);
     let listening = server.line("the server to listen");
     let server_port = listening.strip_prefix("listening on ").unwrap();
-    let (_bridge, proxy_port) = headless_proxy(&rules, &format!("127.0.0.1:{server_port}"));
+    let transcript = dir.path().join("transcript.jsonl");
+    let (bridge, proxy_port) =
+        headless_proxy(&rules, &transcript, &format!("127.0.0.1:{server_port}"));
 
     let request = with_crc(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02]);
     let to_slave_2 = with_crc(&[0x02, 0x03, 0x00, 0x00, 0x00, 0x02]);
@@ -254,6 +285,56 @@ fn a_headless_proxy_rewrites_drops_and_answers_between_a_python_client_and_serve
             hex(&other_slave),
         ],
         "the stubbed and the dropped requests never reached the server"
+    );
+
+    // The transcript is true: each message as it came, then what a rule made of it, by name.
+    assert!(bridge.stop().success());
+    let records: Vec<(String, String, Option<String>)> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line.get("seq").is_some())
+        .map(|line| {
+            let bytes = match (line["text"].as_str(), line["hex"].as_str()) {
+                (Some(text), _) => hex(text.as_bytes()),
+                (None, Some(hex)) => hex.replace(' ', ""),
+                (None, None) => String::new(),
+            };
+            let rule = line["rule"].as_str().map(str::to_owned);
+            (line["way"].as_str().unwrap().to_owned(), bytes, rule)
+        })
+        .collect();
+    let up = |bytes: &[u8], rule: Option<&str>| {
+        (
+            "client_to_server".to_owned(),
+            hex(bytes),
+            rule.map(str::to_owned),
+        )
+    };
+    let down = |bytes: &[u8], rule: Option<&str>| {
+        (
+            "server_to_client".to_owned(),
+            hex(bytes),
+            rule.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        records,
+        [
+            up(&request, None),
+            up(&to_slave_2, Some("to-slave-2")),
+            down(&to_slave_2, None),
+            up(b"*IDN?\n", None),
+            down(b"STUB,0000\n", Some("idn-stub")),
+            up(b"NOISE on the line\n", None),
+            up(b"PING\n", None),
+            down(b"PING\n", None),
+            up(b"VOLT 12 mV, 7 mV\n", None),
+            down(b"VOLT 12 mV, 7 mV\n", None),
+            down(b"VOLT 12000 uV, 7000 uV\n", Some("micro")),
+            up(&other_slave, None),
+            down(&other_slave, None),
+        ]
     );
 }
 
