@@ -168,7 +168,9 @@ impl Tally {
                 | Event::RulesSaved { .. }
                 | Event::File { .. }
                 | Event::FileStopped { .. }
-                | Event::Proxies { .. },
+                | Event::Proxies { .. }
+                | Event::Held { .. }
+                | Event::Released { .. },
             ) => false,
         }
     }

@@ -226,6 +226,12 @@ impl Commands {
             Command::Proxy { listen, target, .. } => self.proxy(&listen, &target).await,
             Command::StopProxy { listen, .. } => self.stop_proxy(&listen).await,
             Command::StopFile { to } => self.relay.hub.file_stopped(to),
+            Command::Hold { conn, way, on } => self.relay.hub.set_hold(conn, way, on),
+            Command::Forward { conn, id, edit } => {
+                self.relay.hub.forward_held(conn, id, edit.as_deref())
+            }
+            Command::ForwardAll { conn, way } => self.relay.hub.forward_all(conn, way),
+            Command::DropHeld { conn, id } => self.relay.hub.drop_held(conn, id),
         };
         done.map(|()| answer)
             .map_err(|problem| problem.answering(request))

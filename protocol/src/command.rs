@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conn::{ConnId, ConnSettings, RequestId, Transport};
+use crate::conn::{ConnId, ConnSettings, RequestId, Transport, Way};
+use crate::hold::HeldId;
 use crate::rules::Rule;
 #[cfg(doc)]
 use crate::{ConnInfo, Event, Problem, ServerInfo};
@@ -123,6 +124,26 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request: Option<RequestId>,
     },
+    /// Hold (`on`) or stop holding the messages that go `way` in proxied conversation `conn`:
+    /// while it holds, each message from that way's sender waits in the bridge
+    /// ([`Event::Held`]) until it is forwarded or dropped. Switching it off forwards what
+    /// waits, in order. Answered with [`Event::Conn`] (`proxy.hold`) to every page.
+    Hold { conn: ConnId, way: Way, on: bool },
+    /// Forward the held message `id` of conversation `conn`: as it came, or, with `edit`, as
+    /// these bytes instead (hex digits, two a byte; spaces between them are allowed). Answered
+    /// with [`Event::Released`] to every page; a message no longer held (another client
+    /// forwarded or dropped it) is a [`Problem`] of kind `not_held`, and nothing is sent.
+    Forward {
+        conn: ConnId,
+        id: HeldId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edit: Option<String>,
+    },
+    /// Forward every message conversation `conn` holds going `way`, in order.
+    ForwardAll { conn: ConnId, way: Way },
+    /// Drop the held message `id` of conversation `conn`: it is never sent, and recorded as
+    /// dropped.
+    DropHeld { conn: ConnId, id: HeldId },
 }
 
 fn is_false(b: &bool) -> bool {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
 use crate::framing::Framing;
+use crate::hold::Holds;
 use crate::tls::TlsInfo;
 #[cfg(doc)]
 use crate::Command;
@@ -178,6 +179,9 @@ pub struct ProxyInfo {
     /// The server has closed its sending side: the client was told the same.
     #[serde(default, skip_serializing_if = "is_false")]
     pub server_closed: bool,
+    /// Which ways' messages are held ([`Command::Hold`]).
+    #[serde(default, skip_serializing_if = "Holds::is_none")]
+    pub hold: Holds,
 }
 
 impl ProxyInfo {
@@ -334,6 +338,12 @@ impl Marks {
     /// In a proxied conversation, written by a page (or a rule) rather than relayed: `rx` to
     /// the server, as if from the client; `tx` to the client, as if from the server.
     pub const INJECTED: Marks = Marks(32);
+    /// In a proxied conversation, a held message a client edited before forwarding it: the
+    /// record is what went, not what the side said.
+    pub const EDITED: Marks = Marks(64);
+    /// In a proxied conversation, a held message a client dropped: what the side said, never
+    /// sent on.
+    pub const DROPPED: Marks = Marks(128);
 
     pub fn contains(self, other: Marks) -> bool {
         self.0 & other.0 == other.0

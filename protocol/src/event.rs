@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::conn::{ConnId, ConnInfo, ConnSettings, Micros, RequestId, Seq, Transport};
+use crate::hold::{HeldId, HeldMessage, Release};
 use crate::rules::{Rule, RuleError};
 use crate::text_encoding::TextEncoding;
 #[cfg(doc)]
@@ -27,6 +28,10 @@ pub enum Event {
         /// The last sequence number this snapshot covers: the counters in `conns` include every
         /// record up to it, and the records that follow `Hello` have `seq <= seq`.
         seq: Seq,
+        /// The messages proxied conversations hold ([`Command::Hold`]), each conversation's in
+        /// the order they came.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        held: Vec<HeldMessage>,
     },
     /// Ends a snapshot: everything up to and including `seq` has been sent.
     Synced { seq: Seq },
@@ -80,6 +85,17 @@ pub enum Event {
     /// The proxies now running (a page started or stopped one: [`Command::Proxy`],
     /// [`Command::StopProxy`]); [`ServerInfo::proxies`] in later snapshots.
     Proxies { proxies: Vec<ProxyListener> },
+    /// A proxied conversation holds a message ([`Command::Hold`]): it waits in the bridge
+    /// until a client forwards or drops it.
+    Held { message: HeldMessage },
+    /// A held message left the queue: forwarded (as it came, or edited) or dropped. A
+    /// forwarded one is then recorded as it went (with the edited mark if edited), a dropped
+    /// one with the dropped mark.
+    Released {
+        conn: ConnId,
+        id: HeldId,
+        how: Release,
+    },
 }
 
 /// How many replies a rule has sent since the rule set was last set.
@@ -150,6 +166,9 @@ pub enum ProblemKind {
     /// The rules could not be saved: the bridge has no rules file (it was started without
     /// `--rules`), or writing it failed (a read-only file or directory, a full disk).
     SaveFailed,
+    /// No such message is held: another client forwarded or dropped it, or its conversation
+    /// closed.
+    NotHeld,
     /// Anything else; also what a bridge that names no kind means, and any kind a client does
     /// not know yet.
     #[default]

@@ -21,6 +21,7 @@ mod event;
 pub mod framing;
 pub mod gb18030;
 pub mod hex;
+mod hold;
 pub mod jsonl;
 pub mod rules;
 pub mod size;
@@ -37,6 +38,7 @@ pub use bytes::Bytes;
 pub use command::*;
 pub use conn::*;
 pub use event::*;
+pub use hold::*;
 
 /// The protocol version. The bridge announces it in [`Event::Hello`]; a client that does not know it
 /// should say so rather than guess. Version 2 gave records their marks and the id of the rule

@@ -97,6 +97,7 @@ fn control_messages_are_tagged_json() {
         }),
         conns: vec![conn(1)],
         seq: 9,
+        held: Vec::new(),
     };
     let frame = hello.to_frame();
     let Frame::Text(json) = &frame else {
@@ -425,6 +426,7 @@ fn proxies_are_started_stopped_and_listed_in_json() {
         server: Box::default(),
         conns: vec![],
         seq: 0,
+        held: Vec::new(),
     })
     .to_frame() else {
         panic!("hello is text")

@@ -185,15 +185,20 @@ impl<'a> Pair<'a> {
     pub fn new(relay: &'a Relay, opened: Opened) -> Pair<'a> {
         let id = opened.id;
         // Each way's rules in passing answer its sender through that side's own queue.
-        let side = |record_as, way, settings, writes, replies, outbox_as| Side {
+        let side = |record_as, settings, writes, replies, outbox_as, passage| Side {
             reading: Reading::new(relay, id, opened.origin, settings, replies)
                 .recording(record_as, false)
-                .passing(Passage::watched(relay.hub.clone(), way, id, opened.origin)),
+                .passing(passage),
             outbox: Outbox::new(writes, outbox_as),
         };
         let server_replies = opened
             .server_replies
             .unwrap_or_else(|| futures::channel::mpsc::unbounded().0);
+        let watched = |way| Passage::watched(relay.hub.clone(), way, id, opened.origin);
+        let (mut up, mut down) = (watched(Way::ClientToServer), watched(Way::ServerToClient));
+        if let Some([up_hold, down_hold]) = opened.holds {
+            (up, down) = (up.holding(up_hold), down.holding(down_hold));
+        }
         let to_server = opened.to_server.unwrap_or_else(|| {
             // Only the hub's proxied conversations are paired; this one has no queue to its
             // server, so nothing is ever injected there.
@@ -201,19 +206,19 @@ impl<'a> Pair<'a> {
         });
         let client = side(
             RecordAs::CLIENT_SAID,
-            Way::ClientToServer,
             opened.settings.clone(),
             opened.writes,
             opened.replies,
             RecordAs::TO_CLIENT,
+            up,
         );
         let server = side(
             RecordAs::SERVER_SAID,
-            Way::ServerToClient,
             opened.settings,
             to_server,
             server_replies,
             RecordAs::TO_SERVER,
+            down,
         );
         Pair {
             id,

@@ -20,11 +20,24 @@
 //! but asking the rule set whether one does. Their replies and answers go back to the sender
 //! through its side's queue, as a conversation's replies do; what the rate limit holds back is
 //! told to pages the same way too.
+//!
+//! **Hold** comes after the rules: while the way's hold is on ([`protocol::Command::Hold`]),
+//! what the rules let go (as it came, or rewritten) stops in the bridge
+//! ([`crate::hub::Hub::hold_message`]) until a page forwards it (as it is, or edited) or drops
+//! it: the user holds and edits what would really go out. What pages release comes back here,
+//! in order ([`Passage::released`]), for the reading to write on and record then: it is the one
+//! task that writes what goes this way, so nothing overtakes what was held before it. While
+//! anything is held, every piece the side says is held too, whole message or not, after it.
+//! The passage counts what is held, and while that is past the bound
+//! ([`protocol::HOLD_MAX_MESSAGES`], [`protocol::HOLD_MAX_BYTES`]) the side is not read.
+
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use protocol::{ConnId, Origin, Way};
 
-use crate::hub::Hub;
+use crate::hub::{HoldLink, Hub, Released};
 use crate::matching::Answering;
 use crate::rules::{Answer, Responder};
 
@@ -41,9 +54,15 @@ pub enum Verdict {
 }
 
 /// The passage of one way of a proxied conversation.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Passage {
     rules: Option<InPassing>,
+    /// The way's hold: its switch, and what pages release from its queue.
+    hold: Option<HoldLink>,
+    /// How many messages, and bytes, the hub holds for this way: what went in, less what the
+    /// link said left.
+    held: usize,
+    held_bytes: usize,
 }
 
 /// The rules in passing of one way: the rule set in force, and this way's own state (counters,
@@ -75,15 +94,86 @@ impl Passage {
                 way,
                 answering: Answering::new(responder, now),
             }),
+            ..Passage::default()
+        }
+    }
+
+    /// The same, holding messages while `link`'s switch is on.
+    pub fn holding(self, link: HoldLink) -> Passage {
+        Passage {
+            hold: Some(link),
+            ..self
         }
     }
 
     /// Whether every message would be forwarded as it came: then reads go on whole, unread
     /// by the passage.
     pub fn is_plain(&self) -> bool {
-        self.rules
+        !self.holds()
+            && self
+                .rules
+                .as_ref()
+                .is_none_or(|r| !r.hub.rules().watches(r.way))
+    }
+
+    /// Whether what the side says now is held (after the rules): its hold is on, or something
+    /// is held still (nothing may overtake it).
+    pub fn holds(&self) -> bool {
+        // Acquire: a switch seen off comes after the queue it released was handed over.
+        let on = self
+            .hold
             .as_ref()
-            .is_none_or(|r| !r.hub.rules().watches(r.way))
+            .is_some_and(|h| h.on.load(Ordering::Acquire));
+        on || self.held > 0
+    }
+
+    /// The way its hold holds, if it has one.
+    pub fn hold_way(&self) -> Option<Way> {
+        self.hold.as_ref().map(|h| h.way)
+    }
+
+    /// A message of `len` bytes is now held.
+    pub fn held(&mut self, len: usize) {
+        self.held += 1;
+        self.held_bytes += len;
+    }
+
+    /// Whether anything is held, or released and not yet acted on.
+    pub fn is_holding(&self) -> bool {
+        self.held > 0
+    }
+
+    /// Whether the way holds as much as it may: its sender is not read until some leave.
+    pub fn is_full(&self) -> bool {
+        protocol::is_full(self.held, self.held_bytes)
+    }
+
+    /// What pages released and the reading has not yet acted on, if anything.
+    pub fn try_released(&mut self) -> Option<Released> {
+        if self.held == 0 {
+            // Nothing held, nothing to release: the plain relay asks no channel.
+            return None;
+        }
+        let released = self.hold.as_mut()?.released.try_recv().ok()?;
+        Some(self.left(released))
+    }
+
+    /// The next message pages release: waits for it (for ever, on a way that holds nothing).
+    pub async fn released(&mut self) -> Released {
+        let next = match self.hold.as_mut() {
+            Some(hold) if self.held > 0 => hold.released.next().await,
+            _ => None,
+        };
+        match next {
+            Some(released) => self.left(released),
+            None => std::future::pending().await,
+        }
+    }
+
+    fn left(&mut self, released: Released) -> Released {
+        self.held -= 1;
+        self.held_bytes -= released.held_len;
+        released
     }
 
     /// What becomes of `message`, a whole message from this way's sender, already recorded;
@@ -123,6 +213,15 @@ impl Passage {
             limited @ Answer::Limited { stops: true, .. } => (Verdict::Drop, limited),
             answer => (Verdict::Forward(message), answer),
         }
+    }
+}
+
+/// The next release of `passage`'s, if it has one (a side of a conversation of one socket has
+/// none: this waits for ever).
+pub async fn released(passage: Option<&mut Passage>) -> Released {
+    match passage {
+        Some(passage) => passage.released().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -21,16 +21,16 @@ use futures::channel::mpsc;
 use protocol::checksum::Checksum;
 use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
-use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind};
+use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind, Release};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Mutex};
 
-use super::passage::{Passage, Verdict};
+use super::passage::{self, Passage, Verdict};
 use super::stream::describe;
 use super::{is_exit, RecordAs, Relay};
 use crate::clock;
 use crate::framer::{End, Framer, Piece};
-use crate::hub::Outgoing;
+use crate::hub::{Outgoing, Released};
 use crate::matching::{self, Answering};
 use crate::rules::{Answer, Responder};
 
@@ -171,12 +171,27 @@ impl<'a> Reading<'a> {
             // Reading waits, rather than anything received being lost, while pages that are
             // still reading catch up, and (when recording) until the transcript has room.
             self.relay.hub.wait_for_pages().await;
+            if let Err(ended) = self.release_waiting(onward).await {
+                return ended;
+            }
+            // A way that holds as much as it may is not read until pages release some: its
+            // sender's bytes wait in TCP, which tells it to wait.
+            let full = self.passage.as_ref().is_some_and(Passage::is_full);
             buf.reserve(RECORD_HEADER_LEN + want);
             buf.put_bytes(0, RECORD_HEADER_LEN);
             let idle_end = self.framer.as_ref().and_then(Framer::next_deadline);
             let mut room = (&mut buf).limit(want);
             let read = tokio::select! {
-                read = stream.read_buf(&mut room) => read,
+                read = stream.read_buf(&mut room), if !full => read,
+                released = passage::released(self.passage.as_mut()), if onward.is_some() => {
+                    buf.clear();
+                    if let Some(onward) = onward {
+                        if let Err(ended) = self.on_released(released, onward).await {
+                            return ended;
+                        }
+                    }
+                    continue;
+                }
                 changed = self.settings.changed() => {
                     buf.clear();
                     if changed.is_ok() {
@@ -199,10 +214,17 @@ impl<'a> Reading<'a> {
             let n = match read {
                 Ok(0) => {
                     if let Some(onward) = onward {
-                        // What the framer holds of a message goes on before the end does.
+                        // What the framer holds of a message goes on before the end does, and
+                        // so does what is held, once pages release it.
                         let rest = self.framer.as_mut().and_then(Framer::finish);
                         if let Err(ended) = self.pieces(rest, Some(onward)).await {
                             return ended;
+                        }
+                        while self.passage.as_ref().is_some_and(Passage::is_holding) {
+                            let released = passage::released(self.passage.as_mut()).await;
+                            if let Err(ended) = self.on_released(released, onward).await {
+                                return ended;
+                            }
                         }
                         let mut onward = onward.lock().await;
                         onward.closed = true;
@@ -216,6 +238,10 @@ impl<'a> Reading<'a> {
                 Err(e) => return Ended::Failed(e),
             };
             want = next_want(want, n);
+            // What pages released just now goes before this read.
+            if let Err(ended) = self.release_waiting(onward).await {
+                return ended;
+            }
             let whole_read = onward.filter(|_| self.is_plain());
             let Some(onward) = whole_read else {
                 // Not a proxy's, or each message passes on as its passage says.
@@ -239,6 +265,103 @@ impl<'a> Reading<'a> {
             }
             if let Err(e) = onward.lock().await.socket.write_all(&chunk).await {
                 return Ended::Onward(e);
+            }
+        }
+    }
+
+    /// Acts on what pages released from this way's queue and the reading has not yet, in
+    /// order.
+    async fn release_waiting<W: AsyncWrite + Unpin>(
+        &mut self,
+        onward: Option<&Mutex<Onward<W>>>,
+    ) -> Result<(), Ended> {
+        let Some(onward) = onward else {
+            return Ok(());
+        };
+        while let Some(released) = self.passage.as_mut().and_then(Passage::try_released) {
+            self.on_released(released, onward).await?;
+        }
+        Ok(())
+    }
+
+    /// A held message left its queue: recorded as it went (edited, or dropped), and written on
+    /// unless dropped.
+    async fn on_released<W: AsyncWrite + Unpin>(
+        &mut self,
+        released: Released,
+        onward: &Mutex<Onward<W>>,
+    ) -> Result<(), Ended> {
+        let Released {
+            how,
+            bytes,
+            marks,
+            whole,
+            rule,
+            ..
+        } = released;
+        match (how, rule) {
+            // What a rule rewrote went as the rule made it: recorded with the rule's id.
+            (Release::Forwarded, Some(rule)) => self.record_passed(&bytes, &rule).await,
+            (how, _) => {
+                let marks = match how {
+                    Release::Forwarded => marks,
+                    Release::Edited => marks.with(Marks::EDITED),
+                    Release::Dropped => marks.with(Marks::DROPPED),
+                };
+                let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + bytes.len());
+                record.put_bytes(0, RECORD_HEADER_LEN);
+                record.extend_from_slice(&bytes);
+                if let Some(reason) = self.message(record, marks, whole).await {
+                    return Err(Ended::Over(reason));
+                }
+            }
+        }
+        if how == Release::Dropped || bytes.is_empty() {
+            return Ok(());
+        }
+        write_on(onward, &bytes).await
+    }
+
+    /// Holds what would go on (`bytes`, as a rule made it if `rule`), or, if the hold was
+    /// switched off meanwhile, gives it back to go on at once, after what the switch released.
+    /// `recorded`: the message as it came is recorded already (a rule rewrote it).
+    async fn hold<W: AsyncWrite + Unpin>(
+        &mut self,
+        bytes: Bytes,
+        (marks, whole): (Marks, bool),
+        rule: Option<String>,
+        onward: Option<&Mutex<Onward<W>>>,
+    ) -> Result<Option<Bytes>, Ended> {
+        let Some(passage) = self.passage.as_mut() else {
+            return Ok(Some(bytes));
+        };
+        let Some(way) = passage.hold_way() else {
+            return Ok(Some(bytes));
+        };
+        let len = bytes.len();
+        match self
+            .relay
+            .hub
+            .hold_message(self.id, way, bytes, (marks, whole), rule.clone())
+        {
+            Ok(()) => {
+                passage.held(len);
+                Ok(None)
+            }
+            Err(bytes) => {
+                self.release_waiting(onward).await?;
+                match rule {
+                    Some(rule) => self.record_passed(&bytes, &rule).await,
+                    None => {
+                        let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + len);
+                        record.put_bytes(0, RECORD_HEADER_LEN);
+                        record.extend_from_slice(&bytes);
+                        if let Some(reason) = self.message(record, marks, whole).await {
+                            return Err(Ended::Over(reason));
+                        }
+                    }
+                }
+                Ok(Some(bytes))
             }
         }
     }
@@ -346,19 +469,53 @@ impl<'a> Reading<'a> {
             let already = self.ahead.min(piece.bytes.len());
             self.ahead -= already;
             let decides = whole && already == 0 && onward.is_some() && self.passage.is_some();
+            // While the way holds, what would go is recorded when it goes (a page lets it go),
+            // not as it came; a piece of a message is held as it is, after what waits.
+            let holds = already == 0
+                && onward.is_some()
+                && self.passage.as_ref().is_some_and(Passage::holds);
+            if holds && !decides {
+                let held = self.hold(piece.bytes, (marks, whole), None, onward).await?;
+                if let (Some(bytes), Some(onward)) = (held, onward) {
+                    write_on(onward, &bytes).await?;
+                }
+                continue;
+            }
+            let record_now =
+                |verdict: Option<&Verdict>| !holds || !matches!(verdict, Some(Verdict::Forward(_)));
+            let verdict = match self.passage.as_mut().filter(|_| decides) {
+                Some(passage) => {
+                    let (verdict, back) = passage.verdict(piece.bytes.clone()).await;
+                    Some((verdict, back))
+                }
+                None => None,
+            };
             // Recorded as it came first: what the passage makes of it follows it, and an answer
             // to it cannot be recorded before it.
-            let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
-            record.put_bytes(0, RECORD_HEADER_LEN);
-            record.extend_from_slice(&piece.bytes);
-            if let Some(reason) = self.message(record, marks, whole).await {
-                return Err(Ended::Over(reason));
+            if record_now(verdict.as_ref().map(|(v, _)| v)) {
+                let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
+                record.put_bytes(0, RECORD_HEADER_LEN);
+                record.extend_from_slice(&piece.bytes);
+                if let Some(reason) = self.message(record, marks, whole).await {
+                    return Err(Ended::Over(reason));
+                }
             }
-            let rest = match self.passage.as_mut().filter(|_| decides) {
-                Some(passage) => {
-                    let (verdict, back) = passage.verdict(piece.bytes).await;
+            let rest = match verdict {
+                Some((verdict, back)) => {
                     self.answer(back);
                     match verdict {
+                        Verdict::Forward(bytes) if holds => {
+                            match self.hold(bytes, (marks, whole), None, onward).await? {
+                                Some(bytes) => bytes,
+                                None => continue,
+                            }
+                        }
+                        Verdict::Rewrite { bytes, rule } if holds => {
+                            match self.hold(bytes, (marks, whole), Some(rule), onward).await? {
+                                Some(bytes) => bytes,
+                                None => continue,
+                            }
+                        }
                         Verdict::Forward(bytes) => bytes,
                         Verdict::Rewrite { bytes, rule } => {
                             self.record_passed(&bytes, &rule).await;
@@ -370,9 +527,7 @@ impl<'a> Reading<'a> {
                 None => piece.bytes.slice(already..),
             };
             if let Some(onward) = onward.filter(|_| !rest.is_empty()) {
-                if let Err(e) = onward.lock().await.socket.write_all(&rest).await {
-                    return Err(Ended::Onward(e));
-                }
+                write_on(onward, &rest).await?;
             }
         }
         Ok(())
@@ -487,6 +642,20 @@ impl<'a> Reading<'a> {
             _ => {}
         }
     }
+}
+
+/// Writes bytes on to the other side's socket, between pages' sends to it.
+async fn write_on<W: AsyncWrite + Unpin>(
+    onward: &Mutex<Onward<W>>,
+    bytes: &[u8],
+) -> Result<(), Ended> {
+    onward
+        .lock()
+        .await
+        .socket
+        .write_all(bytes)
+        .await
+        .map_err(Ended::Onward)
 }
 
 /// `${time}` in a rule's reply: the bridge's clock, UTC.

@@ -45,10 +45,12 @@ use crate::history::{self, History};
 use crate::rules::RuleSet;
 use crate::transcript::{self, Reserved, Transcript};
 
+mod hold;
 mod send;
 mod server;
 mod ticker;
 
+pub use hold::{HoldLink, Released};
 pub use send::{Author, FilePart, Outgoing, SendFlags, MAX_DATAGRAM};
 
 /// How many frames a subscriber may fall behind before it is sent a fresh snapshot instead.
@@ -104,6 +106,8 @@ struct State {
     waiting_changed: BTreeSet<ConnId>,
     /// The rules' hit counts pages last heard.
     hits_told: Vec<u64>,
+    /// The last id given to a held message.
+    next_held: protocol::HeldId,
 }
 
 struct Conn {
@@ -111,6 +115,8 @@ struct Conn {
     info: Arc<ConnInfo>,
     /// Present while the connection's task runs.
     control: Option<Control>,
+    /// A proxied conversation's held messages, while it runs.
+    holding: Option<Box<hold::Holding>>,
 }
 
 struct Control {
@@ -156,6 +162,8 @@ pub struct Opened {
     pub to_server: Option<mpsc::UnboundedReceiver<Outgoing>>,
     /// The same queue's other end, for what rules in passing answer the server.
     pub server_replies: Option<mpsc::UnboundedSender<Outgoing>>,
+    /// A proxied conversation's holds: client→server's, then server→client's.
+    pub holds: Option<[HoldLink; 2]>,
 }
 
 /// A side of a proxied conversation.
@@ -204,6 +212,7 @@ impl Hub {
                 .counting_overhead(RECORD_OVERHEAD),
             waiting_changed: BTreeSet::new(),
             hits_told: Vec::new(),
+            next_held: 0,
         };
         Hub {
             inner: Arc::new(Inner {
@@ -233,6 +242,13 @@ impl Hub {
             }
             false => (None, None),
         };
+        let (holding, holds) = match opening.proxy.is_some() {
+            true => {
+                let (holding, links) = hold::Holding::new();
+                (Some(holding), Some(links))
+            }
+            false => (None, None),
+        };
         let info = ConnInfo {
             local: opening.local,
             request: opening.request,
@@ -257,6 +273,7 @@ impl Hub {
             Conn {
                 info: Arc::new(info),
                 control: Some(control),
+                holding,
             },
         );
         Opened {
@@ -268,6 +285,7 @@ impl Hub {
             cancel,
             to_server,
             server_replies,
+            holds,
         }
     }
 
@@ -409,6 +427,10 @@ impl Hub {
                 byte_count(n)
             ),
         };
+        let reason = match conn.holding.take().and_then(|h| h.unsent()) {
+            Some(held) => format!("{reason}; {held}"),
+            None => reason,
+        };
         tracing::info!(conn = id, peer = %info.peer, "closed: {reason}");
         info.state = ConnState::Closed;
         info.closed_at = Some(now());
@@ -448,11 +470,18 @@ impl Hub {
     /// follow it. What it holds is taken under one lock, so that they meet exactly; it is
     /// encoded after.
     pub fn subscribe(&self) -> Subscription {
-        let (infos, history, server, seq, events, clock) = {
+        let ((infos, held), history, server, seq, events, clock) = {
             let s = self.lock();
             let infos: Vec<Arc<ConnInfo>> = s.conns.values().map(|c| c.info.clone()).collect();
+            // Copied under the lock: at most a few MiB, and only while messages are held.
+            let mut held = Vec::new();
+            for (&id, conn) in &s.conns {
+                if let Some(holding) = &conn.holding {
+                    holding.snapshot(id, &mut held);
+                }
+            }
             (
-                infos,
+                (infos, held),
                 s.history.snapshot(),
                 s.server.clone(),
                 s.seq,
@@ -465,6 +494,7 @@ impl Hub {
             server: Box::new(server),
             conns: infos.iter().map(|info| ConnInfo::clone(info)).collect(),
             seq,
+            held,
         };
         Subscription {
             hello: hello.to_frame(),
@@ -553,6 +583,10 @@ impl Hub {
 /// went: `rx` client→server, `tx` server→client). What a page sent was waiting in the send
 /// queue: returns what waits now, after such a record.
 fn count(info: &mut ConnInfo, flow: Flow, marks: Marks, len: u64, no_rule: bool) -> Option<u64> {
+    if marks.contains(Marks::DROPPED) {
+        // Said by a side, never sent on: it counts as neither way.
+        return None;
+    }
     match flow {
         Flow::Rx => (info.rx_bytes, info.rx_msgs) = (info.rx_bytes + len, info.rx_msgs + 1),
         Flow::Tx => (info.tx_bytes, info.tx_msgs) = (info.tx_bytes + len, info.tx_msgs + 1),

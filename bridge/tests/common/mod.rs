@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub server: ServerInfo,
     pub conns: Vec<ConnInfo>,
     pub records: Vec<Record>,
+    /// The messages proxied conversations hold.
+    pub held: Vec<protocol::HeldMessage>,
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -109,7 +111,11 @@ impl Page {
     /// Reads a whole snapshot: `Hello`, records, `Synced`.
     pub async fn snapshot(&mut self) -> Snapshot {
         let ToClient::Event(Event::Hello {
-            seq, conns, server, ..
+            seq,
+            conns,
+            server,
+            held,
+            ..
         }) = self.next().await
         else {
             panic!("a snapshot starts with hello");
@@ -126,6 +132,7 @@ impl Page {
                         server: *server,
                         conns,
                         records,
+                        held,
                     };
                 }
                 other => panic!("unexpected {other:?} inside a snapshot"),

@@ -1,6 +1,8 @@
 //! One connection and its conversation, as the page holds it.
 
-use protocol::{ConnId, ConnInfo, ConnState, Micros, Origin, Transport, Way};
+use std::rc::Rc;
+
+use protocol::{ConnId, ConnInfo, ConnState, HeldMessage, Micros, Origin, Transport, Way};
 
 use super::{Entry, Log, Rec, WINDOW};
 use crate::bytes_view::compose::{ComposeOptions, LineEnding};
@@ -106,6 +108,9 @@ pub struct Conv {
     pub(super) files: Vec<(u64, bool)>,
     /// Sends the bridge refused because the peer was not reading: a file being sent watches it.
     pub refused: u32,
+    /// A proxied conversation's messages the bridge holds, both ways, in the order they came.
+    /// Shared, as the conversation is copied on every change.
+    pub held: Vec<Rc<HeldMessage>>,
 }
 
 impl Conv {
@@ -134,6 +139,7 @@ impl Conv {
             to_server: false,
             files: Vec::new(),
             refused: 0,
+            held: Vec::new(),
         }
     }
 

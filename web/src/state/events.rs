@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, RecordHeader, Seq, ServerInfo,
-    Transport, VERSION,
+    ConnId, ConnInfo, ConnState, Event, Flow, HeldMessage, Marks, Problem, ProblemKind,
+    RecordHeader, Seq, ServerInfo, Transport, VERSION,
 };
 
 use super::{Conv, Entry, Incoming, Rec, RulesSave, State};
@@ -27,7 +27,13 @@ impl State {
                 server,
                 conns,
                 seq,
-            } => self.hello(version, *server, conns, seq),
+                held,
+            } => {
+                self.hello(version, *server, conns, seq);
+                for message in held {
+                    self.held(message);
+                }
+            }
             Event::Synced { .. } => self.synced = true,
             Event::Conn { conn } => self.conn(conn),
             Event::Error(problem) if self.listeners.failed(&problem) => {}
@@ -93,6 +99,19 @@ impl State {
             Event::File { conn, name, size } => self.file_announced(conn, name, size),
             // Parts handed to the bridge before the stop are still written, and still its own.
             Event::FileStopped { conn } => self.files_stopped(conn, false),
+            Event::Held { message } => self.held(message),
+            Event::Released { conn, id, .. } => {
+                if let Some(conv) = self.conv_mut(conn) {
+                    conv.held.retain(|m| m.id != id);
+                }
+            }
+        }
+    }
+
+    /// A message the bridge now holds, at the end of its conversation's queue.
+    fn held(&mut self, message: HeldMessage) {
+        if let Some(conv) = self.conv_mut(message.conn) {
+            conv.held.push(Rc::new(message));
         }
     }
 
@@ -218,6 +237,8 @@ impl State {
                 };
                 conv.info = merged;
                 if conv.info.state == ConnState::Closed {
+                    // What it held goes nowhere now (the close reason says so).
+                    conv.held.clear();
                     // Nothing more is written to it: a file not yet whole never will be.
                     self.files_stopped(id, true);
                 }
@@ -305,8 +326,9 @@ impl State {
             self.insert(Conv::placeholder(head.conn, head.at));
         }
         let conv = self.conv_mut(head.conn).expect("inserted above");
-        // Counters count history once (the snapshot's) and live traffic once (here).
-        if live {
+        // Counters count history once (the snapshot's) and live traffic once (here); what was
+        // dropped never went, as the bridge counts it.
+        if live && !head.marks.contains(Marks::DROPPED) {
             let (bytes, msgs) = match head.flow {
                 Flow::Rx => (&mut conv.info.rx_bytes, &mut conv.info.rx_msgs),
                 Flow::Tx => (&mut conv.info.tx_bytes, &mut conv.info.tx_msgs),

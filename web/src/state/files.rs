@@ -172,6 +172,7 @@ mod tests {
             server: Box::default(),
             conns: vec![info],
             seq,
+            held: Vec::new(),
         })
     }
 

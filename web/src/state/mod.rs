@@ -31,6 +31,7 @@ pub mod drafts;
 mod events;
 pub mod file_pace;
 mod files;
+mod held;
 mod index;
 mod list;
 mod listeners;
@@ -53,6 +54,7 @@ pub use self::conv::{
     count_words, half_closed, pair, pair_parts, proxy_details, waiting, Conv, ViewMode,
 };
 pub use self::files::{FilePart, FileSend};
+pub use self::held::{held_count, hold_status, HeldEdit};
 pub use self::index::Counts;
 use self::index::Indexed;
 pub use self::list::{conn_words, ListView, RowKey, Sort};

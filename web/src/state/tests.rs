@@ -37,6 +37,7 @@ fn hello(conns: Vec<ConnInfo>, seq: Seq) -> Incoming {
         server: Box::new(server()),
         conns,
         seq,
+        held: Vec::new(),
     })
 }
 
@@ -433,6 +434,7 @@ fn a_new_run_of_the_bridge_drops_the_notices_about_its_old_conversations() {
             server: Box::new(server()),
             conns: vec![],
             seq: 0,
+            held: Vec::new(),
         })],
     );
     let texts: Vec<&str> = s.notices.iter().map(|n| &*n.text).collect();
@@ -476,6 +478,7 @@ fn hello_of_run(
         }),
         conns,
         seq,
+        held: Vec::new(),
     })
 }
 
@@ -698,6 +701,7 @@ fn the_bridge_says_how_new_connections_read_and_why_it_does_not_listen() {
             server: Box::new(gbk),
             conns: vec![info(1, ConnState::Open)],
             seq: 0,
+            held: Vec::new(),
         })],
     );
     assert_eq!(s.conns[&1].encoding, Encoding::Gbk);
@@ -741,6 +745,7 @@ fn an_unknown_protocol_version_is_reported() {
             server: Box::new(server()),
             conns: vec![],
             seq: 0,
+            held: Vec::new(),
         })],
     );
     assert!(s.notices[0].text.contains("protocol version"));
@@ -1217,6 +1222,7 @@ fn a_snapshot_tells_where_the_tls_and_udp_listeners_are() {
             }),
             conns: vec![],
             seq: 0,
+            held: Vec::new(),
         })],
     );
     assert_eq!(s.listeners.last(Transport::Tls), Some("[::]:7443"));
@@ -1468,4 +1474,150 @@ mod properties {
             }
         }
     }
+}
+
+fn held(id: u64, way: protocol::Way, data: &[u8]) -> protocol::HeldMessage {
+    protocol::HeldMessage {
+        conn: 3,
+        id,
+        way,
+        at: 1_700_000_000_000_000,
+        data: data.to_vec(),
+        partial: false,
+    }
+}
+
+#[test]
+fn held_messages_are_the_bridges_queue_in_every_page_and_leave_it_once_let_go() {
+    use protocol::{Release, Way};
+    // A page that opens late gets the queue in the snapshot, in order; then live news of it.
+    let s = run(
+        State::default(),
+        vec![
+            Incoming::Event(Event::Hello {
+                version: VERSION,
+                server: Box::new(server()),
+                conns: vec![proxied(ConnState::Open)],
+                seq: 2,
+                held: vec![
+                    held(7, Way::ClientToServer, b"one\n"),
+                    held(8, Way::ServerToClient, b"ok\n"),
+                ],
+            }),
+            synced(2),
+            Incoming::Event(Event::Held {
+                message: held(9, Way::ClientToServer, b"two\n"),
+            }),
+            Incoming::Event(Event::Released {
+                conn: 3,
+                id: 7,
+                how: Release::Edited,
+            }),
+            way_rec(
+                3,
+                Flow::Rx,
+                protocol::Marks::PROXIED.with(protocol::Marks::EDITED),
+                "ONE\n",
+            ),
+        ],
+    );
+    let conv = &s.conns[&3];
+    let ids: Vec<u64> = conv.held.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [8, 9]);
+    assert_eq!(held_count(conv, Way::ClientToServer), (1, 4));
+    assert_eq!(held_count(conv, Way::ServerToClient), (1, 3));
+    assert_eq!(hold_status(conv, Way::ClientToServer), None, "not full");
+    assert_eq!((conv.info.rx_msgs, conv.info.rx_bytes), (1, 4));
+
+    // A dropped message never went: it is shown, not counted.
+    let s = run(
+        s,
+        vec![
+            Incoming::Event(Event::Released {
+                conn: 3,
+                id: 9,
+                how: Release::Dropped,
+            }),
+            way_rec(
+                4,
+                Flow::Rx,
+                protocol::Marks::PROXIED.with(protocol::Marks::DROPPED),
+                "two\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        (s.conns[&3].info.rx_msgs, s.conns[&3].info.rx_bytes),
+        (1, 4)
+    );
+    assert_eq!(s.conns[&3].log.len(), 2);
+
+    // Closed, it holds nothing (the bridge's reason says what never went).
+    let s = run(s, vec![conn_event(proxied(ConnState::Closed))]);
+    assert!(s.conns[&3].held.is_empty());
+}
+
+#[test]
+fn a_full_hold_says_its_side_is_not_read() {
+    use protocol::Way;
+    let mut events = vec![conn_event(proxied(ConnState::Open))];
+    for id in 0..protocol::HOLD_MAX_MESSAGES as u64 {
+        events.push(Incoming::Event(Event::Held {
+            message: held(id + 1, Way::ServerToClient, &[0; 4]),
+        }));
+    }
+    let s = run(synced_page(), events);
+    let conv = &s.conns[&3];
+    assert_eq!(hold_status(conv, Way::ClientToServer), None);
+    assert_eq!(
+        hold_status(conv, Way::ServerToClient).as_deref(),
+        Some(
+            "Holding 256 messages (1.0 KiB) server→client: the server is not read until some \
+             are forwarded or dropped."
+        )
+    );
+}
+
+#[test]
+fn an_edit_of_a_held_message_is_its_text_or_hex_with_the_checksum_computed_again() {
+    use protocol::checksum::Checksum;
+    let utf8 = Encoding::Utf8;
+    // Text that reads back the same is edited as text; the checksum is left out, and computed
+    // again over the edit.
+    let mut modbus = b"\x01\x03ab".to_vec();
+    Checksum::Crc16Modbus.append(&mut modbus);
+    let edit = HeldEdit::start(&modbus, utf8, Some(Checksum::Crc16Modbus));
+    assert_eq!(edit.mode, InputMode::Text);
+    assert_eq!(edit.text, "\u{1}\u{3}ab");
+    assert_eq!(
+        edit.bytes(utf8, Some(Checksum::Crc16Modbus)).unwrap(),
+        modbus
+    );
+    let changed = HeldEdit {
+        text: "\u{1}\u{3}AB".into(),
+        ..edit.clone()
+    };
+    let mut expected = b"\x01\x03AB".to_vec();
+    Checksum::Crc16Modbus.append(&mut expected);
+    assert_eq!(
+        changed.bytes(utf8, Some(Checksum::Crc16Modbus)).unwrap(),
+        expected
+    );
+    // Bytes that are not text are edited in hex; hex that is not hex cannot go.
+    let binary = HeldEdit::start(&[0xff, 0x00, 0x41], utf8, None);
+    assert_eq!(binary.mode, InputMode::Hex);
+    assert_eq!(binary.text, "ff 00 41");
+    assert!(binary.switch(InputMode::Text, utf8).is_err());
+    let bad = HeldEdit {
+        text: "ff 0g".into(),
+        ..binary
+    };
+    assert!(bad
+        .bytes(utf8, None)
+        .unwrap_err()
+        .contains("not a hex digit"));
+    // Text and hex switch both ways, the bytes the same.
+    let hex = edit.switch(InputMode::Hex, utf8).unwrap();
+    assert_eq!(hex.text, "01 03 61 62");
+    assert_eq!(hex.switch(InputMode::Text, utf8).unwrap(), edit);
 }
