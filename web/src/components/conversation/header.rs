@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use protocol::{Command, ConnState, Transport};
+use protocol::{Command, ConnState, Transport, Way};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -21,7 +21,8 @@ use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
 use crate::state::reading::summary;
 use crate::state::{
-    conn_words, count_words, half_closed, pair, proxy_details, waiting, Action, Conv, ViewMode,
+    conn_words, count_words, half_closed, hold_status, pair, proxy_details, waiting, Action, Conv,
+    ViewMode,
 };
 
 #[derive(Properties, PartialEq)]
@@ -72,6 +73,42 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             <button type="button" class="danger" {onclick} disabled={!props.online}>{ "Disconnect" }</button>
         }
     });
+    // A proxied conversation's Hold switches, one a way, while it is open.
+    let holds = info
+        .proxy
+        .as_deref()
+        .filter(|_| info.state != ConnState::Closed)
+        .map(|proxy| {
+            [Way::ClientToServer, Way::ServerToClient].map(|way| {
+                let on = proxy.hold.get(way);
+                let onchange = commands.order.reform(move |e: Event| Command::Hold {
+                    conn: id,
+                    way,
+                    on: e.target_unchecked_into::<HtmlInputElement>().checked(),
+                });
+                let field = field_id(
+                    props.twin,
+                    match way {
+                        Way::ClientToServer => "hold-c2s",
+                        Way::ServerToClient => "hold-s2c",
+                    },
+                );
+                let title = format!(
+                    "While on, each message {} stops in the bridge until you forward, edit or                      drop it; off forwards what waits, in order",
+                    way.label()
+                );
+                html! {
+                    <span class="control hold" {title}>
+                        <input id={field.clone()} type="checkbox" checked={on} {onchange}
+                               disabled={!props.online} />
+                        <label for={field}>{ format!("Hold {}", way.label()) }</label>
+                    </span>
+                }
+            })
+        });
+    let full = [Way::ClientToServer, Way::ServerToClient]
+        .into_iter()
+        .filter_map(|way| hold_status(conv, way));
     let redial = (info.state == ConnState::Closed)
         .then(|| Dial::again(info))
         .flatten()
@@ -106,6 +143,12 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                 if let Some(half) = half_closed(info) {
                     <p class="conv-half-closed" role="status">{ half }</p>
                 }
+                if let Some(holds) = holds {
+                    <p class="conv-holds" role="group" aria-label="Hold messages">
+                        { for holds }
+                    </p>
+                }
+                { for full.map(|status| html! { <p class="conv-waiting held-full" role="status">{ status }</p> }) }
                 if let Some(waiting) = waiting(info) {
                     <p class="conv-waiting" role="status">
                         { format!("{waiting} to be written: the peer is not reading what you send") }

@@ -96,7 +96,7 @@ fn file_entry(file: &FileSend) -> Html {
 }
 
 /// The marks a record may carry: its bit, its class and word, and what it means.
-const MARKS: [(Marks, &str, &str, &str); 3] = [
+const MARKS: [(Marks, &str, &str, &str); 5] = [
     (
         Marks::CUT,
         "cut",
@@ -114,6 +114,18 @@ const MARKS: [(Marks, &str, &str, &str); 3] = [
         "bad-checksum",
         "bad checksum",
         "It does not end with the checksum this connection checks",
+    ),
+    (
+        Marks::EDITED,
+        "edited",
+        "edited",
+        "Held, then edited on a page: this is what went, not what the side said",
+    ),
+    (
+        Marks::DROPPED,
+        "dropped",
+        "dropped",
+        "Held, then dropped on a page: the side said it, and it was never sent on",
     ),
 ];
 

@@ -5,6 +5,7 @@
 mod filter_bar;
 mod find;
 mod header;
+mod held;
 mod log_view;
 mod message;
 
@@ -17,6 +18,7 @@ use yew::prelude::*;
 use self::filter_bar::{Download, FilterBar};
 use self::find::{use_find, Search};
 use self::header::ConversationHeader;
+use self::held::HeldQueue;
 use self::log_view::LogView;
 use crate::components::reading_form::ReadingForm;
 use crate::components::tls_details::tls_details;
@@ -207,6 +209,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                        {on_query} {on_gaps} {on_clear} {on_download} />
             <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}
                      found={search.is_some().then_some(found)} cleared={cleared_at} />
+            <HeldQueue conv={conv.clone()} online={props.online} />
         </section>
     }
 }
