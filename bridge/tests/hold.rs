@@ -346,3 +346,72 @@ async fn a_half_close_waits_for_what_is_held_and_a_closed_conversation_holds_not
     assert!(snapshot.held.is_empty());
     bridge.shutdown().await;
 }
+
+#[tokio::test]
+async fn rules_in_passing_act_before_the_hold_which_holds_what_would_go() {
+    use protocol::rules::{Action, ReplyBody, Rule, Trigger};
+    let (bridge, server, proxy) = proxied(&["--framing", "lf"]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut client, mut server_end, conn) = pair(&mut page, &server, proxy).await;
+    let passing = |id: &str, action, pattern: &str, reply: &str| Rule {
+        way: Some(Way::ClientToServer),
+        action,
+        ..Rule::new(
+            id,
+            Trigger::Regex {
+                pattern: pattern.into(),
+            },
+            ReplyBody::Text(reply.into()),
+        )
+    };
+    let rules = vec![
+        passing("louder", Action::Rewrite, "hello", "HELLO"),
+        passing("no-reboot", Action::Drop, "reboot", ""),
+    ];
+    page.command(Command::SetRules {
+        rules: rules.clone(),
+    })
+    .await;
+    page.event("the rules in force", |e| match e {
+        Event::Rules { rules: now } if *now == rules => Some(()),
+        _ => None,
+    })
+    .await;
+    hold(&mut page, conn.id, Way::ClientToServer, true).await;
+
+    // What is held is what the rules would let go: the rewrite; what they drop is not held.
+    client.send(b"reboot\nhello there\n").await;
+    let held_one = held(&mut page).await;
+    assert_eq!(held_one.data, b"HELLO there\n");
+    page.command(Command::Forward {
+        conn: conn.id,
+        id: held_one.id,
+        edit: None,
+    })
+    .await;
+    assert_eq!(server_end.receive(12).await, b"HELLO there\n");
+
+    // The log: the dropped one as it came, the rewritten one as it came, then as it went, with
+    // its rule's id, once the page let it go.
+    let (_, snapshot) = Page::open(&bridge).await;
+    let up: Vec<(String, Option<String>)> = snapshot
+        .records
+        .iter()
+        .filter(|r| r.conn == conn.id)
+        .map(|r| {
+            (
+                String::from_utf8_lossy(&r.data).into_owned(),
+                r.rule.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        up,
+        [
+            ("reboot\n".to_owned(), None),
+            ("hello there\n".to_owned(), None),
+            ("HELLO there\n".to_owned(), Some("louder".to_owned())),
+        ]
+    );
+    bridge.shutdown().await;
+}
