@@ -23,6 +23,9 @@ pub mod gb18030;
 pub mod hex;
 mod hold;
 pub mod jsonl;
+#[cfg(feature = "pcap")]
+pub mod pcap;
+pub mod recording;
 pub mod rules;
 pub mod size;
 pub mod template;

@@ -1,4 +1,4 @@
-//! `bridge pcap`: a recording's conversations as a pcapng file that Wireshark and tshark open,
+//! `bridge pcap` and the page's pcapng download: a recording's conversations as a pcapng file that Wireshark and tshark open,
 //! so that their dissectors (Modbus/TCP, DNP3, MQTT, ...) decode what the page shows as bytes.
 //!
 //! The packets are made up from the recording, which holds the bytes and not the packets that
@@ -21,6 +21,8 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::recording::{Conversation, Happening};
+use crate::{Micros, Origin, Transport, Way};
 use etherparse::PacketBuilder;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
@@ -29,9 +31,6 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness};
-use protocol::{Micros, Origin, Transport, Way};
-
-use super::{Conversation, Happening};
 
 /// The most payload a segment carries (see the module's comment).
 pub const MSS: usize = 65_495;
@@ -43,7 +42,7 @@ const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 /// state): TEST-NET-1 (RFC 5737), which no real host has.
 const UNKNOWN_CLIENT: [u8; 4] = [192, 0, 2, 1];
 const UNKNOWN_SERVER: [u8; 4] = [192, 0, 2, 2];
-const UNKNOWN_SERVER_PORT: u16 = protocol::address::DEFAULT_PORT;
+const UNKNOWN_SERVER_PORT: u16 = crate::address::DEFAULT_PORT;
 
 /// What was written.
 #[derive(Debug, Default, PartialEq, Eq)]
