@@ -1,8 +1,9 @@
 //! A conversation as a file the user can keep: plain text to read, JSON Lines to process (the
-//! same fields as the bridge's `--transcript`). Pure, so it is tested natively; `save` hands the
-//! file to the browser.
+//! same fields as the bridge's `--transcript`), pcapng for Wireshark (as the bridge's `pcap`
+//! writes it). Pure, so it is tested natively; `save` hands the file to the browser.
 
 use protocol::jsonl::RecordLine;
+use protocol::recording::Conversation;
 use protocol::Flow;
 
 use crate::bytes_view::text::{render_text_in, Piece};
@@ -79,14 +80,36 @@ pub fn to_jsonl(conv: &Conv) -> String {
     out
 }
 
+/// The conversation as pcapng, the records the page holds in synthetic packets (see
+/// [`protocol::pcap`]).
+pub fn to_pcapng(conv: &Conv) -> Result<Vec<u8>, String> {
+    let records = conv.log.iter().filter_map(|entry| match entry {
+        Entry::Record(r) => Some((&r.head, &r.data[..])),
+        _ => None,
+    });
+    let conversation = Conversation::from_conn(&conv.info, records);
+    let mut out = Vec::new();
+    protocol::pcap::write(&[conversation], &mut out)?;
+    Ok(out)
+}
+
 /// Offers `content` to the user as a download named `name`.
 pub fn save(name: &str, mime: &str, content: &str) -> Result<(), String> {
+    save_part(name, mime, &content.into())
+}
+
+/// Offers bytes to the user as a download named `name`.
+pub fn save_bytes(name: &str, mime: &str, content: &[u8]) -> Result<(), String> {
+    save_part(name, mime, &js_sys::Uint8Array::from(content).into())
+}
+
+fn save_part(name: &str, mime: &str, part: &wasm_bindgen::JsValue) -> Result<(), String> {
     use wasm_bindgen::JsCast;
     let fail = |what: &str| format!("Could not save {name}: {what}.");
-    let parts = js_sys::Array::of1(&content.into());
+    let parts = js_sys::Array::of1(part);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .map_err(|_| fail("the browser refused the data"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("no URL"))?;
     let document = web_sys::window()
@@ -168,5 +191,19 @@ mod tests {
             (&line["text"], &line["encoding"], &line["hex"]),
             (&"你".into(), &"GBK".into(), &"c4e3".into())
         );
+    }
+
+    #[test]
+    fn pcapng_carries_the_exact_bytes() {
+        let conv = conv_with(
+            &[(Flow::Rx, b"hi\xff"), (Flow::Tx, b"ok\n")],
+            Encoding::Utf8,
+        );
+        let file = to_pcapng(&conv).unwrap();
+        // A section header block, then the bytes in their packets.
+        assert_eq!(file[..4], [0x0a, 0x0d, 0x0d, 0x0a]);
+        let find = |needle: &[u8]| file.windows(needle.len()).any(|w| w == needle);
+        assert!(find(b"hi\xff") && find(b"ok\n"));
+        assert!(find(b"conversation 7: TCP, accepted from 127.0.0.1:5000"));
     }
 }

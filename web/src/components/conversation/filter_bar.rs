@@ -11,6 +11,7 @@ use super::field_id;
 pub enum Download {
     Text,
     JsonLines,
+    Pcapng,
 }
 
 #[derive(Properties, PartialEq)]
@@ -51,6 +52,7 @@ pub fn FilterBar(props: &FilterBarProps) -> Html {
                 <span class="label" aria-hidden="true">{ "Download" }</span>
                 <button type="button" onclick={download(Download::Text)} title="The conversation as text">{ "Text" }</button>
                 <button type="button" onclick={download(Download::JsonLines)} title="The conversation as JSON Lines, exact bytes included">{ "JSON Lines" }</button>
+                <button type="button" onclick={download(Download::Pcapng)} title="The conversation for Wireshark: its exact bytes in synthetic packets">{ "pcapng" }</button>
             </span>
             <button type="button" onclick={props.on_clear.reform(|_: MouseEvent| ())}>
                 { if props.cleared { "Show all" } else { "Clear view" } }

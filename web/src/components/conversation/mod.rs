@@ -162,6 +162,9 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                     "application/x-ndjson",
                     &export::to_jsonl(&conv),
                 ),
+                Download::Pcapng => export::to_pcapng(&conv).and_then(|file| {
+                    export::save_bytes(&format!("{base}.pcapng"), "application/x-pcapng", &file)
+                }),
             };
         })
     };
