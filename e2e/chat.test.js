@@ -2,6 +2,10 @@
 // with a TCP peer from the page, in server mode (a peer connects to the bridge) and in client mode
 // (the page dials a TCP server).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   Peer, composer, connections, messages, openPage, openTool, screenshot, startBridge, startTcpServer, useBridge,
@@ -348,6 +352,40 @@ test('the conversation downloads as text and as JSON Lines with the exact bytes'
   assert.equal(lines.length, 1);
   assert.equal(lines[0].dir, 'rx');
   assert.equal(lines[0].hex, '6869ff0a');
+  assert.deepEqual(fx.browser.errors, []);
+  peer.close();
+  await page.close();
+});
+
+test('the conversation downloads as pcapng, which tshark reads back byte for byte', async () => {
+  const page = await openPage(fx.browser, fx.bridge.url);
+  const peer = await Peer.connect(fx.bridge.listenPort);
+  await connections(page).getByRole('button', { name: new RegExp(peer.address) }).click();
+  peer.socket.write(Buffer.from([0x68, 0x69, 0xff, 0x0a])); // "hi", a byte that is not UTF-8, LF
+  await messages(page).locator('li.msg.rx', { hasText: 'hi\\xFF' }).waitFor();
+  await composer(page).fill('ok');
+  await composer(page).press('Enter');
+  await peer.receives('ok\n');
+  await messages(page).locator('li.msg.tx', { hasText: 'ok' }).waitFor();
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('group', { name: 'Download' }).getByRole('button', { name: 'pcapng' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /\.pcapng$/);
+  const dir = mkdtempSync(join(tmpdir(), 'pcapng-'));
+  const file = join(dir, download.suggestedFilename());
+  await download.saveAs(file);
+  // tshark is installed by the test script; the stream each way is exactly what was said.
+  const follow = execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tcp,raw,0'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const body = follow.split('Node 1:')[1].split('\n').slice(1).filter((l) => l && !l.startsWith('='));
+  const client = body.filter((l) => !l.startsWith('\t')).join('');
+  const server = body.filter((l) => l.startsWith('\t')).map((l) => l.trim()).join('');
+  assert.equal(client, '6869ff0a');
+  assert.equal(server, '6f6b0a');
+  const comment = execFileSync('tshark', ['-r', file, '-c', '1', '-T', 'fields', '-e', 'frame.comment'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  assert.match(comment, new RegExp(`^conversation \\d+: TCP, accepted from ${peer.address.replace(/[.[\]]/g, '\\$&')} on `));
+  rmSync(dir, { recursive: true });
   assert.deepEqual(fx.browser.errors, []);
   peer.close();
   await page.close();
