@@ -290,6 +290,8 @@ impl Conversation {
     ) -> Conversation {
         let mut events: Vec<Happening> = records
             .into_iter()
+            // A held message a page dropped never reached the other side.
+            .filter(|(head, _)| !head.marks.contains(Marks::DROPPED))
             .map(|(head, data)| {
                 Happening::Message(Message {
                     at: head.at,
@@ -391,6 +393,37 @@ mod tests {
                 way: Way::ClientToServer,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn a_page_s_conversation_leaves_out_what_was_dropped() {
+        let mut info = ConnInfo::new(
+            4,
+            Origin::Accepted,
+            "127.0.0.1:5000".into(),
+            ConnState::Closed,
+            1,
+        );
+        info.closed_at = Some(9);
+        info.close_reason = Some("the peer closed the connection".into());
+        let head = |seq, marks| RecordHeader {
+            conn: 4,
+            seq,
+            flow: Flow::Rx,
+            at: seq as i64,
+            marks,
+        };
+        let (kept, dropped) = (
+            head(2, Marks::PROXIED),
+            head(3, Marks::PROXIED.with(Marks::DROPPED)),
+        );
+        let c = Conversation::from_conn(&info, [(&kept, &b"go"[..]), (&dropped, &b"no"[..])]);
+        let bytes: Vec<&[u8]> = c.messages().map(|m| &m.bytes[..]).collect();
+        assert_eq!(bytes, [b"go"]);
+        assert!(matches!(
+            c.events.last(),
+            Some(Happening::Closed { at: 9, .. })
         ));
     }
 
