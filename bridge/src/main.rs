@@ -1,5 +1,6 @@
 //! `bridge`: parses the flags, starts the bridge, prints where to find it, and runs until Ctrl-C
-//! or SIGTERM. A failure to start is one line on stderr and exit code 2.
+//! or SIGTERM. A failure to start is one line on stderr and exit code 2. With a subcommand
+//! (`pcap`, `replay`, `learn`), it runs that tool on a recording instead.
 
 use std::process::ExitCode;
 
