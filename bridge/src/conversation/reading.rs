@@ -186,7 +186,7 @@ impl<'a> Reading<'a> {
                 released = passage::released(self.passage.as_mut()), if onward.is_some() => {
                     buf.clear();
                     if let Some(onward) = onward {
-                        if let Err(ended) = self.on_released(released, onward).await {
+                        if let Err(ended) = Box::pin(self.on_released(released, onward)).await {
                             return ended;
                         }
                     }
@@ -222,7 +222,7 @@ impl<'a> Reading<'a> {
                         }
                         while self.passage.as_ref().is_some_and(Passage::is_holding) {
                             let released = passage::released(self.passage.as_mut()).await;
-                            if let Err(ended) = self.on_released(released, onward).await {
+                            if let Err(ended) = Box::pin(self.on_released(released, onward)).await {
                                 return ended;
                             }
                         }
@@ -279,13 +279,14 @@ impl<'a> Reading<'a> {
             return Ok(());
         };
         while let Some(released) = self.passage.as_mut().and_then(Passage::try_released) {
-            self.on_released(released, onward).await?;
+            Box::pin(self.on_released(released, onward)).await?;
         }
         Ok(())
     }
 
     /// A held message left its queue: recorded as it went (edited, or dropped), and written on
-    /// unless dropped.
+    /// unless dropped. Awaited boxed, as [`Reading::hold`] is: what only holding needs is not
+    /// carried in the state of every side's reading.
     async fn on_released<W: AsyncWrite + Unpin>(
         &mut self,
         released: Released,
@@ -475,7 +476,7 @@ impl<'a> Reading<'a> {
                 && onward.is_some()
                 && self.passage.as_ref().is_some_and(Passage::holds);
             if holds && !decides {
-                let held = self.hold(piece.bytes, (marks, whole), None, onward).await?;
+                let held = Box::pin(self.hold(piece.bytes, (marks, whole), None, onward)).await?;
                 if let (Some(bytes), Some(onward)) = (held, onward) {
                     write_on(onward, &bytes).await?;
                 }
@@ -505,13 +506,14 @@ impl<'a> Reading<'a> {
                     self.answer(back);
                     match verdict {
                         Verdict::Forward(bytes) if holds => {
-                            match self.hold(bytes, (marks, whole), None, onward).await? {
+                            match Box::pin(self.hold(bytes, (marks, whole), None, onward)).await? {
                                 Some(bytes) => bytes,
                                 None => continue,
                             }
                         }
                         Verdict::Rewrite { bytes, rule } if holds => {
-                            match self.hold(bytes, (marks, whole), Some(rule), onward).await? {
+                            let hold = self.hold(bytes, (marks, whole), Some(rule), onward);
+                            match Box::pin(hold).await? {
                                 Some(bytes) => bytes,
                                 None => continue,
                             }
