@@ -117,6 +117,11 @@ struct Conn {
     control: Option<Control>,
     /// A proxied conversation's held messages, while it runs.
     holding: Option<Box<hold::Holding>>,
+    /// Pages were told that bytes wait to be written to it (by an event or in a snapshot), so
+    /// they must be told when none do. A send written at once, as most are, is never told:
+    /// its record says it went, and two `conn` events a message would double a round trip's
+    /// work.
+    waiting_told: bool,
 }
 
 struct Control {
@@ -274,6 +279,7 @@ impl Hub {
                 info: Arc::new(info),
                 control: Some(control),
                 holding,
+                waiting_told: false,
             },
         );
         Opened {
@@ -400,8 +406,10 @@ impl Hub {
         // event's counters must not count a record the pages have not been sent yet.
         if nothing_waits {
             s.waiting_changed.remove(&id);
-            if let Some(conn) = s.conns.get(&id) {
-                self.publish(&conn.info);
+            if let Some(conn) = s.conns.get_mut(&id) {
+                if std::mem::take(&mut conn.waiting_told) {
+                    self.publish(&conn.info);
+                }
             }
         }
     }
@@ -471,8 +479,16 @@ impl Hub {
     /// encoded after.
     pub fn subscribe(&self) -> Subscription {
         let ((infos, held), history, server, seq, events, clock) = {
-            let s = self.lock();
-            let infos: Vec<Arc<ConnInfo>> = s.conns.values().map(|c| c.info.clone()).collect();
+            let mut s = self.lock();
+            let infos: Vec<Arc<ConnInfo>> = s
+                .conns
+                .values_mut()
+                .map(|c| {
+                    // This page hears what waits now: it must hear when that is done.
+                    c.waiting_told |= c.info.waiting > 0;
+                    c.info.clone()
+                })
+                .collect();
             // Copied under the lock: at most a few MiB, and only while messages are held.
             let mut held = Vec::new();
             for (&id, conn) in &s.conns {

@@ -117,7 +117,6 @@ impl Hub {
             let Some(control) = &conn.control else {
                 continue;
             };
-            let waiting = conn.info.waiting;
             let queue = match toward(&conn.info, control, flags.to_server) {
                 Ok(queue) => queue,
                 Err(refused) => {
@@ -148,12 +147,16 @@ impl Hub {
                 continue; // its task has ended; the close is on its way
             }
             let info = Arc::make_mut(&mut conn.info);
+            let was_waiting = info.waiting > 0;
             info.waiting += len;
-            if waiting == 0 {
-                // Pages hear at once that something waits...
-                self.publish(info);
+            if flags.file && !was_waiting && !conn.waiting_told {
+                // A page that stops a file counts what went once nothing waits: it must know
+                // at once that something does.
+                self.publish(&conn.info);
+                conn.waiting_told = true;
             } else {
-                // ...and how much, a few times a second while it changes.
+                // Pages hear how much waits a few times a second while it changes: a send
+                // written before then (most are) is never said to wait; its record says it went.
                 s.waiting_changed.insert(id);
             }
             sent.queued += 1;
@@ -162,8 +165,8 @@ impl Hub {
     }
 
     /// A page's send that was not written, or not all of it (a datagram the kernel would not
-    /// send, a part of a stopped file): it waits no more, and pages hear at once when nothing
-    /// does.
+    /// send, a part of a stopped file): it waits no more, and pages that heard it waited hear at
+    /// once when nothing does.
     pub fn unsent(&self, id: ConnId, len: usize) {
         let mut s = self.lock();
         let s = &mut *s;
@@ -172,11 +175,13 @@ impl Hub {
         };
         let info = Arc::make_mut(&mut conn.info);
         info.waiting = info.waiting.saturating_sub(len as u64);
-        if info.waiting == 0 {
-            s.waiting_changed.remove(&id);
-            self.publish(info);
-        } else {
+        if info.waiting > 0 {
             s.waiting_changed.insert(id);
+        } else {
+            s.waiting_changed.remove(&id);
+            if std::mem::take(&mut conn.waiting_told) {
+                self.publish(&conn.info);
+            }
         }
     }
 

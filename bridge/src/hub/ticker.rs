@@ -31,8 +31,13 @@ impl Hub {
             }
             let s = &mut *s;
             for id in std::mem::take(&mut s.waiting_changed) {
-                if let Some(conn) = s.conns.get(&id) {
-                    self.publish(&conn.info);
+                if let Some(conn) = s.conns.get_mut(&id) {
+                    // Nothing to say of a send queued and written between two ticks.
+                    let waits = conn.info.waiting > 0;
+                    if waits || conn.waiting_told {
+                        self.publish(&conn.info);
+                        conn.waiting_told = waits;
+                    }
                 }
             }
             let hits = rules.hits();
