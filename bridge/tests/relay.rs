@@ -410,3 +410,34 @@ async fn a_conn_event_never_counts_a_record_not_yet_sent() {
     peer.receive(20 * 10).await;
     bridge.shutdown().await;
 }
+
+/// A send the peer reads at once is never announced as waiting: pages hear its `tx` record,
+/// not two `conn` events a message (something waits, nothing does), which doubled the work of
+/// a round trip. Only the ticker's look at what waits, four times a second, can catch a send
+/// between its queueing and its write, and it tells of it at most twice.
+#[tokio::test]
+async fn a_send_written_at_once_is_not_announced_as_waiting() {
+    const SENDS: usize = 200;
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+    let started = std::time::Instant::now();
+    let mut announced = 0u128;
+    for _ in 0..SENDS {
+        page.send(Target::Conn(conn.id), b"ping\n".to_vec()).await;
+        assert_eq!(peer.receive(5).await, b"ping\n");
+        loop {
+            match page.next().await {
+                ToClient::Record(r) if r.conn == conn.id && r.flow == Flow::Tx => break,
+                ToClient::Event(Event::Conn { conn: c }) if c.id == conn.id => announced += 1,
+                _ => {}
+            }
+        }
+    }
+    let ticks = started.elapsed().as_millis() / 250 + 1;
+    assert!(
+        announced <= 2 * ticks,
+        "{announced} `conn` events for {SENDS} sends in {ticks} ticks of 250 ms"
+    );
+    bridge.shutdown().await;
+}
