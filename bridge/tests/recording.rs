@@ -527,6 +527,39 @@ async fn replay_fails_with_the_reason_when_the_server_refuses_or_does_not_answer
     );
     drop(silent);
 
+    // A server that answers as recorded, and then some.
+    let chatty = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = chatty.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let (socket, _) = chatty.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        write
+            .write_all(b"ACME Instruments DMM-1000 ready\n")
+            .await
+            .unwrap();
+        let mut lines = BufReader::new(read).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let answer: &[u8] = match line.as_str() {
+                "*IDN?" => b"ACME Instruments,DMM-1000,SN0001,1.0.3\n",
+                "MEAS:VOLT?" => b"+1.000E-03\n",
+                _ => b"-113,\"Undefined header\"\nand more\n",
+            };
+            write.write_all(answer).await.unwrap();
+        }
+    });
+    let run = bridge_async(&["replay", transcript, "--to", &to]).await;
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains(
+            "9 bytes came after the last reply, which the recording does not have: \
+             61 6e 64 20 6d 6f 72 65 0a  \"and more\\n\""
+        ),
+        "{}",
+        stdout(&run)
+    );
+    server.abort();
+
     let bad = bridge_async(&["replay", transcript, "--to", &to, "--ignore", "01 02"]).await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("has no ?? byte"), "{}", stderr(&bad));

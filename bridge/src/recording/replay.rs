@@ -240,6 +240,19 @@ async fn one(
             case.differences.push(text);
         }
     }
+    // What already came past the last reply is not in the recording. (What might still come
+    // is not waited for.)
+    if link.pending() > 0 {
+        let extra = link.pending_bytes();
+        let text = format!(
+            "{}: {} bytes came after the last reply, which the recording does not have: {}",
+            case.name,
+            extra.len(),
+            show(&extra[..extra.len().min(64)])
+        );
+        say(&text);
+        case.differences.push(text);
+    }
     Ok(())
 }
 
