@@ -191,6 +191,10 @@ impl Stream {
                 }
             ));
         }
+        if let Some(note) = &c.note {
+            comment.push_str("; ");
+            comment.push_str(note);
+        }
         if c.transport == Transport::Tls {
             comment.push_str(
                 "; TLS: the payload is the plaintext the bridge saw, not the encrypted bytes on \

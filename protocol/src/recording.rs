@@ -33,6 +33,8 @@ pub struct Conversation {
     /// When it opened (its first line of state).
     pub opened_at: Option<Micros>,
     pub events: Vec<Happening>,
+    /// What else its comment says (a page's: the earliest messages it no longer held).
+    pub note: Option<String>,
 }
 
 /// What happened in a conversation, in order.
@@ -199,6 +201,7 @@ fn read_line(
                 proxy: None,
                 opened_at: None,
                 events: Vec::new(),
+                note: None,
             });
             conversations.len() - 1
         })
@@ -319,6 +322,7 @@ impl Conversation {
             proxy: info.proxy.as_deref().cloned(),
             opened_at: Some(info.opened_at),
             events,
+            note: None,
         }
     }
 

@@ -87,7 +87,13 @@ pub fn to_pcapng(conv: &Conv) -> Result<Vec<u8>, String> {
         Entry::Record(r) => Some((&r.head, &r.data[..])),
         _ => None,
     });
-    let conversation = Conversation::from_conn(&conv.info, records);
+    let mut conversation = Conversation::from_conn(&conv.info, records);
+    if let Some((msgs, bytes)) = conv.missing() {
+        conversation.note = Some(format!(
+            "the page no longer held its first {msgs} messages ({bytes} bytes): the streams \
+             start after them (the bridge's --transcript has them)"
+        ));
+    }
     let mut out = Vec::new();
     protocol::pcap::write(&[conversation], &mut out)?;
     Ok(out)
@@ -205,5 +211,13 @@ mod tests {
         let find = |needle: &[u8]| file.windows(needle.len()).any(|w| w == needle);
         assert!(find(b"hi\xff") && find(b"ok\n"));
         assert!(find(b"conversation 7: TCP, accepted from 127.0.0.1:5000"));
+        assert!(!find(b"no longer held"));
+
+        let mut partial = conv;
+        partial.elided_msgs = 3;
+        partial.elided_bytes = 30;
+        let file = to_pcapng(&partial).unwrap();
+        let said = b"the page no longer held its first 3 messages (30 bytes)";
+        assert!(file.windows(said.len()).any(|w| w == said));
     }
 }
