@@ -1,8 +1,8 @@
 # Installs, when missing, what building and testing TCP Bridge needs, and puts it on PATH.
 # Sourced by run.sh and test.sh; every step is a no-op when its tool is already there.
 #   ensure_build_tools: wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
-#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, a CJK font, Python, tshark and
-#                       the browser-test packages
+#   ensure_test_tools:  the above, plus Chromium, ChromeDriver, a CJK font, Python, tshark, the
+#                       field's clients (pymodbus, PyVISA) and the browser-test packages
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
@@ -111,6 +111,25 @@ ensure_build_tools() {
   return $failed
 }
 
+# Clients of the field, which the device examples must satisfy as their real devices would:
+# pymodbus (Modbus RTU framing over TCP) and PyVISA with its pure-Python backend (an instrument
+# on a raw TCP socket), in a virtual environment of their own, at the versions tested.
+FIELD_CLIENTS="pymodbus==3.8.6 pyvisa==1.14.1 pyvisa-py==0.7.2"
+export PEERS_PYTHON="$CACHE_DIR/field-clients/bin/python"
+
+ensure_field_clients() {
+  if [ -x "$PEERS_PYTHON" ] && [ "$(cat "$CACHE_DIR/field-clients/installed" 2>/dev/null)" = "$FIELD_CLIENTS" ]; then
+    return 0
+  fi
+  apt_install python3-venv # Debian's python3 makes no environment without it
+  say "installing the field's clients ($FIELD_CLIENTS; pip, into $CACHE_DIR/field-clients)"
+  rm -rf "$CACHE_DIR/field-clients"
+  python3 -m venv "$CACHE_DIR/field-clients"
+  # shellcheck disable=SC2086
+  "$PEERS_PYTHON" -m pip install --quiet --disable-pip-version-check $FIELD_CLIENTS
+  echo "$FIELD_CLIENTS" >"$CACHE_DIR/field-clients/installed"
+}
+
 ensure_test_tools() {
   ensure_build_tools
   # A font with Chinese in it, so that the tests' Chinese (and the README's screenshots) render.
@@ -124,6 +143,7 @@ ensure_test_tools() {
     echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
     apt_install tshark
   fi
+  ensure_field_clients
   if [ ! -d e2e/node_modules/playwright-core ]; then
     say "installing the browser-test driver (playwright-core, npm; it uses Debian's Chromium)"
     npm ci --silent --no-audit --no-fund --prefix e2e
