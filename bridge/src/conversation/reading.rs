@@ -57,7 +57,7 @@ pub struct Reading<'a> {
     /// client and server answer each other.
     rules: bool,
     /// A proxy's side: what becomes of each message it writes on.
-    passage: Option<Passage>,
+    passage: Option<Box<Passage>>,
     /// Bytes at the front of the framer's pending message already written on, as they came,
     /// while the passage was plain.
     ahead: usize,
@@ -123,7 +123,7 @@ impl<'a> Reading<'a> {
     /// The same, deciding through `passage` what becomes of each message it writes on.
     pub fn passing(self, passage: Passage) -> Reading<'a> {
         Reading {
-            passage: Some(passage),
+            passage: Some(Box::new(passage)),
             ..self
         }
     }
@@ -156,7 +156,7 @@ impl<'a> Reading<'a> {
         onward: Option<&Mutex<Onward<W>>>,
     ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
-        if let Err(ended) = self.apply(settings, onward).await {
+        if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
             return ended;
         }
         if self.rules {
@@ -176,14 +176,14 @@ impl<'a> Reading<'a> {
             }
             // A way that holds as much as it may is not read until pages release some: its
             // sender's bytes wait in TCP, which tells it to wait.
-            let full = self.passage.as_ref().is_some_and(Passage::is_full);
+            let full = self.passage.as_deref().is_some_and(Passage::is_full);
             buf.reserve(RECORD_HEADER_LEN + want);
             buf.put_bytes(0, RECORD_HEADER_LEN);
             let idle_end = self.framer.as_ref().and_then(Framer::next_deadline);
             let mut room = (&mut buf).limit(want);
             let read = tokio::select! {
                 read = stream.read_buf(&mut room), if !full => read,
-                released = passage::released(self.passage.as_mut()), if onward.is_some() => {
+                released = passage::released(self.passage.as_deref_mut()), if onward.is_some() => {
                     buf.clear();
                     if let Some(onward) = onward {
                         if let Err(ended) = Box::pin(self.on_released(released, onward)).await {
@@ -196,7 +196,7 @@ impl<'a> Reading<'a> {
                     buf.clear();
                     if changed.is_ok() {
                         let settings = self.settings.borrow_and_update().clone();
-                        if let Err(ended) = self.apply(settings, onward).await {
+                        if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
                             return ended;
                         }
                     }
@@ -205,7 +205,7 @@ impl<'a> Reading<'a> {
                 () = sleep_until(idle_end), if idle_end.is_some() => {
                     buf.clear();
                     let pending = self.framer.as_mut().and_then(|f| f.poll_idle(Instant::now()));
-                    if let Err(ended) = self.pieces(pending, onward).await {
+                    if let Err(ended) = Box::pin(self.pieces(pending, onward)).await {
                         return ended;
                     }
                     continue;
@@ -217,11 +217,11 @@ impl<'a> Reading<'a> {
                         // What the framer holds of a message goes on before the end does, and
                         // so does what is held, once pages release it.
                         let rest = self.framer.as_mut().and_then(Framer::finish);
-                        if let Err(ended) = self.pieces(rest, Some(onward)).await {
+                        if let Err(ended) = Box::pin(self.pieces(rest, Some(onward))).await {
                             return ended;
                         }
-                        while self.passage.as_ref().is_some_and(Passage::is_holding) {
-                            let released = passage::released(self.passage.as_mut()).await;
+                        while self.passage.as_deref().is_some_and(Passage::is_holding) {
+                            let released = passage::released(self.passage.as_deref_mut()).await;
                             if let Err(ended) = Box::pin(self.on_released(released, onward)).await {
                                 return ended;
                             }
@@ -278,7 +278,7 @@ impl<'a> Reading<'a> {
         let Some(onward) = onward else {
             return Ok(());
         };
-        while let Some(released) = self.passage.as_mut().and_then(Passage::try_released) {
+        while let Some(released) = self.passage.as_deref_mut().and_then(Passage::try_released) {
             Box::pin(self.on_released(released, onward)).await?;
         }
         Ok(())
@@ -333,7 +333,7 @@ impl<'a> Reading<'a> {
         rule: Option<String>,
         onward: Option<&Mutex<Onward<W>>>,
     ) -> Result<Option<Bytes>, Ended> {
-        let Some(passage) = self.passage.as_mut() else {
+        let Some(passage) = self.passage.as_deref_mut() else {
             return Ok(Some(bytes));
         };
         let Some(way) = passage.hold_way() else {
@@ -370,13 +370,17 @@ impl<'a> Reading<'a> {
     /// Whether a read goes on whole, as it came: its passage is plain, and whatever the framer
     /// holds of a message already went on.
     fn is_plain(&self) -> bool {
-        self.passage.as_ref().is_none_or(Passage::is_plain)
+        self.passage.as_deref().is_none_or(Passage::is_plain)
             && self.framer.as_ref().map_or(0, Framer::pending) == self.ahead
     }
 
     /// Records a read of `n` bytes (in `buf`, after its header room): as one message in raw
     /// framing, else as the pieces the framer cuts; and passes each on to `onward` if given.
     /// `buf` is left empty for the next read.
+    ///
+    /// The pieces' work (a proxy's passage, holding, rules in passing) is awaited boxed, as
+    /// are the rarer steps of [`Reading::read`]: an idle connection's task holds the state of
+    /// the step it waits in, and a raw connection's reading waits in none of them.
     async fn received<W: AsyncWrite + Unpin>(
         &mut self,
         buf: &mut BytesMut,
@@ -392,7 +396,7 @@ impl<'a> Reading<'a> {
                     continues: false,
                 };
                 buf.clear();
-                self.pieces([read], onward).await
+                Box::pin(self.pieces([read], onward)).await
             }
             None => {
                 // A read that filled most of the buffer becomes the record as it is (`split`
@@ -414,7 +418,7 @@ impl<'a> Reading<'a> {
             Some(framer) => {
                 let pieces = framer.push(&buf[RECORD_HEADER_LEN..], Instant::now());
                 buf.clear();
-                self.pieces(pieces, onward).await
+                Box::pin(self.pieces(pieces, onward)).await
             }
         }
     }
@@ -474,7 +478,7 @@ impl<'a> Reading<'a> {
             // not as it came; a piece of a message is held as it is, after what waits.
             let holds = already == 0
                 && onward.is_some()
-                && self.passage.as_ref().is_some_and(Passage::holds);
+                && self.passage.as_deref().is_some_and(Passage::holds);
             if holds && !decides {
                 let held = Box::pin(self.hold(piece.bytes, (marks, whole), None, onward)).await?;
                 if let (Some(bytes), Some(onward)) = (held, onward) {
@@ -484,7 +488,7 @@ impl<'a> Reading<'a> {
             }
             let record_now =
                 |verdict: Option<&Verdict>| !holds || !matches!(verdict, Some(Verdict::Forward(_)));
-            let verdict = match self.passage.as_mut().filter(|_| decides) {
+            let verdict = match self.passage.as_deref_mut().filter(|_| decides) {
                 Some(passage) => {
                     let (verdict, back) = passage.verdict(piece.bytes.clone()).await;
                     Some((verdict, back))
