@@ -73,8 +73,9 @@ struct Shared {
 }
 
 enum Line {
-    /// A record frame, header and payload, as the hub encoded it.
-    Record(Bytes),
+    /// A record frame, header and payload, as the hub encoded it; and for a held message a
+    /// page edited, what the side said.
+    Record(Bytes, Option<Bytes>),
     Conn(Box<ConnInfo>, Change),
     /// Flush and stop.
     End,
@@ -99,6 +100,11 @@ pub struct Reserved<'a> {
 /// What a queued record frame of `frame_len` bytes costs.
 pub fn record_cost(frame_len: usize) -> usize {
     frame_len + LINE_OVERHEAD
+}
+
+/// What a queued record costs, with the original it keeps.
+fn line_cost(frame: &Bytes, original: Option<&Bytes>) -> usize {
+    record_cost(frame.len() + original.map_or(0, Bytes::len))
 }
 
 impl Transcript {
@@ -141,12 +147,13 @@ impl Transcript {
         })
     }
 
-    /// Queues a record frame. Called under the hub's lock, so it must not wait.
-    pub fn record(&self, frame: &Bytes) {
-        let cost = record_cost(frame.len());
+    /// Queues a record frame (with what the side said, for an edited message). Called under
+    /// the hub's lock, so it must not wait.
+    pub fn record(&self, frame: &Bytes, original: Option<Bytes>) {
+        let cost = line_cost(frame, original.as_ref());
         self.shared.backlog.fetch_add(cost, Ordering::SeqCst);
         self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
-        let _ = self.queue.send(Line::Record(frame.clone()));
+        let _ = self.queue.send(Line::Record(frame.clone(), original));
     }
 
     /// Queues a connection's new state.
@@ -336,9 +343,10 @@ impl Writer {
     fn add(&mut self, line: Line) {
         let start = self.batch.len();
         let (written, cost, conn) = match &line {
-            Line::Record(frame) => {
+            Line::Record(frame, original) => {
                 let conn = RecordHeader::read(frame).map(|r| r.header.conn).ok();
-                (self.record(frame), record_cost(frame.len()), conn)
+                let cost = line_cost(frame, original.as_ref());
+                (self.record(frame, original.as_deref()), cost, conn)
             }
             Line::Conn(info, change) => (self.conn(info, *change), CONN_LINE_COST, Some(info.id)),
             Line::End => return,
@@ -355,14 +363,17 @@ impl Writer {
         }
     }
 
-    fn record(&mut self, frame: &[u8]) -> serde_json::Result<()> {
+    fn record(&mut self, frame: &[u8], original: Option<&[u8]>) -> serde_json::Result<()> {
         let Ok(record) = RecordHeader::read(frame) else {
             return Ok(()); // the hub writes every frame it hands over: cannot happen
         };
-        let line = RecordLine {
+        let mut line = RecordLine {
             run: Some(self.run.clone()),
             ..RecordLine::new(&record.header, record.payload, record.rule)
         };
+        if let Some(original) = original {
+            line = line.with_original(original);
+        }
         serde_json::to_writer(&mut self.batch, &line)?;
         self.batch.push(b'\n');
         Ok(())

@@ -5,77 +5,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
-use bridge::Bridge;
-use common::{start, within, Page, Peer};
+use common::{held, hold, pair, proxied, released, within, Page};
 use protocol::{
-    hex, is_full, Command, ConnInfo, ConnState, Event, HeldMessage, Marks, ProblemKind, Release,
-    Way, HOLD_MAX_BYTES,
+    hex, is_full, Command, ConnState, Event, Marks, ProblemKind, Release, Way, HOLD_MAX_BYTES,
 };
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
-
-/// A server on loopback, and a bridge that proxies to it; returns the proxy's address.
-async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
-    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let spec = format!("127.0.0.1:0={}", server.local_addr().unwrap());
-    let mut all = vec!["--proxy", &spec];
-    all.extend_from_slice(flags);
-    let bridge = start(&all).await;
-    let addr = bridge.proxies[0].0;
-    (bridge, server, addr)
-}
-
-/// A client through the proxy, the server's end of it, and the conversation once open.
-async fn pair(page: &mut Page, server: &TcpListener, proxy: SocketAddr) -> (Peer, Peer, ConnInfo) {
-    let client = Peer::connect(proxy).await;
-    let (stream, _) = within("the server to accept", server.accept())
-        .await
-        .unwrap();
-    let client_addr = client.addr();
-    let conn = page
-        .event("the pair's conversation, open", |e| match e {
-            Event::Conn { conn } if conn.peer == client_addr && conn.state == ConnState::Open => {
-                Some(conn.clone())
-            }
-            _ => None,
-        })
-        .await;
-    (client, Peer { stream }, conn)
-}
-
-/// Switches a way's hold, and waits until the page hears it is.
-async fn hold(page: &mut Page, conn: u64, way: Way, on: bool) {
-    page.command(Command::Hold { conn, way, on }).await;
-    page.event("the hold switched", |e| match e {
-        Event::Conn { conn: c } if c.id == conn => c
-            .proxy
-            .as_ref()
-            .filter(|p| p.hold.get(way) == on)
-            .map(|_| ()),
-        _ => None,
-    })
-    .await;
-}
-
-/// The next message the bridge holds.
-async fn held(page: &mut Page) -> HeldMessage {
-    page.event("a held message", |e| match e {
-        Event::Held { message } => Some(message.clone()),
-        _ => None,
-    })
-    .await
-}
-
-/// How held message `id` left its queue, once it has.
-async fn released(page: &mut Page, id: u64) -> Release {
-    page.event("a released message", |e| match e {
-        Event::Released { id: left, how, .. } if *left == id => Some(*how),
-        _ => None,
-    })
-    .await
-}
 
 #[tokio::test]
 async fn held_messages_wait_in_order_and_go_as_a_page_lets_them_once_whichever_page() {

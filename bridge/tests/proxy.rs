@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bridge::Bridge;
-use common::{start, start_error, within, Page, Peer};
+use common::{pair, start, start_error, within, Page, Peer};
 use protocol::{
     ConnInfo, ConnState, Event, Flow, Marks, ProblemKind, Record, Target, ToClient, Transmit, Way,
 };
@@ -30,24 +30,6 @@ async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
     let (addr, target) = bridge.proxies[0].clone();
     assert_eq!(target, server.local_addr().unwrap().to_string());
     (bridge, server, addr)
-}
-
-/// A client through the proxy, the server's end of it, and the conversation once open.
-async fn pair(page: &mut Page, server: &TcpListener, proxy: SocketAddr) -> (Peer, Peer, ConnInfo) {
-    let client = Peer::connect(proxy).await;
-    let (stream, _) = within("the server to accept", server.accept())
-        .await
-        .unwrap();
-    let client_addr = client.addr();
-    let conn = page
-        .event("the pair's conversation, open", |e| match e {
-            Event::Conn { conn } if conn.peer == client_addr && conn.state == ConnState::Open => {
-                Some(conn.clone())
-            }
-            _ => None,
-        })
-        .await;
-    (client, Peer { stream }, conn)
 }
 
 /// The next record of `conn` going `way`.

@@ -11,12 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{start, within, Page, Peer};
+use common::{pair, start, Page};
 use protocol::checksum::Checksum;
 use protocol::rules::{Action, ReplyBody, Rule, Trigger};
-use protocol::{
-    Command as BridgeCommand, ConnInfo, ConnState, Event, Marks, Record, ToClient, Way,
-};
+use protocol::{Command as BridgeCommand, Event, Marks, Record, ToClient, Way};
 use tokio::net::TcpListener;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -348,24 +346,6 @@ async fn proxied(flags: &[&str]) -> (bridge::Bridge, TcpListener, SocketAddr, Pa
     let proxy = bridge.proxies[0].0;
     let (page, _) = Page::open(&bridge).await;
     (bridge, server, proxy, page)
-}
-
-/// A client through the proxy, the server's end of it, and the conversation once open.
-async fn pair(page: &mut Page, server: &TcpListener, proxy: SocketAddr) -> (Peer, Peer, ConnInfo) {
-    let client = Peer::connect(proxy).await;
-    let (stream, _) = within("the server to accept", server.accept())
-        .await
-        .unwrap();
-    let client_addr = client.addr();
-    let conn = page
-        .event("the pair's conversation, open", |e| match e {
-            Event::Conn { conn } if conn.peer == client_addr && conn.state == ConnState::Open => {
-                Some(conn.clone())
-            }
-            _ => None,
-        })
-        .await;
-    (client, Peer { stream }, conn)
 }
 
 /// The next record of `conn`.

@@ -6,8 +6,10 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{accept_peer, start, Page};
-use protocol::{ConnState, Flow, Target};
+use common::{accept_peer, held, hold, pair, proxied, released, start, within, Page};
+use protocol::{hex, ConnState, Flow, Release, Target, Way};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 
 const BRIDGE: &str = env!("CARGO_BIN_EXE_bridge");
 
@@ -531,7 +533,6 @@ async fn replay_fails_with_the_reason_when_the_server_refuses_or_does_not_answer
     let chatty = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let to = chatty.local_addr().unwrap().to_string();
     let server = tokio::spawn(async move {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (socket, _) = chatty.accept().await.unwrap();
         let (read, mut write) = socket.into_split();
         write
@@ -732,7 +733,7 @@ async fn replay_speaks_udp_and_tls_as_they_were_recorded() {
         let (mut stream, _) = bridge::tls::connect(tcp, "127.0.0.1", &options)
             .await
             .unwrap();
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncReadExt;
         let mut greeting = [0; 32];
         common::within("the greeting", stream.read_exact(&mut greeting))
             .await
@@ -765,4 +766,125 @@ async fn replay_speaks_udp_and_tls_as_they_were_recorded() {
         stdout(&run)
     );
     same.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_held_message_edited_or_dropped_is_in_the_transcript_and_the_tools_use_what_reached_each_side(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("held.jsonl");
+    let (bridge, server, proxy) = proxied(&[
+        "--framing",
+        "lf",
+        "--transcript",
+        transcript.to_str().unwrap(),
+    ])
+    .await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut client, mut server_end, conn) = pair(&mut page, &server, proxy).await;
+    hold(&mut page, conn.id, Way::ClientToServer, true).await;
+    // Edited on its way: the server hears the edit, and answers it.
+    client.send(b"SET 20\n").await;
+    let set = held(&mut page).await;
+    page.command(protocol::Command::Forward {
+        conn: conn.id,
+        id: set.id,
+        edit: Some(hex::encode(b"SET 25\n")),
+    })
+    .await;
+    assert_eq!(server_end.receive(7).await, b"SET 25\n");
+    server_end.send(b"OK\n").await;
+    assert_eq!(client.receive(3).await, b"OK\n");
+    // Dropped on its way: the server never hears it (the next thing it reads is GET).
+    client.send(b"REBOOT\n").await;
+    let reboot = held(&mut page).await;
+    page.command(protocol::Command::DropHeld {
+        conn: conn.id,
+        id: reboot.id,
+    })
+    .await;
+    assert_eq!(released(&mut page, reboot.id).await, Release::Dropped);
+    client.send(b"GET\n").await;
+    let get = held(&mut page).await;
+    page.command(protocol::Command::Forward {
+        conn: conn.id,
+        id: get.id,
+        edit: None,
+    })
+    .await;
+    assert_eq!(server_end.receive(4).await, b"GET\n");
+    server_end.send(b"25\n").await;
+    assert_eq!(client.receive(3).await, b"25\n");
+    drop((client, server_end));
+    page.conn(ConnState::Closed).await;
+    bridge.shutdown().await;
+
+    // The transcript says what went on, what the client said, and what never went.
+    let text = std::fs::read_to_string(&transcript).unwrap();
+    let line = |has: &str| {
+        text.lines()
+            .find(|l| l.contains(has))
+            .unwrap_or_else(|| panic!("no line with {has} in\n{text}"))
+    };
+    let edited = line("SET 25");
+    assert!(
+        edited.contains(r#""edited":true"#) && edited.contains(r#""original_text":"SET 20\n""#),
+        "{edited}"
+    );
+    assert!(line("REBOOT").contains(r#""dropped":true"#), "{text}");
+    assert!(!line("GET").contains("edited"), "{text}");
+    // ... and the reader reads it.
+    let recording = bridge::recording::read_file(&transcript, false).unwrap();
+    let c = &recording.conversations[0];
+    let set = c.messages().find(|m| m.edited).expect("the edit is read");
+    assert_eq!(
+        (&set.bytes[..], set.said()),
+        (&b"SET 25\n"[..], &b"SET 20\n"[..])
+    );
+    let reached: Vec<&[u8]> = c.messages().map(|m| &m.bytes[..]).collect();
+    assert_eq!(reached, [&b"SET 25\n"[..], b"OK\n", b"GET\n", b"25\n"]);
+
+    // learn and replay take the server's side: the edit it heard, never what was dropped.
+    let transcript = transcript.to_str().unwrap();
+    let learnt = bridge_async(&["learn", transcript]).await;
+    assert!(learnt.status.success(), "{}", stderr(&learnt));
+    let rules = stdout(&learnt);
+    assert!(rules.contains("text = 'SET 25'"), "{rules}");
+    assert!(
+        !rules.contains("REBOOT") && !rules.contains("SET 20"),
+        "{rules}"
+    );
+    let device = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = device.local_addr().unwrap().to_string();
+    let heard = tokio::spawn(async move {
+        let (stream, _) = device.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut heard = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let answer = match line.as_str() {
+                "SET 25" => "OK\n",
+                "GET" => "25\n",
+                _ => "?\n",
+            };
+            heard.push_str(&line);
+            heard.push('\n');
+            write.write_all(answer.as_bytes()).await.unwrap();
+        }
+        heard
+    });
+    let run = bridge_async(&["replay", transcript, "--to", &to]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+    let heard = within("the device to hear the replay", heard)
+        .await
+        .unwrap();
+    assert_eq!(heard, "SET 25\nGET\n");
+
+    // In Wireshark, the stream is what reached each side.
+    let pcapng = dir.path().join("held.pcapng");
+    pcap(transcript, &pcapng, &[]);
+    assert_eq!(
+        follow(&pcapng, 0),
+        (b"SET 25\nGET\n".to_vec(), b"OK\n25\n".to_vec())
+    );
 }

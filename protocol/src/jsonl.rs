@@ -9,9 +9,15 @@
 //! {"at":"2026-11-24T20:11:36.000000Z","conn":2,"seq":5,"dir":"rx","way":"client_to_server","text":"GET\n"}
 //! {"at":"2026-11-24T20:11:36.000100Z","conn":2,"seq":6,"dir":"tx","way":"server_to_client","text":"OK\n"}
 //! {"at":"2026-11-24T20:11:37.000000Z","conn":2,"seq":7,"dir":"rx","way":"client_to_server","injected":true,"text":"PING\n"}
+//! {"at":"2026-11-24T20:11:38.000000Z","conn":2,"seq":8,"dir":"rx","way":"client_to_server","edited":true,"text":"SET 25\n","original_text":"SET 20\n"}
+//! {"at":"2026-11-24T20:11:39.000000Z","conn":2,"seq":9,"dir":"tx","way":"server_to_client","dropped":true,"hex":"ff00"}
 //! ```
 //! `way` is there for a proxied conversation's records: which side said it (`dir` then says the
 //! same, `rx` client→server); `injected` when a page wrote it rather than the side it goes as.
+//! A held message a page edited before forwarding it is `edited`: its bytes are what went on,
+//! and `original_text` or `original_hex` what the side said (the transcript keeps it; a page's
+//! download does not have it). One a page dropped is `dropped`: what the side said, which never
+//! reached the other side.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,19 +64,35 @@ pub struct RecordLine {
     /// Part of a file sent.
     #[serde(default, skip_serializing_if = "is_false")]
     pub file: bool,
+    /// A held message a page edited before forwarding it: the bytes are what went on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub edited: bool,
+    /// What the side said before the edit, as `text` (when UTF-8) or `hex`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_hex: Option<String>,
+    /// A held message a page dropped: what the side said, never sent on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dropped: bool,
 }
 
 fn is_false(b: &bool) -> bool {
     !b
 }
 
+/// Bytes as a line writes them: `text` when they are UTF-8, else `hex`.
+fn text_or_hex(data: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(data) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (None, Some(hex::encode(data))),
+    }
+}
+
 impl RecordLine {
     /// A record's line: `text` when its bytes are UTF-8, else `hex`; and what marks it.
     pub fn new(header: &RecordHeader, data: &[u8], rule: Option<&str>) -> RecordLine {
-        let (text, hex) = match std::str::from_utf8(data) {
-            Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (None, Some(hex::encode(data))),
-        };
+        let (text, hex) = text_or_hex(data);
         RecordLine {
             at: time::rfc3339_micros(header.at),
             run: None,
@@ -87,6 +109,29 @@ impl RecordLine {
             unfinished: header.marks.contains(Marks::UNFINISHED),
             bad_checksum: header.marks.contains(Marks::BAD_CHECKSUM),
             file: header.marks.contains(Marks::FILE),
+            edited: header.marks.contains(Marks::EDITED),
+            original_text: None,
+            original_hex: None,
+            dropped: header.marks.contains(Marks::DROPPED),
+        }
+    }
+
+    /// The same line of an edited message, with what the side said before the edit.
+    pub fn with_original(self, original: &[u8]) -> RecordLine {
+        let (original_text, original_hex) = text_or_hex(original);
+        RecordLine {
+            original_text,
+            original_hex,
+            ..self
+        }
+    }
+
+    /// What the side said before a page edited it, when the line keeps it.
+    pub fn original(&self) -> Option<Vec<u8>> {
+        match (&self.original_hex, &self.original_text) {
+            (Some(digits), _) => hex::decode(digits),
+            (None, Some(text)) => Some(text.as_bytes().to_vec()),
+            (None, None) => None,
         }
     }
 
@@ -161,13 +206,32 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_message_keeps_what_the_side_said_and_a_dropped_one_says_so() {
+        let proxied = |mark| RecordHeader {
+            marks: Marks::PROXIED.with(mark),
+            ..header(Flow::Rx)
+        };
+        let edited =
+            RecordLine::new(&proxied(Marks::EDITED), b"SET 25\n", None).with_original(&[0xff]);
+        let json = serde_json::to_string(&edited).unwrap();
+        assert!(
+            json.ends_with(r#""text":"SET 25\n","edited":true,"original_hex":"ff"}"#),
+            "{json}"
+        );
+        let back: RecordLine = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.original(), Some(vec![0xff]));
+        let dropped = RecordLine::new(&proxied(Marks::DROPPED), b"X", None);
+        assert!(dropped.dropped && !dropped.edited && dropped.original().is_none());
+    }
+
+    #[test]
     fn the_documented_lines_read() {
         let doc = include_str!("jsonl.rs");
         let lines: Vec<&str> = doc
             .lines()
             .filter_map(|l| l.strip_prefix("//! {"))
             .collect();
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines.len(), 9);
         for line in lines {
             let parsed: RecordLine = serde_json::from_str(&format!("{{{line}")).unwrap();
             assert!(parsed.bytes().is_some(), "{line}");

@@ -220,6 +220,8 @@ impl Stream {
         let mut finished = [false; 2];
         for event in &c.events {
             match event {
+                // Said, and never sent on: no packet went.
+                Happening::Message(m) if m.dropped => {}
                 Happening::Message(m) => {
                     let from = if c.from_client(m) {
                         End::Client

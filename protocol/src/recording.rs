@@ -63,7 +63,21 @@ pub struct Message {
     pub dir: Flow,
     pub proxied: bool,
     pub injected: bool,
+    /// What went on: for a held message a page edited, the edit.
     pub bytes: Vec<u8>,
+    /// A held message a page edited: what its side said, when the recording keeps it (the
+    /// transcript does, a page's download does not).
+    pub original: Option<Vec<u8>>,
+    pub edited: bool,
+    /// A held message a page dropped: said, and never sent on.
+    pub dropped: bool,
+}
+
+impl Message {
+    /// What its sender said: before a page edited it, when the recording says.
+    pub fn said(&self) -> &[u8] {
+        self.original.as_deref().unwrap_or(&self.bytes)
+    }
 }
 
 /// A line that is not the format.
@@ -249,6 +263,14 @@ fn read_line(
     let bytes = record.bytes().ok_or_else(|| {
         "its bytes cannot be had back (no `hex`, and `text` in another encoding)".to_owned()
     })?;
+    let original = match (&record.original_text, &record.original_hex) {
+        (None, None) => None,
+        _ => Some(
+            record
+                .original()
+                .ok_or("its `original_hex` is not hex digits")?,
+        ),
+    };
     let i = conversation(&record.run, record.conn);
     conversations[i].events.push(Happening::Message(Message {
         at,
@@ -257,6 +279,9 @@ fn read_line(
         proxied: record.way.is_some(),
         injected: record.injected,
         bytes,
+        original,
+        edited: record.edited,
+        dropped: record.dropped,
     }));
     Ok(())
 }
@@ -293,8 +318,6 @@ impl Conversation {
     ) -> Conversation {
         let mut events: Vec<Happening> = records
             .into_iter()
-            // A held message a page dropped never reached the other side.
-            .filter(|(head, _)| !head.marks.contains(Marks::DROPPED))
             .map(|(head, data)| {
                 Happening::Message(Message {
                     at: head.at,
@@ -303,6 +326,9 @@ impl Conversation {
                     proxied: head.marks.contains(Marks::PROXIED),
                     injected: head.marks.contains(Marks::INJECTED),
                     bytes: data.to_vec(),
+                    original: None,
+                    edited: head.marks.contains(Marks::EDITED),
+                    dropped: head.marks.contains(Marks::DROPPED),
                 })
             })
             .collect();
@@ -326,10 +352,30 @@ impl Conversation {
         }
     }
 
+    /// Its messages that reached the other side, in order: a held message a page dropped
+    /// never did (its pcapng leaves it out).
     pub fn messages(&self) -> impl Iterator<Item = &Message> {
         self.events.iter().filter_map(|e| match e {
-            Happening::Message(m) => Some(m),
+            Happening::Message(m) if !m.dropped => Some(m),
             _ => None,
+        })
+    }
+
+    /// The conversation as its server (or device) had it, for `learn` and `replay`, which
+    /// stand in for one side against the other: each message with whether it came from the
+    /// client, and its bytes. From the client, what reached the server (an edit as it went; a
+    /// message a page dropped on its way never did); from the server, what it said, whatever
+    /// became of it on its way (before an edit, when the recording keeps it; a message a page
+    /// dropped was said all the same).
+    pub fn server_side(&self) -> impl Iterator<Item = (bool, &Message, &[u8])> {
+        self.events.iter().filter_map(|e| {
+            let Happening::Message(m) = e else {
+                return None;
+            };
+            match self.from_client(m) {
+                true => (!m.dropped).then_some((true, m, &m.bytes[..])),
+                false => Some((false, m, m.said())),
+            }
         })
     }
 

@@ -139,7 +139,7 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
                     let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + datagram.len());
                     frame.put_bytes(0, RECORD_HEADER_LEN);
                     frame.extend_from_slice(&datagram);
-                    match side.reading.message(frame, Marks::NONE, true).await {
+                    match side.reading.message(frame, Marks::NONE, true, None).await {
                         Some(reason) => return reason,
                         None => continue,
                     }

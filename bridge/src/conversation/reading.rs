@@ -295,6 +295,7 @@ impl<'a> Reading<'a> {
         let Released {
             how,
             bytes,
+            original,
             marks,
             whole,
             rule,
@@ -312,7 +313,7 @@ impl<'a> Reading<'a> {
                 let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + bytes.len());
                 record.put_bytes(0, RECORD_HEADER_LEN);
                 record.extend_from_slice(&bytes);
-                if let Some(reason) = self.message(record, marks, whole).await {
+                if let Some(reason) = self.message(record, marks, whole, original).await {
                     return Err(Ended::Over(reason));
                 }
             }
@@ -357,7 +358,7 @@ impl<'a> Reading<'a> {
                         let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + len);
                         record.put_bytes(0, RECORD_HEADER_LEN);
                         record.extend_from_slice(&bytes);
-                        if let Some(reason) = self.message(record, marks, whole).await {
+                        if let Some(reason) = self.message(record, marks, whole, None).await {
                             return Err(Ended::Over(reason));
                         }
                     }
@@ -410,7 +411,7 @@ impl<'a> Reading<'a> {
                     buf.clear();
                     frame
                 };
-                match self.message(frame, Marks::NONE, true).await {
+                match self.message(frame, Marks::NONE, true, None).await {
                     Some(reason) => Err(Ended::Over(reason)),
                     None => Ok(()),
                 }
@@ -501,7 +502,7 @@ impl<'a> Reading<'a> {
                 let mut record = BytesMut::with_capacity(RECORD_HEADER_LEN + piece.bytes.len());
                 record.put_bytes(0, RECORD_HEADER_LEN);
                 record.extend_from_slice(&piece.bytes);
-                if let Some(reason) = self.message(record, marks, whole).await {
+                if let Some(reason) = self.message(record, marks, whole, None).await {
                     return Err(Ended::Over(reason));
                 }
             }
@@ -549,6 +550,7 @@ impl<'a> Reading<'a> {
         frame: BytesMut,
         mut marks: Marks,
         whole: bool,
+        original: Option<Bytes>,
     ) -> Option<String> {
         let hub = &self.relay.hub;
         let payload = &frame[RECORD_HEADER_LEN..];
@@ -568,9 +570,10 @@ impl<'a> Reading<'a> {
                 answer = self.answering.at_once(&rules, payload, &rule_time);
             }
         }
-        let room = hub.transcript_room(frame.len()).await;
+        let kept = original.as_ref().map_or(0, Bytes::len);
+        let room = hub.transcript_room(frame.len() + kept).await;
         let RecordAs { flow, marks: side } = self.record_as;
-        hub.record(self.id, flow, frame, marks.with(side), None);
+        hub.record(self.id, flow, frame, marks.with(side), None, original);
         drop(room);
         let answer = match answer {
             Ok(answer) => answer,
@@ -589,7 +592,7 @@ impl<'a> Reading<'a> {
         record.extend_from_slice(bytes);
         let room = hub.transcript_room(record.len()).await;
         let RecordAs { flow, marks } = self.record_as;
-        hub.record(self.id, flow, record, marks, Some(rule));
+        hub.record(self.id, flow, record, marks, Some(rule), None);
         drop(room);
     }
 

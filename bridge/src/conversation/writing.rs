@@ -158,7 +158,12 @@ pub fn record_sent(relay: &Relay, id: ConnId, data: &[u8], from: &Author, record
     let mut frame = BytesMut::with_capacity(RECORD_HEADER_LEN + data.len() + rule_len);
     frame.put_bytes(0, RECORD_HEADER_LEN);
     frame.extend_from_slice(data);
-    relay
-        .hub
-        .record(id, record_as.flow, frame, marks.with(record_as.marks), rule);
+    relay.hub.record(
+        id,
+        record_as.flow,
+        frame,
+        marks.with(record_as.marks),
+        rule,
+        None,
+    );
 }

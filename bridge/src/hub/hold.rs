@@ -31,6 +31,8 @@ use crate::clock::now;
 pub struct Released {
     pub how: Release,
     pub bytes: Bytes,
+    /// An edited message's bytes as the side said them, for the transcript.
+    pub original: Option<Bytes>,
     /// What the message held in the queue, whatever went.
     pub held_len: usize,
     /// As the framing cut it: cut or unfinished, else none.
@@ -72,10 +74,12 @@ struct Waiting {
 impl Waiting {
     /// Its way out: as `how` says, with `bytes` (what it held, unless edited).
     fn released(self, how: Release, bytes: Option<Bytes>) -> Released {
+        let original = bytes.is_some().then(|| self.data.clone());
         Released {
             how,
             held_len: self.data.len(),
             bytes: bytes.unwrap_or(self.data),
+            original,
             marks: self.marks,
             whole: self.whole,
             rule: self.rule,

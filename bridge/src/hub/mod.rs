@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use protocol::size::{byte_count, format_size};
 use protocol::tls::TlsInfo;
 use protocol::{
@@ -351,7 +351,8 @@ impl Hub {
     /// Records traffic. `frame` holds [`RECORD_HEADER_LEN`] bytes of headroom, then the
     /// payload; the header is written in place (and a rule's id appended), and the same bytes
     /// are kept and fanned out. A `tx` record from a page is what was written of the sends
-    /// waiting for this connection.
+    /// waiting for this connection. `original`: what a side said of a held message a page
+    /// edited, which only the transcript keeps.
     pub fn record(
         &self,
         id: ConnId,
@@ -359,6 +360,7 @@ impl Hub {
         mut frame: BytesMut,
         marks: Marks,
         rule: Option<&str>,
+        original: Option<Bytes>,
     ) {
         let len = (frame.len() - RECORD_HEADER_LEN) as u64;
         let rule = rule.unwrap_or_default().as_bytes();
@@ -391,7 +393,7 @@ impl Hub {
         }
         let frame = frame.freeze();
         if let Some(transcript) = &self.inner.transcript {
-            transcript.record(&frame);
+            transcript.record(&frame, original);
         }
         let conns = &mut s.conns;
         s.history.push(id, s.seq, frame.clone(), |dropped, frame| {

@@ -2,7 +2,9 @@
 //! device) answered.
 //!
 //! The recorded server is the side that did not connect (see [`Conversation::from_client`]):
-//! each message it received is paired with what it sent back before the next one, and what it
+//! each message it received is paired with what it sent back before the next one, as the
+//! server had them ([`Conversation::server_side`]: a held message a page dropped on its way to
+//! it never reached it, and what it said is learnt as it said it, before any edit), and what it
 //! sent before the first becomes a greeting (`on = "connect"`). A request seen more than once
 //! with the same reply is learnt once. When the replies differ, it generalises: a trailing
 //! checksum that every reply ends with (any of the six) is appended rather than copied, a field
@@ -59,20 +61,20 @@ pub fn learn(conversations: &[Conversation], source: &str) -> Result<(String, St
     for (index, c) in conversations.iter().enumerate() {
         let mut greeting = Vec::new();
         let mut current: Option<Pair> = None;
-        for m in c.messages() {
-            if c.from_client(m) {
+        for (from_client, m, bytes) in c.server_side() {
+            if from_client {
                 pairs.extend(current.take());
                 current = Some(Pair {
                     conn: index,
-                    request: m.bytes.clone(),
+                    request: bytes.to_vec(),
                     reply: Vec::new(),
                 });
             } else if m.injected {
                 // A page's send to the client: not the server's answer.
             } else if let Some(pair) = &mut current {
-                pair.reply.extend_from_slice(&m.bytes);
+                pair.reply.extend_from_slice(bytes);
             } else {
-                greeting.extend_from_slice(&m.bytes);
+                greeting.extend_from_slice(bytes);
             }
         }
         pairs.extend(current);

@@ -182,23 +182,21 @@ async fn one(
 ) -> Result<(), String> {
     let transport = options.transport.unwrap_or(c.transport);
     let mut link = Link::open(&options.to, transport, options).await?;
-    let steps: Vec<(bool, &Message)> = c
-        .messages()
-        .filter_map(|m| {
-            let from_client = c.from_client(m);
-            // A page's send to the client is not the server's: nothing to expect of it.
-            (from_client || !m.injected).then_some((from_client, m))
-        })
+    // As the server had it: what reached it, and what it said.
+    let steps: Vec<(bool, &Message, &[u8])> = c
+        .server_side()
+        // A page's send to the client is not the server's: nothing to expect of it.
+        .filter(|(from_client, m, _)| *from_client || !m.injected)
         .collect();
-    let first_sent: Option<Micros> = steps.iter().find(|(client, _)| *client).map(|s| s.1.at);
+    let first_sent: Option<Micros> = steps.iter().find(|s| s.0).map(|s| s.1.at);
     let start = tokio::time::Instant::now();
-    for (from_client, m) in steps {
+    for (from_client, m, bytes) in steps {
         if from_client {
             if let (true, Some(first)) = (options.timing_recorded, first_sent) {
                 let gap = Duration::from_micros((m.at - first).max(0) as u64);
                 tokio::time::sleep_until(start + gap).await;
             }
-            link.send(&m.bytes).await.map_err(|e| {
+            link.send(bytes).await.map_err(|e| {
                 format!(
                     "cannot send message {} (record {}): {e}",
                     case.sent + 1,
@@ -210,7 +208,7 @@ async fn one(
         }
         case.replies += 1;
         let number = case.replies;
-        let now = match tokio::time::timeout(options.reply_timeout, link.reply(&m.bytes)).await {
+        let now = match tokio::time::timeout(options.reply_timeout, link.reply(bytes)).await {
             Ok(Ok(now)) => now,
             Ok(Err(e)) => {
                 return Err(format!(
@@ -227,11 +225,11 @@ async fn one(
                         0 => "nothing of it arrived".to_owned(),
                         n => format!("{n} bytes of it arrived: {}", show(link.pending_bytes())),
                     },
-                    show(&m.bytes),
+                    show(bytes),
                 ))
             }
         };
-        if let Some(difference) = compare(&m.bytes, &now, &options.ignore) {
+        if let Some(difference) = compare(bytes, &now, &options.ignore) {
             let text = format!(
                 "{}: reply {number} (record {}) differs {difference}",
                 case.name, m.seq

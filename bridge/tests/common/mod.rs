@@ -12,11 +12,11 @@ use clap::Parser;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use protocol::{
-    Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, Problem, Record, ServerInfo, Target,
-    ToBridge, ToClient, Transmit,
+    Command, ConnId, ConnInfo, ConnState, Event, Flow, Frame, HeldMessage, Problem, Record,
+    Release, ServerInfo, Target, ToBridge, ToClient, Transmit, Way,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
@@ -388,6 +388,71 @@ pub async fn accept_peer(bridge: &Bridge, page: &mut Page) -> (Peer, ConnInfo) {
         })
         .await;
     (peer, conn)
+}
+
+/// A server on loopback, and a bridge that proxies to it; returns the proxy's address.
+pub async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let spec = format!("127.0.0.1:0={}", server.local_addr().unwrap());
+    let mut all = vec!["--proxy", &spec];
+    all.extend_from_slice(flags);
+    let bridge = start(&all).await;
+    let addr = bridge.proxies[0].0;
+    (bridge, server, addr)
+}
+
+/// A client through the proxy, the server's end of it, and the conversation once open.
+pub async fn pair(
+    page: &mut Page,
+    server: &TcpListener,
+    proxy: SocketAddr,
+) -> (Peer, Peer, ConnInfo) {
+    let client = Peer::connect(proxy).await;
+    let (stream, _) = within("the server to accept", server.accept())
+        .await
+        .unwrap();
+    let client_addr = client.addr();
+    let conn = page
+        .event("the pair's conversation, open", |e| match e {
+            Event::Conn { conn } if conn.peer == client_addr && conn.state == ConnState::Open => {
+                Some(conn.clone())
+            }
+            _ => None,
+        })
+        .await;
+    (client, Peer { stream }, conn)
+}
+
+/// Switches a way's hold, and waits until the page hears it is.
+pub async fn hold(page: &mut Page, conn: u64, way: Way, on: bool) {
+    page.command(Command::Hold { conn, way, on }).await;
+    page.event("the hold switched", |e| match e {
+        Event::Conn { conn: c } if c.id == conn => c
+            .proxy
+            .as_ref()
+            .filter(|p| p.hold.get(way) == on)
+            .map(|_| ()),
+        _ => None,
+    })
+    .await;
+}
+
+/// The next message the bridge holds.
+pub async fn held(page: &mut Page) -> HeldMessage {
+    page.event("a held message", |e| match e {
+        Event::Held { message } => Some(message.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// How held message `id` left its queue, once it has.
+pub async fn released(page: &mut Page, id: u64) -> Release {
+    page.event("a released message", |e| match e {
+        Event::Released { id: left, how, .. } if *left == id => Some(*how),
+        _ => None,
+    })
+    .await
 }
 
 /// Plain HTTP GET; returns the status code, the headers (lower case) and the body.
