@@ -170,7 +170,8 @@ impl Tally {
                 | Event::FileStopped { .. }
                 | Event::Proxies { .. }
                 | Event::Held { .. }
-                | Event::Released { .. },
+                | Event::Released { .. }
+                | Event::Learnt { .. },
             ) => false,
         }
     }

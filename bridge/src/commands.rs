@@ -11,8 +11,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use bytes::Bytes;
+use protocol::recording::{Conversation, Happening};
 use protocol::{
-    address, Command, ConnState, Event, Origin, Problem, ProblemKind, RequestId, Transport,
+    address, Command, ConnId, ConnState, Event, Origin, Problem, ProblemKind, RecordHeader,
+    RecordParts, RequestId, Transport,
 };
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -23,6 +26,7 @@ use crate::dialer::{self, Via};
 use crate::hub::Opening;
 use crate::listener::{self, Listening};
 use crate::proxy::{Forward, ProxySpec};
+use crate::recording::learn::learn_checked;
 use crate::rules_file::RulesFile;
 use crate::rules_save::RulesPath;
 use crate::tls::{Acceptor, Connector};
@@ -232,6 +236,10 @@ impl Commands {
             }
             Command::ForwardAll { conn, way } => self.relay.hub.forward_all(conn, way),
             Command::DropHeld { conn, id } => self.relay.hub.drop_held(conn, id),
+            Command::Learn { conn, request } => self
+                .learn(conn, request)
+                .await
+                .map(|learnt| answer = Some(learnt)),
         };
         done.map(|()| answer)
             .map_err(|problem| problem.answering(request))
@@ -253,6 +261,52 @@ impl Commands {
         Ok(Event::RulesSaved {
             file: file.name().to_owned(),
             rules: rules as u64,
+            request,
+        })
+    }
+
+    /// Learns a simulator of conversation `conn`'s server from what the bridge holds of it, as
+    /// `bridge learn` would from its recording; puts nothing in force.
+    async fn learn(&self, conn: ConnId, request: Option<RequestId>) -> Result<Event, Problem> {
+        let (info, held) = self.relay.hub.held_conversation(conn)?;
+        // Learning compares each request with those before it: not on the async workers.
+        let learnt = tokio::task::spawn_blocking(move || {
+            let frames: Vec<Bytes> = held.frames().collect();
+            let records: Vec<RecordParts<'_>> = frames
+                .iter()
+                .filter_map(|f| RecordHeader::read(f).ok())
+                .collect();
+            let mut conversation =
+                Conversation::from_conn(&info, records.iter().map(|r| (&r.header, r.payload)));
+            if info.elided_msgs > 0 {
+                // What the server said before the first request held answered a request no
+                // longer held: it is no greeting.
+                let first = conversation.events.iter().position(|e| {
+                    matches!(e, Happening::Message(m) if !m.dropped && conversation.from_client(m))
+                });
+                conversation
+                    .events
+                    .drain(..first.unwrap_or(conversation.events.len()));
+            }
+            let source = format!("conversation {conn}, as the bridge held it");
+            learn_checked(&[conversation], &source).map(|learnt| (learnt, info))
+        })
+        .await
+        .map_err(|e| Problem::new(ProblemKind::Other, format!("learning failed: {e}")))?;
+        let (learnt, info) = learnt.map_err(|why| {
+            Problem::new(
+                ProblemKind::LearnFailed,
+                format!("cannot learn a simulator from conversation {conn}: {why}"),
+            )
+            .on(conn)
+        })?;
+        Ok(Event::Learnt {
+            conn,
+            rules: learnt.file.rules,
+            framing: learnt.file.framing.unwrap_or_default(),
+            summary: learnt.summary,
+            elided_msgs: info.elided_msgs,
+            elided_bytes: info.elided_bytes,
             request,
         })
     }

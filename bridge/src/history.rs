@@ -122,14 +122,12 @@ impl History {
     /// What is held now, to be read in sequence order later, without the lock: costs a pointer
     /// copy per chunk, not per record.
     pub fn snapshot(&self) -> Snapshot {
-        let mut runs = Vec::new();
-        let mut conns = Vec::new();
-        for held in self.conns.values().filter(|h| !h.chunks.is_empty()) {
-            let first = runs.len();
-            runs.extend(held.chunks.iter().cloned());
-            conns.push((first, runs.len(), held.skip));
-        }
-        Snapshot { runs, conns }
+        snapshot_of(self.conns.values())
+    }
+
+    /// What is held now of one connection, as [`History::snapshot`] takes it.
+    pub fn snapshot_of(&self, conn: ConnId) -> Snapshot {
+        snapshot_of(self.conns.get(&conn))
     }
 
     fn held_by(&self, conn: ConnId) -> usize {
@@ -184,6 +182,18 @@ impl Held {
             .and_then(|c| c.get(self.skip))
             .map(|&(seq, _)| seq)
     }
+}
+
+/// A snapshot of these connections' records.
+fn snapshot_of<'a>(held: impl IntoIterator<Item = &'a Held>) -> Snapshot {
+    let mut runs = Vec::new();
+    let mut conns = Vec::new();
+    for held in held.into_iter().filter(|h| !h.chunks.is_empty()) {
+        let first = runs.len();
+        runs.extend(held.chunks.iter().cloned());
+        conns.push((first, runs.len(), held.skip));
+    }
+    Snapshot { runs, conns }
 }
 
 /// Whether `(conn, seq)` is still held: records only ever leave a connection from the front.

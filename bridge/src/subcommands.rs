@@ -239,10 +239,12 @@ fn learn(args: &LearnArgs) -> Result<ExitCode, String> {
         || "a recording".into(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let (rules, summary) = recording::learn::learn(&conversations, &source)?;
     // What it writes must be a rules file the bridge starts with.
-    crate::rules_file::parse_rules_file(&rules)
-        .map_err(|e| format!("the rules learnt do not read back ({e}); nothing was written"))?;
+    let recording::learn::LearntFile {
+        text: rules,
+        summary,
+        ..
+    } = recording::learn::learn_checked(&conversations, &source)?;
     match &args.output {
         Some(path) => {
             std::fs::write(path, &rules)

@@ -6,8 +6,13 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use bridge::Bridge;
 use common::{accept_peer, held, hold, pair, proxied, released, start, within, Page};
-use protocol::{hex, ConnState, Flow, Release, Target, Way};
+use protocol::framing::{Delimiter, Framing};
+use protocol::rules::ReplyBody;
+use protocol::{
+    hex, ConnId, ConnInfo, ConnState, Event, Flow, Problem, ProblemKind, Release, Target, Way,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -379,8 +384,8 @@ fn stdout(out: &Output) -> String {
 
 const SCPI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/scpi-device.toml");
 
-/// Records a client of the example SCPI device: its greeting, three questions and answers.
-async fn record_scpi(transcript: &Path) {
+/// The example SCPI device, recording into `transcript`, and a page of it.
+async fn scpi_device(transcript: &Path) -> (Bridge, Page) {
     let device = start(&[
         "--rules",
         SCPI,
@@ -388,8 +393,21 @@ async fn record_scpi(transcript: &Path) {
         transcript.to_str().unwrap(),
     ])
     .await;
-    let (mut page, _) = Page::open(&device).await;
-    let (mut client, _) = accept_peer(&device, &mut page).await;
+    let (page, _) = Page::open(&device).await;
+    (device, page)
+}
+
+/// Records a client of the example SCPI device: its greeting, three questions and answers.
+async fn record_scpi(transcript: &Path) {
+    let (device, mut page) = scpi_device(transcript).await;
+    talk_to_scpi(&device, &mut page).await;
+    device.shutdown().await;
+}
+
+/// A client of the example SCPI device `device` is greeted, asks three questions and is
+/// answered, and leaves: the conversation, closed, as `page` saw it.
+async fn talk_to_scpi(device: &Bridge, page: &mut Page) -> ConnInfo {
+    let (mut client, _) = accept_peer(device, page).await;
     let greeting = b"ACME Instruments DMM-1000 ready\n";
     assert_eq!(client.receive(greeting.len()).await, greeting);
     for (ask, answer) in [
@@ -401,8 +419,135 @@ async fn record_scpi(transcript: &Path) {
         assert_eq!(client.receive(answer.len()).await, answer.as_bytes());
     }
     drop(client);
-    page.conn(ConnState::Closed).await;
+    page.conn(ConnState::Closed).await
+}
+
+/// What a page's `learn` of conversation `conn` answers: the learnt event, or the problem.
+async fn learn(page: &mut Page, conn: ConnId, request: u64) -> Result<Event, Problem> {
+    page.command(protocol::Command::Learn {
+        conn,
+        request: Some(request),
+    })
+    .await;
+    page.event("the answer to learn", |e| match e {
+        Event::Learnt { request: r, .. } if *r == Some(request) => Some(Ok(e.clone())),
+        Event::Error(p) if p.request == Some(request) => Some(Err(p.clone())),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_page_s_learn_gets_the_rules_bridge_learn_writes_from_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("scpi.jsonl");
+    let (device, mut page) = scpi_device(&transcript).await;
+    let conn = talk_to_scpi(&device, &mut page).await.id;
+    let Ok(Event::Learnt {
+        conn: of,
+        rules,
+        framing,
+        summary,
+        elided_msgs,
+        ..
+    }) = learn(&mut page, conn, 7).await
+    else {
+        panic!("the conversation is learnt");
+    };
+    assert_eq!((of, elided_msgs), (conn, 0));
+    assert!(
+        summary.starts_with("4 rules, a greeting on connect"),
+        "{summary}"
+    );
+    assert_eq!(
+        framing,
+        Framing::Delimiter {
+            delimiter: Delimiter::lf()
+        }
+    );
+    let idn = rules
+        .iter()
+        .find(|r| r.name == "Answer *IDN?")
+        .expect("*IDN? learnt");
+    assert_eq!(
+        idn.reply,
+        ReplyBody::Text("ACME Instruments,DMM-1000,SN0001,1.0.3\\n".into())
+    );
+    // Nothing was put in force: the device still answers as its own rules say.
+    let (_, now) = Page::open(&device).await;
+    assert!(
+        now.server.rules.iter().any(|r| r.id == "idn"),
+        "{:?}",
+        now.server.rules
+    );
     device.shutdown().await;
+
+    // The same rules as the file `bridge learn` writes, read by a bridge started with it.
+    let rules_file = dir.path().join("learnt.toml");
+    let run = bridge_async(&[
+        "learn",
+        transcript.to_str().unwrap(),
+        "-o",
+        rules_file.to_str().unwrap(),
+    ])
+    .await;
+    assert!(run.status.success(), "{}", stderr(&run));
+    let simulator = start(&["--rules", rules_file.to_str().unwrap()]).await;
+    let (_, snapshot) = Page::open(&simulator).await;
+    assert_eq!(snapshot.server.rules, rules);
+    assert_eq!(snapshot.server.defaults.framing, framing);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_page_s_learn_says_what_the_bridge_no_longer_held_and_why_nothing_was_learnt() {
+    // A history of about a KiB (each record costs some 200 bytes) no longer holds the
+    // greeting and the first question, but still its answer.
+    let device = start(&["--rules", SCPI, "--history-bytes", "1100"]).await;
+    let (mut page, _) = Page::open(&device).await;
+    let conn = talk_to_scpi(&device, &mut page).await.id;
+    let Ok(Event::Learnt {
+        rules,
+        elided_msgs,
+        elided_bytes,
+        ..
+    }) = learn(&mut page, conn, 8).await
+    else {
+        panic!("what is held is learnt");
+    };
+    assert!(
+        elided_msgs > 0 && elided_bytes > 0,
+        "{elided_msgs} {elided_bytes}"
+    );
+    // An answer held without its question is no greeting, nor learnt at all.
+    assert!(!rules.iter().any(|r| r.id == "greeting"), "{rules:?}");
+    let replies: Vec<String> = rules.iter().map(|r| format!("{:?}", r.reply)).collect();
+    assert!(!replies.iter().any(|r| r.contains("ACME")), "{rules:?}");
+    assert!(rules.iter().any(|r| r.name == "Answer BOGUS"), "{rules:?}");
+    let problem = learn(&mut page, 99, 9).await.unwrap_err();
+    assert_eq!(
+        (problem.kind, problem.conn),
+        (ProblemKind::NoSuchConnection, Some(99))
+    );
+    device.shutdown().await;
+
+    // A server that answered nothing: nothing to learn, said so.
+    let mute = start(&[]).await;
+    let (mut page, _) = Page::open(&mute).await;
+    let (mut client, info) = accept_peer(&mute, &mut page).await;
+    client.send(b"anyone?\n").await;
+    page.record(info.id, Flow::Rx).await;
+    let problem = learn(&mut page, info.id, 10).await.unwrap_err();
+    assert_eq!(
+        (problem.kind, problem.conn),
+        (ProblemKind::LearnFailed, Some(info.id))
+    );
+    assert!(
+        problem.message.contains("nothing the server answered"),
+        "{}",
+        problem.message
+    );
+    mute.shutdown().await;
 }
 
 #[tokio::test]

@@ -144,6 +144,16 @@ pub enum Command {
     /// Drop the held message `id` of conversation `conn`: it is never sent, and recorded as
     /// dropped.
     DropHeld { conn: ConnId, id: HeldId },
+    /// Learn a simulator of conversation `conn`'s server (or device) from what the bridge holds
+    /// of it, as `bridge learn` learns one from its recording: the rules that answer as it
+    /// answered. Nothing is put in force. Answered with [`Event::Learnt`] to the client that
+    /// asked, or a [`Problem`] of kind `learn_failed` (nothing the server answered, more rules
+    /// than a set may hold).
+    Learn {
+        conn: ConnId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -180,7 +190,8 @@ impl Command {
             | Command::LeaveGroup { request, .. }
             | Command::Proxy { request, .. }
             | Command::StopProxy { request, .. }
-            | Command::SaveRules { request } => *request,
+            | Command::SaveRules { request }
+            | Command::Learn { request, .. } => *request,
             _ => None,
         }
     }
@@ -195,7 +206,8 @@ impl Command {
             | Command::LeaveGroup { request, .. }
             | Command::Proxy { request, .. }
             | Command::StopProxy { request, .. }
-            | Command::SaveRules { request } => *request = Some(id),
+            | Command::SaveRules { request }
+            | Command::Learn { request, .. } => *request = Some(id),
             _ => {}
         }
         self

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::conn::{ConnId, ConnInfo, ConnSettings, Micros, RequestId, Seq, Transport};
+use crate::framing::Framing;
 use crate::hold::{HeldId, HeldMessage, Release};
 use crate::rules::{Rule, RuleError};
 use crate::text_encoding::TextEncoding;
@@ -96,6 +97,29 @@ pub enum Event {
         id: HeldId,
         how: Release,
     },
+    /// What [`Command::Learn`] learnt of conversation `conn`, told to the client that asked:
+    /// the rules (not in force: a client sets them, [`Command::SetRules`], once a person has
+    /// reviewed them) and the framing they read requests with ([`Command::Configure`] for new
+    /// connections), as `bridge learn` writes them in a rules file.
+    Learnt {
+        conn: ConnId,
+        rules: Vec<Rule>,
+        framing: Framing,
+        /// What was learnt, for a person: `3 rules, 1 request generalised`.
+        summary: String,
+        /// The earliest messages the bridge no longer held (`--history-bytes`), which the
+        /// rules were not learnt from: how many, and their bytes.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        elided_msgs: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        elided_bytes: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How many replies a rule has sent since the rule set was last set.
@@ -169,6 +193,9 @@ pub enum ProblemKind {
     /// No such message is held: another client forwarded or dropped it, or its conversation
     /// closed.
     NotHeld,
+    /// Nothing could be learnt of a conversation ([`Command::Learn`]): its server answered
+    /// nothing the bridge still holds, or it would take more rules than a set may hold.
+    LearnFailed,
     /// Anything else; also what a bridge that names no kind means, and any kind a client does
     /// not know yet.
     #[default]

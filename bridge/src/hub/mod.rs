@@ -469,6 +469,17 @@ impl Hub {
         self.fan_out(Event::Forgotten { conns }.to_frame());
     }
 
+    /// What the bridge holds of conversation `id`: what it says of it, and its records (the
+    /// earliest may be gone: its `elided_msgs` count them), to be read without the lock.
+    pub fn held_conversation(
+        &self,
+        id: ConnId,
+    ) -> Result<(Arc<ConnInfo>, history::Snapshot), Problem> {
+        let s = self.lock();
+        let info = s.conn(id)?.info.clone();
+        Ok((info, s.history.snapshot_of(id)))
+    }
+
     /// Tells every page about a failure that no single page asked for.
     pub fn error(&self, problem: Problem) {
         tracing::warn!(conn = problem.conn, "{}", problem.message);

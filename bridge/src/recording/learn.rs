@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use protocol::checksum::Checksum;
 
 use super::Conversation;
+use crate::rules_file::{parse_rules_file, RulesFile};
 
 /// One request and what was sent back before the next, with how many times this request had
 /// been asked on its connection, this one included.
@@ -52,6 +53,27 @@ struct Rule {
     once: bool,
     comment: Option<String>,
     name: String,
+}
+
+/// What was learnt: the rules file as `bridge learn` writes it, the same as the bridge reads it
+/// back (which it must: the bridge starts with what it writes), and a summary for people.
+pub struct LearntFile {
+    pub text: String,
+    pub file: RulesFile,
+    pub summary: String,
+}
+
+/// Learns the rules, and checks that the bridge reads them back. The subcommand and the page's
+/// `learn` both come here, so that the page is offered the same rules the file holds.
+pub fn learn_checked(conversations: &[Conversation], source: &str) -> Result<LearntFile, String> {
+    let (text, summary) = learn(conversations, source)?;
+    let file =
+        parse_rules_file(&text).map_err(|e| format!("the rules learnt do not read back ({e})"))?;
+    Ok(LearntFile {
+        text,
+        file,
+        summary,
+    })
 }
 
 /// The rules file, as TOML with comments; and a summary for people.

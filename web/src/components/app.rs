@@ -294,7 +294,8 @@ fn rules_panel(state: &State, open: &RulesOpen, on_close: Callback<()>) -> Html 
         <RulesPanel {key} {rules} hits={state.rule_hits.clone()} problem={state.rules_problem.clone()}
                     online={state.socket == SocketStatus::Open} {draft} selected={state.selected}
                     default_encoding={state.default_encoding()} {rules_file}
-                    save={state.rules_save.clone()} {on_close} />
+                    save={state.rules_save.clone()} learning={state.learning.clone()}
+                    reading={server.map(|s| s.defaults.clone()).unwrap_or_default()} {on_close} />
     }
 }
 

@@ -10,7 +10,7 @@ use protocol::rules::Rule;
 use protocol::{Command, ConnId, ConnSettings, ConnState, Frame};
 use yew::prelude::*;
 
-use super::commands::Commands;
+use super::commands::{new_request_id, Commands};
 use super::latest::use_latest;
 use crate::encoding::Encoding;
 use crate::state::file_pace::Probe;
@@ -23,6 +23,9 @@ pub struct DeviceCtx {
     pub rules: Rc<Vec<Rule>>,
     /// Open the rules panel with a rule for messages like these bytes, read in this encoding.
     pub on_reply_like: Callback<(Rc<[u8]>, Encoding)>,
+    /// Ask the bridge to learn a simulator from this conversation, and open the rules panel,
+    /// where the rules learnt wait for review.
+    pub on_learn: Callback<ConnId>,
     /// Read a connection (or, with `None`, new ones) this way.
     pub configure: Callback<(Option<ConnId>, ConnSettings), Result<(), String>>,
     /// Why the bridge refused the last settings chosen here: for which connection (or `None`,
@@ -73,11 +76,29 @@ pub fn use_device(
     let latest = use_latest((state.conns.clone(), rules.clone()));
     let opened = use_mut_ref(|| 0u32);
     let on_reply_like = {
-        let (latest, rules_open) = (latest.clone(), rules_open.clone());
+        let (latest, rules_open, opened) = (latest.clone(), rules_open.clone(), opened.clone());
         use_callback((), move |(bytes, encoding): (Rc<[u8]>, _), _| {
             let rule = like_message(&bytes, encoding, &latest.borrow().1);
             *opened.borrow_mut() += 1;
             rules_open.set(Some((*opened.borrow(), Some(rule))));
+        })
+    };
+    let on_learn = {
+        let (command, dispatch, rules_open) =
+            (command.clone(), dispatch.clone(), rules_open.clone());
+        let opened = opened.clone();
+        use_callback((), move |conn: ConnId, _| {
+            let request = new_request_id();
+            dispatch.emit(Action::Learning { conn, request });
+            if let Err(why) = command.emit(Command::Learn {
+                conn,
+                request: Some(request),
+            }) {
+                dispatch.emit(Action::Notice(why));
+                return dispatch.emit(Action::LearntDone);
+            }
+            *opened.borrow_mut() += 1;
+            rules_open.set(Some((*opened.borrow(), None)));
         })
     };
     let probe = {
@@ -115,6 +136,7 @@ pub fn use_device(
     let device_ctx = DeviceCtx {
         rules: Rc::new(rules),
         on_reply_like,
+        on_learn,
         configure,
         settings_problem: state.settings_problem.clone(),
         frame: send,

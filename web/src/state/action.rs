@@ -78,6 +78,11 @@ pub enum Action {
     /// The page asked the bridge to write the rules in force to its rules file, with this
     /// request id.
     SavingRulesFile(RequestId),
+    /// The page asked the bridge to learn a simulator from conversation `conn`, with this
+    /// request id.
+    Learning { conn: ConnId, request: RequestId },
+    /// The rules learnt were used, or discarded: the rules panel no longer shows them.
+    LearntDone,
     /// A file this page was sending to these connections stopped before its end (cancelled,
     /// or refused): its entries say so.
     FileStopped(Vec<ConnId>),

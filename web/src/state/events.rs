@@ -4,11 +4,11 @@
 use std::rc::Rc;
 
 use protocol::{
-    ConnId, ConnInfo, ConnState, Event, Flow, HeldMessage, Marks, Problem, ProblemKind,
-    RecordHeader, Seq, ServerInfo, Transport, VERSION,
+    ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, HeldMessage, Marks, Problem,
+    ProblemKind, RecordHeader, Seq, ServerInfo, Transport, VERSION,
 };
 
-use super::{Conv, Entry, Incoming, Rec, RulesSave, State};
+use super::{Conv, Entry, Incoming, Learning, Learnt, Rec, RulesSave, State};
 use crate::bytes_view::size::plural;
 
 impl State {
@@ -93,6 +93,30 @@ impl State {
                         file: file.into(),
                         rules,
                     };
+                }
+            }
+            Event::Learnt {
+                conn,
+                rules,
+                framing,
+                summary,
+                elided_msgs,
+                elided_bytes,
+                request,
+            } => {
+                if matches!(self.learning, Learning::Asking { request: r, .. } if Some(r) == request)
+                {
+                    let reading = self.server.as_ref().map(|s| s.defaults.clone());
+                    self.learning = Learning::Learnt(Rc::new(Learnt {
+                        conn,
+                        rules,
+                        settings: ConnSettings {
+                            framing,
+                            ..reading.unwrap_or_default()
+                        },
+                        summary,
+                        elided: (elided_msgs > 0).then_some((elided_msgs, elided_bytes)),
+                    }));
                 }
             }
             Event::RuleHits { hits } => self.rule_hits = hits,
@@ -181,6 +205,12 @@ impl State {
             .is_some_and(|s| s.rules == server.rules);
         if !(same_bridge && same_rules && matches!(self.rules_save, RulesSave::Saved { .. })) {
             self.rules_save = RulesSave::None;
+        }
+        // Likewise a simulator being learnt; one learnt is the user's to review still.
+        if matches!(self.learning, Learning::Asking { .. }) {
+            self.learning = Learning::Failed(
+                "The page lost the bridge while it was learning: ask again.".into(),
+            );
         }
         self.server = Some(server);
         if !same_bridge
@@ -363,6 +393,10 @@ impl State {
             ProblemKind::SaveFailed if matches!(self.rules_save, RulesSave::Saving(r) if Some(r) == problem.request) =>
             {
                 self.rules_save = RulesSave::Failed(problem.message.into());
+            }
+            _ if matches!(self.learning, Learning::Asking { request, .. } if Some(request) == problem.request) =>
+            {
+                self.learning = Learning::Failed(problem.message.into());
             }
             ProblemKind::InvalidSettings => {
                 self.settings_problem = Some((problem.conn, problem.message.into()));

@@ -68,6 +68,34 @@ pub const WINDOW: usize = 500;
 /// Notices shown at most; older ones go first.
 const MAX_NOTICES: usize = 4;
 
+/// Where the page's request to learn a simulator from a conversation (`learn`) stands: the
+/// rules panel shows it, and puts nothing in force until the user says so.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Learning {
+    #[default]
+    None,
+    /// Asked, of conversation `conn`, with this request id.
+    Asking { conn: ConnId, request: RequestId },
+    /// The rules learnt, to review.
+    Learnt(Rc<Learnt>),
+    /// Why nothing was learnt.
+    Failed(Rc<str>),
+}
+
+/// A simulator learnt from a conversation, as the bridge told it.
+#[derive(Debug, PartialEq)]
+pub struct Learnt {
+    pub conn: ConnId,
+    pub rules: Vec<protocol::rules::Rule>,
+    /// How new connections are read once these rules are used: the reading in force, with the
+    /// framing the rules were learnt for.
+    pub settings: protocol::ConnSettings,
+    pub summary: String,
+    /// The earliest messages the bridge no longer held, which nothing was learnt from: how
+    /// many, and their bytes.
+    pub elided: Option<(u64, u64)>,
+}
+
 /// Where the page's request to save the rules to the bridge's rules file (`--rules`) stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum RulesSave {
@@ -156,6 +184,8 @@ pub struct State {
     /// The page's last request to write the rules in force to the bridge's rules file, and
     /// what came of it.
     pub rules_save: RulesSave,
+    /// The page's last request to learn a simulator from a conversation, and what came of it.
+    pub learning: Learning,
     /// Why the bridge refused the last settings this page chose, for a connection or (`None`)
     /// for new ones, until settings change.
     pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
@@ -252,6 +282,10 @@ pub fn reduce(mut state: State, action: Action) -> State {
         Action::Configuring => state.settings_problem = None,
         Action::SavingRules => state.rules_problem = None,
         Action::SavingRulesFile(request) => state.rules_save = RulesSave::Saving(request),
+        Action::Learning { conn, request } => {
+            state.learning = Learning::Asking { conn, request };
+        }
+        Action::LearntDone => state.learning = Learning::None,
         Action::FileStopped(conns) => {
             for conn in conns {
                 state.files_stopped(conn, false);
@@ -295,6 +329,7 @@ impl State {
             rule_hits: Vec::new(),
             rules_problem: None,
             rules_save: RulesSave::None,
+            learning: Learning::None,
             settings_problem: None,
             next_id: 1,
             limits,

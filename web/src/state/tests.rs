@@ -933,6 +933,100 @@ fn saving_the_rules_to_the_file_says_what_came_of_it_while_it_holds() {
 }
 
 #[test]
+fn a_simulator_learnt_is_this_page_s_answer_or_why_not() {
+    let learnt = |request| {
+        Incoming::Event(Event::Learnt {
+            conn: 1,
+            rules: vec![protocol::rules::Rule::new(
+                "reply-1",
+                protocol::rules::Trigger::Exact {
+                    text: "*IDN?".into(),
+                },
+                protocol::rules::ReplyBody::Text("ACME\\n".into()),
+            )],
+            framing: protocol::framing::Framing::Delimiter {
+                delimiter: protocol::framing::Delimiter::lf(),
+            },
+            summary: "1 rule".into(),
+            elided_msgs: 3,
+            elided_bytes: 40,
+            request: Some(request),
+        })
+    };
+    let s = synced_page();
+    let s = reduce(
+        s,
+        Action::Learning {
+            conn: 1,
+            request: 7,
+        },
+    );
+    // Another page's answer is not this page's.
+    let s = run(s, vec![learnt(8)]);
+    assert_eq!(
+        s.learning,
+        Learning::Asking {
+            conn: 1,
+            request: 7
+        }
+    );
+    let s = run(s, vec![learnt(7)]);
+    let Learning::Learnt(got) = &s.learning else {
+        panic!("learnt: {:?}", s.learning);
+    };
+    assert_eq!(
+        (got.conn, got.rules.len(), got.elided),
+        (1, 1, Some((3, 40)))
+    );
+    // The reading of new connections stays, with the framing learnt.
+    assert_eq!(
+        got.settings.checksum,
+        s.server.as_ref().unwrap().defaults.checksum
+    );
+    assert_eq!(
+        got.settings.framing,
+        protocol::framing::Framing::Delimiter {
+            delimiter: protocol::framing::Delimiter::lf()
+        }
+    );
+    let s = reduce(s, Action::LearntDone);
+    assert_eq!(s.learning, Learning::None);
+
+    let s = reduce(
+        s,
+        Action::Learning {
+            conn: 1,
+            request: 9,
+        },
+    );
+    let mut failed = Problem::new(ProblemKind::LearnFailed, "nothing the server answered");
+    failed.request = Some(9);
+    let s = run(s, vec![Incoming::Event(Event::Error(failed))]);
+    assert_eq!(
+        s.learning,
+        Learning::Failed("nothing the server answered".into())
+    );
+    assert!(
+        s.notices.is_empty(),
+        "said in the rules panel, not as a notice"
+    );
+    // A new socket: an answer asked on the old one never comes, and the panel says so.
+    let s = reduce(
+        s,
+        Action::Learning {
+            conn: 1,
+            request: 10,
+        },
+    );
+    let s = run(s, vec![hello(vec![], 0)]);
+    assert!(
+        matches!(s.learning, Learning::Failed(_)),
+        "{:?}",
+        s.learning
+    );
+}
+
+#[test]
 fn a_close_is_not_activity() {
     let ids = |s: &State| s.rows.keys().map(|r| r.id).collect::<Vec<_>>();
     let by_activity = Action::SetList(ListView {

@@ -1,5 +1,5 @@
 //! What the user narrows a conversation to, and takes away from it: Find, the gaps between
-//! messages, the downloads, and clearing the view.
+//! messages, the downloads, a simulator learnt from it, and clearing the view.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -27,6 +27,9 @@ pub struct FilterBarProps {
     /// Clears the view, or shows all again when it was cleared.
     pub on_clear: Callback<()>,
     pub on_download: Callback<Download>,
+    /// Asks the bridge for a simulator of this conversation's server, to review in the rules
+    /// panel.
+    pub on_learn: Callback<()>,
 }
 
 #[component]
@@ -54,6 +57,11 @@ pub fn FilterBar(props: &FilterBarProps) -> Html {
                 <button type="button" onclick={download(Download::JsonLines)} title="The conversation as JSON Lines, exact bytes included">{ "JSON Lines" }</button>
                 <button type="button" onclick={download(Download::Pcapng)} title="The conversation for Wireshark: its exact bytes in synthetic packets">{ "pcapng" }</button>
             </span>
+            <button type="button" onclick={props.on_learn.reform(|_: MouseEvent| ())}
+                    aria-label="Make a simulator from this conversation"
+                    title="Rules that answer as this conversation's server (or device) answered, as bridge learn makes them, to review in the rules panel before they take effect">
+                { "Make a simulator" }
+            </button>
             <button type="button" onclick={props.on_clear.reform(|_: MouseEvent| ())}>
                 { if props.cleared { "Show all" } else { "Clear view" } }
             </button>

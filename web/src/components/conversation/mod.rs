@@ -23,6 +23,7 @@ use self::log_view::LogView;
 use crate::components::reading_form::ReadingForm;
 use crate::components::tls_details::tls_details;
 use crate::export;
+use crate::hooks::device::DeviceCtx;
 use crate::state::Conv;
 
 /// Which side of a TCP connection a pane shows, when the page shows both.
@@ -113,6 +114,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         .map(|c| c.log.clone())
         .unwrap_or_default();
     let found = use_find(log, search.clone());
+    let device = use_context::<DeviceCtx>();
 
     let Some(conv) = &props.conv else {
         return html! {
@@ -168,6 +170,10 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             };
         })
     };
+    let on_learn = {
+        let learn = device.map_or_else(Callback::noop, |d| d.on_learn);
+        learn.reform(move |()| id)
+    };
     let on_query = {
         let query = query.clone();
         Callback::from(move |text| query.set(text))
@@ -209,7 +215,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                              online={props.online} on_close={on_reading} />
             }
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}
-                       {on_query} {on_gaps} {on_clear} {on_download} />
+                       {on_query} {on_gaps} {on_clear} {on_download} {on_learn} />
             <LogView conv={conv.clone()} pane={props.pane} gaps={*gaps} ends={*ends}
                      found={search.is_some().then_some(found)} cleared={cleared_at} />
             <HeldQueue conv={conv.clone()} online={props.online} />

@@ -10,22 +10,25 @@
 
 mod editing;
 mod editor;
+mod learnt;
 mod modal;
 mod row;
 
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{Command, ConnId, Problem, RuleHits};
+use protocol::{Command, ConnId, ConnSettings, Problem, RuleHits};
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use self::editing::{editor, use_editing, Editing};
+use self::learnt::learnt_section;
 use self::modal::use_modal;
 use self::row::{rule_row, Op};
 use crate::hooks::commands::{new_request_id, use_commands};
+use crate::hooks::device::DeviceCtx;
 use crate::state::rule_draft::{blank, in_force, moved, restored, toggled, without};
-use crate::state::{Action, RulesSave};
+use crate::state::{Action, Learning, RulesSave};
 
 #[derive(Properties, PartialEq)]
 pub struct RulesPanelProps {
@@ -44,6 +47,10 @@ pub struct RulesPanelProps {
     pub rules_file: Option<AttrValue>,
     /// Where this page's last save to that file stands.
     pub save: RulesSave,
+    /// A simulator learnt from a conversation, to review before it takes effect.
+    pub learning: Learning,
+    /// How new connections are read now.
+    pub reading: ConnSettings,
     pub on_close: Callback<()>,
 }
 
@@ -268,6 +275,30 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             list_error.set(sent.err());
         })
     };
+    // The rules learnt go in force as any set edited here does, and new connections are read
+    // as they were learnt for; what is learnt then leaves the panel.
+    let device = use_context::<DeviceCtx>();
+    let on_use_learnt = {
+        let (send, dispatch, list_error) =
+            (send.clone(), commands.dispatch.clone(), list_error.clone());
+        let (learning, reading) = (props.learning.clone(), props.reading.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Learning::Learnt(learnt) = &learning else {
+                return;
+            };
+            let mut done = send.emit(learnt.rules.clone());
+            if let (Ok(()), Some(device)) = (&done, &device) {
+                if learnt.settings != reading {
+                    done = device.configure.emit((None, learnt.settings.clone()));
+                }
+            }
+            if done.is_ok() {
+                dispatch.emit(Action::LearntDone);
+            }
+            list_error.set(done.err());
+        })
+    };
+    let on_discard_learnt = commands.dispatch.reform(|_: MouseEvent| Action::LearntDone);
     // The rule the bridge's refusal names, when the editor is not where it shows.
     let refused = props
         .problem
@@ -341,6 +372,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
                     { "The bridge answers peers by itself, even with no page open: for each message, the \
                        first rule that is on and matches replies. Put specific rules first." }
                 </p>
+                { learnt_section(&props.learning, (rules.len(), &props.reading), off, (on_use_learnt, on_discard_learnt)) }
                 if let Some(why) = set_problem {
                     <p class="field-error" role="alert">{ why }</p>
                 }
