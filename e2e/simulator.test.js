@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { Peer, conversation, eventually, openPage, rowOf, useBridge } from './harness.js';
+import {
+  Peer, conversation, eventually, openPage, rowOf, screenshot, useBridge,
+} from './harness.js';
 
 const SCPI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'scpi-device.toml');
 const fx = useBridge(['--rules', SCPI]);
@@ -53,6 +55,7 @@ test('a simulator made from a conversation waits for review, then answers a fres
   assert.match(texts[0], /Greeting[\s\S]*on connect/);
   assert.ok(texts.some((t) => t.includes('Answer *IDN?') && t.includes('ACME Instruments,DMM-1000')), texts.join('\n'));
   assert.ok(texts.some((t) => t.includes('Answer MEAS:VOLT?') && t.includes('${counter}')), texts.join('\n'));
+  await screenshot(page, 'simulator-learnt');
   assert.equal(await inForce(page).count(), 5, 'nothing applied itself');
   assert.ok((await inForce(page).allInnerTexts()).some((t) => t.includes('Identify')));
 

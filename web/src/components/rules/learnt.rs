@@ -7,9 +7,7 @@
 use protocol::ConnSettings;
 use yew::prelude::*;
 
-use protocol::size::format_size;
-
-use crate::bytes_view::size::plural;
+use crate::bytes_view::size::{format_size, plural};
 use crate::state::rule_draft::summary;
 use crate::state::{Learning, Learnt};
 
