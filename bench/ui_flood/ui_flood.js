@@ -30,9 +30,10 @@ async function once() {
       if (!peer.socket.write(chunk)) await new Promise((r) => peer.socket.once('drain', r));
     }
     const bytes = lines * LINE.length;
-    // The page's counter for this connection reaches every byte the peer sent.
+    // The page's counter for this connection reaches every byte the peer sent (its title
+    // groups the thousands: `received: 10,000,045 bytes`).
     const counter = page.locator(`li:has-text("${peer.address}") .rx`);
-    await counter.and(page.locator(`[title^="received: ${bytes} bytes"]`)).waitFor({ timeout: 120_000 });
+    await counter.and(page.locator(`[title^="received: ${bytes.toLocaleString('en-US')} bytes"]`)).waitFor({ timeout: 120_000 });
     const shownAfter = Date.now() - started;
     // Then the page must still answer promptly.
     const t0 = Date.now();
