@@ -37,7 +37,7 @@ pub async fn run_script(
     .into_iter()
     .find(|(path, _)| !path.exists());
     if let Some((_, needed)) = missing {
-        progress(name, format!("skipped: no {needed}"));
+        progress(name, format!("skipped: missing {needed}"));
         figure(name, "skipped", "");
         return Ok(());
     }
