@@ -39,16 +39,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     })
     .await;
     assert_eq!(listener_event(&mut page).await, None);
-    // Refused: nothing listens there any more. A connection can only succeed as a TCP
-    // self-connect (the kernel chose the freed port as the source port of this very connect),
-    // which no listener takes part in.
-    if let Ok(stream) = TcpStream::connect(first).await {
-        let (local, peer) = (stream.local_addr().unwrap(), stream.peer_addr().unwrap());
-        assert_eq!(
-            local, peer,
-            "a stopped listener refuses connections, but {local} reached {peer}"
-        );
-    }
+    nothing_listens_on(first, "a stopped listener").await;
     let (mut other, snapshot) = Page::open(&bridge).await;
     assert_eq!(snapshot.listen, None);
 
@@ -119,7 +110,7 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     .await;
     let third: SocketAddr = listener_event(&mut page).await.unwrap().parse().unwrap();
     assert_ne!(third, moved);
-    assert!(TcpStream::connect(moved).await.is_err());
+    nothing_listens_on(moved, "a listener moved elsewhere").await;
     Peer::connect(third).await;
     peer.send(b"after the move").await;
     page.expect(
@@ -128,6 +119,20 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     )
     .await;
     bridge.shutdown().await;
+}
+
+/// Asserts that a connection to `addr` is refused: nothing listens there any more. A connection
+/// can only succeed as a TCP self-connect (the kernel chose the freed port as the source port of
+/// this very connect, which happens now and then on a busy machine), in which no listener takes
+/// part.
+async fn nothing_listens_on(addr: SocketAddr, what: &str) {
+    if let Ok(stream) = TcpStream::connect(addr).await {
+        let (local, peer) = (stream.local_addr().unwrap(), stream.peer_addr().unwrap());
+        assert_eq!(
+            local, peer,
+            "{what} refuses connections, but {local} reached {peer}"
+        );
+    }
 }
 
 /// A free loopback port, for the binary's flags.
