@@ -13,7 +13,9 @@
 //! while the passage was plain are counted (`ahead`), so that nothing goes twice, and nothing
 //! is skipped when it turns plain again.
 
+use std::future::Future;
 use std::io;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -23,6 +25,7 @@ use protocol::framing::Framing;
 use protocol::RECORD_HEADER_LEN;
 use protocol::{time, ConnId, ConnSettings, Marks, Origin, Problem, ProblemKind, Release};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{watch, Mutex};
 
 use super::passage::{self, Passage, Verdict};
@@ -34,7 +37,8 @@ use crate::hub::{Outgoing, Released};
 use crate::matching::{self, Answering};
 use crate::rules::{Answer, Responder};
 
-/// Reads start this small, so that an idle connection holds little memory...
+/// Reads start this small, so that a connection whose reads are short holds little memory
+/// (a silent one holds no buffer at all: see [`read_when_ready`])...
 const MIN_READ: usize = 4 * 1024;
 /// ...and grow, while reads fill them, up to this.
 const MAX_READ: usize = 64 * 1024;
@@ -138,7 +142,7 @@ impl<'a> Reading<'a> {
     }
 
     /// Reads until the peer closes, the socket fails, or a message ends the conversation.
-    pub(super) async fn run(&mut self, stream: impl AsyncRead + Unpin) -> String {
+    pub(super) async fn run(&mut self, stream: impl Readable) -> String {
         self.read(stream, None::<&Mutex<Onward<tokio::io::Sink>>>)
             .await
             .describe()
@@ -152,7 +156,7 @@ impl<'a> Reading<'a> {
     /// side's peer closes its sending side, so does `onward`'s (a half-close, passed on).
     pub(super) async fn read<W: AsyncWrite + Unpin>(
         &mut self,
-        mut stream: impl AsyncRead + Unpin,
+        mut stream: impl Readable,
         onward: Option<&Mutex<Onward<W>>>,
     ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
@@ -165,6 +169,7 @@ impl<'a> Reading<'a> {
                 .on_connect(&self.relay.hub.rules(), &rule_time);
             self.answer(greeting);
         }
+        // Empty while the peer is silent: the buffer is taken when there is something to read.
         let mut buf = BytesMut::new();
         let mut want = MIN_READ;
         loop {
@@ -177,12 +182,9 @@ impl<'a> Reading<'a> {
             // A way that holds as much as it may is not read until pages release some: its
             // sender's bytes wait in TCP, which tells it to wait.
             let full = self.passage.as_deref().is_some_and(Passage::is_full);
-            buf.reserve(RECORD_HEADER_LEN + want);
-            buf.put_bytes(0, RECORD_HEADER_LEN);
             let idle_end = self.framer.as_ref().and_then(Framer::next_deadline);
-            let mut room = (&mut buf).limit(want);
             let read = tokio::select! {
-                read = stream.read_buf(&mut room), if !full => read,
+                read = read_when_ready(&mut stream, &mut buf, want), if !full => read,
                 released = passage::released(self.passage.as_deref_mut()), if onward.is_some() => {
                     buf.clear();
                     if let Some(onward) = onward {
@@ -665,6 +667,63 @@ async fn write_on<W: AsyncWrite + Unpin>(
         .write_all(bytes)
         .await
         .map_err(Ended::Onward)
+}
+
+/// A socket a reading can wait on before it has a buffer to read into.
+pub trait Readable: AsyncRead + Unpin {
+    /// Whether [`Readable::poll_readable`] can tell; if not, a reading holds its buffer while
+    /// it waits, as TLS's does.
+    const TELLS: bool = true;
+    /// Ready once a read may not wait (bytes, the end, or an error).
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+impl Readable for OwnedReadHalf {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.as_ref().poll_read_ready(cx)
+    }
+}
+
+impl Readable for tokio::net::tcp::ReadHalf<'_> {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.as_ref().poll_read_ready(cx)
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Readable
+    for tokio::io::ReadHalf<tokio_rustls::TlsStream<T>>
+{
+    const TELLS: bool = false;
+    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Reads up to `want` bytes into `buf`, after [`RECORD_HEADER_LEN`] bytes of header room.
+/// A connection whose peer is silent holds no buffer while it waits (it would be most of an
+/// idle connection's memory): a read that finds nothing lets its buffer go and waits for the
+/// socket to be readable, and the next buffer is taken then. (Readiness may be a guess: tokio
+/// takes a new socket as readable until a read finds it is not.)
+async fn read_when_ready<R: Readable>(
+    stream: &mut R,
+    buf: &mut BytesMut,
+    want: usize,
+) -> io::Result<usize> {
+    loop {
+        std::future::poll_fn(|cx| stream.poll_readable(cx)).await?;
+        buf.reserve(RECORD_HEADER_LEN + want);
+        buf.put_bytes(0, RECORD_HEADER_LEN);
+        let mut room = (&mut *buf).limit(want);
+        let mut read = std::pin::pin!(stream.read_buf(&mut room));
+        if !R::TELLS {
+            return read.await;
+        }
+        let done = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+        if let Poll::Ready(read) = done {
+            return read;
+        }
+        *buf = BytesMut::new();
+    }
 }
 
 /// `${time}` in a rule's reply: the bridge's clock, UTC.

@@ -10,6 +10,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::reading::Readable;
 use super::writing::{self, Sending};
 use super::{Conversation, Relay};
 use crate::hub::Opened;
@@ -24,7 +25,7 @@ const KEEPALIVE_RETRIES: u32 = 6;
 /// A byte stream a connection relays: plain TCP, or TLS over TCP. Splitting it gives a half to
 /// read and a half to write, which run side by side.
 pub trait Stream: Send + 'static {
-    type Read: AsyncRead + Send + Unpin;
+    type Read: Readable + Send;
     type Write: AsyncWrite + Send + Unpin;
     fn split(self) -> (Self::Read, Self::Write);
 }
