@@ -4,11 +4,16 @@
 //! never delays its commands, and a page that is slow to read still has them carried out (until
 //! its own unread answers back up).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
+use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
 use protocol::size::{byte_count, format_size};
 use protocol::{
@@ -134,7 +139,7 @@ pub async fn run(socket: WebSocket, sessions: Sessions) {
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
-        ending = obey(&commands, &hub, stream, answers) => ending,
+        ending = WhenWoken::new(obey(&commands, &hub, stream, answers)) => ending,
         _ = inform(&hub, &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
@@ -152,6 +157,63 @@ pub async fn run(socket: WebSocket, sessions: Sessions) {
         }
     };
     let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+}
+
+/// A future polled only when something it waits for woke it, not whenever its task is woken.
+/// The session's halves share a task, and the half that reads the page's socket is costly to
+/// poll for nothing: tungstenite zeroes its read buffer (128 KiB) before each read, even one
+/// that finds nothing, and every frame sent to the page woke it for such a read.
+struct WhenWoken<F> {
+    inner: Pin<Box<F>>,
+    flag: Arc<Woken>,
+    waker: Waker,
+}
+
+struct Woken {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl<F: Future> WhenWoken<F> {
+    fn new(inner: F) -> WhenWoken<F> {
+        let flag = Arc::new(Woken {
+            // Polled the first time.
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        WhenWoken {
+            inner: Box::pin(inner),
+            waker: Waker::from(flag.clone()),
+            flag,
+        }
+    }
+}
+
+impl<F: Future> Future for WhenWoken<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        // Registered before the flag is read: a wake in between polls the task again.
+        this.flag.task.register(cx.waker());
+        if !this.flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        this.inner
+            .as_mut()
+            .poll(&mut Context::from_waker(&this.waker))
+    }
 }
 
 /// Carries out the page's messages, in order, until it leaves; problems go to `answers`.
