@@ -25,7 +25,7 @@ use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
 use crate::hub::Opening;
 use crate::listener::{self, Listening};
-use crate::proxy::{Forward, ProxySpec};
+use crate::proxy::{self, Forward, ProxySpec, Scheme};
 use crate::recording::learn::learn_checked;
 use crate::rules_file::RulesFile;
 use crate::rules_save::RulesPath;
@@ -67,9 +67,9 @@ struct Listeners {
     tcp: Option<Listening>,
     tls: Option<Listening>,
     udp: Option<udp::Socket>,
-    /// The proxies' listeners (`--proxy`, or started by a page), each with the server it
-    /// relays its clients to, in the order they started.
-    proxies: Vec<(Listening, String)>,
+    /// The proxies' listeners, TCP or TLS, and UDP sockets (`--proxy`, or started by a page),
+    /// each with its spec (listening where it was bound), in the order they started.
+    proxies: Vec<(Running, ProxySpec)>,
     /// From `--tls-cert` and `--tls-key`, or self-signed when a TLS listener first starts; the
     /// same for the bridge's whole run, so that its fingerprint can be trusted once.
     certificate: Option<Acceptor>,
@@ -82,6 +82,13 @@ enum Running {
 }
 
 impl Running {
+    fn addr(&self) -> SocketAddr {
+        match self {
+            Running::Stream(listening) => listening.addr(),
+            Running::Datagram(socket) => socket.addr(),
+        }
+    }
+
     async fn stop(self) {
         match self {
             Running::Stream(listening) => listening.stop().await,
@@ -128,6 +135,15 @@ impl Listeners {
     /// The fingerprint of the TLS certificate, while the TLS listener runs.
     fn fingerprint(&self) -> Option<String> {
         self.tls.as_ref()?;
+        Some(self.certificate.as_ref()?.certificate().sha256.clone())
+    }
+
+    /// The same, while the TLS listener or a proxy whose clients speak TLS shows it.
+    fn shown_fingerprint(&self) -> Option<String> {
+        let proxies = self.proxies.iter();
+        if self.tls.is_none() && !proxies.into_iter().any(|(_, p)| p.client == Transport::Tls) {
+            return None;
+        }
         Some(self.certificate.as_ref()?.certificate().sha256.clone())
     }
 
@@ -450,64 +466,87 @@ impl Commands {
         Ok(())
     }
 
-    /// Starts a proxy's listener bound at start: each client it accepts is relayed to the
-    /// spec's target.
-    pub async fn start_proxy(
-        &self,
-        spec: &ProxySpec,
-        bound: tokio::net::TcpListener,
-    ) -> std::io::Result<SocketAddr> {
-        let forward = Forward {
+    /// Starts a proxy whose socket is bound (at start, or for a page): each client its
+    /// listener accepts (or each address that sends to its UDP socket) is relayed to the
+    /// spec's target; a TLS proxy's clients are greeted with the TLS listener's certificate.
+    pub async fn start_proxy(&self, spec: &ProxySpec, bound: Bound) -> Result<SocketAddr, String> {
+        let via = match spec.server {
+            Transport::Tcp => Via::Tcp,
+            Transport::Tls if spec.accept_any => Via::Tls(self.dial.tls_any.clone()),
+            Transport::Tls => Via::Tls(self.dial.tls.clone()),
+            Transport::Udp => Via::Udp(None),
+        };
+        let forward = Some(std::sync::Arc::new(Forward {
             host: spec.host.clone(),
             port: spec.port,
+            via,
             timeout: self.dial.timeout,
             own_http: self.dial.own_http,
-        };
-        let accepting = listener::Accepting {
-            relay: self.relay.clone(),
-            slots: self.slots.clone(),
-            tasks: self.tasks.clone(),
-            tls: None,
-            proxy: Some(std::sync::Arc::new(forward)),
-        };
-        let listening = Listening::spawn(accepting, bound)?;
-        let addr = listening.addr();
-        tracing::info!(%addr, target = %spec.target(), "proxying");
+        }));
         let mut listeners = self.listeners.lock().await;
-        listeners.proxies.push((listening, spec.target()));
+        let running = match bound {
+            Bound::Stream(bound) => {
+                let tls = match spec.client {
+                    Transport::Tls => Some(listeners.certificate()?),
+                    _ => None,
+                };
+                let accepting = listener::Accepting {
+                    relay: self.relay.clone(),
+                    slots: self.slots.clone(),
+                    tasks: self.tasks.clone(),
+                    tls,
+                    proxy: forward,
+                };
+                Running::Stream(Listening::spawn(accepting, bound).map_err(|e| e.to_string())?)
+            }
+            Bound::Datagram(bound) => {
+                let receiving = udp::Receiving {
+                    proxy: forward,
+                    ..self.receiving()
+                };
+                let socket = udp::Socket::spawn(receiving, bound).map_err(|e| e.to_string())?;
+                Running::Datagram(socket)
+            }
+        };
+        let addr = running.addr();
+        tracing::info!(%addr, proxy = %spec, "proxying");
+        let spec = ProxySpec {
+            listen: addr,
+            ..spec.clone()
+        };
+        listeners.proxies.push((running, spec));
         self.announce_proxies(&listeners);
         Ok(addr)
     }
 
     /// Starts a proxy a page asked for: as `--proxy LISTEN=TARGET` would, refused with the
-    /// reason (an address that is not one or is taken, a target `--allow-dial` refuses or whose
-    /// name does not resolve), and nothing started then.
+    /// reason (an address that is not one or is taken, transports that do not go together, a
+    /// target `--allow-dial` refuses or whose name does not resolve), and nothing started then.
     pub async fn proxy(&self, listen: &str, target: &str) -> Result<(), Problem> {
         let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
         let (listen, target) = (listen.trim(), target.trim());
-        let addr = address::listen_address(listen).ok_or_else(|| {
+        let (client, addr) = proxy::side(listen, address::listen_address).ok_or_else(|| {
             failed(format!(
                 "cannot proxy from `{listen}`: write IP:PORT, e.g. 127.0.0.1:1502 or [::]:1502 \
-                 (every interface), or a port alone"
+                 (every interface), or a port alone; tls:IP:PORT for TLS clients, udp:IP:PORT \
+                 for UDP"
             ))
         })?;
-        let (host, port) = address::split(target).ok_or_else(|| {
-            failed(format!(
-                "cannot proxy to `{target}`: write the server as HOST:PORT, e.g. \
-                 192.168.1.20:502"
-            ))
-        })?;
-        let spec = ProxySpec {
-            listen: addr,
-            host: host.to_owned(),
-            port,
-        };
+        let (server, (host, port)) =
+            proxy::side(target, proxy::target_address).ok_or_else(|| {
+                failed(format!(
+                    "cannot proxy to `{target}`: write the server as HOST:PORT, e.g. \
+                 192.168.1.20:502; tls:HOST:PORT to dial it with TLS"
+                ))
+            })?;
+        let spec = ProxySpec::new(addr, client, (host, port), server)
+            .map_err(|why| failed(format!("cannot proxy from `{listen}` to `{target}`: {why}")))?;
         spec.allowed(&self.dial.rules)
             .map_err(|why| Problem::new(ProblemKind::NotAllowed, why))?;
         spec.resolves(self.dial.timeout)
             .await
             .map_err(|why| Problem::new(ProblemKind::DialFailed, why))?;
-        let bound = bind::tcp(addr).map_err(|e| {
+        let bound = bind_proxy(&spec).map_err(|e| {
             failed(format!(
                 "cannot proxy from {addr}: {}",
                 self.explain_bind(addr, &e)
@@ -519,24 +558,33 @@ impl Commands {
         Ok(())
     }
 
-    /// Stops the proxy listening at `listen`; the conversations it started stay open.
+    /// Stops the proxy listening at `listen` (with `udp:` for a UDP proxy's socket, where a
+    /// TCP one listens at the same port too); the conversations it started stay open, but a
+    /// UDP proxy's, whose datagrams came through its socket, end with it.
     pub async fn stop_proxy(&self, listen: &str) -> Result<(), Problem> {
         let listen = listen.trim();
-        let addr = address::listen_address(listen);
+        let wanted = proxy::side(listen, address::listen_address);
         let mut listeners = self.listeners.lock().await;
-        let Some(at) = listeners
-            .proxies
-            .iter()
-            .position(|(l, _)| Some(l.addr()) == addr)
-        else {
+        let found = wanted.and_then(|(scheme, addr)| {
+            listeners.proxies.iter().position(|(running, spec)| {
+                let udp = spec.client == Transport::Udp;
+                running.addr() == addr
+                    && match scheme {
+                        Some(Scheme::Udp) => udp,
+                        Some(_) => !udp,
+                        None => true,
+                    }
+            })
+        });
+        let Some(at) = found else {
             return Err(Problem::new(
                 ProblemKind::ListenFailed,
                 format!("no proxy listens on {listen}"),
             ));
         };
-        let (stopped, target) = listeners.proxies.remove(at);
+        let (stopped, spec) = listeners.proxies.remove(at);
         stopped.stop().await;
-        tracing::info!(listen, %target, "stopped proxying (asked by a page)");
+        tracing::info!(proxy = %spec, "stopped proxying (asked by a page)");
         self.announce_proxies(&listeners);
         Ok(())
     }
@@ -546,9 +594,9 @@ impl Commands {
         let proxies = listeners
             .proxies
             .iter()
-            .map(|(listening, target)| protocol::ProxyListener {
-                listen: listening.addr().to_string(),
-                target: target.clone(),
+            .map(|(running, spec)| protocol::ProxyListener {
+                listen: format!("{}{}", proxy::prefix(spec.client), running.addr()),
+                target: spec.target_text(),
             })
             .collect();
         self.relay.hub.set_proxies(proxies);
@@ -556,7 +604,7 @@ impl Commands {
 
     /// The TLS listener's certificate fingerprint, once it runs.
     pub async fn tls_fingerprint(&self) -> Option<String> {
-        self.listeners.lock().await.fingerprint()
+        self.listeners.lock().await.shown_fingerprint()
     }
 
     /// Binds `addr` and starts accepting (or receiving) there.
@@ -619,13 +667,18 @@ impl Commands {
     }
 
     fn receive(&self, bound: tokio::net::UdpSocket) -> std::io::Result<udp::Socket> {
-        let receiving = udp::Receiving {
+        udp::Socket::spawn(self.receiving(), bound)
+    }
+
+    /// How a UDP socket receives: its conversations bounded by `--udp-idle` and `--udp-peers`.
+    fn receiving(&self) -> udp::Receiving {
+        udp::Receiving {
             relay: self.relay.clone(),
             tasks: self.tasks.clone(),
             idle: self.udp_idle,
             peers: self.udp_peers,
-        };
-        udp::Socket::spawn(receiving, bound)
+            proxy: None,
+        }
     }
 
     /// Tells every page where a listener is now.
@@ -642,10 +695,18 @@ impl Commands {
     }
 }
 
-/// A socket bound at start, for [`Commands::start_bound`].
+/// A socket bound at start, for [`Commands::start_bound`] and [`Commands::start_proxy`].
 pub enum Bound {
     Stream(tokio::net::TcpListener),
     Datagram(tokio::net::UdpSocket),
+}
+
+/// Binds a proxy's socket: a UDP socket for a UDP proxy, else a TCP listener.
+pub fn bind_proxy(spec: &ProxySpec) -> std::io::Result<Bound> {
+    match spec.client {
+        Transport::Udp => bind::udp(spec.listen).map(Bound::Datagram),
+        _ => bind::tcp(spec.listen).map(Bound::Stream),
+    }
 }
 
 fn parse_group(group: &str) -> Result<IpAddr, Problem> {

@@ -176,6 +176,12 @@ pub struct Config {
     /// Stand between a client and its server: listen on LISTEN, and relay each client that
     /// connects to TARGET, both ways, shown as one conversation (e.g.
     /// 127.0.0.1:1502=192.168.1.20:502); may be repeated. --allow-dial applies to TARGET.
+    /// `tls:` before LISTEN takes TLS clients, with the TLS listener's certificate
+    /// (--tls-cert/--tls-key, or self-signed); `tls:` before TARGET dials it with TLS, checking
+    /// its certificate (--tls-ca), `tls-any:` accepting any (tls:[::]:8443=127.0.0.1:80,
+    /// 127.0.0.1:1443=tls:device.local:443). `udp:` before LISTEN relays UDP: each client
+    /// address gets a socket of its own to TARGET, ended by --udp-idle, at most --udp-peers
+    /// (udp:[::]:5353=10.0.0.1:53).
     #[arg(long, value_name = "LISTEN=TARGET", value_parser = ProxySpec::parse)]
     pub proxy: Vec<ProxySpec>,
 }

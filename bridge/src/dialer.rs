@@ -29,6 +29,7 @@ pub struct Dial {
 }
 
 /// How a dial speaks to its server.
+#[derive(Clone)]
 pub enum Via {
     Tcp,
     /// TLS over TCP, checking the server's certificate as the connector does.
@@ -106,12 +107,31 @@ pub async fn run(relay: Relay, dial: Dial, opened: Opened, permit: OwnedSemaphor
 /// Dials a TCP server within the dial's timeout, for a proxy's client: the stream (tuned as
 /// every connection is), or why it could not be reached, in words.
 pub async fn tcp(dial: &Dial) -> Result<TcpStream, String> {
-    let target = address::join(&dial.host, dial.port);
+    match within(dial).await? {
+        Reached::Tcp(stream) => Ok(stream),
+        _ => Err(format!("{} was not reached over TCP", dial.target())),
+    }
+}
+
+/// Dials a UDP server from a socket of its own within the dial's timeout, for a UDP proxy's
+/// client (`via` is `Via::Udp(None)`): the socket, connected to it, or why it could not be reached, in words.
+pub async fn udp(dial: &Dial) -> Result<udp::OwnSocket, String> {
+    match within(dial).await? {
+        Reached::Udp(socket) => Ok(socket),
+        _ => Err(format!("{} was not reached over UDP", dial.target())),
+    }
+}
+
+async fn within(dial: &Dial) -> Result<Reached, String> {
     match tokio::time::timeout(dial.timeout, connect(dial)).await {
-        Err(_) => Err(timed_out(dial, &target)),
-        Ok(Err(failure)) => Err(failure),
-        Ok(Ok(Reached::Tcp(stream))) => Ok(stream),
-        Ok(Ok(_)) => Err(format!("{target} was not reached over TCP")),
+        Err(_) => Err(timed_out(dial, &dial.target())),
+        Ok(reached) => reached,
+    }
+}
+
+impl Dial {
+    fn target(&self) -> String {
+        address::join(&self.host, self.port)
     }
 }
 

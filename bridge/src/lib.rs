@@ -82,8 +82,9 @@ pub struct Bridge {
     pub tls_fingerprint: Option<String>,
     /// Where the UDP socket was bound at start (`--udp`).
     pub udp_addr: Option<SocketAddr>,
-    /// Each `--proxy`: where it listens (its port chosen, if it was 0), and its target.
-    pub proxies: Vec<(SocketAddr, String)>,
+    /// Each `--proxy`: where it listens (its port chosen, if it was 0), its target as written
+    /// (`tls:` before it for TLS, `udp:` for UDP), and how its clients speak to it.
+    pub proxies: Vec<(SocketAddr, String, Transport)>,
     /// Where the web app and its WebSocket are served.
     pub http_addr: SocketAddr,
     /// The token the WebSocket requires, if it requires one (see [`access_token`]).
@@ -200,8 +201,8 @@ struct Sockets {
     listen_problem: Option<Problem>,
     tls: Option<TcpListener>,
     udp: Option<UdpSocket>,
-    /// `--proxy`'s listeners.
-    proxies: Vec<(ProxySpec, TcpListener)>,
+    /// `--proxy`'s listeners and UDP sockets.
+    proxies: Vec<(ProxySpec, commands::Bound)>,
 }
 
 /// Where the listeners run, once started.
@@ -210,7 +211,7 @@ struct Started {
     listen_problem: Option<Problem>,
     tls_addr: Option<SocketAddr>,
     udp_addr: Option<SocketAddr>,
-    proxies: Vec<(SocketAddr, String)>,
+    proxies: Vec<(SocketAddr, String, Transport)>,
 }
 
 impl Sockets {
@@ -243,7 +244,7 @@ impl Sockets {
         };
         let mut proxies = Vec::new();
         for spec in &config.proxy {
-            let bound = bind::tcp(spec.listen).map_err(|e| StartError::Proxy {
+            let bound = commands::bind_proxy(spec).map_err(|e| StartError::Proxy {
                 spec: spec.to_string(),
                 why: format!(
                     "cannot listen on {}: {}; pick another LISTEN",
@@ -272,14 +273,17 @@ impl Sockets {
             proxies: Vec::new(),
         };
         for (spec, bound) in self.proxies {
-            let addr = commands
-                .start_proxy(&spec, bound)
-                .await
-                .map_err(|e| StartError::Proxy {
-                    spec: spec.to_string(),
-                    why: e.to_string(),
-                })?;
-            started.proxies.push((addr, spec.target()));
+            let addr =
+                commands
+                    .start_proxy(&spec, bound)
+                    .await
+                    .map_err(|why| StartError::Proxy {
+                        spec: spec.to_string(),
+                        why,
+                    })?;
+            started
+                .proxies
+                .push((addr, spec.target_text(), spec.client));
         }
         let sockets = [
             (Transport::Tcp, self.tcp.map(commands::Bound::Stream)),

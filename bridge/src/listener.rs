@@ -1,7 +1,7 @@
 //! The accept loop: every peer that connects becomes a connection, up to `--max-conns`. A TLS
 //! listener's connections open once their handshake is done, in their own tasks, so that a
 //! client that never finishes one holds up nobody; a proxy's open once its server is reached
-//! ([`crate::proxy`]).
+//! (and, for a TLS proxy, once the client's handshake is done first: [`crate::proxy`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ pub struct Accepting {
     pub relay: Relay,
     pub slots: Slots,
     pub tasks: TaskTracker,
-    /// For a TLS listener: the bridge's certificate and key.
+    /// For a TLS listener, or a proxy whose clients speak TLS: the bridge's certificate and key.
     pub tls: Option<Acceptor>,
     /// For a proxy's listener: the server each client is relayed to.
     pub proxy: Option<Arc<Forward>>,
@@ -139,13 +139,20 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
                 ConnState::Open
             },
             request: None,
-            proxy: proxy.as_ref().map(|forward| forward.target()),
+            proxy: proxy.as_ref().map(|forward| forward.info()),
         };
         let opened = relay.hub.open(opening);
         match (&tls, &proxy) {
-            (_, Some(forward)) => {
-                let forward = forward.clone();
-                tasks.spawn(proxy::run(relay.clone(), opened, stream, forward, permit))
+            (tls, Some(forward)) => {
+                let (tls, forward) = (tls.clone(), forward.clone());
+                tasks.spawn(proxy::run(
+                    relay.clone(),
+                    opened,
+                    stream,
+                    tls,
+                    forward,
+                    permit,
+                ))
             }
             (None, None) => tasks.spawn(stream::run(relay.clone(), opened, stream, permit)),
             (Some(acceptor), None) => {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use bridge::Config;
 use clap::Parser;
+use protocol::Transport;
 use tracing_subscriber::EnvFilter;
 
 mod allocator;
@@ -48,14 +49,30 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(addr) = bridge.tls_addr {
         println!("TLS listener on {addr}");
     }
-    if let Some(fingerprint) = &bridge.tls_fingerprint {
+    if let Some(fingerprint) = bridge
+        .tls_fingerprint
+        .as_ref()
+        .filter(|_| bridge.tls_addr.is_some())
+    {
         println!("  its certificate's SHA-256 fingerprint: {fingerprint}");
     }
     if let Some(addr) = bridge.udp_addr {
         println!("UDP socket on {addr}");
     }
-    for (addr, target) in &bridge.proxies {
-        println!("Proxy on {addr}, relaying each client to {target}");
+    for (addr, target, client) in &bridge.proxies {
+        let kind = match client {
+            Transport::Tcp => "Proxy".to_owned(),
+            transport => format!("{} proxy", transport.label()),
+        };
+        println!("{kind} on {addr}, relaying each client to {target}");
+    }
+    let tls_proxies = bridge.proxies.iter().any(|(_, _, c)| *c == Transport::Tls);
+    if let Some(fingerprint) = bridge
+        .tls_fingerprint
+        .as_ref()
+        .filter(|_| tls_proxies && bridge.tls_addr.is_none())
+    {
+        println!("  the TLS proxies' certificate's SHA-256 fingerprint: {fingerprint}");
     }
     println!("Open {} in your browser", bridge.url());
     stop.await;

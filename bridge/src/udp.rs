@@ -11,6 +11,10 @@
 //! - a page dials with UDP while it is closed: the conversation gets a socket of its own,
 //!   connected to the address ([`connect`]), so that an ICMP "port unreachable" comes back to
 //!   it and says "nothing is listening".
+//!
+//! A UDP proxy (`--proxy udp:LISTEN=TARGET`) has a socket of this kind too, apart from the
+//! bridge's: each address that sends to it is a conversation relayed to TARGET from a socket of
+//! its own ([`crate::proxy::run_datagrams`]), bounded and ended as the others are.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,9 +30,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::conversation::datagram::{self, Link};
+use crate::conversation::datagram::{self, Link, UdpClient};
+use crate::conversation::pair::{Datagrams, Heard};
 use crate::conversation::{canonical, Relay};
 use crate::hub::{Opened, Opening, MAX_DATAGRAM};
+use crate::proxy::{self, Forward};
 
 /// Datagrams a conversation through the bridge's socket may have waiting before the socket
 /// waits for it.
@@ -70,6 +76,8 @@ pub struct Receiving {
     /// from `--max-conns`, so that a flood of datagrams from many addresses never takes the
     /// places of TCP peers and dials.
     pub peers: usize,
+    /// For a UDP proxy's socket: the server each address's datagrams are relayed to.
+    pub proxy: Option<Arc<Forward>>,
 }
 
 /// The bridge's UDP socket as its conversations share it: the socket, and which conversation
@@ -85,6 +93,8 @@ pub struct Shared {
     tasks: TaskTracker,
     /// `--udp-idle`.
     idle: Duration,
+    /// A UDP proxy's server.
+    proxy: Option<Arc<Forward>>,
 }
 
 /// One conversation, as the socket knows it.
@@ -111,6 +121,7 @@ impl Socket {
             relay: receiving.relay.clone(),
             tasks: receiving.tasks.clone(),
             idle: receiving.idle,
+            proxy: receiving.proxy,
         };
         let stop = receiving.relay.shutdown.child_token();
         let task = receiving
@@ -269,6 +280,32 @@ impl Shared {
         let over = CancellationToken::new();
         let evict = CancellationToken::new();
         let accepted = opened.origin == Origin::Accepted;
+        if let Some(forward) = &self.proxy {
+            let heard = Arc::new(Heard::new());
+            let client = UdpClient {
+                socket: self.socket.clone(),
+                peer: to,
+                datagrams,
+                heard: heard.clone(),
+            };
+            let ends = Datagrams {
+                idle: self.idle,
+                heard,
+                evicted: evict.clone(),
+                over: over.clone(),
+            };
+            let relay = self.relay.clone();
+            let forward = forward.clone();
+            self.tasks
+                .spawn(proxy::run_datagrams(relay, opened, client, forward, ends));
+            return Peer {
+                inbox,
+                over,
+                accepted,
+                last: Instant::now(),
+                evict,
+            };
+        }
         let link = Link::Shared {
             socket: self.socket.clone(),
             peer: to,
@@ -319,14 +356,19 @@ async fn receive(shared: Shared, max_peers: usize, stop: CancellationToken) {
                 }
                 None => {
                     make_room(&mut peers, max_peers);
+                    let proxy = shared.proxy.as_ref().map(|forward| forward.info());
                     let opened = relay.hub.open(Opening {
                         origin: Origin::Accepted,
                         transport: Transport::Udp,
                         peer: canonical(from).to_string(),
                         local: local.clone(),
-                        state: ConnState::Open,
+                        // A proxy's opens once its own socket to the server is connected.
+                        state: match proxy {
+                            Some(_) => ConnState::Connecting,
+                            None => ConnState::Open,
+                        },
                         request: None,
-                        proxy: None,
+                        proxy,
                     });
                     let peer = shared.start(opened, from, None);
                     let inbox = peer.inbox.clone();

@@ -27,7 +27,7 @@ async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
     let mut all = vec!["--proxy", &spec];
     all.extend_from_slice(flags);
     let bridge = start(&all).await;
-    let (addr, target) = bridge.proxies[0].clone();
+    let (addr, target, _) = bridge.proxies[0].clone();
     assert_eq!(target, server.local_addr().unwrap().to_string());
     (bridge, server, addr)
 }

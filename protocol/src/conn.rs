@@ -166,6 +166,14 @@ pub struct ConnInfo {
 pub struct ProxyInfo {
     /// The target as `--proxy` names it (`host:port`).
     pub target: String,
+    /// How the bridge speaks to the server: TCP, TLS over TCP, or UDP (a UDP proxy's, whose
+    /// client side is UDP too). The client side's is the conversation's `transport`.
+    #[serde(default, skip_serializing_if = "Transport::is_tcp")]
+    pub transport: Transport,
+    /// The server side's TLS details, once its handshake is done (the client side's are the
+    /// conversation's `tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<TlsInfo>>,
     /// The server's address, once the bridge has reached it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
@@ -191,6 +199,11 @@ impl ProxyInfo {
             target: target.into(),
             ..ProxyInfo::default()
         }
+    }
+
+    /// The same, speaking to its server over `transport`.
+    pub fn over(self, transport: Transport) -> ProxyInfo {
+        ProxyInfo { transport, ..self }
     }
 }
 

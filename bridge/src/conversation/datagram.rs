@@ -9,14 +9,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{ready, Context, Poll};
+
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::{ConnId, Marks, Problem, ProblemKind, RECORD_HEADER_LEN};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
+use super::pair::{Heard, Relayed};
+use super::reading::Readable;
 use super::{canonical, record_sent, Conversation, RecordAs, Relay};
-use crate::hub::{Author, Opened, Outgoing, MAX_DATAGRAM};
+use crate::hub::{Author, Hub, Opened, Outgoing, MAX_DATAGRAM};
 use crate::udp::OwnSocket;
 
 /// How a conversation's datagrams come and go.
@@ -145,11 +152,7 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
                     }
                 }
                 // The socket let the conversation go: to make room for a new one, or closing.
-                Ok(None) if evicted.is_cancelled() => {
-                    return "the UDP socket holds as many conversations as --udp-peers allows: \
-                            this one, the longest silent, ended to make room for a new one"
-                        .into();
-                }
+                Ok(None) if evicted.is_cancelled() => return EVICTED.into(),
                 Ok(None) => return "the bridge's UDP socket closed".into(),
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                     // An ICMP "port unreachable" for a datagram sent: said once until it answers.
@@ -163,13 +166,22 @@ async fn converse(relay: &Relay, opened: Opened, mut link: Link, idle: Option<Du
             },
             out = side.outbox.next() => out,
             () = cancel.cancelled() => return relay.cancel_reason().into(),
-            () = &mut silence, if idle.is_some() => {
-                let idle = idle.unwrap_or_default().as_secs();
-                return format!("no datagram either way for {idle} s (--udp-idle)");
-            }
+            () = &mut silence, if idle.is_some() => return silent(idle.unwrap_or_default()),
         };
         send(relay, id, &link, &peer, out).await;
     }
+}
+
+/// Why an accepted conversation ended to make room for another.
+pub const EVICTED: &str = "the UDP socket holds as many conversations as --udp-peers allows: \
+                           this one, the longest silent, ended to make room for a new one";
+
+/// Why an accepted conversation ended after `idle` with no datagram.
+pub fn silent(idle: Duration) -> String {
+    format!(
+        "no datagram either way for {} s (--udp-idle)",
+        idle.as_secs()
+    )
 }
 
 /// Writes one send as a datagram and records it; or tells the pages why it could not be sent,
@@ -198,7 +210,218 @@ async fn send(relay: &Relay, id: ConnId, link: &Link, peer: &str, out: Outgoing)
 }
 
 fn tell_unreachable(relay: &Relay, id: ConnId, why: String) {
-    relay
-        .hub
-        .error(Problem::new(ProblemKind::Unreachable, why).on(id));
+    unreachable(&relay.hub, id, why);
+}
+
+fn unreachable(hub: &Hub, id: ConnId, why: String) {
+    hub.error(Problem::new(ProblemKind::Unreachable, why).on(id));
+}
+
+/// A UDP proxy's client, as its side of the pair reads and writes it: the datagrams of its
+/// address, which the proxy's socket hands over, one a read; and each write one datagram to it
+/// through that socket. An empty datagram cannot be a read (it would read as an end): it is
+/// not relayed.
+pub struct UdpClient {
+    pub socket: Arc<UdpSocket>,
+    pub peer: SocketAddr,
+    pub datagrams: mpsc::Receiver<Bytes>,
+    pub heard: Arc<Heard>,
+}
+
+/// Reads a UDP proxy's client.
+pub struct ClientReads<'a> {
+    datagrams: &'a mut mpsc::Receiver<Bytes>,
+    heard: &'a Heard,
+}
+
+/// Writes to a UDP proxy's client, or its server: one datagram a write.
+pub struct Writes<'a> {
+    socket: &'a UdpSocket,
+    /// Where to, through a socket not connected (the proxy's); `None` for a connected one.
+    to: Option<SocketAddr>,
+    heard: &'a Heard,
+    /// Whom to tell that nothing listens there (the server's side).
+    tell: Option<&'a UdpServer>,
+}
+
+impl Relayed for UdpClient {
+    type Read<'a> = ClientReads<'a>;
+    type Write<'a> = Writes<'a>;
+    const DATAGRAMS: bool = true;
+    fn halves(&mut self) -> (ClientReads<'_>, Writes<'_>) {
+        let reads = ClientReads {
+            datagrams: &mut self.datagrams,
+            heard: &self.heard,
+        };
+        let writes = Writes {
+            socket: &self.socket,
+            to: Some(self.peer),
+            heard: &self.heard,
+            tell: None,
+        };
+        (reads, writes)
+    }
+    fn reset(&self) {}
+}
+
+/// A datagram comes through a channel or a socket read as a whole: the reading takes its
+/// buffer before it waits, which a datagram needs at its largest anyway.
+impl Readable for ClientReads<'_> {
+    const TELLS: bool = false;
+    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for ClientReads<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            match ready!(self.datagrams.poll_recv(cx)) {
+                Some(datagram) if datagram.is_empty() => continue,
+                Some(datagram) => {
+                    self.heard.now();
+                    // Reads have room for the largest datagram (`Relayed::DATAGRAMS`).
+                    let n = datagram.len().min(buf.remaining());
+                    buf.put_slice(&datagram[..n]);
+                    return Poll::Ready(Ok(()));
+                }
+                None => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::NotConnected,
+                        "the proxy's UDP socket closed",
+                    )))
+                }
+            }
+        }
+    }
+}
+
+impl Writes<'_> {
+    fn send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.to {
+            Some(to) => self.socket.poll_send_to(cx, buf, to),
+            None => self.socket.poll_send(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Writes<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let sent = ready!(self.send(cx, buf));
+        self.heard.now();
+        Poll::Ready(match (sent, self.tell) {
+            // An ICMP "port unreachable" for an earlier datagram (a UDP socket hears of it on
+            // its next send): said, and this one is sent still; if that fails too, it is lost,
+            // as UDP allows.
+            (Err(e), Some(server)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                server.refused();
+                match self.send(cx, buf) {
+                    Poll::Ready(Ok(n)) => Ok(n),
+                    _ => Ok(buf.len()),
+                }
+            }
+            (sent, _) => sent,
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A UDP proxy's server, reached from a socket of the conversation's own, connected to it.
+/// An ICMP "port unreachable" (heard on a read or, more often, on the next send) is told to
+/// pages once until the server answers, as for a dial, and the conversation goes on.
+pub struct UdpServer {
+    socket: UdpSocket,
+    heard: Arc<Heard>,
+    hub: Hub,
+    id: ConnId,
+    told: AtomicBool,
+}
+
+impl UdpServer {
+    pub fn new(relay: &Relay, id: ConnId, own: OwnSocket, heard: Arc<Heard>) -> UdpServer {
+        UdpServer {
+            socket: own.socket,
+            heard,
+            hub: relay.hub.clone(),
+            id,
+            told: AtomicBool::new(false),
+        }
+    }
+
+    fn refused(&self) {
+        if !self.told.swap(true, Ordering::Relaxed) {
+            let peer = self
+                .socket
+                .peer_addr()
+                .map_or_else(|_| "the server".into(), |a| canonical(a).to_string());
+            let why = format!("nothing is listening on {peer} (port unreachable)");
+            unreachable(&self.hub, self.id, why);
+        }
+    }
+}
+
+/// Reads a UDP proxy's server.
+pub struct ServerReads<'a>(&'a UdpServer);
+
+impl Relayed for UdpServer {
+    type Read<'a> = ServerReads<'a>;
+    type Write<'a> = Writes<'a>;
+    const DATAGRAMS: bool = true;
+    fn halves(&mut self) -> (ServerReads<'_>, Writes<'_>) {
+        let writes = Writes {
+            socket: &self.socket,
+            to: None,
+            heard: &self.heard,
+            tell: Some(self),
+        };
+        (ServerReads(self), writes)
+    }
+    fn reset(&self) {}
+}
+
+/// As [`ClientReads`]: a reading's buffer is taken before it waits.
+impl Readable for ServerReads<'_> {
+    const TELLS: bool = false;
+    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for ServerReads<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let server = self.0;
+        loop {
+            let before = buf.filled().len();
+            match ready!(server.socket.poll_recv(cx, buf)) {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => server.refused(),
+                Err(e) => return Poll::Ready(Err(e)),
+                // An empty datagram would read as an end: not relayed.
+                Ok(()) if buf.filled().len() == before => {}
+                Ok(()) => {
+                    server.told.store(false, Ordering::Relaxed);
+                    server.heard.now();
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+    }
 }

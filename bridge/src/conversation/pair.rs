@@ -1,5 +1,10 @@
 //! A proxy's conversation: a client the bridge accepted and the server it dialled for that
-//! client, two TCP sockets relayed to each other and shown as one conversation.
+//! client, two sockets relayed to each other and shown as one conversation. Either is TCP or
+//! TLS over TCP ([`Relayed`]), or both are UDP: the datagrams of one client address, handed over
+//! by the proxy's socket, and a socket of the conversation's own connected to the server, one
+//! datagram a read and a write ([`super::datagram::UdpClient`], [`super::datagram::UdpServer`]).
+//! The relay is the same for every kind, monomorphised for each pair of kinds, so that TCP to
+//! TCP pays nothing for the others.
 //!
 //! Each side's reading ([`Reading::read`]) records what it reads (cut into messages by the
 //! conversation's framing, which decides only what is recorded) and writes each read on as it
@@ -16,33 +21,187 @@
 //!
 //! An end of file on one side is passed on as one (a half-close, FIN), and the other direction
 //! goes on until it ends too. A reset is passed on as a reset. Anything else (a failed socket, a
-//! page's disconnect, shutdown) closes both. The exit word and the auto-reply rules do not
+//! page's disconnect, shutdown) closes both. A UDP pair has no end of its own: it ends after
+//! `--udp-idle` with no datagram either way, or when its socket lets it go ([`Datagrams`]).
+//! The exit word and the auto-reply rules do not
 //! apply: a proxy does not speak for either side.
 
 use std::io;
 use std::pin::pin;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use socket2::SockRef;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
-use super::reading::{Ended, Onward};
+use super::datagram;
+use super::reading::{Ended, Onward, Readable};
 use super::stream::describe;
 use super::writing::{write_one, Outbox, Sending};
 use super::{Pair, Relay};
 use crate::hub::{Opened, ProxySide};
+use crate::tls::Greeted;
+
+/// A socket a proxy relays: two halves borrowed for the relay, one read and one written side
+/// by side; and a way to end it with a reset, as the other side's peer ended its own.
+pub trait Relayed: Send {
+    type Read<'a>: Readable + Send
+    where
+        Self: 'a;
+    type Write<'a>: AsyncWrite + Unpin + Send
+    where
+        Self: 'a;
+    /// One datagram a read: each read must have room for the largest.
+    const DATAGRAMS: bool = false;
+    fn halves(&mut self) -> (Self::Read<'_>, Self::Write<'_>);
+    /// Makes the socket's close a reset (where it has a TCP connection).
+    fn reset(&self);
+}
+
+impl Relayed for TcpStream {
+    type Read<'a> = tokio::net::tcp::ReadHalf<'a>;
+    type Write<'a> = tokio::net::tcp::WriteHalf<'a>;
+    fn halves(&mut self) -> (Self::Read<'_>, Self::Write<'_>) {
+        self.split()
+    }
+    fn reset(&self) {
+        let _ = SockRef::from(self).set_linger(Some(Duration::ZERO));
+    }
+}
+
+impl<T: Relayed> Relayed for Box<T> {
+    type Read<'a>
+        = T::Read<'a>
+    where
+        Self: 'a;
+    type Write<'a>
+        = T::Write<'a>
+    where
+        Self: 'a;
+    const DATAGRAMS: bool = T::DATAGRAMS;
+    fn halves(&mut self) -> (Self::Read<'_>, Self::Write<'_>) {
+        (**self).halves()
+    }
+    fn reset(&self) {
+        (**self).reset();
+    }
+}
+
+/// The TCP connection a TLS stream speaks over.
+pub trait OverTcp {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl OverTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl OverTcp for Greeted<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref()
+    }
+}
+
+impl<IO> Relayed for tokio_rustls::TlsStream<IO>
+where
+    IO: OverTcp + AsyncRead + AsyncWrite + Unpin + Send,
+{
+    type Read<'a>
+        = tokio::io::ReadHalf<&'a mut Self>
+    where
+        Self: 'a;
+    type Write<'a>
+        = tokio::io::WriteHalf<&'a mut Self>
+    where
+        Self: 'a;
+    fn halves(&mut self) -> (Self::Read<'_>, Self::Write<'_>) {
+        tokio::io::split(self)
+    }
+    fn reset(&self) {
+        self.get_ref().0.tcp().reset();
+    }
+}
+
+/// What ends a UDP proxy's conversation besides its sides: a silence (`--udp-idle`), or its
+/// socket letting it go to make room for another (`--udp-peers`).
+pub struct Datagrams {
+    pub idle: Duration,
+    /// When a datagram last went either way.
+    pub heard: Arc<Heard>,
+    /// Fired when the socket ends the conversation to make room.
+    pub evicted: CancellationToken,
+    /// Fired once the conversation has ended, so that its address may start a new one.
+    pub over: CancellationToken,
+}
+
+/// When a datagram last went either way, as the sides note it (from poll functions, hence
+/// an atomic rather than a lock).
+#[derive(Debug)]
+pub struct Heard {
+    since: Instant,
+    millis: AtomicU64,
+}
+
+impl Heard {
+    pub fn new() -> Heard {
+        Heard {
+            since: Instant::now(),
+            millis: AtomicU64::new(0),
+        }
+    }
+
+    /// A datagram went now.
+    pub fn now(&self) {
+        let millis = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.millis.store(millis, Ordering::Relaxed);
+    }
+
+    pub fn last(&self) -> Instant {
+        self.since + Duration::from_millis(self.millis.load(Ordering::Relaxed))
+    }
+}
+
+impl Default for Heard {
+    fn default() -> Heard {
+        Heard::new()
+    }
+}
+
+/// Why a UDP pair ended, when its silence or its socket ends it; never, for a stream pair.
+async fn datagrams_end(datagrams: Option<&Datagrams>) -> String {
+    let Some(d) = datagrams else {
+        return std::future::pending().await;
+    };
+    loop {
+        let due = d.heard.last() + d.idle;
+        tokio::select! {
+            () = tokio::time::sleep_until(due.into()) => {
+                if d.heard.last() + d.idle <= Instant::now() {
+                    return datagram::silent(d.idle);
+                }
+            }
+            () = d.evicted.cancelled() => return datagram::EVICTED.into(),
+        }
+    }
+}
 
 /// Relays a proxy's client and server until the conversation ends, then tells the hub why.
-pub async fn converse_and_close(
+/// `datagrams` for a UDP pair, which ends only as they say (or as a page or shutdown does).
+pub async fn converse_and_close<C: Relayed, S: Relayed>(
     relay: Relay,
     opened: Opened,
-    client: TcpStream,
-    server: TcpStream,
+    client: C,
+    server: S,
+    datagrams: Option<Datagrams>,
 ) {
     let id = opened.id;
-    let reason = converse(&relay, opened, client, server).await;
+    let reason = converse(&relay, opened, client, server, datagrams.as_ref()).await;
     relay.hub.close(id, reason);
 }
 
@@ -54,11 +213,12 @@ struct End {
 
 /// Relays both ways until both sides have closed, or one fails, and returns the reason in
 /// words. Both sockets are closed (or reset) when this returns.
-async fn converse(
+async fn converse<C: Relayed, S: Relayed>(
     relay: &Relay,
     opened: Opened,
-    mut client: TcpStream,
-    mut server: TcpStream,
+    mut client: C,
+    mut server: S,
+    datagrams: Option<&Datagrams>,
 ) -> String {
     // A client's `exit` is for its server to hear, not for the bridge to act on.
     let relay = &Relay {
@@ -74,8 +234,8 @@ async fn converse(
     let mut client_sending = Sending::default();
     let mut server_sending = Sending::default();
     let ended = {
-        let (client_read, client_write) = client.split();
-        let (server_read, server_write) = server.split();
+        let (client_read, client_write) = client.halves();
+        let (server_read, server_write) = server.halves();
         let to_client = Mutex::new(Onward {
             socket: client_write,
             closed: false,
@@ -84,8 +244,12 @@ async fn converse(
             socket: server_write,
             closed: false,
         });
-        let mut up = pin!(client_side.reading.read(client_read, Some(&to_server)));
-        let mut down = pin!(server_side.reading.read(server_read, Some(&to_client)));
+        let mut up = pin!(client_side
+            .reading
+            .read(client_read, Some(&to_server), C::DATAGRAMS));
+        let mut down = pin!(server_side
+            .reading
+            .read(server_read, Some(&to_client), S::DATAGRAMS));
         let mut inject_server = pin!(inject(
             relay,
             (id, ProxySide::Server),
@@ -127,6 +291,9 @@ async fn converse(
                 how = &mut inject_server => break Some(End { side: ProxySide::Server, how }),
                 how = &mut inject_client => break Some(End { side: ProxySide::Client, how }),
                 () = cancel.cancelled() => break None,
+                reason = datagrams_end(datagrams) => {
+                    break Some(End { side: ProxySide::Client, how: Ended::Over(reason) });
+                }
             }
             if up_done && down_done {
                 let first = first_closed.unwrap_or(ProxySide::Client);
@@ -156,11 +323,10 @@ async fn converse(
         Ended::Over(reason) => reason,
         Ended::Failed(e) if e.kind() == io::ErrorKind::ConnectionReset => {
             // Passed on as it came: the other side's peer sees a reset, not an orderly end.
-            let other_socket = match other {
-                ProxySide::Client => &client,
-                ProxySide::Server => &server,
-            };
-            let _ = SockRef::from(other_socket).set_linger(Some(Duration::ZERO));
+            match other {
+                ProxySide::Client => client.reset(),
+                ProxySide::Server => server.reset(),
+            }
             format!(
                 "the {} reset the connection; the bridge reset the {}'s in turn",
                 side.name(),

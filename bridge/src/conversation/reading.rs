@@ -42,6 +42,8 @@ use crate::rules::{Answer, Responder};
 const MIN_READ: usize = 4 * 1024;
 /// ...and grow, while reads fill them, up to this.
 const MAX_READ: usize = 64 * 1024;
+// A UDP proxy's side reads a datagram whole.
+const _: () = assert!(MAX_READ >= crate::hub::MAX_DATAGRAM);
 
 /// The reading side's state, which outlives the read loop: what it holds of a message not yet
 /// ended is still recorded when the connection closes ([`Reading::finish`]).
@@ -143,7 +145,7 @@ impl<'a> Reading<'a> {
 
     /// Reads until the peer closes, the socket fails, or a message ends the conversation.
     pub(super) async fn run(&mut self, stream: impl Readable) -> String {
-        self.read(stream, None::<&Mutex<Onward<tokio::io::Sink>>>)
+        self.read(stream, None::<&Mutex<Onward<tokio::io::Sink>>>, false)
             .await
             .describe()
     }
@@ -154,10 +156,13 @@ impl<'a> Reading<'a> {
     /// (hence the lock, held for one write at a time). Waiting for that socket to take a read
     /// is what stops this side being read while the other side's peer does not read. When this
     /// side's peer closes its sending side, so does `onward`'s (a half-close, passed on).
+    /// A stream of `datagrams` (a UDP proxy's side) gives one a read: each read has room for
+    /// the largest, so that none is cut.
     pub(super) async fn read<W: AsyncWrite + Unpin>(
         &mut self,
         mut stream: impl Readable,
         onward: Option<&Mutex<Onward<W>>>,
+        datagrams: bool,
     ) -> Ended {
         let settings = self.settings.borrow_and_update().clone();
         if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
@@ -171,7 +176,8 @@ impl<'a> Reading<'a> {
         }
         // Empty while the peer is silent: the buffer is taken when there is something to read.
         let mut buf = BytesMut::new();
-        let mut want = MIN_READ;
+        let least = if datagrams { MAX_READ } else { MIN_READ };
+        let mut want = least;
         loop {
             // Reading waits, rather than anything received being lost, while pages that are
             // still reading catch up, and (when recording) until the transcript has room.
@@ -239,7 +245,7 @@ impl<'a> Reading<'a> {
                 Ok(n) => n,
                 Err(e) => return Ended::Failed(e),
             };
-            want = next_want(want, n);
+            want = next_want(want, n).max(least);
             // What pages released just now goes before this read.
             if let Err(ended) = self.release_waiting(onward).await {
                 return ended;
@@ -690,9 +696,8 @@ impl Readable for tokio::net::tcp::ReadHalf<'_> {
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Readable
-    for tokio::io::ReadHalf<tokio_rustls::TlsStream<T>>
-{
+/// A TLS stream's half (a TLS session may hold decrypted bytes that no socket readiness shows).
+impl<T: AsyncRead + Unpin> Readable for tokio::io::ReadHalf<T> {
     const TELLS: bool = false;
     fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))

@@ -147,8 +147,8 @@ pub struct Opening {
     pub state: ConnState,
     /// The page's request that dialled it, if any.
     pub request: Option<RequestId>,
-    /// A proxy's client: the target the bridge relays it to (`host:port`).
-    pub proxy: Option<String>,
+    /// A proxy's client: the target the bridge relays it to (`host:port`), and how.
+    pub proxy: Option<ProxyInfo>,
 }
 
 /// What a connection's task needs from the hub: its id and origin, the sends to write, how to
@@ -259,7 +259,7 @@ impl Hub {
             request: opening.request,
             transport: opening.transport,
             settings: s.server.defaults.clone(),
-            proxy: opening.proxy.map(|target| Box::new(ProxyInfo::to(target))),
+            proxy: opening.proxy.map(Box::new),
             ..ConnInfo::new(id, origin, opening.peer, opening.state, now())
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
@@ -295,15 +295,24 @@ impl Hub {
         }
     }
 
-    /// A proxy's client is now relayed to its server, reached at `server` from `local`.
-    pub fn proxied(&self, id: ConnId, server: SocketAddr, local: SocketAddr) {
+    /// A proxy's client is now relayed to its server, reached at `server` from `local`; with
+    /// the TLS details of the client's side and of the server's, where they speak TLS.
+    pub fn proxied(
+        &self,
+        id: ConnId,
+        server: SocketAddr,
+        local: SocketAddr,
+        [client_tls, server_tls]: [Option<TlsInfo>; 2],
+    ) {
         let mut s = self.lock();
         if let Some(conn) = s.conns.get_mut(&id) {
             let info = Arc::make_mut(&mut conn.info);
             info.state = ConnState::Open;
+            info.tls = client_tls.map(Box::new);
             if let Some(proxy) = &mut info.proxy {
                 proxy.server = Some(server.to_string());
                 proxy.local = Some(local.to_string());
+                proxy.tls = server_tls.map(Box::new);
             }
             self.announce(info);
         }

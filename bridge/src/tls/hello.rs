@@ -36,6 +36,11 @@ impl<IO> Greeted<IO> {
         }
     }
 
+    /// The stream it reads through.
+    pub fn get_ref(&self) -> &IO {
+        &self.io
+    }
+
     /// The version the client's greeting offers at most, when it is older than TLS 1.2 (`None`
     /// for a newer one, or when the first bytes are not a ClientHello).
     pub fn older_version(&self) -> Option<&'static str> {

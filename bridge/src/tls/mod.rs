@@ -31,6 +31,7 @@ use std::time::Duration;
 use rustls::crypto::CryptoProvider;
 
 pub use client::{connect, ClientOptions, Connector};
+pub use hello::Greeted;
 pub use info::{certificate_info, fingerprint, CertificateInfo, TlsInfo};
 pub use reason::HandshakeError;
 pub use server::Acceptor;
