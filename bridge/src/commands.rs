@@ -25,12 +25,13 @@ use crate::dial_rules::{self, DialRule};
 use crate::dialer::{self, Via};
 use crate::hub::Opening;
 use crate::listener::{self, Listening};
-use crate::proxy::{self, Forward, ProxySpec, Scheme};
+use crate::proxy::{self, Forward, ProxySpec};
 use crate::recording::learn::learn_checked;
 use crate::rules_file::RulesFile;
 use crate::rules_save::RulesPath;
 use crate::tls::{Acceptor, Connector};
 use crate::{bind, rules, udp};
+use protocol::address::Scheme;
 
 /// How dials are made: `--dial-timeout`, `--allow-dial` (empty allows any address), and how TLS
 /// servers are checked.
@@ -525,15 +526,16 @@ impl Commands {
     pub async fn proxy(&self, listen: &str, target: &str) -> Result<(), Problem> {
         let failed = |why: String| Problem::new(ProblemKind::ListenFailed, why);
         let (listen, target) = (listen.trim(), target.trim());
-        let (client, addr) = proxy::side(listen, address::listen_address).ok_or_else(|| {
-            failed(format!(
+        let (client, addr) =
+            address::with_scheme(listen, address::listen_address).ok_or_else(|| {
+                failed(format!(
                 "cannot proxy from `{listen}`: write IP:PORT, e.g. 127.0.0.1:1502 or [::]:1502 \
                  (every interface), or a port alone; tls:IP:PORT for TLS clients, udp:IP:PORT \
                  for UDP"
             ))
-        })?;
-        let (server, (host, port)) =
-            proxy::side(target, proxy::target_address).ok_or_else(|| {
+            })?;
+        let (server, (host, port)) = address::with_scheme(target, proxy::target_address)
+            .ok_or_else(|| {
                 failed(format!(
                     "cannot proxy to `{target}`: write the server as HOST:PORT, e.g. \
                  192.168.1.20:502; tls:HOST:PORT to dial it with TLS"
@@ -563,7 +565,7 @@ impl Commands {
     /// UDP proxy's, whose datagrams came through its socket, end with it.
     pub async fn stop_proxy(&self, listen: &str) -> Result<(), Problem> {
         let listen = listen.trim();
-        let wanted = proxy::side(listen, address::listen_address);
+        let wanted = address::with_scheme(listen, address::listen_address);
         let mut listeners = self.listeners.lock().await;
         let found = wanted.and_then(|(scheme, addr)| {
             listeners.proxies.iter().position(|(running, spec)| {

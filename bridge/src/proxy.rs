@@ -24,8 +24,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::address::{self, Scheme};
 use protocol::tls::TlsInfo;
-use protocol::{address, ProxyInfo, Transport};
+use protocol::{ProxyInfo, Transport};
+
+use protocol::address::with_scheme as side;
 use tokio::net::{lookup_host, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -51,42 +54,6 @@ pub struct ProxySpec {
     pub server: Transport,
     /// TLS to the server taking whatever certificate it presents (`tls-any:`).
     pub accept_any: bool,
-}
-
-/// How a side of a proxy is written: a transport's name before its address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scheme {
-    Tcp,
-    Tls,
-    /// TLS to a server whose certificate is not checked.
-    TlsAny,
-    Udp,
-}
-
-const SCHEMES: [(&str, Scheme); 4] = [
-    ("tcp:", Scheme::Tcp),
-    ("tls:", Scheme::Tls),
-    ("tls-any:", Scheme::TlsAny),
-    ("udp:", Scheme::Udp),
-];
-
-/// A side of a proxy as written (`tls:[::]:8443`, `device.local:443`): its scheme, if it names
-/// one, and its address as `parse` reads it. A host that happens to be named like a scheme
-/// (`tls:443`, the host `tls`) is still a host.
-pub fn side<'t, T>(
-    text: &'t str,
-    parse: impl Fn(&'t str) -> Option<T>,
-) -> Option<(Option<Scheme>, T)> {
-    let text = text.trim();
-    let named = SCHEMES.iter().find_map(|&(prefix, scheme)| {
-        let head = text.get(..prefix.len())?;
-        let addr = parse(&text[prefix.len()..]);
-        head.eq_ignore_ascii_case(prefix)
-            .then_some(addr)
-            .flatten()
-            .map(|addr| (Some(scheme), addr))
-    });
-    named.or_else(|| parse(text).map(|addr| (None, addr)))
 }
 
 /// A target as `HOST:PORT`.

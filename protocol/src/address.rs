@@ -50,6 +50,43 @@ pub fn reachable(listen: &str) -> Option<(String, u16)> {
     Some((host.to_owned(), port))
 }
 
+/// How a side of a proxy is written (`--proxy`, the `proxy` command): a transport's name before
+/// its address, as the protocol names transports; `tls-any:` is TLS to a server whose
+/// certificate is not checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Tcp,
+    Tls,
+    TlsAny,
+    Udp,
+}
+
+const SCHEMES: [(&str, Scheme); 4] = [
+    ("tcp:", Scheme::Tcp),
+    ("tls:", Scheme::Tls),
+    ("tls-any:", Scheme::TlsAny),
+    ("udp:", Scheme::Udp),
+];
+
+/// A side of a proxy as written (`tls:[::]:8443`, `device.local:443`): its scheme, if it names
+/// one, and its address as `parse` reads it. A host that happens to be named like a scheme
+/// (`tls:443`, the host `tls`) is still a host.
+pub fn with_scheme<'t, T>(
+    text: &'t str,
+    parse: impl Fn(&'t str) -> Option<T>,
+) -> Option<(Option<Scheme>, T)> {
+    let text = text.trim();
+    let named = SCHEMES.iter().find_map(|&(prefix, scheme)| {
+        let head = text.get(..prefix.len())?;
+        let addr = parse(&text[prefix.len()..]);
+        head.eq_ignore_ascii_case(prefix)
+            .then_some(addr)
+            .flatten()
+            .map(|addr| (Some(scheme), addr))
+    });
+    named.or_else(|| parse(text).map(|addr| (None, addr)))
+}
+
 /// An address to listen on, as the page and `listen` take it: IP:PORT, or a port alone for
 /// every interface (`[::]`, IPv6 and IPv4 where the system allows).
 pub fn listen_address(text: &str) -> Option<std::net::SocketAddr> {

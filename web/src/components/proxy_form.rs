@@ -15,15 +15,21 @@ const OFFERED_LISTEN: &str = "127.0.0.1:1502";
 
 /// The command that starts a proxy from what was typed, or why it would not make sense.
 pub fn start_command(listen: &str, target: &str) -> Result<Command, String> {
+    use protocol::address::{listen_address, split, with_scheme};
     let (listen, target) = (listen.trim(), target.trim());
-    if protocol::address::listen_address(listen).is_none() {
+    if with_scheme(listen, listen_address).is_none() {
         return Err(
-            "Write where to listen as IP:PORT, e.g. 127.0.0.1:1502 or [::]:1502, or a port alone."
+            "Write where to listen as IP:PORT, e.g. 127.0.0.1:1502 or [::]:1502, or a port alone; \
+             tls:IP:PORT for TLS clients, udp:IP:PORT for UDP."
                 .into(),
         );
     }
-    if protocol::address::split(target).is_none() {
-        return Err("Write the server as HOST:PORT, e.g. 192.168.1.20:502.".into());
+    if with_scheme(target, split).is_none() {
+        return Err(
+            "Write the server as HOST:PORT, e.g. 192.168.1.20:502; tls:HOST:PORT to dial it \
+             with TLS (tls-any: accepts any certificate)."
+                .into(),
+        );
     }
     Ok(Command::Proxy {
         listen: listen.into(),
@@ -103,7 +109,7 @@ pub fn ProxyForm(props: &ProxyFormProps) -> Html {
                 </ul>
             }
             <form class="listener-form" aria-label="Start a proxy" {onsubmit} novalidate=true
-                  title="Listen on an address, and relay each client that connects there to a server, both ways, shown as one conversation">
+                  title="Listen on an address, and relay each client that connects there to a server, both ways, shown as one conversation; tls: before an address speaks TLS there, udp: before both relays UDP">
                 <div class="listener-fields">
                     <div class="field">
                         <label for="proxy-listen">{ "Listen on" }</label>
@@ -113,7 +119,7 @@ pub fn ProxyForm(props: &ProxyFormProps) -> Html {
                     <div class="field">
                         <label for="proxy-target">{ "Relay to" }</label>
                         <input id="proxy-target" type="text" value={(*target).clone()} oninput={input(&target)}
-                               placeholder="host:port" autocomplete="off" spellcheck="false"
+                               placeholder="host:port, tls:host:port" autocomplete="off" spellcheck="false"
                                aria-invalid={failed.is_some().then_some("true")}
                                aria-describedby={failed.is_some().then_some("proxy-error")} />
                     </div>
@@ -142,6 +148,8 @@ mod tests {
             })
         );
         assert!(start_command("1502", "[::1]:502").is_ok(), "a port alone");
+        assert!(start_command("tls:[::]:8443", "tls-any:device.local:443").is_ok());
+        assert!(start_command("udp:127.0.0.1:5353", "10.0.0.1:53").is_ok());
         assert!(start_command("localhost:1502", "x:1")
             .unwrap_err()
             .contains("IP:PORT"));

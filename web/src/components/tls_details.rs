@@ -67,20 +67,57 @@ type Row = (&'static str, String, &'static str);
 /// would cost the page more code than it saves renders.)
 pub fn tls_details(conv: &Conv, bridge_fingerprint: Option<&str>) -> Html {
     let info = &conv.info;
-    if info.transport != Transport::Tls {
-        return html! {};
-    }
-    let Some(tls) = info.tls.as_deref() else {
+    // A proxy's sides each speak TLS or not: each says which side it is.
+    let server = info
+        .proxy
+        .as_deref()
+        .filter(|p| p.transport == Transport::Tls);
+    let client = (info.transport == Transport::Tls).then(|| {
+        let side = if info.proxy.is_some() {
+            "Client side: "
+        } else {
+            ""
+        };
+        side_details(
+            info.tls.as_deref(),
+            info.origin,
+            info.state,
+            bridge_fingerprint,
+            side,
+        )
+    });
+    let server = server.map(|p| {
+        side_details(
+            p.tls.as_deref(),
+            Origin::Dialled,
+            info.state,
+            None,
+            "Server side: ",
+        )
+    });
+    html! { <>{ client }{ server }</> }
+}
+
+/// One TLS side's details: its handshake (if done), as the bridge `origin`ated the side, with
+/// `side` before its summary when the conversation has two.
+fn side_details(
+    tls: Option<&TlsInfo>,
+    origin: Origin,
+    state: ConnState,
+    bridge_fingerprint: Option<&str>,
+    side: &str,
+) -> Html {
+    let Some(tls) = tls else {
         // Why a handshake ended is the close reason's to say.
-        return match info.state {
+        return match state {
             ConnState::Connecting => html! {
-                <p class="tls-summary">{ "TLS: the handshake is not done yet" }</p>
+                <p class="tls-summary">{ side }{ "TLS: the handshake is not done yet" }</p>
             },
             _ => html! {},
         };
     };
     let or = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_string());
-    let dialled = info.origin == Origin::Dialled;
+    let dialled = origin == Origin::Dialled;
     let unverified = dialled && !tls.peer_verified;
     let trust = match (dialled, tls.peer_verified) {
         (true, true) => "verified: issued by an authority the bridge trusts, for the name dialled",
@@ -135,7 +172,7 @@ pub fn tls_details(conv: &Conv, bridge_fingerprint: Option<&str>) -> Html {
     };
     html! {
         <details class={classes!("tls-details", unverified.then_some("unverified"))}>
-            <summary class="tls-summary">{ summary(tls, info.origin) }</summary>
+            <summary class="tls-summary">{ side }{ summary(tls, origin) }</summary>
             <div class="tls-body">
                 <dl>{ listed(rows) }</dl>
                 if !more.is_empty() {
