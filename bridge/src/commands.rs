@@ -477,25 +477,26 @@ impl Commands {
             Transport::Tls => Via::Tls(self.dial.tls.clone()),
             Transport::Udp => Via::Udp(None),
         };
+        let mut listeners = self.listeners.lock().await;
+        let acceptor = match spec.client {
+            Transport::Tls => Some(listeners.certificate()?),
+            _ => None,
+        };
         let forward = Some(std::sync::Arc::new(Forward {
+            acceptor: acceptor.clone(),
             host: spec.host.clone(),
             port: spec.port,
             via,
             timeout: self.dial.timeout,
             own_http: self.dial.own_http,
         }));
-        let mut listeners = self.listeners.lock().await;
         let running = match bound {
             Bound::Stream(bound) => {
-                let tls = match spec.client {
-                    Transport::Tls => Some(listeners.certificate()?),
-                    _ => None,
-                };
                 let accepting = listener::Accepting {
                     relay: self.relay.clone(),
                     slots: self.slots.clone(),
                     tasks: self.tasks.clone(),
-                    tls,
+                    tls: acceptor,
                     proxy: forward,
                 };
                 Running::Stream(Listening::spawn(accepting, bound).map_err(|e| e.to_string())?)

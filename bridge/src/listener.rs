@@ -143,16 +143,9 @@ async fn run(accepting: Accepting, listener: TcpListener, stop: CancellationToke
         };
         let opened = relay.hub.open(opening);
         match (&tls, &proxy) {
-            (tls, Some(forward)) => {
-                let (tls, forward) = (tls.clone(), forward.clone());
-                tasks.spawn(proxy::run(
-                    relay.clone(),
-                    opened,
-                    stream,
-                    tls,
-                    forward,
-                    permit,
-                ))
+            (_, Some(forward)) => {
+                let forward = forward.clone();
+                tasks.spawn(proxy::run(relay.clone(), opened, stream, forward, permit))
             }
             (None, None) => tasks.spawn(stream::run(relay.clone(), opened, stream, permit)),
             (Some(acceptor), None) => {

@@ -206,6 +206,9 @@ impl fmt::Display for ProxySpec {
 
 /// Where a proxy's clients are relayed, and how its server is dialled.
 pub struct Forward {
+    /// For `tls:LISTEN`: the certificate clients are greeted with. Here, shared by the proxy's
+    /// conversations, rather than in each one's task for its whole life.
+    pub acceptor: Option<Acceptor>,
     pub host: String,
     pub port: u16,
     /// TCP, TLS with the connector's checks, or UDP (from a socket of its own).
@@ -266,41 +269,45 @@ pub async fn run(
     relay: Relay,
     opened: Opened,
     client: TcpStream,
-    tls: Option<Acceptor>,
     forward: Arc<Forward>,
     permit: OwnedSemaphorePermit,
 ) {
     let id = opened.id;
-    // Boxed, as the relays with TLS below are: the handshakes' state is large, and an idle TCP
-    // pair's task is as large as the largest state it can be in.
-    let reached = tokio::select! {
-        reached = Box::pin(reach(client, tls.as_ref(), &forward)) => reached,
-        () = opened.cancel.cancelled() => {
-            return relay.hub.close(id, relay.cancel_reason().into());
+    // Reached in a block of its own, whose locals end with it: what connecting holds (each
+    // side's TLS details, handed to the hub) would otherwise take room in the task for the
+    // conversation's whole life, as a named local of the function does.
+    let (client, server) = {
+        let reached = tokio::select! {
+            reached = reach(client, &forward) => reached,
+            () = opened.cancel.cancelled() => {
+                return relay.hub.close(id, relay.cancel_reason().into());
+            }
+        };
+        match reached {
+            Ok((client, server, (peer, local), tls)) => {
+                relay.hub.proxied(id, peer, local, tls);
+                (client, server)
+            }
+            // The client learns it as a client of an absent server would: its connection ends.
+            Err(reason) => return relay.hub.close(id, reason),
         }
     };
-    match reached {
-        Ok((client, server, (peer, local), tls)) => {
-            relay.hub.proxied(id, peer, local, tls);
-            // One relay for each pair of kinds, each as fast as its kinds allow.
-            let (r, o) = (relay, opened);
-            match (client, server) {
-                (Client::Tcp(c), Server::Tcp(s)) => {
-                    pair::converse_and_close(r, o, c, s, None).await
-                }
-                (Client::Tcp(c), Server::Tls(s)) => {
-                    Box::pin(pair::converse_and_close(r, o, c, s, None)).await;
-                }
-                (Client::Tls(c), Server::Tcp(s)) => {
-                    Box::pin(pair::converse_and_close(r, o, c, s, None)).await;
-                }
-                (Client::Tls(c), Server::Tls(s)) => {
-                    Box::pin(pair::converse_and_close(r, o, c, s, None)).await;
-                }
-            }
+    // One relay for each pair of kinds, each as fast as its kinds allow. (The relay and the
+    // conversation are moved into each as they are: a local of their own would take room in the
+    // task besides theirs.)
+    match (client, server) {
+        (Client::Tcp(c), Server::Tcp(s)) => {
+            pair::converse_and_close(relay, opened, c, s).await;
         }
-        // The client learns it as a client of an absent server would: its connection ends.
-        Err(reason) => relay.hub.close(id, reason),
+        (Client::Tcp(c), Server::Tls(s)) => {
+            Box::pin(pair::converse_and_close(relay, opened, c, s)).await;
+        }
+        (Client::Tls(c), Server::Tcp(s)) => {
+            Box::pin(pair::converse_and_close(relay, opened, c, s)).await;
+        }
+        (Client::Tls(c), Server::Tls(s)) => {
+            Box::pin(pair::converse_and_close(relay, opened, c, s)).await;
+        }
     }
     drop(permit);
 }
@@ -309,7 +316,6 @@ pub async fn run(
 /// end toward it, and the TLS details of each side; or why not, in words.
 async fn reach(
     client: TcpStream,
-    acceptor: Option<&Acceptor>,
     forward: &Forward,
 ) -> Result<
     (
@@ -320,11 +326,12 @@ async fn reach(
     ),
     String,
 > {
-    let (client, client_tls) = match acceptor {
+    let (client, client_tls) = match &forward.acceptor {
         None => (Client::Tcp(client), None),
         Some(acceptor) => {
-            let (stream, info) = acceptor
-                .accept(client)
+            // The handshakes are boxed, as the relays with TLS are: their state is large, and
+            // a TCP pair's task is as large as the largest state it can be in.
+            let (stream, info) = Box::pin(acceptor.accept(client))
                 .await
                 .map_err(|failed| format!("{}; the server was not dialled", failed.reason))?;
             (
@@ -345,17 +352,15 @@ async fn reach(
     };
     let (server, server_tls) = match &dial.via {
         Via::Tls(connector) => {
-            let (stream, info) =
-                connector
-                    .connect(stream, &forward.host)
-                    .await
-                    .map_err(|failed| {
-                        format!(
-                            "TLS with the server {} failed: {}; the client's connection was closed",
-                            forward.target(),
-                            proxy_words(&failed.reason)
-                        )
-                    })?;
+            let (stream, info) = Box::pin(connector.connect(stream, &forward.host))
+                .await
+                .map_err(|failed| {
+                    format!(
+                        "TLS with the server {} failed: {}; the client's connection was closed",
+                        forward.target(),
+                        proxy_words(&failed.reason)
+                    )
+                })?;
             (
                 Server::Tls(Box::new(tokio_rustls::TlsStream::Client(stream))),
                 Some(info),
@@ -406,7 +411,7 @@ pub async fn run_datagrams(
         Ok((own, peer, local)) => {
             relay.hub.proxied(id, peer, local, [None, None]);
             let server = UdpServer::new(&relay, id, own, datagrams.heard.clone());
-            pair::converse_and_close(relay, opened, client, server, Some(datagrams)).await;
+            pair::converse_datagrams_and_close(relay, opened, client, server, datagrams).await;
         }
         Err(why) if opened.cancel.is_cancelled() => relay.hub.close(id, why),
         Err(why) => relay.hub.close(id, forward.unreached(&why)),

@@ -38,7 +38,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::datagram;
+use super::datagram::{self, UdpClient, UdpServer};
 use super::reading::{Ended, Onward, Readable};
 use super::stream::describe;
 use super::writing::{write_one, Outbox, Sending};
@@ -173,11 +173,8 @@ impl Default for Heard {
     }
 }
 
-/// Why a UDP pair ended, when its silence or its socket ends it; never, for a stream pair.
-async fn datagrams_end(datagrams: Option<&Datagrams>) -> String {
-    let Some(d) = datagrams else {
-        return std::future::pending().await;
-    };
+/// Why a UDP pair ended: its silence, or its socket letting it go.
+async fn udp_end(d: &Datagrams) -> String {
     loop {
         let due = d.heard.last() + d.idle;
         tokio::select! {
@@ -192,16 +189,32 @@ async fn datagrams_end(datagrams: Option<&Datagrams>) -> String {
 }
 
 /// Relays a proxy's client and server until the conversation ends, then tells the hub why.
-/// `datagrams` for a UDP pair, which ends only as they say (or as a page or shutdown does).
 pub async fn converse_and_close<C: Relayed, S: Relayed>(
     relay: Relay,
     opened: Opened,
     client: C,
     server: S,
-    datagrams: Option<Datagrams>,
 ) {
     let id = opened.id;
-    let reason = converse(&relay, opened, client, server, datagrams.as_ref()).await;
+    let reason = converse(&relay, opened, client, server).await;
+    relay.hub.close(id, reason);
+}
+
+/// The same for a UDP pair, which also ends as `datagrams` say. Raced here rather than inside
+/// [`converse`], so that a stream pair's task carries no room for a UDP pair's timer: what a
+/// UDP pair's end cuts short is nothing, each datagram being read and written whole.
+pub async fn converse_datagrams_and_close(
+    relay: Relay,
+    opened: Opened,
+    client: UdpClient,
+    server: UdpServer,
+    datagrams: Datagrams,
+) {
+    let id = opened.id;
+    let reason = tokio::select! {
+        reason = converse(&relay, opened, client, server) => reason,
+        reason = udp_end(&datagrams) => reason,
+    };
     relay.hub.close(id, reason);
 }
 
@@ -218,7 +231,6 @@ async fn converse<C: Relayed, S: Relayed>(
     opened: Opened,
     mut client: C,
     mut server: S,
-    datagrams: Option<&Datagrams>,
 ) -> String {
     // A client's `exit` is for its server to hear, not for the bridge to act on.
     let relay = &Relay {
@@ -291,9 +303,6 @@ async fn converse<C: Relayed, S: Relayed>(
                 how = &mut inject_server => break Some(End { side: ProxySide::Server, how }),
                 how = &mut inject_client => break Some(End { side: ProxySide::Client, how }),
                 () = cancel.cancelled() => break None,
-                reason = datagrams_end(datagrams) => {
-                    break Some(End { side: ProxySide::Client, how: Ended::Over(reason) });
-                }
             }
             if up_done && down_done {
                 let first = first_closed.unwrap_or(ProxySide::Client);
