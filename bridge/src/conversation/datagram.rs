@@ -264,14 +264,8 @@ impl Relayed for UdpClient {
     fn reset(&self) {}
 }
 
-/// A datagram comes through a channel or a socket read as a whole: the reading takes its
-/// buffer before it waits, which a datagram needs at its largest anyway.
-impl Readable for ClientReads<'_> {
-    const TELLS: bool = false;
-    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+/// A datagram is read whole, into room for the largest.
+impl Readable for ClientReads<'_> {}
 
 impl AsyncRead for ClientReads<'_> {
     fn poll_read(
@@ -394,13 +388,7 @@ impl Relayed for UdpServer {
     fn reset(&self) {}
 }
 
-/// As [`ClientReads`]: a reading's buffer is taken before it waits.
-impl Readable for ServerReads<'_> {
-    const TELLS: bool = false;
-    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+impl Readable for ServerReads<'_> {}
 
 impl AsyncRead for ServerReads<'_> {
     fn poll_read(

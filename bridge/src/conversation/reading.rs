@@ -675,34 +675,35 @@ async fn write_on<W: AsyncWrite + Unpin>(
         .map_err(Ended::Onward)
 }
 
-/// A socket a reading can wait on before it has a buffer to read into.
+/// A socket a reading can wait on before it has a buffer to read into. By default a stream
+/// cannot tell (a TLS session may hold decrypted bytes that no socket readiness shows; a UDP
+/// side reads a datagram whole, into room for the largest): its reading takes its buffer before
+/// it waits, and holds it.
 pub trait Readable: AsyncRead + Unpin {
-    /// Whether [`Readable::poll_readable`] can tell; if not, a reading holds its buffer while
-    /// it waits, as TLS's does.
-    const TELLS: bool = true;
+    /// Whether [`Readable::poll_readable`] can tell.
+    const TELLS: bool = false;
     /// Ready once a read may not wait (bytes, the end, or an error).
-    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 }
 
 impl Readable for OwnedReadHalf {
+    const TELLS: bool = true;
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.as_ref().poll_read_ready(cx)
     }
 }
 
 impl Readable for tokio::net::tcp::ReadHalf<'_> {
+    const TELLS: bool = true;
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.as_ref().poll_read_ready(cx)
     }
 }
 
-/// A TLS stream's half (a TLS session may hold decrypted bytes that no socket readiness shows).
-impl<T: AsyncRead + Unpin> Readable for tokio::io::ReadHalf<T> {
-    const TELLS: bool = false;
-    fn poll_readable(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+/// A TLS stream's half.
+impl<T: AsyncRead + Unpin> Readable for tokio::io::ReadHalf<T> {}
 
 /// Reads up to `want` bytes into `buf`, after [`RECORD_HEADER_LEN`] bytes of header room.
 /// A connection whose peer is silent holds no buffer while it waits (it would be most of an
