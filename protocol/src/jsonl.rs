@@ -89,6 +89,16 @@ fn text_or_hex(data: &[u8]) -> (Option<String>, Option<String>) {
     }
 }
 
+/// The bytes a line's `text` and `hex` give back ([`text_or_hex`]'s inverse): `hex` when it
+/// has it, else the text's UTF-8.
+fn bytes_of(text: Option<&str>, digits: Option<&str>) -> Option<Vec<u8>> {
+    match (digits, text) {
+        (Some(digits), _) => hex::decode(digits),
+        (None, Some(text)) => Some(text.as_bytes().to_vec()),
+        (None, None) => None,
+    }
+}
+
 impl RecordLine {
     /// A record's line: `text` when its bytes are UTF-8, else `hex`; and what marks it.
     pub fn new(header: &RecordHeader, data: &[u8], rule: Option<&str>) -> RecordLine {
@@ -128,11 +138,7 @@ impl RecordLine {
 
     /// What the side said before a page edited it, when the line keeps it.
     pub fn original(&self) -> Option<Vec<u8>> {
-        match (&self.original_hex, &self.original_text) {
-            (Some(digits), _) => hex::decode(digits),
-            (None, Some(text)) => Some(text.as_bytes().to_vec()),
-            (None, None) => None,
-        }
+        bytes_of(self.original_text.as_deref(), self.original_hex.as_deref())
     }
 
     /// The same record read in another encoding: `text` as decoded there (`None` when it did not
@@ -148,11 +154,10 @@ impl RecordLine {
 
     /// The exact bytes, as the line records them.
     pub fn bytes(&self) -> Option<Vec<u8>> {
-        match (&self.hex, &self.text, &self.encoding) {
-            (Some(digits), _, _) => hex::decode(digits),
-            (None, Some(text), None) => Some(text.as_bytes().to_vec()),
-            _ => None,
+        if self.hex.is_none() && self.encoding.is_some() {
+            return None; // text in another encoding does not give its bytes back
         }
+        bytes_of(self.text.as_deref(), self.hex.as_deref())
     }
 }
 
