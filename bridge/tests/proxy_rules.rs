@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{pair, start, Page};
+use common::{pair, Page};
 use protocol::checksum::Checksum;
 use protocol::rules::{Action, ReplyBody, Rule, Trigger};
 use protocol::{Command as BridgeCommand, Event, Marks, Record, ToClient, Way};
@@ -338,12 +338,7 @@ fn a_headless_proxy_rewrites_drops_and_answers_between_a_python_client_and_serve
 
 /// A server on loopback, and a bridge with a page that proxies to it.
 async fn proxied(flags: &[&str]) -> (bridge::Bridge, TcpListener, SocketAddr, Page) {
-    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let spec = format!("127.0.0.1:0={}", server.local_addr().unwrap());
-    let mut all = vec!["--proxy", &spec];
-    all.extend_from_slice(flags);
-    let bridge = start(&all).await;
-    let proxy = bridge.proxies[0].0;
+    let (bridge, server, proxy) = common::proxied(flags).await;
     let (page, _) = Page::open(&bridge).await;
     (bridge, server, proxy, page)
 }

@@ -378,16 +378,19 @@ impl Peer {
 /// Connects a peer to the bridge's listener and waits for the page to see it open.
 pub async fn accept_peer(bridge: &Bridge, page: &mut Page) -> (Peer, ConnInfo) {
     let peer = Peer::connect(bridge.listen_addr.expect("listening")).await;
-    let addr = peer.addr();
-    let conn = page
-        .event("the peer's connection", |e| match e {
-            Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open => {
-                Some(conn.clone())
-            }
-            _ => None,
-        })
-        .await;
+    let conn = opened(page, "the peer's connection", peer.addr()).await;
     (peer, conn)
+}
+
+/// Waits for the page to see the conversation of the peer at `addr` open.
+pub async fn opened(page: &mut Page, what: &str, addr: String) -> ConnInfo {
+    page.event(what, |e| match e {
+        Event::Conn { conn } if conn.peer == addr && conn.state == ConnState::Open => {
+            Some(conn.clone())
+        }
+        _ => None,
+    })
+    .await
 }
 
 /// A server on loopback, and a bridge that proxies to it; returns the proxy's address.
@@ -411,15 +414,7 @@ pub async fn pair(
     let (stream, _) = within("the server to accept", server.accept())
         .await
         .unwrap();
-    let client_addr = client.addr();
-    let conn = page
-        .event("the pair's conversation, open", |e| match e {
-            Event::Conn { conn } if conn.peer == client_addr && conn.state == ConnState::Open => {
-                Some(conn.clone())
-            }
-            _ => None,
-        })
-        .await;
+    let conn = opened(page, "the pair's conversation, open", client.addr()).await;
     (client, Peer { stream }, conn)
 }
 
