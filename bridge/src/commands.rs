@@ -141,8 +141,7 @@ impl Listeners {
 
     /// The same, while the TLS listener or a proxy whose clients speak TLS shows it.
     fn shown_fingerprint(&self) -> Option<String> {
-        let proxies = self.proxies.iter();
-        if self.tls.is_none() && !proxies.into_iter().any(|(_, p)| p.client == Transport::Tls) {
+        if self.tls.is_none() && !self.proxies.iter().any(|(_, p)| p.client == Transport::Tls) {
             return None;
         }
         Some(self.certificate.as_ref()?.certificate().sha256.clone())
