@@ -230,7 +230,11 @@ impl Commands {
                 self.relay.hub.forget_closed();
                 Ok(())
             }
-            Command::Configure { conn, settings } => self.relay.hub.configure(conn, settings),
+            Command::Configure {
+                conn,
+                way,
+                settings,
+            } => self.relay.hub.configure(conn, way, settings),
             Command::SetRules { rules } => {
                 // Compiling takes a while for a large set: not on the async workers.
                 let (rules, compiled) = rules::compile_apart(rules).await;

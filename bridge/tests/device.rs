@@ -27,7 +27,12 @@ async fn configure(page: &mut Page, conn: Option<ConnId>, framing: Framing) {
         framing,
         checksum: None,
     };
-    page.command(Command::Configure { conn, settings }).await;
+    page.command(Command::Configure {
+        conn,
+        way: None,
+        settings,
+    })
+    .await;
     page.event("the new settings", |e| match e {
         Event::Conn { conn: c } if Some(c.id) == conn => Some(()),
         Event::Defaults { .. } if conn.is_none() => Some(()),
@@ -156,6 +161,7 @@ async fn a_new_framing_applies_from_the_next_byte() {
     };
     page.command(Command::Configure {
         conn: Some(conn.id),
+        way: None,
         settings,
     })
     .await;

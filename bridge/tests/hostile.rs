@@ -60,6 +60,7 @@ async fn a_slow_rule_holds_up_no_other_peer_nor_the_page() {
     };
     page.command(Command::Configure {
         conn: None,
+        way: None,
         settings,
     })
     .await;

@@ -11,26 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::Bridge;
-use common::{pair, start, start_error, within, Page, Peer};
+use common::{pair, proxied, start, start_error, within, Page, Peer};
+use protocol::checksum::Checksum;
+use protocol::framing::{Delimiter, Framing};
 use protocol::{
-    ConnInfo, ConnState, Event, Flow, Marks, ProblemKind, Record, Target, ToClient, Transmit, Way,
+    Command, ConnInfo, ConnSettings, ConnState, Event, Flow, Marks, ProblemKind, Record, Target,
+    ToClient, Transmit, Way,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// A server on loopback, and a bridge that proxies to it; returns the proxy's address.
-async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
-    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let spec = format!("127.0.0.1:0={}", server.local_addr().unwrap());
-    let mut all = vec!["--proxy", &spec];
-    all.extend_from_slice(flags);
-    let bridge = start(&all).await;
-    let (addr, target, _) = bridge.proxies[0].clone();
-    assert_eq!(target, server.local_addr().unwrap().to_string());
-    (bridge, server, addr)
-}
 
 /// The next record of `conn` going `way`.
 async fn said(page: &mut Page, conn: u64, way: Way) -> Record {
@@ -671,6 +661,154 @@ async fn proxies_started_with_the_flag_are_in_the_hello() {
             listen: proxy.to_string(),
             target: server.local_addr().unwrap().to_string(),
         }]
+    );
+    bridge.shutdown().await;
+}
+
+/// Asks the bridge to read one way of a proxied conversation (or, `None`, both) so, and waits
+/// until the page hears it does.
+async fn read_way(
+    page: &mut Page,
+    conn: u64,
+    way: Option<Way>,
+    settings: ConnSettings,
+) -> ConnInfo {
+    page.command(Command::Configure {
+        conn: Some(conn),
+        way,
+        settings: settings.clone(),
+    })
+    .await;
+    let ways = [Way::ClientToServer, Way::ServerToClient];
+    let read = move |c: &ConnInfo| {
+        ways.iter()
+            .filter(|w| way.is_none_or(|way| way == **w))
+            .all(|w| *c.settings_of(Some(*w)) == settings)
+    };
+    page.event("the new settings", |e| match e {
+        Event::Conn { conn: c } if c.id == conn && read(c) => Some(c.clone()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn each_side_is_read_with_its_own_framing_and_checksum() {
+    let (bridge, server, proxy) = proxied(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut client, mut server_end, conn) = pair(&mut page, &server, proxy).await;
+    // The client speaks lines; the server answers in frames of a 2-byte length, each ending
+    // with a CRC-16/MODBUS the length leaves out.
+    let lines = ConnSettings {
+        framing: Framing::Delimiter {
+            delimiter: Delimiter::lf(),
+        },
+        checksum: None,
+    };
+    let frames = ConnSettings {
+        framing: Framing::LengthPrefixed {
+            width: 2,
+            big_endian: true,
+            offset: 0,
+            includes_header: false,
+            trailer: 2,
+        },
+        checksum: Some(Checksum::Crc16Modbus),
+    };
+    let info = read_way(&mut page, conn.id, None, lines.clone()).await;
+    assert_eq!(info.settings, lines);
+    assert_eq!(info.proxy.as_ref().unwrap().settings, lines, "no way: both");
+    let info = read_way(
+        &mut page,
+        conn.id,
+        Some(Way::ServerToClient),
+        frames.clone(),
+    )
+    .await;
+    assert_eq!(info.settings, lines, "the client is read as before");
+    assert_eq!(info.settings_of(Some(Way::ServerToClient)), &frames);
+
+    let frame = |body: &[u8]| {
+        let mut frame = (body.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        Checksum::Crc16Modbus.append(&mut frame);
+        frame
+    };
+    let good = frame(b"ok\n");
+    let mut bad = frame(b"no");
+    *bad.last_mut().unwrap() ^= 0xff;
+    // Two lines in one read from the client; a good and a bad frame in one from the server,
+    // each holding a line feed that is not an end there.
+    client.send(b"one\ntwo\n").await;
+    assert_eq!(server_end.receive(8).await, b"one\ntwo\n");
+    let answers = [good.clone(), bad.clone()].concat();
+    server_end.send(&answers).await;
+    assert_eq!(
+        client.receive(answers.len()).await,
+        answers,
+        "relayed as it came"
+    );
+
+    let up = [
+        said(&mut page, conn.id, Way::ClientToServer).await,
+        said(&mut page, conn.id, Way::ClientToServer).await,
+    ];
+    assert_eq!(up.map(|r| r.data), [b"one\n".to_vec(), b"two\n".to_vec()]);
+    let down = [
+        said(&mut page, conn.id, Way::ServerToClient).await,
+        said(&mut page, conn.id, Way::ServerToClient).await,
+    ];
+    assert_eq!(down[0].data, good, "one frame, its line feed inside");
+    assert!(!down[0].marks.contains(Marks::BAD_CHECKSUM));
+    assert_eq!(down[1].data, bad);
+    assert!(
+        down[1].marks.contains(Marks::BAD_CHECKSUM),
+        "the server's checksum is checked"
+    );
+
+    // Lines from the client that would fail the server's checksum are not marked: the client
+    // has none.
+    client.send(b"three\n").await;
+    assert_eq!(server_end.receive(6).await, b"three\n");
+    let three = said(&mut page, conn.id, Way::ClientToServer).await;
+    assert_eq!(
+        (three.data, three.marks.contains(Marks::BAD_CHECKSUM)),
+        (b"three\n".to_vec(), false)
+    );
+    bridge.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_way_is_refused_for_a_conversation_that_is_not_proxied() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (_peer, conn) = common::accept_peer(&bridge, &mut page).await;
+    let settings = ConnSettings::default();
+    page.command(Command::Configure {
+        conn: Some(conn.id),
+        way: Some(Way::ServerToClient),
+        settings: settings.clone(),
+    })
+    .await;
+    let problem = page.problem().await;
+    assert_eq!(problem.conn, Some(conn.id));
+    assert!(
+        problem.message.contains("is not proxied"),
+        "{}",
+        problem.message
+    );
+    // Without a connection, a way means nothing either.
+    page.command(Command::Configure {
+        conn: None,
+        way: Some(Way::ClientToServer),
+        settings,
+    })
+    .await;
+    let problem = page.problem().await;
+    assert!(
+        problem.message.contains("give its `conn` too"),
+        "{}",
+        problem.message
     );
     bridge.shutdown().await;
 }

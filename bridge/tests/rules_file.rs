@@ -91,6 +91,7 @@ async fn rules_saved_to_the_rules_file_are_those_a_bridge_started_with_it_has() 
     };
     page.command(Command::Configure {
         conn: None,
+        way: None,
         settings,
     })
     .await;

@@ -78,12 +78,17 @@ pub enum Command {
     /// Forget every closed connection, and free its history. Answered with
     /// [`Event::Forgotten`] to every page.
     ForgetClosed,
-    /// Read one connection another way (from its next byte on), or, without `conn`, every
-    /// connection that opens from now on. Answered with [`Event::Conn`] or [`Event::Defaults`]
+    /// Read one connection differently from its next byte on (with `way`, one side of a
+    /// proxied conversation), or, without `conn`, every connection that opens from now on (both
+    /// sides of a proxied one). Answered with [`Event::Conn`] or [`Event::Defaults`]
     /// to every page.
     Configure {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conn: Option<ConnId>,
+        /// In a proxied conversation, the messages that go this way only (the side that sends
+        /// them); without it, both ways. Refused for a conversation that is not proxied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        way: Option<Way>,
         settings: ConnSettings,
     },
     /// Replace the auto-reply rules. Answered with [`Event::Rules`] to every page; a rule set

@@ -145,7 +145,8 @@ pub struct ConnInfo {
     /// The [`Command::Dial`] request that dialled it, if it carried one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestId>,
-    /// How the bridge reads it.
+    /// How the bridge reads it; a proxied conversation's client (client→server), its server
+    /// being read as `proxy.settings` say.
     #[serde(default)]
     pub settings: ConnSettings,
     /// TCP, TLS over TCP, or UDP.
@@ -174,6 +175,10 @@ pub struct ProxyInfo {
     /// conversation's `tls`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Box<TlsInfo>>,
+    /// How the bridge reads what the server says (server→client): its framing and checksum,
+    /// which may differ from the client's (the conversation's `settings`, client→server).
+    #[serde(default)]
+    pub settings: ConnSettings,
     /// The server's address, once the bridge has reached it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
@@ -241,6 +246,15 @@ impl ConnInfo {
             transport: Transport::Tcp,
             tls: None,
             proxy: None,
+        }
+    }
+
+    /// How the bridge reads the messages that go this way: a proxied conversation's server
+    /// (server→client) by its proxy's settings, everything else by the conversation's.
+    pub fn settings_of(&self, way: Option<Way>) -> &ConnSettings {
+        match (&self.proxy, way) {
+            (Some(proxy), Some(Way::ServerToClient)) => &proxy.settings,
+            _ => &self.settings,
         }
     }
 }

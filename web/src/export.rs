@@ -13,7 +13,15 @@ use crate::state::{Conv, Entry, FileSend};
 
 /// One line per message: time (UTC), direction, and the text with escapes as the page shows it.
 pub fn to_text(conv: &Conv) -> String {
-    let mut out = format!("# {} ({})\n", conv.info.peer, conv.encoding.label());
+    let encodings = match conv.encodings.alike() {
+        Some(encoding) => encoding.label().to_owned(),
+        None => format!(
+            "{} client→server, {} server→client",
+            conv.encodings.rx.label(),
+            conv.encodings.tx.label()
+        ),
+    };
+    let mut out = format!("# {} ({encodings})\n", conv.info.peer);
     for entry in conv.log.iter() {
         match entry {
             Entry::Record(r) => {
@@ -21,7 +29,7 @@ pub fn to_text(conv: &Conv) -> String {
                     Flow::Rx => "<-",
                     Flow::Tx => "->",
                 };
-                let text: String = render_text_in(&r.data, conv.encoding)
+                let text: String = render_text_in(&r.data, conv.encodings.of(r.head.flow))
                     .into_iter()
                     .map(|p| match p {
                         Piece::Text(t) | Piece::Escape(t) => t,
@@ -59,20 +67,21 @@ pub fn file_line(f: &FileSend) -> String {
 }
 
 /// One JSON object per message, the bridge's transcript line ([`RecordLine`]): `text` when the
-/// bytes read as text in the conversation's encoding, and `hex` whenever `text` alone would not
-/// give back the exact bytes.
+/// bytes read as text in the encoding of the way they went, and `hex` whenever `text` alone
+/// would not give back the exact bytes.
 pub fn to_jsonl(conv: &Conv) -> String {
     let mut out = String::new();
     for entry in conv.log.iter() {
         let Entry::Record(r) = entry else { continue };
         let mut line = RecordLine::new(&r.head, &r.data, r.rule.as_deref());
-        if conv.encoding != Encoding::Utf8 {
-            let text = match conv.encoding.decode(&r.data).as_slice() {
+        let encoding = conv.encodings.of(r.head.flow);
+        if encoding != Encoding::Utf8 {
+            let text = match encoding.decode(&r.data).as_slice() {
                 [] => Some(String::new()),
                 [Segment::Text(t)] => Some(t.to_string()),
                 _ => None,
             };
-            line = line.read_in(conv.encoding.label(), text, &r.data);
+            line = line.read_in(encoding.label(), text, &r.data);
         }
         out.push_str(&serde_json::to_string(&line).expect("plain fields serialize"));
         out.push('\n');
@@ -153,7 +162,7 @@ mod tests {
             events.push(crate::state::Incoming::from(record));
         }
         let mut state = reduce(State::default(), Action::Events(events));
-        state = reduce(state, Action::SetEncoding(7, encoding));
+        state = reduce(state, Action::SetEncoding(7, None, encoding));
         (*state.conns[&7]).clone()
     }
 

@@ -191,22 +191,24 @@ impl<'a> Pair<'a> {
                 .passing(passage),
             outbox: Outbox::new(writes, outbox_as),
         };
-        let server_replies = opened
-            .server_replies
-            .unwrap_or_else(|| futures::channel::mpsc::unbounded().0);
         let watched = |way| Passage::watched(relay.hub.clone(), way, id, opened.origin);
         let (mut up, mut down) = (watched(Way::ClientToServer), watched(Way::ServerToClient));
-        if let Some([up_hold, down_hold]) = opened.holds {
-            (up, down) = (up.holding(up_hold), down.holding(down_hold));
-        }
-        let to_server = opened.to_server.unwrap_or_else(|| {
-            // Only the hub's proxied conversations are paired; this one has no queue to its
-            // server, so nothing is ever injected there.
-            futures::channel::mpsc::unbounded().1
-        });
+        let (to_server, server_replies, server_settings) = match opened.server {
+            Some(server) => {
+                let [up_hold, down_hold] = server.holds;
+                (up, down) = (up.holding(up_hold), down.holding(down_hold));
+                (server.writes, server.replies, server.settings)
+            }
+            None => {
+                // Only the hub's proxied conversations are paired; this one has no server side
+                // in the hub: nothing is injected there, and it is read as its client is.
+                let (replies, writes) = futures::channel::mpsc::unbounded();
+                (writes, replies, opened.settings.clone())
+            }
+        };
         let client = side(
             RecordAs::CLIENT_SAID,
-            opened.settings.clone(),
+            opened.settings,
             opened.writes,
             opened.replies,
             RecordAs::TO_CLIENT,
@@ -214,7 +216,7 @@ impl<'a> Pair<'a> {
         );
         let server = side(
             RecordAs::SERVER_SAID,
-            opened.settings,
+            server_settings,
             to_server,
             server_replies,
             RecordAs::TO_SERVER,

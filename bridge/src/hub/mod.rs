@@ -130,8 +130,10 @@ struct Control {
     /// A proxied conversation's other queue: what pages send to its server. `waiting` counts
     /// both queues together.
     to_server: Option<mpsc::UnboundedSender<Outgoing>>,
-    /// How the connection is read; its task follows changes.
+    /// How the connection is read (a proxied conversation's client); its task follows changes.
     settings: watch::Sender<ConnSettings>,
+    /// How a proxied conversation's server is read.
+    server_settings: Option<watch::Sender<ConnSettings>>,
     cancel: CancellationToken,
     /// How many files sent to it were stopped: parts of a stopped file are not written.
     files_stopped: watch::Sender<u64>,
@@ -162,13 +164,21 @@ pub struct Opened {
     pub replies: mpsc::UnboundedSender<Outgoing>,
     pub settings: watch::Receiver<ConnSettings>,
     pub cancel: CancellationToken,
-    /// A proxied conversation's queue of what pages send to its server (`writes` is then what
-    /// they send to its client).
-    pub to_server: Option<mpsc::UnboundedReceiver<Outgoing>>,
+    /// A proxied conversation's server side (`writes`, `replies` and `settings` are then its
+    /// client's).
+    pub server: Option<ServerLinks>,
+}
+
+/// What a proxied conversation's task needs for its server's side.
+pub struct ServerLinks {
+    /// What pages send to the server.
+    pub writes: mpsc::UnboundedReceiver<Outgoing>,
     /// The same queue's other end, for what rules in passing answer the server.
-    pub server_replies: Option<mpsc::UnboundedSender<Outgoing>>,
-    /// A proxied conversation's holds: client→server's, then server→client's.
-    pub holds: Option<[HoldLink; 2]>,
+    pub replies: mpsc::UnboundedSender<Outgoing>,
+    /// How the server's messages are read.
+    pub settings: watch::Receiver<ConnSettings>,
+    /// The holds: client→server's, then server→client's.
+    pub holds: [HoldLink; 2],
 }
 
 /// A side of a proxied conversation.
@@ -240,35 +250,43 @@ impl Hub {
         let mut s = self.lock();
         let id = s.next_id;
         s.next_id += 1;
-        let (to_server_tx, to_server) = match opening.proxy.is_some() {
+        let defaults = s.server.defaults.clone();
+        // A proxied conversation's server side: its queue, how it is read, and the holds.
+        let (to_server, server_settings, holding, server) = match opening.proxy.is_some() {
             true => {
-                let (tx, rx) = mpsc::unbounded();
-                (Some(tx), Some(rx))
+                let (tx, writes) = mpsc::unbounded();
+                let (settings_tx, settings) = watch::channel(defaults.clone());
+                let (holding, holds) = hold::Holding::new();
+                let links = ServerLinks {
+                    writes,
+                    replies: tx.clone(),
+                    settings,
+                    holds,
+                };
+                (Some(tx), Some(settings_tx), Some(holding), Some(links))
             }
-            false => (None, None),
-        };
-        let (holding, holds) = match opening.proxy.is_some() {
-            true => {
-                let (holding, links) = hold::Holding::new();
-                (Some(holding), Some(links))
-            }
-            false => (None, None),
+            false => (None, None, None, None),
         };
         let info = ConnInfo {
             local: opening.local,
             request: opening.request,
             transport: opening.transport,
-            settings: s.server.defaults.clone(),
-            proxy: opening.proxy.map(Box::new),
+            settings: defaults.clone(),
+            proxy: opening.proxy.map(|proxy| {
+                Box::new(ProxyInfo {
+                    settings: defaults,
+                    ..proxy
+                })
+            }),
             ..ConnInfo::new(id, origin, opening.peer, opening.state, now())
         };
         let (settings_tx, settings) = watch::channel(info.settings.clone());
         let replies = writes_tx.clone();
-        let server_replies = to_server_tx.clone();
         let control = Control {
             writes: writes_tx,
-            to_server: to_server_tx,
+            to_server,
             settings: settings_tx,
+            server_settings,
             cancel: cancel.clone(),
             files_stopped: watch::Sender::new(0),
         };
@@ -289,9 +307,7 @@ impl Hub {
             replies,
             settings,
             cancel,
-            to_server,
-            server_replies,
-            holds,
+            server,
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError};
 
 use protocol::rules::Rule;
 use protocol::{
-    ConnId, ConnSettings, Event, Problem, ProblemKind, ProxyListener, ServerInfo, Transport,
+    ConnId, ConnSettings, Event, Problem, ProblemKind, ProxyListener, ServerInfo, Transport, Way,
 };
 
 use super::Hub;
@@ -76,17 +76,28 @@ impl Hub {
         self.fan_out(Event::Rules { rules }.to_frame());
     }
 
-    /// Reads connection `conn` another way from its next byte on, or, without `conn`, every
-    /// connection that opens from now on; and tells every page.
-    pub fn configure(&self, conn: Option<ConnId>, settings: ConnSettings) -> Result<(), Problem> {
-        settings.framing.validate().map_err(|why| {
-            Problem::new(
-                ProblemKind::InvalidSettings,
-                format!("cannot frame messages so: {why}"),
-            )
-        })?;
+    /// Reads connection `conn` differently from its next byte on (a proxied conversation's
+    /// messages that go `way`, or both ways), or, without `conn`, every connection that opens
+    /// from now on; and tells every page.
+    pub fn configure(
+        &self,
+        conn: Option<ConnId>,
+        way: Option<Way>,
+        settings: ConnSettings,
+    ) -> Result<(), Problem> {
+        let invalid = |why: String| Problem::new(ProblemKind::InvalidSettings, why);
+        settings
+            .framing
+            .validate()
+            .map_err(|why| invalid(format!("cannot frame messages so: {why}")))?;
         let mut s = self.lock();
         let Some(id) = conn else {
+            if let Some(way) = way {
+                return Err(invalid(format!(
+                    "`way` ({}) names one side of a proxied conversation: give its `conn` too",
+                    way.label()
+                )));
+            }
             s.server.defaults = settings.clone();
             self.fan_out(Event::Defaults { settings }.to_frame());
             return Ok(());
@@ -98,10 +109,34 @@ impl Hub {
             )
             .on(id)
         })?;
-        if let Some(control) = &conn.control {
-            control.settings.send_replace(settings.clone());
+        let info = Arc::make_mut(&mut conn.info);
+        let (client, server) = match (way, &mut info.proxy) {
+            (None, None) => (Some(&mut info.settings), None),
+            (None, Some(proxy)) => (Some(&mut info.settings), Some(&mut proxy.settings)),
+            (Some(Way::ClientToServer), Some(_)) => (Some(&mut info.settings), None),
+            (Some(Way::ServerToClient), Some(proxy)) => (None, Some(&mut proxy.settings)),
+            (Some(way), None) => {
+                return Err(invalid(format!(
+                    "connection {id} is not proxied: it has no {} way to read apart; leave \
+                     `way` out",
+                    way.label()
+                ))
+                .on(id))
+            }
+        };
+        let control = conn.control.as_ref();
+        if let Some(client) = client {
+            *client = settings.clone();
+            if let Some(control) = control {
+                control.settings.send_replace(settings.clone());
+            }
         }
-        Arc::make_mut(&mut conn.info).settings = settings;
+        if let Some(server) = server {
+            *server = settings.clone();
+            if let Some(tx) = control.and_then(|c| c.server_settings.as_ref()) {
+                tx.send_replace(settings);
+            }
+        }
         self.publish(&conn.info);
         Ok(())
     }

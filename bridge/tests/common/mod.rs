@@ -400,7 +400,8 @@ pub async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
     let mut all = vec!["--proxy", &spec];
     all.extend_from_slice(flags);
     let bridge = start(&all).await;
-    let addr = bridge.proxies[0].0;
+    let (addr, target, _) = bridge.proxies[0].clone();
+    assert_eq!(target, server.local_addr().unwrap().to_string());
     (bridge, server, addr)
 }
 

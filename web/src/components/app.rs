@@ -233,7 +233,7 @@ fn middle(state: &State, focus: u32) -> Html {
         id: c.info.id,
         peer: send_to_name(c),
         state: c.info.state,
-        encoding: c.encoding,
+        encoding: c.sending_encoding(),
         compose: c.compose,
     });
     let both = selected.zip(state.twin_conv().cloned()).map(|(sel, twin)| {

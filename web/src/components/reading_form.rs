@@ -1,10 +1,12 @@
 //! How the bridge reads a connection, or every connection that opens from now on: where the
-//! peer's messages end (the framing) and the checksum each must end with. The form starts from
-//! the settings in force and follows them when they change (here or in another page); what
-//! does not check is refused here, with the reason, and what the bridge refuses is shown here.
+//! peer's messages end (the framing) and the checksum each must end with. A proxied
+//! conversation is read per side: the form sets both ways, or the client's (client→server) or
+//! the server's (server→client) alone. The form starts from the settings in force and follows
+//! them when they change (here or in another page); what does not check is refused here, with
+//! the reason, and what the bridge refuses is shown here.
 
 use protocol::framing::Framing;
-use protocol::{ConnId, ConnSettings};
+use protocol::{ConnId, ConnSettings, Way};
 use yew::prelude::*;
 
 use crate::components::fields::{check, menu, text, OnField};
@@ -16,13 +18,22 @@ use crate::state::reading::{
 
 const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 bytes")];
 const ORDERS: [(&str, &str); 2] = [("be", "big-endian"), ("le", "little-endian")];
+/// Which messages of a proxied conversation the form reads: `(value, label)`.
+const WAYS: [(&str, &str); 3] = [
+    ("both", "both ways"),
+    ("c2s", "client→server"),
+    ("s2c", "server→client"),
+];
 
 #[derive(Properties, PartialEq)]
 pub struct ReadingFormProps {
     /// The connection it reads; `None`: the connections that open from now on.
     pub conn: Option<ConnId>,
-    /// The settings in force.
+    /// The settings in force (a proxied conversation's client's, client→server).
     pub settings: ConnSettings,
+    /// A proxied conversation's server's settings in force (server→client).
+    #[prop_or_default]
+    pub server: Option<ConnSettings>,
     pub online: bool,
     pub on_close: Callback<()>,
 }
@@ -32,6 +43,19 @@ pub fn in_force(settings: &ConnSettings) -> String {
     match settings.checksum {
         Some(checksum) => format!("{}; checks {}", settings.framing, checksum.label()),
         None => settings.framing.to_string(),
+    }
+}
+
+/// A conversation's settings in force, in words: a proxied conversation's sides each, when
+/// they are read differently.
+pub fn in_force_of(settings: &ConnSettings, server: Option<&ConnSettings>) -> String {
+    match server.filter(|s| *s != settings) {
+        Some(server) => format!(
+            "client→server {}; server→client {}",
+            in_force(settings),
+            in_force(server)
+        ),
+        None => in_force(settings),
     }
 }
 
@@ -135,19 +159,34 @@ fn reading_fields(d: &ReadingDraft, prefix: &str, on: &OnField) -> Vec<Html> {
 #[component]
 pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     let ctx = use_context::<DeviceCtx>().expect("the device context");
-    let draft = use_live(|| ReadingDraft::of(&props.settings));
+    // The way read (a proxied conversation's; `None`: both), and the settings it starts from.
+    let way = use_state(|| None::<Way>);
+    let start = match (*way, &props.server) {
+        (Some(Way::ServerToClient), Some(server)) => server.clone(),
+        _ => props.settings.clone(),
+    };
+    let draft = use_live(|| ReadingDraft::of(&start));
     let error = use_state(|| None::<String>);
     {
         let (draft, error) = (draft.clone(), error.clone());
-        use_effect_with(props.settings.clone(), move |settings| {
+        use_effect_with(start, move |settings| {
             draft.set(ReadingDraft::of(settings));
             error.set(None);
         });
     }
     let conn = props.conn;
+    let chosen = (*way).filter(|_| props.server.is_some());
     let on: OnField = {
-        let (draft, error) = (draft.clone(), error.clone());
-        Callback::from(move |(field, value)| {
+        let (draft, error, way) = (draft.clone(), error.clone(), way.clone());
+        Callback::from(move |(field, value): (&str, String)| {
+            if field == "way" {
+                way.set(match value.as_str() {
+                    "c2s" => Some(Way::ClientToServer),
+                    "s2c" => Some(Way::ServerToClient),
+                    _ => None,
+                });
+                return;
+            }
             let mut next = draft.get();
             next.set(field, value);
             draft.set(next);
@@ -160,13 +199,30 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             match draft.get().settings() {
-                Ok(settings) => error.set(configure.emit((conn, settings)).err()),
+                Ok(settings) => error.set(configure.emit((conn, chosen, settings)).err()),
                 Err(why) => error.set(Some(why)),
             }
         })
     };
     let prefix = conn.map_or_else(|| "reading-new".to_owned(), |c| format!("reading-{c}"));
-    let fields = reading_fields(&draft.get(), &prefix, &on);
+    let way_menu = props.server.is_some().then(|| {
+        let value = match chosen {
+            None => "both",
+            Some(Way::ClientToServer) => "c2s",
+            Some(Way::ServerToClient) => "s2c",
+        };
+        menu(
+            &format!("{prefix}-way"),
+            "way",
+            "Messages",
+            value,
+            &WAYS,
+            &on,
+        )
+    });
+    let fields = way_menu
+        .into_iter()
+        .chain(reading_fields(&draft.get(), &prefix, &on));
     let problem = ctx
         .settings_problem
         .as_ref()
@@ -185,7 +241,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
                 <button type="submit" class="primary" disabled={!props.online}>{ "Apply" }</button>
                 <button type="button" onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
                 <span class="reading-in-force" role="status">
-                    { "In force: " }{ in_force(&props.settings) }
+                    { "In force: " }{ in_force_of(&props.settings, props.server.as_ref()) }
                 </span>
             </div>
             if let Some(why) = shown_error {

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use protocol::rules::Rule;
-use protocol::{Command, ConnId, ConnSettings, ConnState, Frame};
+use protocol::{Command, ConnId, ConnSettings, ConnState, Frame, Way};
 use yew::prelude::*;
 
 use super::commands::{new_request_id, Commands};
@@ -16,6 +16,10 @@ use crate::encoding::Encoding;
 use crate::state::file_pace::Probe;
 use crate::state::rule_draft::like_message;
 use crate::state::{Action, State};
+
+/// How to read what: a connection (or, `None`, the ones that open from now on), the way of it
+/// (a proxied conversation's side, or `None`: both), and the settings.
+pub type Reading = (Option<ConnId>, Option<Way>, ConnSettings);
 
 #[derive(Clone, PartialEq)]
 pub struct DeviceCtx {
@@ -26,8 +30,9 @@ pub struct DeviceCtx {
     /// Ask the bridge to learn a simulator from this conversation, and open the rules panel,
     /// where the rules learnt wait for review.
     pub on_learn: Callback<ConnId>,
-    /// Read a connection (or, with `None`, new ones) this way.
-    pub configure: Callback<(Option<ConnId>, ConnSettings), Result<(), String>>,
+    /// Read a connection (or, with `None`, new ones) this way: with a [`Way`], one side of a
+    /// proxied conversation.
+    pub configure: Callback<Reading, Result<(), String>>,
     /// Why the bridge refused the last settings chosen here: for which connection (or `None`,
     /// new ones), and the reason.
     pub settings_problem: Option<(Option<ConnId>, Rc<str>)>,
@@ -128,9 +133,13 @@ pub fn use_device(
     };
     let configure = {
         let (command, dispatch) = (command, dispatch);
-        use_callback((), move |(conn, settings), _| {
+        use_callback((), move |(conn, way, settings), _| {
             dispatch.emit(Action::Configuring);
-            command.emit(Command::Configure { conn, settings })
+            command.emit(Command::Configure {
+                conn,
+                way,
+                settings,
+            })
         })
     };
     let device_ctx = DeviceCtx {

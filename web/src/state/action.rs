@@ -2,7 +2,7 @@
 //! status, and what the bridge said, decoded by [`crate::wire`]). The transport depends on
 //! these types; the state does not depend on the transport.
 
-use protocol::{ConnId, Event, RequestId};
+use protocol::{ConnId, Event, RequestId, Way};
 
 use super::{Asked, FilePart, ListView, Rec, ViewMode};
 use crate::bytes_view::compose::ComposeOptions;
@@ -40,8 +40,9 @@ pub enum Action {
     ShowEarlier(ConnId),
     /// Show a conversation's messages another way.
     SetView(ConnId, ViewMode),
-    /// Read and write a conversation's text in another encoding.
-    SetEncoding(ConnId, Encoding),
+    /// Read and write a conversation's text in another encoding: the messages that go one way
+    /// of a proxied conversation, or (`None`) all of them.
+    SetEncoding(ConnId, Option<Way>, Encoding),
     /// Turn what is typed into bytes another way: for a conversation, or, with none selected,
     /// for what the composer sends to all.
     SetCompose(Option<ConnId>, ComposeOptions),

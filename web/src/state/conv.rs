@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use protocol::{ConnId, ConnInfo, ConnState, HeldMessage, Micros, Origin, Transport, Way};
+use protocol::{ConnId, ConnInfo, ConnState, Flow, HeldMessage, Micros, Origin, Transport, Way};
 
 use super::{Entry, Log, Rec, WINDOW};
 use crate::bytes_view::compose::{ComposeOptions, LineEnding};
@@ -77,6 +77,48 @@ pub fn count_words(info: &ConnInfo) -> [(&'static str, &'static str); 2] {
     }
 }
 
+/// How a conversation's messages read as text, by the way they go. A proxied conversation's
+/// client and server may speak differently (a GBK client of a UTF-8 server): `rx` is what the
+/// client says (client→server), `tx` what the server says (server→client). Any other
+/// conversation reads both ways alike, as it writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Encodings {
+    pub rx: Encoding,
+    pub tx: Encoding,
+}
+
+impl Encodings {
+    /// Both ways alike.
+    pub fn both(encoding: Encoding) -> Encodings {
+        Encodings {
+            rx: encoding,
+            tx: encoding,
+        }
+    }
+
+    /// The encoding of the messages that go this way (a record's `flow`).
+    pub fn of(self, flow: Flow) -> Encoding {
+        match flow {
+            Flow::Rx => self.rx,
+            Flow::Tx => self.tx,
+        }
+    }
+
+    /// Reads one way (`Some`), or both (`None`), in `encoding`.
+    pub fn set(&mut self, way: Option<Way>, encoding: Encoding) {
+        match way.map(Way::flow) {
+            None => *self = Encodings::both(encoding),
+            Some(Flow::Rx) => self.rx = encoding,
+            Some(Flow::Tx) => self.tx = encoding,
+        }
+    }
+
+    /// The one encoding of both ways, when they are alike.
+    pub fn alike(self) -> Option<Encoding> {
+        (self.rx == self.tx).then_some(self.rx)
+    }
+}
+
 /// One connection and its conversation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv {
@@ -89,8 +131,8 @@ pub struct Conv {
     pub elided_bytes: u64,
     /// How many of the newest entries are rendered.
     pub window: usize,
-    /// How this conversation's bytes are read and written as text.
-    pub encoding: Encoding,
+    /// How this conversation's bytes are read and written as text, by the way they go.
+    pub encodings: Encodings,
     /// How its messages are shown: chat, log or hex.
     pub view: ViewMode,
     /// How what is typed for it becomes bytes.
@@ -129,7 +171,7 @@ impl Conv {
             log: Log::default(),
             unread: 0,
             window: WINDOW,
-            encoding: Encoding::default(),
+            encodings: Encodings::default(),
             view: ViewMode::default(),
             compose: ComposeOptions {
                 ending,
@@ -159,11 +201,20 @@ impl Conv {
     pub(super) fn keep_choices_of(&mut self, prev: &Conv) {
         self.unread = prev.unread;
         self.window = prev.window;
-        self.encoding = prev.encoding;
+        self.encodings = prev.encodings;
         self.view = prev.view;
         self.compose = prev.compose;
         self.broadcast = prev.broadcast;
         self.to_server = prev.to_server;
+    }
+
+    /// The encoding of what the composer types for it: a proxied conversation's sends go as if
+    /// from its client (to its server) or from its server, and are written as that side speaks.
+    pub fn sending_encoding(&self) -> Encoding {
+        match self.info.proxy {
+            Some(_) if self.to_server => self.encodings.rx,
+            _ => self.encodings.tx,
+        }
     }
 
     /// The state word to show, and why when it is a guess: while the page is not connected to

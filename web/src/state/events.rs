@@ -8,7 +8,7 @@ use protocol::{
     ProblemKind, RecordHeader, Seq, ServerInfo, Transport, VERSION,
 };
 
-use super::{Conv, Entry, Incoming, Learning, Learnt, Rec, RulesSave, State};
+use super::{Conv, Encodings, Entry, Incoming, Learning, Learnt, Rec, RulesSave, State};
 use crate::bytes_view::size::plural;
 
 impl State {
@@ -163,7 +163,7 @@ impl State {
         let encoding = self.page_encoding.unwrap_or(server.encoding);
         for info in conns {
             let mut conv = Conv::new(info);
-            conv.encoding = encoding;
+            conv.encodings = Encodings::both(encoding);
             if same_bridge {
                 if let Some(prev) = old.get(&conv.info.id) {
                     conv.keep_choices_of(prev);
@@ -275,7 +275,7 @@ impl State {
             }
             None => {
                 let mut conv = Conv::new(info);
-                conv.encoding = self.default_encoding();
+                conv.encodings = Encodings::both(self.default_encoding());
                 self.insert(conv);
             }
         }

@@ -51,7 +51,7 @@ use protocol::{ConnId, ConnState, Problem, RequestId, Seq, ServerInfo, Target};
 
 pub use self::action::{Action, Incoming, SocketStatus};
 pub use self::conv::{
-    count_words, half_closed, pair, pair_parts, proxy_details, waiting, Conv, ViewMode,
+    count_words, half_closed, pair, pair_parts, proxy_details, waiting, Conv, Encodings, ViewMode,
 };
 pub use self::files::{FilePart, FileSend};
 pub use self::held::{held_count, hold_status, HeldEdit};
@@ -239,9 +239,9 @@ pub fn reduce(mut state: State, action: Action) -> State {
                 conv.view = view;
             }
         }
-        Action::SetEncoding(id, encoding) => {
+        Action::SetEncoding(id, way, encoding) => {
             if let Some(conv) = state.conv_mut(id) {
-                conv.encoding = encoding;
+                conv.encodings.set(way, encoding);
             }
         }
         Action::SetCompose(Some(id), options) => {

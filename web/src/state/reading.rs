@@ -5,7 +5,7 @@
 
 use protocol::checksum::Checksum;
 use protocol::framing::{Delimiter, Framing, MAX_GAP_MS, MAX_MESSAGE, MAX_OFFSET, MAX_TRAILER};
-use protocol::ConnSettings;
+use protocol::{ConnInfo, ConnSettings, Way};
 
 /// The framings the form offers: `(value, label)`.
 pub const MODES: [(&str, &str); 5] = [
@@ -294,6 +294,16 @@ pub fn summary(settings: &ConnSettings) -> String {
         Some(checksum) => format!("{framing} · {}", checksum.label()),
         None => framing,
     }
+}
+
+/// A conversation's reading in a few words; a proxied conversation whose sides are read
+/// differently, each way's: `c→s delimiter \n; s→c length 2 B BE`.
+pub fn conv_summary(info: &ConnInfo) -> String {
+    let server = info.settings_of(Some(Way::ServerToClient));
+    if *server == info.settings {
+        return summary(server);
+    }
+    format!("c→s {}; s→c {}", summary(&info.settings), summary(server))
 }
 
 /// The checksums a menu offers, `none` first: `(value, label)`.

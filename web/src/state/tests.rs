@@ -704,9 +704,13 @@ fn the_bridge_says_how_new_connections_read_and_why_it_does_not_listen() {
             held: Vec::new(),
         })],
     );
-    assert_eq!(s.conns[&1].encoding, Encoding::Gbk);
+    assert_eq!(s.conns[&1].encodings, Encodings::both(Encoding::Gbk));
     let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
-    assert_eq!(s.conns[&2].encoding, Encoding::Gbk, "new ones too");
+    assert_eq!(
+        s.conns[&2].encodings,
+        Encodings::both(Encoding::Gbk),
+        "new ones too"
+    );
     let problem = |s: &State| s.server.as_ref().unwrap().listen_problem.clone();
     assert_eq!(
         problem(&s).map(|p| (p.port, p.message)),
@@ -1092,7 +1096,7 @@ fn each_conversation_keeps_how_it_is_read_shown_and_written() {
         ..ComposeOptions::default()
     };
     let s = [
-        Action::SetEncoding(1, Encoding::Gbk),
+        Action::SetEncoding(1, None, Encoding::Gbk),
         Action::SetView(1, ViewMode::Hex),
         Action::SetCompose(Some(1), hex),
         Action::Select(2),
@@ -1100,13 +1104,16 @@ fn each_conversation_keeps_how_it_is_read_shown_and_written() {
     .into_iter()
     .fold(s, reduce);
     let two = s.selected_conv().unwrap();
-    assert_eq!((two.encoding, two.view), (Encoding::Utf8, ViewMode::Text));
+    assert_eq!(
+        (two.encodings.rx, two.view),
+        (Encoding::Utf8, ViewMode::Text)
+    );
     assert_eq!(two.compose, ComposeOptions::default());
     let s = reduce(s, Action::Select(1));
     let one = s.selected_conv().unwrap();
     assert_eq!(
-        (one.encoding, one.view, one.compose),
-        (Encoding::Gbk, ViewMode::Hex, hex)
+        (one.encodings, one.view, one.compose),
+        (Encodings::both(Encoding::Gbk), ViewMode::Hex, hex)
     );
     // A snapshot from the same bridge (a reconnect) keeps them.
     let s = run(
@@ -1118,8 +1125,8 @@ fn each_conversation_keeps_how_it_is_read_shown_and_written() {
     );
     let one = &s.conns[&1];
     assert_eq!(
-        (one.encoding, one.view, one.compose),
-        (Encoding::Gbk, ViewMode::Hex, hex)
+        (one.encodings, one.view, one.compose),
+        (Encodings::both(Encoding::Gbk), ViewMode::Hex, hex)
     );
     // With nothing selected, the options are the composer's own.
     let s = reduce(s, Action::SetCompose(None, hex));
@@ -1135,16 +1142,20 @@ fn new_connections_read_in_the_pages_encoding_else_the_bridges() {
     );
     let s = run(s, vec![hello(vec![info(1, ConnState::Open)], 0)]);
     assert_eq!(
-        s.conns[&1].encoding,
-        Encoding::Gbk,
+        s.conns[&1].encodings,
+        Encodings::both(Encoding::Gbk),
         "over the bridge's UTF-8"
     );
     let s = reduce(s, Action::SetPageEncoding(None));
     let s = run(s, vec![conn_event(info(2, ConnState::Open))]);
-    assert_eq!(s.conns[&2].encoding, Encoding::Utf8, "the bridge's again");
     assert_eq!(
-        s.conns[&1].encoding,
-        Encoding::Gbk,
+        s.conns[&2].encodings,
+        Encodings::both(Encoding::Utf8),
+        "the bridge's again"
+    );
+    assert_eq!(
+        s.conns[&1].encodings,
+        Encodings::both(Encoding::Gbk),
         "the old one is as it was"
     );
 }
@@ -1714,4 +1725,44 @@ fn an_edit_of_a_held_message_is_its_text_or_hex_with_the_checksum_computed_again
     let hex = edit.switch(InputMode::Hex, utf8).unwrap();
     assert_eq!(hex.text, "01 03 61 62");
     assert_eq!(hex.switch(InputMode::Text, utf8).unwrap(), edit);
+}
+
+#[test]
+fn a_proxied_conversations_ways_read_in_their_own_encodings() {
+    let s = run(synced_page(), vec![conn_event(proxied(ConnState::Open))]);
+    let s = reduce(s, Action::Select(3));
+    let s = reduce(
+        s,
+        Action::SetEncoding(3, Some(protocol::Way::ServerToClient), Encoding::Gbk),
+    );
+    let conv = &s.conns[&3];
+    assert_eq!(
+        (conv.encodings.of(Flow::Rx), conv.encodings.of(Flow::Tx)),
+        (Encoding::Utf8, Encoding::Gbk),
+        "the server's messages read as GBK, the client's as before"
+    );
+    assert_eq!(conv.sending_encoding(), Encoding::Gbk, "sent as the server");
+    let s = reduce(s, Action::SetToServer(true));
+    assert_eq!(
+        s.conns[&3].sending_encoding(),
+        Encoding::Utf8,
+        "sent as the client"
+    );
+    let s = reduce(
+        s,
+        Action::SetEncoding(3, Some(protocol::Way::ClientToServer), Encoding::Gb18030),
+    );
+    assert_eq!(
+        s.conns[&3].encodings,
+        Encodings {
+            rx: Encoding::Gb18030,
+            tx: Encoding::Gbk
+        }
+    );
+    let s = reduce(s, Action::SetEncoding(3, None, Encoding::Latin1));
+    assert_eq!(
+        s.conns[&3].encodings.alike(),
+        Some(Encoding::Latin1),
+        "both ways"
+    );
 }

@@ -11,25 +11,25 @@ use yew::prelude::*;
 
 use crate::bytes_view::hex::{hex_line, hex_view};
 use crate::bytes_view::text::{render_text_in, Piece};
-use crate::encoding::Encoding;
-use crate::state::{Entry, Log, Rec, ViewMode};
+use crate::state::{Encodings, Entry, Log, Rec, ViewMode};
 
 /// What is searched for, and in which view of the bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Search {
     /// In lower case, not empty.
     pub query: String,
-    pub encoding: Encoding,
+    /// How text reads, by the way a record went.
+    pub encodings: Encodings,
     pub view: ViewMode,
 }
 
 impl Search {
     /// The search for what the user typed, or `None` when there is nothing to search for.
-    pub fn new(typed: &str, encoding: Encoding, view: ViewMode) -> Option<Search> {
+    pub fn new(typed: &str, encodings: Encodings, view: ViewMode) -> Option<Search> {
         let query = typed.trim().to_lowercase();
         (!query.is_empty()).then_some(Search {
             query,
-            encoding,
+            encodings,
             view,
         })
     }
@@ -39,12 +39,14 @@ impl Search {
         let shown = match self.view {
             ViewMode::Hex => hex_view(&rec.data),
             ViewMode::LogHex => hex_line(&rec.data),
-            ViewMode::Text | ViewMode::Log => render_text_in(&rec.data, self.encoding)
-                .into_iter()
-                .map(|p| match p {
-                    Piece::Text(t) | Piece::Escape(t) => t,
-                })
-                .collect(),
+            ViewMode::Text | ViewMode::Log => {
+                render_text_in(&rec.data, self.encodings.of(rec.head.flow))
+                    .into_iter()
+                    .map(|p| match p {
+                        Piece::Text(t) | Piece::Escape(t) => t,
+                    })
+                    .collect()
+            }
         };
         shown.to_lowercase().contains(&self.query)
     }
@@ -121,6 +123,7 @@ pub fn use_find(log: Log, search: Option<Search>) -> Rc<Vec<Entry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::Encoding;
     use crate::state::Limits;
     use protocol::Flow;
 
@@ -142,22 +145,36 @@ mod tests {
     #[test]
     fn matches_ignore_case_and_follow_the_view() {
         let rec = |text: &str| Rec::new(1, Flow::Rx, 0, text.as_bytes().into());
-        let text = Search::new(" BET ", Encoding::Utf8, ViewMode::Text).unwrap();
+        let text = Search::new(" BET ", Encodings::default(), ViewMode::Text).unwrap();
         assert!(text.matches(&rec("alphabet")));
         assert!(!text.matches(&rec("gamma")));
-        let hex = Search::new("6c 6c", Encoding::Utf8, ViewMode::Hex).unwrap();
+        let hex = Search::new("6c 6c", Encodings::default(), ViewMode::Hex).unwrap();
         assert!(hex.matches(&rec("hello")));
         // The hex log's line holds a message's bytes on one line: a query may span 16 of them.
-        let line = Search::new("0f 10", Encoding::Utf8, ViewMode::LogHex).unwrap();
+        let line = Search::new("0f 10", Encodings::default(), ViewMode::LogHex).unwrap();
         let bytes: Vec<u8> = (0..20).collect();
         assert!(line.matches(&Rec::new(1, Flow::Rx, 0, bytes.into())));
         assert!(!line.matches(&rec("hello")));
-        assert!(Search::new("  ", Encoding::Utf8, ViewMode::Text).is_none());
+        assert!(Search::new("  ", Encodings::default(), ViewMode::Text).is_none());
+    }
+
+    #[test]
+    fn each_way_is_searched_in_its_own_encoding() {
+        // A proxied conversation: a UTF-8 client, a GBK server; both say 你好.
+        let encodings = Encodings {
+            rx: Encoding::Utf8,
+            tx: Encoding::Gbk,
+        };
+        let search = Search::new("你好", encodings, ViewMode::Text).unwrap();
+        let said = |flow, bytes: &[u8]| Rec::new(1, flow, 0, bytes.into());
+        assert!(search.matches(&said(Flow::Rx, "你好".as_bytes())));
+        assert!(search.matches(&said(Flow::Tx, &[0xc4, 0xe3, 0xba, 0xc3])));
+        assert!(!search.matches(&said(Flow::Rx, &[0xc4, 0xe3, 0xba, 0xc3])));
     }
 
     #[test]
     fn only_chunks_that_changed_are_searched_again() {
-        let search = Search::new("x", Encoding::Utf8, ViewMode::Text).unwrap();
+        let search = Search::new("x", Encodings::default(), ViewMode::Text).unwrap();
         let mut log = Log::default();
         for seq in 1..=600 {
             push(&mut log, seq, if seq % 100 == 0 { "x" } else { "o" });
@@ -181,7 +198,7 @@ mod tests {
         cache.find(&log, &search);
         assert_eq!(cache.searched, 4, "nothing changed: nothing searched");
         drop(keep);
-        let other = Search::new("o", Encoding::Utf8, ViewMode::Text).unwrap();
+        let other = Search::new("o", Encodings::default(), ViewMode::Text).unwrap();
         assert_eq!(cache.find(&log, &other).len(), 594);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use protocol::{Command, ConnState, Transport, Way};
+use protocol::{Command, ConnInfo, ConnState, Transport, Way};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -13,13 +13,13 @@ use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::rate_graph::RateGraph;
-use crate::components::reading_form::meaning;
+use crate::components::reading_form::{in_force_of, meaning};
 use crate::components::select::Select;
 use crate::components::transport_badge::transport_badge;
 use crate::dial::Dial;
 use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
-use crate::state::reading::summary;
+use crate::state::reading::conv_summary;
 use crate::state::{
     conn_words, count_words, half_closed, hold_status, pair, proxy_details, waiting, Action, Conv,
     ViewMode,
@@ -47,9 +47,11 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
     let id = info.id;
     let (state, state_title) = conv.state_shown(props.stale);
     let commands = use_commands();
-    let on_encoding = commands.dispatch.reform(move |label: String| {
-        Action::SetEncoding(id, Encoding::from_label(&label).unwrap_or_default())
-    });
+    let on_encoding = |way: Option<Way>| {
+        commands.dispatch.reform(move |label: String| {
+            Action::SetEncoding(id, way, Encoding::from_label(&label).unwrap_or_default())
+        })
+    };
     let on_view = commands.dispatch.reform(move |value: String| {
         Action::SetView(id, ViewMode::from_value(&value).unwrap_or_default())
     });
@@ -64,6 +66,28 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
         .iter()
         .map(|v| (v.value(), v.label()))
         .collect();
+    // A proxied conversation's sides may speak different encodings: a menu for each way.
+    let encoding_menus = match info.proxy {
+        None => html! {
+            <>
+                <label for={field_id(props.twin, "encoding")}>{ "Encoding" }</label>
+                <Select id={field_id(props.twin, "encoding")} value={conv.encodings.rx.label()}
+                        options={encodings} onchange={on_encoding(None)} />
+            </>
+        },
+        Some(_) => html! {
+            <>
+                <label for={field_id(props.twin, "encoding")}>{ "Encoding c→s" }</label>
+                <Select id={field_id(props.twin, "encoding")} value={conv.encodings.rx.label()}
+                        options={encodings.clone()} onchange={on_encoding(Some(Way::ClientToServer))}
+                        title="How what the client says (client→server) reads as text, and what you send as the client is written" />
+                <label for={field_id(props.twin, "encoding-s2c")}>{ "s→c" }</label>
+                <Select id={field_id(props.twin, "encoding-s2c")} value={conv.encodings.tx.label()}
+                        options={encodings} onchange={on_encoding(Some(Way::ServerToClient))}
+                        title="How what the server says (server→client) reads as text, and what you send as the server is written" />
+            </>
+        },
+    };
     let view_ends = !conv.view.is_hex();
     let disconnect = (info.state != ConnState::Closed).then(|| {
         let onclick = commands
@@ -94,7 +118,8 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                     },
                 );
                 let title = format!(
-                    "While on, each message {} stops in the bridge until you forward, edit or                      drop it; off forwards what waits, in order",
+                    "While on, each message {} stops in the bridge until you forward, edit or \
+                     drop it; off forwards what waits, in order",
                     way.label()
                 );
                 html! {
@@ -134,9 +159,8 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
                 <p class="conv-details">
                     <button type="button" class="reading-toggle" aria-expanded={props.reading.to_string()}
                             onclick={props.on_reading.reform(|_: MouseEvent| ())}
-                            title={format!("How the bridge reads this connection: {}",
-                                           meaning(&info.settings, info.transport == Transport::Udp))}>
-                        { "Reading: " }{ summary(&info.settings) }
+                            title={reading_title(info)}>
+                        { "Reading: " }{ conv_summary(info) }
                     </button>
                     { " " }{ details(conv) }
                 </p>
@@ -157,9 +181,7 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             </div>
             <RateGraph conv={conv.clone()} />
             <div class="conv-tools">
-                <label for={field_id(props.twin, "encoding")}>{ "Encoding" }</label>
-                <Select id={field_id(props.twin, "encoding")} value={conv.encoding.label()}
-                        options={encodings} onchange={on_encoding} />
+                { encoding_menus }
                 <label for={field_id(props.twin, "view-mode")}>{ "View" }</label>
                 <Select id={field_id(props.twin, "view-mode")} value={conv.view.value()}
                         options={views} onchange={on_view}
@@ -174,6 +196,21 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
             </div>
         </header>
     }
+}
+
+/// What the Reading button's summary means: a proxied conversation's sides each, when they are
+/// read differently.
+fn reading_title(info: &ConnInfo) -> String {
+    let server = info.settings_of(Some(Way::ServerToClient));
+    let how = if *server == info.settings {
+        meaning(&info.settings, info.transport == Transport::Udp)
+    } else {
+        format!(
+            "{}. Click to change it.",
+            in_force_of(&info.settings, Some(server))
+        )
+    };
+    format!("How the bridge reads this connection: {how}")
 }
 
 /// `accepted 09:20:01.234 · local 127.0.0.1:7777 · last 09:21:00.000 · rx 12 B in 2 messages · ...`

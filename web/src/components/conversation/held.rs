@@ -1,8 +1,8 @@
 //! A proxied conversation's held messages, below its log, in the order they came: each with
 //! Forward, Edit and Drop, and per way Forward all. The queue is the bridge's: every page shows
 //! the same, and a message another page let go leaves this one too (an edit of it with it).
-//! Edit opens the message's bytes as text in the conversation's encoding, or as hex, with the
-//! exact bytes that would go, its side's checksum computed again.
+//! Edit opens the message's bytes as text in its way's encoding, or as hex, with the exact
+//! bytes that would go, its side's checksum computed again.
 
 use std::rc::Rc;
 
@@ -82,24 +82,26 @@ fn held_row(
         Way::ClientToServer => "way c2s",
         Way::ServerToClient => "way s2c",
     };
+    // Read and edited as its side speaks: in that way's encoding, with that way's checksum.
+    let encoding = conv.encodings.of(message.way.flow());
+    let checksum = conv.info.settings_of(Some(message.way)).checksum;
     let shown = &message.data[..message.data.len().min(SHOWN)];
     let bytes = if conv.view.is_hex() {
         hex_line(shown)
     } else {
-        conv.encoding.decode_lossy(shown).into_owned()
+        encoding.decode_lossy(shown).into_owned()
     };
     let more = (shown.len() < message.data.len()).then_some(" …");
     let body = match edit {
         Some(edit) => html! {
             <HeldEditor conv_id={conn} {id} data={message.data.clone()} {edit}
-                        encoding={conv.encoding.label()} checksum={conv.info.settings.checksum}
+                        encoding={encoding.label()} {checksum}
                         editing={editing.clone()} {online} />
         },
         None => {
             let start = {
                 let editing = editing.clone();
-                let edit =
-                    HeldEdit::start(&message.data, conv.encoding, conv.info.settings.checksum);
+                let edit = HeldEdit::start(&message.data, encoding, checksum);
                 Callback::from(move |_: MouseEvent| editing.set(Some((id, edit.clone()))))
             };
             html! {

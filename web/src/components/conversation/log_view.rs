@@ -17,10 +17,9 @@ use yew::prelude::*;
 use super::message::{local_time, Message};
 use super::Pane;
 use crate::bytes_view::size::{format_size, plural};
-use crate::encoding::Encoding;
 use crate::hooks::commands::use_commands;
 use crate::hooks::stick_to_bottom::use_stick_to_bottom;
-use crate::state::{Action, Conv, Entry, ViewMode, WINDOW};
+use crate::state::{Action, Conv, Encodings, Entry, ViewMode, WINDOW};
 
 #[derive(Properties, PartialEq)]
 pub struct LogViewProps {
@@ -42,7 +41,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let id = info.id;
     let (scroller, onscroll) = use_stick_to_bottom(id);
     let dispatch = use_commands().dispatch;
-    let (view, encoding, gaps, ends) = (conv.view, conv.encoding, props.gaps, props.ends);
+    let (view, encodings, gaps, ends) = (conv.view, conv.encodings, props.gaps, props.ends);
     let datagrams = info.transport == Transport::Udp;
 
     let hidden = conv.hidden();
@@ -94,7 +93,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
             let key = chunk.first().map_or_else(String::new, |e| e.key());
             html! {
                 <LogChunk {key} chunk={chunk.clone()} {from} to={chunk.len()} {prev_at}
-                          {view} {encoding} {gaps} {ends} {datagrams} />
+                          {view} {encodings} {gaps} {ends} {datagrams} />
             }
         });
         html! { <>{ for chunks }</> }
@@ -155,12 +154,12 @@ fn narrowed(props: &LogViewProps) -> Html {
         (true, false) => "Showing matches",
         _ => "The view was cleared; the history is kept",
     };
-    let (view, encoding, ends) = (conv.view, conv.encoding, props.ends);
+    let (view, encodings, ends) = (conv.view, conv.encodings, props.ends);
     let datagrams = conv.info.transport == Transport::Udp;
     let mut previous = None;
     let messages = shown.into_iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} {datagrams} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encodings} {gap} {ends} {datagrams} /> }
     });
     html! {
         <>
@@ -191,7 +190,7 @@ struct LogChunkProps {
     /// The time of the record before this chunk, when gaps are shown.
     prev_at: Option<Micros>,
     view: ViewMode,
-    encoding: Encoding,
+    encodings: Encodings,
     gaps: bool,
     ends: bool,
     /// Each message is a datagram (UDP).
@@ -205,13 +204,13 @@ impl PartialEq for LogChunkProps {
             && (self.from, self.to, self.prev_at) == (other.from, other.to, other.prev_at)
             && (
                 self.view,
-                self.encoding,
+                self.encodings,
                 self.gaps,
                 self.ends,
                 self.datagrams,
             ) == (
                 other.view,
-                other.encoding,
+                other.encodings,
                 other.gaps,
                 other.ends,
                 other.datagrams,
@@ -221,13 +220,13 @@ impl PartialEq for LogChunkProps {
 
 #[component]
 fn LogChunk(props: &LogChunkProps) -> Html {
-    let (view, encoding, ends, datagrams) =
-        (props.view, props.encoding, props.ends, props.datagrams);
+    let (view, encodings, ends, datagrams) =
+        (props.view, props.encodings, props.ends, props.datagrams);
     let mut previous = props.prev_at;
     let to = props.to.min(props.chunk.len());
     let messages = props.chunk[props.from.min(to)..to].iter().map(|e| {
         let gap = gap_of(e, &mut previous).filter(|_| props.gaps);
-        html! { <Message key={e.key()} entry={e.clone()} {view} {encoding} {gap} {ends} {datagrams} /> }
+        html! { <Message key={e.key()} entry={e.clone()} {view} {encodings} {gap} {ends} {datagrams} /> }
     });
     html! { <>{ for messages }</> }
 }

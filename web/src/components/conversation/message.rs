@@ -16,7 +16,7 @@ use crate::bytes_view::time::{format_gap, format_time, LocalTime};
 use crate::encoding::Encoding;
 use crate::export::file_line;
 use crate::hooks::device::DeviceCtx;
-use crate::state::{Entry, FileSend, Rec, ViewMode};
+use crate::state::{Encodings, Entry, FileSend, Rec, ViewMode};
 
 /// Bytes of a message shown until the user asks for all of it: a flood arrives in records of up
 /// to 64 KiB, and hundreds of those in full would make every render of the page slow.
@@ -33,7 +33,8 @@ pub fn local_time(at: Micros) -> LocalTime {
 pub struct MessageProps {
     pub entry: Entry,
     pub view: ViewMode,
-    pub encoding: Encoding,
+    /// How its text reads, by the way it went.
+    pub encodings: Encodings,
     /// Time since the previous message, when gaps are shown.
     pub gap: Option<Micros>,
     /// Whether line endings show as escapes.
@@ -52,7 +53,7 @@ pub fn Message(props: &MessageProps) -> Html {
             <li class="msg sys note" tabindex="-1"><span class="sys-text">{ &**text }</span></li>
         },
         Entry::Record(rec) => html! {
-            <Record rec={rec.clone()} view={props.view} encoding={props.encoding} gap={props.gap}
+            <Record rec={rec.clone()} view={props.view} encoding={props.encodings.of(rec.head.flow)} gap={props.gap}
                     ends={props.ends} datagrams={props.datagrams} />
         },
         Entry::File(file) => file_entry(file),

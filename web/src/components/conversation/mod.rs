@@ -106,7 +106,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     let search = props
         .conv
         .as_ref()
-        .and_then(|c| Search::new(&query, c.encoding, c.view));
+        .and_then(|c| Search::new(&query, c.encodings, c.view));
     let twin = props.pane.other_end();
     let log = props
         .conv
@@ -212,6 +212,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             { tls_details(conv, props.bridge_fingerprint.as_deref()) }
             if *reading {
                 <ReadingForm key={id} conn={Some(id)} settings={conv.info.settings.clone()}
+                             server={conv.info.proxy.as_ref().map(|p| p.settings.clone())}
                              online={props.online} on_close={on_reading} />
             }
             <FilterBar {twin} query={(*query).clone()} gaps={*gaps} cleared={cleared_at.is_some()}

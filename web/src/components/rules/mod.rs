@@ -289,7 +289,7 @@ pub fn RulesPanel(props: &RulesPanelProps) -> Html {
             let mut done = send.emit(learnt.rules.clone());
             if let (Ok(()), Some(device)) = (&done, &device) {
                 if learnt.settings != reading {
-                    done = device.configure.emit((None, learnt.settings.clone()));
+                    done = device.configure.emit((None, None, learnt.settings.clone()));
                 }
             }
             if done.is_ok() {
