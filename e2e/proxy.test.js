@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import {
-  composer, connections, eventually, launchBrowser, messages, openPage, openTool, Peer, python,
-  screenshot, startBridge,
+  composer, connections, conversation, eventually, launchBrowser, messages, openPage, openTool, Peer,
+  python, screenshot, startBridge,
 } from './harness.js';
 
 const fx = { server: null, serverPort: null, bridge: null, proxyPort: null, browser: null };
@@ -152,5 +152,73 @@ test('the Listen panel starts, lists and stops a proxy, a refused one says why a
   } finally {
     server.close();
     await page.close();
+  }
+});
+
+test('each side is read its own way: the client in lines, the server in GBK frames of a length', async () => {
+  // A server that answers in frames of a 2-byte length, its text in GBK, and a bridge between
+  // it and a client that speaks UTF-8 lines.
+  const accepted = [];
+  const server = net.createServer((socket) => accepted.push(new Peer(socket)));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const serverPort = server.address().port;
+  const bridge = await startBridge(['--proxy', `127.0.0.1:0=127.0.0.1:${serverPort}`]);
+  const page = await openPage(fx.browser, bridge.url);
+  try {
+    const proxyPort = Number(bridge.stdout().match(/Proxy on 127\.0\.0\.1:(\d+)/)[1]);
+    const client = await Peer.connect(proxyPort);
+    await eventually(() => accepted.length === 1, 'the server to accept the relayed client');
+    const [end] = accepted;
+    await connections(page).getByRole('button', { name: new RegExp(`⇄ 127\\.0\\.0\\.1:${serverPort}`) }).click();
+
+    // Lines both ways, then the server's way alone in frames of a length.
+    const reading = conversation(page).getByRole('button', { name: /^Reading: / });
+    await reading.click();
+    const form = conversation(page).getByRole('form', { name: 'Reading' });
+    assert.equal(await form.getByRole('combobox', { name: 'Messages' }).inputValue(), 'both');
+    await form.getByRole('combobox', { name: 'Framing' }).selectOption('delimiter');
+    await form.getByRole('combobox', { name: 'Delimiter' }).selectOption('lf');
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await eventually(async () => (await reading.innerText()) === 'Reading: delimiter \\n', 'lines both ways');
+    await form.getByRole('combobox', { name: 'Messages' }).selectOption('s2c');
+    await form.getByRole('combobox', { name: 'Framing' }).selectOption('length');
+    await form.getByRole('combobox', { name: 'Length field' }).selectOption('2');
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await eventually(
+      async () => (await reading.innerText()) === 'Reading: c→s delimiter \\n; s→c length 2 B BE',
+      'each way read its own way',
+    );
+    await form.getByRole('status').filter({ hasText: /client→server delimiter \\n; server→client length/ }).waitFor();
+    // The server's text is GBK; the client's stays UTF-8.
+    await conversation(page).getByLabel('s→c', { exact: true }).selectOption('GBK');
+
+    client.send('one\n二\n');
+    await end.receives('二\n');
+    const frames = Buffer.from([0, 4, 0xc4, 0xe3, 0xba, 0xc3, 0, 4, 0xd4, 0xd9, 0xbc, 0xfb]); // 你好, 再见
+    end.send(frames);
+    await client.until((p) => p.received.equals(frames), 'the frames, relayed as they came');
+    const said = () => messages(page).locator('li.msg').evaluateAll((lis) => lis.map((li) => [
+      li.querySelector('.mark.way')?.textContent ?? null,
+      li.querySelector('.body')?.textContent ?? '',
+    ]));
+    await eventually(async () => (await said()).length === 4, 'four messages');
+    const [one, two, hello, bye] = await said();
+    assert.deepEqual([one, two], [['client→server', 'one'], ['client→server', '二']]);
+    assert.deepEqual([hello[0], bye[0]], ['server→client', 'server→client']);
+    assert.match(hello[1], /你好$/, 'a frame, read as GBK');
+    assert.match(bye[1], /再见$/);
+
+    // What is sent as the server is written as the server speaks: GBK.
+    await page.getByLabel('Send to', { exact: true }).selectOption('client');
+    await composer(page).fill('再见');
+    await composer(page).press('Enter');
+    await client.until((p) => p.received.includes(Buffer.from([0xd4, 0xd9, 0xbc, 0xfb]), frames.length), 'GBK bytes');
+    await screenshot(page, 'proxy-per-side');
+    client.close();
+    end.close();
+  } finally {
+    await page.close();
+    server.close();
+    assert.equal(await bridge.stop(), 0);
   }
 });
