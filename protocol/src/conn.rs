@@ -71,6 +71,14 @@ pub struct ConnSettings {
     pub checksum: Option<Checksum>,
 }
 
+impl ConnSettings {
+    /// Raw, with no checksum: what a connection is read as unless told otherwise (and what a
+    /// field left out of the wire means).
+    pub fn is_default(&self) -> bool {
+        *self == ConnSettings::default()
+    }
+}
+
 /// Who opened a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -177,7 +185,7 @@ pub struct ProxyInfo {
     pub tls: Option<Box<TlsInfo>>,
     /// How the bridge reads what the server says (server→client): its framing and checksum,
     /// which may differ from the client's (the conversation's `settings`, client→server).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ConnSettings::is_default")]
     pub settings: ConnSettings,
     /// The server's address, once the bridge has reached it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

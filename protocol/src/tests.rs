@@ -358,6 +358,35 @@ fn a_proxied_conversation_says_its_server_and_which_way_each_record_went() {
         Event::from_json(&json),
         Ok(Event::Conn { conn: info.clone() })
     );
+    // Its server read another way than its client: the proxy says how, and the settings of
+    // each way come back as they went.
+    let mut framed = info.clone();
+    framed.proxy.as_mut().unwrap().settings = ConnSettings {
+        framing: crate::framing::Framing::Fixed { len: 8 },
+        checksum: Some(crate::checksum::Checksum::Crc16Modbus),
+    };
+    let Frame::Text(json) = (Event::Conn {
+        conn: framed.clone(),
+    })
+    .to_frame() else {
+        panic!("a conn event is text")
+    };
+    assert!(
+        json.contains(
+            r#""settings":{"framing":{"mode":"fixed","len":8},"checksum":"crc16_modbus"},"server""#
+        ),
+        "{json}"
+    );
+    let Ok(Event::Conn { conn: back }) = Event::from_json(&json) else {
+        panic!("{json}")
+    };
+    assert_eq!(
+        back.settings_of(Some(Way::ServerToClient)).checksum,
+        Some(crate::checksum::Checksum::Crc16Modbus)
+    );
+    assert!(back.settings_of(Some(Way::ClientToServer)).is_default());
+    assert_eq!(back, framed);
+
     // A conversation that is not proxied says nothing of it.
     let Frame::Text(plain) = (Event::Conn { conn: conn(4) }).to_frame() else {
         panic!("a conn event is text")
