@@ -17,10 +17,12 @@ use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
 use protocol::size::{byte_count, format_size};
 use protocol::{
-    Command, Event, Frame, Problem, ProblemKind, Target, Transmit, TRANSMIT_HEADER_LEN,
+    Command, Event, Flow, Frame, Marks, Problem, ProblemKind, RecordHeader, Target, Transmit,
+    TRANSMIT_HEADER_LEN,
 };
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -41,6 +43,9 @@ const ANSWERS: usize = 256;
 const BATCH: u64 = 256;
 /// Frames taken between two reports of progress to backpressure.
 const REPORT_EVERY: u64 = 32;
+/// The longest the record of what the bridge wrote to a peer waits for company (see
+/// [`Fed::Written`]).
+const CORK: Duration = Duration::from_millis(1);
 
 /// Why a session ends.
 enum Ending {
@@ -250,18 +255,43 @@ async fn inform(
 ) -> Result<(), Gone> {
     let mut live = hub.subscribe();
     send_snapshot(page, &live).await?;
+    // Frames fed but not flushed (see `Fed::Written`), and when they must go at the latest.
+    let mut corked = false;
+    let uncork = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(uncork);
     loop {
         tokio::select! {
             event = live.events.recv() => match event {
-                Ok(frame) => {
-                    if let Behind::Yes = forward(page, frame, &mut live).await? {
+                Ok(frame) => match forward(page, frame, &mut live).await? {
+                    (Behind::Yes, _) => {
                         resync(hub, page, &mut live).await?;
+                        corked = false;
                     }
+                    (Behind::No, Fed::Written) if !corked => {
+                        uncork.as_mut().reset(Instant::now() + CORK);
+                        corked = true;
+                    }
+                    (Behind::No, Fed::Written) => {}
+                    (Behind::No, Fed::News) => {
+                        page.flush().await?;
+                        corked = false;
+                    }
+                },
+                Err(RecvError::Lagged(_)) => {
+                    resync(hub, page, &mut live).await?;
+                    corked = false;
                 }
-                Err(RecvError::Lagged(_)) => resync(hub, page, &mut live).await?,
                 Err(RecvError::Closed) => return Err(Gone),
             },
-            Some(frame) = answered.recv() => page.send(message(frame)).await?,
+            Some(frame) = answered.recv() => {
+                // A send flushes what was corked too.
+                page.send(message(frame)).await?;
+                corked = false;
+            }
+            () = &mut uncork, if corked => {
+                page.flush().await?;
+                corked = false;
+            }
         }
     }
 }
@@ -272,10 +302,28 @@ enum Behind {
     No,
 }
 
-/// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, then flushes
-/// once. Backpressure hears of the progress as frames are taken: a socket that takes them is a page
-/// that reads. A batch is bounded so that answers to the page are not held up by a flood.
-async fn forward(page: &mut Page, first: Frame, live: &mut Subscription) -> Result<Behind, Gone> {
+/// What a batch fed to the page held.
+enum Fed {
+    /// Only records of what the bridge wrote to peers (a page's sends, a rule's replies, a
+    /// file's parts). The page that sent knows what it sent, and the peer's answer usually
+    /// follows within a round trip: such a batch waits up to [`CORK`] for the next frame, so
+    /// that the two go in one write and wake the page once. On loopback a write that wakes the
+    /// reader costs the writer as much as the rest of the round trip.
+    Written,
+    /// Anything else, which goes at once: what peers said, and every event.
+    News,
+}
+
+/// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, without
+/// flushing. Backpressure hears of the progress as frames are taken: a socket that takes them
+/// is a page that reads. A batch is bounded so that answers to the page are not held up by a
+/// flood.
+async fn forward(
+    page: &mut Page,
+    first: Frame,
+    live: &mut Subscription,
+) -> Result<(Behind, Fed), Gone> {
+    let mut written = is_written(&first);
     page.feed(message(first)).await?;
     let mut unreported = 1;
     let mut fed = 1;
@@ -286,6 +334,7 @@ async fn forward(page: &mut Page, first: Frame, live: &mut Subscription) -> Resu
         match live.events.try_recv() {
             Ok(frame) => {
                 tokio::task::consume_budget().await;
+                written &= is_written(&frame);
                 page.feed(message(frame)).await?;
                 (fed, unreported) = (fed + 1, unreported + 1);
                 if unreported == REPORT_EVERY {
@@ -298,9 +347,18 @@ async fn forward(page: &mut Page, first: Frame, live: &mut Subscription) -> Resu
             Err(TryRecvError::Closed) => return Err(Gone),
         }
     };
-    page.flush().await?;
     live.clock.delivered(unreported);
-    Ok(behind)
+    Ok((behind, if written { Fed::Written } else { Fed::News }))
+}
+
+/// Whether `frame` is the record of bytes the bridge wrote to a peer: `tx`, and not a proxied
+/// conversation's (whose `tx` is what its server said).
+fn is_written(frame: &Frame) -> bool {
+    let Frame::Binary(bytes) = frame else {
+        return false;
+    };
+    RecordHeader::read_head(bytes)
+        .is_ok_and(|(header, _)| header.flow == Flow::Tx && !header.marks.contains(Marks::PROXIED))
 }
 
 /// Too far behind to catch up frame by frame: start over from a fresh snapshot.
