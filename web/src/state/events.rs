@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use protocol::{
     ConnId, ConnInfo, ConnSettings, ConnState, Event, Flow, HeldMessage, Marks, Problem,
-    ProblemKind, RecordHeader, Seq, ServerInfo, Transport, VERSION,
+    ProblemKind, RecordHeader, Seq, ServerInfo, Transport, Way, VERSION,
 };
 
 use super::{Conv, Encodings, Entry, Incoming, Learning, Learnt, Rec, RulesSave, State};
@@ -244,10 +244,12 @@ impl State {
             .settings_problem
             .as_ref()
             .is_some_and(|(c, _)| *c == Some(id))
-            && self
-                .conns
-                .get(&id)
-                .is_some_and(|c| c.info.settings != info.settings)
+            && self.conns.get(&id).is_some_and(|c| {
+                // Either side of a proxied conversation read differently.
+                [None, Some(Way::ServerToClient)]
+                    .into_iter()
+                    .any(|way| c.info.settings_of(way) != info.settings_of(way))
+            })
         {
             self.settings_problem = None;
         }

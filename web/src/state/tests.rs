@@ -1766,3 +1766,19 @@ fn a_proxied_conversations_ways_read_in_their_own_encodings() {
         "both ways"
     );
 }
+
+#[test]
+fn a_refused_reading_is_forgotten_once_either_side_of_a_pair_is_read_anew() {
+    let s = run(synced_page(), vec![conn_event(proxied(ConnState::Open))]);
+    let refused = Problem::new(ProblemKind::InvalidSettings, "cannot frame messages so").on(3);
+    let s = run(s, vec![Incoming::Event(Event::Error(refused))]);
+    assert!(s.settings_problem.is_some());
+    // The same conversation, its client read as before: the problem stands.
+    let s = run(s, vec![conn_event(proxied(ConnState::Open))]);
+    assert!(s.settings_problem.is_some(), "nothing changed");
+    // Its server read another way: what was refused is no longer the news.
+    let mut framed = proxied(ConnState::Open);
+    framed.proxy.as_mut().unwrap().settings.framing = protocol::framing::Framing::Fixed { len: 8 };
+    let s = run(s, vec![conn_event(framed)]);
+    assert_eq!(s.settings_problem, None);
+}
