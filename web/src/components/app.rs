@@ -233,7 +233,12 @@ fn middle(state: &State, focus: u32) -> Html {
         id: c.info.id,
         peer: send_to_name(c),
         state: c.info.state,
-        encoding: c.sending_encoding(),
+        // Sent to all, nothing goes as a proxied conversation's client (see `to_server`).
+        encoding: if state.to_all {
+            c.encodings.tx
+        } else {
+            c.sending_encoding()
+        },
         compose: c.compose,
     });
     let both = selected.zip(state.twin_conv().cloned()).map(|(sel, twin)| {

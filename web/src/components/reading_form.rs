@@ -185,6 +185,8 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
                     "s2c" => Some(Way::ServerToClient),
                     _ => None,
                 });
+                // What was said of the other way's draft is not this one's.
+                error.set(None);
                 return;
             }
             let mut next = draft.get();

@@ -1,6 +1,6 @@
 //! A proxied conversation's held messages as the page shows them: how much a way holds, what
 //! the head says once that is as much as the bridge holds, and an edit of one message (its
-//! bytes as text in the conversation's encoding, or hex; the side's checksum computed again).
+//! bytes as text in its way's encoding, or hex; the side's checksum computed again).
 
 use protocol::checksum::Checksum;
 use protocol::{is_full, ConnState, Way};
