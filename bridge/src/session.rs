@@ -316,8 +316,8 @@ enum Fed {
 
 /// Sends `first` and whatever else is already waiting, up to [`BATCH`] frames, without
 /// flushing. Backpressure hears of the progress as frames are taken (a corked batch is on the
-/// socket within [`CORK`]): a socket that takes them is a page that reads. A batch is bounded so that answers to the page are not held up by a
-/// flood.
+/// socket within [`CORK`]): a socket that takes them is a page that reads. A batch is bounded
+/// so that answers to the page are not held up by a flood.
 async fn forward(
     page: &mut Page,
     first: Frame,

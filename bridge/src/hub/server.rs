@@ -109,13 +109,9 @@ impl Hub {
             )
             .on(id)
         })?;
-        let info = Arc::make_mut(&mut conn.info);
-        let (client, server) = match (way, &mut info.proxy) {
-            (None, None) => (Some(&mut info.settings), None),
-            (None, Some(proxy)) => (Some(&mut info.settings), Some(&mut proxy.settings)),
-            (Some(Way::ClientToServer), Some(_)) => (Some(&mut info.settings), None),
-            (Some(Way::ServerToClient), Some(proxy)) => (None, Some(&mut proxy.settings)),
-            (Some(way), None) => {
+        // Which sides this reads: the client's (the conversation's own), the server's, or both.
+        let (client, server) = match (way, conn.info.proxy.is_some()) {
+            (Some(way), false) => {
                 return Err(invalid(format!(
                     "connection {id} is not proxied: it has no {} way to read apart; leave \
                      `way` out",
@@ -123,16 +119,19 @@ impl Hub {
                 ))
                 .on(id))
             }
+            (None, proxied) => (true, proxied),
+            (Some(way), true) => (way == Way::ClientToServer, way == Way::ServerToClient),
         };
+        let info = Arc::make_mut(&mut conn.info);
         let control = conn.control.as_ref();
-        if let Some(client) = client {
-            *client = settings.clone();
+        if client {
+            info.settings = settings.clone();
             if let Some(control) = control {
                 control.settings.send_replace(settings.clone());
             }
         }
-        if let Some(server) = server {
-            *server = settings.clone();
+        if let (true, Some(proxy)) = (server, info.proxy.as_mut()) {
+            proxy.settings = settings.clone();
             if let Some(tx) = control.and_then(|c| c.server_settings.as_ref()) {
                 tx.send_replace(settings);
             }
