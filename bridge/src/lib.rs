@@ -31,6 +31,7 @@ mod hub;
 mod listener;
 mod matching;
 mod open_files;
+mod page_socket;
 mod proxy;
 pub mod recording;
 mod rules;

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::{SplitSink, SplitStream};
 use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
 use protocol::size::{byte_count, format_size};
@@ -23,13 +21,14 @@ use protocol::{
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::commands::Commands;
 use crate::hub::{Hub, SendFlags, Subscription};
-
-type Sink = SplitSink<WebSocket, Message>;
+use crate::page_socket::{PageStream, PageWriter};
 
 /// How long a closing session tries to say goodbye to a page that may not be reading.
 const GOODBYE: Duration = Duration::from_millis(500);
@@ -65,29 +64,33 @@ struct Gone;
 /// snapshot may share the whole history as it was), so a frozen tab must not hold it forever.
 /// The page re-syncs when it comes back.
 struct Page {
-    sink: Sink,
+    writer: PageWriter,
     timeout: Duration,
 }
 
 impl Page {
-    async fn feed(&mut self, message: Message) -> Result<(), Gone> {
-        self.within(|sink| sink.feed(message)).await
+    async fn feed(&mut self, frame: Frame) -> Result<(), Gone> {
+        self.within(|writer| writer.feed(frame)).await
     }
 
-    async fn send(&mut self, message: Message) -> Result<(), Gone> {
-        self.within(|sink| sink.send(message)).await
+    async fn send(&mut self, frame: Frame) -> Result<(), Gone> {
+        self.feed(frame).await?;
+        self.flush().await
     }
 
     async fn flush(&mut self) -> Result<(), Gone> {
-        self.within(|sink| sink.flush()).await
+        self.within(|writer| writer.flush()).await
     }
 
-    async fn within<'a, F>(&'a mut self, write: impl FnOnce(&'a mut Sink) -> F) -> Result<(), Gone>
+    async fn within<'a, F>(
+        &'a mut self,
+        write: impl FnOnce(&'a mut PageWriter) -> F,
+    ) -> Result<(), Gone>
     where
-        F: std::future::Future<Output = Result<(), axum::Error>>,
+        F: std::future::Future<Output = std::io::Result<()>>,
     {
         let timeout = self.timeout;
-        match tokio::time::timeout(timeout, write(&mut self.sink)).await {
+        match tokio::time::timeout(timeout, write(&mut self.writer)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Gone),
             Err(_) => {
@@ -116,22 +119,18 @@ pub struct Sessions {
 
 /// Tells a page past `--max-pages` why it cannot have a session, and lets it go. (A close
 /// frame's reason holds at most 123 bytes.)
-pub async fn refuse(mut socket: WebSocket, max_pages: usize) {
+pub async fn refuse(mut writer: PageWriter, max_pages: usize) {
     let why = format!(
         "the bridge serves at most {max_pages} pages at once (--max-pages): close another \
          tab, or raise --max-pages"
     );
-    let frame = CloseFrame {
-        code: close_code::AGAIN,
-        reason: Utf8Bytes::from(why),
-    };
-    let goodbye = socket.send(Message::Close(Some(frame)));
+    let goodbye = writer.close(CloseCode::Again.into(), &why);
     let _ = tokio::time::timeout(GOODBYE, goodbye).await;
 }
 
 /// Runs one page's session until it leaves or shutdown; a page whose socket takes nothing for
 /// `--page-timeout` is let go.
-pub async fn run(socket: WebSocket, sessions: Sessions) {
+pub async fn run(stream: PageStream, writer: PageWriter, sessions: Sessions) {
     let Sessions {
         commands,
         hub,
@@ -139,8 +138,7 @@ pub async fn run(socket: WebSocket, sessions: Sessions) {
         page_timeout: timeout,
         ..
     } = sessions;
-    let (sink, stream) = socket.split();
-    let mut page = Page { sink, timeout };
+    let mut page = Page { writer, timeout };
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
@@ -148,16 +146,19 @@ pub async fn run(socket: WebSocket, sessions: Sessions) {
         _ = inform(&hub, &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
-    let mut sink = page.sink;
+    let mut writer = page.writer;
     let goodbye = async {
         match ending {
-            Ending::Gone => {}
+            // What was fed, and the reply to the page's close if it sent one.
+            Ending::Gone => writer.flush().await,
             Ending::BadFrame(problem) => {
-                let _ = sink.send(message(Event::Error(problem).to_frame())).await;
-                close(&mut sink, close_code::SIZE, "bad frame").await;
+                writer.feed(Event::Error(problem).to_frame()).await?;
+                writer.close(CloseCode::Size.into(), "bad frame").await
             }
             Ending::Shutdown => {
-                close(&mut sink, close_code::AWAY, "the bridge is shutting down").await;
+                writer
+                    .close(CloseCode::Away.into(), "the bridge is shutting down")
+                    .await
             }
         }
     };
@@ -225,12 +226,17 @@ impl<F: Future> Future for WhenWoken<F> {
 async fn obey(
     commands: &Commands,
     hub: &Hub,
-    mut stream: SplitStream<WebSocket>,
+    mut stream: PageStream,
     answers: mpsc::Sender<Frame>,
 ) -> Ending {
     loop {
         let message = match stream.next().await {
-            Some(Ok(Message::Close(_))) | None => return Ending::Gone,
+            Some(Ok(Message::Close(_))) => {
+                // Hands tungstenite's reply to the writer, which sends it on the way out.
+                let _ = stream.flush().await;
+                return Ending::Gone;
+            }
+            None => return Ending::Gone,
             Some(Ok(message)) => message,
             // Typically a frame over the size limit, after which the stream cannot be read any
             // further: say so before closing.
@@ -285,7 +291,12 @@ async fn inform(
             },
             Some(frame) = answered.recv() => {
                 // A send flushes what was corked too.
-                page.send(message(frame)).await?;
+                page.send(frame).await?;
+                corked = false;
+            }
+            () = page.writer.replies_came() => {
+                // A pong: it goes now, with whatever was corked.
+                page.flush().await?;
                 corked = false;
             }
             () = &mut uncork, if corked => {
@@ -324,7 +335,7 @@ async fn forward(
     live: &mut Subscription,
 ) -> Result<(Behind, Fed), Gone> {
     let mut written = is_written(&first);
-    page.feed(message(first)).await?;
+    page.feed(first).await?;
     let mut unreported = 1;
     let mut fed = 1;
     let behind = loop {
@@ -335,7 +346,7 @@ async fn forward(
             Ok(frame) => {
                 tokio::task::consume_budget().await;
                 written &= is_written(&frame);
-                page.feed(message(frame)).await?;
+                page.feed(frame).await?;
                 (fed, unreported) = (fed + 1, unreported + 1);
                 if unreported == REPORT_EVERY {
                     live.clock.delivered(unreported);
@@ -369,20 +380,20 @@ async fn resync(hub: &Hub, page: &mut Page, live: &mut Subscription) -> Result<(
 
 /// `hello`, every held record, `synced`, telling backpressure as it goes that this page is reading.
 async fn send_snapshot(page: &mut Page, live: &Subscription) -> Result<(), Gone> {
-    page.feed(message(live.hello.clone())).await?;
+    page.feed(live.hello.clone()).await?;
     let mut fed = 1;
     for frame in live.history.frames() {
         // Hundreds of thousands of records may go out without the socket ever making the task
         // wait: give the other tasks on this thread their turn as they would have it anyway.
         tokio::task::consume_budget().await;
-        page.feed(Message::Binary(frame)).await?;
+        page.feed(Frame::Binary(frame)).await?;
         fed += 1;
         if fed == REPORT_EVERY {
             live.clock.progressed(fed);
             fed = 0;
         }
     }
-    page.feed(message(live.synced.clone())).await?;
+    page.feed(live.synced.clone()).await?;
     page.flush().await?;
     live.clock.progressed(fed + 1);
     Ok(())
@@ -432,7 +443,7 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
             },
             Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
-        Message::Close(_) | Message::Ping(_) | Message::Pong(_) => Vec::new(),
+        Message::Close(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Vec::new(),
     };
     problems.into_iter().map(Event::Error).collect()
 }
@@ -453,19 +464,4 @@ fn oversized(message: &Message) -> Option<Problem> {
         _ => return None,
     };
     Some(Problem::new(ProblemKind::TooLarge, why))
-}
-
-async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-}
-
-fn message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(text) => Message::Text(text.into()),
-        Frame::Binary(bytes) => Message::Binary(bytes),
-    }
 }

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Request, State, WebSocketUpgrade};
+use axum::extract::{Request, State};
 use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -22,13 +22,9 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::assets;
+use crate::page_socket::Upgrade;
 use crate::rules_file::{to_toml, RulesFile};
 use crate::session::{self, Sessions};
-
-/// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
-/// the stream cannot be read past it. Messages over the protocol's own limits but under this
-/// one are refused with an error, and the session goes on (see `session`).
-const MAX_MESSAGE: usize = 16 << 20;
 
 pub fn router(
     sessions: Sessions,
@@ -57,23 +53,17 @@ async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) 
 
 /// A page's WebSocket: a session, while fewer than `--max-pages` are open; past that, a close
 /// that says why (the page tries again, as after any drop).
-async fn upgrade(State(sessions): State<Sessions>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(State(sessions): State<Sessions>, upgrade: Upgrade) -> Response {
     let tasks = sessions.tasks.clone();
-    let ws = ws
-        .max_message_size(MAX_MESSAGE)
-        .max_frame_size(MAX_MESSAGE)
-        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"));
     match sessions.pages.clone().try_acquire_owned() {
-        Ok(place) => ws.on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                session::run(socket, sessions).await;
-                drop(place);
-            })
+        Ok(place) => upgrade.answer(&tasks, move |stream, writer| async move {
+            session::run(stream, writer, sessions).await;
+            drop(place);
         }),
         Err(_) => {
             let max_pages = sessions.max_pages;
             tracing::warn!("refused a page: {max_pages} are open (--max-pages)");
-            ws.on_upgrade(move |socket| tasks.track_future(session::refuse(socket, max_pages)))
+            upgrade.answer(&tasks, move |_, writer| session::refuse(writer, max_pages))
         }
     }
 }

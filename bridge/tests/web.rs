@@ -4,10 +4,13 @@ mod common;
 
 use common::{accept_peer, http_get, start, start_error, ws_request, Page};
 use protocol::{
-    Bytes, Command, Problem, ProblemKind, Target, Transmit, TAG_RECORD, TRANSMIT_HEADER_LEN,
+    Bytes, Command, Frame, Problem, ProblemKind, Target, ToClient, Transmit, TAG_RECORD,
+    TRANSMIT_HEADER_LEN,
 };
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
 async fn handshake_status(bridge: &bridge::Bridge, name: header::HeaderName, value: &str) -> u16 {
@@ -157,6 +160,72 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     assert_eq!(peer.receive(1 << 20).await, vec![b'x'; 1 << 20]);
 
     // (Beyond 16 MiB the WebSocket cannot be read past the message, and the session ends.)
+    bridge.shutdown().await;
+}
+
+/// The bridge writes the page's frames itself (`page_socket.rs`), and tungstenite's own replies
+/// go out between them: a ping gets its pong while records flow, and a close gets its reply.
+#[tokio::test]
+async fn pings_are_answered_and_a_close_is_replied_to_as_rfc_6455_says() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+
+    // A record in flight on each side of the ping.
+    peer.send(b"before\n").await;
+    page.raw(Message::Ping(Bytes::from_static(b"are you there")))
+        .await;
+    peer.send(b"after\n").await;
+    let (mut pongs, mut received) = (Vec::new(), Vec::new());
+    while pongs.is_empty() || received.len() < 13 {
+        match page.raw_next().await.expect("the session goes on") {
+            Message::Pong(payload) => pongs.push(payload),
+            Message::Binary(frame) => {
+                let Ok(ToClient::Record(record)) = ToClient::from_frame(&Frame::Binary(frame))
+                else {
+                    continue;
+                };
+                assert_eq!(record.conn, conn.id);
+                received.extend(record.data);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(pongs, [Bytes::from_static(b"are you there")]);
+    assert_eq!(received, b"before\nafter\n");
+
+    let goodbye = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    page.raw(Message::Close(Some(goodbye.clone()))).await;
+    let reply = loop {
+        match page.raw_next().await {
+            Some(Message::Close(reply)) => break reply,
+            Some(_) => continue,
+            None => panic!("the WebSocket ended without a reply to the page's close"),
+        }
+    };
+    assert_eq!(reply, Some(goodbye));
+    bridge.shutdown().await;
+}
+
+/// A request for `/ws` that is not a WebSocket handshake is told what is missing.
+#[tokio::test]
+async fn a_request_that_is_not_a_websocket_handshake_is_told_why() {
+    let bridge = start(&[]).await;
+    let (status, _, body) = http_get(bridge.http_addr, "/ws").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("`Upgrade: websocket`"), "{body}");
+
+    let mut request = ws_request(&bridge);
+    let headers = request.headers_mut();
+    headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
+    let Err(Error::Http(answer)) = Page::open_with(request).await else {
+        panic!("a handshake for version 8 was accepted");
+    };
+    assert_eq!(answer.status().as_u16(), 426);
+    assert_eq!(answer.headers()[header::SEC_WEBSOCKET_VERSION], "13");
     bridge.shutdown().await;
 }
 

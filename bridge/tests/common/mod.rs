@@ -277,6 +277,14 @@ impl Page {
             .expect("this page's sending half was split off")
     }
 
+    /// The next WebSocket message the bridge sends, control frames included; `None` once the
+    /// WebSocket has ended.
+    pub async fn raw_next(&mut self) -> Option<Message> {
+        within("a WebSocket message", self.rx.next())
+            .await
+            .and_then(Result::ok)
+    }
+
     /// Waits for the bridge to close the WebSocket.
     pub async fn closed(&mut self) {
         within("the WebSocket to close", async {
