@@ -47,8 +47,10 @@ pub type PageStream = WebSocketStream<PageReader>;
 /// one are refused with an error, and the session goes on (see `session`).
 const MAX_MESSAGE: usize = 16 << 20;
 
-/// Bytes fed to a page before `feed` writes them out: a few records, in one system call.
-const WRITE_AHEAD: usize = 128 << 10;
+/// Bytes fed to a page before `feed` writes them out, in one system call. A record fed costs no
+/// memory (it is shared), so this can be several records: against 128 KiB (tungstenite's write
+/// buffer), 512 KiB took the relay's CPU from 640-700 ms/GiB to 560-630 (BENCHMARKS.md).
+const WRITE_AHEAD: usize = 512 << 10;
 /// A payload shorter than this is copied beside its header; a longer one is pointed at.
 const COPY_BELOW: usize = 1 << 10;
 /// Slices given to one vectored write (Linux takes at most 1,024).
