@@ -441,3 +441,36 @@ async fn a_send_written_at_once_is_not_announced_as_waiting() {
     );
     bridge.shutdown().await;
 }
+
+/// The record of a send waits up to a millisecond for company (`Fed::Written` in
+/// `session.rs`): it reaches the page when nothing follows it, and before the peer's answer
+/// when one does.
+#[tokio::test]
+async fn the_record_of_a_send_reaches_the_page_alone_or_before_its_answer() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let (mut peer, conn) = accept_peer(&bridge, &mut page).await;
+
+    page.send(Target::Conn(conn.id), b"alone\n".to_vec()).await;
+    assert_eq!(peer.receive(6).await, b"alone\n");
+    assert_eq!(page.record(conn.id, Flow::Tx).await.data, b"alone\n");
+
+    for round in 0..20 {
+        page.send(Target::Conn(conn.id), b"ping\n".to_vec()).await;
+        assert_eq!(peer.receive(5).await, b"ping\n");
+        peer.send(b"pong\n").await;
+        let mut order = Vec::new();
+        while order.len() < 2 {
+            if let ToClient::Record(r) = page.next().await {
+                assert_eq!(r.conn, conn.id);
+                order.push((r.flow, r.data));
+            }
+        }
+        let expected = [
+            (Flow::Tx, b"ping\n".to_vec()),
+            (Flow::Rx, b"pong\n".to_vec()),
+        ];
+        assert_eq!(order, expected, "round {round}");
+    }
+    bridge.shutdown().await;
+}
