@@ -156,13 +156,7 @@ async fn open(upgraded: Upgraded) -> (PageStream, PageWriter) {
         replies: replies.clone(),
     };
     let stream = WebSocketStream::from_raw_socket(reader, Role::Server, Some(config)).await;
-    let writer = PageWriter {
-        socket: write,
-        replies,
-        queue: VecDeque::new(),
-        scratch: BytesMut::new(),
-        queued: 0,
-    };
+    let writer = PageWriter::new(write, replies);
     (stream, writer)
 }
 
@@ -220,9 +214,10 @@ impl AsyncWrite for PageReader {
     }
 }
 
-/// The writing half of a page's socket: frames are fed, then written in batches.
-pub struct PageWriter {
-    socket: WriteHalf<Io>,
+/// The writing half of a page's socket: frames are fed, then written in batches. (Generic only
+/// so that its tests can write to an in-memory pipe.)
+pub struct PageWriter<W = WriteHalf<Io>> {
+    socket: W,
     replies: Arc<Replies>,
     /// What was fed and not yet written, in order; `scratch` holds what comes after it.
     queue: VecDeque<Bytes>,
@@ -232,7 +227,17 @@ pub struct PageWriter {
     queued: usize,
 }
 
-impl PageWriter {
+impl<W: AsyncWrite + Unpin> PageWriter<W> {
+    fn new(socket: W, replies: Arc<Replies>) -> PageWriter<W> {
+        PageWriter {
+            socket,
+            replies,
+            queue: VecDeque::new(),
+            scratch: BytesMut::new(),
+            queued: 0,
+        }
+    }
+
     /// Adds `frame` to what goes out next, and writes out the lot once it is [`WRITE_AHEAD`].
     pub async fn feed(&mut self, frame: Frame) -> io::Result<()> {
         self.take_replies();
@@ -329,5 +334,87 @@ impl PageWriter {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use proptest::prelude::*;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::*;
+
+    /// What a page would be sent: text or binary, of a size that needs each of the three
+    /// length forms (7 bits, 16, 64), and pongs from tungstenite among them.
+    #[derive(Clone, Debug)]
+    enum Out {
+        Frame(Frame),
+        Pong(Vec<u8>),
+        Flush,
+    }
+
+    fn out() -> impl Strategy<Value = Out> {
+        let size = prop_oneof![0usize..130, 120usize..70_000, 65_530usize..200_000];
+        prop_oneof![
+            4 => size.prop_map(|n| Out::Frame(Frame::Binary(Bytes::from(vec![n as u8; n])))),
+            2 => (0usize..3000).prop_map(|n| Out::Frame(Frame::Text("é".repeat(n)))),
+            1 => proptest::collection::vec(any::<u8>(), 0..125).prop_map(Out::Pong),
+            1 => Just(Out::Flush),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the sizes, and however little the socket takes at a time, a WebSocket client
+        /// reads every frame whole and in order, the pongs between them.
+        #[test]
+        fn a_client_reads_every_frame_fed_in_order(outs in proptest::collection::vec(out(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                // A pipe far smaller than a batch: every write is a partial one.
+                let (ours, theirs) = tokio::io::duplex(4096);
+                let replies = Arc::new(Replies::default());
+                let mut writer = PageWriter::new(ours, replies.clone());
+                let mut client =
+                    WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
+                let expected: Vec<Message> = outs
+                    .iter()
+                    .filter_map(|out| match out {
+                        Out::Frame(Frame::Text(text)) => Some(Message::text(text.clone())),
+                        Out::Frame(Frame::Binary(bytes)) => Some(Message::Binary(bytes.clone())),
+                        Out::Pong(payload) => Some(Message::Pong(payload.clone().into())),
+                        Out::Flush => None,
+                    })
+                    .collect();
+                let write = async {
+                    for out in outs {
+                        match out {
+                            Out::Frame(frame) => writer.feed(frame).await.unwrap(),
+                            // As tungstenite writes one: a whole frame, from its reading half.
+                            Out::Pong(payload) => {
+                                let mut pong = Vec::new();
+                                tokio_tungstenite::tungstenite::protocol::frame::Frame::pong(payload)
+                                    .format(&mut pong)
+                                    .unwrap();
+                                replies.bytes.lock().unwrap().extend_from_slice(&pong);
+                            }
+                            Out::Flush => writer.flush().await.unwrap(),
+                        }
+                    }
+                    writer.flush().await.unwrap();
+                };
+                let read = async {
+                    let mut read = Vec::new();
+                    while read.len() < expected.len() {
+                        read.push(client.next().await.expect("a message").expect("a valid frame"));
+                    }
+                    read
+                };
+                let ((), read) = tokio::join!(write, read);
+                assert_eq!(read, expected);
+            });
+        }
     }
 }
