@@ -189,6 +189,18 @@ test('each side is read its own way: the client in lines, the server in GBK fram
       'each way read its own way',
     );
     await form.getByRole('status').filter({ hasText: /client→server delimiter \\n; server→client length/ }).waitFor();
+    // Unedited, the form shows the side the menu names; edited, it keeps what was typed when
+    // the side changes, to be applied there instead.
+    const messagesMenu = form.getByRole('combobox', { name: 'Messages' });
+    const framing = form.getByRole('combobox', { name: 'Framing' });
+    await messagesMenu.selectOption('c2s');
+    await eventually(async () => (await framing.inputValue()) === 'delimiter', "the client's framing shown");
+    await messagesMenu.selectOption('s2c');
+    await eventually(async () => (await framing.inputValue()) === 'length', "the server's framing shown");
+    await framing.selectOption('idle');
+    await messagesMenu.selectOption('c2s');
+    assert.equal(await framing.inputValue(), 'idle', 'an edit outlives a change of side');
+    await messagesMenu.selectOption('s2c');
     // The server's text is GBK; the client's stays UTF-8.
     await conversation(page).getByLabel('s→c', { exact: true }).selectOption('GBK');
 

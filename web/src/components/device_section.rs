@@ -26,7 +26,7 @@ pub fn device_section(
                 <button type="button" class="reading-toggle" aria-expanded={reading.to_string()}
                         onclick={on_reading.reform(|_: MouseEvent| ())}
                         title={format!("How the bridge reads connections that open from now on: {}",
-                                       meaning(defaults, false))}>
+                                       meaning(defaults, None, false))}>
                     { "Reading: " }{ summary(defaults) }
                 </button>
             </p>

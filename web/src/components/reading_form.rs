@@ -60,21 +60,27 @@ pub fn in_force_of(settings: &ConnSettings, server: Option<&ConnSettings>) -> St
 }
 
 /// What the settings mean, for the control that shows them (its title, and so its accessible
-/// description): what is in force, and for raw reading why a message may not be the peer's
-/// whole message.
+/// description): what is in force (each side's, for a proxied conversation whose `server` side
+/// is read otherwise), and for raw reading why a message may not be the peer's whole message.
 /// `datagrams`: the connection is UDP's, whose datagrams keep their boundaries.
-pub fn meaning(settings: &ConnSettings, datagrams: bool) -> String {
-    let why = match (&settings.framing, datagrams) {
+pub fn meaning(settings: &ConnSettings, server: Option<&ConnSettings>, datagrams: bool) -> String {
+    let raw = std::iter::once(settings)
+        .chain(server)
+        .any(|side| side.framing == Framing::Raw);
+    let why = match (raw, datagrams) {
         (_, true) => {
             " A UDP message is one datagram, whatever the framing: its boundaries are the peer's."
         }
-        (Framing::Raw, false) => {
+        (true, false) => {
             " TCP keeps no message boundaries, so a peer's message may show in two, or two of \
              them as one: choose a framing to cut the stream where the peer's messages end."
         }
-        _ => "",
+        (false, false) => "",
     };
-    format!("{}.{why} Click to change it.", in_force(settings))
+    format!(
+        "{}.{why} Click to change it.",
+        in_force_of(settings, server)
+    )
 }
 
 /// The draft's fields: a preset, the framing's own, and the checksum. Their ids begin with
@@ -159,40 +165,54 @@ fn reading_fields(d: &ReadingDraft, prefix: &str, on: &OnField) -> Vec<Html> {
 #[component]
 pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     let ctx = use_context::<DeviceCtx>().expect("the device context");
-    // The way read (a proxied conversation's; `None`: both), and the settings it starts from.
+    // The way read (a proxied conversation's; `None`: both). The draft starts from that side's
+    // settings, and follows the menu until it is edited: edits are kept when the way changes,
+    // so that what was typed can be applied to another side. Settings applied (here or by
+    // another page) start it over.
     let way = use_state(|| None::<Way>);
-    let start = match (*way, &props.server) {
-        (Some(Way::ServerToClient), Some(server)) => server.clone(),
-        _ => props.settings.clone(),
+    let side = {
+        let (settings, server) = (props.settings.clone(), props.server.clone());
+        move |way: Option<Way>| match (way, &server) {
+            (Some(Way::ServerToClient), Some(server)) => server.clone(),
+            _ => settings.clone(),
+        }
     };
-    let draft = use_live(|| ReadingDraft::of(&start));
+    let draft = use_live(|| ReadingDraft::of(&side(*way)));
+    let edited = use_live(|| false);
     let error = use_state(|| None::<String>);
     {
-        let (draft, error) = (draft.clone(), error.clone());
-        use_effect_with(start, move |settings| {
-            draft.set(ReadingDraft::of(settings));
+        let (draft, edited, error) = (draft.clone(), edited.clone(), error.clone());
+        let start = side(*way);
+        use_effect_with((props.settings.clone(), props.server.clone()), move |_| {
+            draft.set(ReadingDraft::of(&start));
+            edited.set(false);
             error.set(None);
         });
     }
     let conn = props.conn;
     let chosen = (*way).filter(|_| props.server.is_some());
     let on: OnField = {
-        let (draft, error, way) = (draft.clone(), error.clone(), way.clone());
+        let (draft, edited, error, way) =
+            (draft.clone(), edited.clone(), error.clone(), way.clone());
         Callback::from(move |(field, value): (&str, String)| {
+            // What was said of the draft before is not said of the next one.
+            error.set(None);
             if field == "way" {
-                way.set(match value.as_str() {
+                let next = match value.as_str() {
                     "c2s" => Some(Way::ClientToServer),
                     "s2c" => Some(Way::ServerToClient),
                     _ => None,
-                });
-                // What was said of the other way's draft is not this one's.
-                error.set(None);
+                };
+                if !edited.get() {
+                    draft.set(ReadingDraft::of(&side(next)));
+                }
+                way.set(next);
                 return;
             }
             let mut next = draft.get();
             next.set(field, value);
             draft.set(next);
-            error.set(None);
+            edited.set(true);
         })
     };
     let onsubmit = {
@@ -262,13 +282,13 @@ mod tests {
     #[test]
     fn the_reading_says_what_it_means() {
         let raw = ConnSettings::default();
-        let said = meaning(&raw, false);
+        let said = meaning(&raw, None, false);
         assert!(
             said.starts_with("raw (one message per read). TCP keeps no message boundaries")
                 && said.ends_with("Click to change it."),
             "{said}"
         );
-        assert!(meaning(&raw, true).contains("A UDP message is one datagram"));
+        assert!(meaning(&raw, None, true).contains("A UDP message is one datagram"));
         let lines = ConnSettings {
             framing: Framing::Delimiter {
                 delimiter: Delimiter::crlf(),
@@ -276,7 +296,20 @@ mod tests {
             checksum: Some(Checksum::Lrc),
         };
         assert_eq!(
-            meaning(&lines, false),
+            meaning(&lines, None, false),
+            "delimiter \\r\\n; checks LRC. Click to change it."
+        );
+        // A proxied conversation read otherwise on each side: both, and why a raw one may cut a
+        // message anywhere.
+        assert_eq!(
+            meaning(&lines, Some(&raw), false),
+            "client→server delimiter \\r\\n; checks LRC; server→client raw (one message per \
+             read). TCP keeps no message boundaries, so a peer's message may show in two, or two \
+             of them as one: choose a framing to cut the stream where the peer's messages end. \
+             Click to change it."
+        );
+        assert_eq!(
+            meaning(&lines, Some(&lines), false),
             "delimiter \\r\\n; checks LRC. Click to change it."
         );
     }

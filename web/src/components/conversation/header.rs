@@ -13,7 +13,7 @@ use super::field_id;
 use super::message::local_time;
 use crate::bytes_view::size::{format_size, plural};
 use crate::components::rate_graph::RateGraph;
-use crate::components::reading_form::{in_force_of, meaning};
+use crate::components::reading_form::meaning;
 use crate::components::select::Select;
 use crate::components::transport_badge::transport_badge;
 use crate::dial::Dial;
@@ -202,14 +202,11 @@ pub fn ConversationHeader(props: &HeaderProps) -> Html {
 /// read differently.
 fn reading_title(info: &ConnInfo) -> String {
     let server = info.settings_of(Some(Way::ServerToClient));
-    let how = if *server == info.settings {
-        meaning(&info.settings, info.transport == Transport::Udp)
-    } else {
-        format!(
-            "{}. Click to change it.",
-            in_force_of(&info.settings, Some(server))
-        )
-    };
+    let how = meaning(
+        &info.settings,
+        Some(server),
+        info.transport == Transport::Udp,
+    );
     format!("How the bridge reads this connection: {how}")
 }
 
