@@ -198,8 +198,12 @@ test('each side is read its own way: the client in lines, the server in GBK fram
     await messagesMenu.selectOption('s2c');
     await eventually(async () => (await framing.inputValue()) === 'length', "the server's framing shown");
     await framing.selectOption('idle');
+    await form.getByLabel('Silence (ms)').waitFor();
     await messagesMenu.selectOption('c2s');
+    // The page has drawn the change of side (Yew draws in a microtask) before this looks.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
     assert.equal(await framing.inputValue(), 'idle', 'an edit outlives a change of side');
+    assert.equal(await form.getByLabel('Silence (ms)').count(), 1);
     await messagesMenu.selectOption('s2c');
     // The server's text is GBK; the client's stays UTF-8.
     await conversation(page).getByLabel('s→c', { exact: true }).selectOption('GBK');

@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures::task::AtomicWaker;
@@ -55,7 +55,9 @@ const WRITE_AHEAD: usize = 512 << 10;
 const COPY_BELOW: usize = 1 << 10;
 /// Slices given to one vectored write (Linux takes at most 1,024).
 const SLICES: usize = 64;
-/// Tungstenite's replies not yet sent, past which it waits (a page that pings and never reads).
+/// Tungstenite's replies not yet sent, past which it keeps them itself, in a write buffer held to
+/// the same bound, where a newer pong replaces an older one: a page that pings and never reads
+/// costs at most twice this.
 const MOST_REPLIES: usize = 16 << 10;
 
 /// A request to open a page's socket, checked.
@@ -64,12 +66,17 @@ pub struct Upgrade {
     on_upgrade: OnUpgrade,
 }
 
-/// Checks that a request asks for a WebSocket as RFC 6455 says (version 13, a key), and takes
+/// Checks that a request asks for a WebSocket as RFC 6455 says (GET, version 13, a key), and takes
 /// hold of its connection; otherwise the answer that says what is wrong.
 impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Upgrade, Response> {
+        if parts.method != Method::GET {
+            let why = "a WebSocket opens with GET";
+            let allow = [(header::ALLOW, "GET")];
+            return Err((StatusCode::METHOD_NOT_ALLOWED, allow, why).into_response());
+        }
         let headers = &parts.headers;
         let refuse = |why: &str| (StatusCode::BAD_REQUEST, why.to_owned()).into_response();
         if !has_token(headers, header::CONNECTION, "upgrade")
@@ -148,7 +155,10 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
 async fn open(upgraded: Upgraded) -> (PageStream, PageWriter) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
+        .max_frame_size(Some(MAX_MESSAGE))
+        // Tungstenite writes only its replies: each at once, and at most this many held back.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MOST_REPLIES);
     let (read, write) = tokio::io::split(TokioIo::new(upgraded));
     let replies = Arc::new(Replies::default());
     let reader = PageReader {
@@ -160,8 +170,9 @@ async fn open(upgraded: Upgraded) -> (PageStream, PageWriter) {
     (stream, writer)
 }
 
-/// What tungstenite wrote while it read (whole frames: it writes its buffer at once, and a
-/// write here takes all of it or nothing), waiting for the writer.
+/// What tungstenite writes of its own, the pong to a ping and the reply to a close, waiting for
+/// the writer. Only whole frames: tungstenite writes its buffer at once, and [`Replies::put`]
+/// takes all of it or nothing.
 #[derive(Default)]
 struct Replies {
     bytes: Mutex<Vec<u8>>,
@@ -169,6 +180,22 @@ struct Replies {
     came: Notify,
     /// Woken when the writer took them, for a reader held up by [`MOST_REPLIES`].
     taken: AtomicWaker,
+}
+
+impl Replies {
+    /// Takes all of `buf`, or, past [`MOST_REPLIES`], none of it until the writer took what it
+    /// holds.
+    fn put(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let mut bytes = self.bytes.lock().expect("replies lock");
+        if !bytes.is_empty() && bytes.len() + buf.len() > MOST_REPLIES {
+            // Under the lock, which the writer takes them under: no take is missed.
+            self.taken.register(cx.waker());
+            return Poll::Pending;
+        }
+        bytes.extend_from_slice(buf);
+        self.came.notify_one();
+        Poll::Ready(Ok(buf.len()))
+    }
 }
 
 /// The reading half of a page's socket, as tungstenite sees it: its writes go to [`Replies`].
@@ -193,16 +220,7 @@ impl AsyncWrite for PageReader {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let replies = &self.replies;
-        // Registered before the look, so that a take in between wakes this task.
-        replies.taken.register(cx.waker());
-        let mut bytes = replies.bytes.lock().expect("replies lock");
-        if !bytes.is_empty() && bytes.len() + buf.len() > MOST_REPLIES {
-            return Poll::Pending;
-        }
-        bytes.extend_from_slice(buf);
-        replies.came.notify_one();
-        Poll::Ready(Ok(buf.len()))
+        self.replies.put(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -251,6 +269,12 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         Ok(())
     }
 
+    /// Feeds `frame` and flushes.
+    pub async fn send(&mut self, frame: Frame) -> io::Result<()> {
+        self.feed(frame).await?;
+        self.flush().await
+    }
+
     /// Writes out everything fed, and tungstenite's replies.
     pub async fn flush(&mut self) -> io::Result<()> {
         self.take_replies();
@@ -260,6 +284,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
 
     /// Feeds and flushes a close frame (a code, and a reason of at most 123 bytes).
     pub async fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
+        debug_assert!(reason.len() <= 123, "a close frame's reason: {reason}");
         self.take_replies();
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(reason.as_bytes());
@@ -339,7 +364,10 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
 
 #[cfg(test)]
 mod tests {
-    use futures::StreamExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::task::ArcWake;
+    use futures::{FutureExt, StreamExt};
     use proptest::prelude::*;
     use tokio_tungstenite::tungstenite::Message;
 
@@ -352,15 +380,18 @@ mod tests {
         Frame(Frame),
         Pong(Vec<u8>),
         Flush,
+        /// A flush polled once and dropped, as a session's `select!` or timeout drops one.
+        Cancelled,
     }
 
     fn out() -> impl Strategy<Value = Out> {
         let size = prop_oneof![0usize..130, 120usize..70_000, 65_530usize..200_000];
         prop_oneof![
-            4 => size.prop_map(|n| Out::Frame(Frame::Binary(Bytes::from(vec![n as u8; n])))),
+            4 => size.prop_map(|n| Out::Frame(Frame::Binary((0..n).map(|i| (i % 251) as u8).collect()))),
             2 => (0usize..3000).prop_map(|n| Out::Frame(Frame::Text("é".repeat(n)))),
             1 => proptest::collection::vec(any::<u8>(), 0..125).prop_map(Out::Pong),
             1 => Just(Out::Flush),
+            1 => Just(Out::Cancelled),
         ]
     }
 
@@ -385,7 +416,7 @@ mod tests {
                         Out::Frame(Frame::Text(text)) => Some(Message::text(text.clone())),
                         Out::Frame(Frame::Binary(bytes)) => Some(Message::Binary(bytes.clone())),
                         Out::Pong(payload) => Some(Message::Pong(payload.clone().into())),
-                        Out::Flush => None,
+                        Out::Flush | Out::Cancelled => None,
                     })
                     .collect();
                 let write = async {
@@ -398,9 +429,13 @@ mod tests {
                                 tokio_tungstenite::tungstenite::protocol::frame::Frame::pong(payload)
                                     .format(&mut pong)
                                     .unwrap();
-                                replies.bytes.lock().unwrap().extend_from_slice(&pong);
+                                let put = std::future::poll_fn(|cx| replies.put(cx, &pong));
+                                assert_eq!(put.await.unwrap(), pong.len());
                             }
                             Out::Flush => writer.flush().await.unwrap(),
+                            Out::Cancelled => {
+                                let _ = writer.flush().now_or_never();
+                            }
                         }
                     }
                     writer.flush().await.unwrap();
@@ -416,5 +451,39 @@ mod tests {
                 assert_eq!(read, expected);
             });
         }
+    }
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl ArcWake for Wakes {
+        fn wake_by_ref(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A page that pings and never reads: past the bound, tungstenite's reading half waits, and
+    /// is woken once the writer took the replies.
+    #[tokio::test]
+    async fn replies_past_the_bound_wait_for_the_writer() {
+        let (ours, _theirs) = tokio::io::duplex(1 << 20);
+        let replies = Arc::new(Replies::default());
+        let mut writer = PageWriter::new(ours, replies.clone());
+        let wakes = Arc::new(Wakes::default());
+        let waker = futures::task::waker(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let pong = [0x8a, 125].into_iter().chain([0; 125]).collect::<Vec<u8>>();
+        let mut taken = 0;
+        while let Poll::Ready(n) = replies.put(&mut cx, &pong) {
+            taken += n.unwrap();
+        }
+        assert!(
+            taken <= MOST_REPLIES && taken + pong.len() > MOST_REPLIES,
+            "{taken}"
+        );
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        writer.flush().await.unwrap();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the reader is woken");
+        assert!(replies.put(&mut cx, &pong).is_ready());
     }
 }

@@ -74,8 +74,7 @@ impl Page {
     }
 
     async fn send(&mut self, frame: Frame) -> Result<(), Gone> {
-        self.feed(frame).await?;
-        self.flush().await
+        self.within(|writer| writer.send(frame)).await
     }
 
     async fn flush(&mut self) -> Result<(), Gone> {

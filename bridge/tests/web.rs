@@ -2,11 +2,13 @@
 
 mod common;
 
-use common::{accept_peer, http_get, start, start_error, ws_request, Page};
+use common::{accept_peer, http_get, start, start_error, within, ws_request, Page};
 use protocol::{
     Bytes, Command, Frame, Problem, ProblemKind, Target, ToClient, Transmit, TAG_RECORD,
     TRANSMIT_HEADER_LEN,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -194,6 +196,16 @@ async fn pings_are_answered_and_a_close_is_replied_to_as_rfc_6455_says() {
     assert_eq!(pongs, [Bytes::from_static(b"are you there")]);
     assert_eq!(received, b"before\nafter\n");
 
+    // With nothing else to send, a ping is answered all the same.
+    page.raw(Message::Ping(Bytes::from_static(b"idle"))).await;
+    loop {
+        match page.raw_next().await.expect("the session goes on") {
+            Message::Pong(payload) => break assert_eq!(payload, Bytes::from_static(b"idle")),
+            Message::Binary(_) => panic!("no record was due"),
+            _ => continue,
+        }
+    }
+
     let goodbye = CloseFrame {
         code: CloseCode::Normal,
         reason: "done".into(),
@@ -226,6 +238,28 @@ async fn a_request_that_is_not_a_websocket_handshake_is_told_why() {
     };
     assert_eq!(answer.status().as_u16(), 426);
     assert_eq!(answer.headers()[header::SEC_WEBSOCKET_VERSION], "13");
+
+    // Firefox asks to keep the connection alive as well.
+    assert_eq!(
+        handshake_status(&bridge, header::CONNECTION, "keep-alive, Upgrade").await,
+        101
+    );
+
+    // A handshake is a GET (axum routes a HEAD to the same handler).
+    let head = within("an answer to HEAD", async {
+        let mut stream = TcpStream::connect(bridge.http_addr).await.unwrap();
+        let request = format!(
+            "HEAD /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            bridge.http_addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = vec![0; 12];
+        stream.read_exact(&mut answer).await.unwrap();
+        answer
+    })
+    .await;
+    assert_eq!(head, b"HTTP/1.1 405");
     bridge.shutdown().await;
 }
 

@@ -216,12 +216,17 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
         })
     };
     let onsubmit = {
-        let (draft, error) = (draft.clone(), error.clone());
+        let (draft, edited, error) = (draft.clone(), edited.clone(), error.clone());
         let configure = ctx.configure.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             match draft.get().settings() {
-                Ok(settings) => error.set(configure.emit((conn, chosen, settings)).err()),
+                Ok(settings) => {
+                    let refused = configure.emit((conn, chosen, settings)).err();
+                    // Applied, the draft is what is in force (even if nothing changed).
+                    edited.set(refused.is_some());
+                    error.set(refused);
+                }
                 Err(why) => error.set(Some(why)),
             }
         })
