@@ -8,10 +8,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{accept_peer, start, within, Page, Peer};
+use common::{accept_peer, nothing_listens_on, start, within, Page, Peer};
 use protocol::{Command, Event, Problem, ProblemKind, ToClient, Transport};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn listener_event(page: &mut Page) -> Option<String> {
@@ -119,27 +119,6 @@ async fn the_page_stops_starts_and_moves_the_listener() {
     )
     .await;
     bridge.shutdown().await;
-}
-
-/// Asserts that the bridge no longer listens on `addr`: a connection there is refused, or, when
-/// it succeeds, the bridge never hears of it. Either can happen on a busy machine once the port
-/// is free: the kernel may choose it as the source port of this very connect (a self-connect),
-/// or hand it to another test's listener, bound meanwhile.
-async fn nothing_listens_on(page: &mut Page, addr: SocketAddr, what: &str) {
-    let Ok(stream) = TcpStream::connect(addr).await else {
-        return;
-    };
-    let local = stream.local_addr().unwrap();
-    if local == stream.peer_addr().unwrap() {
-        return;
-    }
-    let peer = local.to_string();
-    let heard = page.event("a connection to the port", |e| match e {
-        Event::Conn { conn } if conn.peer == peer => Some(()),
-        _ => None,
-    });
-    let heard = tokio::time::timeout(Duration::from_millis(500), heard).await;
-    assert!(heard.is_err(), "{what} accepted a connection from {local}");
 }
 
 /// A free loopback port, for the binary's flags.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{pair, proxied, start, start_error, within, Page, Peer};
+use common::{nothing_listens_on, pair, proxied, start, start_error, within, Page, Peer};
 use protocol::checksum::Checksum;
 use protocol::framing::{Delimiter, Framing};
 use protocol::{
@@ -586,10 +586,7 @@ async fn a_page_starts_and_stops_a_proxy_and_every_page_knows_where_they_are() {
     })
     .await;
     assert!(proxies_event(&mut page).await.is_empty());
-    assert!(
-        TcpStream::connect(proxy).await.is_err(),
-        "nothing listens there"
-    );
+    nothing_listens_on(&mut page, proxy, "a stopped proxy").await;
     server_end.send(b"still\n").await;
     assert_eq!(client.receive(6).await, b"still\n");
     bridge.shutdown().await;

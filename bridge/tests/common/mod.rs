@@ -401,6 +401,27 @@ pub async fn opened(page: &mut Page, what: &str, addr: String) -> ConnInfo {
     .await
 }
 
+/// Asserts that the bridge no longer listens on `addr`: a connection there is refused, or, when
+/// it succeeds, the bridge never hears of it. Either can happen on a busy machine once the port
+/// is free: the kernel may choose it as the source port of this very connect (a self-connect),
+/// or hand it to another test's listener, bound meanwhile.
+pub async fn nothing_listens_on(page: &mut Page, addr: SocketAddr, what: &str) {
+    let Ok(stream) = TcpStream::connect(addr).await else {
+        return;
+    };
+    let local = stream.local_addr().unwrap();
+    if local == stream.peer_addr().unwrap() {
+        return;
+    }
+    let peer = local.to_string();
+    let heard = page.event("a connection to the port", |e| match e {
+        Event::Conn { conn } if conn.peer == peer => Some(()),
+        _ => None,
+    });
+    let heard = tokio::time::timeout(Duration::from_millis(500), heard).await;
+    assert!(heard.is_err(), "{what} accepted a connection from {local}");
+}
+
 /// A server on loopback, and a bridge that proxies to it; returns the proxy's address.
 pub async fn proxied(flags: &[&str]) -> (Bridge, TcpListener, SocketAddr) {
     let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
