@@ -28,9 +28,12 @@ const LIST_TIMEOUT_MS = 180_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Opens `count` peers to `port`, at most IN_FLIGHT at a time; each sends a line, and another a second later. */
-async function connectPeers(port, count, sockets) {
-  let next = 0;
+/**
+ * Opens peers `first` to `count - 1` to `port`, at most IN_FLIGHT at a time; each sends a line,
+ * and another a second later.
+ */
+async function connectPeers(port, first, count, sockets) {
+  let next = first;
   const seconds = [];
   async function worker() {
     while (next < count) {
@@ -58,13 +61,16 @@ async function once() {
     const page = await openPage(browser, bridge.url);
     await watchLongTasks(page);
 
-    const started = performance.now();
-    let sent = false;
-    const peers = connectPeers(bridge.listenPort, PEERS, sockets).finally(() => { sent = true; });
-    // The first connection to open is selected, which enables the composer: type into it while
-    // the rest arrive, until the header counts them all and every peer has sent both lines.
+    // The first connection to open is selected, which enables the composer: one peer first, so
+    // that the typing covers the others' arrival, until the header counts them all and every
+    // peer has sent both lines.
+    const first = connectPeers(bridge.listenPort, 0, 1, sockets);
     const area = composer(page);
     await area.and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
+    const started = performance.now();
+    let sent = false;
+    const peers = Promise.all([first, connectPeers(bridge.listenPort, 1, PEERS, sockets)])
+      .finally(() => { sent = true; });
     const header = connections(page).getByText(new RegExp(`\\b${PEERS.toLocaleString('en-US')} in all\\b`));
     let listed = false;
     let listedAfter;
@@ -92,6 +98,7 @@ async function once() {
     await page.waitForFunction((n) => window.__keys.length >= n, typed.length);
     if ((await area.inputValue()) !== typed) throw new Error('the composer lost a keystroke');
     const delays = await page.evaluate(() => window.__keys);
+    if (delays.length === 0) throw new Error('no keystroke was measured while the peers arrived');
     const longest = await longestTask(page);
     return { listedAfter, longest, slowestKey: Math.max(...delays), medianKey: median(delays), keys: delays.length };
   } finally {
