@@ -292,6 +292,11 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         self.flush().await
     }
 
+    /// Whether frames fed are not yet written out.
+    pub fn holds_any(&self) -> bool {
+        self.queued > 0
+    }
+
     /// Resolves when tungstenite wrote a reply, which [`flush`](Self::flush) sends.
     pub fn replies_came(&self) -> Notified<'_> {
         self.replies.came.notified()

@@ -260,48 +260,32 @@ async fn inform(
 ) -> Result<(), Gone> {
     let mut live = hub.subscribe();
     send_snapshot(page, &live).await?;
-    // Frames fed but not flushed (see `Fed::Written`), and when they must go at the latest.
-    let mut corked = false;
+    // When frames fed but not flushed (see `Fed::Written`) must go at the latest. Every flush
+    // sends them, so they are corked exactly while the writer holds any.
     let uncork = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(uncork);
     loop {
         tokio::select! {
             event = live.events.recv() => match event {
-                Ok(frame) => match forward(page, frame, &mut live).await? {
-                    (Behind::Yes, _) => {
-                        resync(hub, page, &mut live).await?;
-                        corked = false;
+                Ok(frame) => {
+                    let corked = page.writer.holds_any();
+                    match forward(page, frame, &mut live).await? {
+                        (Behind::Yes, _) => resync(hub, page, &mut live).await?,
+                        (Behind::No, Fed::Written) if !corked => {
+                            uncork.as_mut().reset(Instant::now() + CORK);
+                        }
+                        (Behind::No, Fed::Written) => {}
+                        (Behind::No, Fed::News) => page.flush().await?,
                     }
-                    (Behind::No, Fed::Written) if !corked => {
-                        uncork.as_mut().reset(Instant::now() + CORK);
-                        corked = true;
-                    }
-                    (Behind::No, Fed::Written) => {}
-                    (Behind::No, Fed::News) => {
-                        page.flush().await?;
-                        corked = false;
-                    }
-                },
-                Err(RecvError::Lagged(_)) => {
-                    resync(hub, page, &mut live).await?;
-                    corked = false;
                 }
+                Err(RecvError::Lagged(_)) => resync(hub, page, &mut live).await?,
                 Err(RecvError::Closed) => return Err(Gone),
             },
-            Some(frame) = answered.recv() => {
-                // A send flushes what was corked too.
-                page.send(frame).await?;
-                corked = false;
-            }
-            () = page.writer.replies_came() => {
-                // A pong: it goes now, with whatever was corked.
-                page.flush().await?;
-                corked = false;
-            }
-            () = &mut uncork, if corked => {
-                page.flush().await?;
-                corked = false;
-            }
+            // A send flushes what was corked too.
+            Some(frame) = answered.recv() => page.send(frame).await?,
+            // A pong: it goes now, with whatever was corked.
+            () = page.writer.replies_came() => page.flush().await?,
+            () = &mut uncork, if page.writer.holds_any() => page.flush().await?,
         }
     }
 }
