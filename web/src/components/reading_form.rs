@@ -20,10 +20,26 @@ const WIDTHS: [(&str, &str); 3] = [("1", "1 byte"), ("2", "2 bytes"), ("4", "4 b
 const ORDERS: [(&str, &str); 2] = [("be", "big-endian"), ("le", "little-endian")];
 /// Which messages of a proxied conversation the form reads: `(value, label)`.
 const WAYS: [(&str, &str); 3] = [
-    ("both", "both ways"),
-    ("c2s", "client→server"),
-    ("s2c", "server→client"),
+    (way_value(None), "both ways"),
+    (way_value(Some(Way::ClientToServer)), "client→server"),
+    (way_value(Some(Way::ServerToClient)), "server→client"),
 ];
+
+/// The *Messages* menu's value for a way (`None`: both).
+const fn way_value(way: Option<Way>) -> &'static str {
+    match way {
+        None => "both",
+        Some(Way::ClientToServer) => "c2s",
+        Some(Way::ServerToClient) => "s2c",
+    }
+}
+
+/// The way a *Messages* menu's value names (`None`: both).
+fn way_of(value: &str) -> Option<Way> {
+    [Way::ClientToServer, Way::ServerToClient]
+        .into_iter()
+        .find(|way| way_value(Some(*way)) == value)
+}
 
 #[derive(Properties, PartialEq)]
 pub struct ReadingFormProps {
@@ -198,11 +214,7 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
             // What was said of the draft before is not said of the next one.
             error.set(None);
             if field == "way" {
-                let next = match value.as_str() {
-                    "c2s" => Some(Way::ClientToServer),
-                    "s2c" => Some(Way::ServerToClient),
-                    _ => None,
-                };
+                let next = way_of(&value);
                 if !edited.get() {
                     draft.set(ReadingDraft::of(&side(next)));
                 }
@@ -233,16 +245,11 @@ pub fn ReadingForm(props: &ReadingFormProps) -> Html {
     };
     let prefix = conn.map_or_else(|| "reading-new".to_owned(), |c| format!("reading-{c}"));
     let way_menu = props.server.is_some().then(|| {
-        let value = match chosen {
-            None => "both",
-            Some(Way::ClientToServer) => "c2s",
-            Some(Way::ServerToClient) => "s2c",
-        };
         menu(
             &format!("{prefix}-way"),
             "way",
             "Messages",
-            value,
+            way_value(chosen),
             &WAYS,
             &on,
         )
@@ -283,6 +290,14 @@ mod tests {
     use super::*;
     use protocol::checksum::Checksum;
     use protocol::framing::Delimiter;
+
+    #[test]
+    fn each_way_reads_back_from_its_menu_value() {
+        for way in [None, Some(Way::ClientToServer), Some(Way::ServerToClient)] {
+            assert_eq!(way_of(way_value(way)), way);
+        }
+        assert_eq!(WAYS.map(|(value, _)| value), ["both", "c2s", "s2c"]);
+    }
 
     #[test]
     fn the_reading_says_what_it_means() {

@@ -10,6 +10,7 @@ use protocol::{Command, HeldId, HeldMessage, Way};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+use super::message::way_class;
 use crate::bytes_view::compose::InputMode;
 use crate::bytes_view::hex::{hex_line, preview};
 use crate::bytes_view::size::byte_count;
@@ -78,10 +79,6 @@ fn held_row(
     online: bool,
 ) -> Html {
     let (conn, id) = (conv.info.id, message.id);
-    let way_class = match message.way {
-        Way::ClientToServer => "way c2s",
-        Way::ServerToClient => "way s2c",
-    };
     // Read and edited as its side speaks: in that way's encoding, with that way's checksum.
     let encoding = conv.encodings.of(message.way.flow());
     let checksum = conv.info.settings_of(Some(message.way)).checksum;
@@ -111,7 +108,7 @@ fn held_row(
     };
     html! {
         <li class="held-message" key={id}>
-            <span class={classes!("mark", way_class)}>{ message.way.label() }</span>
+            <span class={classes!("mark", way_class(message.way))}>{ message.way.label() }</span>
             { " " }
             <span class="held-size">{ byte_count(message.data.len() as u64) }</span>
             if message.partial {

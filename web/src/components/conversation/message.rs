@@ -130,13 +130,18 @@ const MARKS: [(Marks, &str, &str, &str); 5] = [
     ),
 ];
 
+/// The classes of a way's mark, on a record and on a held message alike.
+pub(super) fn way_class(way: Way) -> &'static str {
+    match way {
+        Way::ClientToServer => "way c2s",
+        Way::ServerToClient => "way s2c",
+    }
+}
+
 /// The way a proxied conversation's record went, as a label: its class, words and meaning.
 fn way_mark(rec: &Rec) -> Option<(&'static str, String, String)> {
     let way = Way::of(rec.head.flow, rec.head.marks)?;
-    let class = match way {
-        Way::ClientToServer => "way c2s",
-        Way::ServerToClient => "way s2c",
-    };
+    let class = way_class(way);
     let title = match (way, rec.head.marks.contains(Marks::INJECTED)) {
         (Way::ClientToServer, false) => "The client said it; the bridge relayed it to the server",
         (Way::ServerToClient, false) => "The server said it; the bridge relayed it to the client",
