@@ -97,8 +97,8 @@ impl BridgeProc {
     }
 
     /// The CPU time it has spent so far.
-    pub fn cpu(&self) -> Result<Duration> {
-        crate::cpu::time(self.pid)
+    pub fn cpu(&self) -> Result<crate::cpu::Spent> {
+        crate::cpu::Spent::of(self.pid)
     }
 
     /// Resident memory now, in KiB (`VmRSS`).

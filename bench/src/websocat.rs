@@ -57,8 +57,8 @@ impl Websocat {
     }
 
     /// The CPU time it has spent so far.
-    pub fn cpu(&self) -> Result<Duration> {
-        crate::cpu::time(self.pid)
+    pub fn cpu(&self) -> Result<crate::cpu::Spent> {
+        crate::cpu::Spent::of(self.pid)
     }
 
     /// Opens a WebSocket through it, retrying while websocat is still starting up. Every

@@ -1,7 +1,9 @@
 //! `rtt_p50` and `rtt_p99`: 64-byte messages from a WebSocket client through the bridge to a TCP
 //! echo server and back, one at a time; and the same through websocat, and straight over one TCP
 //! connection to the same echo server (what the hop through a relay adds to), in the same run.
-//! Beside them, the relay's CPU time per round trip ([`crate::cpu`]).
+//! Beside them, the relay's CPU time per round trip ([`crate::cpu`]), and how much of it was
+//! spent in its own code rather than in the kernel: both relays make the same system calls per
+//! round trip, so their kernel time is alike, and what differs is their own work.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{figure, progress, within, Suite};
 use crate::bridge_proc::BridgeProc;
+use crate::cpu::Spent;
 use crate::peer::echo_server;
 use crate::stats::{median, percentile};
 use crate::websocat::Websocat;
@@ -29,6 +32,7 @@ pub async fn run(suite: &Suite) -> Result<()> {
     let rounds = suite.plan.rtt_rounds;
     let (mut p50, mut p99, mut ws_p50, mut ws_p99) = (vec![], vec![], vec![], vec![]);
     let (mut direct_p50, mut direct_p99, mut cost, mut ws_cost) = (vec![], vec![], vec![], vec![]);
+    let (mut own, mut ws_own) = (vec![], vec![]);
     for run in 1..=suite.plan.runs {
         progress(
             "rtt",
@@ -41,13 +45,15 @@ pub async fn run(suite: &Suite) -> Result<()> {
             within(PHASE, "timing the bridge", bridge_rtt(suite, rounds)).await?;
         p50.push(micros(percentile(&mut samples, 50.0)));
         p99.push(micros(percentile(&mut samples, 99.0)));
-        cost.push(micros(spent) / rounds as f64);
+        cost.push(micros(spent.on_cpu) / rounds as f64);
+        own.push(micros(spent.in_user_space()) / rounds as f64);
         if let Some(binary) = &suite.websocat {
             let (mut samples, spent) =
                 within(PHASE, "timing websocat", websocat_rtt(binary, rounds)).await?;
             ws_p50.push(micros(percentile(&mut samples, 50.0)));
             ws_p99.push(micros(percentile(&mut samples, 99.0)));
-            ws_cost.push(micros(spent) / rounds as f64);
+            ws_cost.push(micros(spent.on_cpu) / rounds as f64);
+            ws_own.push(micros(spent.in_user_space()) / rounds as f64);
         }
     }
     figure(
@@ -63,6 +69,11 @@ pub async fn run(suite: &Suite) -> Result<()> {
     figure("rtt_p50", format!("{:.0}", median(&p50)), "us");
     figure("rtt_p99", format!("{:.0}", median(&p99)), "us");
     figure("rtt_cpu", format!("{:.1}", median(&cost)), "us/round trip");
+    figure(
+        "rtt_cpu_user",
+        format!("{:.1}", median(&own)),
+        "us/round trip, in its own code",
+    );
     if !ws_p50.is_empty() {
         figure("websocat_rtt_p50", format!("{:.0}", median(&ws_p50)), "us");
         figure("websocat_rtt_p99", format!("{:.0}", median(&ws_p99)), "us");
@@ -80,6 +91,11 @@ pub async fn run(suite: &Suite) -> Result<()> {
             "websocat_rtt_cpu",
             format!("{:.1}", median(&ws_cost)),
             "us/round trip",
+        );
+        figure(
+            "websocat_rtt_cpu_user",
+            format!("{:.1}", median(&ws_own)),
+            "us/round trip, in its own code",
         );
         figure(
             "rtt_cpu_vs_websocat",
@@ -110,7 +126,7 @@ async fn direct_rtt(rounds: usize) -> Result<Vec<Duration>> {
 }
 
 /// Round trips through the bridge, and the CPU time the bridge spent on the timed ones.
-async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Duration)> {
+async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Spent)> {
     let bridge = BridgeProc::start(&suite.bridge, &["--no-exit-word"]).await?;
     let (echo, _server) = echo_server().await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
@@ -121,7 +137,7 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Dura
     let conn = session.wait_open(PHASE, |c| c.peer == target).await?;
     let message = [b'x'; MESSAGE];
     let mut samples = Vec::with_capacity(rounds);
-    let mut cpu_before = Duration::ZERO;
+    let mut cpu_before = Spent::default();
     for round in 0..WARM_UP + rounds {
         if round == WARM_UP {
             cpu_before = bridge.cpu()?;
@@ -144,13 +160,13 @@ async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Dura
 }
 
 /// Round trips through websocat, and the CPU time websocat spent on the timed ones.
-async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<(Vec<Duration>, Duration)> {
+async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<(Vec<Duration>, Spent)> {
     let (echo, _server) = echo_server().await?;
     let websocat = Websocat::start(binary, echo).await?;
     let mut ws = websocat.connect().await?;
     let message = vec![b'x'; MESSAGE];
     let mut samples = Vec::with_capacity(rounds);
-    let mut cpu_before = Duration::ZERO;
+    let mut cpu_before = Spent::default();
     for round in 0..WARM_UP + rounds {
         if round == WARM_UP {
             cpu_before = websocat.cpu()?;

@@ -144,7 +144,7 @@ async fn bridge_relay(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Transfer>
     })
     .await?;
     let elapsed = start.elapsed();
-    let spent = bridge.cpu()? - cpu_before;
+    let spent = (bridge.cpu()? - cpu_before).on_cpu;
     writer.await??;
     checker.verify(pattern, "bridge relay")?;
     Ok((elapsed, spent))
@@ -202,7 +202,7 @@ async fn bridge_send(suite: &Suite, pattern: &Arc<Pattern>) -> Result<Transfer> 
     })
     .await?;
     let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
-    let spent = bridge.cpu()? - cpu_before;
+    let spent = (bridge.cpu()? - cpu_before).on_cpu;
     drain.abort();
     checker.verify(pattern, "bridge send")?;
     Ok((end - start, spent))
@@ -234,7 +234,7 @@ async fn websocat_relay(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Res
     })
     .await?;
     let elapsed = start.elapsed();
-    let spent = websocat.cpu()? - cpu_before;
+    let spent = (websocat.cpu()? - cpu_before).on_cpu;
     writer.await??;
     checker.verify(pattern, "websocat relay")?;
     Ok((elapsed, spent))
@@ -262,7 +262,7 @@ async fn websocat_send(binary: &std::path::Path, pattern: &Arc<Pattern>) -> Resu
     })
     .await?;
     let (checker, end) = within(PHASE, "the peer reading", async { reader.await? }).await?;
-    let spent = websocat.cpu()? - cpu_before;
+    let spent = (websocat.cpu()? - cpu_before).on_cpu;
     checker.verify(pattern, "websocat send")?;
     Ok((end - start, spent))
 }
