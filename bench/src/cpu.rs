@@ -123,14 +123,16 @@ mod tests {
 
     #[test]
     fn this_process_has_spent_some_cpu_and_it_grows() {
-        let before = time(std::process::id()).unwrap();
+        let before = Spent::of(std::process::id()).unwrap();
+        // Busy for 50 ms of wall time, whatever the build's optimisation makes of a fixed loop.
+        let start = std::time::Instant::now();
         let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
+        while start.elapsed() < Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
         }
-        std::hint::black_box(x);
-        let after = time(std::process::id()).unwrap();
-        assert!(after > before, "{before:?} then {after:?}");
+        let after = Spent::of(std::process::id()).unwrap();
+        assert!(after.on_cpu > before.on_cpu, "{before:?} then {after:?}");
+        assert!(after.user_ticks >= before.user_ticks, "{before:?} then {after:?}");
     }
 
     #[test]
