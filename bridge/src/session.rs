@@ -4,15 +4,9 @@
 //! never delays its commands, and a page that is slow to read still has them carried out (until
 //! its own unread answers back up).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use futures::task::AtomicWaker;
-use futures::{SinkExt, StreamExt};
 use protocol::size::{byte_count, format_size};
 use protocol::{
     Command, Event, Flow, Frame, Marks, Problem, ProblemKind, RecordHeader, Target, Transmit,
@@ -22,13 +16,12 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::commands::Commands;
 use crate::hub::{Hub, SendFlags, Subscription};
-use crate::page_socket::{PageStream, PageWriter};
+use crate::page_socket::{Broken, FromPage, PageReader, PageWriter};
 
 /// How long a closing session tries to say goodbye to a page that may not be reading.
 const GOODBYE: Duration = Duration::from_millis(500);
@@ -50,8 +43,9 @@ const CORK: Duration = Duration::from_millis(1);
 enum Ending {
     /// The page went away, or the socket failed.
     Gone,
-    /// The page sent what the WebSocket cannot read past (a message over its limit).
-    BadFrame(Problem),
+    /// The page sent what the WebSocket cannot read past (a message over its limit, a frame
+    /// against the protocol).
+    Broken(Broken),
     Shutdown,
 }
 
@@ -129,7 +123,7 @@ pub async fn refuse(mut writer: PageWriter, max_pages: usize) {
 
 /// Runs one page's session until it leaves or shutdown; a page whose socket takes nothing for
 /// `--page-timeout` is let go.
-pub async fn run(stream: PageStream, writer: PageWriter, sessions: Sessions) {
+pub async fn run(reader: PageReader, writer: PageWriter, sessions: Sessions) {
     let Sessions {
         commands,
         hub,
@@ -141,7 +135,7 @@ pub async fn run(stream: PageStream, writer: PageWriter, sessions: Sessions) {
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
-        ending = WhenWoken::new(obey(&commands, &hub, stream, answers)) => ending,
+        ending = obey(&commands, &hub, reader, answers) => ending,
         _ = inform(&hub, &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
@@ -150,9 +144,14 @@ pub async fn run(stream: PageStream, writer: PageWriter, sessions: Sessions) {
         match ending {
             // What was fed, and the reply to the page's close if it sent one.
             Ending::Gone => writer.flush().await,
-            Ending::BadFrame(problem) => {
+            Ending::Broken(Broken { code, reason, why }) => {
+                let kind = match code {
+                    CloseCode::Size => ProblemKind::TooLarge,
+                    _ => ProblemKind::Malformed,
+                };
+                let problem = Problem::new(kind, why);
                 writer.feed(Event::Error(problem).to_frame()).await?;
-                writer.close(CloseCode::Size.into(), "bad frame").await
+                writer.close(code.into(), reason).await
             }
             Ending::Shutdown => {
                 writer
@@ -164,85 +163,19 @@ pub async fn run(stream: PageStream, writer: PageWriter, sessions: Sessions) {
     let _ = tokio::time::timeout(GOODBYE, goodbye).await;
 }
 
-/// A future polled only when something it waits for woke it, not whenever its task is woken.
-/// The session's halves share a task, and the half that reads the page's socket is costly to
-/// poll for nothing: tungstenite zeroes its read buffer (128 KiB) before each read, even one
-/// that finds nothing, and every frame sent to the page woke it for such a read.
-struct WhenWoken<F> {
-    inner: Pin<Box<F>>,
-    flag: Arc<Woken>,
-    waker: Waker,
-}
-
-struct Woken {
-    woken: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for Woken {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
-    }
-}
-
-impl<F: Future> WhenWoken<F> {
-    fn new(inner: F) -> WhenWoken<F> {
-        let flag = Arc::new(Woken {
-            // Polled the first time.
-            woken: AtomicBool::new(true),
-            task: AtomicWaker::new(),
-        });
-        WhenWoken {
-            inner: Box::pin(inner),
-            waker: Waker::from(flag.clone()),
-            flag,
-        }
-    }
-}
-
-impl<F: Future> Future for WhenWoken<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.get_mut();
-        // Registered before the flag is read: a wake in between polls the task again.
-        this.flag.task.register(cx.waker());
-        if !this.flag.woken.swap(false, Ordering::AcqRel) {
-            return Poll::Pending;
-        }
-        this.inner
-            .as_mut()
-            .poll(&mut Context::from_waker(&this.waker))
-    }
-}
-
 /// Carries out the page's messages, in order, until it leaves; problems go to `answers`.
 async fn obey(
     commands: &Commands,
     hub: &Hub,
-    mut stream: PageStream,
+    mut reader: PageReader,
     answers: mpsc::Sender<Frame>,
 ) -> Ending {
     loop {
-        let message = match stream.next().await {
-            Some(Ok(Message::Close(_))) => {
-                // Hands tungstenite's reply to the writer, which sends it on the way out.
-                let _ = stream.flush().await;
-                return Ending::Gone;
-            }
+        let message = match reader.next().await {
+            // Closed (the reply is with the writer, which sends it on the way out) or gone.
             None => return Ending::Gone,
             Some(Ok(message)) => message,
-            // Typically a frame over the size limit, after which the stream cannot be read any
-            // further: say so before closing.
-            Some(Err(e)) => {
-                let why = format!("closing this WebSocket: {e}");
-                return Ending::BadFrame(Problem::new(ProblemKind::TooLarge, why));
-            }
+            Some(Err(broken)) => return Ending::Broken(broken),
         };
         for event in carry_out(commands, hub, message).await {
             if answers.send(event.to_frame()).await.is_err() {
@@ -384,12 +317,12 @@ async fn send_snapshot(page: &mut Page, live: &Subscription) -> Result<(), Gone>
 
 /// Carries out one message from the page, and returns what to answer, to this page alone: what
 /// went wrong, and how many a send to all reached.
-async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Event> {
+async fn carry_out(commands: &Commands, hub: &Hub, message: FromPage) -> Vec<Event> {
     if let Some(problem) = oversized(&message) {
         return vec![Event::Error(problem)];
     }
     let problems = match message {
-        Message::Text(text) => match Command::from_json(&text) {
+        FromPage::Text(text) => match Command::from_json(&text) {
             Ok(command) => match commands.carry_out(command).await {
                 Ok(answer) => return answer.into_iter().collect(),
                 Err(problem) => vec![problem],
@@ -397,7 +330,7 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
             Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
         // The payload is a slice of the frame as received: no copy.
-        Message::Binary(frame) => match Transmit::decode(&frame) {
+        FromPage::Binary(frame) => match Transmit::decode(&frame) {
             Ok(Transmit {
                 to,
                 file,
@@ -426,20 +359,19 @@ async fn carry_out(commands: &Commands, hub: &Hub, message: Message) -> Vec<Even
             },
             Err(e) => vec![Problem::new(ProblemKind::Malformed, e.0)],
         },
-        Message::Close(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Vec::new(),
     };
     problems.into_iter().map(Event::Error).collect()
 }
 
 /// Why `message` is too large to carry out, if it is.
-fn oversized(message: &Message) -> Option<Problem> {
+fn oversized(message: &FromPage) -> Option<Problem> {
     let why = match message {
-        Message::Binary(frame) if frame.len() > TRANSMIT_HEADER_LEN + MAX_SEND => format!(
+        FromPage::Binary(frame) if frame.len() > TRANSMIT_HEADER_LEN + MAX_SEND => format!(
             "a send of {} is over the limit of {} per message; nothing was sent",
             byte_count(frame.len().saturating_sub(TRANSMIT_HEADER_LEN) as u64),
             format_size(MAX_SEND as u64)
         ),
-        Message::Text(text) if text.len() > MAX_COMMAND => format!(
+        FromPage::Text(text) if text.len() > MAX_COMMAND => format!(
             "a command of {} is over the limit of {}",
             byte_count(text.len() as u64),
             format_size(MAX_COMMAND as u64)

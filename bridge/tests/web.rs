@@ -11,7 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
@@ -219,6 +220,36 @@ async fn pings_are_answered_and_a_close_is_replied_to_as_rfc_6455_says() {
         }
     };
     assert_eq!(reply, Some(goodbye));
+    bridge.shutdown().await;
+}
+
+/// A message the WebSocket cannot read past ends the session, and the page is told why twice: in
+/// an error event, and in the close code. (So does one over 16 MiB, refused from its header in
+/// `page_socket`'s tests: here the client would still be sending it when the bridge closes.)
+#[tokio::test]
+async fn a_text_that_is_not_utf8_ends_the_session_with_its_close_code() {
+    let bridge = start(&[]).await;
+    let (mut page, _) = Page::open(&bridge).await;
+    let text = OpCode::Data(Data::Text);
+    page.raw(Message::Frame(WsFrame::message(
+        vec![b'a', 0xff],
+        text,
+        true,
+    )))
+    .await;
+    let problem = page.problem().await;
+    assert_eq!(problem.kind, ProblemKind::Malformed);
+    assert!(problem.message.contains("not UTF-8"), "{}", problem.message);
+    let closed = loop {
+        match page.raw_next().await {
+            Some(Message::Close(frame)) => break frame.expect("a close code"),
+            Some(_) => continue,
+            None => panic!("the WebSocket ended without a close frame"),
+        }
+    };
+    assert_eq!(closed.code, CloseCode::Invalid);
+    // The bridge goes on serving pages.
+    let (_page, _) = Page::open(&bridge).await;
     bridge.shutdown().await;
 }
 
