@@ -42,8 +42,8 @@ struct Held {
     bytes: usize,
     /// Oldest first; never empty while the connection holds anything.
     chunks: VecDeque<Arc<Chunk>>,
-    /// Entries at the front of the first chunk that are no longer held (only while a snapshot
-    /// shares that chunk, which then cannot be changed).
+    /// Entries at the front of the first chunk that are no longer held: their frames are
+    /// freed (emptied), or, while a snapshot shares the chunk, left for it.
     skip: usize,
 }
 
@@ -141,27 +141,27 @@ impl History {
     fn drop_oldest_of(&mut self, conn: ConnId) -> Option<Bytes> {
         let held = self.conns.get_mut(&conn)?;
         let front = held.chunks.front_mut()?;
+        // The record is skipped, not removed: removing the front of a chunk would move all the
+        // rest, at every record once the bound is reached.
         let frame = match Arc::get_mut(front) {
-            // Nobody else reads this chunk: free the record (and any skipped before it) now.
+            // Nobody else reads this chunk: free the record now, and those skipped before it
+            // while a snapshot shared the chunk.
             Some(chunk) => {
-                let frame = chunk.drain(..=held.skip).last()?.1;
-                held.skip = 0;
-                if chunk.is_empty() {
-                    held.chunks.pop_front();
+                let frame = std::mem::take(&mut chunk.get_mut(held.skip)?.1);
+                let before = chunk[..held.skip].iter_mut().rev();
+                for (_, left) in before.take_while(|(_, left)| !left.is_empty()) {
+                    *left = Bytes::new();
                 }
                 frame
             }
-            // A snapshot still reads it: skip the record; it is freed with the chunk.
-            None => {
-                let frame = front.get(held.skip)?.1.clone();
-                held.skip += 1;
-                if held.skip == front.len() {
-                    held.chunks.pop_front();
-                    held.skip = 0;
-                }
-                frame
-            }
+            // A snapshot still reads it: the record is freed with the chunk.
+            None => front.get(held.skip)?.1.clone(),
         };
+        held.skip += 1;
+        if held.skip == front.len() {
+            held.chunks.pop_front();
+            held.skip = 0;
+        }
         let cost = frame.len() + self.overhead;
         held.bytes -= cost;
         self.total -= cost;
@@ -345,6 +345,26 @@ mod tests {
         push(&mut h, 1, seq + 1, 1);
         let chunks: usize = h.conns.values().map(|c| c.chunks.len()).sum();
         assert!(chunks <= 4, "{chunks} chunks for 20 records");
+    }
+
+    #[test]
+    fn a_dropped_record_is_freed_at_once_or_once_no_snapshot_shares_it() {
+        let mut h = History::new(3, 1000);
+        let frames: Vec<Bytes> = (0..5u8).map(|i| Bytes::from(vec![i])).collect();
+        let push = |h: &mut History, i: usize| h.push(1, i as u64, frames[i].clone(), |_, _| {});
+        for i in 0..3 {
+            push(&mut h, i);
+        }
+        let snapshot = h.snapshot();
+        // Over the bound: the oldest is dropped, but the snapshot still reads it.
+        push(&mut h, 3);
+        assert!(!frames[0].is_unique());
+        drop(snapshot);
+        // The next drop frees its own record and the one the snapshot held on to.
+        push(&mut h, 4);
+        assert!(frames[0].is_unique() && frames[1].is_unique());
+        assert!(!frames[2].is_unique());
+        assert_eq!(seqs(&h), [2, 3, 4]);
     }
 
     #[test]
