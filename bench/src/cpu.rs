@@ -132,7 +132,10 @@ mod tests {
         }
         let after = Spent::of(std::process::id()).unwrap();
         assert!(after.on_cpu > before.on_cpu, "{before:?} then {after:?}");
-        assert!(after.user_ticks >= before.user_ticks, "{before:?} then {after:?}");
+        assert!(
+            after.user_ticks >= before.user_ticks,
+            "{before:?} then {after:?}"
+        );
     }
 
     #[test]
