@@ -14,11 +14,14 @@
 //! from it are skipped, and new records go to a fresh chunk.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use protocol::{ConnId, Seq};
+// Several lookups a record: SipHash was a twentieth of a round trip's instructions, and the
+// keys are the bridge's own connection ids, which no stranger picks.
+use rustc_hash::FxHashMap as HashMap;
 
 /// Records per chunk, at most.
 const CHUNK: usize = 256;
@@ -55,7 +58,7 @@ impl History {
             total_limit,
             total: 0,
             held: 0,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             order: VecDeque::new(),
         }
     }

@@ -30,10 +30,10 @@ use protocol::Frame;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_util::task::TaskTracker;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
 
 /// The upgraded connection under a page's socket.
 type Io = TokioIo<Upgraded>;
@@ -581,10 +581,10 @@ mod tests {
     use futures::task::ArcWake;
     use futures::{FutureExt, StreamExt};
     use proptest::prelude::*;
-    use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-    use tokio_tungstenite::tungstenite::protocol::Role;
-    use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::WebSocketStream;
+    use tungstenite::protocol::frame::Frame as WsFrame;
+    use tungstenite::protocol::Role;
+    use tungstenite::Message;
 
     use super::*;
 
@@ -707,10 +707,10 @@ mod reading_tests {
     use futures::{SinkExt, StreamExt};
     use proptest::prelude::*;
     use tokio::io::AsyncWriteExt;
-    use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-    use tokio_tungstenite::tungstenite::protocol::Role;
-    use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::WebSocketStream;
+    use tungstenite::protocol::frame::Frame as WsFrame;
+    use tungstenite::protocol::Role;
+    use tungstenite::Message;
 
     use super::*;
 

@@ -15,9 +15,9 @@ use protocol::{
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::commands::Commands;
 use crate::hub::{Hub, SendFlags, Subscription};
