@@ -282,6 +282,19 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
         }
     }
 
+    /// Reads and drops what the page sends until it closes its end (or the caller stops
+    /// waiting), without looking at it: for after the page broke the protocol.
+    pub async fn drain(&mut self) {
+        loop {
+            self.buf.clear();
+            self.buf.reserve(READ_AHEAD);
+            match self.read.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+
     /// Takes the first frame from the buffer if it is all there, and checks it as RFC 6455
     /// says a server must.
     fn parse(&mut self) -> Result<Parsed, Broken> {

@@ -123,7 +123,7 @@ pub async fn refuse(mut writer: PageWriter, max_pages: usize) {
 
 /// Runs one page's session until it leaves or shutdown; a page whose socket takes nothing for
 /// `--page-timeout` is let go.
-pub async fn run(reader: PageReader, writer: PageWriter, sessions: Sessions) {
+pub async fn run(mut reader: PageReader, writer: PageWriter, sessions: Sessions) {
     let Sessions {
         commands,
         hub,
@@ -135,7 +135,7 @@ pub async fn run(reader: PageReader, writer: PageWriter, sessions: Sessions) {
     let (answers, answered) = mpsc::channel(ANSWERS);
     // Shutdown wins even over a send that waits on a page that reads nothing.
     let ending = tokio::select! {
-        ending = obey(&commands, &hub, reader, answers) => ending,
+        ending = obey(&commands, &hub, &mut reader, answers) => ending,
         _ = inform(&hub, &mut page, answered) => Ending::Gone,
         () = shutdown.cancelled() => Ending::Shutdown,
     };
@@ -151,7 +151,11 @@ pub async fn run(reader: PageReader, writer: PageWriter, sessions: Sessions) {
                 };
                 let problem = Problem::new(kind, why);
                 writer.feed(Event::Error(problem).to_frame()).await?;
-                writer.close(code.into(), reason).await
+                writer.close(code.into(), reason).await?;
+                // The page may still be sending what broke: closing with it unread would reset
+                // the connection, and the close frame and the error would be lost on the way.
+                reader.drain().await;
+                Ok(())
             }
             Ending::Shutdown => {
                 writer
@@ -167,7 +171,7 @@ pub async fn run(reader: PageReader, writer: PageWriter, sessions: Sessions) {
 async fn obey(
     commands: &Commands,
     hub: &Hub,
-    mut reader: PageReader,
+    reader: &mut PageReader,
     answers: mpsc::Sender<Frame>,
 ) -> Ending {
     loop {

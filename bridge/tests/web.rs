@@ -223,31 +223,43 @@ async fn pings_are_answered_and_a_close_is_replied_to_as_rfc_6455_says() {
     bridge.shutdown().await;
 }
 
-/// A message the WebSocket cannot read past ends the session, and the page is told why twice: in
-/// an error event, and in the close code. (So does one over 16 MiB, refused from its header in
-/// `page_socket`'s tests: here the client would still be sending it when the bridge closes.)
+/// What the WebSocket cannot read past ends the session, and the page is told why twice: in an
+/// error event, and in the close code. Both reach it even when it is still sending what broke
+/// (a message over 16 MiB is refused from its header).
 #[tokio::test]
-async fn a_text_that_is_not_utf8_ends_the_session_with_its_close_code() {
+async fn a_message_that_cannot_be_read_past_ends_the_session_with_its_close_code() {
     let bridge = start(&[]).await;
-    let (mut page, _) = Page::open(&bridge).await;
     let text = OpCode::Data(Data::Text);
-    page.raw(Message::Frame(WsFrame::message(
-        vec![b'a', 0xff],
-        text,
-        true,
-    )))
-    .await;
-    let problem = page.problem().await;
-    assert_eq!(problem.kind, ProblemKind::Malformed);
-    assert!(problem.message.contains("not UTF-8"), "{}", problem.message);
-    let closed = loop {
-        match page.raw_next().await {
-            Some(Message::Close(frame)) => break frame.expect("a close code"),
-            Some(_) => continue,
-            None => panic!("the WebSocket ended without a close frame"),
-        }
-    };
-    assert_eq!(closed.code, CloseCode::Invalid);
+    let not_utf8 = Message::Frame(WsFrame::message(vec![b'a', 0xff], text, true));
+    let over_the_limit = Message::binary(vec![0u8; (16 << 20) + 1]);
+    for (message, code, kind, says) in [
+        (
+            not_utf8,
+            CloseCode::Invalid,
+            ProblemKind::Malformed,
+            "not UTF-8",
+        ),
+        (
+            over_the_limit,
+            CloseCode::Size,
+            ProblemKind::TooLarge,
+            "over 16 MiB",
+        ),
+    ] {
+        let (mut page, _) = Page::open(&bridge).await;
+        page.raw(message).await;
+        let problem = page.problem().await;
+        assert_eq!(problem.kind, kind);
+        assert!(problem.message.contains(says), "{}", problem.message);
+        let closed = loop {
+            match page.raw_next().await {
+                Some(Message::Close(frame)) => break frame.expect("a close code"),
+                Some(_) => continue,
+                None => panic!("the WebSocket ended without a close frame"),
+            }
+        };
+        assert_eq!(closed.code, code);
+    }
     // The bridge goes on serving pages.
     let (_page, _) = Page::open(&bridge).await;
     bridge.shutdown().await;
