@@ -232,7 +232,7 @@ pub struct PageReader<R = ReadHalf<Io>> {
     /// Read, and not yet parsed.
     buf: BytesMut,
     /// The message whose first fragments came, and their payloads so far.
-    partial: Option<(Data, BytesMut)>,
+    partial: Option<(Data, Vec<u8>)>,
     /// An answer that waits for room in `replies`.
     owed: Option<Vec<u8>>,
     /// The page closed, broke the protocol or left: nothing more is read.
@@ -296,7 +296,7 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
     }
 
     /// Takes the first frame from the buffer if it is all there, and checks it as RFC 6455
-    /// says a server must.
+    /// says a server must: all but the text's UTF-8 from the header, before the payload comes.
     fn parse(&mut self) -> Result<Parsed, Broken> {
         let mut cursor = Cursor::new(&self.buf[..]);
         let parsed = FrameHeader::parse(&mut cursor)
@@ -305,10 +305,6 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
             return Ok(Parsed::Short(self.buf.len() + 1));
         };
         let head = cursor.position() as usize;
-        let so_far = self
-            .partial
-            .as_ref()
-            .map_or(0, |(_, payload)| payload.len());
         if header.rsv1 || header.rsv2 || header.rsv3 {
             return Err(Broken::protocol(
                 "the page set a frame's reserved bits, with no extension agreed",
@@ -319,13 +315,26 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
                 "the page sent an unmasked frame: a client must mask every frame",
             ));
         };
-        if let OpCode::Control(_) = header.opcode {
-            if !header.is_final || length > 125 {
+        let so_far = match (header.opcode, &self.partial) {
+            (OpCode::Control(_), _) if !header.is_final || length > 125 => {
                 return Err(Broken::protocol(
                     "the page sent a control frame fragmented or over 125 bytes",
                 ));
             }
-        }
+            (OpCode::Control(_), _) => 0,
+            (OpCode::Data(Data::Continue), Some((_, so_far))) => so_far.len(),
+            (OpCode::Data(Data::Continue), None) => {
+                return Err(Broken::protocol(
+                    "the page sent a continuation frame with no message to continue",
+                ));
+            }
+            (OpCode::Data(_), Some(_)) => {
+                return Err(Broken::protocol(
+                    "the page began a message before it finished the one before",
+                ));
+            }
+            (OpCode::Data(_), None) => 0,
+        };
         if length > (MAX_MESSAGE - so_far) as u64 {
             return Err(Broken {
                 code: CloseCode::Size,
@@ -356,11 +365,7 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
             }
             OpCode::Control(_) => Ok(Parsed::Nothing),
             OpCode::Data(Data::Continue) => {
-                let Some((kind, mut so_far)) = self.partial.take() else {
-                    return Err(Broken::protocol(
-                        "the page sent a continuation frame with no message to continue",
-                    ));
-                };
+                let (kind, mut so_far) = self.partial.take().expect("checked above");
                 so_far.extend_from_slice(&payload);
                 if header.is_final {
                     message(kind, so_far).map(Parsed::Message)
@@ -369,27 +374,27 @@ impl<R: AsyncRead + Unpin> PageReader<R> {
                     Ok(Parsed::Nothing)
                 }
             }
-            OpCode::Data(kind) => {
-                if self.partial.is_some() {
-                    return Err(Broken::protocol(
-                        "the page began a message before it finished the one before",
-                    ));
-                }
-                if header.is_final {
-                    message(kind, payload).map(Parsed::Message)
-                } else {
-                    self.partial = Some((kind, payload));
-                    Ok(Parsed::Nothing)
-                }
+            OpCode::Data(kind) if !header.is_final => {
+                self.partial = Some((kind, payload.to_vec()));
+                Ok(Parsed::Nothing)
             }
+            OpCode::Data(Data::Binary) if length >= READ_AHEAD => {
+                // A large payload keeps the allocation made for its frame; what was read past
+                // it moves to a buffer of its own, so that holding one holds nothing else.
+                self.buf = BytesMut::from(&self.buf[..]);
+                Ok(Parsed::Message(FromPage::Binary(payload.freeze())))
+            }
+            // A small one is copied out: shared, it would hold the whole read buffer for as
+            // long as the send waits in a peer's queue, which counts only its own bytes.
+            OpCode::Data(kind) => message(kind, payload.to_vec()).map(Parsed::Message),
         }
     }
 }
 
 /// A whole message of `kind`.
-fn message(kind: Data, payload: BytesMut) -> Result<FromPage, Broken> {
+fn message(kind: Data, payload: Vec<u8>) -> Result<FromPage, Broken> {
     match kind {
-        Data::Text => String::from_utf8(payload.into())
+        Data::Text => String::from_utf8(payload)
             .map(FromPage::Text)
             .map_err(|_| Broken {
                 code: CloseCode::Invalid,
@@ -397,7 +402,7 @@ fn message(kind: Data, payload: BytesMut) -> Result<FromPage, Broken> {
                 why: "closing this WebSocket: the page sent a text message that is not UTF-8"
                     .into(),
             }),
-        _ => Ok(FromPage::Binary(payload.freeze())),
+        _ => Ok(FromPage::Binary(payload.into())),
     }
 }
 
@@ -503,21 +508,24 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         self.flush().await
     }
 
-    /// Writes out everything fed, and tungstenite's replies.
+    /// Writes out everything fed, and the replies reading owes.
     pub async fn flush(&mut self) -> io::Result<()> {
         self.take_replies();
         self.write_out().await?;
         self.socket.flush().await
     }
 
-    /// Feeds and flushes a close frame (a code, and a reason of at most 123 bytes).
+    /// Feeds and flushes a close frame (a code, and a reason of at most 123 bytes), then ends
+    /// the sending direction: nothing may follow a close, and a client waits for the server to
+    /// end the TCP connection first (RFC 6455, section 7.1.1).
     pub async fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
         debug_assert!(reason.len() <= 123, "a close frame's reason: {reason}");
         self.take_replies();
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(reason.as_bytes());
         self.push(OpCode::Control(Control::Close), Bytes::from(payload));
-        self.flush().await
+        self.flush().await?;
+        self.socket.shutdown().await
     }
 
     /// Whether frames fed are not yet written out.
@@ -525,7 +533,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         self.queued > 0
     }
 
-    /// Resolves when tungstenite wrote a reply, which [`flush`](Self::flush) sends.
+    /// Resolves when reading put a reply, which [`flush`](Self::flush) sends.
     pub fn replies_came(&self) -> Notified<'_> {
         self.replies.came.notified()
     }
@@ -542,8 +550,8 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         }
     }
 
-    /// Moves tungstenite's replies to the end of what goes out: fed frames are whole, so they
-    /// land between two frames.
+    /// Moves the replies reading owes to the end of what goes out: fed frames are whole, so
+    /// they land between two frames.
     fn take_replies(&mut self) {
         let mut bytes = self.replies.bytes.lock().expect("replies lock");
         if bytes.is_empty() {
@@ -602,7 +610,7 @@ mod tests {
     use super::*;
 
     /// What a page would be sent: text or binary, of a size that needs each of the three
-    /// length forms (7 bits, 16, 64), and pongs from tungstenite among them.
+    /// length forms (7 bits, 16, 64), and pongs from reading among them.
     #[derive(Clone, Debug)]
     enum Out {
         Frame(Frame),
@@ -651,7 +659,7 @@ mod tests {
                     for out in outs {
                         match out {
                             Out::Frame(frame) => writer.feed(frame).await.unwrap(),
-                            // As tungstenite writes one: a whole frame, from its reading half.
+                            // As reading puts one: a whole frame.
                             Out::Pong(payload) => {
                                 let mut pong = Vec::new();
                                 WsFrame::pong(payload)
@@ -953,7 +961,7 @@ mod reading_tests {
     #[tokio::test]
     async fn frames_against_the_protocol_end_the_reading_with_a_protocol_error() {
         let ping_126 = [0u8; 126];
-        let cases: [(&str, Vec<u8>); 9] = [
+        let cases: [(&str, Vec<u8>); 10] = [
             ("unmasked", raw(FIN | 2, b"x", false)),
             ("a reserved bit", raw(FIN | 0x40 | 2, b"x", true)),
             ("a reserved opcode", raw(FIN | 3, b"x", true)),
@@ -966,6 +974,10 @@ mod reading_tests {
             ),
             ("a one-byte close", raw(FIN | 8, &[3], true)),
             ("a close with code 1005", raw(FIN | 8, &[0x03, 0xed], true)),
+            (
+                "a close reason not UTF-8",
+                raw(FIN | 8, &[0x03, 0xe8, 0xff], true),
+            ),
         ];
         for (what, bytes) in cases {
             let broken = broken_by(bytes).await;
@@ -995,10 +1007,37 @@ mod reading_tests {
         let broken = broken_by(header).await;
         assert_eq!(broken.code, CloseCode::Size);
         assert!(broken.why.contains("16 MiB"), "{}", broken.why);
-        // Fragments count together.
+        // Fragments count together, and the second is refused from its header too: only
+        // the header is sent, so a reader that waited for its payload would wait forever.
         let half = vec![0; MAX_MESSAGE / 2 + 1];
-        let two = [raw(2, &half, true), raw(FIN, &half, true)].concat();
-        assert_eq!(broken_by(two).await.code, CloseCode::Size);
+        let mut two = raw(2, &half, true);
+        two.extend([FIN, 0x80 | 127]);
+        two.extend_from_slice(&(half.len() as u64).to_be_bytes());
+        two.extend_from_slice(&[1, 2, 3, 4]);
+        let broken = tokio::time::timeout(std::time::Duration::from_secs(30), broken_by(two));
+        assert_eq!(broken.await.expect("refused at once").code, CloseCode::Size);
+        // A ping in the middle of a message at the limit is no part of it.
+        let mut at_the_limit = raw(2, &vec![0; MAX_MESSAGE], true);
+        at_the_limit.extend(raw(FIN | 9, &[7; 125], true));
+        at_the_limit.extend(raw(FIN, &[], true));
+        let (messages, broken, owed) = read_all(at_the_limit, 1 << 16).await;
+        assert_eq!((messages.len(), broken), (1, None));
+        assert_eq!(owed.len(), 2 + 125, "the ping is answered");
+    }
+
+    /// A small message is copied out of the read buffer: shared, it would hold all of it, and
+    /// every message read with it, for as long as it waits in a peer's queue.
+    #[tokio::test]
+    async fn a_small_message_holds_only_its_own_bytes() {
+        let bytes = [raw(FIN | 2, b"one", true), raw(FIN | 2, b"two", true)].concat();
+        let (messages, _, _) = read_all(bytes, 1 << 16).await;
+        assert_eq!(messages.len(), 2);
+        for message in messages {
+            let FromPage::Binary(payload) = message else {
+                panic!("{message:?}")
+            };
+            assert!(payload.is_unique(), "{payload:?} shares its memory");
+        }
     }
 
     #[test]
