@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -31,9 +31,10 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 /// At most `most` connections that are not yet pages are open at once.
 pub async fn serve(listener: TcpListener, app: Router, stopped: CancellationToken, most: usize) {
     let pending = Arc::new(Semaphore::new(most));
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only, which is all a browser speaks to a plain-HTTP loopback address: a page's
+    // socket is then the `TcpStream` itself under `hyper`'s upgrade (see `page_socket`).
+    let mut builder = Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
     let connections = TaskTracker::new();
@@ -69,7 +70,9 @@ pub async fn serve(listener: TcpListener, app: Router, stopped: CancellationToke
         let builder = builder.clone();
         let stopped = stopped.clone();
         connections.spawn(async move {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::pin!(connection);
             // The connection's future ends when it closes or becomes a WebSocket: either way, it
             // no longer counts.

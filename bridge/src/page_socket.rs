@@ -24,19 +24,18 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Buf, Bytes, BytesMut};
 use futures::task::AtomicWaker;
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::{self, OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use protocol::Frame;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
-
-/// The upgraded connection under a page's socket.
-type Io = TokioIo<Upgraded>;
 
 /// The largest WebSocket message (and frame) read at all; a larger one ends the session, since
 /// the stream cannot be read past it. Messages over the protocol's own limits but under this
@@ -123,11 +122,10 @@ impl Upgrade {
     {
         let Upgrade { accept, on_upgrade } = self;
         tasks.spawn(async move {
-            match on_upgrade.await {
-                Ok(upgraded) => {
-                    let (reader, writer) = open(upgraded);
-                    session(reader, writer).await;
-                }
+            match on_upgrade.await.map(open) {
+                Ok(Ok((reader, writer))) => session(reader, writer).await,
+                // The server serves plain TCP (`http_server`): a bug, not the page's.
+                Ok(Err(_)) => tracing::error!("a page's socket was not a TCP stream"),
                 Err(e) => tracing::debug!("WebSocket upgrade failed: {e}"),
             }
         });
@@ -150,14 +148,15 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
         .any(|item| item.trim().eq_ignore_ascii_case(token))
 }
 
-/// Splits an upgraded connection into its reading and its writing.
-fn open(upgraded: Upgraded) -> (PageReader, PageWriter) {
-    let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+/// Splits an upgraded connection into its reading and its writing: the TCP stream itself, in
+/// halves that need no lock between them, and the bytes the HTTP server read past the request.
+fn open(upgraded: Upgraded) -> Result<(PageReader, PageWriter), Upgraded> {
+    let upgrade::Parts { io, read_buf, .. } = upgraded.downcast::<TokioIo<TcpStream>>()?;
+    let (read, write) = io.into_inner().into_split();
     let replies = Arc::new(Replies::default());
-    (
-        PageReader::new(read, replies.clone()),
-        PageWriter::new(write, replies),
-    )
+    let mut reader = PageReader::new(read, replies.clone());
+    reader.buf.extend_from_slice(&read_buf);
+    Ok((reader, PageWriter::new(write, replies)))
 }
 
 /// The answers reading owes the page (a pong, the reply to a close), waiting for the writer.
@@ -226,7 +225,7 @@ enum Parsed {
 }
 
 /// The reading half of a page's socket.
-pub struct PageReader<R = ReadHalf<Io>> {
+pub struct PageReader<R = OwnedReadHalf> {
     read: R,
     replies: Arc<Replies>,
     /// Read, and not yet parsed.
@@ -467,7 +466,7 @@ fn unmask(payload: &mut [u8], mask: [u8; 4]) {
 
 /// The writing half of a page's socket: frames are fed, then written in batches. (Generic only
 /// so that its tests can write to an in-memory pipe.)
-pub struct PageWriter<W = WriteHalf<Io>> {
+pub struct PageWriter<W = OwnedWriteHalf> {
     socket: W,
     replies: Arc<Replies>,
     /// What was fed and not yet written, in order; `scratch` holds what comes after it.
