@@ -3,6 +3,7 @@
 mod common;
 
 use common::{accept_peer, http_get, start, start_error, within, ws_request, Page};
+use futures::StreamExt;
 use protocol::{
     Bytes, Command, Frame, Problem, ProblemKind, Target, ToClient, Transmit, TAG_RECORD,
     TRANSMIT_HEADER_LEN,
@@ -303,6 +304,56 @@ async fn a_request_that_is_not_a_websocket_handshake_is_told_why() {
     })
     .await;
     assert_eq!(head, b"HTTP/1.1 405");
+    bridge.shutdown().await;
+}
+
+/// A client may send its first frame with the handshake, in the same write: the HTTP server
+/// reads it with the request, and the page's socket must begin with it.
+#[tokio::test]
+async fn a_frame_sent_with_the_handshake_is_read() {
+    let bridge = start(&[]).await;
+    let mut stream = TcpStream::connect(bridge.http_addr).await.unwrap();
+    let mut bytes = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        bridge.http_addr
+    )
+    .into_bytes();
+    // A ping with "early", masked with 1, 2, 3, 4.
+    let mask = [1u8, 2, 3, 4];
+    bytes.extend([0x89, 0x80 | 5]);
+    bytes.extend(mask);
+    bytes.extend(b"early".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    stream.write_all(&bytes).await.unwrap();
+    // The answer's head, a byte at a time so that nothing after it is taken.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(
+            within("the handshake's answer", stream.read_u8())
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        stream,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    within("the pong to the early ping", async {
+        loop {
+            match ws.next().await.expect("the socket stays open").unwrap() {
+                Message::Pong(payload) => break assert_eq!(&payload[..], b"early"),
+                _ => continue,
+            }
+        }
+    })
+    .await;
     bridge.shutdown().await;
 }
 
