@@ -1,16 +1,17 @@
 //! `rtt_p50` and `rtt_p99`: 64-byte messages from a WebSocket client through the bridge to a TCP
 //! echo server and back, one at a time; and the same through websocat, and straight over one TCP
 //! connection to the same echo server (what the hop through a relay adds to), in the same run.
-//! Beside them, the relay's CPU time per round trip ([`crate::cpu`]), and how much of it was
+//! The three take turns, a block of rounds each, so that a machine that slows down or speeds up
+//! during a run (a shared virtual machine does, by a third and more) moves them alike, and their
+//! ratios hold. Beside them, the relay's CPU time per round trip ([`crate::cpu`]), and how much of it was
 //! spent in its own code rather than in the kernel: both relays make the same system calls per
 //! round trip, so their kernel time is alike, and what differs is their own work.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use futures::{SinkExt, StreamExt};
-use protocol::{Command, Flow};
+use protocol::{Command, ConnId, Flow};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -21,7 +22,7 @@ use crate::cpu::Spent;
 use crate::peer::echo_server;
 use crate::stats::{median, percentile};
 use crate::websocat::Websocat;
-use crate::ws_client::{Incoming, Session};
+use crate::ws_client::{Incoming, Session, Ws};
 
 const MESSAGE: usize = 64;
 /// Rounds run before timing starts, to warm caches and connections.
@@ -36,20 +37,22 @@ pub async fn run(suite: &Suite) -> Result<()> {
     for run in 1..=suite.plan.runs {
         progress(
             "rtt",
-            format!("run {run}/{}: {rounds} round trips", suite.plan.runs),
+            format!("run {run}/{}: {rounds} round trips each", suite.plan.runs),
         );
-        let mut samples = within(PHASE, "timing direct TCP", direct_rtt(rounds)).await?;
-        direct_p50.push(micros(percentile(&mut samples, 50.0)));
-        direct_p99.push(micros(percentile(&mut samples, 99.0)));
-        let (mut samples, spent) =
-            within(PHASE, "timing the bridge", bridge_rtt(suite, rounds)).await?;
-        p50.push(micros(percentile(&mut samples, 50.0)));
-        p99.push(micros(percentile(&mut samples, 99.0)));
-        cost.push(micros(spent.on_cpu) / rounds as f64);
-        own.push(micros(spent.in_user_space()) / rounds as f64);
-        if let Some(binary) = &suite.websocat {
-            let (mut samples, spent) =
-                within(PHASE, "timing websocat", websocat_rtt(binary, rounds)).await?;
+        let timed = within(PHASE, "timing round trips", take_turns(suite, rounds)).await?;
+        let Timed {
+            mut direct,
+            mut bridge,
+            bridge_spent,
+            websocat,
+        } = timed;
+        direct_p50.push(micros(percentile(&mut direct, 50.0)));
+        direct_p99.push(micros(percentile(&mut direct, 99.0)));
+        p50.push(micros(percentile(&mut bridge, 50.0)));
+        p99.push(micros(percentile(&mut bridge, 99.0)));
+        cost.push(micros(bridge_spent.on_cpu) / rounds as f64);
+        own.push(micros(bridge_spent.in_user_space()) / rounds as f64);
+        if let Some((mut samples, spent)) = websocat {
             ws_p50.push(micros(percentile(&mut samples, 50.0)));
             ws_p99.push(micros(percentile(&mut samples, 99.0)));
             ws_cost.push(micros(spent.on_cpu) / rounds as f64);
@@ -106,87 +109,117 @@ pub async fn run(suite: &Suite) -> Result<()> {
     Ok(())
 }
 
-/// Round trips with no relay: one TCP connection to the echo server.
-async fn direct_rtt(rounds: usize) -> Result<Vec<Duration>> {
-    let (echo, _server) = echo_server().await?;
-    let mut stream = TcpStream::connect(echo).await?;
-    stream.set_nodelay(true)?;
-    let message = [b'x'; MESSAGE];
-    let mut back = [0u8; MESSAGE];
-    let mut samples = Vec::with_capacity(rounds);
-    for round in 0..WARM_UP + rounds {
-        let start = Instant::now();
-        stream.write_all(&message).await?;
-        stream.read_exact(&mut back).await?;
-        if round >= WARM_UP {
-            samples.push(start.elapsed());
-        }
-    }
-    Ok(samples)
+/// Round trips timed on one path before the next path's turn.
+const BLOCK: usize = 100;
+
+/// One run's round trips on each path, and the CPU time each relay spent on them.
+struct Timed {
+    direct: Vec<Duration>,
+    bridge: Vec<Duration>,
+    bridge_spent: Spent,
+    websocat: Option<(Vec<Duration>, Spent)>,
 }
 
-/// Round trips through the bridge, and the CPU time the bridge spent on the timed ones.
-async fn bridge_rtt(suite: &Suite, rounds: usize) -> Result<(Vec<Duration>, Spent)> {
-    let bridge = BridgeProc::start(&suite.bridge, &["--no-exit-word"]).await?;
+/// A way to the echo server and back.
+enum Path {
+    /// No relay: one TCP connection.
+    Direct(TcpStream),
+    Bridge(Session, ConnId),
+    Websocat(Ws),
+}
+
+impl Path {
+    /// Sends one message and waits for all of it to come back.
+    async fn round(&mut self, message: &[u8]) -> Result<()> {
+        match self {
+            Path::Direct(stream) => {
+                let mut back = [0u8; MESSAGE];
+                stream.write_all(message).await?;
+                stream.read_exact(&mut back).await?;
+            }
+            Path::Bridge(session, conn) => {
+                session.send_to(*conn, message).await?;
+                let mut got = 0;
+                while got < message.len() {
+                    if let Incoming::Record { header, payload } = session.next().await? {
+                        if header.conn == *conn && header.flow == Flow::Rx {
+                            got += payload.len();
+                        }
+                    }
+                }
+            }
+            Path::Websocat(ws) => {
+                ws.send(Message::Binary(message.to_vec().into())).await?;
+                let mut got = 0;
+                while got < message.len() {
+                    match ws.next().await {
+                        Some(Ok(Message::Binary(data))) => got += data.len(),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return Err(e.into()),
+                        None => bail!("websocat closed the WebSocket"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `rounds` round trips on each path (direct TCP, the bridge, websocat if there is one), the
+/// paths taking turns a [`BLOCK`] at a time, after [`WARM_UP`] rounds each.
+async fn take_turns(suite: &Suite, rounds: usize) -> Result<Timed> {
     let (echo, _server) = echo_server().await?;
+    let direct = TcpStream::connect(echo).await?;
+    direct.set_nodelay(true)?;
+    let bridge = BridgeProc::start(&suite.bridge, &["--no-exit-word"]).await?;
     let mut session = Session::connect(&bridge.ws_url).await?;
     session
         .command(&Command::dial("127.0.0.1", echo.port()))
         .await?;
     let target = echo.to_string();
-    let conn = session.wait_open(PHASE, |c| c.peer == target).await?;
+    let conn = session.wait_open(PHASE, |c| c.peer == target).await?.id;
+    let websocat = match &suite.websocat {
+        Some(binary) => {
+            let websocat = Websocat::start(binary, echo).await?;
+            let ws = websocat.connect().await?;
+            Some((websocat, ws))
+        }
+        None => None,
+    };
+    let (websocat, ws) = websocat.unzip();
+    let mut paths = vec![Path::Direct(direct), Path::Bridge(session, conn)];
+    paths.extend(ws.map(Path::Websocat));
     let message = [b'x'; MESSAGE];
-    let mut samples = Vec::with_capacity(rounds);
-    let mut cpu_before = Spent::default();
-    for round in 0..WARM_UP + rounds {
-        if round == WARM_UP {
-            cpu_before = bridge.cpu()?;
-        }
-        let start = Instant::now();
-        session.send_to(conn.id, &message).await?;
-        let mut got = 0;
-        while got < MESSAGE {
-            if let Incoming::Record { header, payload } = session.next().await? {
-                if header.conn == conn.id && header.flow == Flow::Rx {
-                    got += payload.len();
-                }
-            }
-        }
-        if round >= WARM_UP {
-            samples.push(start.elapsed());
+    for path in &mut paths {
+        for _ in 0..WARM_UP {
+            path.round(&message).await?;
         }
     }
-    Ok((samples, bridge.cpu()? - cpu_before))
-}
-
-/// Round trips through websocat, and the CPU time websocat spent on the timed ones.
-async fn websocat_rtt(binary: &Path, rounds: usize) -> Result<(Vec<Duration>, Spent)> {
-    let (echo, _server) = echo_server().await?;
-    let websocat = Websocat::start(binary, echo).await?;
-    let mut ws = websocat.connect().await?;
-    let message = vec![b'x'; MESSAGE];
-    let mut samples = Vec::with_capacity(rounds);
-    let mut cpu_before = Spent::default();
-    for round in 0..WARM_UP + rounds {
-        if round == WARM_UP {
-            cpu_before = websocat.cpu()?;
-        }
-        let start = Instant::now();
-        ws.send(Message::Binary(message.clone().into())).await?;
-        let mut got = 0;
-        while got < MESSAGE {
-            match ws.next().await {
-                Some(Ok(Message::Binary(data))) => got += data.len(),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => bail!("websocat closed the WebSocket"),
+    let mut samples = vec![Vec::with_capacity(rounds); paths.len()];
+    let bridge_before = bridge.cpu()?;
+    let websocat_before = websocat.as_ref().map(Websocat::cpu).transpose()?;
+    for block in (0..rounds).step_by(BLOCK) {
+        for (path, samples) in paths.iter_mut().zip(&mut samples) {
+            for _ in block..(block + BLOCK).min(rounds) {
+                let start = Instant::now();
+                path.round(&message).await?;
+                samples.push(start.elapsed());
             }
         }
-        if round >= WARM_UP {
-            samples.push(start.elapsed());
-        }
     }
-    Ok((samples, websocat.cpu()? - cpu_before))
+    let bridge_spent = bridge.cpu()? - bridge_before;
+    let websocat_spent = match (&websocat, websocat_before) {
+        (Some(websocat), Some(before)) => Some(websocat.cpu()? - before),
+        _ => None,
+    };
+    let mut samples = samples.into_iter();
+    let (direct, bridge) = (samples.next(), samples.next());
+    Ok(Timed {
+        direct: direct.expect("direct TCP was timed"),
+        bridge: bridge.expect("the bridge was timed"),
+        bridge_spent,
+        websocat: samples.next().zip(websocat_spent),
+    })
 }
 
 fn micros(d: Duration) -> f64 {
