@@ -583,7 +583,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
             while written > 0 {
                 let first = self.queue.front_mut().expect("written bytes were queued");
                 if written < first.len() {
-                    bytes::Buf::advance(first, written);
+                    first.advance(written);
                     break;
                 }
                 written -= first.len();

@@ -56,8 +56,8 @@ async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) 
 async fn upgrade(State(sessions): State<Sessions>, upgrade: Upgrade) -> Response {
     let tasks = sessions.tasks.clone();
     match sessions.pages.clone().try_acquire_owned() {
-        Ok(place) => upgrade.answer(&tasks, move |stream, writer| async move {
-            session::run(stream, writer, sessions).await;
+        Ok(place) => upgrade.answer(&tasks, move |reader, writer| async move {
+            session::run(reader, writer, sessions).await;
             drop(place);
         }),
         Err(_) => {

@@ -163,12 +163,13 @@ async fn an_oversized_message_is_refused_with_the_reason() {
     .await;
     assert_eq!(peer.receive(1 << 20).await, vec![b'x'; 1 << 20]);
 
-    // (Beyond 16 MiB the WebSocket cannot be read past the message, and the session ends.)
+    // (Beyond 16 MiB the WebSocket cannot be read past the message, and the session ends:
+    // `a_message_that_cannot_be_read_past_ends_the_session_with_its_close_code`.)
     bridge.shutdown().await;
 }
 
-/// The bridge writes the page's frames itself (`page_socket.rs`), and tungstenite's own replies
-/// go out between them: a ping gets its pong while records flow, and a close gets its reply.
+/// The bridge writes the page's frames itself (`page_socket.rs`), and the replies its reading
+/// owes go out between them: a ping gets its pong while records flow, and a close its reply.
 #[tokio::test]
 async fn pings_are_answered_and_a_close_is_replied_to_as_rfc_6455_says() {
     let bridge = start(&[]).await;
