@@ -78,10 +78,8 @@ impl Backpressure {
     }
 
     /// Waits while a page that is still reading is more than [`WAIT_ABOVE`] frames behind.
-    /// `slowest` is how far behind the slowest subscriber of the fan-out is, a cheap upper
-    /// bound that lets the common case return at once.
-    pub async fn wait(&self, slowest: impl Fn() -> u64) {
-        if slowest() <= WAIT_ABOVE {
+    pub async fn wait(&self) {
+        if !self.anyone_behind() {
             return;
         }
         let mut watched: Vec<Watched> = Vec::new();
@@ -132,6 +130,18 @@ impl Backpressure {
                 due = None;
             }
         }
+    }
+
+    /// Whether a page that is still reading is more than [`WAIT_ABOVE`] frames behind: the
+    /// common case, asked before every read a connection records, so it costs a lock nobody
+    /// holds for long and a load per page. (The fan-out's own `len` was asked before: a binary
+    /// search over its slots' locks, a dozen cache misses a read.)
+    fn anyone_behind(&self) -> bool {
+        let sent = self.sent.load(Ordering::Acquire);
+        self.lock().iter().any(|clock| {
+            !clock.stalled.load(Ordering::Relaxed)
+                && sent.saturating_sub(clock.delivered.load(Ordering::Acquire)) > WAIT_ABOVE
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Clock>>> {
@@ -208,7 +218,23 @@ mod tests {
 
     fn waiting(backpressure: &Arc<Backpressure>) -> tokio::task::JoinHandle<()> {
         let backpressure = backpressure.clone();
-        tokio::spawn(async move { backpressure.wait(|| u64::MAX).await })
+        tokio::spawn(async move { backpressure.wait().await })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_page_no_more_than_wait_above_behind_or_stalled_is_not_waited_for() {
+        let backpressure = Arc::new(Backpressure::default());
+        let page = backpressure.join();
+        for _ in 0..WAIT_ABOVE {
+            backpressure.sent();
+        }
+        let start = Instant::now();
+        waiting(&backpressure).await.unwrap();
+        backpressure.sent();
+        page.clock.stalled.store(true, Ordering::Relaxed);
+        waiting(&backpressure).await.unwrap();
+        // Time is paused: any wait would have moved it on.
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

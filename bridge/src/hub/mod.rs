@@ -579,8 +579,7 @@ impl Hub {
     /// Holds a connection's reads back for the pages that are still reading, so that they see every
     /// record; a page that stops reading is not waited for.
     pub async fn wait_for_pages(&self) {
-        let events = &self.inner.events;
-        self.inner.backpressure.wait(|| events.len() as u64).await;
+        self.inner.backpressure.wait().await;
     }
 
     /// Waits for room in the transcript for a record frame of `frame_len` bytes, and holds it
