@@ -14,7 +14,9 @@
 //! [`Replies`], which the writer sends between two frames, so it never lands inside one.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::{self, Cursor, IoSlice};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -30,8 +32,6 @@ use protocol::Frame;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::futures::Notified;
-use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
@@ -118,7 +118,7 @@ impl Upgrade {
         session: impl FnOnce(PageReader, PageWriter) -> F + Send + 'static,
     ) -> Response
     where
-        F: std::future::Future<Output = ()> + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
     {
         let Upgrade { accept, on_upgrade } = self;
         tasks.spawn(async move {
@@ -164,8 +164,11 @@ fn open(upgraded: Upgraded) -> Result<(PageReader, PageWriter), Upgraded> {
 #[derive(Default)]
 struct Replies {
     bytes: Mutex<Vec<u8>>,
-    /// Told when bytes come.
-    came: Notify,
+    /// Whether `bytes` holds any: asked at every wake of the session, without the lock.
+    held: AtomicBool,
+    /// Woken when bytes come. One task waits (the session's writing half), and waiting costs an
+    /// atomic swap, not a place in a waiters' list made and unmade at every turn of its loop.
+    came: AtomicWaker,
     /// Woken when the writer took them, for a reader held up by [`MOST_REPLIES`].
     taken: AtomicWaker,
 }
@@ -181,7 +184,9 @@ impl Replies {
             return Poll::Pending;
         }
         bytes.extend_from_slice(frame);
-        self.came.notify_one();
+        self.held.store(true, Ordering::Release);
+        drop(bytes);
+        self.came.wake();
         Poll::Ready(())
     }
 }
@@ -532,9 +537,19 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         self.queued > 0
     }
 
-    /// Resolves when reading put a reply, which [`flush`](Self::flush) sends.
-    pub fn replies_came(&self) -> Notified<'_> {
-        self.replies.came.notified()
+    /// Resolves while reading has put replies that [`flush`](Self::flush) has not sent.
+    pub fn replies_came(&self) -> impl Future<Output = ()> + '_ {
+        let replies = &self.replies;
+        std::future::poll_fn(move |cx| {
+            if !replies.held.load(Ordering::Acquire) {
+                replies.came.register(cx.waker());
+                // Put between the first look and the registration: its wake found no waker.
+                if !replies.held.load(Ordering::Acquire) {
+                    return Poll::Pending;
+                }
+            }
+            Poll::Ready(())
+        })
     }
 
     fn push(&mut self, opcode: OpCode, payload: Bytes) {
@@ -559,6 +574,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
         self.queued += bytes.len();
         self.scratch.extend_from_slice(&bytes);
         bytes.clear();
+        self.replies.held.store(false, Ordering::Release);
         drop(bytes);
         self.replies.taken.wake();
     }
