@@ -166,8 +166,9 @@ struct Replies {
     bytes: Mutex<Vec<u8>>,
     /// Whether `bytes` holds any: asked at every wake of the session, without the lock.
     held: AtomicBool,
-    /// Woken when bytes come. One task waits (the session's writing half), and waiting costs an
-    /// atomic swap, not a place in a waiters' list made and unmade at every turn of its loop.
+    /// Woken when bytes come. One task waits (the session's writing half), and waiting costs a
+    /// few atomic operations, not a place in a waiters' list made and unmade at every turn of
+    /// its loop.
     came: AtomicWaker,
     /// Woken when the writer took them, for a reader held up by [`MOST_REPLIES`].
     taken: AtomicWaker,
@@ -188,6 +189,33 @@ impl Replies {
         drop(bytes);
         self.came.wake();
         Poll::Ready(())
+    }
+
+    /// Ready while bytes are held that [`take_into`](Self::take_into) has not taken.
+    fn poll_held(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.held.load(Ordering::Acquire) {
+            self.came.register(cx.waker());
+            // Put between the first look and the registration: its wake found no waker.
+            if !self.held.load(Ordering::Acquire) {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Appends all that is held to `out`, and returns how many bytes that was.
+    fn take_into(&self, out: &mut BytesMut) -> usize {
+        let mut bytes = self.bytes.lock().expect("replies lock");
+        let taken = bytes.len();
+        if taken == 0 {
+            return 0;
+        }
+        out.extend_from_slice(&bytes);
+        bytes.clear();
+        self.held.store(false, Ordering::Release);
+        drop(bytes);
+        self.taken.wake();
+        taken
     }
 }
 
@@ -539,17 +567,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
 
     /// Resolves while reading has put replies that [`flush`](Self::flush) has not sent.
     pub fn replies_came(&self) -> impl Future<Output = ()> + '_ {
-        let replies = &self.replies;
-        std::future::poll_fn(move |cx| {
-            if !replies.held.load(Ordering::Acquire) {
-                replies.came.register(cx.waker());
-                // Put between the first look and the registration: its wake found no waker.
-                if !replies.held.load(Ordering::Acquire) {
-                    return Poll::Pending;
-                }
-            }
-            Poll::Ready(())
-        })
+        std::future::poll_fn(|cx| self.replies.poll_held(cx))
     }
 
     fn push(&mut self, opcode: OpCode, payload: Bytes) {
@@ -567,16 +585,7 @@ impl<W: AsyncWrite + Unpin> PageWriter<W> {
     /// Moves the replies reading owes to the end of what goes out: fed frames are whole, so
     /// they land between two frames.
     fn take_replies(&mut self) {
-        let mut bytes = self.replies.bytes.lock().expect("replies lock");
-        if bytes.is_empty() {
-            return;
-        }
-        self.queued += bytes.len();
-        self.scratch.extend_from_slice(&bytes);
-        bytes.clear();
-        self.replies.held.store(false, Ordering::Release);
-        drop(bytes);
-        self.replies.taken.wake();
+        self.queued += self.replies.take_into(&mut self.scratch);
     }
 
     /// Writes everything queued, a vectored write at a time. Cancelled, it loses nothing: what a
