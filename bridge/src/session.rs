@@ -5,6 +5,7 @@
 //! its own unread answers back up).
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use protocol::size::{byte_count, format_size};
@@ -83,7 +84,13 @@ impl Page {
         F: std::future::Future<Output = std::io::Result<()>>,
     {
         let timeout = self.timeout;
-        match tokio::time::timeout(timeout, write(&mut self.writer)).await {
+        let mut write = std::pin::pin!(write(&mut self.writer));
+        // Most writes finish at once: only one that waits reads the clock and arms a timer.
+        let written = match futures::poll!(write.as_mut()) {
+            Poll::Ready(written) => Ok(written),
+            Poll::Pending => tokio::time::timeout(timeout, write).await,
+        };
+        match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Gone),
             Err(_) => {

@@ -21,7 +21,7 @@
 //! files), `server.rs` keeps what pages are told of the bridge as a whole (listeners, rules,
 //! how connections are read), and `ticker.rs` tells what changes too often to tell each time.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -36,6 +36,7 @@ use protocol::{
 // futures' channel, not tokio's: it allocates per message rather than a block of 32 up front,
 // and an idle connection's queue is its largest part.
 use futures::channel::mpsc;
+use rustc_hash::FxHashSet;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -103,7 +104,7 @@ struct State {
     closed: VecDeque<ConnId>,
     history: History,
     /// Connections whose `waiting` changed since pages last heard it.
-    waiting_changed: BTreeSet<ConnId>,
+    waiting_changed: FxHashSet<ConnId>,
     /// The rules' hit counts pages last heard.
     hits_told: Vec<u64>,
     /// The last id given to a held message.
@@ -225,7 +226,7 @@ impl Hub {
             closed: VecDeque::new(),
             history: History::new(config.history_bytes, config.history_total)
                 .counting_overhead(RECORD_OVERHEAD),
-            waiting_changed: BTreeSet::new(),
+            waiting_changed: FxHashSet::default(),
             hits_told: Vec::new(),
             next_held: 0,
         };

@@ -30,7 +30,7 @@ impl Hub {
                 self.fan_out(Event::Error(Problem::new(ProblemKind::Other, news)).to_frame());
             }
             let s = &mut *s;
-            for id in std::mem::take(&mut s.waiting_changed) {
+            for id in s.waiting_changed.drain() {
                 if let Some(conn) = s.conns.get_mut(&id) {
                     // Nothing to say of a send queued and written between two ticks.
                     let waits = conn.info.waiting > 0;
