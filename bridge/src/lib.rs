@@ -45,6 +45,7 @@ pub mod tls;
 mod transcript;
 mod udp;
 mod web;
+mod when_woken;
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -23,6 +23,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use crate::commands::Commands;
 use crate::hub::{Hub, SendFlags, Subscription};
 use crate::page_socket::{Broken, FromPage, PageReader, PageWriter};
+use crate::when_woken::WhenWoken;
 
 /// How long a closing session tries to say goodbye to a page that may not be reading.
 const GOODBYE: Duration = Duration::from_millis(500);
@@ -140,11 +141,12 @@ pub async fn run(mut reader: PageReader, writer: PageWriter, sessions: Sessions)
     } = sessions;
     let mut page = Page { writer, timeout };
     let (answers, answered) = mpsc::channel(ANSWERS);
-    // Shutdown wins even over a send that waits on a page that reads nothing.
+    // Shutdown wins even over a send that waits on a page that reads nothing. Each half is
+    // polled only when what it waits on woke the task, not at every wake of the other's.
     let ending = tokio::select! {
-        ending = obey(&commands, &hub, &mut reader, answers) => ending,
-        _ = inform(&hub, &mut page, answered) => Ending::Gone,
-        () = shutdown.cancelled() => Ending::Shutdown,
+        ending = WhenWoken::new(obey(&commands, &hub, &mut reader, answers)) => ending,
+        _ = WhenWoken::new(inform(&hub, &mut page, answered)) => Ending::Gone,
+        () = WhenWoken::new(shutdown.cancelled()) => Ending::Shutdown,
     };
     let mut writer = page.writer;
     let goodbye = async {

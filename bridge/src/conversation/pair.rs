@@ -45,6 +45,7 @@ use super::writing::{write_one, Outbox, Sending};
 use super::{Pair, Relay};
 use crate::hub::{Opened, ProxySide};
 use crate::tls::Greeted;
+use crate::when_woken::WhenWoken;
 
 /// A socket a proxy relays: two halves borrowed for the relay, one read and one written side
 /// by side; and a way to end it with a reset, as the other side's peer ended its own.
@@ -256,26 +257,32 @@ async fn converse<C: Relayed, S: Relayed>(
             socket: server_write,
             closed: false,
         });
-        let mut up = pin!(client_side
-            .reading
-            .read(client_read, Some(&to_server), C::DATAGRAMS));
-        let mut down = pin!(server_side
-            .reading
-            .read(server_read, Some(&to_client), S::DATAGRAMS));
-        let mut inject_server = pin!(inject(
+        // Each part is polled only when what it waits on woke the task.
+        let mut up = pin!(WhenWoken::new(client_side.reading.read(
+            client_read,
+            Some(&to_server),
+            C::DATAGRAMS
+        )));
+        let mut down = pin!(WhenWoken::new(server_side.reading.read(
+            server_read,
+            Some(&to_client),
+            S::DATAGRAMS
+        )));
+        let mut cancelled = pin!(WhenWoken::new(cancel.cancelled()));
+        let mut inject_server = pin!(WhenWoken::new(inject(
             relay,
             (id, ProxySide::Server),
             &to_server,
             &mut server_side.outbox,
             &mut server_sending,
-        ));
-        let mut inject_client = pin!(inject(
+        )));
+        let mut inject_client = pin!(WhenWoken::new(inject(
             relay,
             (id, ProxySide::Client),
             &to_client,
             &mut client_side.outbox,
             &mut client_sending,
-        ));
+        )));
         let (mut up_done, mut down_done) = (false, false);
         let mut first_closed = None;
         loop {
@@ -302,7 +309,7 @@ async fn converse<C: Relayed, S: Relayed>(
                 }
                 how = &mut inject_server => break Some(End { side: ProxySide::Server, how }),
                 how = &mut inject_client => break Some(End { side: ProxySide::Client, how }),
-                () = cancel.cancelled() => break None,
+                () = &mut cancelled => break None,
             }
             if up_done && down_done {
                 let first = first_closed.unwrap_or(ProxySide::Client);

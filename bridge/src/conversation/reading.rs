@@ -36,6 +36,7 @@ use crate::framer::{End, Framer, Piece};
 use crate::hub::{Outgoing, Released};
 use crate::matching::{self, Answering};
 use crate::rules::{Answer, Responder};
+use crate::when_woken::WhenWoken;
 
 /// Reads start this small, so that a connection whose reads are short holds little memory
 /// (a silent one holds no buffer at all: see [`read_when_ready`])...
@@ -168,6 +169,8 @@ impl<'a> Reading<'a> {
         if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
             return ended;
         }
+        // One wait for a change of settings for as long as nothing changes, not one a read.
+        let mut settings_changed = std::pin::pin!(WhenWoken::new(change(self.settings.clone())));
         if self.rules {
             let greeting = self
                 .answering
@@ -200,13 +203,12 @@ impl<'a> Reading<'a> {
                     }
                     continue;
                 }
-                changed = self.settings.changed() => {
+                () = settings_changed.as_mut() => {
                     buf.clear();
-                    if changed.is_ok() {
-                        let settings = self.settings.borrow_and_update().clone();
-                        if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
-                            return ended;
-                        }
+                    let settings = self.settings.borrow_and_update().clone();
+                    settings_changed.set(WhenWoken::new(change(self.settings.clone())));
+                    if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
+                        return ended;
                     }
                     continue;
                 }
@@ -746,6 +748,15 @@ fn next_want(want: usize, n: usize) -> usize {
         (want / 2).max(MIN_READ)
     } else {
         want
+    }
+}
+
+/// Waits until `settings` (a clone of the connection's own receiver, which reads them)
+/// changes. Once the hub lets go of the connection there is nothing more to wait for: its
+/// conversation ends by other means.
+async fn change(mut settings: watch::Receiver<ConnSettings>) {
+    if settings.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

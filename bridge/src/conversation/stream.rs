@@ -14,6 +14,7 @@ use super::reading::Readable;
 use super::writing::{self, Sending};
 use super::{Conversation, Relay};
 use crate::hub::Opened;
+use crate::when_woken::WhenWoken;
 
 /// Silence after which TCP starts probing the peer...
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
@@ -82,10 +83,12 @@ async fn converse(relay: &Relay, opened: Opened, stream: impl Stream) -> String 
     } = Conversation::new(relay, opened);
     let (read_half, write_half) = stream.split();
     let mut sending = Sending::default();
+    let writing = writing::write(relay, id, write_half, &mut side.outbox, &mut sending);
+    // Reading and writing are each polled only when what they wait on woke the task.
     let reason = tokio::select! {
-        reason = side.reading.run(read_half) => reason,
-        reason = writing::write(relay, id, write_half, &mut side.outbox, &mut sending) => reason,
-        () = cancel.cancelled() => relay.cancel_reason().into(),
+        reason = WhenWoken::new(side.reading.run(read_half)) => reason,
+        reason = WhenWoken::new(writing) => reason,
+        () = WhenWoken::new(cancel.cancelled()) => relay.cancel_reason().into(),
     };
     // What the connection's end cut short is recorded still: a message not yet ended, and what
     // the socket took of a send (the rest of it counts as waiting, and the close says so).

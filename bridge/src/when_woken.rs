@@ -1,0 +1,148 @@
+//! A future polled only once its own wake-up has come: a part of a task that waits on several
+//! things at once, such as a half of a page's session or of a conversation, or the branch of
+//! a `select!` that waits for shutdown.
+//!
+//! A task polls every branch of its `select!` each time anything wakes it, and a connection's
+//! tasks wake at every message: the half that reads a socket is polled when the other half's
+//! queue woke the task, and tokio takes the socket's lock to see whether the waker changed.
+//! So does waiting on its `Notify` (what `CancellationToken::cancelled` and
+//! `watch::Receiver::changed` wait on). Wrapped, a part that was not woken costs one load and
+//! a comparison, as if it were a task of its own, without a task's memory.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::task::AtomicWaker;
+
+pin_project_lite::pin_project! {
+    /// `future`, polled only after it woke its task (and once at first). It is polled with
+    /// `inner`, which sets the flag in `woken` and then wakes the task; `registered` is the
+    /// task's waker as last registered there.
+    pub struct WhenWoken<F> {
+        #[pin]
+        future: F,
+        woken: Arc<Woken>,
+        inner: Waker,
+        registered: Option<Waker>,
+    }
+}
+
+/// Between the wrapped future's waker and the wrapper.
+struct Woken {
+    /// Set when the wrapped future asks to be polled; cleared by the poll that follows.
+    flag: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.flag.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl<F: Future> WhenWoken<F> {
+    pub fn new(future: F) -> WhenWoken<F> {
+        let woken = Arc::new(Woken {
+            flag: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        WhenWoken {
+            future,
+            inner: Waker::from(woken.clone()),
+            woken,
+            registered: None,
+        }
+    }
+}
+
+impl<F: Future> Future for WhenWoken<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        // Not woken since the last poll registered this same task: the registration stands
+        // (a wake takes it, and sets the flag first).
+        let same_task = this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()));
+        if same_task && !this.woken.flag.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        // The task first, then the flag: a wake-up between the two is not lost.
+        this.woken.task.register(cx.waker());
+        if !same_task {
+            *this.registered = Some(cx.waker().clone());
+        }
+        if !this.woken.flag.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        this.future.poll(&mut Context::from_waker(this.inner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    /// A future that counts its polls and is ready once `ready` is cancelled.
+    struct Counted<'a> {
+        polls: &'a AtomicUsize,
+        ready: Pin<Box<tokio_util::sync::WaitForCancellationFuture<'a>>>,
+    }
+
+    impl Future for Counted<'_> {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.fetch_add(1, Ordering::Relaxed);
+            self.ready.as_mut().poll(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_wrapped_future_is_polled_only_when_it_woke_and_its_wake_is_not_lost() {
+        let token = CancellationToken::new();
+        let polls = AtomicUsize::new(0);
+        let wrapped = WhenWoken::new(Counted {
+            polls: &polls,
+            ready: Box::pin(token.cancelled()),
+        });
+        tokio::pin!(wrapped);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..100 {
+            tx.send(()).unwrap();
+        }
+        // The task wakes for each of 100 messages; the wrapped future is polled at the first
+        // turn only.
+        for _ in 0..100 {
+            tokio::select! {
+                () = &mut wrapped => panic!("not cancelled yet"),
+                Some(()) = rx.recv() => {}
+            }
+        }
+        assert_eq!(polls.load(Ordering::Relaxed), 1);
+        // Cancelled from another task while this one waits: the wake-up reaches it.
+        let canceller = token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            canceller.cancel();
+        });
+        tokio::time::timeout(Duration::from_secs(5), &mut wrapped)
+            .await
+            .expect("the cancel woke the task");
+        assert_eq!(polls.load(Ordering::Relaxed), 2);
+    }
+}
