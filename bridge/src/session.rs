@@ -38,8 +38,12 @@ const BATCH: u64 = 256;
 /// Frames taken between two reports of progress to backpressure.
 const REPORT_EVERY: u64 = 32;
 /// The longest the record of what the bridge wrote to a peer waits for company (see
-/// [`Fed::Written`]).
-const CORK: Duration = Duration::from_millis(1);
+/// [`Fed::Written`]): longer than the kernel's tick (10 ms at 100 Hz, 4 ms at 250 Hz), so that
+/// the timer a session parks with is not the CPU's next event, which the kernel would re-arm
+/// at every round trip (on a virtual machine, an exit to the hypervisor each time: at 1 ms,
+/// two a round trip and 6-8% of its CPU); and no longer than a page would take to show it
+/// anyway (a frame at 60 Hz is 16.7 ms).
+const CORK: Duration = Duration::from_millis(10);
 
 /// Why a session ends.
 enum Ending {
