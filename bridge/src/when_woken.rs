@@ -12,15 +12,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-
-use futures::task::AtomicWaker;
 
 pin_project_lite::pin_project! {
     /// `future`, polled only after it woke its task (and once at first). It is polled with
     /// `inner`, which sets the flag in `woken` and then wakes the task; `registered` is the
-    /// task's waker as last registered there.
+    /// task's waker as last left in `woken`.
     pub struct WhenWoken<F> {
         #[pin]
         future: F,
@@ -34,7 +32,11 @@ pin_project_lite::pin_project! {
 struct Woken {
     /// Set when the wrapped future asks to be polled; cleared by the poll that follows.
     flag: AtomicBool,
-    task: AtomicWaker,
+    /// The task to wake. A wake-up leaves it in place (unlike an `AtomicWaker`, which gives it
+    /// up), so that a poll that finds the same task and no wake-up has nothing to register:
+    /// were it given up, a wake-up landing between a poll's registering and its reading of the
+    /// flag would leave nothing registered for the next one.
+    task: Mutex<Option<Waker>>,
 }
 
 impl Wake for Woken {
@@ -43,8 +45,16 @@ impl Wake for Woken {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.flag.store(true, Ordering::Release);
-        self.task.wake();
+        // The flag first: a poll that registers a new task after this reads it set.
+        self.flag.store(true, Ordering::SeqCst);
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(task) = task {
+            task.wake();
+        }
     }
 }
 
@@ -52,7 +62,7 @@ impl<F: Future> WhenWoken<F> {
     pub fn new(future: F) -> WhenWoken<F> {
         let woken = Arc::new(Woken {
             flag: AtomicBool::new(true),
-            task: AtomicWaker::new(),
+            task: Mutex::new(None),
         });
         WhenWoken {
             future,
@@ -68,21 +78,25 @@ impl<F: Future> Future for WhenWoken<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        // Not woken since the last poll registered this same task: the registration stands
-        // (a wake takes it, and sets the flag first).
         let same_task = this
             .registered
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()));
-        if same_task && !this.woken.flag.load(Ordering::Acquire) {
+        if !same_task {
+            // The task first, then the flag: a wake-up between the two is not lost.
+            let waker = cx.waker().clone();
+            *this
+                .woken
+                .task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(waker.clone());
+            *this.registered = Some(waker);
+        } else if !this.woken.flag.load(Ordering::SeqCst) {
+            // Registered, and not woken since the last poll: a wake-up from now on finds this
+            // task where it was left.
             return Poll::Pending;
         }
-        // The task first, then the flag: a wake-up between the two is not lost.
-        this.woken.task.register(cx.waker());
-        if !same_task {
-            *this.registered = Some(cx.waker().clone());
-        }
-        if !this.woken.flag.swap(false, Ordering::AcqRel) {
+        if !this.woken.flag.swap(false, Ordering::SeqCst) {
             return Poll::Pending;
         }
         this.future.poll(&mut Context::from_waker(this.inner))
@@ -144,5 +158,52 @@ mod tests {
             .await
             .expect("the cancel woke the task");
         assert_eq!(polls.load(Ordering::Relaxed), 2);
+    }
+
+    /// Wake-ups from other threads, some landing while the task is being polled for another
+    /// reason: each message of a channel that holds one at a time needs its wake-up, so a lost
+    /// one stalls the stream until the time-out.
+    #[test]
+    fn no_wake_up_from_another_thread_is_lost() {
+        const MESSAGES: u32 = 50_000;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
+        let (noise_tx, mut noise_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let sender = std::thread::spawn(move || {
+            for i in 0..MESSAGES {
+                tx.blocking_send(i).unwrap();
+                // Some turns with a wake-up of the task's other part too.
+                if i % 3 == 0 {
+                    let _ = noise_tx.send(());
+                }
+            }
+        });
+        let received = runtime.block_on(async move {
+            let task = tokio::spawn(async move {
+                let all = WhenWoken::new(async {
+                    let mut received = 0;
+                    while let Some(i) = rx.recv().await {
+                        assert_eq!(i, received);
+                        received += 1;
+                    }
+                    received
+                });
+                tokio::pin!(all);
+                loop {
+                    tokio::select! {
+                        received = &mut all => return received,
+                        Some(()) = noise_rx.recv() => {}
+                    }
+                }
+            });
+            tokio::time::timeout(Duration::from_secs(30), task).await
+        });
+        sender.join().unwrap();
+        let received = received.expect("no wake-up lost").unwrap();
+        assert_eq!(received, MESSAGES);
     }
 }
