@@ -41,7 +41,7 @@ const REPORT_EVERY: u64 = 32;
 /// [`Fed::Written`]): longer than the kernel's tick (10 ms at 100 Hz, 4 ms at 250 Hz), so that
 /// the timer a session parks with is not the CPU's next event, which the kernel would re-arm
 /// at every round trip (on a virtual machine, an exit to the hypervisor each time: at 1 ms,
-/// two a round trip and 6-8% of its CPU); and no longer than a page would take to show it
+/// one or two a round trip, and 6-8% of its CPU); and no longer than a page would take to show it
 /// anyway (a frame at 60 Hz is 16.7 ms).
 const CORK: Duration = Duration::from_millis(10);
 
