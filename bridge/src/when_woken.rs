@@ -8,6 +8,9 @@
 //! So does waiting on its `Notify` (what `CancellationToken::cancelled` and
 //! `watch::Receiver::changed` wait on). Wrapped, a part that was not woken costs one load and
 //! a comparison, as if it were a task of its own, without a task's memory.
+//!
+//! It takes a part to be ready only once it woke its own waker, as every future should: a part
+//! that read state another part changes, without a wake-up of its own, would wait for ever.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +49,7 @@ impl Wake for Woken {
 
     fn wake_by_ref(self: &Arc<Self>) {
         // The flag first: a poll that registers a new task after this reads it set.
-        self.flag.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::Release);
         let task = self
             .task
             .lock()
@@ -85,18 +88,22 @@ impl<F: Future> Future for WhenWoken<F> {
         if !same_task {
             // The task first, then the flag: a wake-up between the two is not lost.
             let waker = cx.waker().clone();
-            *this
+            let mut task = this
                 .woken
                 .task
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(waker.clone());
+                .unwrap_or_else(PoisonError::into_inner);
+            let old = task.replace(waker.clone());
+            drop(task);
+            // Dropped outside the lock, in case dropping it calls back in.
+            drop(old);
             *this.registered = Some(waker);
-        } else if !this.woken.flag.load(Ordering::SeqCst) {
+        } else if !this.woken.flag.load(Ordering::Acquire) {
             // Registered, and not woken since the last poll: a wake-up from now on finds this
             // task where it was left.
             return Poll::Pending;
         }
-        if !this.woken.flag.swap(false, Ordering::SeqCst) {
+        if !this.woken.flag.swap(false, Ordering::AcqRel) {
             return Poll::Pending;
         }
         this.future.poll(&mut Context::from_waker(this.inner))
@@ -161,49 +168,56 @@ mod tests {
     }
 
     /// Wake-ups from other threads, some landing while the task is being polled for another
-    /// reason: each message of a channel that holds one at a time needs its wake-up, so a lost
-    /// one stalls the stream until the time-out.
+    /// reason: the wrapped future waits on two channels, each fed from a thread of its own and
+    /// holding one message at a time, so each message needs its wake-up, and one that lands
+    /// while the task is being polled for the other must not be lost. A lost one stalls the
+    /// streams until the time-out. (A version that gave up the task's waker at each wake-up
+    /// failed this within a round.)
     #[test]
     fn no_wake_up_from_another_thread_is_lost() {
-        const MESSAGES: u32 = 50_000;
+        const MESSAGES: u32 = 100_000;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_time()
             .build()
             .unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
-        let (noise_tx, mut noise_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let sender = std::thread::spawn(move || {
-            for i in 0..MESSAGES {
-                tx.blocking_send(i).unwrap();
-                // Some turns with a wake-up of the task's other part too.
-                if i % 3 == 0 {
-                    let _ = noise_tx.send(());
+        let (a_tx, mut a) = tokio::sync::mpsc::channel::<u32>(1);
+        let (b_tx, mut b) = tokio::sync::mpsc::channel::<u32>(1);
+        let senders = [a_tx, b_tx].map(|tx| {
+            std::thread::spawn(move || {
+                for i in 0..MESSAGES {
+                    // Refused once the receiving task is gone (after a time-out).
+                    if tx.blocking_send(i).is_err() {
+                        return;
+                    }
                 }
-            }
+            })
         });
         let received = runtime.block_on(async move {
-            let task = tokio::spawn(async move {
-                let all = WhenWoken::new(async {
-                    let mut received = 0;
-                    while let Some(i) = rx.recv().await {
-                        assert_eq!(i, received);
-                        received += 1;
-                    }
-                    received
-                });
-                tokio::pin!(all);
-                loop {
+            let both = WhenWoken::new(async move {
+                let (mut from_a, mut from_b) = (0, 0);
+                while from_a < MESSAGES || from_b < MESSAGES {
                     tokio::select! {
-                        received = &mut all => return received,
-                        Some(()) = noise_rx.recv() => {}
+                        Some(i) = a.recv(), if from_a < MESSAGES => {
+                            assert_eq!(i, from_a);
+                            from_a += 1;
+                        }
+                        Some(i) = b.recv(), if from_b < MESSAGES => {
+                            assert_eq!(i, from_b);
+                            from_b += 1;
+                        }
                     }
                 }
+                (from_a, from_b)
             });
-            tokio::time::timeout(Duration::from_secs(30), task).await
+            tokio::time::timeout(Duration::from_secs(30), tokio::spawn(both)).await
         });
-        sender.join().unwrap();
+        // The task and its receivers go first, so that a sender still waiting is let go.
+        runtime.shutdown_background();
+        for sender in senders {
+            sender.join().unwrap();
+        }
         let received = received.expect("no wake-up lost").unwrap();
-        assert_eq!(received, MESSAGES);
+        assert_eq!(received, (MESSAGES, MESSAGES));
     }
 }
