@@ -170,7 +170,7 @@ impl<'a> Reading<'a> {
             return ended;
         }
         // One wait for a change of settings for as long as nothing changes, not one a read.
-        let mut settings_changed = std::pin::pin!(WhenWoken::new(change(self.settings.clone())));
+        let mut settings_changed = std::pin::pin!(next_change(&self.settings));
         if self.rules {
             let greeting = self
                 .answering
@@ -206,7 +206,7 @@ impl<'a> Reading<'a> {
                 () = settings_changed.as_mut() => {
                     buf.clear();
                     let settings = self.settings.borrow_and_update().clone();
-                    settings_changed.set(WhenWoken::new(change(self.settings.clone())));
+                    settings_changed.set(next_change(&self.settings));
                     if let Err(ended) = Box::pin(self.apply(settings, onward)).await {
                         return ended;
                     }
@@ -751,13 +751,16 @@ fn next_want(want: usize, n: usize) -> usize {
     }
 }
 
-/// Waits until `settings` (a clone of the connection's own receiver, which reads them)
-/// changes. Once the hub lets go of the connection there is nothing more to wait for: its
-/// conversation ends by other means.
-async fn change(mut settings: watch::Receiver<ConnSettings>) {
-    if settings.changed().await.is_err() {
-        std::future::pending::<()>().await;
-    }
+/// A standing wait for the next change of `settings` after the one last read from it, on a
+/// clone of the receiver (the connection reads them from its own). Once the hub lets go of the
+/// connection there is nothing more to wait for: its conversation ends by other means.
+fn next_change(settings: &watch::Receiver<ConnSettings>) -> WhenWoken<impl Future<Output = ()>> {
+    let mut settings = settings.clone();
+    WhenWoken::new(async move {
+        if settings.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
